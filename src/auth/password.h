@@ -1,0 +1,16 @@
+/* Password hashing with Argon2id (libsodium) and the password policy. */
+#ifndef CERTDESK_PASSWORD_H
+#define CERTDESK_PASSWORD_H
+#include <stddef.h>
+
+#define PASSWORD_HASH_LEN 128 /* crypto_pwhash_STRBYTES */
+
+/* Hashes pw with Argon2id and a random salt into out ("$argon2id$..."). Returns 0 or -1. */
+int password_hash(const char *pw, char out[PASSWORD_HASH_LEN]);
+/* Returns 0 when pw matches the stored hash (constant time), -1 otherwise. */
+int password_verify(const char *hash, const char *pw);
+/* Checks the policy: 8 to 128 bytes and at least two of lower case, upper case, digits and
+ * other characters. Returns NULL when pw is fine, otherwise a Chinese message saying why. */
+const char *password_policy_problem(const char *pw);
+
+#endif

@@ -1,0 +1,214 @@
+#include "config/config.h"
+
+#include <ctype.h>
+#include <ini.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/strnum.h"
+#include "util/xalloc.h"
+
+enum opt_type { OPT_STR, OPT_INT, OPT_ENUM };
+
+struct opt {
+	const char *section;
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	int64_t min, max;      /* OPT_INT bounds; OPT_STR maximum length */
+	const char *def;       /* default, parsed like any value */
+	const char *const *choices; /* OPT_ENUM: NULL-terminated */
+};
+
+static const char *const backends[] = {"sqlite", "postgres", NULL};
+
+#define F(field) offsetof(struct config, field)
+static const struct opt opts[] = {
+	{"server", "listen_address", OPT_STR, F(listen_address), 1, 255, "127.0.0.1", NULL},
+	{"server", "port", OPT_INT, F(port), 0, 65535, "8080", NULL},
+	{"server", "threads", OPT_INT, F(threads), 1, 256, "4", NULL},
+	{"server", "max_body_bytes", OPT_INT, F(max_body_bytes), 1024, 64 << 20, "2097152", NULL},
+	{"server", "shutdown_timeout_s", OPT_INT, F(shutdown_timeout_s), 1, 600, "15", NULL},
+	{"server", "web_root", OPT_STR, F(web_root), 0, 4096, "web/dist", NULL},
+	{"server", "public_url", OPT_STR, F(public_url), 0, 1024, "http://127.0.0.1:8080", NULL},
+	{"database", "backend", OPT_ENUM, F(backend), 0, 0, "sqlite", backends},
+	{"database", "sqlite_path", OPT_STR, F(sqlite_path), 1, 4096, "var/certdesk.db", NULL},
+	{"database", "postgres_conninfo", OPT_STR, F(postgres_conninfo), 0, 4096, "", NULL},
+	{"database", "pool_size", OPT_INT, F(pool_size), 1, 256, "8", NULL},
+	{"database", "busy_timeout_ms", OPT_INT, F(busy_timeout_ms), 0, 600000, "5000", NULL},
+	{"files", "data_dir", OPT_STR, F(data_dir), 1, 4096, "var/files", NULL},
+	{"log", "access_log", OPT_STR, F(access_log), 0, 4096, "-", NULL},
+	{"sim", "listen_address", OPT_STR, F(sim_listen_address), 1, 255, "127.0.0.1", NULL},
+	{"sim", "port", OPT_INT, F(sim_port), 0, 65535, "8090", NULL},
+	{"sim", "url", OPT_STR, F(sim_url), 0, 1024, "http://127.0.0.1:8090", NULL},
+};
+#undef F
+
+struct load_ctx {
+	struct config *cfg;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+/* Finds the table entry for section.key; returns NULL when there is none. */
+static const struct opt *opt_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].key, key) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* Parses value into the field of o; returns 0, or -1 with a description of the rule in why. */
+static int opt_set(struct config *cfg, const struct opt *o, const char *value, char *why, size_t whylen)
+{
+	char *base = (char *)cfg + o->offset;
+	int64_t n;
+
+	switch (o->type) {
+	case OPT_STR:
+		if ((int64_t)strlen(value) < o->min || (int64_t)strlen(value) > o->max) {
+			snprintf(why, whylen, "expected %lld to %lld characters", (long long)o->min,
+				 (long long)o->max);
+			return -1;
+		}
+		free(*(char **)base);
+		*(char **)base = xstrdup(value);
+		return 0;
+	case OPT_INT:
+		if (strnum_parse(value, o->min, o->max, &n) != 0) {
+			snprintf(why, whylen, "expected an integer from %lld to %lld", (long long)o->min,
+				 (long long)o->max);
+			return -1;
+		}
+		*(int *)base = (int)n;
+		return 0;
+	case OPT_ENUM:
+		for (int i = 0; o->choices[i] != NULL; i++)
+			if (strcmp(value, o->choices[i]) == 0) {
+				*(int *)base = i;
+				return 0;
+			}
+		snprintf(why, whylen, "expected one of:");
+		for (int i = 0; o->choices[i] != NULL; i++)
+			snprintf(why + strlen(why), whylen - strlen(why), " %s", o->choices[i]);
+		return -1;
+	}
+	return -1;
+}
+
+/* inih callback for one key; records the first error and returns 0 on it. */
+static int on_ini_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *c = user;
+	const struct opt *o = opt_find(section, key);
+	char why[160];
+
+	if (c->failed)
+		return 1;
+	if (o == NULL) {
+		snprintf(c->err, c->errlen, "unknown key '%s' in section [%s]", key, section);
+		c->failed = 1;
+		return 0;
+	}
+	if (opt_set(c->cfg, o, value, why, sizeof(why)) != 0) {
+		snprintf(c->err, c->errlen, "bad value '%s' for %s.%s: %s", value, section, key, why);
+		c->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Writes the environment variable name for o into buf. */
+static void env_name(const struct opt *o, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "CERTDESK_%s_%s", o->section, o->key);
+	for (size_t i = 0; i < n && i < len; i++)
+		buf[i] = (char)toupper((unsigned char)buf[i]);
+}
+
+/* Applies CERTDESK_* variables; any such variable naming no key is an error too. */
+static int apply_env(struct config *cfg, char *err, size_t errlen)
+{
+	extern char **environ;
+	char name[128], why[160];
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		env_name(&opts[i], name, sizeof(name));
+		const char *v = getenv(name);
+		if (v != NULL && opt_set(cfg, &opts[i], v, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "environment %s: bad value '%s' for %s.%s: %s", name, v,
+				 opts[i].section, opts[i].key, why);
+			return -1;
+		}
+	}
+	for (char **e = environ; *e != NULL; e++) {
+		if (strncmp(*e, "CERTDESK_", 9) != 0)
+			continue;
+		size_t len = strcspn(*e, "=");
+		int known = 0;
+		for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && !known; i++) {
+			env_name(&opts[i], name, sizeof(name));
+			known = strlen(name) == len && strncmp(name, *e, len) == 0;
+		}
+		if (!known && strncmp(*e, "CERTDESK_TEST_", 14) != 0) {
+			snprintf(err, errlen, "environment: unknown variable %.*s", (int)len, *e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char why[160];
+	struct load_ctx ctx = {cfg, err, errlen, 0};
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (opt_set(cfg, &opts[i], opts[i].def, why, sizeof(why)) != 0)
+			abort(); /* a default that breaks its own rule is a programming error */
+	if (path != NULL) {
+		int rc = ini_parse(path, on_ini_key, &ctx);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: cannot read the configuration file", path);
+			return -1;
+		}
+		if (ctx.failed) {
+			/* inih returns the line of the first error. */
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", err);
+			snprintf(err, errlen, "%s:%d: %s", path, rc, msg);
+			return -1;
+		}
+		if (rc > 0) {
+			snprintf(err, errlen, "%s:%d: syntax error", path, rc);
+			return -1;
+		}
+	}
+	if (apply_env(cfg, err, errlen) != 0)
+		return -1;
+	if (cfg->backend == DB_BACKEND_POSTGRES && cfg->postgres_conninfo[0] == '\0') {
+		snprintf(err, errlen, "database.postgres_conninfo: required when database.backend = postgres");
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (opts[i].type == OPT_STR) {
+			char **p = (char **)((char *)cfg + opts[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+}
+
+const char *config_backend_name(int backend)
+{
+	return backends[backend == DB_BACKEND_POSTGRES ? 1 : 0];
+}

@@ -1,0 +1,43 @@
+/* Configuration: one INI file plus CERTDESK_<SECTION>_<KEY> environment overrides.
+ * Every key is declared once in config.c's table with its type and bounds; unknown keys and
+ * bad values are refused with a message naming them. config/certdesk.conf.example documents each. */
+#ifndef CERTDESK_CONFIG_H
+#define CERTDESK_CONFIG_H
+#include <stddef.h>
+
+enum db_backend { DB_BACKEND_SQLITE, DB_BACKEND_POSTGRES };
+
+struct config {
+	/* [server] */
+	char *listen_address;
+	int port;
+	int threads;
+	int max_body_bytes;
+	int shutdown_timeout_s;
+	char *web_root;
+	char *public_url;
+	/* [database] */
+	int backend; /* enum db_backend */
+	char *sqlite_path;
+	char *postgres_conninfo;
+	int pool_size;
+	int busy_timeout_ms;
+	/* [files] */
+	char *data_dir;
+	/* [log] */
+	char *access_log; /* "-" is standard error, "" turns it off */
+	/* [sim] */
+	char *sim_listen_address;
+	int sim_port;
+	char *sim_url;
+};
+
+/* Fills cfg with defaults, then the file at path (NULL: none), then the environment. Returns 0,
+ * or -1 with a message naming the file, line and key (or the variable) in err (errlen bytes). */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Frees the strings held by cfg. */
+void config_free(struct config *cfg);
+/* Returns the backend's name: "sqlite" or "postgres". */
+const char *config_backend_name(int backend);
+
+#endif

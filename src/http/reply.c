@@ -1,0 +1,123 @@
+/* Request accessors and replies: one place that shapes every answer and every error. */
+#include <string.h>
+
+#include "http/http_internal.h"
+#include "util/xalloc.h"
+
+const char *http_method(const struct http_req *r)
+{
+	return r->method;
+}
+
+const char *http_path(const struct http_req *r)
+{
+	return r->path;
+}
+
+const char *http_param(const struct http_req *r, const char *name)
+{
+	return router_param(r->names, r->values, r->nparams, name);
+}
+
+const char *http_query(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_body(const struct http_req *r, size_t *len)
+{
+	if (len != NULL)
+		*len = r->body_len;
+	return r->body != NULL ? r->body : "";
+}
+
+const char *http_remote_addr(const struct http_req *r)
+{
+	return r->remote;
+}
+
+void *http_ctx(const struct http_req *r)
+{
+	return r->opts->ctx;
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value)
+{
+	if (r->nextra >= HTTP_MAX_HEADERS_ADDED)
+		return;
+	r->extra[r->nextra].name = xstrdup(name);
+	r->extra[r->nextra].value = xstrdup(value);
+	r->nextra++;
+}
+
+int http_queue(struct http_req *r, unsigned status, struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	for (int i = 0; i < r->nextra; i++)
+		MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value);
+	r->status = status;
+	r->replied = 1;
+	MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return 0;
+}
+
+int http_reply_bytes(struct http_req *r, unsigned status, const char *content_type, const void *data,
+		     size_t len)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	return http_queue(r, status, resp);
+}
+
+int http_reply_json(struct http_req *r, unsigned status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct MHD_Response *resp;
+
+	json_decref(body);
+	if (text == NULL)
+		text = xstrdup("{}");
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return http_queue(r, status, resp);
+}
+
+int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *message,
+		     const char *field)
+{
+	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+
+	if (field != NULL)
+		json_object_set_new(err, "field", json_string(field));
+	return http_reply_json(r, status, json_pack("{s:o}", "error", err));
+}
+
+json_t *http_json_body(struct http_req *r)
+{
+	const char *ct = http_header(r, "Content-Type");
+	json_error_t jerr;
+	json_t *j;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+		http_reply_error(r, 415, "unsupported_media_type", "请求内容类型必须为 application/json", NULL);
+		return NULL;
+	}
+	j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		http_reply_error(r, 400, "bad_json", "请求内容不是有效的 JSON 对象", NULL);
+		return NULL;
+	}
+	return j;
+}

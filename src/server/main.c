@@ -1,0 +1,105 @@
+/* certdeskd: the platform server. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "config/config.h"
+#include "store/store.h"
+#include "util/fsutil.h"
+
+/* Opens the access log named by the configuration: "-" standard error, "" none. */
+static FILE *open_access_log(const char *spec)
+{
+	if (spec[0] == '\0')
+		return NULL;
+	if (strcmp(spec, "-") == 0)
+		return stderr;
+	return fopen(spec, "a");
+}
+
+/* Blocks SIGTERM/SIGINT in every thread (the set is inherited) so that only sigwait sees them. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: certdeskd [--config FILE]\n"
+		   "  Serves the certdesk API and web UI. Settings come from FILE (INI) and\n"
+		   "  CERTDESK_<SECTION>_<KEY> environment variables; see config/certdesk.conf.example.\n");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct app app = {0};
+	struct http_server *srv = NULL;
+	const char *path = NULL;
+	char err[1024];
+	sigset_t set;
+	FILE *alog = NULL;
+	int sig, rc = 1, applied = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(argv[i], "--version") == 0)
+			return printf("certdeskd %s\n", api_version()) < 0;
+		else
+			return usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr, strcmp(argv[i], "--help") != 0);
+	}
+	if (config_load(&cfg, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdeskd: configuration: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	block_signals(&set);
+	if (fs_mkdir_p(cfg.data_dir, 0750) != 0) {
+		fprintf(stderr, "certdeskd: files.data_dir %s: %s\n", cfg.data_dir, strerror(errno));
+		goto out;
+	}
+	if (cfg.backend == DB_BACKEND_SQLITE && fs_mkdir_parent(cfg.sqlite_path, 0750) != 0) {
+		fprintf(stderr, "certdeskd: database.sqlite_path %s: %s\n", cfg.sqlite_path, strerror(errno));
+		goto out;
+	}
+	if ((alog = open_access_log(cfg.access_log)) == NULL && cfg.access_log[0] != '\0') {
+		fprintf(stderr, "certdeskd: log.access_log %s: %s\n", cfg.access_log, strerror(errno));
+		goto out;
+	}
+	if (db_open(&app.db, &cfg, err, sizeof(err)) != 0 || store_migrate(app.db, &applied, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdeskd: database: %s\n", err);
+		goto out;
+	}
+	app.cfg = &cfg;
+	srv = http_server_start(&(struct http_server_opts){cfg.listen_address, cfg.port, cfg.threads,
+							   (size_t)cfg.max_body_bytes, cfg.web_root, alog,
+							   api_routes, api_route_count, &app},
+				err, sizeof(err));
+	if (srv == NULL) {
+		fprintf(stderr, "certdeskd: %s\n", err);
+		goto out;
+	}
+	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
+	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
+	       store_schema_latest(), applied);
+	fflush(stdout);
+	sigwait(&set, &sig);
+	fprintf(stderr, "certdeskd: %s received, finishing requests in flight\n", strsignal(sig));
+	http_server_stop(srv, cfg.shutdown_timeout_s);
+	rc = 0;
+out:
+	db_close(app.db);
+	if (alog != NULL && alog != stderr)
+		fclose(alog);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,89 @@
+/* certdesk-sim: simulators of the outside services certdesk talks to (payment gateways, SMS,
+ * face verification, courier), speaking their wire protocols with test keys. Development and
+ * tests start it; production never does. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "http/http.h"
+#include "sim/recorder.h"
+
+/* GET /healthz */
+static int sim_health(struct http_req *r)
+{
+	return http_reply_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "certdesk-sim"));
+}
+
+/* GET /_sim/requests[?prefix=/path]: what the simulators received. */
+static int sim_requests(struct http_req *r)
+{
+	return http_reply_json(r, 200, recorder_list(http_query(r, "prefix")));
+}
+
+/* DELETE /_sim/requests */
+static int sim_clear(struct http_req *r)
+{
+	recorder_clear();
+	return http_reply_json(r, 200, json_object());
+}
+
+/* Any other path: recorded, then refused, since no simulator answers there yet. */
+static int sim_unknown(struct http_req *r)
+{
+	size_t len;
+	const char *body = http_body(r, &len);
+
+	recorder_add(http_method(r), http_path(r), http_header(r, "Content-Type"), body, len);
+	return http_reply_error(r, 404, "not_simulated", "模拟器没有这个接口", NULL);
+}
+
+static const struct route sim_routes[] = {
+	{"GET", "/healthz", sim_health},
+	{"GET", "/_sim/requests", sim_requests},
+	{"DELETE", "/_sim/requests", sim_clear},
+	{"GET", "/*", sim_unknown},
+	{"POST", "/*", sim_unknown},
+	{"PUT", "/*", sim_unknown},
+	{"DELETE", "/*", sim_unknown},
+};
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct http_server *srv;
+	const char *path = argc == 3 && strcmp(argv[1], "--config") == 0 ? argv[2] : NULL;
+	char err[1024];
+	sigset_t set;
+	int sig;
+
+	if (argc != 1 && path == NULL) {
+		fprintf(stderr, "usage: certdesk-sim [--config FILE]   (uses the [sim] section)\n");
+		return 2;
+	}
+	if (config_load(&cfg, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdesk-sim: configuration: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	srv = http_server_start(&(struct http_server_opts){cfg.sim_listen_address, cfg.sim_port, 2, 1 << 20, NULL,
+							   NULL, sim_routes,
+							   (int)(sizeof(sim_routes) / sizeof(sim_routes[0])), NULL},
+				err, sizeof(err));
+	if (srv == NULL) {
+		fprintf(stderr, "certdesk-sim: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	printf("certdesk-sim listening on http://%s:%d\n", cfg.sim_listen_address, http_server_port(srv));
+	fflush(stdout);
+	sigwait(&set, &sig);
+	http_server_stop(srv, 5);
+	recorder_clear();
+	config_free(&cfg);
+	return 0;
+}

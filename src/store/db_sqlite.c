@@ -1,0 +1,214 @@
+/* SQLite backend: WAL, foreign keys on, a busy timeout, prepared statements cached per connection. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "store/db_driver.h"
+#include "util/xalloc.h"
+
+#define STMT_CACHE 64
+
+struct sq {
+	sqlite3 *db;
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	int next_slot;
+};
+
+struct sq_rows {
+	struct db_rows base;
+	sqlite3_stmt *st;
+	struct sq *h;
+};
+
+/* Maps an SQLite result code to enum db_status. */
+static int sq_status(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return DB_OK;
+	case SQLITE_CONSTRAINT:
+		return DB_CONFLICT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DB_RETRY;
+	default:
+		return DB_ERROR;
+	}
+}
+
+static void *sq_connect(const struct config *cfg, char *err, size_t errlen)
+{
+	struct sq *h = xcalloc(sizeof(*h));
+	char *pragmas;
+	int rc = sqlite3_open_v2(cfg->sqlite_path, &h->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite %s: %s", cfg->sqlite_path,
+			 h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
+		sqlite3_close(h->db);
+		free(h);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h->db, cfg->busy_timeout_ms);
+	/* FULL synchronous: a committed payment or order must survive a power cut, not only a crash. */
+	pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;";
+	if (sqlite3_exec(h->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite %s: %s", cfg->sqlite_path, sqlite3_errmsg(h->db));
+		sqlite3_close(h->db);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void sq_disconnect(void *p)
+{
+	struct sq *h = p;
+
+	for (int i = 0; i < STMT_CACHE; i++) {
+		sqlite3_finalize(h->cache[i].st);
+		free(h->cache[i].sql);
+	}
+	sqlite3_close(h->db);
+	free(h);
+}
+
+/* Returns the cached prepared statement for sql, preparing it on first use; NULL on error. */
+static sqlite3_stmt *sq_prepare(struct sq *h, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int slot;
+
+	for (int i = 0; i < STMT_CACHE; i++)
+		if (h->cache[i].sql != NULL && strcmp(h->cache[i].sql, sql) == 0) {
+			sqlite3_reset(h->cache[i].st);
+			sqlite3_clear_bindings(h->cache[i].st);
+			return h->cache[i].st;
+		}
+	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	slot = h->next_slot;
+	h->next_slot = (h->next_slot + 1) % STMT_CACHE;
+	sqlite3_finalize(h->cache[slot].st);
+	free(h->cache[slot].sql);
+	h->cache[slot].sql = xstrdup(sql);
+	h->cache[slot].st = st;
+	return st;
+}
+
+/* Prepares sql and binds args; returns the statement or NULL. */
+static sqlite3_stmt *sq_bind(struct sq *h, const char *sql, const struct db_val *args, int nargs)
+{
+	sqlite3_stmt *st = sq_prepare(h, sql);
+
+	if (st == NULL || sqlite3_bind_parameter_count(st) != nargs)
+		return NULL;
+	for (int i = 0; i < nargs; i++) {
+		int rc = SQLITE_OK;
+		if (args[i].type == DBT_INT)
+			rc = sqlite3_bind_int64(st, i + 1, args[i].i);
+		else if (args[i].type == DBT_TEXT)
+			rc = sqlite3_bind_text(st, i + 1, args[i].s, -1, SQLITE_TRANSIENT);
+		else
+			rc = sqlite3_bind_null(st, i + 1);
+		if (rc != SQLITE_OK)
+			return NULL;
+	}
+	return st;
+}
+
+static int sq_exec(void *p, const char *sql, const struct db_val *args, int nargs, int64_t *changes)
+{
+	struct sq *h = p;
+	sqlite3_stmt *st = sq_bind(h, sql, args, nargs);
+	int rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	if (changes != NULL)
+		*changes = sqlite3_changes64(h->db);
+	return sq_status(rc);
+}
+
+static int sq_rows_next(struct db_rows *base)
+{
+	struct sq_rows *r = (struct sq_rows *)base;
+	int rc = sqlite3_step(r->st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : (sq_status(rc) < 0 ? sq_status(rc) : DB_ERROR);
+}
+
+static const char *sq_rows_text(struct db_rows *base, int col)
+{
+	struct sq_rows *r = (struct sq_rows *)base;
+
+	if (col >= sqlite3_column_count(r->st) || sqlite3_column_type(r->st, col) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_column_text(r->st, col);
+}
+
+static void sq_rows_free(struct db_rows *base)
+{
+	struct sq_rows *r = (struct sq_rows *)base;
+
+	sqlite3_reset(r->st);
+	free(r);
+}
+
+static const struct db_rows_ops sq_rows_ops = {sq_rows_next, sq_rows_text, sq_rows_free};
+
+static int sq_query(void *p, const char *sql, const struct db_val *args, int nargs,
+		    struct db_rows **out)
+{
+	struct sq *h = p;
+	sqlite3_stmt *st = sq_bind(h, sql, args, nargs);
+	struct sq_rows *r;
+
+	if (st == NULL)
+		return DB_ERROR;
+	r = xcalloc(sizeof(*r));
+	r->base.ops = &sq_rows_ops;
+	r->st = st;
+	r->h = h;
+	*out = &r->base;
+	return DB_OK;
+}
+
+static int sq_script(void *p, const char *sql)
+{
+	struct sq *h = p;
+
+	return sq_status(sqlite3_exec(h->db, sql, NULL, NULL, NULL));
+}
+
+static const char *sq_error(void *p)
+{
+	return sqlite3_errmsg(((struct sq *)p)->db);
+}
+
+const struct db_driver db_driver_sqlite = {
+	.name = "sqlite",
+	.connect = sq_connect,
+	.disconnect = sq_disconnect,
+	.exec = sq_exec,
+	.query = sq_query,
+	.script = sq_script,
+	.error = sq_error,
+	/* IMMEDIATE takes the write lock up front, so two writers wait instead of deadlocking. */
+	.begin_sql = "BEGIN IMMEDIATE",
+	.begin_exclusive_sql = "BEGIN EXCLUSIVE",
+	.revive = NULL,
+};

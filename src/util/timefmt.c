@@ -1,0 +1,25 @@
+#include "util/timefmt.h"
+
+#include <stdio.h>
+
+char *timefmt_rfc3339(time_t t, char *buf)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, TIMEFMT_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+char *timefmt_now_ms(char *buf)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, TIMEFMT_LEN, "%.20s.%03dZ", base, (int)(ts.tv_nsec / 1000000) % 1000);
+	return buf;
+}

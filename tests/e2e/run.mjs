@@ -1,0 +1,367 @@
+#!/usr/bin/env node
+// Browser end-to-end harness for certdesk.
+//
+// Starts certdeskd on a free loopback port with a throw-away SQLite database
+// (configuration through CERTDESK_* environment variables only), waits for
+// /healthz, launches Debian's chromium through playwright-core and runs every
+// test exported by tests/e2e/*.test.mjs. Output is one line per test
+// ("ok - name" / "not ok - name: reason") and a summary; exit status 1 on any
+// failure.
+//
+// Environment:
+//   CERTDESKD          server binary (default <repo>/build/certdeskd)
+//   CERTDESK_WEB_ROOT  built web UI (default <repo>/web/dist)
+//   CHROMIUM           browser binary (default /usr/bin/chromium)
+//   E2E_ARTIFACTS      directory for screenshots (default: a new /tmp dir, kept)
+//   E2E_KEEP=1         keep the server's temp dir (database, logs) for debugging
+//   E2E_HEADED=1       show the browser window
+// Arguments: optional substrings; only tests whose name contains one are run.
+//
+// A test file exports an array:  export default [{ name, fn: async (t) => {} }]
+// where t = { baseURL, url(path), page, context, artifacts, fetch(path, init),
+// getJSON(path), waitForText(locator, text, ms), screenshot(name), serverLog() }.
+// Each test gets a fresh page; throw (e.g. via node:assert) to fail.
+
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const REPO = path.resolve(HERE, '..', '..')
+
+const SERVER_BIN = path.resolve(REPO, process.env.CERTDESKD || 'build/certdeskd')
+const WEB_ROOT = path.resolve(REPO, process.env.CERTDESK_WEB_ROOT || 'web/dist')
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
+const KEEP = process.env.E2E_KEEP === '1'
+const HEALTH_TIMEOUT_MS = 20000
+const TEST_TIMEOUT_MS = Number(process.env.E2E_TEST_TIMEOUT_MS || 30000)
+const SHUTDOWN_TIMEOUT_MS = 10000
+const LOG_TAIL_BYTES = 16384
+
+const tempDirs = []
+let server = null
+let serverExit = null // { code, signal } once exited
+let serverStdout = ''
+let serverStderr = ''
+let context = null
+let autoArtifacts = null // artifacts dir we created ourselves (removed if left empty)
+
+function mkTemp(prefix) {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  tempDirs.push(d)
+  return d
+}
+
+function tail(s, n = LOG_TAIL_BYTES) {
+  return s.length > n ? '…' + s.slice(-n) : s
+}
+
+function diag(msg) {
+  // TAP-style diagnostics: every line prefixed with "# ".
+  for (const line of String(msg).replace(/\s+$/, '').split('\n')) console.log(`# ${line}`)
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+function startServer(port, dir) {
+  const env = {
+    ...process.env,
+    CERTDESK_SERVER_PORT: String(port),
+    CERTDESK_SERVER_LISTEN_ADDRESS: '127.0.0.1',
+    CERTDESK_SERVER_WEB_ROOT: WEB_ROOT,
+    CERTDESK_DATABASE_BACKEND: 'sqlite',
+    CERTDESK_DATABASE_SQLITE_PATH: path.join(dir, 'certdesk.db'),
+    CERTDESK_FILES_DATA_DIR: path.join(dir, 'files'),
+    CERTDESK_LOG_ACCESS_LOG: path.join(dir, 'access.log'),
+  }
+  fs.mkdirSync(env.CERTDESK_FILES_DATA_DIR, { recursive: true })
+  const child = spawn(SERVER_BIN, [], {
+    argv0: 'certdeskd',
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout.setEncoding('utf8')
+  child.stderr.setEncoding('utf8')
+  child.stdout.on('data', (d) => (serverStdout = tail(serverStdout + d, 4 * LOG_TAIL_BYTES)))
+  child.stderr.on('data', (d) => (serverStderr = tail(serverStderr + d, 4 * LOG_TAIL_BYTES)))
+  child.on('exit', (code, signal) => (serverExit = { code, signal }))
+  child.on('error', (err) => {
+    serverExit = { code: null, signal: null, error: err }
+  })
+  return child
+}
+
+async function waitHealthy(baseURL) {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS
+  let last = 'no answer'
+  while (Date.now() < deadline) {
+    if (serverExit) {
+      const why = serverExit.error
+        ? serverExit.error.message
+        : `exit code ${serverExit.code}, signal ${serverExit.signal}`
+      throw new Error(`server exited before becoming healthy (${why})`)
+    }
+    try {
+      const res = await fetch(`${baseURL}/healthz`, { signal: AbortSignal.timeout(1000) })
+      await res.arrayBuffer()
+      if (res.status === 200) return
+      last = `HTTP ${res.status}`
+    } catch (e) {
+      last = e.cause ? e.cause.code || e.cause.message : e.message
+    }
+    await sleep(100)
+  }
+  throw new Error(`/healthz not 200 within ${HEALTH_TIMEOUT_MS} ms (last: ${last})`)
+}
+
+async function stopServer() {
+  if (!server || serverExit) return serverExit
+  const exited = new Promise((r) => server.once('exit', (code, signal) => r({ code, signal })))
+  server.kill('SIGTERM')
+  const res = await Promise.race([exited, sleep(SHUTDOWN_TIMEOUT_MS).then(() => null)])
+  if (res) return { ...res, graceful: true }
+  server.kill('SIGKILL')
+  await exited
+  return { graceful: false }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+// Poll a locator until its text contains `text` (playwright-core has no expect()).
+async function waitForText(locator, text, ms = 10000) {
+  const deadline = Date.now() + ms
+  let seen = '(element not found)'
+  while (Date.now() < deadline) {
+    try {
+      if ((await locator.count()) > 0) {
+        seen = JSON.stringify(await locator.first().textContent({ timeout: 1000 }))
+        if (seen.includes(text)) return
+      }
+    } catch (e) {
+      seen = e.message.split('\n')[0]
+    }
+    await sleep(100)
+  }
+  throw new Error(`expected ${locator} to contain ${JSON.stringify(text)}; got ${seen}`)
+}
+
+async function loadTests(filters) {
+  const files = fs
+    .readdirSync(HERE)
+    .filter((f) => f.endsWith('.test.mjs'))
+    .sort()
+  const tests = []
+  for (const f of files) {
+    const mod = await import(pathToFileURL(path.join(HERE, f)).href)
+    for (const t of mod.default || []) {
+      if (!t || typeof t.name !== 'string' || typeof t.fn !== 'function') {
+        throw new Error(`${f}: every test must be { name: string, fn: async (t) => {} }`)
+      }
+      tests.push({ ...t, file: f })
+    }
+  }
+  if (filters.length === 0) return tests
+  return tests.filter((t) => filters.some((s) => t.name.includes(s)))
+}
+
+function safeName(s) {
+  return s.replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(0, 80)
+}
+
+async function main() {
+  const filters = process.argv.slice(2)
+  const results = []
+  const report = (name, err) => {
+    results.push({ name, ok: !err })
+    if (!err) console.log(`ok - ${name}`)
+    else console.log(`not ok - ${name}: ${String(err.message || err).split('\n')[0]}`)
+  }
+
+  if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN} (set CERTDESKD)`)
+  if (!fs.existsSync(path.join(WEB_ROOT, 'index.html'))) {
+    throw new Error(`web root has no index.html: ${WEB_ROOT} (run "npm ci && npm run build" in web/)`)
+  }
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`chromium not found: ${CHROMIUM} (set CHROMIUM)`)
+
+  const tests = await loadTests(filters)
+  if (tests.length === 0) throw new Error('no tests selected')
+
+  const serverDir = mkTemp('certdesk-e2e-server-')
+  const profileDir = mkTemp('certdesk-e2e-profile-')
+  let artifacts = process.env.E2E_ARTIFACTS
+  if (artifacts) {
+    artifacts = path.resolve(artifacts)
+    fs.mkdirSync(artifacts, { recursive: true })
+  } else {
+    artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'certdesk-e2e-artifacts-')) // kept
+    autoArtifacts = artifacts
+  }
+
+  const port = await freePort()
+  const baseURL = `http://127.0.0.1:${port}`
+  diag(`server ${SERVER_BIN} on ${baseURL}, web root ${WEB_ROOT}`)
+  diag(`artifacts ${artifacts}`)
+
+  server = startServer(port, serverDir)
+  try {
+    await waitHealthy(baseURL)
+  } catch (e) {
+    report('server becomes healthy', e)
+    diag(`server stderr:\n${tail(serverStderr) || '(empty)'}`)
+    if (serverStdout) diag(`server stdout:\n${tail(serverStdout)}`)
+    return results
+  }
+
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: process.env.E2E_HEADED !== '1',
+    locale: 'zh-CN',
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+  // The persistent context opens one blank page; tests get their own.
+  for (const p of context.pages()) await p.close()
+
+  const url = (p) => new URL(p, baseURL).href
+  const nodeFetch = (p, init = {}) => fetch(url(p), { signal: AbortSignal.timeout(10000), ...init })
+
+  for (const test of tests) {
+    const page = await context.newPage()
+    const pageErrors = []
+    page.on('pageerror', (err) => pageErrors.push(err.message))
+    const t = {
+      name: test.name,
+      baseURL,
+      url,
+      page,
+      context,
+      artifacts,
+      pageErrors,
+      fetch: nodeFetch,
+      async getJSON(p) {
+        const res = await nodeFetch(p, { headers: { Accept: 'application/json' } })
+        if (!res.ok) throw new Error(`GET ${p}: HTTP ${res.status}`)
+        return res.json()
+      },
+      waitForText,
+      async screenshot(name) {
+        const file = path.join(artifacts, name.endsWith('.png') ? name : `${name}.png`)
+        await page.screenshot({ path: file, fullPage: true })
+        return file
+      },
+      serverLog: () => ({ stdout: serverStdout, stderr: serverStderr }),
+    }
+    let err = null
+    try {
+      await withTimeout(Promise.resolve().then(() => test.fn(t)), TEST_TIMEOUT_MS, 'test')
+      if (serverExit) throw new Error(`server exited during test (code ${serverExit.code}, signal ${serverExit.signal})`)
+    } catch (e) {
+      err = e
+      try {
+        const file = path.join(artifacts, `FAILED-${safeName(test.name)}.png`)
+        await page.screenshot({ path: file, fullPage: true, timeout: 5000 })
+        diag(`screenshot: ${file}`)
+      } catch {
+        /* page may be gone */
+      }
+      diag(`${test.file}: ${e.stack || e}`)
+      if (pageErrors.length) diag(`page errors:\n${pageErrors.join('\n')}`)
+    }
+    report(test.name, err)
+    await page.close().catch(() => {})
+    if (serverExit) break
+  }
+
+  await context.close().catch(() => {})
+  context = null
+
+  const stop = await stopServer()
+  if (stop && stop.graceful === false) {
+    report('server exits on SIGTERM', new Error(`still running ${SHUTDOWN_TIMEOUT_MS} ms after SIGTERM; killed`))
+  } else if (stop && stop.graceful && !(stop.code === 0 || stop.signal === 'SIGTERM')) {
+    report('server exits on SIGTERM', new Error(`exit code ${stop.code}, signal ${stop.signal}`))
+  } else if (stop && stop.graceful) {
+    report('server exits on SIGTERM', null)
+  }
+  if (results.some((r) => !r.ok)) diag(`server stderr (tail):\n${tail(serverStderr, 4096) || '(empty)'}`)
+  return results
+}
+
+async function cleanup() {
+  if (context) await context.close().catch(() => {})
+  if (server && !serverExit) {
+    try {
+      server.kill('SIGKILL')
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const d of tempDirs) {
+    if (KEEP && d.includes('-server-')) {
+      diag(`kept ${d}`)
+      continue
+    }
+    fs.rmSync(d, { recursive: true, force: true })
+  }
+  try {
+    if (autoArtifacts && fs.readdirSync(autoArtifacts).length === 0) fs.rmdirSync(autoArtifacts)
+  } catch {
+    /* ignore */
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, async () => {
+    diag(`interrupted (${sig})`)
+    await cleanup()
+    process.exit(130)
+  })
+}
+
+let status = 1
+try {
+  const results = await main()
+  const failed = results.filter((r) => !r.ok).length
+  console.log(`# ${results.length} tests, ${results.length - failed} passed, ${failed} failed`)
+  status = failed === 0 && results.length > 0 ? 0 : 1
+} catch (e) {
+  console.log(`not ok - harness: ${e.message}`)
+  diag(e.stack || e)
+  status = 1
+} finally {
+  await cleanup()
+}
+process.exit(status)
