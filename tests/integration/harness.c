@@ -1,0 +1,337 @@
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *harness_backend(void)
+{
+	const char *b = getenv("CERTDESK_TEST_BACKEND");
+	return b != NULL && strcmp(b, "postgres") == 0 ? "postgres" : "sqlite";
+}
+
+const char *harness_bin(const char *name)
+{
+	static char path[3][512];
+	static int next;
+	char *p = path[next++ % 3];
+	snprintf(p, 512, "%s/%s", BUILD_DIR, name);
+	return p;
+}
+
+/* Returns a free loopback TCP port. */
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Writes text to path; returns 0 or -1. */
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* Runs one SQL command on the PostgreSQL maintenance connection. */
+static int pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(getenv("CERTDESK_TEST_PG_CONNINFO"));
+	PGresult *res = PQexec(c, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+int harness_prepare(struct srv *s)
+{
+	static int serial;
+	char path[512];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/certdesk-it-XXXXXX");
+	if (mkdtemp(s->dir) == NULL)
+		return -1;
+	s->port = free_port();
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	snprintf(s->web_root, sizeof(s->web_root), "%s/web", s->dir);
+	mkdir(s->web_root, 0755);
+	snprintf(path, sizeof(path), "%s/assets", s->web_root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/index.html", s->web_root);
+	write_file(path, "<!doctype html><html lang=\"zh-CN\"><title>数字证书在线业务办理平台</title></html>\n");
+	snprintf(path, sizeof(path), "%s/assets/app-1a2b3c.js", s->web_root);
+	write_file(path, "console.log('certdesk');\n");
+	if (strcmp(harness_backend(), "postgres") == 0) {
+		char sql[128];
+		if (getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
+			return -1;
+		snprintf(s->dbname, sizeof(s->dbname), "certdesk_it_%d_%d", (int)getpid(), ++serial);
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", s->dbname);
+		if (pg_admin(sql) != 0)
+			return -1;
+		snprintf(s->pg_conninfo, sizeof(s->pg_conninfo), "%s dbname=%s", getenv("CERTDESK_TEST_PG_CONNINFO"),
+			 s->dbname);
+	}
+	return 0;
+}
+
+void harness_env(const struct srv *s)
+{
+	char v[600], port[16];
+
+	snprintf(port, sizeof(port), "%d", s->port);
+	setenv("CERTDESK_SERVER_PORT", port, 1);
+	setenv("CERTDESK_SERVER_LISTEN_ADDRESS", "127.0.0.1", 1);
+	setenv("CERTDESK_SERVER_WEB_ROOT", s->web_root, 1);
+	setenv("CERTDESK_SERVER_THREADS", "4", 1);
+	setenv("CERTDESK_DATABASE_BACKEND", harness_backend(), 1);
+	snprintf(v, sizeof(v), "%s/certdesk.db", s->dir);
+	setenv("CERTDESK_DATABASE_SQLITE_PATH", v, 1);
+	if (s->pg_conninfo[0] != '\0')
+		setenv("CERTDESK_DATABASE_POSTGRES_CONNINFO", s->pg_conninfo, 1);
+	snprintf(v, sizeof(v), "%s/files", s->dir);
+	setenv("CERTDESK_FILES_DATA_DIR", v, 1);
+	snprintf(v, sizeof(v), "%s/access.log", s->dir);
+	setenv("CERTDESK_LOG_ACCESS_LOG", v, 1);
+}
+
+/* Polls /healthz until it answers 200 or about 20 s have passed. */
+static int wait_healthy(struct srv *s)
+{
+	for (int i = 0; i < 400; i++) {
+		struct resp r;
+		int status = 0;
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return -1;
+		}
+		if (http_do(s, "GET", "/healthz", NULL, 0, NULL, &r) == 0) {
+			long code = r.status;
+			resp_free(&r);
+			if (code == 200)
+				return 0;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+int harness_start(struct srv *s)
+{
+	char out[600];
+
+	if (harness_prepare(s) != 0)
+		return -1;
+	harness_env(s);
+	snprintf(out, sizeof(out), "%s/server.out", s->dir);
+	s->pid = fork();
+	if (s->pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(harness_bin("certdeskd"), "certdeskd", (char *)NULL);
+		_exit(127);
+	}
+	if (wait_healthy(s) != 0) {
+		char cmd[700];
+		fprintf(stderr, "harness: certdeskd did not become healthy; its output:\n");
+		snprintf(cmd, sizeof(cmd), "cat %s/server.out >&2", s->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no output)\n");
+		return -1;
+	}
+	return 0;
+}
+
+int harness_stop(struct srv *s)
+{
+	int status = 0;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	for (int i = 0; i < 400; i++) {
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(50000);
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, &status, 0);
+	s->pid = 0;
+	return -1;
+}
+
+void harness_cleanup(struct srv *s)
+{
+	char cmd[300];
+
+	if (s->pid > 0)
+		harness_stop(s);
+	if (s->dbname[0] != '\0') {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", s->dbname);
+		pg_admin(sql);
+	}
+	if (s->dir[0] != '\0' && getenv("CERTDESK_TEST_KEEP") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: could not remove %s\n", s->dir);
+	}
+}
+
+int harness_run(char *const argv[], const char *stdin_text, char **out)
+{
+	int inp[2], outp[2], status = 0;
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(inp) != 0 || pipe(outp) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(inp[0], 0);
+		dup2(outp[1], 1);
+		dup2(outp[1], 2);
+		close(inp[1]);
+		close(outp[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(inp[0]);
+	close(outp[1]);
+	if (stdin_text != NULL && write(inp[1], stdin_text, strlen(stdin_text)) < 0)
+		perror("harness: write");
+	close(inp[1]);
+	while ((n = read(outp[0], buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 1024)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(outp[0]);
+	waitpid(pid, &status, 0);
+	if (out != NULL)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static size_t on_data(char *data, size_t size, size_t n, void *user)
+{
+	struct buf *b = user;
+	b->p = realloc(b->p, b->len + size * n + 1);
+	memcpy(b->p + b->len, data, size * n);
+	b->len += size * n;
+	b->p[b->len] = '\0';
+	return size * n;
+}
+
+int http_do(const struct srv *s, const char *method, const char *path, const char *body, size_t len,
+	    const char *const *headers, struct resp *r)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	struct buf b = {calloc(1, 1), 0}, h = {calloc(1, 1), 0};
+	char url[1024];
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	for (int i = 0; headers != NULL && headers[i] != NULL; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	r->body = b.p;
+	r->len = b.len;
+	r->headers = h.p;
+	if (rc != CURLE_OK) {
+		resp_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+const char *resp_header(const struct resp *r, const char *name)
+{
+	static __thread char value[512];
+	size_t n = strlen(name);
+
+	for (const char *line = r->headers; line != NULL && *line != '\0';) {
+		const char *end = strstr(line, "\r\n");
+		if (end == NULL)
+			break;
+		if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+			const char *v = line + n + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(value, sizeof(value), "%.*s", (int)(end - v), v);
+			return value;
+		}
+		line = end + 2;
+	}
+	return NULL;
+}
+
+void resp_free(struct resp *r)
+{
+	free(r->body);
+	free(r->headers);
+	r->body = r->headers = NULL;
+}

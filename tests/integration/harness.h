@@ -1,0 +1,55 @@
+/* Integration-test harness: starts the real certdeskd on a free loopback port with a temporary
+ * database (SQLite file, or a fresh PostgreSQL database when CERTDESK_TEST_BACKEND=postgres and
+ * CERTDESK_TEST_PG_CONNINFO points at a server), and talks HTTP to it with libcurl. */
+#ifndef CERTDESK_TEST_HARNESS_H
+#define CERTDESK_TEST_HARNESS_H
+#include <stddef.h>
+#include <sys/types.h>
+
+struct config;
+
+struct srv {
+	pid_t pid;
+	int port;
+	char dir[256];      /* temporary directory: database, files, logs */
+	char base[64];      /* http://127.0.0.1:PORT */
+	char dbname[64];    /* PostgreSQL database created for this server */
+	char pg_conninfo[1024];
+	char web_root[300]; /* a small web root with index.html and one asset */
+};
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	char *headers; /* raw response headers */
+};
+
+/* Returns "sqlite" or "postgres" from CERTDESK_TEST_BACKEND. */
+const char *harness_backend(void);
+/* Prepares s: temp dir, web root, database (not started). Returns 0 or -1. */
+int harness_prepare(struct srv *s);
+/* Sets the CERTDESK_* variables for s in this process's environment (for spawned programs and for
+ * config_load in the test itself). */
+void harness_env(const struct srv *s);
+/* Prepares s and starts certdeskd, waiting until /healthz answers. Returns 0 or -1. */
+int harness_start(struct srv *s);
+/* Sends SIGTERM and waits; returns the exit status (or 128+signal), or -1 on a time-out. */
+int harness_stop(struct srv *s);
+/* Removes the temporary directory and database of s. */
+void harness_cleanup(struct srv *s);
+/* Runs a program (NULL-terminated argv) with the current environment; stdout/stderr of the
+ * child are captured into out (may be NULL, caller frees). Returns the exit status. */
+int harness_run(char *const argv[], const char *stdin_text, char **out);
+/* Path of a built program (certdeskd, certdesk, certdesk-sim). */
+const char *harness_bin(const char *name);
+
+/* Performs a request; headers is a NULL-terminated list of "Name: value" (may be NULL).
+ * Returns 0 with *r filled (free with resp_free), or -1 on a transport error. */
+int http_do(const struct srv *s, const char *method, const char *path, const char *body, size_t len,
+	    const char *const *headers, struct resp *r);
+/* Returns the value of response header name (case-insensitive) in a static buffer, or NULL. */
+const char *resp_header(const struct resp *r, const char *name);
+void resp_free(struct resp *r);
+
+#endif
