@@ -28,7 +28,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# Web UI and browser-test packages, from package-lock.json.
-if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
-  (cd web && npm ci --no-audit --no-fund)
-fi
+# Web UI and browser-test packages, exactly as package-lock.json says.
+for d in web tests/e2e; do
+  if [ ! -f "$d/node_modules/.package-lock.json" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+    (cd "$d" && npm ci --no-audit --no-fund)
+  fi
+done

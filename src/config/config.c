@@ -212,3 +212,12 @@ const char *config_backend_name(int backend)
 {
 	return backends[backend == DB_BACKEND_POSTGRES ? 1 : 0];
 }
+
+int config_key_at(int i, const char **section, const char **key)
+{
+	if (i < 0 || (size_t)i >= sizeof(opts) / sizeof(opts[0]))
+		return -1;
+	*section = opts[i].section;
+	*key = opts[i].key;
+	return 0;
+}

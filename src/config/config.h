@@ -37,6 +37,8 @@ struct config {
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Frees the strings held by cfg. */
 void config_free(struct config *cfg);
+/* Sets *section and *key to the i-th known key; returns 0, or -1 when i is past the last. */
+int config_key_at(int i, const char **section, const char **key);
 /* Returns the backend's name: "sqlite" or "postgres". */
 const char *config_backend_name(int backend);
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "harness.h"
 
 static struct srv S;
@@ -145,6 +146,34 @@ static void test_bad_config_refused(void **state)
 	free(out);
 }
 
+/* The shipped example is valid as it stands and documents every key the program knows. */
+static void test_example_config_complete(void **state)
+{
+	const char *path = SOURCE_DIR "/config/certdesk.conf.example", *section, *key;
+	char line[512], cur[64] = "", want[160];
+	struct config cfg;
+	char err[512];
+	(void)state;
+
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	config_free(&cfg);
+	for (int i = 0; config_key_at(i, &section, &key) == 0; i++) {
+		FILE *f = fopen(path, "r");
+		int found = 0;
+		assert_non_null(f);
+		snprintf(want, sizeof(want), "%s =", key);
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (line[0] == '[')
+				snprintf(cur, sizeof(cur), "%.*s", (int)strcspn(line + 1, "]"), line + 1);
+			else if (strcmp(cur, section) == 0 && strncmp(line, want, strlen(want)) == 0)
+				found = 1;
+		}
+		fclose(f);
+		if (!found)
+			fail_msg("config/certdesk.conf.example does not document [%s] %s", section, key);
+	}
+}
+
 static void test_sim_records(void **state)
 {
 	struct srv sim = S;
@@ -197,7 +226,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_idempotent), cmocka_unit_test(test_init_demo),
 		cmocka_unit_test(test_staff_add),          cmocka_unit_test(test_bad_config_refused),
-		cmocka_unit_test(test_sim_records),
+		cmocka_unit_test(test_example_config_complete), cmocka_unit_test(test_sim_records),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");

@@ -24,11 +24,22 @@ static int setup(void **state)
 	return harness_start(&S);
 }
 
+/* Stops the server and fails when it did not exit cleanly (a sanitizer report exits non-zero). */
 static int teardown(void **state)
 {
+	char cmd[400];
+	int status;
 	(void)state;
+
+	status = harness_stop(&S);
+	if (status != 0) {
+		fprintf(stderr, "certdeskd exited with %d; its output:\n", status);
+		snprintf(cmd, sizeof(cmd), "cat %s/server.out >&2", S.dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(none)\n");
+	}
 	harness_cleanup(&S);
-	return 0;
+	return status == 0 ? 0 : -1;
 }
 
 /* Parses a response body as JSON, failing the test when it is not. */

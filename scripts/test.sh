@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# README command 2: installs what is missing, builds under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and runs the whole test suite: unit tests, integration tests on SQLite and on a real PostgreSQL
+# server started here, the browser smoke test, and short fuzzing runs. Ends with a pass/fail summary.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${TEST_BUILD_DIR:-build-asan}
+results=()
+failed=0
+
+step() { # step NAME COMMAND...: runs a step, records its result
+	local name=$1
+	shift
+	echo
+	echo "==> $name"
+	local t0=$SECONDS
+	if "$@"; then
+		results+=("PASS  $name ($((SECONDS - t0)) s)")
+	else
+		results+=("FAIL  $name ($((SECONDS - t0)) s)")
+		failed=1
+	fi
+}
+
+summary() {
+	echo
+	echo "==================== certdesk test summary ===================="
+	printf '%s\n' "${results[@]}"
+	if [ "$failed" = 0 ]; then echo "ALL PASSED"; else echo "SOME FAILED"; fi
+	echo "================================================================"
+}
+
+install() {
+	if [ "$(id -u)" = 0 ]; then
+		scripts/install-deps.sh
+	elif command -v sudo >/dev/null; then
+		sudo scripts/install-deps.sh
+	else
+		echo "not root and no sudo: assuming the packages of scripts/install-deps.sh are installed"
+		(cd web && npm ci --no-audit --no-fund) && (cd tests/e2e && npm ci --no-audit --no-fund)
+	fi
+}
+
+build_all() {
+	(cd web && npm run build) &&
+		cmake -S . -B "$build" -DCERTDESK_SANITIZE=ON &&
+		cmake --build "$build" -j "$(nproc)"
+}
+
+pg_dir=""
+pg_stop() { [ -n "$pg_dir" ] && scripts/pg-test-server.sh stop "$pg_dir"; pg_dir=""; }
+trap pg_stop EXIT
+
+pg_start() {
+	pg_dir=$(mktemp -u /tmp/certdesk-pg-XXXXXX)
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	CERTDESK_TEST_PG_CONNINFO=$(scripts/pg-test-server.sh start "$pg_dir" "$port") || return 1
+	export CERTDESK_TEST_PG_CONNINFO
+	echo "PostgreSQL test server: $CERTDESK_TEST_PG_CONNINFO"
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+step "install dependencies" install
+step "build (ASan + UBSan, -Werror) and web UI" build_all
+if [ "$failed" = 1 ]; then
+	summary
+	exit 1
+fi
+step "unit tests" ctest --test-dir "$build" -L unit --output-on-failure
+step "integration tests on SQLite" ctest --test-dir "$build" -L sqlite --output-on-failure
+step "start PostgreSQL" pg_start
+# Skipping is a failure here: this command promises PostgreSQL.
+step "integration tests on PostgreSQL" ctest --test-dir "$build" -L postgres --output-on-failure --no-tests=error \
+	--schedule-random
+pg_stop
+step "browser smoke test (chromium)" env CERTDESKD="$root/$build/certdeskd" CERTDESK_WEB_ROOT="$root/web/dist" \
+	node tests/e2e/run.mjs
+if [ -x tests/fuzz/run.sh ]; then
+	step "fuzzing (${FUZZ_SECONDS:-10} s a target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" tests/fuzz/run.sh
+fi
+summary
+exit "$failed"
