@@ -20,7 +20,7 @@ extern const int api_route_count;
 const char *api_version(void);
 
 /* --- handlers, by resource --- */
-int api_meta_get(struct http_req *r);   /* meta.c */
+int api_meta_get(struct http_req *r);    /* meta.c */
 int api_healthz_get(struct http_req *r); /* meta.c */
 
 #endif

@@ -111,6 +111,7 @@ int cmd_staff(struct db *db, int argc, char **argv)
 	sodium_memzero(pw, sizeof(pw));
 	return rc == DB_OK ? 0 : 1;
 usage:
-	fprintf(stderr, "usage: certdesk staff add --username U --name NAME --roles r1,r2 [--password-stdin]\n");
+	fprintf(stderr,
+		"usage: certdesk staff add --username U --name NAME --roles r1,r2 [--password-stdin]\n");
 	return 2;
 }

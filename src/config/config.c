@@ -17,8 +17,8 @@ struct opt {
 	const char *key;
 	enum opt_type type;
 	size_t offset;
-	int64_t min, max;      /* OPT_INT bounds; OPT_STR maximum length */
-	const char *def;       /* default, parsed like any value */
+	int64_t min, max;           /* OPT_INT bounds; OPT_STR maximum length */
+	const char *def;            /* default, parsed like any value */
 	const char *const *choices; /* OPT_ENUM: NULL-terminated */
 };
 
@@ -192,7 +192,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (apply_env(cfg, err, errlen) != 0)
 		return -1;
 	if (cfg->backend == DB_BACKEND_POSTGRES && cfg->postgres_conninfo[0] == '\0') {
-		snprintf(err, errlen, "database.postgres_conninfo: required when database.backend = postgres");
+		snprintf(err, errlen,
+			 "database.postgres_conninfo: required when database.backend = postgres");
 		return -1;
 	}
 	return 0;

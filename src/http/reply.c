@@ -72,8 +72,7 @@ int http_queue(struct http_req *r, unsigned status, struct MHD_Response *resp)
 int http_reply_bytes(struct http_req *r, unsigned status, const char *content_type, const void *data,
 		     size_t len)
 {
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 
 	MHD_add_response_header(resp, "Content-Type", content_type);
 	return http_queue(r, status, resp);
@@ -110,7 +109,8 @@ json_t *http_json_body(struct http_req *r)
 	json_t *j;
 
 	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-		http_reply_error(r, 415, "unsupported_media_type", "请求内容类型必须为 application/json", NULL);
+		http_reply_error(r, 415, "unsupported_media_type", "请求内容类型必须为 application/json",
+				 NULL);
 		return NULL;
 	}
 	j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);

@@ -29,7 +29,8 @@ static void remote_addr(struct http_req *r)
 	if (sa != NULL && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->remote, sizeof(r->remote));
 	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->remote, sizeof(r->remote));
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->remote,
+			  sizeof(r->remote));
 }
 
 /* Calls the matched route's handler, or answers 404/405, or serves the web UI. */
@@ -81,9 +82,9 @@ static void take_body(struct http_req *r, const char *data, size_t n)
 	r->body[r->body_len] = '\0';
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size,
+				  void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
@@ -126,7 +127,8 @@ static void access_log(FILE *f, const struct http_req *r, int ok)
 	char *line;
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	double ms = (double)(end.tv_sec - r->start.tv_sec) * 1e3 + (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
+	double ms =
+		(double)(end.tv_sec - r->start.tv_sec) * 1e3 + (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
 	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:b}", "time", timefmt_now_ms(at), "remote",
 		      r->remote, "method", r->method, "path", r->path, "status", (int)r->status, "in_bytes",
 		      (json_int_t)r->body_len, "ms", ms, "completed", ok);
@@ -174,14 +176,15 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		return NULL;
 	}
 	s->opts = *o;
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)o->port,
-				NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
+				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (s->d == NULL) {
-		snprintf(err, errlen, "cannot listen on %s:%d (in use or not allowed)", o->listen_address, o->port);
+		snprintf(err, errlen, "cannot listen on %s:%d (in use or not allowed)", o->listen_address,
+			 o->port);
 		free(s);
 		return NULL;
 	}

@@ -11,13 +11,25 @@
 static const struct {
 	const char *ext, *type;
 } types[] = {
-	{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-	{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-	{".json", "application/json"}, {".map", "application/json"}, {".svg", "image/svg+xml"},
-	{".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".gif", "image/gif"},
-	{".webp", "image/webp"}, {".ico", "image/x-icon"}, {".woff", "font/woff"},
-	{".woff2", "font/woff2"}, {".ttf", "font/ttf"}, {".txt", "text/plain; charset=utf-8"},
-	{".pdf", "application/pdf"}, {".wasm", "application/wasm"},
+	{".html", "text/html; charset=utf-8"},
+	{".js", "text/javascript; charset=utf-8"},
+	{".mjs", "text/javascript; charset=utf-8"},
+	{".css", "text/css; charset=utf-8"},
+	{".json", "application/json"},
+	{".map", "application/json"},
+	{".svg", "image/svg+xml"},
+	{".png", "image/png"},
+	{".jpg", "image/jpeg"},
+	{".jpeg", "image/jpeg"},
+	{".gif", "image/gif"},
+	{".webp", "image/webp"},
+	{".ico", "image/x-icon"},
+	{".woff", "font/woff"},
+	{".woff2", "font/woff2"},
+	{".ttf", "font/ttf"},
+	{".txt", "text/plain; charset=utf-8"},
+	{".pdf", "application/pdf"},
+	{".wasm", "application/wasm"},
 };
 
 /* Returns the content type for path by its extension, or NULL when it is not one we serve. */
@@ -89,7 +101,8 @@ int http_serve_static(struct http_req *r)
 	if (fd >= 0) {
 		/* Vite puts content-hashed names under /assets/: they never change. */
 		int hashed = strncmp(r->path, "/assets/", 8) == 0;
-		return send_file(r, fd, size, type, hashed ? "public, max-age=31536000, immutable" : "no-cache");
+		return send_file(r, fd, size, type,
+				 hashed ? "public, max-age=31536000, immutable" : "no-cache");
 	}
 	/* A missing asset is a 404, not the index page: a script tag must not receive HTML. */
 	if (type != NULL && strcmp(type, "text/html; charset=utf-8") != 0)

@@ -55,7 +55,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--version") == 0)
 			return printf("certdeskd %s\n", api_version()) < 0;
 		else
-			return usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr, strcmp(argv[i], "--help") != 0);
+			return usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr,
+				     strcmp(argv[i], "--help") != 0);
 	}
 	if (config_load(&cfg, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdeskd: configuration: %s\n", err);
@@ -75,7 +76,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdeskd: log.access_log %s: %s\n", cfg.access_log, strerror(errno));
 		goto out;
 	}
-	if (db_open(&app.db, &cfg, err, sizeof(err)) != 0 || store_migrate(app.db, &applied, err, sizeof(err)) != 0) {
+	if (db_open(&app.db, &cfg, err, sizeof(err)) != 0 ||
+	    store_migrate(app.db, &applied, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdeskd: database: %s\n", err);
 		goto out;
 	}

@@ -70,9 +70,10 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	srv = http_server_start(&(struct http_server_opts){cfg.sim_listen_address, cfg.sim_port, 2, 1 << 20, NULL,
-							   NULL, sim_routes,
-							   (int)(sizeof(sim_routes) / sizeof(sim_routes[0])), NULL},
+	srv = http_server_start(&(struct http_server_opts){cfg.sim_listen_address, cfg.sim_port, 2, 1 << 20,
+							   NULL, NULL, sim_routes,
+							   (int)(sizeof(sim_routes) / sizeof(sim_routes[0])),
+							   NULL},
 				err, sizeof(err));
 	if (srv == NULL) {
 		fprintf(stderr, "certdesk-sim: %s\n", err);

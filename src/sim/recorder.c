@@ -8,20 +8,22 @@
 #define KEEP 1000
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static json_t *items;   /* array, oldest first */
+static json_t *items; /* array, oldest first */
 static json_int_t next_id = 1;
 
 void recorder_add(const char *method, const char *path, const char *content_type, const char *body,
 		  size_t len)
 {
 	char at[TIMEFMT_LEN];
-	json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s%}", "id", (json_int_t)0, "time", timefmt_now_ms(at),
-			      "method", method, "path", path, "content_type", content_type ? content_type : "",
-			      "body", body ? body : "", body ? len : (size_t)0);
+	json_t *e =
+		json_pack("{s:I, s:s, s:s, s:s, s:s, s:s%}", "id", (json_int_t)0, "time", timefmt_now_ms(at),
+			  "method", method, "path", path, "content_type", content_type ? content_type : "",
+			  "body", body ? body : "", body ? len : (size_t)0);
 
 	if (e == NULL) /* body not UTF-8: keep the fact, not the bytes */
-		e = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)0, "time", at, "method", method,
-			      "path", path, "content_type", content_type ? content_type : "", "body_binary", 1);
+		e = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)0, "time", at, "method",
+			      method, "path", path, "content_type", content_type ? content_type : "",
+			      "body_binary", 1);
 	pthread_mutex_lock(&mu);
 	if (items == NULL)
 		items = json_array();
@@ -38,8 +40,7 @@ json_t *recorder_list(const char *prefix)
 	size_t i;
 
 	pthread_mutex_lock(&mu);
-	json_array_foreach(items, i, e)
-	{
+	json_array_foreach (items, i, e) {
 		const char *p = json_string_value(json_object_get(e, "path"));
 		if (prefix == NULL || strncmp(p, prefix, strlen(prefix)) == 0)
 			json_array_append_new(out, json_deep_copy(e));

@@ -102,23 +102,20 @@ void db_release(struct db_conn *c)
 	pthread_mutex_unlock(&db->mu);
 }
 
-int db_exec(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-	    int64_t *changes)
+int db_exec(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, int64_t *changes)
 {
 	if (changes != NULL)
 		*changes = 0;
 	return c->pool->drv->exec(c->handle, sql, args, nargs, changes);
 }
 
-int db_query(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-	     struct db_rows **out)
+int db_query(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, struct db_rows **out)
 {
 	*out = NULL;
 	return c->pool->drv->query(c->handle, sql, args, nargs, out);
 }
 
-int db_query_text(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-		  char **out)
+int db_query_text(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, char **out)
 {
 	struct db_rows *r;
 	int rc = db_query(c, sql, args, nargs, &r);
@@ -137,8 +134,7 @@ int db_query_text(struct db_conn *c, const char *sql, const struct db_val *args,
 	return rc;
 }
 
-int db_query_int(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-		 int64_t *out)
+int db_query_int(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, int64_t *out)
 {
 	char *s = NULL;
 	int rc = db_query_text(c, sql, args, nargs, &s);

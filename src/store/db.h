@@ -23,8 +23,8 @@ struct db_val {
 #define DB_TEXT(v) ((struct db_val){.type = (v) != NULL ? DBT_TEXT : DBT_NULL, .s = (v)})
 #define DB_NULLV ((struct db_val){.type = DBT_NULL})
 /* Expands to "array, count" for the argument list of db_exec / db_query. */
-#define DB_ARGS(...)                                                                               \
-	(const struct db_val[]){__VA_ARGS__},                                                      \
+#define DB_ARGS(...)                                                                                         \
+	(const struct db_val[]){__VA_ARGS__},                                                                \
 		(int)(sizeof((const struct db_val[]){__VA_ARGS__}) / sizeof(struct db_val))
 #define DB_NOARGS NULL, 0
 
@@ -51,18 +51,14 @@ void db_release(struct db_conn *c);
 
 /* Runs a statement that returns no rows; *changes (may be NULL) gets the rows changed.
  * Returns DB_OK or a negative enum db_status. */
-int db_exec(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-	    int64_t *changes);
+int db_exec(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, int64_t *changes);
 /* Runs a query; *out gets a cursor the caller frees with db_rows_free. Returns DB_OK or < 0. */
-int db_query(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-	     struct db_rows **out);
+int db_query(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, struct db_rows **out);
 /* Runs a query expected to return at most one row and copies its first column as text into
  * *out (caller frees; NULL for SQL NULL). Returns DB_OK, DB_NOTFOUND or < 0. */
-int db_query_text(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-		  char **out);
+int db_query_text(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, char **out);
 /* Like db_query_text for an integer column. */
-int db_query_int(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
-		 int64_t *out);
+int db_query_int(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, int64_t *out);
 /* Moves to the next row: returns 1 for a row, 0 at the end, < 0 on error. */
 int db_rows_next(struct db_rows *r);
 /* Returns column col of the current row as text (owned by the cursor), NULL for SQL NULL. */

@@ -191,8 +191,7 @@ static void pg_rows_free(struct db_rows *base)
 
 static const struct db_rows_ops pg_rows_ops = {pg_rows_next, pg_rows_text, pg_rows_free};
 
-static int pg_query(void *p, const char *sql, const struct db_val *args, int nargs,
-		    struct db_rows **out)
+static int pg_query(void *p, const char *sql, const struct db_val *args, int nargs, struct db_rows **out)
 {
 	struct pg *h = p;
 	PGresult *res = pg_run(h, sql, args, nargs);

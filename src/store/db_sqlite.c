@@ -170,8 +170,7 @@ static void sq_rows_free(struct db_rows *base)
 
 static const struct db_rows_ops sq_rows_ops = {sq_rows_next, sq_rows_text, sq_rows_free};
 
-static int sq_query(void *p, const char *sql, const struct db_val *args, int nargs,
-		    struct db_rows **out)
+static int sq_query(void *p, const char *sql, const struct db_val *args, int nargs, struct db_rows **out)
 {
 	struct sq *h = p;
 	sqlite3_stmt *st = sq_bind(h, sql, args, nargs);

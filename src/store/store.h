@@ -56,8 +56,8 @@ struct key_type_def {
 
 /* Creates a project with its key types, or leaves an existing project with that code as it is.
  * Returns DB_OK (created), DB_CONFLICT (it existed) or < 0. */
-int store_project_ensure(struct db_conn *c, const char *code, const char *name,
-			 const char *order_prefix, const struct key_type_def *types, int ntypes,
-			 const char *actor_kind, const char *actor_id);
+int store_project_ensure(struct db_conn *c, const char *code, const char *name, const char *order_prefix,
+			 const struct key_type_def *types, int ntypes, const char *actor_kind,
+			 const char *actor_id);
 
 #endif

@@ -39,8 +39,8 @@ int store_audit_append(struct db_conn *c, const struct audit_entry *e)
 	struct db_rows *r = NULL;
 	char at[TIMEFMT_LEN], hash[HASH_HEX], *prev = NULL;
 	int64_t seq;
-	const char *f[6] = {e->actor_kind, e->actor_id, e->action, e->object_kind, e->object_id,
-			    e->detail ? e->detail : "{}"};
+	const char *f[6] = {e->actor_kind,  e->actor_id,  e->action,
+			    e->object_kind, e->object_id, e->detail ? e->detail : "{}"};
 	int rc;
 
 	/* The UPDATE takes the head row's write lock, serialising appenders until commit. */

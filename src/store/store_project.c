@@ -5,9 +5,9 @@
 #include "store/store.h"
 #include "util/timefmt.h"
 
-int store_project_ensure(struct db_conn *c, const char *code, const char *name,
-			 const char *order_prefix, const struct key_type_def *types, int ntypes,
-			 const char *actor_kind, const char *actor_id)
+int store_project_ensure(struct db_conn *c, const char *code, const char *name, const char *order_prefix,
+			 const struct key_type_def *types, int ntypes, const char *actor_kind,
+			 const char *actor_id)
 {
 	char now[TIMEFMT_LEN], *detail;
 	int64_t id = 0, changes = 0;
@@ -36,8 +36,8 @@ int store_project_ensure(struct db_conn *c, const char *code, const char *name,
 	json_t *j = json_pack("{s:s, s:s, s:s}", "code", code, "name", name, "order_prefix", order_prefix);
 	detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	rc = store_audit_append(c, &(struct audit_entry){actor_kind, actor_id, "project.create",
-							  "project", code, detail});
+	rc = store_audit_append(
+		c, &(struct audit_entry){actor_kind, actor_id, "project.create", "project", code, detail});
 	free(detail);
 	return rc;
 }

@@ -44,8 +44,8 @@ static int apply_pending(struct db_conn *c, int *applied, char *err, size_t errl
 	const char *backend = db_backend_name(db_conn_pool(c));
 
 	if (db_exec_script(c, create_versions) != DB_OK ||
-	    db_query_int(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", DB_NOARGS,
-			 &current) != DB_OK) {
+	    db_query_int(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", DB_NOARGS, &current) !=
+		    DB_OK) {
 		snprintf(err, errlen, "schema_migrations: %s", db_conn_error(c));
 		return -1;
 	}
@@ -62,10 +62,12 @@ static int apply_pending(struct db_conn *c, int *applied, char *err, size_t errl
 		int rc = db_exec_script(c, sql);
 		free(sql);
 		if (rc == DB_OK)
-			rc = db_exec(c, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				     DB_ARGS(DB_INT(m->version), DB_TEXT(m->name),
-					     DB_TEXT(timefmt_rfc3339(time(NULL), now))),
-				     NULL);
+			rc = db_exec(
+				c,
+				"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				DB_ARGS(DB_INT(m->version), DB_TEXT(m->name),
+					DB_TEXT(timefmt_rfc3339(time(NULL), now))),
+				NULL);
 		if (rc != DB_OK) {
 			snprintf(err, errlen, "migration %s: %s", m->name, db_conn_error(c));
 			return -1;

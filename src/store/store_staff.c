@@ -37,8 +37,8 @@ int store_staff_create(struct db_conn *c, const char *username, const char *disp
 	json_t *j = json_pack("{s:s, s:s}", "username", username, "roles", roles);
 	detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	rc = store_audit_append(c, &(struct audit_entry){actor_kind, actor_id, "staff.create", "staff",
-							  idtext, detail});
+	rc = store_audit_append(
+		c, &(struct audit_entry){actor_kind, actor_id, "staff.create", "staff", idtext, detail});
 	free(detail);
 	return rc;
 }

@@ -41,7 +41,8 @@ static int free_port(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
 		port = ntohs(sa.sin_port);
 	close(fd);
 	return port;
@@ -87,7 +88,8 @@ int harness_prepare(struct srv *s)
 	snprintf(path, sizeof(path), "%s/assets", s->web_root);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/index.html", s->web_root);
-	write_file(path, "<!doctype html><html lang=\"zh-CN\"><title>数字证书在线业务办理平台</title></html>\n");
+	write_file(path,
+		   "<!doctype html><html lang=\"zh-CN\"><title>数字证书在线业务办理平台</title></html>\n");
 	snprintf(path, sizeof(path), "%s/assets/app-1a2b3c.js", s->web_root);
 	write_file(path, "console.log('certdesk');\n");
 	if (strcmp(harness_backend(), "postgres") == 0) {
@@ -98,8 +100,8 @@ int harness_prepare(struct srv *s)
 		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", s->dbname);
 		if (pg_admin(sql) != 0)
 			return -1;
-		snprintf(s->pg_conninfo, sizeof(s->pg_conninfo), "%s dbname=%s", getenv("CERTDESK_TEST_PG_CONNINFO"),
-			 s->dbname);
+		snprintf(s->pg_conninfo, sizeof(s->pg_conninfo), "%s dbname=%s",
+			 getenv("CERTDESK_TEST_PG_CONNINFO"), s->dbname);
 	}
 	return 0;
 }

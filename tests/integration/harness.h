@@ -11,9 +11,9 @@ struct config;
 struct srv {
 	pid_t pid;
 	int port;
-	char dir[256];      /* temporary directory: database, files, logs */
-	char base[64];      /* http://127.0.0.1:PORT */
-	char dbname[64];    /* PostgreSQL database created for this server */
+	char dir[256];   /* temporary directory: database, files, logs */
+	char base[64];   /* http://127.0.0.1:PORT */
+	char dbname[64]; /* PostgreSQL database created for this server */
 	char pg_conninfo[1024];
 	char web_root[300]; /* a small web root with index.html and one asset */
 };

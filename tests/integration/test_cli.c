@@ -38,8 +38,15 @@ static int teardown(void **state)
 static int certdesk(const char *stdin_text, char **out, const char *a, const char *b, const char *c,
 		    const char *d)
 {
-	char *argv[] = {(char *)harness_bin("certdesk"), (char *)a, (char *)b, (char *)c, (char *)d, NULL, NULL,
-			NULL, NULL};
+	char *argv[] = {(char *)harness_bin("certdesk"),
+			(char *)a,
+			(char *)b,
+			(char *)c,
+			(char *)d,
+			NULL,
+			NULL,
+			NULL,
+			NULL};
 	return harness_run(argv, stdin_text, out);
 }
 
@@ -77,8 +84,17 @@ static void test_init_demo(void **state)
 
 static void test_staff_add(void **state)
 {
-	char *argv[] = {(char *)harness_bin("certdesk"), "staff", "add", "--username", "li.na", "--name", "李娜",
-			"--roles", "reviewer,paper", "--password-stdin", NULL};
+	char *argv[] = {(char *)harness_bin("certdesk"),
+			"staff",
+			"add",
+			"--username",
+			"li.na",
+			"--name",
+			"李娜",
+			"--roles",
+			"reviewer,paper",
+			"--password-stdin",
+			NULL};
 	char *out = NULL;
 	(void)state;
 
@@ -224,9 +240,12 @@ static void test_sim_records(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_migrate_idempotent), cmocka_unit_test(test_init_demo),
-		cmocka_unit_test(test_staff_add),          cmocka_unit_test(test_bad_config_refused),
-		cmocka_unit_test(test_example_config_complete), cmocka_unit_test(test_sim_records),
+		cmocka_unit_test(test_migrate_idempotent),
+		cmocka_unit_test(test_init_demo),
+		cmocka_unit_test(test_staff_add),
+		cmocka_unit_test(test_bad_config_refused),
+		cmocka_unit_test(test_example_config_complete),
+		cmocka_unit_test(test_sim_records),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");

@@ -75,8 +75,9 @@ static void test_tx_rolls_back(void **state)
 				      DB_ARGS(DB_TEXT("rolled")), &n),
 			 DB_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(db_query_int(c, "SELECT id FROM projects WHERE code = ?", DB_ARGS(DB_TEXT("nope")), &n),
-			 DB_NOTFOUND);
+	assert_int_equal(
+		db_query_int(c, "SELECT id FROM projects WHERE code = ?", DB_ARGS(DB_TEXT("nope")), &n),
+		DB_NOTFOUND);
 	db_release(c);
 }
 
@@ -104,11 +105,12 @@ static void test_unique_conflict_and_literal_values(void **state)
 	assert_true(a.id > 0);
 	assert_int_equal(db_tx(db, staff_tx, &b), DB_CONFLICT);
 	c = db_acquire(db);
-	assert_int_equal(db_query_text(c, "SELECT display_name FROM staff WHERE id = ?", DB_ARGS(DB_INT(a.id)), &name),
-			 DB_OK);
+	assert_int_equal(
+		db_query_text(c, "SELECT display_name FROM staff WHERE id = ?", DB_ARGS(DB_INT(a.id)), &name),
+		DB_OK);
 	assert_string_equal(name, "测试 O'Brien\"; DROP TABLE staff; --");
-	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM staff_roles WHERE staff_id = ?", DB_ARGS(DB_INT(a.id)),
-				      &roles),
+	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM staff_roles WHERE staff_id = ?",
+				      DB_ARGS(DB_INT(a.id)), &roles),
 			 DB_OK);
 	assert_int_equal(roles, 2);
 	db_release(c);
@@ -118,7 +120,8 @@ static void test_unique_conflict_and_literal_values(void **state)
 static int audit_tx(struct db_conn *c, void *arg)
 {
 	(void)arg;
-	return store_audit_append(c, &(struct audit_entry){"system", "test", "test.append", "test", "1", "{}"});
+	return store_audit_append(c,
+				  &(struct audit_entry){"system", "test", "test.append", "test", "1", "{}"});
 }
 
 static void *audit_worker(void *arg)
@@ -157,8 +160,8 @@ static void test_audit_tamper_detected(void **state)
 	int64_t bad = 0;
 	(void)state;
 
-	assert_int_equal(db_exec(c, "UPDATE audit_log SET detail = ? WHERE seq = 3", DB_ARGS(DB_TEXT("{\"x\":1}")),
-				 NULL),
+	assert_int_equal(db_exec(c, "UPDATE audit_log SET detail = ? WHERE seq = 3",
+				 DB_ARGS(DB_TEXT("{\"x\":1}")), NULL),
 			 DB_OK);
 	db_release(c);
 	assert_int_equal(store_audit_verify(db, &bad), -1);
