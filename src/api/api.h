@@ -1,15 +1,37 @@
-/* The JSON API of certdeskd: the route table and the context every handler reaches through
- * http_ctx(). One file per resource implements its handlers. */
+/* The JSON API of certdeskd: the route table, who may call each route, the per-request session,
+ * and the handlers (one file per resource). */
 #ifndef CERTDESK_API_H
 #define CERTDESK_API_H
+#include <stdint.h>
+
 #include "http/http.h"
+#include "store/store.h"
 
 struct config;
-struct db;
 
 struct app {
 	const struct config *cfg;
 	struct db *db;
+};
+
+/* route.access: the kind of caller, optionally narrowed to staff roles with ACCESS_ROLE. */
+enum access {
+	ACCESS_PUBLIC = 0,  /* no session (health, meta, providers' callbacks) */
+	ACCESS_SESSION = 1, /* any session, anonymous included; a GET creates one */
+	ACCESS_ORG = 2,     /* a logged-in organisation */
+	ACCESS_STAFF = 3,   /* logged-in staff; with role bits: staff holding one of them */
+	ACCESS_DEV = 4,     /* development aids, only with [dev] expose_outbox = true */
+};
+#define ACCESS_KIND(a) ((a)&0xffu)
+#define ACCESS_ROLE(r) (1u << (8 + (r)))
+
+/* What the before hook learnt about the caller; handlers get it with api_session(). */
+struct api_session {
+	int valid;           /* a live session was found or created */
+	char id_hash[72];
+	struct session_rec rec;
+	unsigned roles;      /* staff: role bits (1 << role) */
+	char who[64];        /* audit id: USCC, staff id, or "anonymous" */
 };
 
 /* The route table of certdeskd (routes.c); docs/openapi.yaml describes each entry. */
@@ -18,9 +40,57 @@ extern const int api_route_count;
 
 /* Returns the program version, e.g. "0.1.0". */
 const char *api_version(void);
+/* The before hook (session.c): loads or creates the session, enforces CSRF on state-changing
+ * methods and the route's access. Returns 0 to go on, or -1 after replying. */
+int api_before(struct http_req *r, const struct route *rt);
+/* Returns the caller's session (never NULL inside a routed handler). */
+struct api_session *api_session(struct http_req *r);
+/* Returns the audit actor of the caller. */
+struct actor api_actor(struct http_req *r);
+/* Replaces the caller's session by a new one of kind for subject_id (login: the id changes so a
+ * planted id is worthless) and sets the cookie. Returns 0 or -1. */
+int api_session_start(struct http_req *r, struct db_conn *c, const char *kind, int64_t subject_id);
+/* Ends the caller's session and clears the cookie. */
+int api_session_end(struct http_req *r, struct db_conn *c);
+/* Replies 500 after logging what went wrong; returns 0. */
+int api_internal(struct http_req *r, const char *what);
+/* Checks the captcha answer against the one the session holds, using it up. Returns 0 when it
+ * matches, otherwise records an error in f and returns -1. */
+struct form;
+int api_captcha_check(struct http_req *r, struct db_conn *c, struct form *f, const char *answer);
+/* Generates a 6-digit SMS code for mobile and purpose, queues the message and records the code,
+ * within the rate limits. Returns 0, or -1 with an error recorded in f. */
+int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile, const char *purpose);
+/* Checks an SMS code for mobile and purpose, using it up. Returns 0, or -1 with an error in f. */
+int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const char *field, const char *mobile,
+                  const char *purpose, const char *code);
+/* Validates the password fields name and confirm_name (policy, match); returns the password or NULL. */
+const char *api_new_password(struct form *f, const char *name, const char *confirm_name);
+
+/* Reads ?limit= (default 20, at most 100) and ?next= (a cursor) of a list; returns 0, or -1 after
+ * replying 400. */
+int api_page_args(struct http_req *r, int *limit, int64_t *before);
 
 /* --- handlers, by resource --- */
-int api_meta_get(struct http_req *r);    /* meta.c */
-int api_healthz_get(struct http_req *r); /* meta.c */
+int api_meta_get(struct http_req *r);                /* meta.c */
+int api_healthz_get(struct http_req *r);             /* meta.c */
+int api_session_get(struct http_req *r);             /* session.c */
+int api_captcha_get(struct http_req *r);             /* captcha.c */
+int api_sms_codes_post(struct http_req *r);          /* sms.c */
+int api_dev_outbox_get(struct http_req *r);          /* sms.c */
+int api_org_register(struct http_req *r);            /* auth.c */
+int api_login(struct http_req *r);                   /* auth.c */
+int api_logout(struct http_req *r);                  /* auth.c */
+int api_password_reset(struct http_req *r);          /* auth.c */
+int api_staff_login(struct http_req *r);             /* auth_staff.c */
+int api_account_get(struct http_req *r);             /* account.c */
+int api_account_password(struct http_req *r);        /* account.c */
+int api_account_mobile(struct http_req *r);          /* account.c */
+int api_admin_orgs_list(struct http_req *r);         /* admin_orgs.c */
+int api_admin_org_patch(struct http_req *r);         /* admin_orgs.c */
+int api_admin_org_unlock(struct http_req *r);        /* admin_orgs.c */
+int api_admin_org_confirm_uscc(struct http_req *r);  /* admin_orgs.c */
+int api_admin_staff_list(struct http_req *r);        /* admin_staff.c */
+int api_admin_staff_create(struct http_req *r);      /* admin_staff.c */
 
 #endif

@@ -1,9 +1,30 @@
 #include "api/api.h"
+#include "core/roles.h"
+
+#define ADMIN (ACCESS_STAFF | ACCESS_ROLE(ROLE_ADMIN))
 
 /* Every route of certdeskd. tests/unit/test_openapi.c fails when this and docs/openapi.yaml differ. */
 const struct route api_routes[] = {
-	{"GET", "/healthz", api_healthz_get},
-	{"GET", "/api/v1/meta", api_meta_get},
+	{"GET", "/healthz", api_healthz_get, ACCESS_PUBLIC},
+	{"GET", "/api/v1/meta", api_meta_get, ACCESS_PUBLIC},
+	{"GET", "/api/v1/session", api_session_get, ACCESS_SESSION},
+	{"GET", "/api/v1/captcha", api_captcha_get, ACCESS_SESSION},
+	{"POST", "/api/v1/sms-codes", api_sms_codes_post, ACCESS_SESSION},
+	{"POST", "/api/v1/organisations", api_org_register, ACCESS_SESSION},
+	{"POST", "/api/v1/auth/login", api_login, ACCESS_SESSION},
+	{"POST", "/api/v1/auth/logout", api_logout, ACCESS_SESSION},
+	{"POST", "/api/v1/password-resets", api_password_reset, ACCESS_SESSION},
+	{"GET", "/api/v1/account", api_account_get, ACCESS_ORG},
+	{"POST", "/api/v1/account/password", api_account_password, ACCESS_ORG},
+	{"POST", "/api/v1/account/mobile", api_account_mobile, ACCESS_ORG},
+	{"POST", "/api/v1/admin/auth/login", api_staff_login, ACCESS_SESSION},
+	{"GET", "/api/v1/admin/organisations", api_admin_orgs_list, ACCESS_STAFF},
+	{"PATCH", "/api/v1/admin/organisations/{uscc}", api_admin_org_patch, ADMIN},
+	{"POST", "/api/v1/admin/organisations/{uscc}/unlock", api_admin_org_unlock, ADMIN},
+	{"POST", "/api/v1/admin/organisations/{uscc}/confirm-uscc", api_admin_org_confirm_uscc, ADMIN},
+	{"GET", "/api/v1/admin/staff", api_admin_staff_list, ADMIN},
+	{"POST", "/api/v1/admin/staff", api_admin_staff_create, ADMIN},
+	{"GET", "/api/v1/dev/outbox", api_dev_outbox_get, ACCESS_DEV},
 };
 
 const int api_route_count = (int)(sizeof(api_routes) / sizeof(api_routes[0]));

@@ -52,7 +52,7 @@ struct staff_args {
 static int create_tx(struct db_conn *c, void *arg)
 {
 	struct staff_args *a = arg;
-	return store_staff_create(c, a->username, a->name, a->hash, a->roles, "cli", "certdesk", &a->id);
+	return store_staff_create(c, a->username, a->name, a->hash, a->roles, &cli_actor, &a->id);
 }
 
 int cmd_staff(struct db *db, int argc, char **argv)

@@ -17,8 +17,7 @@ static const struct key_type_def yingtan_types[] = {
 static int project_tx(struct db_conn *c, void *arg)
 {
 	(void)arg;
-	int rc = store_project_ensure(c, "yingtan", "鹰潭市阳光采购服务平台", "YT", yingtan_types, 2, "cli",
-				      "certdesk");
+	int rc = store_project_ensure(c, "yingtan", "鹰潭市阳光采购服务平台", "YT", yingtan_types, 2, &cli_actor);
 	return rc == DB_CONFLICT ? DB_OK : rc;
 }
 
@@ -30,7 +29,7 @@ struct demo_staff {
 static int staff_tx(struct db_conn *c, void *arg)
 {
 	struct demo_staff *s = arg;
-	return store_staff_create(c, s->username, s->name, s->hash, s->roles, "cli", "certdesk", &s->id);
+	return store_staff_create(c, s->username, s->name, s->hash, s->roles, &cli_actor, &s->id);
 }
 
 int cmd_init(struct db *db, int demo)

@@ -8,6 +8,8 @@
 #include "store/store.h"
 #include "util/fsutil.h"
 
+const struct actor cli_actor = {"cli", "certdesk", ""};
+
 static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: certdesk [--config FILE] COMMAND\n"

@@ -23,6 +23,8 @@ struct opt {
 };
 
 static const char *const backends[] = {"sqlite", "postgres", NULL};
+static const char *const sms_providers[] = {"outbox", NULL};
+static const char *const booleans[] = {"false", "true", NULL};
 
 #define F(field) offsetof(struct config, field)
 static const struct opt opts[] = {
@@ -40,6 +42,11 @@ static const struct opt opts[] = {
 	{"database", "busy_timeout_ms", OPT_INT, F(busy_timeout_ms), 0, 600000, "5000", NULL},
 	{"files", "data_dir", OPT_STR, F(data_dir), 1, 4096, "var/files", NULL},
 	{"log", "access_log", OPT_STR, F(access_log), 0, 4096, "-", NULL},
+	{"session", "idle_timeout_min", OPT_INT, F(idle_timeout_min), 1, 24 * 60, "30", NULL},
+	{"session", "absolute_timeout_h", OPT_INT, F(absolute_timeout_h), 1, 24 * 30, "12", NULL},
+	{"sms", "provider", OPT_ENUM, F(sms_provider), 0, 0, "outbox", sms_providers},
+	{"dev", "expose_outbox", OPT_ENUM, F(dev_expose_outbox), 0, 0, "false", booleans},
+	{"dev", "captcha_answer", OPT_STR, F(dev_captcha_answer), 0, 5, "", NULL},
 	{"sim", "listen_address", OPT_STR, F(sim_listen_address), 1, 255, "127.0.0.1", NULL},
 	{"sim", "port", OPT_INT, F(sim_port), 0, 65535, "8090", NULL},
 	{"sim", "url", OPT_STR, F(sim_url), 0, 1024, "http://127.0.0.1:8090", NULL},

@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 enum db_backend { DB_BACKEND_SQLITE, DB_BACKEND_POSTGRES };
+/* outbox: messages stay in the database's outbox, readable by developers (no real delivery). */
+enum sms_provider { SMS_PROVIDER_OUTBOX };
 
 struct config {
 	/* [server] */
@@ -26,6 +28,14 @@ struct config {
 	char *data_dir;
 	/* [log] */
 	char *access_log; /* "-" is standard error, "" turns it off */
+	/* [session] */
+	int idle_timeout_min;
+	int absolute_timeout_h;
+	/* [sms] */
+	int sms_provider; /* enum sms_provider */
+	/* [dev] */
+	int dev_expose_outbox;
+	char *dev_captcha_answer; /* "" normally; tests fix the answer */
 	/* [sim] */
 	char *sim_listen_address;
 	int sim_port;

@@ -18,6 +18,7 @@ struct route {
 	const char *pattern; /* "/api/v1/orders/{order_no}": {name} matches one path segment;
 			      * a trailing "*" matches any rest of the path */
 	http_handler fn;
+	unsigned access; /* who may call it: opaque here, interpreted by the server's before hook */
 };
 
 #define HTTP_MAX_PARAMS 8
@@ -40,6 +41,12 @@ const char *http_body(const struct http_req *r, size_t *len);
 const char *http_remote_addr(const struct http_req *r);
 /* Returns the context pointer given to http_server_start. */
 void *http_ctx(const struct http_req *r);
+/* Attaches p to the request; free_fn (may be NULL) releases it when the request ends. */
+void http_set_user(struct http_req *r, void *p, void (*free_fn)(void *));
+/* Returns what http_set_user attached, or NULL. */
+void *http_user(const struct http_req *r);
+/* Returns the value of cookie name, or NULL. */
+const char *http_cookie(const struct http_req *r, const char *name);
 /* Parses the body as a JSON object; on failure replies 415/400 and returns NULL. Caller decrefs. */
 json_t *http_json_body(struct http_req *r);
 
@@ -80,6 +87,9 @@ struct http_server_opts {
 	const struct route *routes;
 	int nroutes;
 	void *ctx;
+	/* Runs before every routed handler (may be NULL): returns 0 to go on, or replies itself (an
+	 * authentication or CSRF refusal) and returns -1. */
+	int (*before)(struct http_req *r, const struct route *rt);
 };
 
 struct http_server;

@@ -27,6 +27,8 @@ struct http_req {
 		char *name, *value;
 	} extra[HTTP_MAX_HEADERS_ADDED];
 	int nextra;
+	void *user;
+	void (*user_free)(void *);
 };
 
 /* Queues resp for r with the status, adding the common and extra headers; destroys resp. */

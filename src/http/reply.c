@@ -46,6 +46,24 @@ void *http_ctx(const struct http_req *r)
 	return r->opts->ctx;
 }
 
+void http_set_user(struct http_req *r, void *p, void (*free_fn)(void *))
+{
+	if (r->user != NULL && r->user_free != NULL)
+		r->user_free(r->user);
+	r->user = p;
+	r->user_free = free_fn;
+}
+
+void *http_user(const struct http_req *r)
+{
+	return r->user;
+}
+
+const char *http_cookie(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
 void http_add_header(struct http_req *r, const char *name, const char *value)
 {
 	if (r->nextra >= HTTP_MAX_HEADERS_ADDED)

@@ -48,7 +48,8 @@ static void dispatch(struct http_req *r)
 	m = router_match(o->routes, o->nroutes, r->method, r->path, &rt, r->names, r->values, &r->nparams,
 			 r->parambuf, sizeof(r->parambuf));
 	if (m == ROUTE_FOUND) {
-		rt->fn(r);
+		if (o->before == NULL || o->before(r, rt) == 0)
+			rt->fn(r);
 		if (!r->replied) /* the handler failed without an answer of its own */
 			http_reply_error(r, 500, "internal", "服务器内部错误，请稍后重试", NULL);
 	} else if (m == ROUTE_NO_METHOD) {
@@ -157,6 +158,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->extra[i].name);
 		free(r->extra[i].value);
 	}
+	if (r->user != NULL && r->user_free != NULL)
+		r->user_free(r->user);
 	free(r->path);
 	free(r->body);
 	free(r);

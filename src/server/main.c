@@ -82,10 +82,20 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.cfg = &cfg;
-	srv = http_server_start(&(struct http_server_opts){cfg.listen_address, cfg.port, cfg.threads,
-							   (size_t)cfg.max_body_bytes, cfg.web_root, alog,
-							   api_routes, api_route_count, &app},
-				err, sizeof(err));
+	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
+		fprintf(stderr, "certdeskd: WARNING: [dev] settings are on (fixed captcha or exposed SMS outbox): "
+		                "for development and tests only\n");
+	srv = http_server_start(&(struct http_server_opts){.listen_address = cfg.listen_address,
+	                                                   .port = cfg.port,
+	                                                   .threads = cfg.threads,
+	                                                   .max_body_bytes = (size_t)cfg.max_body_bytes,
+	                                                   .web_root = cfg.web_root,
+	                                                   .access_log = alog,
+	                                                   .routes = api_routes,
+	                                                   .nroutes = api_route_count,
+	                                                   .ctx = &app,
+	                                                   .before = api_before},
+	                        err, sizeof(err));
 	if (srv == NULL) {
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;

@@ -39,13 +39,13 @@ static int sim_unknown(struct http_req *r)
 }
 
 static const struct route sim_routes[] = {
-	{"GET", "/healthz", sim_health},
-	{"GET", "/_sim/requests", sim_requests},
-	{"DELETE", "/_sim/requests", sim_clear},
-	{"GET", "/*", sim_unknown},
-	{"POST", "/*", sim_unknown},
-	{"PUT", "/*", sim_unknown},
-	{"DELETE", "/*", sim_unknown},
+	{"GET", "/healthz", sim_health, 0},
+	{"GET", "/_sim/requests", sim_requests, 0},
+	{"DELETE", "/_sim/requests", sim_clear, 0},
+	{"GET", "/*", sim_unknown, 0},
+	{"POST", "/*", sim_unknown, 0},
+	{"PUT", "/*", sim_unknown, 0},
+	{"DELETE", "/*", sim_unknown, 0},
 };
 
 int main(int argc, char **argv)
@@ -70,11 +70,13 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	srv = http_server_start(&(struct http_server_opts){cfg.sim_listen_address, cfg.sim_port, 2, 1 << 20,
-							   NULL, NULL, sim_routes,
-							   (int)(sizeof(sim_routes) / sizeof(sim_routes[0])),
-							   NULL},
-				err, sizeof(err));
+	srv = http_server_start(&(struct http_server_opts){.listen_address = cfg.sim_listen_address,
+	                                                   .port = cfg.sim_port,
+	                                                   .threads = 2,
+	                                                   .max_body_bytes = 1 << 20,
+	                                                   .routes = sim_routes,
+	                                                   .nroutes = (int)(sizeof(sim_routes) / sizeof(sim_routes[0]))},
+	                        err, sizeof(err));
 	if (srv == NULL) {
 		fprintf(stderr, "certdesk-sim: %s\n", err);
 		config_free(&cfg);

@@ -13,7 +13,7 @@
 struct db_conn {
 	struct db *pool;
 	void *handle;
-	int in_tx;
+	int depth; /* open transaction levels: 1 = BEGIN, more = savepoints */
 	int busy;
 };
 
@@ -92,9 +92,9 @@ void db_release(struct db_conn *c)
 	if (c == NULL)
 		return;
 	db = c->pool;
-	if (c->in_tx) {
+	if (c->depth > 0) {
 		db->drv->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
-		c->in_tx = 0;
+		c->depth = 0;
 	}
 	pthread_mutex_lock(&db->mu);
 	c->busy = 0;
@@ -172,21 +172,44 @@ void db_rows_free(struct db_rows *r)
 		r->ops->free(r);
 }
 
-/* Runs fn once inside BEGIN .. COMMIT/ROLLBACK. */
-static int tx_once(struct db_conn *c, int (*fn)(struct db_conn *, void *), void *arg)
+int db_begin(struct db_conn *c)
 {
 	const struct db_driver *drv = c->pool->drv;
-	int rc = drv->exec(c->handle, drv->begin_sql, NULL, 0, NULL);
+	char sql[32];
+	int rc;
 
-	if (rc != DB_OK)
+	if (c->depth == 0) {
+		rc = drv->exec(c->handle, drv->begin_sql, NULL, 0, NULL);
+	} else {
+		snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", c->depth);
+		rc = drv->exec(c->handle, sql, NULL, 0, NULL);
+	}
+	if (rc == DB_OK)
+		c->depth++;
+	return rc;
+}
+
+int db_end(struct db_conn *c, int rc)
+{
+	const struct db_driver *drv = c->pool->drv;
+	char sql[48];
+
+	if (c->depth <= 0)
+		return DB_ERROR;
+	c->depth--;
+	if (c->depth == 0) {
+		if (rc == 0)
+			rc = drv->exec(c->handle, "COMMIT", NULL, 0, NULL);
+		if (rc != 0)
+			drv->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
 		return rc;
-	c->in_tx = 1;
-	rc = fn(c, arg);
-	if (rc == 0)
-		rc = drv->exec(c->handle, "COMMIT", NULL, 0, NULL);
-	if (rc != 0)
-		drv->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
-	c->in_tx = 0;
+	}
+	if (rc != 0) {
+		snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT sp%d", c->depth);
+		drv->exec(c->handle, sql, NULL, 0, NULL);
+	}
+	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT sp%d", c->depth);
+	drv->exec(c->handle, sql, NULL, 0, NULL);
 	return rc;
 }
 
@@ -194,8 +217,14 @@ int db_tx_conn(struct db_conn *c, int (*fn)(struct db_conn *, void *), void *arg
 {
 	int rc = DB_RETRY;
 
-	for (int i = 0; i < TX_ATTEMPTS && rc == DB_RETRY; i++)
-		rc = tx_once(c, fn, arg);
+	/* Only a whole transaction can be run again; a nested one reports the retry to its owner. */
+	for (int i = 0; i < TX_ATTEMPTS && rc == DB_RETRY; i++) {
+		rc = db_begin(c);
+		if (rc == DB_OK)
+			rc = db_end(c, fn(c, arg));
+		if (c->depth > 0)
+			break;
+	}
 	return rc;
 }
 
@@ -225,10 +254,10 @@ int db_exec_script(struct db_conn *c, const char *sql)
 
 int db_begin_exclusive(struct db_conn *c)
 {
-	int rc = c->pool->drv->exec(c->handle, c->pool->drv->begin_exclusive_sql, NULL, 0, NULL);
+	int rc = c->depth > 0 ? DB_ERROR : c->pool->drv->exec(c->handle, c->pool->drv->begin_exclusive_sql, NULL, 0, NULL);
 
 	if (rc == DB_OK)
-		c->in_tx = 1;
+		c->depth = 1;
 	return rc;
 }
 
@@ -256,8 +285,5 @@ int db_sql_to_dollar(const char *sql, char *out, size_t outlen)
 
 int db_commit(struct db_conn *c)
 {
-	int rc = c->pool->drv->exec(c->handle, "COMMIT", NULL, 0, NULL);
-
-	c->in_tx = 0;
-	return rc;
+	return db_end(c, 0);
 }

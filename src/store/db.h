@@ -68,11 +68,17 @@ int64_t db_rows_int(struct db_rows *r, int col);
 /* Frees a cursor (NULL is fine). */
 void db_rows_free(struct db_rows *r);
 
+/* Opens a transaction on c, or a savepoint inside the one already open, so that functions which
+ * change several rows can guard themselves and still compose. Returns DB_OK or < 0. */
+int db_begin(struct db_conn *c);
+/* Closes what db_begin opened: commits (or releases the savepoint) when rc is 0, rolls back
+ * otherwise. Returns rc, or the commit's error. Usage: db_begin(c); rc = ...; return db_end(c, rc); */
+int db_end(struct db_conn *c, int rc);
 /* Runs fn inside one transaction on a pooled connection: commits when fn returns 0, rolls back
  * otherwise, and runs it again (a few times) when the database asks for a retry. Returns what
  * fn returned, or a negative enum db_status from BEGIN/COMMIT. */
 int db_tx(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg);
-/* Like db_tx on a connection the caller already holds. */
+/* Like db_tx on a connection the caller already holds (a savepoint when a transaction is open). */
 int db_tx_conn(struct db_conn *c, int (*fn)(struct db_conn *c, void *arg), void *arg);
 
 /* Returns the last error message of the connection (owned by it). */

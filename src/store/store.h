@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "store/db.h"
 
 /* --- schema (store_schema.c) --- */
@@ -22,17 +24,17 @@ int store_ping(struct db *db);
 
 /* --- audit log (store_audit.c): hash-chained, append only --- */
 
-struct audit_entry {
-	const char *actor_kind; /* system, staff, org, cli */
-	const char *actor_id;
-	const char *action;      /* e.g. staff.create */
-	const char *object_kind; /* e.g. staff */
-	const char *object_id;
-	const char *detail; /* JSON text, "{}" when there is nothing to add */
+/* Who acts: the audit log records it with every change. */
+struct actor {
+	const char *kind; /* system, staff, org, cli */
+	const char *id;   /* staff id, organisation USCC, or the program's name */
+	const char *ip;   /* client address; "" for the CLI and background jobs */
 };
 
-/* Appends e to the audit chain inside the caller's transaction. Returns DB_OK or < 0. */
-int store_audit_append(struct db_conn *c, const struct audit_entry *e);
+/* Appends an entry (action e.g. "staff.create" on object kind/id, detail a JSON object text or NULL)
+ * to the audit chain inside the caller's transaction. Returns DB_OK or < 0. */
+int store_audit_append(struct db_conn *c, const struct actor *a, const char *action, const char *object_kind,
+                       const char *object_id, const char *detail);
 /* Recomputes the whole chain. Returns the number of entries checked, or -1 with *bad_seq set to
  * the first entry whose hash does not match, or < -1 on a database error. */
 int64_t store_audit_verify(struct db *db, int64_t *bad_seq);
@@ -42,8 +44,21 @@ int64_t store_audit_verify(struct db *db, int64_t *bad_seq);
 /* Creates a staff account with the given roles (comma-separated list of known roles) and audits
  * it; *id gets the new id. Returns DB_OK, DB_CONFLICT when the username exists, or < 0. */
 int store_staff_create(struct db_conn *c, const char *username, const char *display_name,
-		       const char *password_hash, const char *roles, const char *actor_kind,
-		       const char *actor_id, int64_t *id);
+		       const char *password_hash, const char *roles, const struct actor *a, int64_t *id);
+
+struct staff_rec {
+	int64_t id;
+	char username[40];
+	char display_name[164];
+	char password_hash[128];
+	int disabled;
+	unsigned roles; /* bit (1 << enum role) per role held */
+};
+
+/* Loads the staff account username (or, with username NULL, id). Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_staff_get(struct db_conn *c, const char *username, int64_t id, struct staff_rec *s);
+/* *items gets every staff account (without password hashes) as a JSON array. */
+int store_staff_list(struct db_conn *c, json_t **items);
 
 /* --- projects (store_project.c) --- */
 
@@ -57,7 +72,114 @@ struct key_type_def {
 /* Creates a project with its key types, or leaves an existing project with that code as it is.
  * Returns DB_OK (created), DB_CONFLICT (it existed) or < 0. */
 int store_project_ensure(struct db_conn *c, const char *code, const char *name, const char *order_prefix,
-			 const struct key_type_def *types, int ntypes, const char *actor_kind,
-			 const char *actor_id);
+			 const struct key_type_def *types, int ntypes, const struct actor *a);
+
+/* --- sessions (store_session.c): the id never reaches the database, only its hash --- */
+
+struct session_rec {
+	char kind[8]; /* anon, org, staff */
+	int64_t subject_id;
+	char csrf[72];
+	char last_seen_at[32];
+	char expires_at[32];
+};
+
+/* Loads the session with id_hash into *s. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_session_get(struct db_conn *c, const char *id_hash, struct session_rec *s);
+/* Creates a session (subject_id 0 for anonymous ones). Returns DB_OK or < 0. */
+int store_session_create(struct db_conn *c, const char *id_hash, const char *kind, int64_t subject_id,
+                         const char *csrf, const char *now, const char *expires_at, const char *ip);
+/* Records use of the session at now. Returns DB_OK or < 0. */
+int store_session_touch(struct db_conn *c, const char *id_hash, const char *now);
+/* Deletes one session. Returns DB_OK or < 0. */
+int store_session_delete(struct db_conn *c, const char *id_hash);
+/* Deletes every session of a subject (after a password reset). Returns DB_OK or < 0. */
+int store_session_delete_subject(struct db_conn *c, const char *kind, int64_t subject_id);
+/* Deletes sessions that ended before now. Returns DB_OK or < 0. */
+int store_session_purge(struct db_conn *c, const char *now, const char *idle_before);
+/* Stores the hash of the session's current captcha answer and its expiry. */
+int store_session_set_captcha(struct db_conn *c, const char *id_hash, const char *hash, const char *expires_at);
+/* Reads and clears the session's captcha (single use): hash and expires_at get "" when there is
+ * none. Returns DB_OK or < 0. */
+int store_session_take_captcha(struct db_conn *c, const char *id_hash, char hash[72], char expires_at[32]);
+
+/* --- rate limits (store_rate.c): fixed windows shared by all servers --- */
+
+/* Counts one hit on bucket in the window of window_s seconds that contains now; *hits gets the
+ * count including this one. Returns DB_OK or < 0. */
+int store_rate_hit(struct db_conn *c, const char *bucket, int window_s, int64_t *hits);
+/* Returns the hits counted on bucket in its current window (0 when none) in *hits. */
+int store_rate_peek(struct db_conn *c, const char *bucket, int window_s, int64_t *hits);
+/* Forgets bucket (after a successful login, say). */
+int store_rate_clear(struct db_conn *c, const char *bucket);
+
+/* --- organisations (store_org.c) --- */
+
+struct org_rec {
+	int64_t id;
+	char uscc[20];
+	char name[404]; /* up to 100 characters of UTF-8 */
+	char handler_name[164];
+	char handler_mobile[16];
+	char password_hash[128];
+	char uscc_status[16]; /* valid, pending_review, confirmed */
+	int failed_logins;
+	char locked_until[32]; /* "" when not locked */
+	char created_at[32];
+};
+
+/* Creates an organisation from o (id ignored) and audits it; *id gets the new id.
+ * Returns DB_OK, DB_CONFLICT when the USCC is registered, or < 0. */
+int store_org_create(struct db_conn *c, const struct org_rec *o, const struct actor *a, int64_t *id);
+/* Loads the organisation with this (normalised) USCC. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_org_get(struct db_conn *c, const char *uscc, struct org_rec *o);
+/* Loads the organisation with this id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_org_get_id(struct db_conn *c, int64_t id, struct org_rec *o);
+/* Counts a failed login; at max_failures in a row the account is locked until lock_until.
+ * *failures gets the count now. Returns DB_OK or < 0. */
+int store_org_login_failed(struct db_conn *c, int64_t id, int max_failures, const char *lock_until,
+                           int *failures);
+/* Clears the failure count after a successful login. */
+int store_org_login_ok(struct db_conn *c, int64_t id);
+/* Sets a new password hash (which also unlocks), audited as action. */
+int store_org_set_password(struct db_conn *c, int64_t id, const char *hash, const char *action,
+                           const struct actor *a);
+/* Sets the handler's name and mobile, audited as action with the old and new values. */
+int store_org_set_handler(struct db_conn *c, int64_t id, const char *name, const char *mobile, const char *action,
+                          const struct actor *a);
+/* Corrects the unit name (staff only), audited with the old and new names. */
+int store_org_rename(struct db_conn *c, int64_t id, const char *name, const struct actor *a);
+/* Marks a USCC that fails its check character as confirmed by staff, audited. */
+int store_org_confirm_uscc(struct db_conn *c, int64_t id, const struct actor *a);
+/* Clears a lockout, audited. */
+int store_org_unlock(struct db_conn *c, int64_t id, const struct actor *a);
+/* Lists organisations whose USCC, name or handler mobile contains q (NULL: all), newest first, at
+ * most limit, with id below before (0: from the newest). *items gets a JSON array. */
+int store_org_search(struct db_conn *c, const char *q, int limit, int64_t before, json_t **items);
+/* Converts o to its JSON form for the API (no password hash). Caller decrefs. */
+json_t *store_org_json(const struct org_rec *o);
+
+/* --- SMS codes (store_sms.c) --- */
+
+enum sms_check { SMS_CODE_OK, SMS_CODE_WRONG, SMS_CODE_NONE, SMS_CODE_LOCKED };
+
+/* *n gets how many codes were sent to mobile since the time since. */
+int store_sms_count_since(struct db_conn *c, const char *mobile, const char *since, int64_t *n);
+/* Records a code (its hash only) for mobile and purpose. */
+int store_sms_insert(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
+                     const char *ip, const char *now, const char *expires_at);
+/* Checks code_hash against the newest live code of mobile and purpose; a match uses it up, a miss
+ * counts an attempt (max_attempts locks the code). *result gets an enum sms_check. */
+int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
+                      const char *now, int max_attempts, int *result);
+
+/* --- outbox (store_outbox.c) --- */
+
+/* Queues a message in the caller's transaction; a second message with the same dedupe_key is
+ * ignored. state: pending (a worker delivers it) or dev (kept for developers). */
+int store_outbox_add(struct db_conn *c, const char *channel, const char *recipient, const char *tmpl,
+                     const char *params_json, const char *dedupe_key, const char *state);
+/* *items gets the newest messages (to recipient, or all when NULL), at most limit, as JSON. */
+int store_outbox_list(struct db_conn *c, const char *recipient, int limit, json_t **items);
 
 #endif

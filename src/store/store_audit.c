@@ -10,21 +10,22 @@
 #include "util/xalloc.h"
 
 #define HASH_HEX (crypto_hash_sha256_BYTES * 2 + 1)
+#define NFIELDS 7 /* actor_kind, actor_id, ip, action, object_kind, object_id, detail */
 
 /* Computes the hex hash of one entry from its fields into out (HASH_HEX bytes). */
-static void entry_hash(const char *prev, int64_t seq, const char *at, const char *const f[6],
-		       char out[HASH_HEX])
+static void entry_hash(const char *prev, int64_t seq, const char *at, const char *const f[NFIELDS],
+                       char out[HASH_HEX])
 {
 	crypto_hash_sha256_state st;
 	unsigned char md[crypto_hash_sha256_BYTES];
-	char num[24];
+	char num[32];
 
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(&st, (const unsigned char *)prev, strlen(prev));
 	snprintf(num, sizeof(num), "\n%lld\n", (long long)seq);
 	crypto_hash_sha256_update(&st, (const unsigned char *)num, strlen(num));
 	crypto_hash_sha256_update(&st, (const unsigned char *)at, strlen(at));
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < NFIELDS; i++) {
 		/* Length prefixes keep field boundaries unambiguous. */
 		snprintf(num, sizeof(num), "\n%zu:", strlen(f[i]));
 		crypto_hash_sha256_update(&st, (const unsigned char *)num, strlen(num));
@@ -34,13 +35,14 @@ static void entry_hash(const char *prev, int64_t seq, const char *at, const char
 	sodium_bin2hex(out, HASH_HEX, md, sizeof(md));
 }
 
-int store_audit_append(struct db_conn *c, const struct audit_entry *e)
+static int audit_append_steps(struct db_conn *c, const struct actor *a, const char *action, const char *object_kind,
+                       const char *object_id, const char *detail)
 {
 	struct db_rows *r = NULL;
 	char at[TIMEFMT_LEN], hash[HASH_HEX], *prev = NULL;
+	const char *f[NFIELDS] = {a->kind,     a->id,     a->ip ? a->ip : "",      action,
+	                          object_kind, object_id, detail ? detail : "{}"};
 	int64_t seq;
-	const char *f[6] = {e->actor_kind,  e->actor_id,  e->action,
-			    e->object_kind, e->object_id, e->detail ? e->detail : "{}"};
 	int rc;
 
 	/* The UPDATE takes the head row's write lock, serialising appenders until commit. */
@@ -59,11 +61,11 @@ int store_audit_append(struct db_conn *c, const struct audit_entry *e)
 	timefmt_now_ms(at);
 	entry_hash(prev, seq, at, f, hash);
 	rc = db_exec(c,
-		     "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, object_kind, object_id,"
-		     " detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		     DB_ARGS(DB_INT(seq), DB_TEXT(at), DB_TEXT(f[0]), DB_TEXT(f[1]), DB_TEXT(f[2]),
-			     DB_TEXT(f[3]), DB_TEXT(f[4]), DB_TEXT(f[5]), DB_TEXT(prev), DB_TEXT(hash)),
-		     NULL);
+	             "INSERT INTO audit_log (seq, at, actor_kind, actor_id, ip, action, object_kind, object_id,"
+	             " detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	             DB_ARGS(DB_INT(seq), DB_TEXT(at), DB_TEXT(f[0]), DB_TEXT(f[1]), DB_TEXT(f[2]), DB_TEXT(f[3]),
+	                     DB_TEXT(f[4]), DB_TEXT(f[5]), DB_TEXT(f[6]), DB_TEXT(prev), DB_TEXT(hash)),
+	             NULL);
 	if (rc == DB_OK)
 		rc = db_exec(c, "UPDATE audit_head SET hash = ? WHERE id = 1", DB_ARGS(DB_TEXT(hash)), NULL);
 	free(prev);
@@ -82,17 +84,17 @@ int64_t store_audit_verify(struct db *db, int64_t *bad_seq)
 	prev[HASH_HEX - 1] = '\0';
 	*bad_seq = 0;
 	rc = db_query(c,
-		      "SELECT seq, at, actor_kind, actor_id, action, object_kind, object_id, detail,"
-		      " prev_hash, hash FROM audit_log ORDER BY seq",
-		      DB_NOARGS, &r);
+	              "SELECT seq, at, actor_kind, actor_id, ip, action, object_kind, object_id, detail,"
+	              " prev_hash, hash FROM audit_log ORDER BY seq",
+	              DB_NOARGS, &r);
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
-		const char *f[6];
+		const char *f[NFIELDS];
 		int64_t seq = db_rows_int(r, 0);
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < NFIELDS; i++)
 			f[i] = db_rows_text(r, 2 + i);
 		entry_hash(prev, seq, db_rows_text(r, 1), f, hash);
-		if (seq != expect || strcmp(prev, db_rows_text(r, 8)) != 0 ||
-		    strcmp(hash, db_rows_text(r, 9)) != 0) {
+		if (seq != expect || strcmp(prev, db_rows_text(r, 2 + NFIELDS)) != 0 ||
+		    strcmp(hash, db_rows_text(r, 3 + NFIELDS)) != 0) {
 			*bad_seq = seq;
 			n = -1;
 			break;
@@ -104,7 +106,14 @@ int64_t store_audit_verify(struct db *db, int64_t *bad_seq)
 	}
 	db_rows_free(r);
 	db_release(c);
-	if (rc < 0)
-		return -2;
-	return n;
+	return rc < 0 ? -2 : n;
+}
+
+/* The steps above change several rows: all or none. */
+int store_audit_append(struct db_conn *c, const struct actor *a, const char *action, const char *object_kind,
+                       const char *object_id, const char *detail)
+{
+	int rc = db_begin(c);
+
+	return rc != DB_OK ? rc : db_end(c, audit_append_steps(c, a, action, object_kind, object_id, detail));
 }

@@ -5,9 +5,8 @@
 #include "store/store.h"
 #include "util/timefmt.h"
 
-int store_project_ensure(struct db_conn *c, const char *code, const char *name, const char *order_prefix,
-			 const struct key_type_def *types, int ntypes, const char *actor_kind,
-			 const char *actor_id)
+static int project_ensure_steps(struct db_conn *c, const char *code, const char *name, const char *order_prefix,
+			 const struct key_type_def *types, int ntypes, const struct actor *a)
 {
 	char now[TIMEFMT_LEN], *detail;
 	int64_t id = 0, changes = 0;
@@ -37,7 +36,16 @@ int store_project_ensure(struct db_conn *c, const char *code, const char *name, 
 	detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	rc = store_audit_append(
-		c, &(struct audit_entry){actor_kind, actor_id, "project.create", "project", code, detail});
+		c, a, "project.create", "project", code, detail);
 	free(detail);
 	return rc;
+}
+
+/* The steps above change several rows: all or none. */
+int store_project_ensure(struct db_conn *c, const char *code, const char *name, const char *order_prefix,
+			 const struct key_type_def *types, int ntypes, const struct actor *a)
+{
+	int rc = db_begin(c);
+
+	return rc != DB_OK ? rc : db_end(c, project_ensure_steps(c, code, name, order_prefix, types, ntypes, a));
 }

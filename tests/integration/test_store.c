@@ -16,6 +16,7 @@
 static struct srv S;
 static struct config cfg;
 static struct db *db;
+static const struct actor test_actor = {"system", "test", "127.0.0.1"};
 
 static int setup(void **state)
 {
@@ -59,7 +60,7 @@ static int failing_tx(struct db_conn *c, void *arg)
 {
 	static const struct key_type_def t[] = {{"main", "主锁", 100, 1}};
 	(void)arg;
-	assert_int_equal(store_project_ensure(c, "rolled", "回滚项目", "RB", t, 1, "system", "test"), DB_OK);
+	assert_int_equal(store_project_ensure(c, "rolled", "回滚项目", "RB", t, 1, &test_actor), DB_OK);
 	return -1; /* as if a later step failed */
 }
 
@@ -90,7 +91,7 @@ static int staff_tx(struct db_conn *c, void *arg)
 {
 	struct staff_args *a = arg;
 	return store_staff_create(c, a->username, "测试 O'Brien\"; DROP TABLE staff; --", "$argon2id$x",
-				  "reviewer,admin", "system", "test", &a->id);
+				  "reviewer,admin", &test_actor, &a->id);
 }
 
 static void test_unique_conflict_and_literal_values(void **state)
@@ -121,7 +122,7 @@ static int audit_tx(struct db_conn *c, void *arg)
 {
 	(void)arg;
 	return store_audit_append(c,
-				  &(struct audit_entry){"system", "test", "test.append", "test", "1", "{}"});
+				  &test_actor, "test.append", "test", "1", "{}");
 }
 
 static void *audit_worker(void *arg)

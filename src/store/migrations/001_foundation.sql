@@ -50,6 +50,7 @@ CREATE TABLE audit_log (
     at TEXT NOT NULL,
     actor_kind TEXT NOT NULL CHECK (actor_kind IN ('system', 'staff', 'org', 'cli')),
     actor_id TEXT NOT NULL,
+    ip TEXT NOT NULL,
     action TEXT NOT NULL,
     object_kind TEXT NOT NULL,
     object_id TEXT NOT NULL,

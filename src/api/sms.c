@@ -1,0 +1,198 @@
+/* SMS verification codes: 6 digits, 5 minutes, single use, rate-limited per mobile and address,
+ * queued in the outbox in the same transaction that records them. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/form.h"
+#include "api/limits.h"
+#include "config/config.h"
+#include "core/phone.h"
+#include "core/uscc.h"
+#include "util/strnum.h"
+#include "util/timefmt.h"
+
+/* Writes the hex hash of a code for mobile and purpose into out. */
+static void code_hash(const char *mobile, const char *purpose, const char *code, char out[72])
+{
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char text[96];
+
+	snprintf(text, sizeof(text), "%s:%s:%s", mobile, purpose, code);
+	crypto_hash_sha256(md, (const unsigned char *)text, strlen(text));
+	sodium_bin2hex(out, 72, md, sizeof(md));
+}
+
+struct send_args {
+	const char *mobile, *purpose, *ip, *hash, *params, *key;
+};
+
+/* Records the code and queues the message together: neither exists without the other. */
+static int send_tx(struct db_conn *c, void *arg)
+{
+	struct send_args *a = arg;
+	char now[TIMEFMT_LEN], expires[TIMEFMT_LEN];
+	time_t t = time(NULL);
+	int rc = store_sms_insert(c, a->mobile, a->purpose, a->hash, a->ip, timefmt_rfc3339(t, now),
+	                          timefmt_rfc3339(t + SMS_TTL_S, expires));
+
+	return rc != DB_OK ? rc : store_outbox_add(c, "sms", a->mobile, "verify_code", a->params, a->key, "dev");
+}
+
+int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile, const char *purpose)
+{
+	char since[TIMEFMT_LEN], code[8], hash[72], key[64], bucket[96], *params;
+	int64_t minute = 0, hour = 0, ip_hits = 0;
+	time_t t = time(NULL);
+	int rc;
+
+	snprintf(bucket, sizeof(bucket), "sms-ip:%s", http_remote_addr(r));
+	if (store_sms_count_since(c, mobile, timefmt_rfc3339(t - 60, since), &minute) != DB_OK ||
+	    store_sms_count_since(c, mobile, timefmt_rfc3339(t - 3600, since), &hour) != DB_OK ||
+	    store_rate_hit(c, bucket, 3600, &ip_hits) != DB_OK) {
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		return -1;
+	}
+	if (minute >= SMS_PER_MOBILE_MINUTE) {
+		form_error(f, 429, "mobile", "sms_too_frequent", "短信验证码发送过于频繁，请 60 秒后再试");
+		return -1;
+	}
+	if (hour >= SMS_PER_MOBILE_HOUR || ip_hits > SMS_PER_IP_HOUR) {
+		form_error(f, 429, "mobile", "sms_limit", "短信验证码发送次数已达上限，请一小时后再试");
+		return -1;
+	}
+	snprintf(code, sizeof(code), "%06u", randombytes_uniform(1000000));
+	code_hash(mobile, purpose, code, hash);
+	snprintf(key, sizeof(key), "sms-code:%s:%08x%08x", mobile, randombytes_random(), randombytes_random());
+	json_t *j = json_pack("{s:s, s:s, s:i}", "code", code, "purpose", purpose, "minutes", SMS_TTL_S / 60);
+	params = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	rc = db_tx_conn(c, send_tx, &(struct send_args){mobile, purpose, http_remote_addr(r), hash, params, key});
+	free(params);
+	sodium_memzero(code, sizeof(code));
+	if (rc != DB_OK) {
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		return -1;
+	}
+	return 0;
+}
+
+int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const char *field, const char *mobile,
+                  const char *purpose, const char *code)
+{
+	char hash[72], now[TIMEFMT_LEN];
+	int result = SMS_CODE_NONE;
+
+	(void)r;
+	if (code == NULL || strlen(code) != 6 || strspn(code, "0123456789") != 6) {
+		form_error(f, 422, field, code == NULL ? "sms_code_required" : "sms_code_wrong",
+		           code == NULL ? "请输入短信验证码" : "短信验证码为 6 位数字");
+		return -1;
+	}
+	code_hash(mobile, purpose, code, hash);
+	if (store_sms_consume(c, mobile, purpose, hash, timefmt_rfc3339(time(NULL), now), SMS_MAX_ATTEMPTS, &result) !=
+	    DB_OK) {
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		return -1;
+	}
+	switch (result) {
+	case SMS_CODE_OK:
+		return 0;
+	case SMS_CODE_WRONG:
+		form_error(f, 422, field, "sms_code_wrong", "短信验证码错误");
+		break;
+	case SMS_CODE_LOCKED:
+		form_error(f, 422, field, "sms_code_locked", "短信验证码错误次数过多，请重新获取");
+		break;
+	default:
+		form_error(f, 422, field, "sms_code_expired", "短信验证码已失效，请重新获取");
+	}
+	return -1;
+}
+
+/* Works out the mobile a code for purpose goes to; returns 0 with mobile filled, or -1 with an
+ * error recorded. Codes for strangers' mobiles need the captcha; the logged-in handler's do not. */
+static int target(struct http_req *r, struct db_conn *c, struct form *f, const char *purpose, char mobile[16],
+                  char masked[16])
+{
+	struct api_session *s = api_session(r);
+	const char *m = form_text(f, "mobile", "手机号", 1, 20, 0);
+	int org = strcmp(s->rec.kind, "org") == 0;
+	struct org_rec o;
+
+	if (strcmp(purpose, "mobile_old") == 0 || strcmp(purpose, "mobile_new") == 0) {
+		if (!org || store_org_get_id(c, s->rec.subject_id, &o) != DB_OK) {
+			form_error(f, 401, NULL, "not_logged_in", "请先登录");
+			return -1;
+		}
+		if (strcmp(purpose, "mobile_old") == 0) {
+			snprintf(mobile, 16, "%s", o.handler_mobile);
+			return 0;
+		}
+	} else if (api_captcha_check(r, c, f, form_text(f, "captcha", "图片验证码", 1, 16, 0)) != 0) {
+		return -1;
+	}
+	if (strcmp(purpose, "reset") == 0) {
+		char uscc[USCC_LEN + 1];
+		const char *in = form_text(f, "uscc", "统一社会信用代码", 1, 40, 1);
+		if (in == NULL)
+			return -1;
+		uscc_check(in, uscc);
+		if (store_org_get(c, uscc, &o) != DB_OK) {
+			form_error(f, 404, "uscc", "not_registered", "该统一社会信用代码尚未注册");
+			return -1;
+		}
+		snprintf(mobile, 16, "%s", o.handler_mobile);
+		phone_mask(mobile, masked);
+		return 0;
+	}
+	if (m == NULL || phone_mobile_normalise(m, mobile) != 0) {
+		form_error(f, 422, "mobile", "mobile_invalid", "请输入正确的 11 位手机号码");
+		return -1;
+	}
+	return 0;
+}
+
+int api_sms_codes_post(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	json_t *body = http_json_body(r), *reply;
+	char mobile[16] = "", masked[16] = "";
+	const char *purpose;
+	struct db_conn *c;
+	struct form f;
+
+	if (body == NULL)
+		return 0;
+	form_init(&f, r, body);
+	purpose = form_text(&f, "purpose", "用途", 1, 16, 1);
+	if (purpose != NULL && strcmp(purpose, "register") != 0 && strcmp(purpose, "reset") != 0 &&
+	    strcmp(purpose, "mobile_old") != 0 && strcmp(purpose, "mobile_new") != 0)
+		form_error(&f, 422, "purpose", "field_invalid", "用途不正确");
+	c = db_acquire(app->db);
+	if (!form_failed(&f) && target(r, c, &f, purpose, mobile, masked) == 0)
+		api_sms_send(r, c, &f, mobile, purpose);
+	db_release(c);
+	reply = json_pack("{s:b, s:i, s:i}", "sent", 1, "expires_in", SMS_TTL_S, "resend_after", 60);
+	if (masked[0] != '\0')
+		json_object_set_new(reply, "mobile_masked", json_string(masked));
+	return form_finish(&f, body, 200, reply);
+}
+
+int api_dev_outbox_get(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	const char *recipient = http_query(r, "recipient");
+	json_t *items = NULL;
+	struct db_conn *c = db_acquire(app->db);
+	int rc = store_outbox_list(c, recipient, 50, &items);
+
+	db_release(c);
+	if (rc != DB_OK) {
+		json_decref(items);
+		return api_internal(r, "outbox");
+	}
+	return http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}

@@ -1,0 +1,42 @@
+#include "core/phone.h"
+
+#include <ctype.h>
+#include <string.h>
+
+int phone_mobile_normalise(const char *in, char out[MOBILE_LEN + 1])
+{
+	char digits[24];
+	size_t n = 0;
+	const char *d;
+
+	out[0] = '\0';
+	for (const char *p = in; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '-')
+			continue;
+		if (!(isdigit((unsigned char)*p) || (*p == '+' && n == 0)) || n + 1 >= sizeof(digits))
+			return -1;
+		digits[n++] = *p;
+	}
+	digits[n] = '\0';
+	d = digits;
+	if (strncmp(d, "+86", 3) == 0)
+		d += 3;
+	else if (n == 13 && strncmp(d, "86", 2) == 0)
+		d += 2;
+	if (strlen(d) != MOBILE_LEN || d[0] != '1' || d[1] < '3' || d[1] > '9')
+		return -1;
+	memcpy(out, d, MOBILE_LEN + 1);
+	return 0;
+}
+
+void phone_mask(const char *mobile, char out[MOBILE_LEN + 1])
+{
+	if (strlen(mobile) != MOBILE_LEN) {
+		strcpy(out, "***");
+		return;
+	}
+	memcpy(out, mobile, 3);
+	memcpy(out + 3, "****", 4);
+	memcpy(out + 7, mobile + 7, 4);
+	out[MOBILE_LEN] = '\0';
+}
