@@ -166,7 +166,7 @@ static int authorise(struct http_req *r, const struct route *rt, const struct ap
 	unsigned kind = ACCESS_KIND(rt->access), want_roles = rt->access >> 8;
 	int unsafe = strcmp(http_method(r), "GET") != 0 && strcmp(http_method(r), "HEAD") != 0;
 
-	if ((kind == ACCESS_ORG || kind == ACCESS_STAFF) && !s->valid)
+	if ((kind == ACCESS_ORG || kind == ACCESS_STAFF) && (!s->valid || strcmp(s->rec.kind, "anon") == 0))
 		return ended ? deny(r, 401, "session_expired", "登录已超时，请重新登录")
 		             : deny(r, 401, "not_logged_in", "请先登录");
 	if (unsafe && (!s->valid || !csrf_ok(r, s)))

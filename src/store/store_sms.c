@@ -28,13 +28,14 @@ int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose
 
 	/* Only the newest code counts: asking for a new one retires the older ones. */
 	rc = db_query(c,
-	              "SELECT id, attempts, code_hash, used_at, expires_at > ? FROM sms_codes"
+	              "SELECT id, attempts, code_hash, used_at, expires_at FROM sms_codes"
 	              " WHERE mobile = ? AND purpose = ? ORDER BY id DESC LIMIT 1",
-	              DB_ARGS(DB_TEXT(now), DB_TEXT(mobile), DB_TEXT(purpose)), &r);
+	              DB_ARGS(DB_TEXT(mobile), DB_TEXT(purpose)), &r);
 	if (rc != DB_OK)
 		return rc;
 	*result = SMS_CODE_NONE;
-	if (db_rows_next(r) == 1 && db_rows_text(r, 3) == NULL && db_rows_int(r, 4) != 0) {
+	/* Times are compared here, as text of one fixed format: the backends' booleans differ. */
+	if (db_rows_next(r) == 1 && db_rows_text(r, 3) == NULL && strcmp(db_rows_text(r, 4), now) > 0) {
 		id = db_rows_int(r, 0);
 		attempts = db_rows_int(r, 1);
 		match = db_rows_text(r, 2) != NULL && strcmp(db_rows_text(r, 2), code_hash) == 0;

@@ -124,6 +124,9 @@ void harness_env(const struct srv *s)
 	setenv("CERTDESK_FILES_DATA_DIR", v, 1);
 	snprintf(v, sizeof(v), "%s/access.log", s->dir);
 	setenv("CERTDESK_LOG_ACCESS_LOG", v, 1);
+	/* Tests read SMS codes from the outbox and know the captcha's answer. */
+	setenv("CERTDESK_DEV_EXPOSE_OUTBOX", "true", 1);
+	setenv("CERTDESK_DEV_CAPTCHA_ANSWER", "ABCDE", 1);
 }
 
 /* Polls /healthz until it answers 200 or about 20 s have passed. */
@@ -336,4 +339,110 @@ void resp_free(struct resp *r)
 	free(r->body);
 	free(r->headers);
 	r->body = r->headers = NULL;
+}
+
+const char *error_code(json_t *j)
+{
+	const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+	return code != NULL ? code : "";
+}
+
+void client_init(struct client *c, const struct srv *s, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = s;
+	snprintf(c->jar, sizeof(c->jar), "%s/jar-%s", s->dir, name);
+	unlink(c->jar);
+	client_do(c, "GET", "/api/v1/session", NULL, NULL);
+}
+
+long client_do(struct client *c, const char *method, const char *path, const char *body, json_t **json)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	struct buf b = {calloc(1, 1), 0};
+	char url[1024], csrf[128];
+	long status = -1;
+	json_t *j;
+
+	snprintf(url, sizeof(url), "%s%s", c->s->base, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_COOKIEFILE, c->jar);
+	curl_easy_setopt(h, CURLOPT_COOKIEJAR, c->jar);
+	if (body != NULL)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	hl = curl_slist_append(hl, "Content-Type: application/json");
+	if (c->csrf[0] != '\0') {
+		snprintf(csrf, sizeof(csrf), "X-CSRF-Token: %s", c->csrf);
+		hl = curl_slist_append(hl, csrf);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(h);
+	j = json_loadb(b.p, b.len, 0, NULL);
+	if (json_is_string(json_object_get(j, "csrf_token")))
+		snprintf(c->csrf, sizeof(c->csrf), "%s", json_string_value(json_object_get(j, "csrf_token")));
+	if (json != NULL)
+		*json = j;
+	else
+		json_decref(j);
+	free(b.p);
+	return status;
+}
+
+void client_captcha(struct client *c)
+{
+	CURL *h = curl_easy_init();
+	struct buf b = {calloc(1, 1), 0};
+	char url[1024];
+
+	snprintf(url, sizeof(url), "%s/api/v1/captcha", c->s->base);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_COOKIEFILE, c->jar);
+	curl_easy_setopt(h, CURLOPT_COOKIEJAR, c->jar);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	free(b.p);
+}
+
+const char *client_sms_code(struct client *c, const char *mobile)
+{
+	static char code[16];
+	char path[128];
+	json_t *j = NULL;
+
+	code[0] = '\0';
+	snprintf(path, sizeof(path), "/api/v1/dev/outbox?recipient=%s", mobile);
+	if (client_do(c, "GET", path, NULL, &j) == 200) {
+		const char *v = json_string_value(
+		        json_object_get(json_object_get(json_array_get(json_object_get(j, "items"), 0), "params"), "code"));
+		snprintf(code, sizeof(code), "%s", v ? v : "");
+	}
+	json_decref(j);
+	return code;
+}
+
+const char *client_cookie(const struct client *c)
+{
+	static char value[128];
+	char line[1024];
+	FILE *f = fopen(c->jar, "r");
+
+	value[0] = '\0';
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		char *p = strstr(line, "certdesk_session\t");
+		if (p != NULL)
+			snprintf(value, sizeof(value), "%.*s", (int)strcspn(p + 17, "\r\n"), p + 17);
+	}
+	if (f != NULL)
+		fclose(f);
+	return value;
 }

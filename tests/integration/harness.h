@@ -4,6 +4,7 @@
 #ifndef CERTDESK_TEST_HARNESS_H
 #define CERTDESK_TEST_HARNESS_H
 #include <stddef.h>
+#include <jansson.h>
 #include <sys/types.h>
 
 struct config;
@@ -51,5 +52,27 @@ int http_do(const struct srv *s, const char *method, const char *path, const cha
 /* Returns the value of response header name (case-insensitive) in a static buffer, or NULL. */
 const char *resp_header(const struct resp *r, const char *name);
 void resp_free(struct resp *r);
+
+/* A browser-like client: a cookie jar, the CSRF token of its session, JSON bodies. */
+struct client {
+	const struct srv *s;
+	char jar[320];
+	char csrf[80];
+};
+
+/* Starts a client with an empty jar and fetches its session (GET /api/v1/session). */
+void client_init(struct client *c, const struct srv *s, const char *name);
+/* Sends method path with a JSON body (may be NULL), the cookies and the CSRF token; returns the
+ * status (or -1) and parses the reply into *json when json is not NULL (caller decrefs). A reply
+ * carrying "csrf_token" updates the client's token. */
+long client_do(struct client *c, const char *method, const char *path, const char *body, json_t **json);
+/* Fetches a new captcha for the client's session (the test server's answer is always ABCDE). */
+void client_captcha(struct client *c);
+/* Returns the newest SMS code sent to mobile, from the development outbox (static buffer). */
+const char *client_sms_code(struct client *c, const char *mobile);
+/* Returns the value of the session cookie in the jar (static buffer), or "". */
+const char *client_cookie(const struct client *c);
+/* Returns the error code of a reply ("" when none). */
+const char *error_code(json_t *j);
 
 #endif
