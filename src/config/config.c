@@ -31,7 +31,7 @@ static const struct opt opts[] = {
 	{"server", "listen_address", OPT_STR, F(listen_address), 1, 255, "127.0.0.1", NULL},
 	{"server", "port", OPT_INT, F(port), 0, 65535, "8080", NULL},
 	{"server", "threads", OPT_INT, F(threads), 1, 256, "4", NULL},
-	{"server", "max_body_bytes", OPT_INT, F(max_body_bytes), 1024, 64 << 20, "2097152", NULL},
+	{"server", "max_body_bytes", OPT_INT, F(max_body_bytes), 1024, 64 << 20, "4194304", NULL},
 	{"server", "shutdown_timeout_s", OPT_INT, F(shutdown_timeout_s), 1, 600, "15", NULL},
 	{"server", "web_root", OPT_STR, F(web_root), 0, 4096, "web/dist", NULL},
 	{"server", "public_url", OPT_STR, F(public_url), 0, 1024, "http://127.0.0.1:8080", NULL},

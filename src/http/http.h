@@ -50,6 +50,25 @@ const char *http_cookie(const struct http_req *r, const char *name);
 /* Parses the body as a JSON object; on failure replies 415/400 and returns NULL. Caller decrefs. */
 json_t *http_json_body(struct http_req *r);
 
+/* --- uploads (multipart.c) --- */
+
+struct http_upload {
+	json_t *fields;         /* the text fields, name -> string */
+	unsigned char *data;    /* the bytes of the part named "file" */
+	size_t len;
+	char filename[256];     /* as the browser named it: for display only, never trusted */
+	int seen_file, several_files, too_large;
+};
+
+/* Parses a multipart/form-data body with one file part "file" of at most max bytes. Returns 0
+ * with *u filled (free with http_upload_free), or -1 after replying (415, 400, 413, 422). */
+int http_multipart(struct http_req *r, size_t max, struct http_upload *u);
+/* Frees what http_multipart filled in. */
+void http_upload_free(struct http_upload *u);
+/* Replies with the open file fd (taken over) of size bytes as content_type, for download as
+ * filename. Returns 0. */
+int http_reply_fd(struct http_req *r, int fd, const char *content_type, const char *filename);
+
 /* --- replies: each returns 0 so handlers can `return http_reply_...(...)` --- */
 
 /* Replies with status and the JSON value body (reference stolen). */

@@ -1,5 +1,8 @@
 /* Request accessors and replies: one place that shapes every answer and every error. */
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "http/http_internal.h"
 #include "util/xalloc.h"
@@ -138,4 +141,23 @@ json_t *http_json_body(struct http_req *r)
 		return NULL;
 	}
 	return j;
+}
+
+int http_reply_fd(struct http_req *r, int fd, const char *content_type, const char *filename)
+{
+	struct stat st;
+	struct MHD_Response *resp;
+	char disp[300];
+
+	if (fstat(fd, &st) != 0 || (resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd)) == NULL) {
+		close(fd);
+		return http_reply_error(r, 500, "internal", "服务器内部错误，请稍后重试", NULL);
+	}
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	MHD_add_response_header(resp, "Cache-Control", "private, no-store");
+	/* The name is ours (ASCII), never the uploader's. */
+	snprintf(disp, sizeof(disp), "inline; filename=\"%s\"", filename);
+	MHD_add_response_header(resp, "Content-Disposition", disp);
+	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; sandbox");
+	return http_queue(r, 200, resp);
 }

@@ -42,7 +42,7 @@ static void dispatch(struct http_req *r)
 	int is_api = strncmp(r->path, "/api/", 5) == 0 || strcmp(r->path, "/api") == 0;
 
 	if (r->too_large) {
-		http_reply_error(r, 413, "body_too_large", "请求内容过大", NULL);
+		http_reply_error(r, 413, "body_too_large", "请求内容过大（上传的图片不能超过 1M）", NULL);
 		return;
 	}
 	m = router_match(o->routes, o->nroutes, r->method, r->path, &rt, r->names, r->values, &r->nparams,

@@ -182,4 +182,27 @@ int store_outbox_add(struct db_conn *c, const char *channel, const char *recipie
 /* *items gets the newest messages (to recipient, or all when NULL), at most limit, as JSON. */
 int store_outbox_list(struct db_conn *c, const char *recipient, int limit, json_t **items);
 
+/* --- handler-mobile change requests (store_mobile_req.c) --- */
+
+struct mobile_req {
+	int64_t id, org_id;
+	char new_handler_name[164];
+	char new_mobile[16];
+	char letter_sha256[72];
+	char letter_media_type[24];
+	char state[12];
+};
+
+/* Files a request for organisation org_id, audited. Returns DB_OK, DB_CONFLICT when one is pending
+ * already, or < 0; *id gets the new id. */
+int store_mobile_req_create(struct db_conn *c, const struct mobile_req *m, const struct actor *a, int64_t *id);
+/* Loads request id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_mobile_req_get(struct db_conn *c, int64_t id, struct mobile_req *m);
+/* *items gets requests (of org_id, or all when 0; in state, or all when NULL), newest first. */
+int store_mobile_req_list(struct db_conn *c, int64_t org_id, const char *state, json_t **items);
+/* Approves (setting the handler) or rejects a pending request, audited; all or nothing.
+ * Returns DB_OK, DB_NOTFOUND (not pending) or < 0. */
+int store_mobile_req_decide(struct db_conn *c, int64_t id, int approve, const char *reason, int64_t staff_id,
+                            const struct actor *a);
+
 #endif

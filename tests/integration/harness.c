@@ -446,3 +446,47 @@ const char *client_cookie(const struct client *c)
 		fclose(f);
 	return value;
 }
+
+long client_upload(struct client *c, const char *path, const char *const *fields, const char *filename,
+                   const void *data, size_t len, json_t **json)
+{
+	CURL *h = curl_easy_init();
+	curl_mime *mime = curl_mime_init(h);
+	curl_mimepart *part;
+	struct curl_slist *hl = NULL;
+	struct buf b = {calloc(1, 1), 0};
+	char url[1024], csrf[128];
+	long status = -1;
+
+	for (int i = 0; fields != NULL && fields[i] != NULL; i += 2) {
+		part = curl_mime_addpart(mime);
+		curl_mime_name(part, fields[i]);
+		curl_mime_data(part, fields[i + 1], CURL_ZERO_TERMINATED);
+	}
+	if (data != NULL) {
+		part = curl_mime_addpart(mime);
+		curl_mime_name(part, "file");
+		curl_mime_filename(part, filename);
+		curl_mime_data(part, data, len);
+	}
+	snprintf(url, sizeof(url), "%s%s", c->s->base, path);
+	snprintf(csrf, sizeof(csrf), "X-CSRF-Token: %s", c->csrf);
+	hl = curl_slist_append(hl, csrf);
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_COOKIEFILE, c->jar);
+	curl_easy_setopt(h, CURLOPT_COOKIEJAR, c->jar);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hl);
+	curl_mime_free(mime);
+	curl_easy_cleanup(h);
+	if (json != NULL)
+		*json = json_loadb(b.p, b.len, 0, NULL);
+	free(b.p);
+	return status;
+}

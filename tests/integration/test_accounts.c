@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "docs/captcha.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -552,7 +553,8 @@ static void test_staff_admin(void **state)
 	const char *actions[] = {"organisation.register", "organisation.login", "organisation.login_failed",
 	                         "organisation.unlock", "organisation.password_reset", "organisation.mobile_change",
 	                         "organisation.rename", "organisation.confirm_uscc", "staff.login", "staff.create",
-	                         "organisation.logout", "organisation.password_change", "staff.login_failed"};
+	                         "organisation.logout", "organisation.password_change", "staff.login_failed",
+	                         "mobile_request.create", "mobile_request.approve"};
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
 		assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE action = ? AND ip <> ''",
 		                              DB_ARGS(DB_TEXT(actions[i])), &n),
@@ -561,6 +563,86 @@ static void test_staff_admin(void **state)
 			fail_msg("no audit entry with an address for %s", actions[i]);
 	}
 	db_release(c);
+}
+
+static void test_mobile_request_by_letter(void **state)
+{
+	struct client org, admin;
+	const char *fields[] = {"handler_name", "钱七", "new_mobile", "18800188000", NULL};
+	unsigned char *png = NULL, *big;
+	size_t len = 0;
+	json_t *j = NULL;
+	char path[128];
+	struct resp r;
+	(void)state;
+
+	client_init(&org, &S, "mreq");
+	assert_int_equal(login(&org, "91310115MA1K3BTP2B", "Secret-2026", "ABCDE", NULL), 200);
+	assert_int_equal(captcha_png("LETTR", &png, &len), 0);
+	/* not an image, a truncated one, one with something appended, a 2 MB one, none at all */
+	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", "%PDF-1.4\n%...", 13, &j),
+	                 415);
+	assert_string_equal(error_code(j), "file_type");
+	json_decref(j);
+	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", png, len - 20, &j), 415);
+	assert_string_equal(error_code(j), "image_corrupt");
+	json_decref(j);
+	big = calloc(1, 2 << 20);
+	memcpy(big, png, len);
+	memcpy(big + len, "PK\x03\x04", 4);
+	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", big, len + 4, &j), 415);
+	assert_string_equal(error_code(j), "file_trailing_data");
+	json_decref(j);
+	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", big, 2 << 20, &j), 413);
+	assert_string_equal(error_code(j), "file_too_large");
+	json_decref(j);
+	free(big);
+	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, NULL, NULL, 0, &j), 422);
+	assert_string_equal(error_code(j), "file_required");
+	json_decref(j);
+	/* a real one, renamed .exe: the content decides */
+	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.exe", png, len, &j), 201);
+	json_int_t id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", png, len, &j), 409);
+	json_decref(j);
+
+	client_init(&admin, &S, "admin4");
+	client_captcha(&admin);
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/auth/login",
+	                           "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
+	                 200);
+	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/mobile-requests?state=pending", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	/* the organisation cannot see the letter through the staff route */
+	snprintf(path, sizeof(path), "/api/v1/admin/mobile-requests/%lld/letter", (long long)id);
+	assert_int_equal(client_do(&org, "GET", path, NULL, NULL), 403);
+	/* staff get the bytes back with the decoded type */
+	{
+		char cookie[200];
+		const char *h[] = {cookie, NULL};
+		snprintf(cookie, sizeof(cookie), "Cookie: certdesk_session=%s", client_cookie(&admin));
+		assert_int_equal(http_do(&S, "GET", path, NULL, 0, h, &r), 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(resp_header(&r, "Content-Type"), "image/png");
+		assert_string_equal(resp_header(&r, "X-Content-Type-Options"), "nosniff");
+		assert_non_null(resp_header(&r, "Content-Disposition"));
+		assert_int_equal(r.len, len);
+		assert_memory_equal(r.body, png, len);
+		resp_free(&r);
+	}
+	snprintf(path, sizeof(path), "/api/v1/admin/mobile-requests/%lld/decision", (long long)id);
+	assert_int_equal(client_do(&admin, "POST", path, "{\"approve\":false}", &j), 422);
+	assert_string_equal(error_code(j), "field_required");
+	json_decref(j);
+	assert_int_equal(client_do(&admin, "POST", path, "{\"approve\":true}", NULL), 200);
+	assert_int_equal(client_do(&admin, "POST", path, "{\"approve\":true}", NULL), 409);
+	assert_int_equal(client_do(&org, "GET", "/api/v1/account", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "handler_mobile")), "18800188000");
+	assert_string_equal(json_string_value(json_object_get(j, "handler_name")), "钱七");
+	json_decref(j);
+	free(png);
 }
 
 int main(void)
@@ -576,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_sms_limits),
 		cmocka_unit_test(test_password_reset),
 		cmocka_unit_test(test_mobile_change),
+		cmocka_unit_test(test_mobile_request_by_letter),
 		cmocka_unit_test(test_staff_admin),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {

@@ -68,3 +68,20 @@ CREATE TABLE rate_limits (
     window_start TEXT NOT NULL,
     hits INTEGER NOT NULL
 );
+
+-- Handler-mobile changes when the old mobile is unreachable: the organisation uploads an
+-- authorisation letter, staff (admin) approve or reject.
+CREATE TABLE mobile_change_requests (
+    id {{id}},
+    org_id BIGINT NOT NULL REFERENCES organisations(id),
+    new_handler_name TEXT NOT NULL,
+    new_mobile TEXT NOT NULL,
+    letter_sha256 TEXT NOT NULL,
+    letter_media_type TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    decided_at TEXT,
+    decided_by BIGINT REFERENCES staff(id)
+);
+CREATE INDEX mobile_change_requests_org ON mobile_change_requests (org_id, state);

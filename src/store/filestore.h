@@ -1,0 +1,15 @@
+/* Content-addressed files on local disk: <dir>/<aa>/<sha256>. A file is written to a temporary
+ * name, fsynced, renamed into place and its directory fsynced, so that a crash never leaves a half
+ * file under a name the database refers to. Storing the same bytes twice is a no-op. */
+#ifndef CERTDESK_FILESTORE_H
+#define CERTDESK_FILESTORE_H
+#include <stddef.h>
+
+#define SHA256_HEX 65
+
+/* Stores len bytes under dir; sha gets their hex SHA-256. Returns 0 or -1 (errno set). */
+int filestore_put(const char *dir, const void *data, size_t len, char sha[SHA256_HEX]);
+/* Opens the stored file sha for reading; returns the fd (caller closes) or -1. */
+int filestore_open(const char *dir, const char *sha);
+
+#endif
