@@ -86,6 +86,6 @@ int api_admin_staff_create(struct http_req *r)
 	else if (rc != DB_OK)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	return form_finish(&f, body, 201,
-	                   json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)x.id, "username", x.username ? x.username : "",
-	                             "display_name", x.name ? x.name : "", "roles", roles));
+	                   json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)x.id, "username", x.username ? x.username : "",
+	                             "display_name", x.name ? x.name : "", "roles", json_object_get(body, "roles")));
 }

@@ -12,6 +12,8 @@
 
 enum opt_type { OPT_STR, OPT_INT, OPT_ENUM };
 
+#define LINE_MAX_BYTES 200 /* Debian's inih is built with INI_MAX_LINE 200 */
+
 struct opt {
 	const char *section;
 	const char *key;
@@ -169,6 +171,30 @@ static int apply_env(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* inih reads at most INI_MAX_LINE - 1 bytes of a line and takes the rest for a new line, which can
+ * silently change a value: refuse such lines instead. Returns 0, or -1 with a message. */
+static int check_line_lengths(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t len = 0;
+	int line = 1, c;
+
+	if (f == NULL)
+		return 0; /* ini_parse reports it */
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n') {
+			line++;
+			len = 0;
+		} else if (++len >= LINE_MAX_BYTES) {
+			snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, line, LINE_MAX_BYTES - 1);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	char why[160];
@@ -179,6 +205,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		if (opt_set(cfg, &opts[i], opts[i].def, why, sizeof(why)) != 0)
 			abort(); /* a default that breaks its own rule is a programming error */
 	if (path != NULL) {
+		if (check_line_lengths(path, err, errlen) != 0)
+			return -1;
 		int rc = ini_parse(path, on_ini_key, &ctx);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s: cannot read the configuration file", path);

@@ -19,9 +19,9 @@ int phone_mobile_normalise(const char *in, char out[MOBILE_LEN + 1])
 	}
 	digits[n] = '\0';
 	d = digits;
-	if (strncmp(d, "+86", 3) == 0)
+	if (n >= 3 && memcmp(d, "+86", 3) == 0)
 		d += 3;
-	else if (n == 13 && strncmp(d, "86", 2) == 0)
+	else if (n == 13 && memcmp(d, "86", 2) == 0)
 		d += 2;
 	if (strlen(d) != MOBILE_LEN || d[0] != '1' || d[1] < '3' || d[1] > '9')
 		return -1;

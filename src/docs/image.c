@@ -13,6 +13,18 @@ struct jerr {
 	jmp_buf jump;
 };
 
+/* Returns 1 when w x h is within the bounds. */
+static int dims_ok(unsigned long long w, unsigned long long h)
+{
+	return w > 0 && h > 0 && w <= IMAGE_MAX_SIDE && h <= IMAGE_MAX_SIDE && w * h <= IMAGE_MAX_PIXELS;
+}
+
+/* Reads a big-endian 32-bit value. */
+static unsigned long be32(const unsigned char *p)
+{
+	return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
 /* libjpeg reports corrupt data as warnings and goes on: treat every one as fatal. */
 static void jpeg_fail(j_common_ptr cinfo)
 {
@@ -50,8 +62,7 @@ static int jpeg_check(const unsigned char *d, size_t len, struct image_info *inf
 		info->dpi_x = (unsigned)(cinfo.X_density * 2.54 + 0.5);
 		info->dpi_y = (unsigned)(cinfo.Y_density * 2.54 + 0.5);
 	}
-	if (info->width == 0 || info->height == 0 || info->width > IMAGE_MAX_SIDE || info->height > IMAGE_MAX_SIDE ||
-	    (unsigned long long)info->width * info->height > IMAGE_MAX_PIXELS) {
+	if (!dims_ok(info->width, info->height)) {
 		rc = 2;
 		goto out;
 	}
@@ -75,14 +86,18 @@ static int png_check(const unsigned char *d, size_t len, struct image_info *info
 	png_bytep buf;
 	int rc;
 
+	/* The header's own claim is bounded before libpng looks at anything. */
+	if (len < 24 || memcmp(d + 12, "IHDR", 4) != 0)
+		return 1;
+	if (!dims_ok(be32(d + 16), be32(d + 20)))
+		return 2;
 	memset(&img, 0, sizeof(img));
 	img.version = PNG_IMAGE_VERSION;
 	if (!png_image_begin_read_from_memory(&img, d, len))
 		return 1;
 	info->width = img.width;
 	info->height = img.height;
-	if (img.width == 0 || img.height == 0 || img.width > IMAGE_MAX_SIDE || img.height > IMAGE_MAX_SIDE ||
-	    (unsigned long long)img.width * img.height > IMAGE_MAX_PIXELS) {
+	if (!dims_ok(img.width, img.height)) {
 		png_image_free(&img);
 		return 2;
 	}
@@ -132,8 +147,7 @@ static int bmp_check(const unsigned char *d, size_t len, struct image_info *info
 	w = le32(d + 18);
 	h = le32(d + 22);
 	h = h < 0 ? -h : h;
-	if (w <= 0 || h == 0 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
-	    (unsigned long long)w * (unsigned long long)h > IMAGE_MAX_PIXELS)
+	if (w <= 0 || !dims_ok((unsigned long long)w, (unsigned long long)h))
 		return 2;
 	im = gdImageCreateFromBmpPtr((int)len, (void *)d);
 	if (im == NULL)
@@ -161,7 +175,9 @@ int image_inspect(const unsigned char *d, size_t len, struct image_info *info, c
 		rc = jpeg_check(d, len, info);
 	} else if (len >= 8 && memcmp(d, png_magic, 8) == 0) {
 		*info = (struct image_info){.media_type = "image/png", .ext = "png"};
-		rc = png_end(d, len) == len ? png_check(d, len, info) : png_end(d, len) == 0 ? 1 : 3;
+		rc = png_check(d, len, info);
+		if (rc == 0 && png_end(d, len) != len)
+			rc = 3;
 	} else if (len >= 2 && d[0] == 'B' && d[1] == 'M') {
 		*info = (struct image_info){.media_type = "image/bmp", .ext = "bmp"};
 		rc = bmp_check(d, len, info);

@@ -16,7 +16,7 @@ typedef int (*http_handler)(struct http_req *r);
 struct route {
 	const char *method;  /* GET, POST, PUT, PATCH, DELETE */
 	const char *pattern; /* "/api/v1/orders/{order_no}": {name} matches one path segment;
-			      * a trailing "*" matches any rest of the path */
+			      * a trailing "*" matches a non-empty rest of the path */
 	http_handler fn;
 	unsigned access; /* who may call it: opaque here, interpreted by the server's before hook */
 };

@@ -265,19 +265,28 @@ int db_sql_to_dollar(const char *sql, char *out, size_t outlen)
 {
 	size_t o = 0;
 	int n = 0;
-	char quote = 0;
+	char quote = 0, num[16];
 
-	for (const char *p = sql; *p != '\0' && o + 12 < outlen; p++) {
+	if (outlen == 0)
+		return -1;
+	for (const char *p = sql; *p != '\0'; p++) {
+		const char *piece = p;
+		size_t len = 1;
 		if (quote != 0) {
 			if (*p == quote)
 				quote = 0;
 		} else if (*p == '\'' || *p == '"') {
 			quote = *p;
 		} else if (*p == '?') {
-			o += (size_t)snprintf(out + o, outlen - o, "$%d", ++n);
-			continue;
+			len = (size_t)snprintf(num, sizeof(num), "$%d", ++n);
+			piece = num;
 		}
-		out[o++] = *p;
+		if (o + len + 1 > outlen) {
+			out[0] = '\0';
+			return -1;
+		}
+		memcpy(out + o, piece, len);
+		o += len;
 	}
 	out[o] = '\0';
 	return n;

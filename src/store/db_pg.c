@@ -109,7 +109,8 @@ static const char *pg_prepare(struct pg *h, const char *sql)
 		h->cache[slot].sql = NULL;
 	}
 	text = xcalloc(len);
-	db_sql_to_dollar(sql, text, len);
+	if (db_sql_to_dollar(sql, text, len) < 0)
+		abort(); /* the buffer is sized for the worst case */
 	snprintf(h->cache[slot].name, sizeof(h->cache[slot].name), "s%u", ++h->serial);
 	res = PQprepare(h->conn, h->cache[slot].name, text, 0, NULL);
 	free(text);

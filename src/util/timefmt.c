@@ -6,8 +6,8 @@ char *timefmt_rfc3339(time_t t, char *buf)
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, TIMEFMT_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, TIMEFMT_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, TIMEFMT_LEN, "1970-01-01T00:00:00Z");
 	return buf;
 }
 
