@@ -62,6 +62,7 @@ pg_start() {
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 step "install dependencies" install
@@ -77,7 +78,7 @@ step "start PostgreSQL" pg_start
 step "integration tests on PostgreSQL" ctest --test-dir "$build" -L postgres --output-on-failure --no-tests=error \
 	--schedule-random
 pg_stop
-step "browser smoke test (chromium)" env CERTDESKD="$root/$build/certdeskd" CERTDESK_WEB_ROOT="$root/web/dist" \
+step "browser tests (chromium)" env CERTDESKD="$root/$build/certdeskd" CERTDESK_WEB_ROOT="$root/web/dist" \
 	node tests/e2e/run.mjs
 if [ -x tests/fuzz/run.sh ]; then
 	step "fuzzing (${FUZZ_SECONDS:-10} s a target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" tests/fuzz/run.sh
