@@ -8,16 +8,24 @@
 // ("ok - name" / "not ok - name: reason") and a summary; exit status 1 on any
 // failure.
 //
+// The server runs with the dev-only settings CERTDESK_DEV_CAPTCHA_ANSWER=ABCDE (every captcha's
+// answer) and CERTDESK_DEV_EXPOSE_OUTBOX=true (GET /api/v1/dev/outbox lists the SMS codes), after
+// `certdesk init --demo` (the admin CLI next to certdeskd) created the demo staff accounts
+// (reviewer, finance, paper, producer, shipper, admin; password Demo-2026).
+//
 // Environment:
 //   CERTDESKD          server binary (default <repo>/build/certdeskd)
+//   CERTDESK_CLI       admin CLI (default: "certdesk" next to the server binary)
 //   CERTDESK_WEB_ROOT  built web UI (default <repo>/web/dist)
 //   CHROMIUM           browser binary (default /usr/bin/chromium)
 //   E2E_ARTIFACTS      directory for screenshots (default: a new /tmp dir, kept)
 //   E2E_KEEP=1         keep the server's temp dir (database, logs) for debugging
 //   E2E_HEADED=1       show the browser window
+//   E2E_CONSOLE=1      print the pages' console warnings and errors (e.g. Vue warnings with a
+//                      development build: vite build --mode development)
 // Arguments: optional substrings; only tests whose name contains one are run.
 //
-// A test file exports an array:  export default [{ name, fn: async (t) => {} }]
+// A test file exports an array:  export default [{ name, fn: async (t) => {}, timeoutMs? }]
 // where t = { baseURL, url(path), page, context, artifacts, fetch(path, init),
 // getJSON(path), waitForText(locator, text, ms), screenshot(name), serverLog() }.
 // Each test gets a fresh page; throw (e.g. via node:assert) to fail.
@@ -34,6 +42,10 @@ const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(HERE, '..', '..')
 
 const SERVER_BIN = path.resolve(REPO, process.env.CERTDESKD || 'build/certdeskd')
+const CLI_BIN = process.env.CERTDESK_CLI
+  ? path.resolve(REPO, process.env.CERTDESK_CLI)
+  : path.join(path.dirname(SERVER_BIN), 'certdesk')
+const DEV_CAPTCHA_ANSWER = 'ABCDE' // also in helpers.mjs
 const WEB_ROOT = path.resolve(REPO, process.env.CERTDESK_WEB_ROOT || 'web/dist')
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const KEEP = process.env.E2E_KEEP === '1'
@@ -79,9 +91,15 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-function startServer(port, dir) {
-  const env = {
-    ...process.env,
+// The harness's own settings share the CERTDESK_ prefix; the programs reject unknown
+// CERTDESK_* variables, so those stay out of their environment.
+const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI']
+
+function serverEnv(port, dir) {
+  const inherited = { ...process.env }
+  for (const k of HARNESS_VARS) delete inherited[k]
+  return {
+    ...inherited,
     CERTDESK_SERVER_PORT: String(port),
     CERTDESK_SERVER_LISTEN_ADDRESS: '127.0.0.1',
     CERTDESK_SERVER_WEB_ROOT: WEB_ROOT,
@@ -89,7 +107,31 @@ function startServer(port, dir) {
     CERTDESK_DATABASE_SQLITE_PATH: path.join(dir, 'certdesk.db'),
     CERTDESK_FILES_DATA_DIR: path.join(dir, 'files'),
     CERTDESK_LOG_ACCESS_LOG: path.join(dir, 'access.log'),
+    CERTDESK_DEV_CAPTCHA_ANSWER: DEV_CAPTCHA_ANSWER,
+    CERTDESK_DEV_EXPOSE_OUTBOX: 'true',
   }
+}
+
+// `certdesk init --demo`: schema, demo project and demo staff accounts, before the server starts.
+function initDemo(port, dir) {
+  const env = serverEnv(port, dir)
+  fs.mkdirSync(env.CERTDESK_FILES_DATA_DIR, { recursive: true })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const child = spawn(CLI_BIN, ['init', '--demo'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    child.on('error', reject)
+    child.on('exit', (code, signal) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${CLI_BIN} init --demo: exit code ${code}, signal ${signal}\n${tail(out, 4096)}`)),
+    )
+  })
+}
+
+function startServer(port, dir) {
+  const env = serverEnv(port, dir)
   fs.mkdirSync(env.CERTDESK_FILES_DATA_DIR, { recursive: true })
   const child = spawn(SERVER_BIN, [], {
     argv0: 'certdeskd',
@@ -203,6 +245,7 @@ async function main() {
   }
 
   if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN} (set CERTDESKD)`)
+  if (!fs.existsSync(CLI_BIN)) throw new Error(`admin CLI not found: ${CLI_BIN} (set CERTDESK_CLI)`)
   if (!fs.existsSync(path.join(WEB_ROOT, 'index.html'))) {
     throw new Error(`web root has no index.html: ${WEB_ROOT} (run "npm ci && npm run build" in web/)`)
   }
@@ -227,6 +270,13 @@ async function main() {
   diag(`server ${SERVER_BIN} on ${baseURL}, web root ${WEB_ROOT}`)
   diag(`artifacts ${artifacts}`)
 
+  try {
+    await initDemo(port, serverDir)
+  } catch (e) {
+    report('certdesk init --demo', e)
+    diag(e.message)
+    return results
+  }
   server = startServer(port, serverDir)
   try {
     await waitHealthy(baseURL)
@@ -262,6 +312,11 @@ async function main() {
     const page = await context.newPage()
     const pageErrors = []
     page.on('pageerror', (err) => pageErrors.push(err.message))
+    if (process.env.E2E_CONSOLE === '1') {
+      page.on('console', (m) => {
+        if (m.type() === 'warning' || m.type() === 'error') diag(`${test.name}: console.${m.type()}: ${m.text()}`)
+      })
+    }
     const t = {
       name: test.name,
       baseURL,
@@ -279,14 +334,16 @@ async function main() {
       waitForText,
       async screenshot(name) {
         const file = path.join(artifacts, name.endsWith('.png') ? name : `${name}.png`)
-        await page.screenshot({ path: file, fullPage: true })
+        // Finished transitions: no half-drawn error messages or tags in the pictures.
+        await page.screenshot({ path: file, fullPage: true, animations: 'disabled' })
         return file
       },
       serverLog: () => ({ stdout: serverStdout, stderr: serverStderr }),
     }
     let err = null
     try {
-      await withTimeout(Promise.resolve().then(() => test.fn(t)), TEST_TIMEOUT_MS, 'test')
+      const ms = Math.max(TEST_TIMEOUT_MS, Number(test.timeoutMs) || 0)
+      await withTimeout(Promise.resolve().then(() => test.fn(t)), ms, 'test')
       if (serverExit) throw new Error(`server exited during test (code ${serverExit.code}, signal ${serverExit.signal})`)
     } catch (e) {
       err = e

@@ -1,18 +1,181 @@
-// Thin wrapper over fetch for the same-origin JSON API (/api/v1/...).
-export async function getJSON(path, { timeoutMs = 10000 } = {}) {
-  const ctrl = new AbortController()
-  const timer = setTimeout(() => ctrl.abort(), timeoutMs)
-  try {
-    const res = await fetch(path, {
-      headers: { Accept: 'application/json' },
-      credentials: 'same-origin',
-      signal: ctrl.signal,
-    })
-    if (!res.ok) throw new Error(`HTTP ${res.status}`)
-    return await res.json()
-  } finally {
-    clearTimeout(timer)
+// Client for the same-origin JSON API (/api/v1/...).
+//
+// - The session (anonymous, organisation or staff) lives in the reactive `session` object; every
+//   state-changing request carries its CSRF token in X-CSRF-Token.
+// - Errors are thrown as ApiError with the server's code, Chinese message, field and the full
+//   `errors` list (validation reports every field at once).
+// - A 403 csrf_failed refetches the session and retries once; a 401 not_logged_in /
+//   session_expired marks the session anonymous and calls the handler set with onUnauthorized
+//   (main.js sends the user to the right login page).
+import { reactive } from 'vue'
+
+const TIMEOUT_MS = 15000
+
+export const session = reactive({
+  loaded: false,
+  kind: 'anon', // 'anon' | 'org' | 'staff'
+  csrf: '',
+  user: null,
+  flash: '', // one-shot message for the next login page (e.g. "登录已超时")
+})
+
+export class ApiError extends Error {
+  constructor(status, code, message, field, errors) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+    this.field = field || undefined
+    this.errors = errors && errors.length ? errors : [{ code, message, field: field || undefined }]
+    this.handled = false // true once a 401 redirect took care of it
   }
 }
 
-export const getMeta = () => getJSON('/api/v1/meta')
+let unauthorizedHandler = null
+export function onUnauthorized(fn) {
+  unauthorizedHandler = fn
+}
+
+function applySession(data) {
+  session.kind = data.kind || 'anon'
+  session.csrf = data.csrf_token || ''
+  session.user = data.user || null
+  session.loaded = true
+}
+
+async function send(method, path, body) {
+  const headers = { Accept: 'application/json' }
+  const init = { method, headers, credentials: 'same-origin', signal: AbortSignal.timeout(TIMEOUT_MS) }
+  if (method !== 'GET' && method !== 'HEAD') {
+    headers['Content-Type'] = 'application/json'
+    headers['X-CSRF-Token'] = session.csrf
+    init.body = JSON.stringify(body === undefined ? {} : body)
+  }
+  let res
+  try {
+    res = await fetch(path, init)
+  } catch (e) {
+    const timeout = e && (e.name === 'TimeoutError' || e.name === 'AbortError')
+    throw new ApiError(
+      0,
+      timeout ? 'timeout' : 'network',
+      timeout ? '服务器响应超时，请稍后重试' : '无法连接服务器，请检查网络连接后重试',
+    )
+  }
+  let data = null
+  const type = res.headers.get('content-type') || ''
+  if (type.includes('json')) {
+    try {
+      data = await res.json()
+    } catch {
+      data = null
+    }
+  }
+  if (res.ok) return data
+  const e = data && data.error
+  if (e && e.code) {
+    throw new ApiError(res.status, e.code, e.message || `请求失败（HTTP ${res.status}）`, e.field, data.errors)
+  }
+  throw new ApiError(res.status, `http_${res.status}`, `服务器暂时无法处理请求（HTTP ${res.status}），请稍后重试`)
+}
+
+let sessionPromise = null
+
+// Loads the session (and with it the CSRF token); creates the anonymous session cookie if needed.
+export function loadSession(force = false) {
+  if (session.loaded && !force) return Promise.resolve(session)
+  if (!sessionPromise) {
+    sessionPromise = send('GET', '/api/v1/session')
+      .then((data) => {
+        applySession(data || {})
+        return session
+      })
+      .finally(() => {
+        sessionPromise = null
+      })
+  }
+  return sessionPromise
+}
+
+export async function request(method, path, body) {
+  if (method !== 'GET' && !session.csrf) await loadSession()
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send(method, path, body)
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err
+      if (err.status === 403 && err.code === 'csrf_failed' && attempt === 0) {
+        await loadSession(true)
+        continue
+      }
+      if (err.status === 401 && (err.code === 'not_logged_in' || err.code === 'session_expired')) {
+        const wasKind = session.kind
+        session.kind = 'anon'
+        session.user = null
+        session.csrf = ''
+        session.loaded = false
+        if (unauthorizedHandler) {
+          unauthorizedHandler(err, wasKind)
+          err.handled = true
+        }
+      }
+      throw err
+    }
+  }
+}
+
+export const get = (path) => request('GET', path)
+export const post = (path, body) => request('POST', path, body)
+export const patch = (path, body) => request('PATCH', path, body)
+
+function qs(params) {
+  const u = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, v)
+  const s = u.toString()
+  return s ? `?${s}` : ''
+}
+
+export const captchaURL = () => `/api/v1/captcha?t=${Date.now()}`
+
+// --- platform -----------------------------------------------------------------------------
+export const getMeta = () => send('GET', '/api/v1/meta')
+
+// --- organisation portal ------------------------------------------------------------------
+export const sendSmsCode = (body) => post('/api/v1/sms-codes', body)
+export const registerOrg = (body) => post('/api/v1/organisations', body)
+export const resetPassword = (body) => post('/api/v1/password-resets', body)
+export const getAccount = () => get('/api/v1/account')
+export const changePassword = (body) => post('/api/v1/account/password', body)
+export const changeMobile = (body) => post('/api/v1/account/mobile', body)
+
+export async function login(body) {
+  const data = await post('/api/v1/auth/login', body)
+  applySession(data)
+  return data
+}
+
+export async function staffLogin(body) {
+  const data = await post('/api/v1/admin/auth/login', body)
+  applySession(data)
+  return data
+}
+
+export async function logout() {
+  try {
+    await post('/api/v1/auth/logout')
+  } finally {
+    session.kind = 'anon'
+    session.user = null
+    await loadSession(true).catch(() => {})
+  }
+}
+
+// --- staff console ------------------------------------------------------------------------
+export const listOrganisations = ({ q, limit = 20, next } = {}) =>
+  get(`/api/v1/admin/organisations${qs({ q, limit, next })}`)
+const orgPath = (uscc) => `/api/v1/admin/organisations/${encodeURIComponent(uscc)}`
+export const renameOrganisation = (uscc, name) => patch(orgPath(uscc), { name })
+export const unlockOrganisation = (uscc) => post(`${orgPath(uscc)}/unlock`)
+export const confirmUscc = (uscc) => post(`${orgPath(uscc)}/confirm-uscc`)
+export const listStaff = () => get('/api/v1/admin/staff')
+export const createStaff = (body) => post('/api/v1/admin/staff', body)

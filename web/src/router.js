@@ -1,26 +1,78 @@
 import { createRouter, createWebHistory } from 'vue-router'
+import PortalLayout from './layouts/PortalLayout.vue'
 import HomeView from './views/HomeView.vue'
+import { loadSession, session } from './api.js'
 
-// Only the home page is in the first chunk; other pages load on demand.
+// Only the portal frame and the home page are in the first chunk; other pages load on demand.
+// meta.auth: 'org' | 'staff' — who may see the page; meta.roles: staff roles required (any of).
 const routes = [
-  { path: '/', name: 'home', component: HomeView, meta: { title: '首页' } },
   {
-    path: '/register',
-    name: 'register',
-    component: () => import('./views/ComingSoonView.vue'),
-    meta: { title: '免费注册' },
+    path: '/admin/login',
+    name: 'admin-login',
+    component: () => import('./views/admin/AdminLoginView.vue'),
+    meta: { title: '工作人员登录', console: true },
   },
   {
-    path: '/login',
-    name: 'login',
-    component: () => import('./views/ComingSoonView.vue'),
-    meta: { title: '登录' },
+    path: '/admin',
+    component: () => import('./layouts/AdminLayout.vue'),
+    meta: { auth: 'staff', console: true },
+    children: [
+      {
+        path: '',
+        name: 'admin-home',
+        component: () => import('./views/admin/AdminHomeView.vue'),
+        meta: { title: '工作台' },
+      },
+      {
+        path: 'organisations',
+        name: 'admin-organisations',
+        component: () => import('./views/admin/AdminOrganisationsView.vue'),
+        meta: { title: '单位管理' },
+      },
+      {
+        path: 'staff',
+        name: 'admin-staff',
+        component: () => import('./views/admin/AdminStaffView.vue'),
+        meta: { title: '工作人员管理', roles: ['admin'] },
+      },
+    ],
   },
   {
-    path: '/:pathMatch(.*)*',
-    name: 'not-found',
-    component: () => import('./views/NotFoundView.vue'),
-    meta: { title: '页面不存在' },
+    path: '/',
+    component: PortalLayout,
+    children: [
+      { path: '', name: 'home', component: HomeView, meta: { title: '首页' } },
+      {
+        path: 'register',
+        name: 'register',
+        component: () => import('./views/RegisterView.vue'),
+        meta: { title: '免费注册' },
+      },
+      {
+        path: 'login',
+        name: 'login',
+        component: () => import('./views/LoginView.vue'),
+        meta: { title: '登录' },
+      },
+      {
+        path: 'forgot-password',
+        name: 'forgot-password',
+        component: () => import('./views/ForgotPasswordView.vue'),
+        meta: { title: '忘记密码' },
+      },
+      {
+        path: 'account',
+        name: 'account',
+        component: () => import('./views/AccountView.vue'),
+        meta: { title: '账户中心', auth: 'org' },
+      },
+      {
+        path: ':pathMatch(.*)*',
+        name: 'not-found',
+        component: () => import('./views/NotFoundView.vue'),
+        meta: { title: '页面不存在' },
+      },
+    ],
   },
 ]
 
@@ -30,10 +82,34 @@ const router = createRouter({
   scrollBehavior: () => ({ top: 0 }),
 })
 
+router.beforeEach(async (to) => {
+  const need = to.meta.auth
+  if (!need) {
+    // Public pages do not wait for the session (the header fills in when it arrives).
+    loadSession().catch(() => {})
+    return true
+  }
+  try {
+    await loadSession()
+  } catch {
+    /* treated as not logged in */
+  }
+  if (session.kind !== need) {
+    session.flash = '请先登录'
+    return { path: need === 'staff' ? '/admin/login' : '/login', query: { redirect: to.fullPath } }
+  }
+  const roles = to.meta.roles
+  if (roles && !(session.user && (session.user.roles || []).some((r) => roles.includes(r)))) {
+    return { path: '/admin' }
+  }
+  return true
+})
+
 const SITE_TITLE = '数字证书在线业务办理平台'
 router.afterEach((to) => {
   const t = to.meta && to.meta.title
-  document.title = !t || to.name === 'home' ? SITE_TITLE : `${t} - ${SITE_TITLE}`
+  const site = to.meta && to.meta.console ? '数字证书业务管理后台' : SITE_TITLE
+  document.title = !t || to.name === 'home' ? site : `${t} - ${site}`
 })
 
 export default router
