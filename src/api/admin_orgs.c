@@ -9,20 +9,6 @@
 #include "util/strnum.h"
 #include "util/strutil.h"
 
-int api_page_args(struct http_req *r, int *limit, int64_t *before)
-{
-	const char *l = http_query(r, "limit"), *n = http_query(r, "next");
-	int64_t v = 20;
-
-	*before = 0;
-	if ((l != NULL && strnum_parse(l, 1, 100, &v) != 0) || (n != NULL && strnum_parse(n, 1, INT64_MAX, before) != 0)) {
-		http_reply_error(r, 400, "bad_query", "分页参数不正确（limit 为 1 至 100）", NULL);
-		return -1;
-	}
-	*limit = (int)v;
-	return 0;
-}
-
 int api_admin_orgs_list(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
@@ -43,14 +29,7 @@ int api_admin_orgs_list(struct http_req *r)
 		json_decref(items);
 		return api_internal(r, "organisation search");
 	}
-	body = json_object();
-	if (json_array_size(items) > (size_t)limit) {
-		json_array_remove(items, (size_t)limit);
-		json_object_set_new(body, "next",
-		                    json_sprintf("%lld", (long long)json_integer_value(json_object_get(
-		                                                 json_array_get(items, (size_t)limit - 1), "id"))));
-	}
-	json_object_set_new(body, "items", items);
+	body = api_page(items, limit);
 	return http_reply_json(r, 200, body);
 }
 

@@ -71,6 +71,17 @@ const char *api_new_password(struct form *f, const char *name, const char *confi
  * replying 400. */
 int api_page_args(struct http_req *r, int *limit, int64_t *before);
 
+/* Wraps the limit + 1 rows of a list as {"items": first limit, "next": cursor when there are more}. */
+json_t *api_page(json_t *items, int limit);
+/* Loads the caller's own order of the {order_no} path parameter (404 otherwise, also for deleted
+ * ones). Returns 0, or -1 after replying. */
+struct order_facts;
+int api_own_order(struct http_req *r, struct db_conn *c, struct order_rec *o);
+/* Gathers what the order state machine's guards need about o. */
+void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_facts *f);
+/* Returns the detail of o as the API shows it. Caller decrefs. */
+json_t *api_order_json(struct db_conn *c, const struct order_rec *o);
+
 /* --- handlers, by resource --- */
 int api_meta_get(struct http_req *r);                /* meta.c */
 int api_healthz_get(struct http_req *r);             /* meta.c */
@@ -97,5 +108,18 @@ int api_mobile_req_list_own(struct http_req *r);     /* mobile_req.c */
 int api_admin_mobile_req_list(struct http_req *r);   /* mobile_req.c */
 int api_admin_mobile_req_letter(struct http_req *r); /* mobile_req.c */
 int api_admin_mobile_req_decide(struct http_req *r); /* mobile_req.c */
+int api_orders_create(struct http_req *r);           /* orders.c */
+int api_orders_list(struct http_req *r);             /* orders.c */
+int api_orders_get(struct http_req *r);              /* orders.c */
+int api_orders_update(struct http_req *r);           /* orders.c */
+int api_orders_delete(struct http_req *r);           /* orders.c */
+int api_orders_submit(struct http_req *r);           /* orders.c */
+int api_projects_list(struct http_req *r);           /* catalogue.c */
+int api_admin_projects_list(struct http_req *r);     /* catalogue.c */
+int api_admin_key_type_patch(struct http_req *r);    /* catalogue.c */
+int api_admin_held_keys_list(struct http_req *r);    /* catalogue.c */
+int api_admin_held_keys_add(struct http_req *r);     /* catalogue.c */
+int api_admin_orders_list(struct http_req *r);       /* admin_orders.c */
+int api_admin_orders_get(struct http_req *r);        /* admin_orders.c */
 
 #endif

@@ -67,6 +67,9 @@ struct key_type_def {
 	const char *name;
 	int64_t price_fen;
 	int has_seal;
+	const char *documents;     /* comma-separated document kinds the order needs */
+	const char *years_offered; /* e.g. "1,2,3" for renewals */
+	int64_t renewal_fen_per_year;
 };
 
 /* Creates a project with its key types, or leaves an existing project with that code as it is.
@@ -204,5 +207,76 @@ int store_mobile_req_list(struct db_conn *c, int64_t org_id, const char *state, 
  * Returns DB_OK, DB_NOTFOUND (not pending) or < 0. */
 int store_mobile_req_decide(struct db_conn *c, int64_t id, int approve, const char *reason, int64_t staff_id,
                             const struct actor *a);
+
+/* --- catalogue and orders (store_order.c) --- */
+
+struct project_rec {
+	int64_t id;
+	char code[32];
+	char name[256];
+	char order_prefix[8];
+	int active;
+};
+
+struct key_type_rec {
+	char key_type[12];
+	char name[96];
+	int64_t price_fen;
+	int has_seal;
+	char documents[256];
+	char years_offered[32];
+	int64_t renewal_fen_per_year;
+};
+
+/* Loads the project with code. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_project_get(struct db_conn *c, const char *code, struct project_rec *p);
+/* Loads a key type of project_id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_key_type_get(struct db_conn *c, int64_t project_id, const char *key_type, struct key_type_rec *k);
+/* Returns a JSON array of the comma-separated words of list (as integers when as_int). */
+json_t *store_csv_json(const char *list, int as_int);
+/* *items gets the catalogue: projects (active ones only unless all) with their key types. */
+int store_catalogue_json(struct db_conn *c, int all, json_t **items);
+/* Changes a key type's name, prices and years (admin), audited. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_key_type_update(struct db_conn *c, int64_t project_id, const struct key_type_rec *k, const struct actor *a);
+
+struct order_rec {
+	int64_t id, org_id, project_id, price_fen, form_version;
+	char order_no[32];
+	char key_type[12];
+	char state[24];
+	char verify_token[64];
+	char created_at[32], updated_at[32], submitted_at[32];
+	char project_code[32], project_name[256];
+	char *form; /* JSON object text, owned: store_order_free */
+};
+
+/* Creates an order (o: org_id, project_id, key_type, price_fen, form, verify_token) numbered with
+ * prefix and the Beijing date of now, with its first history entry and an audit record; fills in
+ * o->id, o->order_no, o->state. Returns DB_OK, DB_CONFLICT when the one-main-key rule refuses it
+ * (a live main-key order, or a main key held from before), or < 0. */
+int store_order_create(struct db_conn *c, struct order_rec *o, const char *prefix, const struct actor *a);
+/* Loads an order by number (with its project's code and name). Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_order_get(struct db_conn *c, const char *order_no, struct order_rec *o);
+/* Frees what store_order_get allocated. */
+void store_order_free(struct order_rec *o);
+/* *items gets orders (of org_id, or all when 0; in state, or any when NULL; matching q in number,
+ * USCC or unit name when q is not NULL), newest first, at most limit, ids below before (0: all). */
+int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const char *q, int limit, int64_t before,
+                     json_t **items);
+/* Replaces the order's form data while it is in state, bumping form_version; new_token (may be NULL)
+ * replaces the verification token. Audited. Returns DB_OK, DB_NOTFOUND (state changed meanwhile) or < 0. */
+int store_order_set_form(struct db_conn *c, int64_t id, const char *state, const char *form, const char *new_token,
+                         const struct actor *a);
+/* Moves the order from state from to state to because of event, with a history entry and an audit
+ * record. Returns DB_OK, DB_NOTFOUND when the order was no longer in from (someone was quicker), or < 0. */
+int store_order_transition(struct db_conn *c, int64_t id, const char *from, const char *to, const char *event,
+                           const char *note, const struct actor *a);
+/* *items gets the order's history, oldest first. */
+int store_order_history(struct db_conn *c, int64_t id, json_t **items);
+/* Records a main key the organisation holds from before (staff), audited. DB_CONFLICT if recorded. */
+int store_held_main_key_add(struct db_conn *c, int64_t org_id, int64_t project_id, const char *note, int64_t staff_id,
+                            const struct actor *a);
+/* *items gets the main keys recorded for org_id. */
+int store_held_main_key_list(struct db_conn *c, int64_t org_id, json_t **items);
 
 #endif

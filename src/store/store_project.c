@@ -25,10 +25,11 @@ static int project_ensure_steps(struct db_conn *c, const char *code, const char 
 	rc = db_query_int(c, "SELECT id FROM projects WHERE code = ?", DB_ARGS(DB_TEXT(code)), &id);
 	for (int i = 0; rc == DB_OK && i < ntypes; i++)
 		rc = db_exec(c,
-			     "INSERT INTO project_key_types (project_id, key_type, name, price_fen, has_seal)"
-			     " VALUES (?, ?, ?, ?, ?)",
+			     "INSERT INTO project_key_types (project_id, key_type, name, price_fen, has_seal, documents,"
+			     " years_offered, renewal_fen_per_year) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			     DB_ARGS(DB_INT(id), DB_TEXT(types[i].key_type), DB_TEXT(types[i].name),
-				     DB_INT(types[i].price_fen), DB_INT(types[i].has_seal)),
+				     DB_INT(types[i].price_fen), DB_INT(types[i].has_seal), DB_TEXT(types[i].documents),
+				     DB_TEXT(types[i].years_offered), DB_INT(types[i].renewal_fen_per_year)),
 			     NULL);
 	if (rc != DB_OK)
 		return rc;

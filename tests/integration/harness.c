@@ -490,3 +490,32 @@ long client_upload(struct client *c, const char *path, const char *const *fields
 	free(b.p);
 	return status;
 }
+
+int client_register_login(struct client *c, const char *name, const char *uscc, const char *mobile)
+{
+	char body[1024];
+
+	client_captcha(c);
+	snprintf(body, sizeof(body), "{\"purpose\":\"register\",\"mobile\":\"%s\",\"captcha\":\"ABCDE\"}", mobile);
+	if (client_do(c, "POST", "/api/v1/sms-codes", body, NULL) != 200)
+		return -1;
+	snprintf(body, sizeof(body),
+	         "{\"unit_name\":\"%s\",\"uscc\":\"%s\",\"handler_name\":\"张三\",\"handler_mobile\":\"%s\","
+	         "\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\",\"sms_code\":\"%s\"}",
+	         name, uscc, mobile, client_sms_code(c, mobile));
+	if (client_do(c, "POST", "/api/v1/organisations", body, NULL) != 201)
+		return -1;
+	client_captcha(c);
+	snprintf(body, sizeof(body), "{\"uscc\":\"%s\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}", uscc);
+	return client_do(c, "POST", "/api/v1/auth/login", body, NULL) == 200 ? 0 : -1;
+}
+
+int client_staff_login(struct client *c, const char *username)
+{
+	char body[256];
+
+	client_captcha(c);
+	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}",
+	         username);
+	return client_do(c, "POST", "/api/v1/admin/auth/login", body, NULL) == 200 ? 0 : -1;
+}

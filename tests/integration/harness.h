@@ -76,6 +76,11 @@ void client_captcha(struct client *c);
 const char *client_sms_code(struct client *c, const char *mobile);
 /* Returns the value of the session cookie in the jar (static buffer), or "". */
 const char *client_cookie(const struct client *c);
+/* Registers an organisation (unit name, USCC, handler mobile, password Secret-2026) through the API
+ * and logs the client in as it. Returns 0 or -1. */
+int client_register_login(struct client *c, const char *name, const char *uscc, const char *mobile);
+/* Logs the client in as staff username (password Demo-2026). Returns 0 or -1. */
+int client_staff_login(struct client *c, const char *username);
 /* Returns the error code of a reply ("" when none). */
 const char *error_code(json_t *j);
 

@@ -58,7 +58,7 @@ static void test_migrate_once(void **state)
 
 static int failing_tx(struct db_conn *c, void *arg)
 {
-	static const struct key_type_def t[] = {{"main", "主锁", 100, 1}};
+	static const struct key_type_def t[] = {{"main", "主锁", 100, 1, "application_form", "1", 100}};
 	(void)arg;
 	assert_int_equal(store_project_ensure(c, "rolled", "回滚项目", "RB", t, 1, &test_actor), DB_OK);
 	return -1; /* as if a later step failed */

@@ -1,0 +1,54 @@
+/* Staff view of orders: search across organisations and open any order. */
+#include <string.h>
+
+#include "api/api.h"
+#include "core/order_fsm.h"
+#include "util/strutil.h"
+
+int api_admin_orders_list(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	const char *state = http_query(r, "state"), *q = http_query(r, "q");
+	json_t *items = NULL;
+	struct db_conn *c;
+	int64_t before;
+	int limit, rc;
+
+	if (api_page_args(r, &limit, &before) != 0)
+		return 0;
+	if (state != NULL && order_state_from_name(state) < 0)
+		return http_reply_error(r, 400, "bad_query", "订单状态不正确", "state");
+	if (q != NULL && (strlen(q) > 64 || utf8_chars(q) < 0))
+		return http_reply_error(r, 400, "bad_query", "搜索内容不正确", "q");
+	c = db_acquire(app->db);
+	rc = store_order_list(c, 0, state, q, limit + 1, before, &items);
+	db_release(c);
+	if (rc != DB_OK) {
+		json_decref(items);
+		return api_internal(r, "order search");
+	}
+	return http_reply_json(r, 200, api_page(items, limit));
+}
+
+int api_admin_orders_get(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	const char *no = http_param(r, "order_no");
+	struct order_rec o;
+	json_t *j;
+
+	if (no == NULL || strlen(no) > 24 || store_order_get(c, no, &o) != DB_OK) {
+		db_release(c);
+		return http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
+	}
+	j = api_order_json(c, &o);
+	{
+		struct org_rec org;
+		if (store_org_get_id(c, o.org_id, &org) == DB_OK)
+			json_object_set_new(j, "organisation", store_org_json(&org));
+	}
+	store_order_free(&o);
+	db_release(c);
+	return http_reply_json(r, 200, j);
+}

@@ -1,0 +1,73 @@
+#include "core/idcard.h"
+
+#include <ctype.h>
+#include <string.h>
+
+char idcard_check_char(const char *id17)
+{
+	static const char map[] = "10X98765432";
+	int sum = 0, w = 1;
+
+	/* W_i = 2^(18-i) mod 11: walk from the last of the 17 digits, doubling. */
+	for (int i = 16; i >= 0; i--) {
+		if (!isdigit((unsigned char)id17[i]))
+			return 0;
+		w = w * 2 % 11;
+		sum += (id17[i] - '0') * w;
+	}
+	return map[sum % 11];
+}
+
+/* Returns 1 when yyyymmdd is a real date from 1900 on and not after today. */
+static int date_ok(const char *d, long today)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	long v = 0;
+	int y, m, day, leap;
+
+	for (int i = 0; i < 8; i++)
+		v = v * 10 + (d[i] - '0');
+	y = (int)(v / 10000);
+	m = (int)(v / 100 % 100);
+	day = (int)(v % 100);
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1900 || v > today || m < 1 || m > 12 || day < 1)
+		return 0;
+	return day <= days[m - 1] + (m == 2 && leap);
+}
+
+int idcard_check(const char *in, long today, char out[IDCARD_LEN + 1])
+{
+	size_t start = 0, end = strlen(in);
+
+	while (start < end && isspace((unsigned char)in[start]))
+		start++;
+	while (end > start && isspace((unsigned char)in[end - 1]))
+		end--;
+	out[0] = '\0';
+	if (end - start != IDCARD_LEN)
+		return IDCARD_BAD_FORMAT;
+	for (size_t i = 0; i < IDCARD_LEN; i++)
+		out[i] = (char)toupper((unsigned char)in[start + i]);
+	out[IDCARD_LEN] = '\0';
+	for (int i = 0; i < 17; i++)
+		if (!isdigit((unsigned char)out[i]))
+			return IDCARD_BAD_FORMAT;
+	if (!isdigit((unsigned char)out[17]) && out[17] != 'X')
+		return IDCARD_BAD_FORMAT;
+	if (!date_ok(out + 6, today))
+		return IDCARD_BAD_DATE;
+	return idcard_check_char(out) == out[17] ? IDCARD_OK : IDCARD_BAD_CHECK;
+}
+
+void idcard_mask(const char *id, char out[IDCARD_LEN + 1])
+{
+	if (strlen(id) != IDCARD_LEN) {
+		strcpy(out, "***");
+		return;
+	}
+	memcpy(out, id, 6);
+	memset(out + 6, '*', 8);
+	memcpy(out + 14, id + 14, 4);
+	out[IDCARD_LEN] = '\0';
+}

@@ -1,0 +1,19 @@
+/* Resident identity card numbers (GB 11643-1999): 6-digit area, 8-digit birth date, 3-digit sequence,
+ * ISO 7064 MOD 11-2 check character (0-9 or X). The residence permits of Hong Kong, Macao and Taiwan
+ * residents use the same format. Pure code. */
+#ifndef CERTDESK_IDCARD_H
+#define CERTDESK_IDCARD_H
+
+#define IDCARD_LEN 18
+
+enum idcard_result { IDCARD_OK = 0, IDCARD_BAD_FORMAT, IDCARD_BAD_DATE, IDCARD_BAD_CHECK };
+
+/* Normalises in (trimmed, x upper-cased) into out (IDCARD_LEN + 1 bytes) and validates it; today
+ * (YYYYMMDD as a number) bounds the birth date. Returns an enum idcard_result. */
+int idcard_check(const char *in, long today, char out[IDCARD_LEN + 1]);
+/* Returns the check character for the first 17 digits of id, or 0 when they are not digits. */
+char idcard_check_char(const char *id17);
+/* Writes a masked form ("360426********0071") into out (IDCARD_LEN + 1 bytes). */
+void idcard_mask(const char *id, char out[IDCARD_LEN + 1]);
+
+#endif
