@@ -13,7 +13,7 @@ apt_pkgs=(
   # documents and images (captcha, forms, uploads)
   libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev libpng-dev libjpeg62-turbo-dev libgd-dev
   # tests and tools
-  libcmocka-dev curl ca-certificates chromium wrk nginx-light poppler-utils
+  libcmocka-dev curl ca-certificates chromium wrk nginx-light poppler-utils zbar-tools
 )
 
 missing=()

@@ -82,6 +82,9 @@ void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_
 /* Returns the detail of o as the API shows it. Caller decrefs. */
 json_t *api_order_json(struct db_conn *c, const struct order_rec *o);
 
+/* Writes the text of the QR code printed on the order's application and seal forms into out. */
+void api_form_qr_text(const struct order_rec *o, char *out, size_t len);
+
 /* --- handlers, by resource --- */
 int api_meta_get(struct http_req *r);                /* meta.c */
 int api_healthz_get(struct http_req *r);             /* meta.c */
@@ -114,6 +117,7 @@ int api_orders_get(struct http_req *r);              /* orders.c */
 int api_orders_update(struct http_req *r);           /* orders.c */
 int api_orders_delete(struct http_req *r);           /* orders.c */
 int api_orders_submit(struct http_req *r);           /* orders.c */
+int api_orders_form_pdf(struct http_req *r);         /* order_forms.c */
 int api_projects_list(struct http_req *r);           /* catalogue.c */
 int api_admin_projects_list(struct http_req *r);     /* catalogue.c */
 int api_admin_key_type_patch(struct http_req *r);    /* catalogue.c */

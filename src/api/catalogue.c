@@ -92,9 +92,10 @@ int api_admin_key_type_patch(struct http_req *r)
 	}
 	db_release(c);
 	return form_finish(&f, body, 200,
-	                   json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "project_code", p.code, "key_type", k.key_type, "name",
+	                   json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "project_code", p.code, "key_type", k.key_type, "name",
 	                             k.name, "price_fen", (json_int_t)k.price_fen, "renewal_fen_per_year",
-	                             (json_int_t)k.renewal_fen_per_year, "years_offered", k.years_offered));
+	                             (json_int_t)k.renewal_fen_per_year, "years_offered",
+	                             store_csv_json(k.years_offered, 1)));
 }
 
 /* Loads the organisation of the {uscc} path parameter; replies 404 and returns -1 when none. */

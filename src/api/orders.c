@@ -162,15 +162,8 @@ int api_orders_list(struct http_req *r)
 		json_decref(items);
 		return api_internal(r, "order list");
 	}
+	/* Deleted orders stay in the list, marked, so that the history is not lost from view. */
 	body = api_page(items, limit);
-	/* Deleted orders stay in the list, marked, so the history is not lost from view. */
-	json_t *it;
-	size_t i;
-	json_array_foreach(json_object_get(body, "items"), i, it)
-	{
-		enum order_state s = order_state_from_name(json_string_value(json_object_get(it, "state")));
-		json_object_set_new(it, "state_label", json_string(order_state_label(s)));
-	}
 	return http_reply_json(r, 200, body);
 }
 

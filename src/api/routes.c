@@ -36,6 +36,7 @@ const struct route api_routes[] = {
 	{"PUT", "/api/v1/orders/{order_no}", api_orders_update, ACCESS_ORG},
 	{"DELETE", "/api/v1/orders/{order_no}", api_orders_delete, ACCESS_ORG},
 	{"POST", "/api/v1/orders/{order_no}/submit", api_orders_submit, ACCESS_ORG},
+	{"GET", "/api/v1/orders/{order_no}/forms/{kind}", api_orders_form_pdf, ACCESS_ORG},
 	{"GET", "/api/v1/admin/orders", api_admin_orders_list, ACCESS_STAFF},
 	{"GET", "/api/v1/admin/orders/{order_no}", api_admin_orders_get, ACCESS_STAFF},
 	{"GET", "/api/v1/admin/projects", api_admin_projects_list, ADMIN},

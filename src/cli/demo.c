@@ -9,9 +9,14 @@
 /* The demo password of every demo staff account; printed by init --demo and the README. */
 #define DEMO_PASSWORD "Demo-2026"
 
+/* Prices from the seed; renewal prices are not published there, so they start equal to the new-key
+ * prices per year and admins set the real ones in the console. */
 static const struct key_type_def yingtan_types[] = {
-	{"main", "主锁（含电子签章）", 22000, 1},
-	{"secondary", "副锁（无电子签章）", 19000, 0},
+	{"main", "主锁（含电子签章）", 22000, 1,
+	 "application_form,business_licence,handler_id_front,handler_id_back,authorisation_letter,seal_form", "1,2,3",
+	 22000},
+	{"secondary", "副锁（无电子签章）", 19000, 0,
+	 "application_form,business_licence,handler_id_front,handler_id_back,authorisation_letter", "1,2,3", 19000},
 };
 
 static int project_tx(struct db_conn *c, void *arg)

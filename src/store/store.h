@@ -159,6 +159,9 @@ int store_org_unlock(struct db_conn *c, int64_t id, const struct actor *a);
 /* Lists organisations whose USCC, name or handler mobile contains q (NULL: all), newest first, at
  * most limit, with id below before (0: from the newest). *items gets a JSON array. */
 int store_org_search(struct db_conn *c, const char *q, int limit, int64_t before, json_t **items);
+/* Returns "%q%" with LIKE's wildcards in q escaped for ESCAPE '\\', or NULL for an empty q.
+ * Caller frees. */
+char *store_like_pattern(const char *q);
 /* Converts o to its JSON form for the API (no password hash). Caller decrefs. */
 json_t *store_org_json(const struct org_rec *o);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/order_fsm.h"
 #include "store/store.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
@@ -137,18 +138,17 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
                      json_t **items)
 {
 	struct db_rows *r = NULL;
-	char *like = q != NULL && q[0] != '\0' ? xasprintf("%%%s%%", q) : NULL;
+	char *like = store_like_pattern(q);
 	int rc;
 
-	/* The query text is matched with LIKE; its own % and _ are plain characters of an order
-	 * number, USCC or name only rarely, and at worst widen a staff search. */
 	rc = db_query(c,
 	              "SELECT o.id, o.order_no, o.key_type, o.state, o.price_fen, o.created_at, o.updated_at, o.submitted_at,"
 	              " p.code, p.name, g.uscc, g.name, k.name FROM orders o JOIN projects p ON p.id = o.project_id"
 	              " JOIN organisations g ON g.id = o.org_id"
 	              " JOIN project_key_types k ON k.project_id = o.project_id AND k.key_type = o.key_type"
 	              " WHERE (? = 0 OR o.org_id = ?) AND (CAST(? AS TEXT) IS NULL OR o.state = ?)"
-	              " AND (CAST(? AS TEXT) IS NULL OR o.order_no LIKE ? OR g.uscc LIKE ? OR g.name LIKE ?)"
+	              " AND (CAST(? AS TEXT) IS NULL OR o.order_no LIKE ? ESCAPE '\\' OR g.uscc LIKE ? ESCAPE '\\'"
+	              " OR g.name LIKE ? ESCAPE '\\')"
 	              " AND (? = 0 OR o.id < ?) ORDER BY o.id DESC LIMIT ?",
 	              DB_ARGS(DB_INT(org_id), DB_INT(org_id), DB_TEXT(state), DB_TEXT(state), DB_TEXT(like), DB_TEXT(like),
 	                      DB_TEXT(like), DB_TEXT(like), DB_INT(before), DB_INT(before), DB_INT(limit)),
@@ -164,6 +164,8 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 		                      db_rows_text(r, 12));
 		if (db_rows_text(r, 7) != NULL)
 			json_object_set_new(j, "submitted_at", json_string(db_rows_text(r, 7)));
+		json_object_set_new(j, "state_label",
+		                    json_string(order_state_label(order_state_from_name(db_rows_text(r, 3)))));
 		json_array_append_new(*items, j);
 		rc = DB_OK;
 	}

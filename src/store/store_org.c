@@ -190,23 +190,11 @@ json_t *store_org_json(const struct org_rec *o)
 int store_org_search(struct db_conn *c, const char *q, int limit, int64_t before, json_t **items)
 {
 	struct db_rows *r = NULL;
-	char *like = NULL;
+	char *like;
 	int rc;
 
 	*items = json_array();
-	if (q != NULL && q[0] != '\0') {
-		/* LIKE wildcards in the query are matched literally. */
-		size_t n = strlen(q);
-		like = calloc(1, n * 2 + 3);
-		char *p = like;
-		*p++ = '%';
-		for (size_t i = 0; i < n; i++) {
-			if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
-				*p++ = '\\';
-			*p++ = q[i];
-		}
-		*p = '%';
-	}
+	like = store_like_pattern(q);
 	rc = db_query(c,
 	              "SELECT " ORG_COLUMNS " FROM organisations WHERE (? = 0 OR id < ?) AND (CAST(? AS TEXT) IS NULL OR uscc LIKE ? ESCAPE '\\'"
 	              " OR name LIKE ? ESCAPE '\\' OR handler_mobile LIKE ? ESCAPE '\\') ORDER BY id DESC LIMIT ?",
@@ -283,4 +271,25 @@ int store_org_login_failed(struct db_conn *c, int64_t id, int max_failures, cons
 	int rc = db_begin(c);
 
 	return rc != DB_OK ? rc : db_end(c, org_login_failed_steps(c, id, max_failures, lock_until, failures));
+}
+
+char *store_like_pattern(const char *q)
+{
+	size_t n;
+	char *like, *p;
+
+	if (q == NULL || q[0] == '\0')
+		return NULL;
+	/* LIKE wildcards in the query are matched literally (ESCAPE '\\'). */
+	n = strlen(q);
+	like = calloc(1, n * 2 + 3);
+	p = like;
+	*p++ = '%';
+	for (size_t i = 0; i < n; i++) {
+		if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+			*p++ = '\\';
+		*p++ = q[i];
+	}
+	*p = '%';
+	return like;
 }

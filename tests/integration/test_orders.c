@@ -366,6 +366,111 @@ static void test_staff_view_and_prices(void **state)
 	json_decref(j);
 }
 
+/* Downloads form kind of order no as the organisation into path; returns the HTTP status. */
+static long download(struct client *c, const char *no, const char *kind, const char *path, size_t *len)
+{
+	char url[160], cookie[200];
+	const char *h[] = {cookie, NULL};
+	struct resp r;
+	long st;
+
+	snprintf(url, sizeof(url), "/api/v1/orders/%s/forms/%s", no, kind);
+	snprintf(cookie, sizeof(cookie), "Cookie: certdesk_session=%s", client_cookie(c));
+	assert_int_equal(http_do(&S, "GET", url, NULL, 0, h, &r), 0);
+	st = r.status;
+	if (st == 200) {
+		FILE *f = fopen(path, "wb");
+		assert_string_equal(resp_header(&r, "Content-Type"), "application/pdf");
+		assert_non_null(strstr(resp_header(&r, "Content-Disposition"), no));
+		fwrite(r.body, 1, r.len, f);
+		fclose(f);
+		*len = r.len;
+		assert_memory_equal(r.body, "%PDF-", 5);
+	}
+	resp_free(&r);
+	return st;
+}
+
+/* Renders page 1 of a PDF and returns what its QR code says (caller frees), or NULL. */
+static char *qr_of(const char *pdf)
+{
+	char *argv1[] = {"/usr/bin/pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", (char *)pdf,
+	                 (char *)pdf, NULL};
+	char png[600], *out = NULL;
+
+	snprintf(png, sizeof(png), "%s.png", pdf);
+	if (harness_run(argv1, NULL, NULL) != 0)
+		return NULL;
+	char *argv2[] = {"/usr/bin/zbarimg", "-q", "--raw", png, NULL};
+	if (harness_run(argv2, NULL, &out) != 0) {
+		free(out);
+		return NULL;
+	}
+	/* zbarimg may warn about dbus on stderr (merged here): keep the last non-empty line */
+	char *nl;
+	while ((nl = strrchr(out, '\n')) != NULL && nl[1] == '\0')
+		*nl = '\0';
+	char *last = strrchr(out, '\n');
+	char *res = strdup(last ? last + 1 : out);
+	free(out);
+	return res;
+}
+
+static void test_forms_pdf(void **state)
+{
+	struct client c;
+	char no[32], sec[32], path[400], want[600], *qr, *token = NULL;
+	size_t len = 0, len2 = 0;
+	json_t *j = NULL;
+	(void)state;
+
+	client_init(&c, &S, "pdf");
+	assert_int_equal(client_register_login(&c, "鹰潭表格测试有限公司", "92340602MA2PBMEM24", "13800138004"), 0);
+	assert_int_equal(create(&c, "main", "{\"unit_address\":\"江西省鹰潭市月湖区\"}", no, NULL), 201);
+	snprintf(path, sizeof(path), "%s/app.pdf", S.dir);
+	/* incomplete data: no forms yet, with the list of what is missing */
+	assert_int_equal(download(&c, no, "application", path, &len), 409);
+	char put[2048];
+	snprintf(put, sizeof(put), "/api/v1/orders/%s", no);
+	snprintf(want, sizeof(want), "{\"form\":%s}", FULL_FORM);
+	assert_int_equal(client_do(&c, "PUT", put, want, NULL), 200);
+
+	assert_int_equal(download(&c, no, "application", path, &len), 200);
+	qr = qr_of(path);
+	snprintf(want, sizeof(want), "certdesk:form:%s:v2", no);
+	assert_non_null(qr);
+	assert_string_equal(qr, want);
+	free(qr);
+	/* the same data gives the same bytes */
+	snprintf(path, sizeof(path), "%s/app2.pdf", S.dir);
+	assert_int_equal(download(&c, no, "application", path, &len2), 200);
+	assert_int_equal(len, len2);
+
+	snprintf(path, sizeof(path), "%s/letter.pdf", S.dir);
+	assert_int_equal(download(&c, no, "authorisation", path, &len), 200);
+	struct db_conn *dc = db_acquire(db);
+	assert_int_equal(db_query_text(dc, "SELECT verify_token FROM orders WHERE order_no = ?", DB_ARGS(DB_TEXT(no)), &token),
+	                 DB_OK);
+	db_release(dc);
+	qr = qr_of(path);
+	snprintf(want, sizeof(want), "%s/verify/%s", cfg.public_url, token);
+	assert_non_null(qr);
+	assert_string_equal(qr, want);
+	free(qr);
+	free(token);
+
+	snprintf(path, sizeof(path), "%s/seal.pdf", S.dir);
+	assert_int_equal(download(&c, no, "seal", path, &len), 200);
+	assert_int_equal(download(&c, no, "nonsense", path, &len), 404);
+
+	/* no seal form for a secondary key; nobody else's forms */
+	assert_int_equal(create(&c, "secondary", FULL_FORM, sec, &j), 201);
+	json_decref(j);
+	assert_int_equal(download(&c, sec, "seal", path, &len), 404);
+	assert_int_equal(download(&c, sec, "application", path, &len), 200);
+	assert_int_equal(download(&org_a, sec, "application", path, &len), 404);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_one_main_key),      cmocka_unit_test(test_one_main_key_race),
 		cmocka_unit_test(test_held_main_key),     cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_edit_submit_delete), cmocka_unit_test(test_staff_view_and_prices),
+		cmocka_unit_test(test_forms_pdf),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
