@@ -28,6 +28,8 @@ export CERTDESK_DATABASE_SQLITE_PATH=${CERTDESK_DATABASE_SQLITE_PATH:-$var/certd
 export CERTDESK_FILES_DATA_DIR=${CERTDESK_FILES_DATA_DIR:-$var/files}
 export CERTDESK_LOG_ACCESS_LOG=${CERTDESK_LOG_ACCESS_LOG:-$var/access.log}
 export CERTDESK_SERVER_WEB_ROOT=${CERTDESK_SERVER_WEB_ROOT:-web/dist}
+# A demo has no SMS provider: its codes are readable at /api/v1/dev/outbox.
+export CERTDESK_DEV_EXPOSE_OUTBOX=${CERTDESK_DEV_EXPOSE_OUTBOX:-true}
 port=${CERTDESK_SERVER_PORT:-8080}
 
 stop
@@ -47,7 +49,8 @@ if ! curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null; then
 fi
 cat <<MSG
 
-certdesk is running:   http://127.0.0.1:$port/
+certdesk is running:   http://127.0.0.1:$port/   (staff console: http://127.0.0.1:$port/admin)
+SMS codes (demo only): http://127.0.0.1:$port/api/v1/dev/outbox
 simulators:            http://127.0.0.1:${CERTDESK_SIM_PORT:-8090}/_sim/requests
 database (SQLite):     $CERTDESK_DATABASE_SQLITE_PATH
 logs:                  $var/certdeskd.log, $var/access.log, $var/sim.log
