@@ -25,6 +25,12 @@ const char *forms_title(enum form_kind kind)
 	return NULL;
 }
 
+/* Returns s, or a writing line when it is empty. */
+static const char *or_blank(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : "＿＿＿＿＿＿＿＿＿";
+}
+
 /* Draws the labelled order-number box at the top left, where the seed asks the number to be written. */
 static void order_box(struct form *f)
 {
@@ -32,14 +38,14 @@ static void order_box(struct form *f)
 
 	forms_rect(f, x, y, lw, h, 0.90, -1, 0);
 	forms_text(f, x, y, lw, h, (struct forms_style){.pt = 9, .bold = 1, .align = FA_CENTER, .vcenter = 1},
-	           "订单编号");
+		   "订单编号");
 	forms_text(f, x + lw + 1.5, y, vw - 3, h,
-	           (struct forms_style){.pt = 11, .bold = 1, .vcenter = 1, .align = FA_CENTER, .min_pt = 6},
-	           f->d->order_no);
+		   (struct forms_style){.pt = 11, .bold = 1, .vcenter = 1, .align = FA_CENTER, .min_pt = 6},
+		   f->d->order_no);
 	forms_rect(f, x, y, lw + vw, h, -1, 0.5, 0);
 	forms_line(f, x + lw, y, x + lw, y + h, 0.25);
 	forms_text(f, x, y + h + 1.5, lw + vw, 5, (struct forms_style){.pt = 7.5, .gray = 0.35},
-	           "江西CA · 数字证书在线业务专用表格");
+		   "江西CA · 数字证书在线业务专用表格");
 }
 
 /* Draws the footer: a rule, the form's provenance line and the do-not-edit note. */
@@ -48,14 +54,15 @@ static void footer(struct form *f)
 	char *line;
 
 	forms_line(f, FORMS_LEFT, 273.5, FORMS_RIGHT, 273.5, 0.2);
-	line = g_strdup_printf("江西CA · %s · 订单编号 %s · 第 1 页 共 1 页", forms_s(f->d->project_name),
-	                       forms_s(f->d->order_no));
+	line = g_strdup_printf("江西CA%s%s · 订单编号 %s · 第 1 页 共 1 页",
+			       forms_s(f->d->project_name)[0] ? " · " : "", forms_s(f->d->project_name),
+			       or_blank(f->d->order_no));
 	forms_text(f, FORMS_LEFT, 274.8, FORMS_WIDTH, 4.2,
-	           (struct forms_style){.pt = 8, .align = FA_CENTER, .gray = 0.25, .min_pt = 5}, line);
+		   (struct forms_style){.pt = 8, .align = FA_CENTER, .gray = 0.25, .min_pt = 5}, line);
 	g_free(line);
 	forms_text(f, FORMS_LEFT, 279.0, FORMS_WIDTH, 4,
-	           (struct forms_style){.pt = 7.5, .align = FA_CENTER, .gray = 0.4},
-	           "本表由系统根据订单自动生成，请勿手工修改");
+		   (struct forms_style){.pt = 7.5, .align = FA_CENTER, .gray = 0.4},
+		   "本表由系统根据订单自动生成，请勿手工修改");
 }
 
 void forms_frame(struct form *f, const char *qr_text, double qr_size, const char *subtitle)
@@ -63,19 +70,19 @@ void forms_frame(struct form *f, const char *qr_text, double qr_size, const char
 	/* The quiet zone is white: let it reach into the margin so the dark part lines up with the table. */
 	const double quiet = forms_qr_quiet(qr_text, qr_size);
 	const double qx = FORMS_RIGHT - qr_size + quiet;
-	char *no = g_strdup_printf("订单编号：%s", forms_s(f->d->order_no));
+	char *no = g_strdup_printf("订单编号：%s", or_blank(f->d->order_no));
 
 	order_box(f);
 	forms_qr(f, qx, QR_TOP - quiet, qr_size, qr_text);
-	forms_text(f, FORMS_RIGHT - qr_size - 30, QR_TOP + qr_size - 2 * quiet + 0.8, qr_size + 30, 4,
-	           (struct forms_style){.pt = 7.5, .align = FA_RIGHT, .min_pt = 5}, no);
+	forms_text(f, FORMS_RIGHT - qr_size - 30, QR_TOP + qr_size - quiet + 0.3, qr_size + 30, 4,
+		   (struct forms_style){.pt = 7.5, .align = FA_RIGHT, .min_pt = 5}, no);
 	g_free(no);
 	forms_text(f, FORMS_LEFT, 50.0, FORMS_WIDTH, 11,
-	           (struct forms_style){.family = FORMS_SERIF, .pt = 22, .bold = 1, .align = FA_CENTER},
-	           forms_title(f->kind));
+		   (struct forms_style){.family = FORMS_SERIF, .pt = 22, .bold = 1, .align = FA_CENTER},
+		   forms_title(f->kind));
 	if (subtitle != NULL)
 		forms_text(f, FORMS_LEFT, 61.0, FORMS_WIDTH, 5,
-		           (struct forms_style){.pt = 9, .align = FA_CENTER, .gray = 0.3}, subtitle);
+			   (struct forms_style){.pt = 9, .align = FA_CENTER, .gray = 0.3}, subtitle);
 	footer(f);
 }
 
@@ -154,6 +161,8 @@ static void draw_page(enum form_kind kind, const struct order_doc *d, cairo_t *c
 	else
 		forms_draw_seal(&f);
 	cairo_show_page(cr);
+	if (f.renderer != NULL)
+		g_object_unref(f.renderer);
 	g_object_unref(f.pc);
 }
 
@@ -172,7 +181,8 @@ int forms_render_pdf(enum form_kind kind, const struct order_doc *d, unsigned ch
 		return -1;
 	if (kind == FORM_SEAL && d->key_type != NULL && strcmp(d->key_type, "secondary") == 0)
 		return -1; /* a secondary key carries no electronic seal */
-	s = cairo_pdf_surface_create_for_stream(on_write, &b, FORMS_PAGE_W * MM_TO_PT, FORMS_PAGE_H * MM_TO_PT);
+	s = cairo_pdf_surface_create_for_stream(on_write, &b, FORMS_PAGE_W * MM_TO_PT,
+						FORMS_PAGE_H * MM_TO_PT);
 	set_metadata(s, kind, d);
 	cr = cairo_create(s);
 	draw_page(kind, d, cr);

@@ -10,15 +10,17 @@ struct order_doc {
 	const char *project_name;   /* 鹰潭市阳光采购服务平台 */
 	const char *key_type;       /* "main" or "secondary" */
 	const char *key_type_label; /* 主锁（含电子签章） / 副锁（无电子签章） */
-	long long price_fen;        /* 22000 -> print 220.00 元 */
+	long long price_fen;        /* 22000 -> print 220.00 元; 0 or less prints a blank */
 	const char *unit_name, *uscc, *unit_address;
 	const char *legal_name, *legal_id_type_label, *legal_id_number, *legal_mobile;
 	const char *handler_name, *handler_id_number, *handler_mobile, *handler_email;
 	const char *invoice_title, *invoice_tax_number, *invoice_email;
 	const char *recipient_name, *recipient_mobile, *recipient_address;
 	const char *form_qr_text; /* QR content printed on the application form and the seal form */
-	const char *verify_url;   /* QR content of the authorisation letter: the legal person's face-verification page */
-	long long created_at;     /* Unix time of the order: the date printed on the forms and the PDF's metadata date */
+	const char *verify_url;   /* QR content of the authorisation letter: the legal person's
+				     face-verification page */
+	long long created_at; /* Unix time of the order: the date printed on the forms and the PDF's metadata
+				 date */
 };
 
 /* Returns the Chinese title of the form ("数字证书用户申请表", "法人授权委托书", "签章采集表"). */
@@ -45,44 +47,46 @@ int forms_render_pdf(enum form_kind kind, const struct order_doc *d, unsigned ch
 #define FORMS_BODY_BOTTOM 270.0 /* last line above the footer */
 #define FORMS_SANS "Noto Sans CJK SC"
 #define FORMS_SERIF "Noto Serif CJK SC"
-#define FORMS_LATIN_SANS "Liberation Sans,DejaVu Sans" /* ASCII runs: see latin_runs() in forms_draw.c */
-#define FORMS_LATIN_SERIF "Liberation Serif,DejaVu Serif"
 
 struct form {
 	cairo_t *cr;
 	PangoContext *pc;
 	const struct order_doc *d;
 	enum form_kind kind;
+	PangoRenderer *renderer; /* made by forms_show_layout on first use */
 };
 
 enum forms_align { FA_LEFT, FA_CENTER, FA_RIGHT };
 
 /* How forms_text sets a text; zero fields take the defaults in brackets. */
 struct forms_style {
-	const char *family;     /* [FORMS_SANS] */
-	double pt;              /* font size in points [10] */
-	double min_pt;          /* smallest size it may shrink to [0.6 * pt] */
+	const char *family; /* [FORMS_SANS] */
+	double pt;          /* font size in points [10] */
+	double min_pt;      /* smallest size it may shrink to [0.6 * pt] */
 	int bold;
 	enum forms_align align; /* [FA_LEFT] */
 	int vcenter;            /* centre vertically in the box (else top) */
 	double gray;            /* 0 black .. 1 white [0] */
 	double spacing;         /* line-height factor [font's own] */
 	int markup;             /* text is Pango markup (values escaped with forms_esc) */
+	double hang;            /* hanging indent of each paragraph's later lines [0] */
 };
 
 /* Draws text in the box x,y,w,h: wrapped to w, shrunk towards min_pt and at last cut with "…" so it
  * never leaves the box (h <= 0: no height limit). NULL text draws nothing. Returns the height used. */
 double forms_text(struct form *f, double x, double y, double w, double h, struct forms_style st,
-                  const char *text);
-/* Returns the width text would take on one line in style st. */
-double forms_text_width(struct form *f, struct forms_style st, const char *text);
+		  const char *text);
+/* Draws layout l with its top left at x,y in the current source colour (see forms_text.c for why not
+ * pango_cairo_show_layout). */
+void forms_show_layout(struct form *f, PangoLayout *l, double x, double y);
 /* Strokes a line of width lw. */
 void forms_line(struct form *f, double x1, double y1, double x2, double y2, double lw);
 /* Draws a rectangle: filled with fill_gray when >= 0, stroked with lw when > 0, dashed if asked. */
-void forms_rect(struct form *f, double x, double y, double w, double h, double fill_gray, double lw, int dashed);
+void forms_rect(struct form *f, double x, double y, double w, double h, double fill_gray, double lw,
+		int dashed);
 /* Draws a table cell: border, optional shade, and text padded inside, vertically centred. */
 void forms_cell(struct form *f, double x, double y, double w, double h, int shaded, struct forms_style st,
-                const char *text);
+		const char *text);
 /* Draws text as a QR code (ECC M, 4-module quiet zone included) in the size x size square at x,y with
  * vector rectangles; an empty or unencodable text gives a dashed placeholder. */
 void forms_qr(struct form *f, double x, double y, double size, const char *text);

@@ -44,37 +44,6 @@ static void set_font(PangoLayout *l, const struct forms_style *st, double pt)
 	pango_font_description_free(fd);
 }
 
-/* Sets runs of ASCII in the layout's text in a TrueType Latin face. Noto CJK is a CFF font, and
- * cairo 1.16's CFF subsetter loses count of stem hints in shared subroutines for glyphs with their own
- * width (the proportional Latin ones): it then embeds every subroutine, about 900 KB a font.
- * TrueType is subset by another path. Liberation is metric-compatible with Arial / Times New Roman,
- * the usual Latin faces beside 黑体 and 宋体 on Chinese forms. */
-static void latin_runs(PangoLayout *l, const struct forms_style *st)
-{
-	const char *fam = st->family != NULL && strcmp(st->family, FORMS_SERIF) == 0 ? FORMS_LATIN_SERIF
-	                                                                             : FORMS_LATIN_SANS;
-	const char *t = pango_layout_get_text(l);
-	PangoAttrList *old = pango_layout_get_attributes(l);
-	PangoAttrList *al = old != NULL ? pango_attr_list_copy(old) : pango_attr_list_new();
-
-	for (size_t i = 0; t[i] != '\0';) {
-		size_t j = i;
-		while (t[j] >= 0x20 && t[j] <= 0x7e)
-			j++;
-		if (j > i) {
-			PangoAttribute *a = pango_attr_family_new(fam);
-			a->start_index = (guint)i;
-			a->end_index = (guint)j;
-			pango_attr_list_insert(al, a);
-			i = j;
-		} else {
-			i++;
-		}
-	}
-	pango_layout_set_attributes(l, al);
-	pango_attr_list_unref(al);
-}
-
 /* Returns a layout of text in style st (valid UTF-8 guaranteed), not yet sized. */
 static PangoLayout *new_layout(struct form *f, const struct forms_style *st, const char *text)
 {
@@ -85,6 +54,8 @@ static PangoLayout *new_layout(struct form *f, const struct forms_style *st, con
 	pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
 	if (st->spacing > 0)
 		pango_layout_set_line_spacing(l, (float)st->spacing);
+	if (st->hang > 0)
+		pango_layout_set_indent(l, (int)(-st->hang * PANGO_SCALE));
 	if (st->markup) {
 		pango_layout_set_markup(l, text, -1);
 	} else {
@@ -92,7 +63,6 @@ static PangoLayout *new_layout(struct form *f, const struct forms_style *st, con
 		pango_layout_set_text(l, v, -1);
 		g_free(v);
 	}
-	latin_runs(l, st);
 	return l;
 }
 
@@ -107,7 +77,7 @@ static void layout_size(PangoLayout *l, double *w, double *h)
 }
 
 double forms_text(struct form *f, double x, double y, double w, double h, struct forms_style st,
-                  const char *text)
+		  const char *text)
 {
 	PangoLayout *l;
 	double pt, min_pt, lw = 0, lh = 0;
@@ -132,22 +102,10 @@ double forms_text(struct form *f, double x, double y, double w, double h, struct
 	}
 	cairo_save(f->cr);
 	cairo_set_source_rgb(f->cr, st.gray, st.gray, st.gray);
-	cairo_move_to(f->cr, x, st.vcenter && h > 0 ? y + (h - lh) / 2 : y);
-	pango_cairo_show_layout(f->cr, l);
+	forms_show_layout(f, l, x, st.vcenter && h > 0 ? y + (h - lh) / 2 : y);
 	cairo_restore(f->cr);
 	g_object_unref(l);
 	return lh;
-}
-
-double forms_text_width(struct form *f, struct forms_style st, const char *text)
-{
-	PangoLayout *l = new_layout(f, &st, forms_s(text));
-	double w, h;
-
-	set_font(l, &st, st.pt > 0 ? st.pt : 10);
-	layout_size(l, &w, &h);
-	g_object_unref(l);
-	return w;
 }
 
 void forms_line(struct form *f, double x1, double y1, double x2, double y2, double lw)
@@ -159,7 +117,8 @@ void forms_line(struct form *f, double x1, double y1, double x2, double y2, doub
 	cairo_stroke(f->cr);
 }
 
-void forms_rect(struct form *f, double x, double y, double w, double h, double fill_gray, double lw, int dashed)
+void forms_rect(struct form *f, double x, double y, double w, double h, double fill_gray, double lw,
+		int dashed)
 {
 	static const double dash[] = {1.6, 1.0};
 
@@ -181,7 +140,7 @@ void forms_rect(struct form *f, double x, double y, double w, double h, double f
 }
 
 void forms_cell(struct form *f, double x, double y, double w, double h, int shaded, struct forms_style st,
-                const char *text)
+		const char *text)
 {
 	const double pad = 1.8;
 
@@ -218,8 +177,8 @@ void forms_qr(struct form *f, double x, double y, double size, const char *text)
 	if (q == NULL) {
 		forms_rect(f, x + 2, y + 2, size - 4, size - 4, -1, 0.3, 1);
 		forms_text(f, x + 2, y + 2, size - 4, size - 4,
-		           (struct forms_style){.pt = 8, .align = FA_CENTER, .vcenter = 1, .gray = 0.45},
-		           "（二维码暂不可用）");
+			   (struct forms_style){.pt = 8, .align = FA_CENTER, .vcenter = 1, .gray = 0.45},
+			   "（二维码暂不可用）");
 		return;
 	}
 	m = size / (q->width + 8);

@@ -40,13 +40,8 @@ static double identity(struct form *f, double y)
 static void impression(struct form *f, double x, double y, double w, double h, double s, const char *caption)
 {
 	const double bx = x + (w - s) / 2, by = y + (h - s - 7) / 2;
-	const double c = 3.0; /* corner marks, so the box is found even under a large seal */
 
-	forms_rect(f, bx, by, s, s, -1, 0.35, 0);
-	forms_line(f, bx - 1.5, by, bx - 1.5 - c, by, 0.3);
-	forms_line(f, bx, by - 1.5, bx, by - 1.5 - c, 0.3);
-	forms_line(f, bx + s + 1.5, by + s, bx + s + 1.5 + c, by + s, 0.3);
-	forms_line(f, bx + s, by + s + 1.5, bx + s, by + s + 1.5 + c, 0.3);
+	forms_rect(f, bx, by, s, s, -1, 0.4, 0);
 	forms_text(f, x + 2, by + s + 2.2, w - 4, 5, caption_st, caption);
 }
 
@@ -57,20 +52,22 @@ static double grid(struct form *f, double y)
 	const double half = FORMS_WIDTH / 2, mid = FORMS_LEFT + half;
 	const double top = y, head = 8.0, big_h = BIG + 16, small_h = SMALL + 15;
 
-	forms_cell(f, FORMS_LEFT, y, FORMS_WIDTH, head, 1, head_st, "单位公章印模（请在框内加盖单位公章原章）");
+	forms_cell(f, FORMS_LEFT, y, FORMS_WIDTH, head, 1, head_st,
+		   "单位公章印模（请在框内加盖单位公章原章）");
 	y += head;
 	forms_rect(f, FORMS_LEFT, y, half, big_h, -1, 0.25, 0);
 	forms_rect(f, mid, y, half, big_h, -1, 0.25, 0);
-	impression(f, FORMS_LEFT, y, half, big_h, BIG, "单位公章印模（一）");
-	impression(f, mid, y, half, big_h, BIG, "单位公章印模（二）");
+	impression(f, FORMS_LEFT, y, half, big_h, BIG, "单位公章印模（一）  50 mm × 50 mm");
+	impression(f, mid, y, half, big_h, BIG, "单位公章印模（二）  50 mm × 50 mm");
 	y += big_h;
 	forms_cell(f, FORMS_LEFT, y, FORMS_WIDTH, head, 1, head_st,
-	           "法定代表人印章（或法人签字）（请在框内加盖法人章原章，或由法人亲笔正楷签名）");
+		   "法定代表人印章（或法人签字）（请在框内加盖法人章原章，或由法人亲笔正楷签名）");
 	y += head;
 	forms_rect(f, FORMS_LEFT, y, half, small_h, -1, 0.25, 0);
 	forms_rect(f, mid, y, half, small_h, -1, 0.25, 0);
-	impression(f, FORMS_LEFT, y, half, small_h, SMALL, "法定代表人印章（或法人签字）（一）");
-	impression(f, mid, y, half, small_h, SMALL, "法定代表人印章（或法人签字）（二）");
+	impression(f, FORMS_LEFT, y, half, small_h, SMALL,
+		   "法定代表人印章（或法人签字）（一）  25 mm × 25 mm");
+	impression(f, mid, y, half, small_h, SMALL, "法定代表人印章（或法人签字）（二）  25 mm × 25 mm");
 	y += small_h;
 	forms_rect(f, FORMS_LEFT, top, FORMS_WIDTH, y - top, -1, 0.6, 0);
 	return y;
@@ -80,16 +77,16 @@ static double grid(struct form *f, double y)
 static void rules(struct form *f, double y)
 {
 	static const char text[] =
-	        "<b>印模要求</b>\n"
-	        "① 印模须原章加盖，请勿提供打印、复印的印章。\n"
-	        "② 印模一定要清晰，包括印章边框和每一个字符。\n"
-	        "③ 印模须无杂质、无底色，不得压盖框线及其他文字。\n"
-	        "④ 建议提供法人章（法人章在公安系统有备案）；无法提供法人章的单位可用法人正楷签字代替，"
-	        "须由法人本人亲笔书写，姓名从左至右排列，总宽度尽量与法人章宽度接近。\n"
-	        "法人章为红色方章。主锁含电子签章，须提供本表原件；副锁无电子签章，无需提供本表。";
+		"<b>印模要求</b>\n"
+		"① 印模须原章加盖，请勿提供打印、复印的印章。\n"
+		"② 印模一定要清晰，包括印章边框和每一个字符。\n"
+		"③ 印模须无杂质、无底色，不得压盖框线及其他文字。\n"
+		"④ 建议提供法人章（法人章在公安系统有备案）；无法提供法人章的单位可用法人正楷签字代替，"
+		"须由法人本人亲笔书写，姓名从左至右排列，总宽度尽量与法人章宽度接近。\n"
+		"<b>法人章为红色方章。</b>主锁含电子签章，须提供本表原件；副锁无电子签章，无需提供本表。";
 
 	forms_text(f, FORMS_LEFT, y, FORMS_WIDTH, FORMS_BODY_BOTTOM - y,
-	           (struct forms_style){.pt = 9.5, .spacing = 1.4, .markup = 1}, text);
+		   (struct forms_style){.pt = 9.5, .spacing = 1.4, .markup = 1, .hang = 4.5}, text);
 }
 
 void forms_draw_seal(struct form *f)
