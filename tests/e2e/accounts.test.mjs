@@ -74,7 +74,9 @@ async function registerViaPage(t, { uscc, name, mobile, screenshot, expectCheckC
   assert.equal(await page.locator('input[name=uscc]').inputValue(), uscc, 'login form prefilled with the USCC')
 }
 
-async function loginViaPage(t, { uscc, password, prefilled = false }) {
+// Logs in and ends on the account page: the login lands on the order list (or on the page the
+// user came from: redirected = true).
+async function loginViaPage(t, { uscc, password, prefilled = false, redirected = false }) {
   const { page } = t
   if (!prefilled) {
     await page.goto(t.url('/login'), { waitUntil: 'domcontentloaded' })
@@ -83,7 +85,14 @@ async function loginViaPage(t, { uscc, password, prefilled = false }) {
   await fill(page, 'password', password)
   await fillCaptcha(page)
   await page.getByRole('button', { name: '登录', exact: true }).click()
-  await page.waitForURL((u) => u.pathname === '/account', { timeout: 10000 })
+  if (redirected) {
+    await page.waitForURL((u) => u.pathname === '/account', { timeout: 10000 })
+    return
+  }
+  await page.waitForURL((u) => u.pathname === '/orders', { timeout: 10000 })
+  await page.locator('[data-test=orders-page]').waitFor()
+  await page.locator('[data-test=header-user]').click()
+  await page.waitForURL((u) => u.pathname === '/account')
 }
 
 async function staffLogin(t, username) {
@@ -128,7 +137,8 @@ export default [
       await t.waitForText(page.locator('[data-test=unit-name]'), name)
       await t.waitForText(page.locator('[data-test=uscc]'), uscc)
       await t.waitForText(page.locator('[data-test=header-user]'), name)
-      await t.waitForText(page.locator('[data-test=orders-card]'), '证书申请（即将开放）')
+      await t.waitForText(page.locator('[data-test=orders-card]'), '数字证书申请')
+      await page.locator('[data-test=account-new-order]').waitFor()
       await t.waitForText(page.locator('[data-test=uscc-status]'), '校验通过')
       assert.equal(await page.locator('[data-test=pending-review]').count(), 0)
       await page.waitForLoadState('networkidle')
@@ -154,7 +164,7 @@ export default [
       assert.equal(new URL(page.url()).searchParams.get('redirect'), '/account')
       await t.waitForText(page.locator('[data-test=login-notice]'), '请先登录')
       await fill(page, 'uscc', uscc)
-      await loginViaPage(t, { uscc, password: PASSWORD, prefilled: true })
+      await loginViaPage(t, { uscc, password: PASSWORD, prefilled: true, redirected: true })
       await t.waitForText(page.locator('[data-test=unit-name]'), name)
 
       await page.locator('[data-test=logout]').click()

@@ -110,3 +110,64 @@ export async function expectNoPageErrors(t) {
 export async function freshStart(t) {
   await t.context.clearCookies()
 }
+
+// --- test data ------------------------------------------------------------------------------
+
+// A USCC (GB 32100-2015) with the right check character for its first 17 characters.
+export function uscc(first17) {
+  const CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY'
+  const W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+  let sum = 0
+  for (let i = 0; i < 17; i++) sum += CHARS.indexOf(first17[i]) * W[i]
+  return first17 + CHARS[(31 - (sum % 31)) % 31]
+}
+
+// A resident ID number (GB 11643) with the right check digit for its first 17 digits.
+export function idNumber(first17) {
+  const W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+  let sum = 0
+  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * W[i]
+  return first17 + '10X98765432'[sum % 11]
+}
+
+// Logs an organisation in through /login; the landing page is the order list.
+export async function loginViaPage(t, uscc, password) {
+  const { page } = t
+  await page.goto(t.url('/login'), { waitUntil: 'domcontentloaded' })
+  await fill(page, 'uscc', uscc)
+  await fill(page, 'password', password)
+  await fillCaptcha(page)
+  await page.getByRole('button', { name: '登录', exact: true }).click()
+  await page.waitForURL((u) => u.pathname === '/orders', { timeout: 10000 })
+}
+
+// Logs a staff member in through /admin/login.
+export async function staffLoginViaPage(t, username, password = DEMO_PASSWORD) {
+  const { page } = t
+  await page.goto(t.url('/admin/login'), { waitUntil: 'domcontentloaded' })
+  await page.locator('[data-test=admin-login-page]').waitFor()
+  await fill(page, 'username', username)
+  await fill(page, 'password', password)
+  await fillCaptcha(page)
+  await page.getByRole('button', { name: '登录', exact: true }).click()
+  await page.waitForURL((u) => u.pathname === '/admin', { timeout: 10000 })
+}
+
+// An API client logged in as a staff member.
+export async function staffClient(t, username = 'admin', password = DEMO_PASSWORD) {
+  const api = apiClient(t)
+  await api.session()
+  await api.call('GET', '/api/v1/captcha')
+  const r = await api.call('POST', '/api/v1/admin/auth/login', { username, password, captcha: CAPTCHA })
+  assert.equal(r.status, 200, `staff login ${username}: ${JSON.stringify(r.data)}`)
+  return api
+}
+
+// Screenshot at phone width (then back to the desktop viewport).
+export async function phoneScreenshot(t, name) {
+  const size = t.page.viewportSize()
+  await t.page.setViewportSize({ width: 390, height: 844 })
+  await new Promise((r) => setTimeout(r, 300))
+  await t.screenshot(name)
+  await t.page.setViewportSize(size)
+}

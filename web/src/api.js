@@ -72,11 +72,7 @@ async function send(method, path, body) {
     }
   }
   if (res.ok) return data
-  const e = data && data.error
-  if (e && e.code) {
-    throw new ApiError(res.status, e.code, e.message || `请求失败（HTTP ${res.status}）`, e.field, data.errors)
-  }
-  throw new ApiError(res.status, `http_${res.status}`, `服务器暂时无法处理请求（HTTP ${res.status}），请稍后重试`)
+  throw errorFromReply(res.status, data)
 }
 
 let sessionPromise = null
@@ -108,18 +104,7 @@ export async function request(method, path, body) {
         await loadSession(true)
         continue
       }
-      if (err.status === 401 && (err.code === 'not_logged_in' || err.code === 'session_expired')) {
-        const wasKind = session.kind
-        session.kind = 'anon'
-        session.user = null
-        session.csrf = ''
-        session.loaded = false
-        if (unauthorizedHandler) {
-          unauthorizedHandler(err, wasKind)
-          err.handled = true
-        }
-      }
-      throw err
+      throw handleUnauthorized(err)
     }
   }
 }
@@ -127,6 +112,108 @@ export async function request(method, path, body) {
 export const get = (path) => request('GET', path)
 export const post = (path, body) => request('POST', path, body)
 export const patch = (path, body) => request('PATCH', path, body)
+export const put = (path, body) => request('PUT', path, body)
+export const del = (path) => request('DELETE', path)
+
+function errorFromReply(status, data) {
+  const e = data && data.error
+  if (e && e.code) {
+    const err = new ApiError(status, e.code, e.message || `请求失败（HTTP ${status}）`, e.field, data.errors)
+    if (data.missing) err.missing = data.missing // e.g. 422 submit_incomplete, 409 form_incomplete
+    return err
+  }
+  return new ApiError(status, `http_${status}`, `服务器暂时无法处理请求（HTTP ${status}），请稍后重试`)
+}
+
+function handleUnauthorized(err) {
+  if (err.status === 401 && (err.code === 'not_logged_in' || err.code === 'session_expired')) {
+    const wasKind = session.kind
+    session.kind = 'anon'
+    session.user = null
+    session.csrf = ''
+    session.loaded = false
+    if (unauthorizedHandler) {
+      unauthorizedHandler(err, wasKind)
+      err.handled = true
+    }
+  }
+  return err
+}
+
+// A multipart/form-data POST with upload progress (fetch has none): onProgress(percent 0–100).
+function sendFormOnce(path, formData, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', path)
+    xhr.setRequestHeader('Accept', 'application/json')
+    xhr.setRequestHeader('X-CSRF-Token', session.csrf)
+    xhr.timeout = 60000
+    if (onProgress) {
+      xhr.upload.onprogress = (ev) => {
+        if (ev.lengthComputable) onProgress(Math.min(100, Math.round((ev.loaded / ev.total) * 100)))
+      }
+    }
+    xhr.onload = () => {
+      let data = null
+      if ((xhr.getResponseHeader('content-type') || '').includes('json')) {
+        try {
+          data = JSON.parse(xhr.responseText)
+        } catch {
+          data = null
+        }
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data)
+      else reject(errorFromReply(xhr.status, data))
+    }
+    xhr.onerror = () => reject(new ApiError(0, 'network', '上传失败：无法连接服务器，请检查网络连接后重试'))
+    xhr.ontimeout = () => reject(new ApiError(0, 'timeout', '上传超时，请稍后重试'))
+    xhr.send(formData)
+  })
+}
+
+export async function postForm(path, formData, onProgress) {
+  if (!session.csrf) await loadSession()
+  try {
+    return await sendFormOnce(path, formData, onProgress)
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403 && err.code === 'csrf_failed') {
+      await loadSession(true)
+      return sendFormOnce(path, formData, onProgress)
+    }
+    throw err instanceof ApiError ? handleUnauthorized(err) : err
+  }
+}
+
+// Downloads a generated file (GET) and saves it under the server's file name. JSON errors (e.g.
+// 409 form_incomplete with its "missing" list) are thrown as ApiError like other requests.
+export async function download(path, fallbackName) {
+  let res
+  try {
+    res = await fetch(path, { credentials: 'same-origin', signal: AbortSignal.timeout(60000) })
+  } catch (e) {
+    const timeout = e && (e.name === 'TimeoutError' || e.name === 'AbortError')
+    throw new ApiError(0, timeout ? 'timeout' : 'network', timeout ? '下载超时，请稍后重试' : '无法连接服务器，请检查网络连接后重试')
+  }
+  if (!res.ok) {
+    let data = null
+    if ((res.headers.get('content-type') || '').includes('json')) data = await res.json().catch(() => null)
+    throw handleUnauthorized(errorFromReply(res.status, data))
+  }
+  const blob = await res.blob()
+  const cd = res.headers.get('content-disposition') || ''
+  const m = /filename\*=UTF-8''([^;]+)/i.exec(cd) || /filename="?([^";]+)"?/i.exec(cd)
+  const name = m ? decodeURIComponent(m[1]) : fallbackName
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  a.style.display = 'none'
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 30000)
+  return { name, size: blob.size }
+}
 
 function qs(params) {
   const u = new URLSearchParams()
@@ -147,6 +234,27 @@ export const resetPassword = (body) => post('/api/v1/password-resets', body)
 export const getAccount = () => get('/api/v1/account')
 export const changePassword = (body) => post('/api/v1/account/password', body)
 export const changeMobile = (body) => post('/api/v1/account/mobile', body)
+export const listMobileRequests = () => get('/api/v1/account/mobile-requests')
+// fields: { handler_name, new_mobile }; file: the stamped authorisation letter (image).
+export function createMobileRequest(fields, file, onProgress) {
+  const fd = new FormData()
+  fd.set('handler_name', fields.handler_name)
+  fd.set('new_mobile', fields.new_mobile)
+  fd.set('file', file, file.name)
+  return postForm('/api/v1/account/mobile-requests', fd, onProgress)
+}
+
+// --- orders ---------------------------------------------------------------------------------
+export const listProjects = () => get('/api/v1/projects')
+export const createOrder = (body) => post('/api/v1/orders', body)
+export const listOrders = ({ limit = 20, next } = {}) => get(`/api/v1/orders${qs({ limit, next })}`)
+const orderPath = (no) => `/api/v1/orders/${encodeURIComponent(no)}`
+export const getOrder = (no) => get(orderPath(no))
+export const updateOrder = (no, form) => put(orderPath(no), { form })
+export const deleteOrder = (no) => del(orderPath(no))
+export const submitOrder = (no) => post(`${orderPath(no)}/submit`)
+export const orderFormURL = (no, kind) => `${orderPath(no)}/forms/${kind}`
+export const downloadOrderForm = (no, kind) => download(orderFormURL(no, kind), `${no}-${kind}.pdf`)
 
 export async function login(body) {
   const data = await post('/api/v1/auth/login', body)
@@ -179,3 +287,16 @@ export const unlockOrganisation = (uscc) => post(`${orgPath(uscc)}/unlock`)
 export const confirmUscc = (uscc) => post(`${orgPath(uscc)}/confirm-uscc`)
 export const listStaff = () => get('/api/v1/admin/staff')
 export const createStaff = (body) => post('/api/v1/admin/staff', body)
+export const listHeldMainKeys = (uscc) => get(`${orgPath(uscc)}/held-main-keys`)
+export const addHeldMainKey = (uscc, body) => post(`${orgPath(uscc)}/held-main-keys`, body)
+
+export const adminListOrders = ({ state, q, limit = 20, next } = {}) =>
+  get(`/api/v1/admin/orders${qs({ state, q, limit, next })}`)
+export const adminGetOrder = (no) => get(`/api/v1/admin/orders/${encodeURIComponent(no)}`)
+export const adminListProjects = () => get('/api/v1/admin/projects')
+export const adminPatchKeyType = (code, keyType, body) =>
+  patch(`/api/v1/admin/projects/${encodeURIComponent(code)}/key-types/${encodeURIComponent(keyType)}`, body)
+export const adminListMobileRequests = (state) => get(`/api/v1/admin/mobile-requests${qs({ state })}`)
+export const mobileRequestLetterURL = (id) => `/api/v1/admin/mobile-requests/${encodeURIComponent(id)}/letter`
+export const decideMobileRequest = (id, body) =>
+  post(`/api/v1/admin/mobile-requests/${encodeURIComponent(id)}/decision`, body)

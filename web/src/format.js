@@ -41,3 +41,81 @@ export const isFuture = (s) => !!s && new Date(s).getTime() > Date.now()
 
 // "13800138000" → "138****8000"
 export const maskMobile = (m) => (m && m.length === 11 ? `${m.slice(0, 3)}****${m.slice(7)}` : m || '')
+
+// Money: integer fen → "¥220.00" (never floats in requests: see yuanToFen).
+export function formatFen(fen, { sign = true } = {}) {
+  if (fen === undefined || fen === null || fen === '') return '-'
+  const n = Math.round(Number(fen))
+  if (!Number.isFinite(n)) return '-'
+  const neg = n < 0
+  const a = Math.abs(n)
+  const s = `${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')}`
+  return `${neg ? '-' : ''}${sign ? '¥' : ''}${s}`
+}
+
+// "200" / "200.5" / "200.50" → 20050 (integer fen), parsed as text so no float rounding;
+// null when it is not an amount with at most two decimals.
+export function yuanToFen(text) {
+  const m = /^\s*(\d{1,9})(?:\.(\d{0,2}))?\s*$/.exec(String(text ?? ''))
+  if (!m) return null
+  return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'))
+}
+
+// Order states (the server sends state_label too; this is for filters and older replies).
+export const ORDER_STATES = {
+  draft: { label: '草稿（待提交）', type: 'info' },
+  submitted: { label: '已提交，待预审', type: 'primary' },
+  rejected: { label: '预审未通过，请修改后重新提交', type: 'danger' },
+  awaiting_payment: { label: '预审通过，待付款', type: 'warning' },
+  awaiting_paper: { label: '已付款，请邮寄纸质资料', type: 'warning' },
+  paper_sent: { label: '纸质资料已寄出，待审核', type: 'primary' },
+  paper_rejected: { label: '纸质资料不合格，请补寄', type: 'danger' },
+  producing: { label: '资料合格，制证中', type: 'primary' },
+  produced: { label: '证书已制作，待寄出', type: 'primary' },
+  shipped: { label: '证书已寄出', type: 'success' },
+  completed: { label: '已完成', type: 'success' },
+  deleted: { label: '已删除', type: 'info' },
+  refunding: { label: '退款中', type: 'warning' },
+  refunded: { label: '已退款', type: 'info' },
+}
+export const orderState = (code, label) => ({
+  label: label || (ORDER_STATES[code] && ORDER_STATES[code].label) || code || '-',
+  type: (ORDER_STATES[code] && ORDER_STATES[code].type) || 'info',
+})
+
+// Why POST /orders/{no}/submit was refused (422 submit_incomplete, "missing").
+export const SUBMIT_MISSING = {
+  form_incomplete: '订单信息未填写完整',
+  documents_missing: '资料未上传齐全',
+  verification_missing: '法人尚未完成刷脸核验',
+  uscc_unconfirmed: '统一社会信用代码待工作人员核实',
+}
+
+// Order history events.
+export const ORDER_EVENTS = {
+  create: '创建订单',
+  edit: '修改订单信息',
+  submit: '提交申请',
+  pass: '预审通过',
+  reject: '预审未通过',
+  paid: '付款成功',
+  courier: '填写快递单号',
+  paper_ok: '纸质资料审核合格',
+  paper_bad: '纸质资料不合格',
+  made: '证书制作完成',
+  ship: '证书寄出',
+  complete: '业务办结',
+  delete: '删除订单',
+  cancel: '取消订单',
+  refunded: '退款完成',
+}
+export const ACTORS = { org: '申请单位', staff: '工作人员', system: '系统' }
+
+export const ID_TYPES = { resident_id: '居民身份证', residence_permit: '港澳台居民居住证' }
+
+export const MOBILE_REQUEST_STATES = {
+  pending: { label: '审核中', type: 'warning' },
+  approved: { label: '已通过', type: 'success' },
+  rejected: { label: '已驳回', type: 'danger' },
+}
+export const mobileRequestState = (s) => MOBILE_REQUEST_STATES[s] || { label: s || '-', type: 'info' }

@@ -30,6 +30,30 @@ const routes = [
         meta: { title: '单位管理' },
       },
       {
+        path: 'orders',
+        name: 'admin-orders',
+        component: () => import('./views/admin/AdminOrdersView.vue'),
+        meta: { title: '订单查询' },
+      },
+      {
+        path: 'orders/:no',
+        name: 'admin-order',
+        component: () => import('./views/admin/AdminOrderDetailView.vue'),
+        meta: { title: '订单详情' },
+      },
+      {
+        path: 'mobile-requests',
+        name: 'admin-mobile-requests',
+        component: () => import('./views/admin/AdminMobileRequestsView.vue'),
+        meta: { title: '经办人变更审核', roles: ['admin'] },
+      },
+      {
+        path: 'projects',
+        name: 'admin-projects',
+        component: () => import('./views/admin/AdminProjectsView.vue'),
+        meta: { title: '项目与价格', roles: ['admin'] },
+      },
+      {
         path: 'staff',
         name: 'admin-staff',
         component: () => import('./views/admin/AdminStaffView.vue'),
@@ -65,6 +89,24 @@ const routes = [
         name: 'account',
         component: () => import('./views/AccountView.vue'),
         meta: { title: '账户中心', auth: 'org' },
+      },
+      {
+        path: 'orders',
+        name: 'orders',
+        component: () => import('./views/orders/OrderListView.vue'),
+        meta: { title: '我的订单', auth: 'org' },
+      },
+      {
+        path: 'orders/new',
+        name: 'order-new',
+        component: () => import('./views/orders/OrderNewView.vue'),
+        meta: { title: '数字证书申请', auth: 'org' },
+      },
+      {
+        path: 'orders/:no',
+        name: 'order',
+        component: () => import('./views/orders/OrderDetailView.vue'),
+        meta: { title: '订单详情', auth: 'org' },
       },
       {
         path: ':pathMatch(.*)*',
