@@ -11,7 +11,7 @@ apt_pkgs=(
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   libssl-dev libcurl4-openssl-dev libinih-dev libsodium-dev
   # documents and images (captcha, forms, uploads)
-  libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev libpng-dev libjpeg62-turbo-dev libgd-dev
+  libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev libpng-dev libjpeg62-turbo-dev libgd-dev libzbar-dev
   # tests and tools
   libcmocka-dev curl ca-certificates chromium wrk nginx-light poppler-utils zbar-tools
 )

@@ -85,6 +85,14 @@ json_t *api_order_json(struct db_conn *c, const struct order_rec *o);
 /* Writes the text of the QR code printed on the order's application and seal forms into out. */
 void api_form_qr_text(const struct order_rec *o, char *out, size_t len);
 
+/* Returns the document slots of o: {"common_rule", "slots": [{kind, label, rule, qr_checked, document?}]}. */
+json_t *api_document_slots(struct db_conn *c, const struct order_rec *o);
+
+/* Returns 1 when the legal person now in form passed a verification under the order's token. */
+int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *form);
+/* Returns the order's verification state for the pages: {state: none|started|passed|failed, message, reason?}. */
+json_t *api_verification_json(struct db_conn *c, const struct order_rec *o);
+
 /* --- handlers, by resource --- */
 int api_meta_get(struct http_req *r);                /* meta.c */
 int api_healthz_get(struct http_req *r);             /* meta.c */
@@ -118,6 +126,13 @@ int api_orders_update(struct http_req *r);           /* orders.c */
 int api_orders_delete(struct http_req *r);           /* orders.c */
 int api_orders_submit(struct http_req *r);           /* orders.c */
 int api_orders_form_pdf(struct http_req *r);         /* order_forms.c */
+int api_documents_put(struct http_req *r);           /* documents.c */
+int api_documents_list(struct http_req *r);          /* documents.c */
+int api_documents_get(struct http_req *r);           /* documents.c */
+int api_admin_documents_get(struct http_req *r);     /* documents.c */
+int api_verify_get(struct http_req *r);              /* verify.c */
+int api_verify_start(struct http_req *r);            /* verify.c */
+int api_verify_result(struct http_req *r);           /* verify.c */
 int api_projects_list(struct http_req *r);           /* catalogue.c */
 int api_admin_projects_list(struct http_req *r);     /* catalogue.c */
 int api_admin_key_type_patch(struct http_req *r);    /* catalogue.c */

@@ -69,10 +69,13 @@ int api_admin_key_type_patch(struct http_req *r)
 		return http_reply_error(r, 404, "not_found", "未找到该项目或证书类型", NULL);
 	}
 	form_init(&f, r, body);
-	name = form_text(&f, "name", "名称", 2, 30, 1);
-	int_field(&f, "price_fen", "新办价格", 0, 10000000, &k.price_fen);
-	int_field(&f, "renewal_fen_per_year", "每年续费价格", 0, 10000000, &k.renewal_fen_per_year);
-	years = form_text(&f, "years_offered", "可选年限", 1, 20, 1);
+	/* A PATCH: fields left out keep their values. */
+	name = form_text(&f, "name", "名称", 2, 30, 0);
+	if (json_object_get(body, "price_fen") != NULL)
+		int_field(&f, "price_fen", "新办价格", 0, 10000000, &k.price_fen);
+	if (json_object_get(body, "renewal_fen_per_year") != NULL)
+		int_field(&f, "renewal_fen_per_year", "每年续费价格", 0, 10000000, &k.renewal_fen_per_year);
+	years = form_text(&f, "years_offered", "可选年限", 1, 20, 0);
 	/* "1,2,3": distinct years 1 to 9, ascending */
 	if (years != NULL) {
 		int ok = 1, last = 0;
@@ -85,8 +88,10 @@ int api_admin_key_type_patch(struct http_req *r)
 			form_error(&f, 422, "years_offered", "field_invalid", "可选年限格式应为 1,2,3（1 至 9 年，递增）");
 	}
 	if (!form_failed(&f)) {
-		snprintf(k.name, sizeof(k.name), "%s", name);
-		snprintf(k.years_offered, sizeof(k.years_offered), "%s", years);
+		if (name != NULL)
+			snprintf(k.name, sizeof(k.name), "%s", name);
+		if (years != NULL)
+			snprintf(k.years_offered, sizeof(k.years_offered), "%s", years);
 		if (store_key_type_update(c, p.id, &k, &a) != DB_OK)
 			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	}

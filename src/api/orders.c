@@ -34,9 +34,10 @@ void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_
 	memset(f, 0, sizeof(*f));
 	f->form_complete = json_array_size(missing) == 0;
 	f->uscc_ok = store_org_get_id(c, o->org_id, &org) == DB_OK && strcmp(org.uscc_status, "pending_review") != 0;
-	/* Documents and the legal person's verification arrive with the uploads work. */
-	f->documents_complete = 0;
-	f->verified = 0;
+	struct key_type_rec k;
+	if (store_key_type_get(c, o->project_id, o->key_type, &k) == DB_OK)
+		store_documents_complete(c, o->id, k.documents, &f->documents_complete);
+	f->verified = api_order_verified(c, o, form);
 	json_decref(missing);
 	json_decref(form);
 }
@@ -64,6 +65,9 @@ json_t *api_order_json(struct db_conn *c, const struct order_rec *o)
 	json_object_set_new(j, "can_edit", json_boolean(order_fsm_decide(s, OE_EDIT, OA_ORG, 0, &facts, &next) == FSM_OK));
 	json_object_set_new(j, "can_delete", json_boolean(order_fsm_decide(s, OE_DELETE, OA_ORG, 0, &facts, &next) == FSM_OK));
 	json_object_set_new(j, "documents_required", store_csv_json(k.documents, 0));
+	json_object_set_new(j, "documents", api_document_slots(c, o));
+	json_object_set_new(j, "verification", api_verification_json(c, o));
+	json_object_set_new(j, "can_submit", json_boolean(order_fsm_decide(s, OE_SUBMIT, OA_ORG, 0, &facts, &next) == FSM_OK));
 	return j;
 }
 

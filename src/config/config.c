@@ -52,6 +52,13 @@ static const struct opt opts[] = {
 	{"sim", "listen_address", OPT_STR, F(sim_listen_address), 1, 255, "127.0.0.1", NULL},
 	{"sim", "port", OPT_INT, F(sim_port), 0, 65535, "8090", NULL},
 	{"sim", "url", OPT_STR, F(sim_url), 0, 1024, "http://127.0.0.1:8090", NULL},
+	{"idv", "endpoint", OPT_STR, F(idv_endpoint), 8, 1024, "http://127.0.0.1:8090/faceid", NULL},
+	{"idv", "host", OPT_STR, F(idv_host), 0, 255, "faceid.tencentcloudapi.com", NULL},
+	{"idv", "secret_id", OPT_STR, F(idv_secret_id), 1, 128, "AKIDcertdeskSIMULATOR", NULL},
+	{"idv", "secret_key", OPT_STR, F(idv_secret_key), 1, 128, "certdesk-simulator-key-not-secret", NULL},
+	{"idv", "rule_id", OPT_STR, F(idv_rule_id), 1, 32, "1", NULL},
+	{"idv", "region", OPT_STR, F(idv_region), 0, 64, "ap-guangzhou", NULL},
+	{"idv", "timeout_s", OPT_INT, F(idv_timeout_s), 1, 60, "10", NULL},
 };
 #undef F
 

@@ -40,6 +40,14 @@ struct config {
 	char *sim_listen_address;
 	int sim_port;
 	char *sim_url;
+	/* [idv] legal-person face verification, Tencent FaceID H5 (certdesk-sim by default) */
+	char *idv_endpoint;
+	char *idv_host; /* "" = the endpoint's host */
+	char *idv_secret_id;
+	char *idv_secret_key;
+	char *idv_rule_id;
+	char *idv_region;
+	int idv_timeout_s;
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the environment. Returns 0,

@@ -186,10 +186,14 @@ int image_inspect(const unsigned char *d, size_t len, struct image_info *info, c
 		*message = "只接受 jpeg、jpg、png、bmp 格式的图片（按文件内容判断，修改扩展名无效）";
 		return -1;
 	}
+	if (rc == 0 && (info->width < IMAGE_MIN_SIDE || info->height < IMAGE_MIN_SIDE))
+		rc = 4;
 	if (rc == 0)
 		return 0;
-	*code = rc == 2 ? "image_dimensions" : rc == 3 ? "file_trailing_data" : "image_corrupt";
-	*message = rc == 2   ? "图片尺寸过大（每边不超过 10000 像素，总像素不超过 4000 万）"
+	*code = rc == 4   ? "image_too_small"
+	        : rc == 2 ? "image_dimensions" : rc == 3 ? "file_trailing_data" : "image_corrupt";
+	*message = rc == 4   ? "图片尺寸过小（每边至少 200 像素），无法看清资料内容，请用扫描仪重新扫描"
+	           : rc == 2 ? "图片尺寸过大（每边不超过 10000 像素，总像素不超过 4000 万）"
 	           : rc == 3 ? "图片文件末尾附带了其他数据，请重新扫描保存后上传"
 	                     : "图片文件已损坏或不完整，无法打开，请重新扫描保存后上传";
 	return -1;

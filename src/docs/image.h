@@ -7,6 +7,7 @@
 
 #define IMAGE_MAX_BYTES 1048576u   /* the seed's "1M" */
 #define IMAGE_MAX_SIDE 10000u
+#define IMAGE_MIN_SIDE 200u        /* smaller cannot show a legible document */
 #define IMAGE_MAX_PIXELS 40000000u /* refuses decompression bombs before decoding */
 
 struct image_info {

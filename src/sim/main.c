@@ -2,11 +2,13 @@
  * face verification, courier), speaking their wire protocols with test keys. Development and
  * tests start it; production never does. */
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "http/http.h"
+#include "sim/faceid.h"
 #include "sim/recorder.h"
 
 /* GET /healthz */
@@ -42,6 +44,12 @@ static const struct route sim_routes[] = {
 	{"GET", "/healthz", sim_health, 0},
 	{"GET", "/_sim/requests", sim_requests, 0},
 	{"DELETE", "/_sim/requests", sim_clear, 0},
+	/* Tencent FaceID H5 (sim/faceid.c, sim/faceid_h5.c) */
+	{"POST", "/faceid", faceid_api, 0},
+	{"POST", "/faceid/", faceid_api, 0},
+	{"GET", "/faceid/h5", faceid_h5_page, 0},
+	{"POST", "/faceid/h5/decide", faceid_h5_decide, 0},
+	{"POST", "/_sim/faceid/{token}/decide", faceid_sim_decide, 0},
 	{"GET", "/*", sim_unknown, 0},
 	{"POST", "/*", sim_unknown, 0},
 	{"PUT", "/*", sim_unknown, 0},
@@ -66,6 +74,11 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "certdesk-sim: libsodium cannot start\n");
+		config_free(&cfg);
+		return 1;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -75,6 +88,7 @@ int main(int argc, char **argv)
 	                                                   .threads = 2,
 	                                                   .max_body_bytes = 1 << 20,
 	                                                   .routes = sim_routes,
+	                                                   .ctx = &cfg,
 	                                                   .nroutes = (int)(sizeof(sim_routes) / sizeof(sim_routes[0]))},
 	                        err, sizeof(err));
 	if (srv == NULL) {
@@ -87,6 +101,7 @@ int main(int argc, char **argv)
 	sigwait(&set, &sig);
 	http_server_stop(srv, 5);
 	recorder_clear();
+	faceid_clear();
 	config_free(&cfg);
 	return 0;
 }

@@ -260,6 +260,9 @@ struct order_rec {
 int store_order_create(struct db_conn *c, struct order_rec *o, const char *prefix, const struct actor *a);
 /* Loads an order by number (with its project's code and name). Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_order_get(struct db_conn *c, const char *order_no, struct order_rec *o);
+/* Loads the live (not deleted) order whose verification token is token. Returns DB_OK,
+ * DB_NOTFOUND or < 0. */
+int store_order_get_by_token(struct db_conn *c, const char *token, struct order_rec *o);
 /* Frees what store_order_get allocated. */
 void store_order_free(struct order_rec *o);
 /* *items gets orders (of org_id, or all when 0; in state, or any when NULL; matching q in number,
@@ -281,5 +284,56 @@ int store_held_main_key_add(struct db_conn *c, int64_t org_id, int64_t project_i
                             const struct actor *a);
 /* *items gets the main keys recorded for org_id. */
 int store_held_main_key_list(struct db_conn *c, int64_t org_id, json_t **items);
+
+/* --- documents (store_document.c) --- */
+
+struct doc_rec {
+	int64_t id, order_id, size;
+	char kind[24];
+	char sha256[72];
+	char media_type[24];
+	unsigned width, height, dpi_x, dpi_y;
+	char qr_status[16];
+	char review[12];
+	char review_reason[256];
+	char original_name[256];
+	char uploaded_at[32];
+	const char *checks; /* JSON object text (input only) */
+};
+
+/* Makes d the current document of its kind for the order (the one before stays, no longer
+ * current), audited; *id gets the new id. Returns DB_OK or < 0. */
+int store_document_put(struct db_conn *c, const struct doc_rec *d, const char *order_no, const struct actor *a,
+                       int64_t *id);
+/* Loads the current document of kind for the order. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_document_current(struct db_conn *c, int64_t order_id, const char *kind, struct doc_rec *d);
+/* *items gets the order's current documents as JSON objects (kind, media_type, size, width, height,
+ * dpi, qr_status, checks, review, review_reason, uploaded_at, sha256). */
+int store_documents_json(struct db_conn *c, int64_t order_id, json_t **items);
+/* *ok gets 1 when every kind of the comma-separated list has a current document not rejected. */
+int store_documents_complete(struct db_conn *c, int64_t order_id, const char *kinds, int *ok);
+
+/* --- legal-person verifications (store_verification.c) --- */
+
+struct verif_rec {
+	int64_t id, order_id;
+	char verify_token[64];
+	char biz_token[128];
+	char legal_name[164];
+	char legal_id_number[24];
+	char state[12]; /* started, passed, failed */
+	char reason[256];
+	char created_at[32], finished_at[32];
+};
+
+/* Records a started verification, audited. Returns DB_OK or < 0. */
+int store_verification_start(struct db_conn *c, const struct verif_rec *v, const char *order_no,
+                             const char *provider, const struct actor *a);
+/* Loads the newest verification of the order under verify_token. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_verification_latest(struct db_conn *c, int64_t order_id, const char *verify_token, struct verif_rec *v);
+/* Ends the started verification with biz_token as passed or failed (with reason), audited.
+ * Returns DB_OK, DB_NOTFOUND (not started, or ended already) or < 0. */
+int store_verification_finish(struct db_conn *c, const char *biz_token, int passed, const char *reason,
+                              const char *order_no, const struct actor *a);
 
 #endif

@@ -128,6 +128,19 @@ int store_order_get(struct db_conn *c, const char *order_no, struct order_rec *o
 	return rc == 1 ? DB_OK : rc == 0 ? DB_NOTFOUND : rc;
 }
 
+int store_order_get_by_token(struct db_conn *c, const char *token, struct order_rec *o)
+{
+	char *no = NULL;
+	int rc = db_query_text(c, "SELECT order_no FROM orders WHERE verify_token = ? AND state <> 'deleted'",
+	                       DB_ARGS(DB_TEXT(token)), &no);
+
+	memset(o, 0, sizeof(*o));
+	if (rc == DB_OK)
+		rc = store_order_get(c, no, o);
+	free(no);
+	return rc;
+}
+
 void store_order_free(struct order_rec *o)
 {
 	free(o->form);
@@ -191,6 +204,8 @@ static int set_form_steps(struct db_conn *c, int64_t id, const char *state, cons
 	if (changes != 1)
 		return DB_NOTFOUND;
 	rc = db_query_text(c, "SELECT order_no FROM orders WHERE id = ?", DB_ARGS(DB_INT(id)), &no);
+	if (rc == DB_OK)
+		rc = history(c, id, "edit", state, state, new_token != NULL ? "法定代表人信息已修改，原授权委托书和法人核验作废" : NULL, a);
 	if (rc == DB_OK)
 		rc = audit_order(c, a, "order.edit", no, json_pack("{s:b}", "verification_voided", new_token != NULL));
 	free(no);

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <gd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -150,13 +151,11 @@ static int wait_healthy(struct srv *s)
 	return -1;
 }
 
-int harness_start(struct srv *s)
+/* Starts certdeskd for the prepared s and waits until it is healthy. */
+static int spawn_server(struct srv *s)
 {
 	char out[600];
 
-	if (harness_prepare(s) != 0)
-		return -1;
-	harness_env(s);
 	snprintf(out, sizeof(out), "%s/server.out", s->dir);
 	s->pid = fork();
 	if (s->pid == 0) {
@@ -175,6 +174,52 @@ int harness_start(struct srv *s)
 		return -1;
 	}
 	return 0;
+}
+
+int harness_start(struct srv *s)
+{
+	if (harness_prepare(s) != 0)
+		return -1;
+	harness_env(s);
+	return spawn_server(s);
+}
+
+int harness_start_sim(struct srv *s)
+{
+	struct srv probe;
+	char port[16], v[200], out[600];
+
+	if (harness_prepare(s) != 0)
+		return -1;
+	harness_env(s);
+	snprintf(port, sizeof(port), "%d", free_port());
+	snprintf(s->sim_base, sizeof(s->sim_base), "http://127.0.0.1:%s", port);
+	setenv("CERTDESK_SIM_PORT", port, 1);
+	setenv("CERTDESK_SIM_URL", s->sim_base, 1);
+	snprintf(v, sizeof(v), "%s/faceid", s->sim_base);
+	setenv("CERTDESK_IDV_ENDPOINT", v, 1);
+	snprintf(out, sizeof(out), "%s/sim.out", s->dir);
+	s->sim_pid = fork();
+	if (s->sim_pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(harness_bin("certdesk-sim"), "certdesk-sim", (char *)NULL);
+		_exit(127);
+	}
+	probe = *s;
+	snprintf(probe.base, sizeof(probe.base), "%s", s->sim_base);
+	for (int i = 0; i < 200; i++) {
+		struct resp r;
+		if (http_do(&probe, "GET", "/healthz", NULL, 0, NULL, &r) == 0) {
+			long code = r.status;
+			resp_free(&r);
+			if (code == 200)
+				return spawn_server(s);
+		}
+		usleep(50000);
+	}
+	return -1;
 }
 
 int harness_stop(struct srv *s)
@@ -203,6 +248,11 @@ void harness_cleanup(struct srv *s)
 
 	if (s->pid > 0)
 		harness_stop(s);
+	if (s->sim_pid > 0) {
+		kill(s->sim_pid, SIGTERM);
+		waitpid(s->sim_pid, NULL, 0);
+		s->sim_pid = 0;
+	}
 	if (s->dbname[0] != '\0') {
 		char sql[128];
 		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", s->dbname);
@@ -447,7 +497,7 @@ const char *client_cookie(const struct client *c)
 	return value;
 }
 
-long client_upload(struct client *c, const char *path, const char *const *fields, const char *filename,
+long client_upload(struct client *c, const char *method, const char *path, const char *const *fields, const char *filename,
                    const void *data, size_t len, json_t **json)
 {
 	CURL *h = curl_easy_init();
@@ -475,6 +525,7 @@ long client_upload(struct client *c, const char *path, const char *const *fields
 	hl = curl_slist_append(hl, "Expect:");
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_COOKIEFILE, c->jar);
 	curl_easy_setopt(h, CURLOPT_COOKIEJAR, c->jar);
@@ -518,4 +569,23 @@ int client_staff_login(struct client *c, const char *username)
 	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}",
 	         username);
 	return client_do(c, "POST", "/api/v1/admin/auth/login", body, NULL) == 200 ? 0 : -1;
+}
+
+unsigned char *harness_png(int w, int h, size_t *len)
+{
+	gdImagePtr im = gdImageCreateTrueColor(w, h);
+	unsigned char *copy;
+	void *p;
+	int n = 0;
+
+	gdImageFilledRectangle(im, 0, 0, w - 1, h - 1, 0xffffff);
+	for (int y = 20; y < h - 20; y += 24)
+		gdImageLine(im, 20, y, w - 20, y, 0x202020);
+	p = gdImagePngPtr(im, &n);
+	gdImageDestroy(im);
+	copy = malloc((size_t)n);
+	memcpy(copy, p, (size_t)n);
+	gdFree(p);
+	*len = (size_t)n;
+	return copy;
 }

@@ -17,6 +17,8 @@ struct srv {
 	char dbname[64]; /* PostgreSQL database created for this server */
 	char pg_conninfo[1024];
 	char web_root[300]; /* a small web root with index.html and one asset */
+	pid_t sim_pid;      /* certdesk-sim, when started with harness_start_sim */
+	char sim_base[64];
 };
 
 struct resp {
@@ -35,6 +37,9 @@ int harness_prepare(struct srv *s);
 void harness_env(const struct srv *s);
 /* Prepares s and starts certdeskd, waiting until /healthz answers. Returns 0 or -1. */
 int harness_start(struct srv *s);
+/* Like harness_start, with certdesk-sim on another free port first and certdeskd's providers
+ * pointed at it. harness_cleanup stops both. */
+int harness_start_sim(struct srv *s);
 /* Sends SIGTERM and waits; returns the exit status (or 128+signal), or -1 on a time-out. */
 int harness_stop(struct srv *s);
 /* Removes the temporary directory and database of s. */
@@ -66,9 +71,9 @@ void client_init(struct client *c, const struct srv *s, const char *name);
  * status (or -1) and parses the reply into *json when json is not NULL (caller decrefs). A reply
  * carrying "csrf_token" updates the client's token. */
 long client_do(struct client *c, const char *method, const char *path, const char *body, json_t **json);
-/* Posts multipart/form-data: text fields as NULL-terminated name, value pairs, and a part "file"
+/* Sends multipart/form-data with method (POST or PUT): text fields as NULL-terminated name, value pairs, and a part "file"
  * of len bytes named filename (data NULL: no file part). Returns the status; *json as client_do. */
-long client_upload(struct client *c, const char *path, const char *const *fields, const char *filename,
+long client_upload(struct client *c, const char *method, const char *path, const char *const *fields, const char *filename,
                    const void *data, size_t len, json_t **json);
 /* Fetches a new captcha for the client's session (the test server's answer is always ABCDE). */
 void client_captcha(struct client *c);
@@ -81,6 +86,8 @@ const char *client_cookie(const struct client *c);
 int client_register_login(struct client *c, const char *name, const char *uscc, const char *mobile);
 /* Logs the client in as staff username (password Demo-2026). Returns 0 or -1. */
 int client_staff_login(struct client *c, const char *username);
+/* Returns a w x h PNG (a scan-like page with a few lines) in a malloc'd buffer; *len gets its size. */
+unsigned char *harness_png(int w, int h, size_t *len);
 /* Returns the error code of a reply ("" when none). */
 const char *error_code(json_t *j);
 

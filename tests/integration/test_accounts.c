@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "docs/captcha.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -578,33 +577,33 @@ static void test_mobile_request_by_letter(void **state)
 
 	client_init(&org, &S, "mreq");
 	assert_int_equal(login(&org, "91310115MA1K3BTP2B", "Secret-2026", "ABCDE", NULL), 200);
-	assert_int_equal(captcha_png("LETTR", &png, &len), 0);
+	png = harness_png(600, 400, &len);
 	/* not an image, a truncated one, one with something appended, a 2 MB one, none at all */
-	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", "%PDF-1.4\n%...", 13, &j),
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", "%PDF-1.4\n%...", 13, &j),
 	                 415);
 	assert_string_equal(error_code(j), "file_type");
 	json_decref(j);
-	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", png, len - 20, &j), 415);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", png, len - 20, &j), 415);
 	assert_string_equal(error_code(j), "image_corrupt");
 	json_decref(j);
 	big = calloc(1, 2 << 20);
 	memcpy(big, png, len);
 	memcpy(big + len, "PK\x03\x04", 4);
-	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", big, len + 4, &j), 415);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", big, len + 4, &j), 415);
 	assert_string_equal(error_code(j), "file_trailing_data");
 	json_decref(j);
-	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", big, 2 << 20, &j), 413);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", big, 2 << 20, &j), 413);
 	assert_string_equal(error_code(j), "file_too_large");
 	json_decref(j);
 	free(big);
-	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, NULL, NULL, 0, &j), 422);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, NULL, NULL, 0, &j), 422);
 	assert_string_equal(error_code(j), "file_required");
 	json_decref(j);
 	/* a real one, renamed .exe: the content decides */
-	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.exe", png, len, &j), 201);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.exe", png, len, &j), 201);
 	json_int_t id = json_integer_value(json_object_get(j, "id"));
 	json_decref(j);
-	assert_int_equal(client_upload(&org, "/api/v1/account/mobile-requests", fields, "letter.png", png, len, &j), 409);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", png, len, &j), 409);
 	json_decref(j);
 
 	client_init(&admin, &S, "admin4");

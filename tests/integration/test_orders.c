@@ -310,7 +310,12 @@ static void test_edit_submit_delete(void **state)
 	/* deleting ends it: gone from view, history kept */
 	assert_int_equal(client_do(&org_b, "DELETE", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "deleted");
-	assert_int_equal(json_array_size(json_object_get(j, "history")), 2);
+	/* create, two edits, delete; the second edit says the letter and verification are void */
+	assert_int_equal(json_array_size(json_object_get(j, "history")), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "history"), 1), "event")),
+	                    "edit");
+	assert_non_null(json_object_get(json_array_get(json_object_get(j, "history"), 2), "note"));
+	assert_null(json_object_get(json_array_get(json_object_get(j, "history"), 1), "note"));
 	json_decref(j);
 	assert_int_equal(client_do(&org_b, "GET", path, NULL, NULL), 404);
 	assert_int_equal(client_do(&org_b, "DELETE", path, NULL, NULL), 404);

@@ -75,7 +75,7 @@ static void test_trailing_data_refused(void **state)
 	for (int k = JPEG; k <= PNG; k++) {
 		int n = 0;
 		static const char tail[] = "PK\x03\x04 hidden archive";
-		unsigned char *p = make(k, 64, 64, &n), *q = malloc((size_t)n + sizeof(tail));
+		unsigned char *p = make(k, 240, 240, &n), *q = malloc((size_t)n + sizeof(tail));
 		memcpy(q, p, (size_t)n);
 		memcpy(q + n, tail, sizeof(tail));
 		refused(q, (size_t)n + sizeof(tail), "file_trailing_data");
@@ -125,12 +125,23 @@ static void test_decompression_bomb_refused(void **state)
 	gdFree(p);
 }
 
+static void test_too_small_refused(void **state)
+{
+	int n = 0;
+	unsigned char *p = make(PNG, 199, 400, &n);
+	(void)state;
+
+	refused(p, (size_t)n, "image_too_small");
+	gdFree(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts_real_images),   cmocka_unit_test(test_truncated_refused),
 		cmocka_unit_test(test_trailing_data_refused), cmocka_unit_test(test_other_types_refused),
 		cmocka_unit_test(test_too_large_refused),     cmocka_unit_test(test_decompression_bomb_refused),
+		cmocka_unit_test(test_too_small_refused),
 	};
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
 }

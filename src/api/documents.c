@@ -1,0 +1,307 @@
+/* The scans of an order: upload into a slot per kind (decoded and checked before acceptance; the
+ * forms must show this order's QR code), list the slots, serve the files back to their owner and
+ * to staff. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/form.h"
+#include "config/config.h"
+#include "core/order_fsm.h"
+#include "docs/image.h"
+#include "docs/qrscan.h"
+#include "store/filestore.h"
+
+enum qr_expect { QR_NONE, QR_FORM, QR_LETTER };
+
+static const struct kind {
+	const char *code, *label, *rule;
+	enum qr_expect qr;
+} kinds[] = {
+	{"application_form", "数字证书用户申请表",
+	 "下载本订单的申请表打印，加盖单位公章原章后用扫描仪扫描上传；请勿上传现场办理业务表格；订单信息修改或订单删除后须重新下载。",
+	 QR_FORM},
+	{"business_licence", "营业执照",
+	 "请上传电子营业执照；或将营业执照副本原件 1:1 复印清晰后在空白处加盖公章原章，用扫描仪扫描上传（请勿缩小复印，请勿手机拍照或手机软件扫描）。",
+	 QR_NONE},
+	{"handler_id_front", "经办人身份证（人像面）",
+	 "经办人身份证原件 1:1 复印清晰后，在空白处加盖单位公章原章，用扫描仪扫描上传。", QR_NONE},
+	{"handler_id_back", "经办人身份证（国徽面）",
+	 "经办人身份证原件 1:1 复印清晰后，在空白处加盖单位公章原章，用扫描仪扫描上传。", QR_NONE},
+	{"authorisation_letter", "法人授权委托书",
+	 "下载本订单的委托书填写完整（委托期限尽量长），加盖公章原章和法人章原章或法人亲笔签名，扫描上传；法人须扫描委托书上的二维码完成刷脸核验。",
+	 QR_LETTER},
+	{"seal_form", "签章采集表",
+	 "在空白格内加盖印模：须原章加盖、清晰、无杂质无底色；法人章为红色方章，无法人章可由法人正楷签字代替。扫描上传。", QR_FORM},
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+#define COMMON_RULE "图片格式 jpeg、jpg、png、bmp，大小 1M 以内；盖章须原章，签字须本人手签。"
+
+/* Returns the kind named code, or NULL. */
+static const struct kind *kind_of(const char *code)
+{
+	for (size_t i = 0; code != NULL && i < NKINDS; i++)
+		if (strcmp(kinds[i].code, code) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+/* Returns 1 when the comma-separated list holds word. */
+static int listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+struct qr_ctx {
+	const char *expect, *ours; /* the exact text wanted; the prefix all our codes of this kind share */
+	int matched, foreign;      /* saw the wanted text; saw one of ours that is not it */
+};
+
+static int on_qr(const char *text, void *arg)
+{
+	struct qr_ctx *q = arg;
+
+	if (strcmp(text, q->expect) == 0)
+		q->matched = 1;
+	else if (strncmp(text, q->ours, strlen(q->ours)) == 0)
+		q->foreign = 1;
+	return q->matched;
+}
+
+/* Checks the QR code on an uploaded form against the order. Returns 0 with qr_status set, or -1
+ * after recording the refusal in f. */
+static int check_qr(struct http_req *r, const struct order_rec *o, const struct kind *k, const unsigned char *data,
+                    size_t len, struct form *f, char qr_status[16])
+{
+	const struct app *app = http_ctx(r);
+	char expect[1200], ours[1100];
+	unsigned char *grey = NULL;
+	unsigned w = 0, h = 0;
+	struct qr_ctx q = {expect, ours, 0, 0};
+
+	snprintf(qr_status, 16, "not_checked");
+	if (k->qr == QR_NONE)
+		return 0;
+	if (k->qr == QR_FORM) {
+		api_form_qr_text(o, expect, sizeof(expect));
+		snprintf(ours, sizeof(ours), "certdesk:form:");
+	} else {
+		snprintf(ours, sizeof(ours), "%s/verify/", app->cfg->public_url);
+		snprintf(expect, sizeof(expect), "%s%s", ours, o->verify_token);
+	}
+	if (image_decode_grey(data, len, &grey, &w, &h) == 0)
+		qr_scan(grey, w, h, on_qr, &q);
+	free(grey);
+	if (q.matched) {
+		snprintf(qr_status, 16, "matched");
+		return 0;
+	}
+	if (q.foreign) {
+		form_error(f, 422, "file", "form_mismatch",
+		           k->qr == QR_FORM ? "上传的表格不是本订单当前的表格（订单已删除、属于其他订单或订单信息已修改），请重新下载本订单的表格，打印盖章后扫描上传"
+		                            : "上传的委托书不是本订单当前的委托书（订单已删除、属于其他订单或法人信息已修改），请重新下载委托书，打印盖章后扫描上传");
+		return -1;
+	}
+	snprintf(qr_status, 16, "unreadable");
+	return 0;
+}
+
+/* Returns the facts a reviewer wants about an accepted image, as a JSON object text (caller frees). */
+static char *checks_json(const struct image_info *info, const char *qr_status, const unsigned char *data, size_t len)
+{
+	json_t *j = json_object();
+	char *text;
+
+	if (image_looks_like_photo(data, len))
+		json_object_set_new(j, "photo_suspect", json_string("图片含相机信息，可能是手机拍照而非扫描件"));
+	if (info->dpi_x != 0 && info->dpi_x < 150)
+		json_object_set_new(j, "low_dpi", json_string("分辨率低于 150 DPI，可能不够清晰"));
+	if (strcmp(qr_status, "unreadable") == 0)
+		json_object_set_new(j, "qr_unreadable", json_string("未能识别表格上的二维码，请人工核对订单编号"));
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	return text;
+}
+
+/* Returns the JSON of the current document of kind, or NULL. */
+static json_t *current_json(struct db_conn *c, int64_t order_id, const char *kind)
+{
+	json_t *docs = NULL, *it, *found = NULL;
+	size_t i;
+
+	if (store_documents_json(c, order_id, &docs) != DB_OK) {
+		json_decref(docs);
+		return NULL;
+	}
+	json_array_foreach(docs, i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "kind")), kind) == 0)
+			found = json_incref(it);
+	}
+	json_decref(docs);
+	return found;
+}
+
+int api_documents_put(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	const struct kind *k = kind_of(http_param(r, "kind"));
+	struct actor a = api_actor(r);
+	struct order_facts facts;
+	struct doc_rec d = {0};
+	struct key_type_rec kt = {0};
+	struct image_info info;
+	struct http_upload u;
+	struct order_rec o;
+	enum order_state next;
+	const char *code, *msg;
+	struct db_conn *c;
+	struct form f;
+	char *checks = NULL;
+	int64_t id = 0;
+
+	c = db_acquire(app->db);
+	if (api_own_order(r, c, &o) != 0) {
+		db_release(c);
+		return 0;
+	}
+	store_key_type_get(c, o.project_id, o.key_type, &kt);
+	if (k == NULL || !listed(kt.documents, k->code)) {
+		store_order_free(&o);
+		db_release(c);
+		return http_reply_error(r, 404, "not_found", "本订单不需要这种资料", "kind");
+	}
+	api_order_facts(c, &o, &facts);
+	if (order_fsm_decide(order_state_from_name(o.state), OE_EDIT, OA_ORG, 0, &facts, &next) != FSM_OK) {
+		store_order_free(&o);
+		db_release(c);
+		return http_reply_error(r, 409, "state_conflict", "订单已提交，不能更换资料", NULL);
+	}
+	if (http_multipart(r, IMAGE_MAX_BYTES, &u) != 0) {
+		http_upload_free(&u);
+		store_order_free(&o);
+		db_release(c);
+		return 0;
+	}
+	form_init(&f, r, u.fields);
+	if (image_inspect(u.data, u.len, &info, &code, &msg) != 0)
+		form_error(&f, strcmp(code, "file_too_large") == 0 ? 413 : 415, "file", code, msg);
+	else if (check_qr(r, &o, k, u.data, u.len, &f, d.qr_status) == 0) {
+		d.order_id = o.id;
+		d.size = (int64_t)u.len;
+		snprintf(d.kind, sizeof(d.kind), "%s", k->code);
+		snprintf(d.media_type, sizeof(d.media_type), "%s", info.media_type);
+		d.width = info.width;
+		d.height = info.height;
+		d.dpi_x = info.dpi_x;
+		d.dpi_y = info.dpi_y;
+		snprintf(d.original_name, sizeof(d.original_name), "%.200s", u.filename);
+		d.checks = checks = checks_json(&info, d.qr_status, u.data, u.len);
+		/* The file is durable before the row that names it is written. */
+		if (filestore_put(app->cfg->data_dir, u.data, u.len, d.sha256) != 0 ||
+		    store_document_put(c, &d, o.order_no, &a, &id) != DB_OK)
+			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	}
+	json_t *ok = form_failed(&f) ? NULL : current_json(c, o.id, k->code);
+	free(checks);
+	store_order_free(&o);
+	db_release(c);
+	u.fields = NULL; /* form_finish releases it */
+	http_upload_free(&u);
+	return form_finish(&f, f.body, 201, ok);
+}
+
+json_t *api_document_slots(struct db_conn *c, const struct order_rec *o)
+{
+	struct key_type_rec kt = {0};
+	json_t *docs = NULL, *slots = json_array(), *it;
+	size_t j;
+
+	store_key_type_get(c, o->project_id, o->key_type, &kt);
+	store_documents_json(c, o->id, &docs);
+	for (size_t i = 0; i < NKINDS; i++) {
+		if (!listed(kt.documents, kinds[i].code))
+			continue;
+		json_t *slot = json_pack("{s:s, s:s, s:s, s:b}", "kind", kinds[i].code, "label", kinds[i].label, "rule",
+		                         kinds[i].rule, "qr_checked", kinds[i].qr != QR_NONE);
+		json_array_foreach(docs, j, it)
+		{
+			if (strcmp(json_string_value(json_object_get(it, "kind")), kinds[i].code) == 0)
+				json_object_set(slot, "document", it);
+		}
+		json_array_append_new(slots, slot);
+	}
+	json_decref(docs);
+	return json_pack("{s:s, s:o}", "common_rule", COMMON_RULE, "slots", slots);
+}
+
+int api_documents_list(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	struct order_rec o;
+
+	if (api_own_order(r, c, &o) == 0) {
+		http_reply_json(r, 200, api_document_slots(c, &o));
+		store_order_free(&o);
+	}
+	db_release(c);
+	return 0;
+}
+
+/* Replies with the current file of the {kind} of order o. */
+static int send_file(struct http_req *r, struct db_conn *c, const struct order_rec *o)
+{
+	struct app *app = http_ctx(r);
+	const struct kind *k = kind_of(http_param(r, "kind"));
+	struct doc_rec d;
+	char name[96];
+	int fd;
+
+	if (k == NULL || store_document_current(c, o->id, k->code, &d) != DB_OK)
+		return http_reply_error(r, 404, "not_found", "该资料尚未上传", "kind");
+	fd = filestore_open(app->cfg->data_dir, d.sha256);
+	if (fd < 0)
+		return api_internal(r, "document file missing");
+	snprintf(name, sizeof(name), "%s-%s.%s", o->order_no, k->code,
+	         strcmp(d.media_type, "image/png") == 0 ? "png" : strcmp(d.media_type, "image/bmp") == 0 ? "bmp" : "jpg");
+	return http_reply_fd(r, fd, d.media_type, name);
+}
+
+int api_documents_get(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	struct order_rec o;
+
+	if (api_own_order(r, c, &o) == 0) {
+		send_file(r, c, &o);
+		store_order_free(&o);
+	}
+	db_release(c);
+	return 0;
+}
+
+int api_admin_documents_get(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	const char *no = http_param(r, "order_no");
+	struct order_rec o;
+
+	if (no != NULL && strlen(no) <= 24 && store_order_get(c, no, &o) == DB_OK) {
+		send_file(r, c, &o);
+		store_order_free(&o);
+	} else {
+		http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
+	}
+	db_release(c);
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* Reading QR codes back from uploaded scans (zbar), to check that a scanned form belongs to the
+ * order it is uploaded for. */
+#ifndef CERTDESK_QRSCAN_H
+#define CERTDESK_QRSCAN_H
+#include <stddef.h>
+
+/* Decodes an image already accepted by image_inspect to 8-bit grey into *grey (malloc'd, caller
+ * frees) of *w x *h pixels. Returns 0 or -1. */
+int image_decode_grey(const unsigned char *data, size_t len, unsigned char **grey, unsigned *w, unsigned *h);
+/* Finds the QR codes in a grey image; calls found(text, arg) for each until it returns non-zero.
+ * Returns the number of QR codes seen. */
+int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(const char *text, void *arg), void *arg);
+/* Returns 1 when a JPEG carries an Exif block with a camera make, as phone photos do and scanners
+ * mostly do not; 0 otherwise (a hint for the reviewer, not a rule). */
+int image_looks_like_photo(const unsigned char *data, size_t len);
+
+#endif
