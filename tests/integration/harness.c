@@ -34,8 +34,7 @@ const char *harness_bin(const char *name)
 	return p;
 }
 
-/* Returns a free loopback TCP port. */
-static int free_port(void)
+int harness_free_port(void)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sa);
@@ -82,7 +81,7 @@ int harness_prepare(struct srv *s)
 	snprintf(s->dir, sizeof(s->dir), "/tmp/certdesk-it-XXXXXX");
 	if (mkdtemp(s->dir) == NULL)
 		return -1;
-	s->port = free_port();
+	s->port = harness_free_port();
 	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
 	snprintf(s->web_root, sizeof(s->web_root), "%s/web", s->dir);
 	mkdir(s->web_root, 0755);
@@ -192,7 +191,7 @@ int harness_start_sim(struct srv *s)
 	if (harness_prepare(s) != 0)
 		return -1;
 	harness_env(s);
-	snprintf(port, sizeof(port), "%d", free_port());
+	snprintf(port, sizeof(port), "%d", harness_free_port());
 	snprintf(s->sim_base, sizeof(s->sim_base), "http://127.0.0.1:%s", port);
 	setenv("CERTDESK_SIM_PORT", port, 1);
 	setenv("CERTDESK_SIM_URL", s->sim_base, 1);

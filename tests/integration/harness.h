@@ -47,6 +47,8 @@ void harness_cleanup(struct srv *s);
 /* Runs a program (NULL-terminated argv) with the current environment; stdout/stderr of the
  * child are captured into out (may be NULL, caller frees). Returns the exit status. */
 int harness_run(char *const argv[], const char *stdin_text, char **out);
+/* Returns a free loopback TCP port. */
+int harness_free_port(void);
 /* Path of a built program (certdeskd, certdesk, certdesk-sim). */
 const char *harness_bin(const char *name);
 

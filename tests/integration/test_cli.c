@@ -205,7 +205,7 @@ static void test_sim_records(void **state)
 	int status;
 	(void)state;
 
-	sim.port = S.port + 1;
+	sim.port = harness_free_port();
 	snprintf(sim.base, sizeof(sim.base), "http://127.0.0.1:%d", sim.port);
 	snprintf(port, sizeof(port), "%d", sim.port);
 	setenv("CERTDESK_SIM_PORT", port, 1);
