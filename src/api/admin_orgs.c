@@ -33,8 +33,7 @@ int api_admin_orgs_list(struct http_req *r)
 	return http_reply_json(r, 200, body);
 }
 
-/* Loads the organisation named by the {uscc} path parameter; replies 404 and returns -1 if none. */
-static int path_org(struct http_req *r, struct db_conn *c, struct org_rec *o)
+int api_path_org(struct http_req *r, struct db_conn *c, struct org_rec *o)
 {
 	char uscc[USCC_LEN + 1];
 
@@ -61,7 +60,7 @@ int api_admin_org_patch(struct http_req *r)
 	form_init(&f, r, body);
 	name = form_text(&f, "name", "单位名称", 2, 100, 1);
 	c = db_acquire(app->db);
-	if (path_org(r, c, &o) != 0) {
+	if (api_path_org(r, c, &o) != 0) {
 		db_release(c);
 		form_free(&f);
 		json_decref(body);
@@ -84,7 +83,7 @@ static int org_action(struct http_req *r, int (*fn)(struct db_conn *, int64_t, c
 	struct org_rec o;
 	int rc = 0;
 
-	if (path_org(r, c, &o) == 0) {
+	if (api_path_org(r, c, &o) == 0) {
 		rc = fn(c, o.id, &a);
 		if (rc == DB_OK && store_org_get_id(c, o.id, &o) == DB_OK)
 			http_reply_json(r, 200, store_org_json(&o));

@@ -93,6 +93,9 @@ int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *for
 /* Returns the order's verification state for the pages: {state: none|started|passed|failed, message, reason?}. */
 json_t *api_verification_json(struct db_conn *c, const struct order_rec *o);
 
+/* Loads the organisation named by the {uscc} path parameter; replies 404 and returns -1 if none. */
+int api_path_org(struct http_req *r, struct db_conn *c, struct org_rec *o);
+
 /* --- handlers, by resource --- */
 int api_meta_get(struct http_req *r);                /* meta.c */
 int api_healthz_get(struct http_req *r);             /* meta.c */

@@ -5,7 +5,6 @@
 
 #include "api/api.h"
 #include "api/form.h"
-#include "core/uscc.h"
 #include "util/strnum.h"
 
 /* Replies with the catalogue (all projects, or the active ones). */
@@ -103,19 +102,6 @@ int api_admin_key_type_patch(struct http_req *r)
 	                             store_csv_json(k.years_offered, 1)));
 }
 
-/* Loads the organisation of the {uscc} path parameter; replies 404 and returns -1 when none. */
-static int path_org(struct http_req *r, struct db_conn *c, struct org_rec *o)
-{
-	char uscc[USCC_LEN + 1];
-
-	uscc_check(http_param(r, "uscc"), uscc);
-	if (uscc[0] == '\0' || store_org_get(c, uscc, o) != DB_OK) {
-		http_reply_error(r, 404, "not_found", "未找到该单位", "uscc");
-		return -1;
-	}
-	return 0;
-}
-
 int api_admin_held_keys_list(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
@@ -123,7 +109,7 @@ int api_admin_held_keys_list(struct http_req *r)
 	json_t *items = NULL;
 	struct org_rec o;
 
-	if (path_org(r, c, &o) == 0) {
+	if (api_path_org(r, c, &o) == 0) {
 		if (store_held_main_key_list(c, o.id, &items) == DB_OK) {
 			http_reply_json(r, 200, json_pack("{s:o}", "items", items));
 		} else {
@@ -150,7 +136,7 @@ int api_admin_held_keys_add(struct http_req *r)
 	if (body == NULL)
 		return 0;
 	c = db_acquire(app->db);
-	if (path_org(r, c, &o) != 0) {
+	if (api_path_org(r, c, &o) != 0) {
 		db_release(c);
 		json_decref(body);
 		return 0;
