@@ -136,6 +136,12 @@ int api_admin_documents_get(struct http_req *r);     /* documents.c */
 int api_verify_get(struct http_req *r);              /* verify.c */
 int api_verify_start(struct http_req *r);            /* verify.c */
 int api_verify_result(struct http_req *r);           /* verify.c */
+int api_review_queue(struct http_req *r);            /* review.c */
+int api_review_claim(struct http_req *r);            /* review.c */
+int api_review_decide(struct http_req *r);           /* review.c */
+int api_review_reasons_list(struct http_req *r);     /* review.c */
+int api_review_reasons_add(struct http_req *r);      /* review.c */
+int api_review_reasons_retire(struct http_req *r);   /* review.c */
 int api_projects_list(struct http_req *r);           /* catalogue.c */
 int api_admin_projects_list(struct http_req *r);     /* catalogue.c */
 int api_admin_key_type_patch(struct http_req *r);    /* catalogue.c */

@@ -2,6 +2,7 @@
 #include "core/roles.h"
 
 #define ADMIN (ACCESS_STAFF | ACCESS_ROLE(ROLE_ADMIN))
+#define REVIEWER (ACCESS_STAFF | ACCESS_ROLE(ROLE_REVIEWER))
 
 /* Every route of certdeskd. tests/unit/test_openapi.c fails when this and docs/openapi.yaml differ. */
 const struct route api_routes[] = {
@@ -47,6 +48,12 @@ const struct route api_routes[] = {
 	{"PATCH", "/api/v1/admin/projects/{code}/key-types/{key_type}", api_admin_key_type_patch, ADMIN},
 	{"GET", "/api/v1/admin/organisations/{uscc}/held-main-keys", api_admin_held_keys_list, ACCESS_STAFF},
 	{"POST", "/api/v1/admin/organisations/{uscc}/held-main-keys", api_admin_held_keys_add, ADMIN},
+	{"GET", "/api/v1/admin/review/queue", api_review_queue, REVIEWER},
+	{"POST", "/api/v1/admin/orders/{order_no}/claim", api_review_claim, REVIEWER},
+	{"POST", "/api/v1/admin/orders/{order_no}/review", api_review_decide, REVIEWER},
+	{"GET", "/api/v1/admin/review-reasons", api_review_reasons_list, ACCESS_STAFF},
+	{"POST", "/api/v1/admin/review-reasons", api_review_reasons_add, ADMIN},
+	{"DELETE", "/api/v1/admin/review-reasons/{id}", api_review_reasons_retire, ADMIN},
 	{"GET", "/api/v1/verify/{token}", api_verify_get, ACCESS_SESSION},
 	{"POST", "/api/v1/verify/{token}/start", api_verify_start, ACCESS_SESSION},
 	{"GET", "/api/v1/verify/{token}/result", api_verify_result, ACCESS_SESSION},

@@ -336,4 +336,29 @@ int store_verification_latest(struct db_conn *c, int64_t order_id, const char *v
 int store_verification_finish(struct db_conn *c, const char *biz_token, int passed, const char *reason,
                               const char *order_no, const struct actor *a);
 
+/* --- pre-review (store_review.c) --- */
+
+#define REVIEW_CLAIM_S 900 /* a claim lasts 15 minutes unless renewed */
+
+/* Claims order id for staff_id until now + REVIEW_CLAIM_S, unless another reviewer holds a live
+ * claim: then *holder gets that reviewer's display name and DB_CONFLICT is returned. */
+int store_review_claim(struct db_conn *c, int64_t id, int64_t staff_id, char holder[164]);
+/* Returns 1 when staff_id holds a live claim on order id. */
+int store_review_holds(struct db_conn *c, int64_t id, int64_t staff_id);
+/* *items gets the submitted orders, oldest submission first, with their claim and the number of
+ * documents flagged for the reviewer. */
+int store_review_queue(struct db_conn *c, json_t **items);
+/* Records a decision (pass or reject; detail is the JSON text of the per-document reasons) by
+ * staff_id on order id and clears the claim; *review_id gets its id. Returns DB_OK or < 0. */
+int store_review_record(struct db_conn *c, int64_t id, int64_t staff_id, const char *decision, const char *detail,
+                        int64_t *review_id);
+/* Sets the review of the current document of kind (accepted or rejected, with a reason text). */
+int store_document_review(struct db_conn *c, int64_t order_id, const char *kind, const char *review, const char *reason);
+/* *items gets the standard rejection reasons (active ones unless all). */
+int store_review_reasons(struct db_conn *c, int all, json_t **items);
+/* Adds a standard reason, audited. DB_CONFLICT when it exists. */
+int store_review_reason_add(struct db_conn *c, const char *text, const struct actor *a);
+/* Retires a standard reason, audited. DB_NOTFOUND when there is none with id. */
+int store_review_reason_retire(struct db_conn *c, int64_t id, const struct actor *a);
+
 #endif

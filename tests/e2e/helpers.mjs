@@ -171,3 +171,35 @@ export async function phoneScreenshot(t, name) {
   await t.screenshot(name)
   await t.page.setViewportSize(size)
 }
+
+// A phone of its own (the legal person's: no cookies of the organisation's browser), 390×844 with
+// touch. Close it with phone.close() (closes its browser).
+export async function openPhone() {
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: process.env.E2E_HEADED !== '1',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+  })
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'zh-CN',
+  })
+  const page = await context.newPage()
+  const errors = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  return {
+    page,
+    context,
+    errors,
+    async screenshot(t, name) {
+      const file = `${t.artifacts}/${name}.png`
+      await page.screenshot({ path: file, fullPage: true, animations: 'disabled' })
+      return file
+    },
+    close: () => browser.close().catch(() => {}),
+  }
+}

@@ -141,7 +141,8 @@ export default [
       await row.locator('[data-test=view]').click()
       await page.waitForURL(t.url(`/orders/${mainNo}`))
       await t.waitForText(page.locator('[data-test=next-step]'), '下一步')
-      await t.waitForText(page.locator('[data-test=uploads]'), '即将开放')
+      await t.waitForText(page.locator('[data-test=uploads]'), '上传资料')
+      await t.waitForText(page.locator('[data-test=verification-state]'), '法人尚未扫码核验')
       await page.waitForLoadState('networkidle')
       await t.screenshot('order-detail')
       await phoneScreenshot(t, 'order-detail-phone')
@@ -149,8 +150,8 @@ export default [
       await downloadPdf(t, 'authorisation')
       await downloadPdf(t, 'seal')
 
-      // Submit is refused for now: the reasons in Chinese.
-      await page.locator('[data-test=submit-order]').click()
+      // Submit waits: the reasons in Chinese.
+      assert.ok(await page.locator('[data-test=submit-order]').isDisabled(), 'submit waits for the scans and the legal person')
       const why = page.locator('[data-test=submit-missing]')
       await t.waitForText(why, '资料未上传齐全')
       await t.waitForText(why, '法人尚未完成刷脸核验')

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Browser end-to-end harness for certdesk.
 //
-// Starts certdeskd on a free loopback port with a throw-away SQLite database
-// (configuration through CERTDESK_* environment variables only), waits for
-// /healthz, launches Debian's chromium through playwright-core and runs every
+// Starts certdesk-sim (the simulated outside services: face verification …) and
+// certdeskd on free loopback ports with a throw-away SQLite database
+// (configuration through CERTDESK_* environment variables only; both get the
+// same ones, pointing the server at the simulator), waits for their /healthz,
+// launches Debian's chromium through playwright-core and runs every
 // test exported by tests/e2e/*.test.mjs. Output is one line per test
 // ("ok - name" / "not ok - name: reason") and a summary; exit status 1 on any
 // failure.
@@ -16,6 +18,7 @@
 // Environment:
 //   CERTDESKD          server binary (default <repo>/build/certdeskd)
 //   CERTDESK_CLI       admin CLI (default: "certdesk" next to the server binary)
+//   CERTDESK_SIM_BIN   simulator (default: "certdesk-sim" next to the server binary)
 //   CERTDESK_WEB_ROOT  built web UI (default <repo>/web/dist)
 //   CHROMIUM           browser binary (default /usr/bin/chromium)
 //   E2E_ARTIFACTS      directory for screenshots (default: a new /tmp dir, kept)
@@ -26,7 +29,7 @@
 // Arguments: optional substrings; only tests whose name contains one are run.
 //
 // A test file exports an array:  export default [{ name, fn: async (t) => {}, timeoutMs? }]
-// where t = { baseURL, url(path), page, context, artifacts, fetch(path, init),
+// where t = { baseURL, simURL, url(path), page, context, artifacts, fetch(path, init),
 // getJSON(path), waitForText(locator, text, ms), screenshot(name), serverLog() }.
 // Each test gets a fresh page; throw (e.g. via node:assert) to fail.
 
@@ -45,6 +48,9 @@ const SERVER_BIN = path.resolve(REPO, process.env.CERTDESKD || 'build/certdeskd'
 const CLI_BIN = process.env.CERTDESK_CLI
   ? path.resolve(REPO, process.env.CERTDESK_CLI)
   : path.join(path.dirname(SERVER_BIN), 'certdesk')
+const SIM_BIN = process.env.CERTDESK_SIM_BIN
+  ? path.resolve(REPO, process.env.CERTDESK_SIM_BIN)
+  : path.join(path.dirname(SERVER_BIN), 'certdesk-sim')
 const DEV_CAPTCHA_ANSWER = 'ABCDE' // also in helpers.mjs
 const WEB_ROOT = path.resolve(REPO, process.env.CERTDESK_WEB_ROOT || 'web/dist')
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
@@ -59,6 +65,7 @@ let server = null
 let serverExit = null // { code, signal } once exited
 let serverStdout = ''
 let serverStderr = ''
+let sim = null // { child, exit, stdout, stderr }
 let context = null
 let autoArtifacts = null // artifacts dir we created ourselves (removed if left empty)
 
@@ -93,7 +100,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // The harness's own settings share the CERTDESK_ prefix; the programs reject unknown
 // CERTDESK_* variables, so those stay out of their environment.
-const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI']
+const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI', 'CERTDESK_SIM_BIN']
+
+let simPort = 0 // chosen in main() before any program starts
 
 function serverEnv(port, dir) {
   const inherited = { ...process.env }
@@ -102,6 +111,11 @@ function serverEnv(port, dir) {
     ...inherited,
     CERTDESK_SERVER_PORT: String(port),
     CERTDESK_SERVER_LISTEN_ADDRESS: '127.0.0.1',
+    // The QR codes on the letters and the provider's redirect point here (not the default :8080).
+    CERTDESK_SERVER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    CERTDESK_SIM_PORT: String(simPort),
+    CERTDESK_SIM_URL: `http://127.0.0.1:${simPort}`,
+    CERTDESK_IDV_ENDPOINT: `http://127.0.0.1:${simPort}/faceid`,
     CERTDESK_SERVER_WEB_ROOT: WEB_ROOT,
     CERTDESK_DATABASE_BACKEND: 'sqlite',
     CERTDESK_DATABASE_SQLITE_PATH: path.join(dir, 'certdesk.db'),
@@ -150,15 +164,39 @@ function startServer(port, dir) {
   return child
 }
 
-async function waitHealthy(baseURL) {
+// certdesk-sim with the same environment as the server (it reads the [sim] section).
+function startSim(port, dir) {
+  const s = { child: null, exit: null, stdout: '', stderr: '' }
+  s.child = spawn(SIM_BIN, [], { argv0: 'certdesk-sim', cwd: dir, env: serverEnv(port, dir), stdio: ['ignore', 'pipe', 'pipe'] })
+  s.child.stdout.setEncoding('utf8')
+  s.child.stderr.setEncoding('utf8')
+  s.child.stdout.on('data', (d) => (s.stdout = tail(s.stdout + d)))
+  s.child.stderr.on('data', (d) => (s.stderr = tail(s.stderr + d)))
+  s.child.on('exit', (code, signal) => (s.exit = { code, signal }))
+  s.child.on('error', (err) => (s.exit = { code: null, signal: null, error: err }))
+  return s
+}
+
+async function stopSim() {
+  if (!sim || sim.exit) return sim && sim.exit
+  const exited = new Promise((r) => sim.child.once('exit', (code, signal) => r({ code, signal })))
+  sim.child.kill('SIGTERM')
+  const res = await Promise.race([exited, sleep(SHUTDOWN_TIMEOUT_MS).then(() => null)])
+  if (res) return { ...res, graceful: true }
+  sim.child.kill('SIGKILL')
+  await exited
+  return { graceful: false }
+}
+
+// Polls baseURL/healthz until 200; exitOf() tells whether the program already exited.
+async function waitHealthy(baseURL, exitOf = () => serverExit, who = 'server') {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS
   let last = 'no answer'
   while (Date.now() < deadline) {
-    if (serverExit) {
-      const why = serverExit.error
-        ? serverExit.error.message
-        : `exit code ${serverExit.code}, signal ${serverExit.signal}`
-      throw new Error(`server exited before becoming healthy (${why})`)
+    const gone = exitOf()
+    if (gone) {
+      const why = gone.error ? gone.error.message : `exit code ${gone.code}, signal ${gone.signal}`
+      throw new Error(`${who} exited before becoming healthy (${why})`)
     }
     try {
       const res = await fetch(`${baseURL}/healthz`, { signal: AbortSignal.timeout(1000) })
@@ -246,6 +284,7 @@ async function main() {
 
   if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN} (set CERTDESKD)`)
   if (!fs.existsSync(CLI_BIN)) throw new Error(`admin CLI not found: ${CLI_BIN} (set CERTDESK_CLI)`)
+  if (!fs.existsSync(SIM_BIN)) throw new Error(`simulator not found: ${SIM_BIN} (set CERTDESK_SIM_BIN)`)
   if (!fs.existsSync(path.join(WEB_ROOT, 'index.html'))) {
     throw new Error(`web root has no index.html: ${WEB_ROOT} (run "npm ci && npm run build" in web/)`)
   }
@@ -266,8 +305,11 @@ async function main() {
   }
 
   const port = await freePort()
+  simPort = await freePort()
   const baseURL = `http://127.0.0.1:${port}`
+  const simURL = `http://127.0.0.1:${simPort}`
   diag(`server ${SERVER_BIN} on ${baseURL}, web root ${WEB_ROOT}`)
+  diag(`simulator ${SIM_BIN} on ${simURL}`)
   diag(`artifacts ${artifacts}`)
 
   try {
@@ -275,6 +317,14 @@ async function main() {
   } catch (e) {
     report('certdesk init --demo', e)
     diag(e.message)
+    return results
+  }
+  sim = startSim(port, serverDir)
+  try {
+    await waitHealthy(simURL, () => sim.exit, 'simulator')
+  } catch (e) {
+    report('simulator becomes healthy', e)
+    diag(`simulator stderr:\n${tail(sim.stderr) || '(empty)'}`)
     return results
   }
   server = startServer(port, serverDir)
@@ -320,6 +370,7 @@ async function main() {
     const t = {
       name: test.name,
       baseURL,
+      simURL,
       url,
       page,
       context,
@@ -345,6 +396,7 @@ async function main() {
       const ms = Math.max(TEST_TIMEOUT_MS, Number(test.timeoutMs) || 0)
       await withTimeout(Promise.resolve().then(() => test.fn(t)), ms, 'test')
       if (serverExit) throw new Error(`server exited during test (code ${serverExit.code}, signal ${serverExit.signal})`)
+      if (sim.exit) throw new Error(`simulator exited during test (code ${sim.exit.code}, signal ${sim.exit.signal})`)
     } catch (e) {
       err = e
       try {
@@ -359,7 +411,7 @@ async function main() {
     }
     report(test.name, err)
     await page.close().catch(() => {})
-    if (serverExit) break
+    if (serverExit || sim.exit) break
   }
 
   await context.close().catch(() => {})
@@ -373,7 +425,16 @@ async function main() {
   } else if (stop && stop.graceful) {
     report('server exits on SIGTERM', null)
   }
-  if (results.some((r) => !r.ok)) diag(`server stderr (tail):\n${tail(serverStderr, 4096) || '(empty)'}`)
+  const simStop = await stopSim()
+  if (simStop && simStop.graceful === false) {
+    report('simulator exits on SIGTERM', new Error(`still running ${SHUTDOWN_TIMEOUT_MS} ms after SIGTERM; killed`))
+  } else if (simStop && simStop.graceful && !(simStop.code === 0 || simStop.signal === 'SIGTERM')) {
+    report('simulator exits on SIGTERM', new Error(`exit code ${simStop.code}, signal ${simStop.signal}`))
+  }
+  if (results.some((r) => !r.ok)) {
+    diag(`server stderr (tail):\n${tail(serverStderr, 4096) || '(empty)'}`)
+    if (sim && sim.stderr) diag(`simulator stderr (tail):\n${tail(sim.stderr, 4096)}`)
+  }
   return results
 }
 
@@ -382,6 +443,13 @@ async function cleanup() {
   if (server && !serverExit) {
     try {
       server.kill('SIGKILL')
+    } catch {
+      /* already gone */
+    }
+  }
+  if (sim && !sim.exit) {
+    try {
+      sim.child.kill('SIGKILL')
     } catch {
       /* already gone */
     }

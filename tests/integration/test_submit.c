@@ -336,12 +336,130 @@ static void test_new_legal_person_voids_verification(void **state)
 	free(token);
 }
 
+/* Counts outbox messages with template to mobile. */
+static int64_t outbox_count(const char *mobile, const char *tmpl)
+{
+	struct db_conn *c = db_acquire(db);
+	int64_t n = -1;
+
+	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND template = ?",
+	                              DB_ARGS(DB_TEXT(mobile), DB_TEXT(tmpl)), &n),
+	                 DB_OK);
+	db_release(c);
+	return n;
+}
+
+static void test_pre_review(void **state)
+{
+	struct client reviewer, second, admin;
+	char path[160], claim[160], resubmit[160];
+	json_t *j = NULL;
+	(void)state;
+
+	client_init(&reviewer, &S, "rev1");
+	assert_int_equal(client_staff_login(&reviewer, "reviewer"), 0);
+	client_init(&admin, &S, "admin");
+	assert_int_equal(client_staff_login(&admin, "admin"), 0);
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/staff",
+	                           "{\"username\":\"reviewer2\",\"display_name\":\"第二预审员\",\"roles\":[\"reviewer\"],"
+	                           "\"password\":\"Demo-2026\",\"password_confirm\":\"Demo-2026\"}",
+	                           NULL),
+	                 201);
+	client_init(&second, &S, "rev2");
+	assert_int_equal(client_staff_login(&second, "reviewer2"), 0);
+
+	/* the queue, oldest first */
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/review/queue", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "order_no")),
+	                    main_no);
+	json_decref(j);
+	assert_int_equal(client_do(&org, "GET", "/api/v1/admin/review/queue", NULL, NULL), 403);
+	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/review/queue", NULL, NULL), 403);
+
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/review", main_no);
+	snprintf(claim, sizeof(claim), "/api/v1/admin/orders/%s/claim", main_no);
+	/* no decision without a claim; one reviewer at a time */
+	assert_int_equal(client_do(&reviewer, "POST", path, "{\"decision\":\"pass\"}", &j), 409);
+	assert_string_equal(error_code(j), "claim_required");
+	json_decref(j);
+	assert_int_equal(client_do(&reviewer, "POST", claim, NULL, NULL), 200);
+	assert_int_equal(client_do(&second, "POST", claim, NULL, &j), 409);
+	assert_string_equal(error_code(j), "claimed_by_other");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "预审员"));
+	json_decref(j);
+	/* a rejection needs its reasons */
+	assert_int_equal(client_do(&reviewer, "POST", path, "{\"decision\":\"reject\"}", &j), 422);
+	json_decref(j);
+	assert_int_equal(client_do(&reviewer, "POST", path,
+	                           "{\"decision\":\"reject\",\"documents\":[{\"kind\":\"business_licence\","
+	                           "\"reasons\":[\"图片不清晰，无法辨认\"],\"note\":\"请重新扫描\"}]}",
+	                           &j),
+	                 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "rejected");
+	json_decref(j);
+	assert_int_equal(outbox_count("13800138011", "review_reject"), 1);
+
+	/* the organisation sees the reason on that document, replaces it, submits again */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", main_no);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	json_t *slot;
+	size_t i;
+	int seen = 0;
+	json_array_foreach(json_object_get(json_object_get(j, "documents"), "slots"), i, slot)
+	{
+		json_t *d = json_object_get(slot, "document");
+		if (strcmp(json_string_value(json_object_get(slot, "kind")), "business_licence") == 0) {
+			assert_string_equal(json_string_value(json_object_get(d, "review")), "rejected");
+			assert_non_null(strstr(json_string_value(json_object_get(d, "review_reason")), "图片不清晰"));
+			seen = 1;
+		} else {
+			assert_string_equal(json_string_value(json_object_get(d, "review")), "accepted");
+		}
+	}
+	assert_true(seen);
+	assert_false(json_is_true(json_object_get(j, "can_submit")));
+	json_decref(j);
+	size_t len;
+	unsigned char *page = harness_png(1200, 800, &len);
+	assert_int_equal(upload(&org, main_no, "business_licence", page, len, NULL), 201);
+	free(page);
+	snprintf(resubmit, sizeof(resubmit), "/api/v1/orders/%s/submit", main_no);
+	assert_int_equal(client_do(&org, "POST", resubmit, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "submitted");
+	json_decref(j);
+
+	/* the second reviewer now claims it (the first claim ended with the decision) and passes it */
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/review", main_no);
+	assert_int_equal(client_do(&second, "POST", claim, NULL, NULL), 200);
+	assert_int_equal(client_do(&second, "POST", path, "{\"decision\":\"pass\",\"note\":\"资料齐全\"}", &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "awaiting_payment");
+	json_decref(j);
+	assert_int_equal(client_do(&second, "POST", path, "{\"decision\":\"pass\"}", &j), 409);
+	json_decref(j);
+	assert_int_equal(outbox_count("13800138011", "review_pass"), 1);
+
+	/* standard reasons: any staff reads, admins keep the list */
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/review-reasons", NULL, &j), 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 5);
+	json_int_t first = json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id"));
+	json_decref(j);
+	assert_int_equal(client_do(&reviewer, "POST", "/api/v1/admin/review-reasons", "{\"text\":\"新原因\"}", NULL), 403);
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/review-reasons", "{\"text\":\"营业执照副本复印不完整\"}", NULL),
+	                 201);
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/review-reasons", "{\"text\":\"营业执照副本复印不完整\"}", NULL),
+	                 409);
+	snprintf(path, sizeof(path), "/api/v1/admin/review-reasons/%lld", (long long)first);
+	assert_int_equal(client_do(&admin, "DELETE", path, NULL, NULL), 200);
+	assert_int_equal(client_do(&admin, "DELETE", path, NULL, NULL), 404);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_verification_and_submit),
 		cmocka_unit_test(test_new_legal_person_voids_verification),
+		cmocka_unit_test(test_pre_review),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
