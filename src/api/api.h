@@ -142,6 +142,11 @@ int api_review_decide(struct http_req *r);           /* review.c */
 int api_review_reasons_list(struct http_req *r);     /* review.c */
 int api_review_reasons_add(struct http_req *r);      /* review.c */
 int api_review_reasons_retire(struct http_req *r);   /* review.c */
+int api_orders_courier(struct http_req *r);          /* backoffice.c */
+int api_queue_get(struct http_req *r);               /* backoffice.c */
+int api_paper_check(struct http_req *r);             /* backoffice.c */
+int api_made(struct http_req *r);                    /* backoffice.c */
+int api_ship(struct http_req *r);                    /* backoffice.c */
 int api_projects_list(struct http_req *r);           /* catalogue.c */
 int api_admin_projects_list(struct http_req *r);     /* catalogue.c */
 int api_admin_key_type_patch(struct http_req *r);    /* catalogue.c */

@@ -67,6 +67,9 @@ json_t *api_order_json(struct db_conn *c, const struct order_rec *o)
 	json_object_set_new(j, "documents_required", store_csv_json(k.documents, 0));
 	json_object_set_new(j, "documents", api_document_slots(c, o));
 	json_object_set_new(j, "verification", api_verification_json(c, o));
+	json_t *ships = NULL;
+	store_shipments_json(c, o->id, &ships);
+	json_object_set_new(j, "shipments", ships ? ships : json_array());
 	json_object_set_new(j, "can_submit", json_boolean(order_fsm_decide(s, OE_SUBMIT, OA_ORG, 0, &facts, &next) == FSM_OK));
 	return j;
 }

@@ -188,6 +188,33 @@ int store_outbox_add(struct db_conn *c, const char *channel, const char *recipie
 /* *items gets the newest messages (to recipient, or all when NULL), at most limit, as JSON. */
 int store_outbox_list(struct db_conn *c, const char *recipient, int limit, json_t **items);
 
+/* A message claimed for delivery; the strings are owned by the array (store_outbox_msgs_free). */
+struct outbox_msg {
+	int64_t id;
+	int attempts; /* claims so far, this one included */
+	char *channel, *recipient, *tmpl, *params, *dedupe_key, *created_at;
+};
+
+/* Claims up to max due messages of channel (pending, next_attempt_at <= now, no lease running at
+ * now) for this worker: sets their lease to lease_until under token and counts an attempt, in one
+ * transaction, safe against other servers (PostgreSQL: FOR UPDATE SKIP LOCKED). *msgs gets the
+ * array (free with store_outbox_msgs_free; NULL when none) and *n its length. Returns DB_OK or < 0. */
+int store_outbox_claim(struct db_conn *c, const char *channel, const char *now, const char *lease_until,
+                       const char *token, int max, struct outbox_msg **msgs, int *n);
+/* Frees what store_outbox_claim returned. */
+void store_outbox_msgs_free(struct outbox_msg *msgs, int n);
+/* The lease holder's updates of a claimed message; each returns DB_OK, DB_NOTFOUND when token no
+ * longer holds it (another worker claimed it after the lease ran out), or < 0.
+ * renew: extends the lease to lease_until; sent: records delivery with the provider's reference;
+ * retry: gives the lease up until next_attempt_at, keeping error; failed: gives up for good;
+ * release: gives the lease and the attempt back, unsent (at shutdown). */
+int store_outbox_renew(struct db_conn *c, int64_t id, const char *token, const char *lease_until);
+int store_outbox_sent(struct db_conn *c, int64_t id, const char *token, const char *now, const char *provider_ref);
+int store_outbox_retry(struct db_conn *c, int64_t id, const char *token, const char *next_attempt_at,
+                       const char *error);
+int store_outbox_failed(struct db_conn *c, int64_t id, const char *token, const char *error);
+int store_outbox_release(struct db_conn *c, int64_t id, const char *token);
+
 /* --- handler-mobile change requests (store_mobile_req.c) --- */
 
 struct mobile_req {
@@ -360,5 +387,23 @@ int store_review_reasons(struct db_conn *c, int all, json_t **items);
 int store_review_reason_add(struct db_conn *c, const char *text, const struct actor *a);
 /* Retires a standard reason, audited. DB_NOTFOUND when there is none with id. */
 int store_review_reason_retire(struct db_conn *c, int64_t id, const struct actor *a);
+
+/* --- parcels and the paper queue (store_shipment.c) --- */
+
+/* Records a parcel of the order (inbound paper or outbound key). Returns DB_OK or < 0. */
+int store_shipment_add(struct db_conn *c, int64_t order_id, const char *direction, const char *carrier,
+                       const char *tracking_no);
+/* Marks the newest inbound parcel of the order received now. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_shipment_received(struct db_conn *c, int64_t order_id);
+/* *items gets the order's parcels, oldest first. */
+int store_shipments_json(struct db_conn *c, int64_t order_id, json_t **items);
+/* Records a phone call about the order's paper documents. */
+int store_paper_contact_add(struct db_conn *c, int64_t order_id, int64_t staff_id, const char *called_at,
+                            const char *answered_by, const char *asked);
+/* *items gets the order's paper contact log, oldest first. */
+int store_paper_contacts_json(struct db_conn *c, int64_t order_id, json_t **items);
+/* *items gets the orders in state, longest waiting first (by the time they entered it), with the
+ * newest inbound parcel. */
+int store_state_queue(struct db_conn *c, const char *state, json_t **items);
 
 #endif

@@ -453,6 +453,101 @@ static void test_pre_review(void **state)
 	assert_int_equal(client_do(&admin, "DELETE", path, NULL, NULL), 404);
 }
 
+static void test_paper_production_shipping(void **state)
+{
+	struct client paper, producer, shipper, reviewer;
+	char path[200];
+	json_t *j = NULL;
+	struct db_conn *c;
+	(void)state;
+
+	/* payment is the next issue's: here the order is moved on as the payment would */
+	c = db_acquire(db);
+	assert_int_equal(db_exec(c, "UPDATE orders SET state = 'awaiting_paper' WHERE order_no = ? AND state = 'awaiting_payment'",
+	                         DB_ARGS(DB_TEXT(main_no)), NULL),
+	                 DB_OK);
+	db_release(c);
+	client_init(&paper, &S, "paper");
+	assert_int_equal(client_staff_login(&paper, "paper"), 0);
+	client_init(&producer, &S, "producer");
+	assert_int_equal(client_staff_login(&producer, "producer"), 0);
+	client_init(&shipper, &S, "shipper");
+	assert_int_equal(client_staff_login(&shipper, "shipper"), 0);
+	client_init(&reviewer, &S, "rev3");
+	assert_int_equal(client_staff_login(&reviewer, "reviewer"), 0);
+
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/courier", main_no);
+	assert_int_equal(client_do(&org, "POST", path, "{\"carrier\":\"sf\",\"tracking_no\":\"SF12345\"}", &j), 422);
+	assert_string_equal(error_code(j), "tracking_invalid");
+	json_decref(j);
+	assert_int_equal(client_do(&org, "POST", path, "{\"carrier\":\"sf\",\"tracking_no\":\"sf 1234 5678 9012 3\"}", &j),
+	                 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "paper_sent");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "shipments"), 0), "tracking_no")),
+	                    "SF1234567890123");
+	json_decref(j);
+
+	/* the paper queue is the paper role's */
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/queues/paper", NULL, NULL), 403);
+	assert_int_equal(client_do(&paper, "GET", "/api/v1/admin/queues/paper", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "inbound_tracking_no")),
+	                    "SF1234567890123");
+	json_decref(j);
+	assert_int_equal(client_do(&paper, "GET", "/api/v1/admin/queues/nonsense", NULL, NULL), 404);
+
+	/* bad paper: reasons and the phone call are required, the handler gets an SMS */
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/paper-check", main_no);
+	assert_int_equal(client_do(&paper, "POST", path, "{\"decision\":\"bad\"}", &j), 422);
+	json_decref(j);
+	assert_int_equal(client_do(&paper, "POST", path,
+	                           "{\"decision\":\"bad\",\"reasons\":\"签章采集表印模有底色\",\"called_at\":\"2026-11-25 10:30\","
+	                           "\"answered_by\":\"张三（经办人）\",\"asked\":\"重新加盖印模后补寄签章采集表\"}",
+	                           &j),
+	                 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "paper_rejected");
+	json_decref(j);
+	assert_int_equal(outbox_count("13800138011", "paper_problem"), 1);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", main_no);
+	assert_int_equal(client_do(&paper, "GET", path, NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "paper_contacts")), 1);
+	json_decref(j);
+
+	/* the organisation sends again; now the paper is good */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/courier", main_no);
+	assert_int_equal(client_do(&org, "POST", path, "{\"carrier\":\"ems\",\"tracking_no\":\"EA123456789CN\"}", NULL), 200);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/paper-check", main_no);
+	assert_int_equal(client_do(&paper, "POST", path, "{\"decision\":\"ok\"}", &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "producing");
+	json_decref(j);
+
+	/* production, then shipping, each by its role only */
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/made", main_no);
+	assert_int_equal(client_do(&shipper, "POST", path, NULL, NULL), 403);
+	assert_int_equal(client_do(&producer, "GET", "/api/v1/admin/queues/production", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+	json_decref(j);
+	assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "produced");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/ship", main_no);
+	assert_int_equal(client_do(&shipper, "POST", path, "{\"carrier\":\"ems\",\"tracking_no\":\"EA123456789CN\"}", NULL),
+	                 422);
+	assert_int_equal(client_do(&shipper, "POST", path, "{\"tracking_no\":\"SF9876543210987\"}", &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "shipped");
+	json_decref(j);
+	assert_int_equal(client_do(&shipper, "POST", path, "{\"tracking_no\":\"SF9876543210987\"}", NULL), 409);
+	assert_int_equal(outbox_count("13800138011", "shipped"), 1);
+
+	/* the organisation sees every step and both tracking numbers; no staff contact log */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", main_no);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state_label")), "证书已寄出");
+	assert_int_equal(json_array_size(json_object_get(j, "shipments")), 3);
+	assert_null(json_object_get(j, "paper_contacts"));
+	assert_true(json_array_size(json_object_get(j, "history")) >= 9);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_verification_and_submit),
 		cmocka_unit_test(test_new_legal_person_voids_verification),
 		cmocka_unit_test(test_pre_review),
+		cmocka_unit_test(test_paper_production_shipping),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
