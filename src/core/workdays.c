@@ -252,6 +252,7 @@ int workdays_is_working(const struct workdays_calendar *cal, int date, int *work
 int workdays_add(const struct workdays_calendar *cal, int start, int n, int *out)
 {
 	long z, last = days_from_civil(WORKDAYS_YEAR_MAX, 12, 31);
+	int first;
 
 	if (cal == NULL || out == NULL || !workdays_date_valid(start) || n < 0)
 		return WORKDAYS_EINVAL;
@@ -269,8 +270,8 @@ int workdays_add(const struct workdays_calendar *cal, int start, int n, int *out
 		n -= working_day(cal, z);
 	}
 	*out = date_from_days(z);
-	return range_covered(cal, date_from_days(day_number(start) + 1), *out) ? WORKDAYS_OK
-	                                                                         : WORKDAYS_APPROX;
+	first = date_from_days(day_number(start) + 1);
+	return range_covered(cal, first, *out) ? WORKDAYS_OK : WORKDAYS_APPROX;
 }
 
 int workdays_add_from_instant(const struct workdays_calendar *cal, int64_t t, int n, int *out)

@@ -26,12 +26,12 @@
 
 /* Results: >= 0 means an answer was written, < 0 means nothing was. */
 enum workdays_result {
-	WORKDAYS_OK = 0,          /* exact: every date looked at is covered by the calendar */
-	WORKDAYS_APPROX = 1,      /* answered with the weekend rule for some date not covered */
-	WORKDAYS_EINVAL = -1,     /* an argument is not a valid date, or NULL, or N < 0 */
-	WORKDAYS_ERANGE = -2,     /* the answer would leave WORKDAYS_YEAR_MIN..MAX, or N too large */
-	WORKDAYS_ENOMEM = -3,     /* out of memory (calendar building only) */
-	WORKDAYS_ECONFLICT = -4,  /* the date is already listed with the other meaning */
+	WORKDAYS_OK = 0,         /* exact: every date looked at is covered by the calendar */
+	WORKDAYS_APPROX = 1,     /* answered with the weekend rule for some date not covered */
+	WORKDAYS_EINVAL = -1,    /* an argument is not a valid date, or NULL, or N < 0 */
+	WORKDAYS_ERANGE = -2,    /* the answer would leave WORKDAYS_YEAR_MIN..MAX, or N too large */
+	WORKDAYS_ENOMEM = -3,    /* out of memory (calendar building only) */
+	WORKDAYS_ECONFLICT = -4, /* the date is already listed with the other meaning */
 };
 
 /* One listed date. */
