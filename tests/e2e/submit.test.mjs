@@ -57,8 +57,8 @@ async function orgWithOrder(t, org, keyType, n) {
 }
 
 // What a scanner delivers from the printed page: page 1 as a grey PNG at 100 dpi.
-function scan(pdf, out) {
-  execFileSync('pdftoppm', ['-r', '100', '-png', '-gray', '-f', '1', '-l', '1', '-singlefile', pdf, out.replace(/\.png$/, '')])
+function scan(pdf, out, dpi = 100) {
+  execFileSync('pdftoppm', ['-r', String(dpi), '-png', '-gray', '-f', '1', '-l', '1', '-singlefile', pdf, out.replace(/\.png$/, '')])
   assert.ok(fs.statSync(out).size > 10 * 1024, `${out} written`)
   return out
 }
@@ -85,7 +85,8 @@ const slot = (page, kind) => page.locator(`[data-test=slot-${kind}]`)
 // Uploads file into the slot and waits for the thumbnail to show the new picture.
 async function upload(t, kind, file) {
   const s = slot(t.page, kind)
-  const before = await s.locator('[data-test=slot-thumb] img').getAttribute('src').catch(() => null)
+  const thumb = s.locator('[data-test=slot-thumb] img')
+  const before = (await thumb.count()) > 0 ? await thumb.getAttribute('src') : null
   await s.locator('input[type=file]').setInputFiles(file)
   const deadline = Date.now() + 15000
   for (;;) {
@@ -112,7 +113,7 @@ export default [
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certdesk-e2e-scans-'))
       let phone = null
       try {
-        const { no } = await orgWithOrder(t, ORG_S, 'main', 1)
+        const { api, no } = await orgWithOrder(t, ORG_S, 'main', 1)
         await loginViaPage(t, ORG_S.uscc, PASSWORD)
         await page.goto(t.url(`/orders/${no}`), { waitUntil: 'domcontentloaded' })
         const uploads = page.locator('[data-test=uploads]')
@@ -152,11 +153,17 @@ export default [
         const progress = slot(page, 'application_form').locator('[data-test=slot-progress]')
         await progress.waitFor({ timeout: 5000 })
         await t.waitForText(slot(page, 'application_form').locator('[data-test=slot-upload]'), '正在上传')
+        // The bar moves while the bytes go out.
+        const moving = Date.now() + 8000
+        let shown = ''
+        while (!/^\s*([1-9]\d?)%/.test((shown = (await progress.textContent().catch(() => '')) || '')) && Date.now() < moving) await sleep(50)
+        assert.match(shown, /^\s*[1-9]\d?%/, `progress between 1 and 99 %: ${JSON.stringify(shown)}`)
+        await slot(page, 'application_form').scrollIntoViewIfNeeded()
         await t.screenshot('submit-upload-progress')
         await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 })
         await cdp.detach()
-        await t.waitForText(progress, '100%', 15000)
         await slot(page, 'application_form').locator('[data-test=slot-thumb] img').waitFor({ timeout: 15000 })
+        assert.equal(await slot(page, 'application_form').locator('[data-test=slot-error]').count(), 0, 'accepted')
 
         await upload(t, 'authorisation_letter', letter)
         await upload(t, 'seal_form', seal)
@@ -174,13 +181,30 @@ export default [
         await upload(t, 'handler_id_front', path.join(dir, 'id-front.png'))
         assert.equal(await slot(page, 'handler_id_front').locator('[data-test=slot-error]').count(), 0, 'message gone')
 
+        // The application form of another order (a secondary key of the same organisation): refused.
+        const other = await api.call('POST', '/api/v1/orders', { project_code: 'yingtan', key_type: 'secondary', form: fullForm(ORG_S, 3) })
+        assert.equal(other.status, 201, JSON.stringify(other.data))
+        const otherPdf = await api.call('GET', `/api/v1/orders/${other.data.order_no}/forms/application`)
+        assert.equal(otherPdf.status, 200)
+        fs.writeFileSync(path.join(dir, 'other.pdf'), Buffer.from(otherPdf.data))
+        const otherScan = scan(path.join(dir, 'other.pdf'), path.join(dir, 'other-application.png'))
+        const appSlot = slot(page, 'application_form')
+        const thumbBefore = await appSlot.locator('[data-test=slot-thumb] img').getAttribute('src')
+        await appSlot.locator('input[type=file]').setInputFiles(otherScan)
+        await t.waitForText(appSlot.locator('[data-test=slot-error]'), '不是本订单当前的表格')
+        await t.waitForText(appSlot.locator('[data-test=slot-error]'), '请重新下载')
+        assert.equal(await appSlot.locator('[data-test=slot-thumb] img').getAttribute('src'), thumbBefore, 'the accepted scan stays')
+        // Scanned again (110 dpi) and uploaded: replaces the first scan, the message goes away.
+        await upload(t, 'application_form', scan(path.join(dir, 'application.pdf'), path.join(dir, 'application-110.png'), 110))
+        assert.equal(await appSlot.locator('[data-test=slot-error]').count(), 0)
+        await t.waitForText(appSlot.locator('[data-test=slot-facts]'), '910×1287 像素')
+
         // Every slot: thumbnail, facts; the forms' QR codes read back and matched.
         for (const k of kinds) {
           await t.waitForText(slot(page, k), '已上传')
           await t.waitForText(slot(page, k).locator('[data-test=slot-facts]'), '像素')
           await t.waitForText(slot(page, k).locator('[data-test=slot-upload]'), '重新上传')
         }
-        await t.waitForText(slot(page, 'application_form').locator('[data-test=slot-facts]'), '827×1170 像素')
         for (const k of ['application_form', 'authorisation_letter', 'seal_form']) {
           await t.waitForText(slot(page, k).locator('[data-test=slot-qr]'), '二维码核验通过')
         }
@@ -195,7 +219,8 @@ export default [
         const viewer = page.locator('.el-image-viewer__wrapper')
         await viewer.waitFor()
         await viewer.locator('.el-image-viewer__canvas img').waitFor()
-        await t.screenshot('submit-thumbnail-zoom')
+        await sleep(300)
+        await page.screenshot({ path: path.join(t.artifacts, 'submit-thumbnail-zoom.png') }) // the viewer covers the window
         await page.keyboard.press('Escape')
         await viewer.waitFor({ state: 'detached' })
 
@@ -301,14 +326,14 @@ export default [
         await p.waitForURL((u) => u.pathname.endsWith('/result'), { timeout: 10000 })
         const failed = p.locator('[data-test=verify-failed]')
         await t.waitForText(failed, '核验未通过', 15000)
-        await t.waitForText(p.locator('[data-test=verify-reason]'), '姓名和身份证号不匹配')
+        await t.waitForText(p.locator('[data-test=verify-reason]'), '身份信息与公安库不一致')
         await t.waitForText(p.locator('[data-test=verify-start]'), '重新核验')
         await p.waitForLoadState('networkidle')
         await phone.screenshot(t, 'verify-failed-phone')
 
         // The organisation's page shows the failure and its reason.
         await t.waitForText(page.locator('[data-test=verification-state]'), '核验未通过', 12000)
-        await t.waitForText(page.locator('[data-test=verification-reason]'), '姓名和身份证号不匹配')
+        await t.waitForText(page.locator('[data-test=verification-reason]'), '身份信息与公安库不一致')
         await t.waitForText(page.locator('[data-test=submit-missing]'), '上次核验未通过')
         await page.locator('[data-test=verification-card]').scrollIntoViewIfNeeded()
         await t.screenshot('submit-order-verification-failed')

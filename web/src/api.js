@@ -140,11 +140,12 @@ function handleUnauthorized(err) {
   return err
 }
 
-// A multipart/form-data POST with upload progress (fetch has none): onProgress(percent 0–100).
-function sendFormOnce(path, formData, onProgress) {
+// A multipart/form-data POST or PUT with upload progress (fetch has none): onProgress(percent
+// 0–100).
+function sendFormOnce(method, path, formData, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
-    xhr.open('POST', path)
+    xhr.open(method, path)
     xhr.setRequestHeader('Accept', 'application/json')
     xhr.setRequestHeader('X-CSRF-Token', session.csrf)
     xhr.timeout = 60000
@@ -171,18 +172,26 @@ function sendFormOnce(path, formData, onProgress) {
   })
 }
 
-export async function postForm(path, formData, onProgress) {
+async function sendForm(method, path, formData, onProgress) {
   if (!session.csrf) await loadSession()
   try {
-    return await sendFormOnce(path, formData, onProgress)
+    return await sendFormOnce(method, path, formData, onProgress)
   } catch (err) {
     if (err instanceof ApiError && err.status === 403 && err.code === 'csrf_failed') {
       await loadSession(true)
-      return sendFormOnce(path, formData, onProgress)
+      if (onProgress) onProgress(0)
+      try {
+        return await sendFormOnce(method, path, formData, onProgress)
+      } catch (again) {
+        throw again instanceof ApiError ? handleUnauthorized(again) : again
+      }
     }
     throw err instanceof ApiError ? handleUnauthorized(err) : err
   }
 }
+
+export const postForm = (path, formData, onProgress) => sendForm('POST', path, formData, onProgress)
+export const putForm = (path, formData, onProgress) => sendForm('PUT', path, formData, onProgress)
 
 // Downloads a generated file (GET) and saves it under the server's file name. JSON errors (e.g.
 // 409 form_incomplete with its "missing" list) are thrown as ApiError like other requests.
@@ -255,6 +264,23 @@ export const deleteOrder = (no) => del(orderPath(no))
 export const submitOrder = (no) => post(`${orderPath(no)}/submit`)
 export const orderFormURL = (no, kind) => `${orderPath(no)}/forms/${kind}`
 export const downloadOrderForm = (no, kind) => download(orderFormURL(no, kind), `${no}-${kind}.pdf`)
+export const getOrderDocuments = (no) => get(`${orderPath(no)}/documents`)
+// The uploaded image of a slot (same origin, the session cookie); v (the file's sha256) makes a
+// replaced file a new URL.
+export const documentURL = (no, kind, v) =>
+  `${orderPath(no)}/documents/${encodeURIComponent(kind)}${v ? `?v=${encodeURIComponent(v)}` : ''}`
+// Uploads (or replaces) the scan of one slot: 201 the document.
+export function uploadDocument(no, kind, file, onProgress) {
+  const fd = new FormData()
+  fd.set('file', file, file.name)
+  return putForm(`${orderPath(no)}/documents/${encodeURIComponent(kind)}`, fd, onProgress)
+}
+
+// --- the legal person's face verification (anonymous phone page) ---------------------------
+const verifyPath = (token) => `/api/v1/verify/${encodeURIComponent(token)}`
+export const getVerify = (token) => get(verifyPath(token))
+export const startVerify = (token) => post(`${verifyPath(token)}/start`)
+export const getVerifyResult = (token) => get(`${verifyPath(token)}/result`)
 
 export async function login(body) {
   const data = await post('/api/v1/auth/login', body)

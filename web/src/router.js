@@ -6,6 +6,20 @@ import { loadSession, session } from './api.js'
 // Only the portal frame and the home page are in the first chunk; other pages load on demand.
 // meta.auth: 'org' | 'staff' — who may see the page; meta.roles: staff roles required (any of).
 const routes = [
+  // The legal person's phone, from the QR code on the authorisation letter: no login, no portal
+  // frame (and no meta.auth, so the guard below lets it through).
+  {
+    path: '/verify/:token',
+    name: 'verify',
+    component: () => import('./views/VerifyView.vue'),
+    meta: { title: '法人核验' },
+  },
+  {
+    path: '/verify/:token/result',
+    name: 'verify-result',
+    component: () => import('./views/VerifyView.vue'),
+    meta: { title: '法人核验结果' },
+  },
   {
     path: '/admin/login',
     name: 'admin-login',
