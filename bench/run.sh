@@ -117,6 +117,7 @@ start_certdeskd() {
 		CERTDESK_SERVER_THREADS="$server_threads" \
 		CERTDESK_SERVER_SHUTDOWN_TIMEOUT_S=2 \
 		CERTDESK_SERVER_WEB_ROOT="$dir/web" \
+		CERTDESK_CALENDAR_DATA_DIR="$root/data/holidays-cn" \
 		CERTDESK_DATABASE_SQLITE_PATH="$dir/db.sqlite" \
 		CERTDESK_FILES_DATA_DIR="$dir/files" \
 		CERTDESK_LOG_ACCESS_LOG="$access_log" \

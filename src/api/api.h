@@ -9,9 +9,12 @@
 
 struct config;
 
+struct workdays_calendar;
+
 struct app {
 	const struct config *cfg;
 	struct db *db;
+	const struct workdays_calendar *calendar; /* the mainland working-day calendar */
 };
 
 /* route.access: the kind of caller, optionally narrowed to staff roles with ACCESS_ROLE. */
@@ -82,14 +85,16 @@ void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_
 /* Returns the detail of o as the API shows it. Caller decrefs. */
 json_t *api_order_json(struct db_conn *c, const struct order_rec *o);
 
-/* Writes the text of the QR code printed on the order's application and seal forms into out. */
-void api_form_qr_text(const struct order_rec *o, char *out, size_t len);
+/* Writes the text of the QR code printed on the order's form kind ("application" or "seal") into out. */
+void api_form_qr_text(const struct order_rec *o, const char *kind, char *out, size_t len);
 
 /* Returns the document slots of o: {"common_rule", "slots": [{kind, label, rule, qr_checked, document?}]}. */
 json_t *api_document_slots(struct db_conn *c, const struct order_rec *o);
 
 /* Returns 1 when the legal person now in form passed a verification under the order's token. */
 int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *form);
+/* Asks the provider about the order's started verification, if any, and records its end. */
+void api_verification_refresh(struct http_req *r, struct db_conn *c, const struct order_rec *o);
 /* Returns the order's verification state for the pages: {state: none|started|passed|failed, message, reason?}. */
 json_t *api_verification_json(struct db_conn *c, const struct order_rec *o);
 
@@ -147,6 +152,7 @@ int api_queue_get(struct http_req *r);               /* backoffice.c */
 int api_paper_check(struct http_req *r);             /* backoffice.c */
 int api_made(struct http_req *r);                    /* backoffice.c */
 int api_ship(struct http_req *r);                    /* backoffice.c */
+int api_dashboard(struct http_req *r);               /* dashboard.c */
 int api_projects_list(struct http_req *r);           /* catalogue.c */
 int api_admin_projects_list(struct http_req *r);     /* catalogue.c */
 int api_admin_key_type_patch(struct http_req *r);    /* catalogue.c */

@@ -13,7 +13,7 @@
 #include "docs/qrscan.h"
 #include "store/filestore.h"
 
-enum qr_expect { QR_NONE, QR_FORM, QR_LETTER };
+enum qr_expect { QR_NONE, QR_APPLICATION, QR_SEAL, QR_LETTER };
 
 static const struct kind {
 	const char *code, *label, *rule;
@@ -21,7 +21,7 @@ static const struct kind {
 } kinds[] = {
 	{"application_form", "数字证书用户申请表",
 	 "下载本订单的申请表打印，加盖单位公章原章后用扫描仪扫描上传；请勿上传现场办理业务表格；订单信息修改或订单删除后须重新下载。",
-	 QR_FORM},
+	 QR_APPLICATION},
 	{"business_licence", "营业执照",
 	 "请上传电子营业执照；或将营业执照副本原件 1:1 复印清晰后在空白处加盖公章原章，用扫描仪扫描上传（请勿缩小复印，请勿手机拍照或手机软件扫描）。",
 	 QR_NONE},
@@ -33,7 +33,7 @@ static const struct kind {
 	 "下载本订单的委托书填写完整（委托期限尽量长），加盖公章原章和法人章原章或法人亲笔签名，扫描上传；法人须扫描委托书上的二维码完成刷脸核验。",
 	 QR_LETTER},
 	{"seal_form", "签章采集表",
-	 "在空白格内加盖印模：须原章加盖、清晰、无杂质无底色；法人章为红色方章，无法人章可由法人正楷签字代替。扫描上传。", QR_FORM},
+	 "在空白格内加盖印模：须原章加盖、清晰、无杂质无底色；法人章为红色方章，无法人章可由法人正楷签字代替。扫描上传。", QR_SEAL},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -60,8 +60,9 @@ static int listed(const char *list, const char *word)
 }
 
 struct qr_ctx {
-	const char *expect, *ours; /* the exact text wanted; the prefix all our codes of this kind share */
-	int matched, foreign;      /* saw the wanted text; saw one of ours that is not it */
+	const char *expect;         /* the exact text wanted */
+	const char *form, *letter;  /* the prefixes of every QR code the platform prints */
+	int matched, ours;          /* saw the wanted text; saw another of the platform's codes */
 };
 
 static int on_qr(const char *text, void *arg)
@@ -70,32 +71,32 @@ static int on_qr(const char *text, void *arg)
 
 	if (strcmp(text, q->expect) == 0)
 		q->matched = 1;
-	else if (strncmp(text, q->ours, strlen(q->ours)) == 0)
-		q->foreign = 1;
+	else if (strncmp(text, q->form, strlen(q->form)) == 0 || strncmp(text, q->letter, strlen(q->letter)) == 0)
+		q->ours = 1;
 	return q->matched;
 }
 
-/* Checks the QR code on an uploaded form against the order. Returns 0 with qr_status set, or -1
- * after recording the refusal in f. */
+/* Checks the QR code on an uploaded form against the order. A code of the platform's that is not
+ * this slot's (another order, an older version, or another form of this order) is refused; no code
+ * at all is accepted with a flag for the reviewer. Returns 0 with qr_status set, or -1 after
+ * recording the refusal in f. */
 static int check_qr(struct http_req *r, const struct order_rec *o, const struct kind *k, const unsigned char *data,
                     size_t len, struct form *f, char qr_status[16])
 {
 	const struct app *app = http_ctx(r);
-	char expect[1200], ours[1100];
+	char expect[1200], letter[1100];
 	unsigned char *grey = NULL;
 	unsigned w = 0, h = 0;
-	struct qr_ctx q = {expect, ours, 0, 0};
+	struct qr_ctx q = {expect, "certdesk:form:", letter, 0, 0};
 
 	snprintf(qr_status, 16, "not_checked");
 	if (k->qr == QR_NONE)
 		return 0;
-	if (k->qr == QR_FORM) {
-		api_form_qr_text(o, expect, sizeof(expect));
-		snprintf(ours, sizeof(ours), "certdesk:form:");
-	} else {
-		snprintf(ours, sizeof(ours), "%s/verify/", app->cfg->public_url);
-		snprintf(expect, sizeof(expect), "%s%s", ours, o->verify_token);
-	}
+	snprintf(letter, sizeof(letter), "%s/verify/", app->cfg->public_url);
+	if (k->qr == QR_LETTER)
+		snprintf(expect, sizeof(expect), "%s%s", letter, o->verify_token);
+	else
+		api_form_qr_text(o, k->qr == QR_SEAL ? "seal" : "application", expect, sizeof(expect));
 	if (image_decode_grey(data, len, &grey, &w, &h) == 0)
 		qr_scan(grey, w, h, on_qr, &q);
 	free(grey);
@@ -103,10 +104,13 @@ static int check_qr(struct http_req *r, const struct order_rec *o, const struct 
 		snprintf(qr_status, 16, "matched");
 		return 0;
 	}
-	if (q.foreign) {
-		form_error(f, 422, "file", "form_mismatch",
-		           k->qr == QR_FORM ? "上传的表格不是本订单当前的表格（订单已删除、属于其他订单或订单信息已修改），请重新下载本订单的表格，打印盖章后扫描上传"
-		                            : "上传的委托书不是本订单当前的委托书（订单已删除、属于其他订单或法人信息已修改），请重新下载委托书，打印盖章后扫描上传");
+	if (q.ours) {
+		char msg[400];
+		snprintf(msg, sizeof(msg),
+		         "上传的不是本订单当前的%s（可能是其他表格、其他订单或已删除订单的表格，或订单信息修改前下载的表格），"
+		         "请重新下载本订单的%s，打印盖章后扫描上传",
+		         k->label, k->label);
+		form_error(f, 422, "file", "form_mismatch", msg);
 		return -1;
 	}
 	snprintf(qr_status, 16, "unreadable");

@@ -38,10 +38,10 @@ static long long unix_time(const char *s)
 	return (long long)timegm(&tm);
 }
 
-void api_form_qr_text(const struct order_rec *o, char *out, size_t len)
+void api_form_qr_text(const struct order_rec *o, const char *kind, char *out, size_t len)
 {
-	/* What the uploaded scan's QR code must show: this order, this version of its data. */
-	snprintf(out, len, "certdesk:form:%s:v%lld", o->order_no, (long long)o->form_version);
+	/* What the uploaded scan's QR code must show: this form of this order, this version of its data. */
+	snprintf(out, len, "certdesk:form:%s:%s:v%lld", kind, o->order_no, (long long)o->form_version);
 }
 
 int api_orders_form_pdf(struct http_req *r)
@@ -81,7 +81,7 @@ int api_orders_form_pdf(struct http_req *r)
 	} else if (store_org_get_id(c, o.org_id, &org) != DB_OK) {
 		rc = api_internal(r, "organisation vanished");
 	} else {
-		api_form_qr_text(&o, qr, sizeof(qr));
+		api_form_qr_text(&o, kinds[i].name, qr, sizeof(qr));
 		snprintf(url, sizeof(url), "%s/verify/%s", app->cfg->public_url, o.verify_token);
 		d = (struct order_doc){
 			.order_no = o.order_no, .project_name = o.project_name, .key_type = o.key_type,

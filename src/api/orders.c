@@ -181,8 +181,10 @@ int api_orders_get(struct http_req *r)
 	struct order_rec o;
 	int rc = 0;
 
-	if (api_own_order(r, c, &o) == 0)
+	if (api_own_order(r, c, &o) == 0) {
+		api_verification_refresh(r, c, &o);
 		rc = reply_order(r, c, &o, 200);
+	}
 	db_release(c);
 	return rc;
 }

@@ -56,6 +56,7 @@ const struct route api_routes[] = {
 	{"DELETE", "/api/v1/admin/review-reasons/{id}", api_review_reasons_retire, ADMIN},
 	{"POST", "/api/v1/orders/{order_no}/courier", api_orders_courier, ACCESS_ORG},
 	{"GET", "/api/v1/admin/queues/{queue}", api_queue_get, ACCESS_STAFF},
+	{"GET", "/api/v1/admin/dashboard", api_dashboard, ACCESS_STAFF},
 	{"POST", "/api/v1/admin/orders/{order_no}/paper-check", api_paper_check, ACCESS_STAFF | ACCESS_ROLE(ROLE_PAPER)},
 	{"POST", "/api/v1/admin/orders/{order_no}/made", api_made, ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
 	{"POST", "/api/v1/admin/orders/{order_no}/ship", api_ship, ACCESS_STAFF | ACCESS_ROLE(ROLE_SHIPPER)},

@@ -27,6 +27,7 @@ static void code_hash(const char *mobile, const char *purpose, const char *code,
 
 struct send_args {
 	const char *mobile, *purpose, *ip, *hash, *params, *key;
+	const char *state; /* of the outbox row: pending (a provider delivers it) or dev */
 };
 
 /* Records the code and queues the message together: neither exists without the other. */
@@ -38,12 +39,13 @@ static int send_tx(struct db_conn *c, void *arg)
 	int rc = store_sms_insert(c, a->mobile, a->purpose, a->hash, a->ip, timefmt_rfc3339(t, now),
 	                          timefmt_rfc3339(t + SMS_TTL_S, expires));
 
-	return rc != DB_OK ? rc : store_outbox_add(c, "sms", a->mobile, "verify_code", a->params, a->key, "dev");
+	return rc != DB_OK ? rc : store_outbox_add(c, "sms", a->mobile, "verify_code", a->params, a->key, a->state);
 }
 
 int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile, const char *purpose)
 {
 	char since[TIMEFMT_LEN], code[8], hash[72], key[64], bucket[96], *params;
+	const char *state;
 	int64_t minute = 0, hour = 0, ip_hits = 0;
 	time_t t = time(NULL);
 	int rc;
@@ -69,7 +71,8 @@ int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const ch
 	json_t *j = json_pack("{s:s, s:s, s:i}", "code", code, "purpose", purpose, "minutes", SMS_TTL_S / 60);
 	params = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	rc = db_tx_conn(c, send_tx, &(struct send_args){mobile, purpose, http_remote_addr(r), hash, params, key});
+	state = ((struct app *)http_ctx(r))->cfg->sms_provider == SMS_PROVIDER_OUTBOX ? "dev" : "pending";
+	rc = db_tx_conn(c, send_tx, &(struct send_args){mobile, purpose, http_remote_addr(r), hash, params, key, state});
 	free(params);
 	sodium_memzero(code, sizeof(code));
 	if (rc != DB_OK) {

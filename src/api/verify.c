@@ -160,14 +160,42 @@ int api_verify_start(struct http_req *r)
 	return 0;
 }
 
-int api_verify_result(struct http_req *r)
+/* Asks the provider about the order's started verification, if there is one, and records its
+ * end. Returns 0, or -1 with a message in err when the provider could not be asked. */
+static int refresh(struct http_req *r, struct db_conn *c, const struct order_rec *o, char *err, size_t errlen)
 {
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
 	struct idv_config ic;
 	struct verif_rec v;
 	enum idv_outcome outcome = IDV_PENDING;
-	char reason[256] = "", err[256] = "";
+	char reason[256] = "";
+
+	/* Only a started verification is asked about; ended ones are what they are. */
+	if (store_verification_latest(c, o->id, o->verify_token, &v) != DB_OK || strcmp(v.state, "started") != 0)
+		return 0;
+	idv_config_from(&ic, app->cfg);
+	if (idv_result(&ic, v.biz_token, v.legal_name, v.legal_id_number, &outcome, reason, sizeof(reason), err, errlen) != 0)
+		return -1;
+	if (outcome != IDV_PENDING)
+		store_verification_finish(c, v.biz_token, outcome == IDV_PASSED, outcome == IDV_PASSED ? NULL : reason,
+		                          o->order_no, &a);
+	return 0;
+}
+
+void api_verification_refresh(struct http_req *r, struct db_conn *c, const struct order_rec *o)
+{
+	char err[256];
+
+	/* The phone may never come back to the result page: the order page asks instead. A provider
+	 * that does not answer leaves the state as it is, to be asked again on the next look. */
+	refresh(r, c, o, err, sizeof(err));
+}
+
+int api_verify_result(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	char err[256] = "";
 	struct db_conn *c = db_acquire(app->db);
 	struct order_rec o;
 
@@ -175,20 +203,10 @@ int api_verify_result(struct http_req *r)
 		db_release(c);
 		return 0;
 	}
-	/* Only a started verification is asked about; ended ones are what they are. */
-	if (store_verification_latest(c, o.id, o.verify_token, &v) == DB_OK && strcmp(v.state, "started") == 0) {
-		idv_config_from(&ic, app->cfg);
-		if (idv_result(&ic, v.biz_token, v.legal_name, v.legal_id_number, &outcome, reason, sizeof(reason), err,
-		               sizeof(err)) != 0) {
-			store_order_free(&o);
-			db_release(c);
-			return http_reply_error(r, 502, "idv_unavailable", err[0] ? err : "人脸核验服务暂时不可用，请稍后刷新", NULL);
-		}
-		if (outcome != IDV_PENDING)
-			store_verification_finish(c, v.biz_token, outcome == IDV_PASSED, outcome == IDV_PASSED ? NULL : reason,
-			                          o.order_no, &a);
-	}
-	reply_summary(r, c, &o);
+	if (refresh(r, c, &o, err, sizeof(err)) != 0)
+		http_reply_error(r, 502, "idv_unavailable", err[0] ? err : "人脸核验服务暂时不可用，请稍后刷新", NULL);
+	else
+		reply_summary(r, c, &o);
 	store_order_free(&o);
 	db_release(c);
 	return 0;

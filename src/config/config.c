@@ -25,7 +25,7 @@ struct opt {
 };
 
 static const char *const backends[] = {"sqlite", "postgres", NULL};
-static const char *const sms_providers[] = {"outbox", NULL};
+static const char *const sms_providers[] = {"outbox", "tencent", NULL};
 static const char *const booleans[] = {"false", "true", NULL};
 
 #define F(field) offsetof(struct config, field)
@@ -42,11 +42,30 @@ static const struct opt opts[] = {
 	{"database", "postgres_conninfo", OPT_STR, F(postgres_conninfo), 0, 4096, "", NULL},
 	{"database", "pool_size", OPT_INT, F(pool_size), 1, 256, "8", NULL},
 	{"database", "busy_timeout_ms", OPT_INT, F(busy_timeout_ms), 0, 600000, "5000", NULL},
+	{"calendar", "data_dir", OPT_STR, F(calendar_dir), 1, 4096, "data/holidays-cn", NULL},
 	{"files", "data_dir", OPT_STR, F(data_dir), 1, 4096, "var/files", NULL},
 	{"log", "access_log", OPT_STR, F(access_log), 0, 4096, "-", NULL},
 	{"session", "idle_timeout_min", OPT_INT, F(idle_timeout_min), 1, 24 * 60, "30", NULL},
 	{"session", "absolute_timeout_h", OPT_INT, F(absolute_timeout_h), 1, 24 * 30, "12", NULL},
 	{"sms", "provider", OPT_ENUM, F(sms_provider), 0, 0, "outbox", sms_providers},
+	{"sms", "endpoint", OPT_STR, F(sms_endpoint), 8, 1024, "http://127.0.0.1:8090/sms", NULL},
+	{"sms", "host", OPT_STR, F(sms_host), 0, 255, "sms.tencentcloudapi.com", NULL},
+	{"sms", "secret_id", OPT_STR, F(sms_secret_id), 1, 128, "AKIDcertdeskSIMULATOR", NULL},
+	{"sms", "secret_key", OPT_STR, F(sms_secret_key), 1, 128, "certdesk-simulator-key-not-secret", NULL},
+	{"sms", "region", OPT_STR, F(sms_region), 0, 64, "ap-guangzhou", NULL},
+	{"sms", "sdk_app_id", OPT_STR, F(sms_sdk_app_id), 1, 32, "1400000000", NULL},
+	{"sms", "sign_name", OPT_STR, F(sms_sign_name), 1, 64, "江西CA", NULL},
+	{"sms", "template_verify_code", OPT_STR, F(sms_template_verify_code), 1, 20, "2000001", NULL},
+	{"sms", "template_review_pass", OPT_STR, F(sms_template_review_pass), 1, 20, "2000002", NULL},
+	{"sms", "template_review_reject", OPT_STR, F(sms_template_review_reject), 1, 20, "2000003", NULL},
+	{"sms", "template_paper_problem", OPT_STR, F(sms_template_paper_problem), 1, 20, "2000004", NULL},
+	{"sms", "template_shipped", OPT_STR, F(sms_template_shipped), 1, 20, "2000005", NULL},
+	{"sms", "timeout_s", OPT_INT, F(sms_timeout_s), 1, 60, "10", NULL},
+	{"outbox", "poll_interval_s", OPT_INT, F(outbox_poll_interval_s), 1, 3600, "2", NULL},
+	{"outbox", "batch", OPT_INT, F(outbox_batch), 1, 1000, "20", NULL},
+	{"outbox", "max_attempts", OPT_INT, F(outbox_max_attempts), 1, 100, "6", NULL},
+	{"outbox", "retry_base_s", OPT_INT, F(outbox_retry_base_s), 1, 3600, "30", NULL},
+	{"outbox", "lease_s", OPT_INT, F(outbox_lease_s), 5, 3600, "60", NULL},
 	{"dev", "expose_outbox", OPT_ENUM, F(dev_expose_outbox), 0, 0, "false", booleans},
 	{"dev", "captcha_answer", OPT_STR, F(dev_captcha_answer), 0, 5, "", NULL},
 	{"sim", "listen_address", OPT_STR, F(sim_listen_address), 1, 255, "127.0.0.1", NULL},
@@ -236,6 +255,13 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (cfg->backend == DB_BACKEND_POSTGRES && cfg->postgres_conninfo[0] == '\0') {
 		snprintf(err, errlen,
 			 "database.postgres_conninfo: required when database.backend = postgres");
+		return -1;
+	}
+	/* A lease shorter than one call to the provider would let another server send the same
+	 * message while this one is still waiting for the answer. */
+	if (cfg->outbox_lease_s < cfg->sms_timeout_s + 5) {
+		snprintf(err, errlen, "outbox.lease_s (%d) must be at least sms.timeout_s + 5 (%d)",
+			 cfg->outbox_lease_s, cfg->sms_timeout_s + 5);
 		return -1;
 	}
 	return 0;

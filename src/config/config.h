@@ -6,8 +6,9 @@
 #include <stddef.h>
 
 enum db_backend { DB_BACKEND_SQLITE, DB_BACKEND_POSTGRES };
-/* outbox: messages stay in the database's outbox, readable by developers (no real delivery). */
-enum sms_provider { SMS_PROVIDER_OUTBOX };
+/* outbox: messages stay in the database's outbox, readable by developers (no real delivery);
+ * tencent: the outbox worker (jobs/outbox.c) delivers them through Tencent Cloud SMS. */
+enum sms_provider { SMS_PROVIDER_OUTBOX, SMS_PROVIDER_TENCENT };
 
 struct config {
 	/* [server] */
@@ -24,6 +25,8 @@ struct config {
 	char *postgres_conninfo;
 	int pool_size;
 	int busy_timeout_ms;
+	/* [calendar] */
+	char *calendar_dir;
 	/* [files] */
 	char *data_dir;
 	/* [log] */
@@ -33,6 +36,25 @@ struct config {
 	int absolute_timeout_h;
 	/* [sms] */
 	int sms_provider; /* enum sms_provider */
+	char *sms_endpoint;
+	char *sms_host; /* "" = the endpoint's host */
+	char *sms_secret_id;
+	char *sms_secret_key;
+	char *sms_region;
+	char *sms_sdk_app_id;
+	char *sms_sign_name;
+	char *sms_template_verify_code; /* Tencent template ids, one per message template */
+	char *sms_template_review_pass;
+	char *sms_template_review_reject;
+	char *sms_template_paper_problem;
+	char *sms_template_shipped;
+	int sms_timeout_s;
+	/* [outbox] the delivery worker */
+	int outbox_poll_interval_s;
+	int outbox_batch;
+	int outbox_max_attempts;
+	int outbox_retry_base_s;
+	int outbox_lease_s;
 	/* [dev] */
 	int dev_expose_outbox;
 	char *dev_captcha_answer; /* "" normally; tests fix the answer */

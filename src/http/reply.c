@@ -120,7 +120,8 @@ int http_reply_error(struct http_req *r, unsigned status, const char *code, cons
 
 	if (field != NULL)
 		json_object_set_new(err, "field", json_string(field));
-	return http_reply_json(r, status, json_pack("{s:o}", "error", err));
+	/* "errors" lists it too, so that clients read every error reply the same way. */
+	return http_reply_json(r, status, json_pack("{s:O, s:[o]}", "error", err, "errors", err));
 }
 
 json_t *http_json_body(struct http_req *r)

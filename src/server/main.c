@@ -7,6 +7,9 @@
 
 #include "api/api.h"
 #include "config/config.h"
+#include "jobs/outbox.h"
+#include "store/calendar.h"
+#include "core/workdays.h"
 #include "store/store.h"
 #include "util/fsutil.h"
 
@@ -42,7 +45,11 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct app app = {0};
+	struct workdays_calendar calendar;
 	struct http_server *srv = NULL;
+	struct outbox_worker *outbox = NULL;
+	struct outbox_opts outbox_opts;
+	struct sms_config sms;
 	const char *path = NULL;
 	char err[1024];
 	sigset_t set;
@@ -63,6 +70,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	workdays_calendar_init(&calendar);
 	block_signals(&set);
 	if (fs_mkdir_p(cfg.data_dir, 0750) != 0) {
 		fprintf(stderr, "certdeskd: files.data_dir %s: %s\n", cfg.data_dir, strerror(errno));
@@ -82,6 +90,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.cfg = &cfg;
+	if (calendar_load(cfg.calendar_dir, &calendar, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdeskd: calendar.data_dir: %s\n", err);
+		goto out;
+	}
+	app.calendar = &calendar;
 	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
 		fprintf(stderr, "certdeskd: WARNING: [dev] settings are on (fixed captcha or exposed SMS outbox): "
 		                "for development and tests only\n");
@@ -100,6 +113,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
 	}
+	/* Notifications are delivered by a worker only when a provider is configured. */
+	if (cfg.sms_provider == SMS_PROVIDER_TENCENT) {
+		outbox_opts_sms(&outbox_opts, &sms, &cfg);
+		if ((outbox = outbox_worker_start(app.db, &outbox_opts, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "certdeskd: %s\n", err);
+			goto out;
+		}
+		fprintf(stderr, "certdeskd: outbox worker delivering SMS through Tencent Cloud SMS at %s\n",
+		        cfg.sms_endpoint);
+	}
 	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
 	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
 	       store_schema_latest(), applied);
@@ -107,9 +130,15 @@ int main(int argc, char **argv)
 	sigwait(&set, &sig);
 	fprintf(stderr, "certdeskd: %s received, finishing requests in flight\n", strsignal(sig));
 	http_server_stop(srv, cfg.shutdown_timeout_s);
+	srv = NULL;
 	rc = 0;
 out:
+	if (srv != NULL)
+		http_server_stop(srv, 1);
+	/* after the last request (which may queue a message), before the database closes */
+	outbox_worker_stop(outbox);
 	db_close(app.db);
+	workdays_calendar_free(&calendar);
 	if (alog != NULL && alog != stderr)
 		fclose(alog);
 	config_free(&cfg);

@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "sim/faceid.h"
 #include "sim/recorder.h"
+#include "sim/sms.h"
 
 /* GET /healthz */
 static int sim_health(struct http_req *r)
@@ -50,6 +51,13 @@ static const struct route sim_routes[] = {
 	{"GET", "/faceid/h5", faceid_h5_page, 0},
 	{"POST", "/faceid/h5/decide", faceid_h5_decide, 0},
 	{"POST", "/_sim/faceid/{token}/decide", faceid_sim_decide, 0},
+	/* Tencent Cloud SMS (sim/sms.c) */
+	{"POST", "/sms", sms_api, 0},
+	{"POST", "/sms/", sms_api, 0},
+	{"GET", "/_sim/sms", sms_sim_inbox, 0},
+	{"DELETE", "/_sim/sms", sms_sim_clear, 0},
+	{"POST", "/_sim/sms/fail-next", sms_sim_fail_next, 0},
+	{"POST", "/_sim/sms/delay-next", sms_sim_delay_next, 0},
 	{"GET", "/*", sim_unknown, 0},
 	{"POST", "/*", sim_unknown, 0},
 	{"PUT", "/*", sim_unknown, 0},
@@ -102,6 +110,7 @@ int main(int argc, char **argv)
 	http_server_stop(srv, 5);
 	recorder_clear();
 	faceid_clear();
+	sms_clear();
 	config_free(&cfg);
 	return 0;
 }

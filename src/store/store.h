@@ -207,12 +207,14 @@ void store_outbox_msgs_free(struct outbox_msg *msgs, int n);
  * longer holds it (another worker claimed it after the lease ran out), or < 0.
  * renew: extends the lease to lease_until; sent: records delivery with the provider's reference;
  * retry: gives the lease up until next_attempt_at, keeping error; failed: gives up for good;
- * release: gives the lease and the attempt back, unsent (at shutdown). */
+ * release: gives the lease and the attempt back, unsent (at shutdown). sent and failed replace the
+ * parameters with params unless it is NULL (to drop an SMS code once it is no longer needed). */
 int store_outbox_renew(struct db_conn *c, int64_t id, const char *token, const char *lease_until);
-int store_outbox_sent(struct db_conn *c, int64_t id, const char *token, const char *now, const char *provider_ref);
+int store_outbox_sent(struct db_conn *c, int64_t id, const char *token, const char *now, const char *provider_ref,
+                      const char *params);
 int store_outbox_retry(struct db_conn *c, int64_t id, const char *token, const char *next_attempt_at,
                        const char *error);
-int store_outbox_failed(struct db_conn *c, int64_t id, const char *token, const char *error);
+int store_outbox_failed(struct db_conn *c, int64_t id, const char *token, const char *error, const char *params);
 int store_outbox_release(struct db_conn *c, int64_t id, const char *token);
 
 /* --- handler-mobile change requests (store_mobile_req.c) --- */
@@ -405,5 +407,10 @@ int store_paper_contacts_json(struct db_conn *c, int64_t order_id, json_t **item
 /* *items gets the orders in state, longest waiting first (by the time they entered it), with the
  * newest inbound parcel. */
 int store_state_queue(struct db_conn *c, const char *state, json_t **items);
+
+/* *items gets, for the orders now in state_a or state_b, the time of their newest history entry
+ * of event: [{order_no, unit_name, state, at}]. */
+int store_orders_since_event(struct db_conn *c, const char *state_a, const char *state_b, const char *event,
+                             json_t **items);
 
 #endif

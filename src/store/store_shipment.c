@@ -106,3 +106,25 @@ int store_state_queue(struct db_conn *c, const char *state, json_t **items)
 	db_rows_free(r);
 	return rc < 0 ? rc : DB_OK;
 }
+
+int store_orders_since_event(struct db_conn *c, const char *state_a, const char *state_b, const char *event,
+                             json_t **items)
+{
+	struct db_rows *r = NULL;
+	int rc = db_query(c,
+	                  "SELECT o.order_no, g.name, o.state, (SELECT MAX(e.at) FROM order_events e WHERE e.order_id = o.id"
+	                  " AND e.event = ?) FROM orders o JOIN organisations g ON g.id = o.org_id WHERE o.state IN (?, ?)"
+	                  " ORDER BY 4, o.id LIMIT 500",
+	                  DB_ARGS(DB_TEXT(event), DB_TEXT(state_a), DB_TEXT(state_b)), &r);
+
+	*items = json_array();
+	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
+		if (db_rows_text(r, 3) != NULL)
+			json_array_append_new(*items, json_pack("{s:s, s:s, s:s, s:s}", "order_no", db_rows_text(r, 0),
+			                                        "unit_name", db_rows_text(r, 1), "state", db_rows_text(r, 2),
+			                                        "at", db_rows_text(r, 3)));
+		rc = DB_OK;
+	}
+	db_rows_free(r);
+	return rc < 0 ? rc : DB_OK;
+}

@@ -117,6 +117,7 @@ function serverEnv(port, dir) {
     CERTDESK_SIM_URL: `http://127.0.0.1:${simPort}`,
     CERTDESK_IDV_ENDPOINT: `http://127.0.0.1:${simPort}/faceid`,
     CERTDESK_SERVER_WEB_ROOT: WEB_ROOT,
+    CERTDESK_CALENDAR_DATA_DIR: path.join(REPO, 'data', 'holidays-cn'),
     CERTDESK_DATABASE_BACKEND: 'sqlite',
     CERTDESK_DATABASE_SQLITE_PATH: path.join(dir, 'certdesk.db'),
     CERTDESK_FILES_DATA_DIR: path.join(dir, 'files'),

@@ -124,6 +124,7 @@ void harness_env(const struct srv *s)
 	setenv("CERTDESK_FILES_DATA_DIR", v, 1);
 	snprintf(v, sizeof(v), "%s/access.log", s->dir);
 	setenv("CERTDESK_LOG_ACCESS_LOG", v, 1);
+	setenv("CERTDESK_CALENDAR_DATA_DIR", SOURCE_DIR "/data/holidays-cn", 1);
 	/* Tests read SMS codes from the outbox and know the captcha's answer. */
 	setenv("CERTDESK_DEV_EXPOSE_OUTBOX", "true", 1);
 	setenv("CERTDESK_DEV_CAPTCHA_ANSWER", "ABCDE", 1);

@@ -442,7 +442,7 @@ static void test_forms_pdf(void **state)
 
 	assert_int_equal(download(&c, no, "application", path, &len), 200);
 	qr = qr_of(path);
-	snprintf(want, sizeof(want), "certdesk:form:%s:v2", no);
+	snprintf(want, sizeof(want), "certdesk:form:application:%s:v2", no);
 	assert_non_null(qr);
 	assert_string_equal(qr, want);
 	free(qr);

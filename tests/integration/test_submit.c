@@ -129,13 +129,20 @@ static void test_uploads(void **state)
 	assert_int_equal(upload(&org, main_no, "application_form", wrong, wrong_len, &j), 422);
 	assert_string_equal(error_code(j), "form_mismatch");
 	json_decref(j);
-	/* the authorisation letter in the application form's slot: its QR code is not a form's */
+	/* this order's own papers in the wrong slots: refused as well */
 	letter = scan_of(&org, main_no, "authorisation", 100, &letter_len);
-	assert_int_equal(upload(&org, main_no, "application_form", letter, letter_len, &j), 201);
+	assert_int_equal(upload(&org, main_no, "application_form", letter, letter_len, &j), 422);
+	assert_string_equal(error_code(j), "form_mismatch");
+	json_decref(j);
+	assert_int_equal(upload(&org, main_no, "seal_form", app, app_len, &j), 422);
+	assert_string_equal(error_code(j), "form_mismatch");
+	json_decref(j);
+	/* a page without any QR code is taken, flagged for the reviewer; the right one replaces it */
+	page = harness_png(1000, 700, &page_len);
+	assert_int_equal(upload(&org, main_no, "application_form", page, page_len, &j), 201);
 	assert_string_equal(json_string_value(json_object_get(j, "qr_status")), "unreadable");
 	assert_non_null(json_object_get(json_object_get(j, "checks"), "qr_unreadable"));
 	json_decref(j);
-	/* put the right one back: it replaces */
 	assert_int_equal(upload(&org, main_no, "application_form", app, app_len, NULL), 201);
 
 	assert_int_equal(upload(&org, main_no, "authorisation_letter", letter, letter_len, &j), 201);
@@ -144,7 +151,6 @@ static void test_uploads(void **state)
 	seal = scan_of(&org, main_no, "seal", 100, &seal_len);
 	assert_int_equal(upload(&org, main_no, "seal_form", seal, seal_len, &j), 201);
 	json_decref(j);
-	page = harness_png(1000, 700, &page_len);
 	assert_int_equal(upload(&org, main_no, "business_licence", page, page_len, &j), 201);
 	assert_string_equal(json_string_value(json_object_get(j, "qr_status")), "not_checked");
 	json_decref(j);
@@ -318,8 +324,7 @@ static void test_new_legal_person_voids_verification(void **state)
 	snprintf(biz, sizeof(biz), "%s", biz_of(json_string_value(json_object_get(j, "redirect_url"))));
 	json_decref(j);
 	sim_decide(biz, 1);
-	snprintf(path, sizeof(path), "/api/v1/verify/%s/result", token);
-	assert_int_equal(client_do(&phone, "GET", path, NULL, NULL), 200);
+	/* the phone never comes back to the result page: the organisation's order page asks the provider */
 	snprintf(path, sizeof(path), "/api/v1/orders/%s", sec_no);
 	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")), "passed");
@@ -519,6 +524,18 @@ static void test_paper_production_shipping(void **state)
 	assert_int_equal(client_do(&paper, "POST", path, "{\"decision\":\"ok\"}", &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "producing");
 	json_decref(j);
+
+	/* the dashboard measures the promise in working days: shipped about 2 working days after */
+	assert_int_equal(client_do(&paper, "GET", "/api/v1/admin/dashboard", NULL, &j), 200);
+	json_t *promise = json_array_get(json_object_get(j, "promises"), 0);
+	assert_int_equal(json_integer_value(json_object_get(promise, "open")), 1);
+	assert_int_equal(json_integer_value(json_object_get(promise, "working_days")), 2);
+	json_t *due = json_object_get(json_array_get(json_object_get(promise, "items"), 0), "due");
+	assert_int_equal(json_string_length(due), 10);
+	assert_false(json_is_true(json_object_get(json_array_get(json_object_get(promise, "items"), 0), "overdue")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "queues"), 2), "size")), 1);
+	json_decref(j);
+	assert_int_equal(client_do(&org, "GET", "/api/v1/admin/dashboard", NULL, NULL), 403);
 
 	/* production, then shipping, each by its role only */
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/made", main_no);
