@@ -107,8 +107,8 @@ static int check_qr(struct http_req *r, const struct order_rec *o, const struct 
 	if (q.ours) {
 		char msg[400];
 		snprintf(msg, sizeof(msg),
-		         "上传的不是本订单当前的%s（可能是其他表格、其他订单或已删除订单的表格，或订单信息修改前下载的表格），"
-		         "请重新下载本订单的%s，打印盖章后扫描上传",
+		         "上传的文件不是本订单当前的表格（此处需要：%s）。可能是其他表格、其他订单或已删除订单的表格，"
+		         "或订单信息修改前下载的表格，请重新下载本订单的%s，打印盖章后扫描上传",
 		         k->label, k->label);
 		form_error(f, 422, "file", "form_mismatch", msg);
 		return -1;
