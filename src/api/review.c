@@ -135,17 +135,13 @@ static int decide_tx(struct db_conn *c, void *arg)
 	int rc = store_order_transition(c, d->o->id, "submitted", d->to, d->decision, d->note, d->a);
 
 	/* documents not named in a rejection are accepted */
-	for (const char *kinds[] = {"application_form", "business_licence", "handler_id_front", "handler_id_back",
-	                            "authorisation_letter", "seal_form", NULL},
-	                **k = kinds;
-	     rc == DB_OK && *k != NULL; k++) {
-		const char *reason = NULL;
-		json_array_foreach(d->rejections, i, it)
-		{
-			if (strcmp(json_string_value(json_object_get(it, "kind")), *k) == 0)
-				reason = json_string_value(json_object_get(it, "reason"));
-		}
-		rc = store_document_review(c, d->o->id, *k, reason ? "rejected" : "accepted", reason);
+	if (rc == DB_OK)
+		rc = store_documents_accept_all(c, d->o->id);
+	json_array_foreach(d->rejections, i, it)
+	{
+		if (rc == DB_OK)
+			rc = store_document_review(c, d->o->id, json_string_value(json_object_get(it, "kind")), "rejected",
+			                           json_string_value(json_object_get(it, "reason")));
 	}
 	detail = json_dumps(d->rejections, JSON_COMPACT);
 	if (rc == DB_OK)

@@ -381,6 +381,8 @@ int store_review_queue(struct db_conn *c, json_t **items);
  * staff_id on order id and clears the claim; *review_id gets its id. Returns DB_OK or < 0. */
 int store_review_record(struct db_conn *c, int64_t id, int64_t staff_id, const char *decision, const char *detail,
                         int64_t *review_id);
+/* Marks every current document of the order accepted (clearing earlier reasons). */
+int store_documents_accept_all(struct db_conn *c, int64_t order_id);
 /* Sets the review of the current document of kind (accepted or rejected, with a reason text). */
 int store_document_review(struct db_conn *c, int64_t order_id, const char *kind, const char *review, const char *reason);
 /* *items gets the standard rejection reasons (active ones unless all). */

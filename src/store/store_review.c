@@ -87,6 +87,12 @@ int store_review_record(struct db_conn *c, int64_t id, int64_t staff_id, const c
 	return rc;
 }
 
+int store_documents_accept_all(struct db_conn *c, int64_t order_id)
+{
+	return db_exec(c, "UPDATE documents SET review = 'accepted', review_reason = NULL WHERE order_id = ? AND is_current = 1",
+	               DB_ARGS(DB_INT(order_id)), NULL);
+}
+
 int store_document_review(struct db_conn *c, int64_t order_id, const char *kind, const char *review, const char *reason)
 {
 	return db_exec(c, "UPDATE documents SET review = ?, review_reason = ? WHERE order_id = ? AND kind = ? AND is_current = 1",
