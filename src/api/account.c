@@ -42,7 +42,7 @@ int api_account_password(struct http_req *r)
 	    password_verify(o.password_hash, json_string_value(json_object_get(body, "old_password"))) != 0)
 		form_error(&f, 422, "old_password", "password_wrong", "原密码错误");
 	else if (password_hash(pw, hash) != 0 ||
-	         store_org_set_password(c, o.id, hash, "organisation.password_change", &a) != DB_OK)
+		 store_org_set_password(c, o.id, hash, "organisation.password_change", &a) != DB_OK)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	db_release(c);
 	(void)old;
@@ -66,7 +66,8 @@ int api_account_mobile(struct http_req *r)
 	name = form_text(&f, "handler_name", "经办人姓名", 2, 40, 1);
 	mobile_in = form_text(&f, "new_mobile", "新手机号", 1, 20, 1);
 	if (mobile_in != NULL && phone_mobile_normalise(mobile_in, mobile) != 0)
-		form_error(&f, 422, "new_mobile", "mobile_invalid", "请输入正确的 11 位手机号码（不支持座机号码）");
+		form_error(&f, 422, "new_mobile", "mobile_invalid",
+			   "请输入正确的 11 位手机号码（不支持座机号码）");
 	old_code = form_text(&f, "old_code", "原手机验证码", 1, 6, 1);
 	new_code = form_text(&f, "new_code", "新手机验证码", 1, 6, 1);
 	if (form_failed(&f))
@@ -76,9 +77,10 @@ int api_account_mobile(struct http_req *r)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	/* Both codes are checked (and used up) even when the first fails: no free guesses. */
 	else if ((api_sms_check(r, c, &f, "old_code", o.handler_mobile, "mobile_old", old_code) |
-	          api_sms_check(r, c, &f, "new_code", mobile, "mobile_new", new_code)) == 0 &&
-	         store_org_set_handler(c, o.id, name, mobile, "organisation.mobile_change", &a) != DB_OK)
+		  api_sms_check(r, c, &f, "new_code", mobile, "mobile_new", new_code)) == 0 &&
+		 store_org_set_handler(c, o.id, name, mobile, "organisation.mobile_change", &a) != DB_OK)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	db_release(c);
-	return form_finish(&f, body, 200, json_pack("{s:s, s:s}", "handler_name", name, "handler_mobile", mobile));
+	return form_finish(&f, body, 200,
+			   json_pack("{s:s, s:s}", "handler_name", name, "handler_mobile", mobile));
 }

@@ -88,7 +88,8 @@ static int org_action(struct http_req *r, int (*fn)(struct db_conn *, int64_t, c
 		if (rc == DB_OK && store_org_get_id(c, o.id, &o) == DB_OK)
 			http_reply_json(r, 200, store_org_json(&o));
 		else if (rc == DB_NOTFOUND)
-			http_reply_error(r, 409, "state_conflict", "该单位的统一社会信用代码无需人工确认", NULL);
+			http_reply_error(r, 409, "state_conflict", "该单位的统一社会信用代码无需人工确认",
+					 NULL);
 		else
 			api_internal(r, "organisation action");
 	}

@@ -29,8 +29,7 @@ static void roles_field(struct form *f, char *list, size_t len)
 	size_t i;
 
 	list[0] = '\0';
-	json_array_foreach(roles, i, v)
-	{
+	json_array_foreach (roles, i, v) {
 		if (json_is_string(v) && strlen(list) + json_string_length(v) + 2 < len) {
 			if (list[0] != '\0')
 				strcat(list, ",");
@@ -38,7 +37,8 @@ static void roles_field(struct form *f, char *list, size_t len)
 		}
 	}
 	if (!json_is_array(roles) || role_list_valid(list) != 0)
-		form_error(f, 422, "roles", "roles_invalid", "请选择岗位（预审员、财务、资料审核员、制证员、发货员、管理员），不可重复");
+		form_error(f, 422, "roles", "roles_invalid",
+			   "请选择岗位（预审员、财务、资料审核员、制证员、发货员、管理员），不可重复");
 }
 
 struct create_args {
@@ -68,7 +68,8 @@ int api_admin_staff_create(struct http_req *r)
 		return 0;
 	form_init(&f, r, body);
 	x.username = form_text(&f, "username", "用户名", 3, 32, 1);
-	if (x.username != NULL && strspn(x.username, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(x.username))
+	if (x.username != NULL &&
+	    strspn(x.username, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(x.username))
 		form_error(&f, 422, "username", "field_invalid", "用户名只能包含小写字母、数字和 . _ -");
 	x.name = form_text(&f, "display_name", "姓名", 2, 40, 1);
 	roles_field(&f, roles, sizeof(roles));
@@ -86,6 +87,7 @@ int api_admin_staff_create(struct http_req *r)
 	else if (rc != DB_OK)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	return form_finish(&f, body, 201,
-	                   json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)x.id, "username", x.username ? x.username : "",
-	                             "display_name", x.name ? x.name : "", "roles", json_object_get(body, "roles")));
+			   json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)x.id, "username",
+				     x.username ? x.username : "", "display_name", x.name ? x.name : "",
+				     "roles", json_object_get(body, "roles")));
 }

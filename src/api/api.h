@@ -30,11 +30,11 @@ enum access {
 
 /* What the before hook learnt about the caller; handlers get it with api_session(). */
 struct api_session {
-	int valid;           /* a live session was found or created */
+	int valid; /* a live session was found or created */
 	char id_hash[72];
 	struct session_rec rec;
-	unsigned roles;      /* staff: role bits (1 << role) */
-	char who[64];        /* audit id: USCC, staff id, or "anonymous" */
+	unsigned roles; /* staff: role bits (1 << role) */
+	char who[64];   /* audit id: USCC, staff id, or "anonymous" */
 };
 
 /* The route table of certdeskd (routes.c); docs/openapi.yaml describes each entry. */
@@ -63,10 +63,11 @@ struct form;
 int api_captcha_check(struct http_req *r, struct db_conn *c, struct form *f, const char *answer);
 /* Generates a 6-digit SMS code for mobile and purpose, queues the message and records the code,
  * within the rate limits. Returns 0, or -1 with an error recorded in f. */
-int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile, const char *purpose);
+int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile,
+		 const char *purpose);
 /* Checks an SMS code for mobile and purpose, using it up. Returns 0, or -1 with an error in f. */
-int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const char *field, const char *mobile,
-                  const char *purpose, const char *code);
+int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const char *field,
+		  const char *mobile, const char *purpose, const char *code);
 /* Validates the password fields name and confirm_name (policy, match); returns the password or NULL. */
 const char *api_new_password(struct form *f, const char *name, const char *confirm_name);
 
@@ -95,7 +96,8 @@ json_t *api_document_slots(struct db_conn *c, const struct order_rec *o);
 int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *form);
 /* Asks the provider about the order's started verification, if any, and records its end. */
 void api_verification_refresh(struct http_req *r, struct db_conn *c, const struct order_rec *o);
-/* Returns the order's verification state for the pages: {state: none|started|passed|failed, message, reason?}. */
+/* Returns the order's verification state for the pages: {state: none|started|passed|failed, message,
+ * reason?}. */
 json_t *api_verification_json(struct db_conn *c, const struct order_rec *o);
 
 /* Loads the organisation named by the {uscc} path parameter; replies 404 and returns -1 if none. */

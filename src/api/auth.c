@@ -15,7 +15,8 @@
 
 const char *api_new_password(struct form *f, const char *name, const char *confirm_name)
 {
-	const char *pw = form_text(f, name, "密码", 1, 128, 1), *again = form_text(f, confirm_name, "确认密码", 1, 128, 1);
+	const char *pw = form_text(f, name, "密码", 1, 128, 1),
+		   *again = form_text(f, confirm_name, "确认密码", 1, 128, 1);
 	const char *problem;
 
 	if (pw == NULL)
@@ -51,18 +52,22 @@ static int uscc_field(struct form *f, char out[USCC_LEN + 1], int check_char_ok)
 		break;
 	case USCC_BAD_CHAR:
 		form_error(f, 422, "uscc", "uscc_char",
-		           "统一社会信用代码只能由数字和大写字母组成，且不含字母 I、O、Z、S、V（请注意数字 0 与字母 O、数字 1 与字母 I 的区别）");
+			   "统一社会信用代码只能由数字和大写字母组成，且不含字母 I、O、Z、S、V（请注意数字 0 "
+			   "与字母 O、数字 1 与字母 I 的区别）");
 		break;
 	case USCC_BAD_DIVISION:
-		form_error(f, 422, "uscc", "uscc_division", "统一社会信用代码第 3 至 8 位应为数字（行政区划码）");
+		form_error(f, 422, "uscc", "uscc_division",
+			   "统一社会信用代码第 3 至 8 位应为数字（行政区划码）");
 		break;
 	case USCC_BAD_CHECK_CHAR:
 		if (check_char_ok)
 			break;
 		snprintf(msg, sizeof(msg),
-		         "统一社会信用代码校验位不符（按前 17 位计算，最后一位应为 %c），可能有字符输入错误，请对照营业执照核对。"
-		         "如确认与营业执照上印制的完全一致，请勾选“代码与营业执照一致”后再提交，工作人员将人工核实。",
-		         uscc_check_char(out));
+			 "统一社会信用代码校验位不符（按前 17 位计算，最后一位应为 "
+			 "%c），可能有字符输入错误，请对照营业执照核对。"
+			 "如确认与营业执照上印制的完全一致，请勾选“代码与营业执照一致”后再提交，工作人员将人"
+			 "工核实。",
+			 uscc_check_char(out));
 		form_error(f, 422, "uscc", "uscc_check_char", msg);
 		break;
 	}
@@ -89,14 +94,16 @@ int api_org_register(struct http_req *r)
 	handler = form_text(&f, "handler_name", "经办人姓名", 2, 40, 1);
 	mobile = form_text(&f, "handler_mobile", "经办人手机号", 1, 20, 1);
 	if (mobile != NULL && phone_mobile_normalise(mobile, o.handler_mobile) != 0)
-		form_error(&f, 422, "handler_mobile", "mobile_invalid", "请输入正确的 11 位手机号码（不支持座机号码）");
+		form_error(&f, 422, "handler_mobile", "mobile_invalid",
+			   "请输入正确的 11 位手机号码（不支持座机号码）");
 	pw = api_new_password(&f, "password", "password_confirm");
 	code = form_text(&f, "sms_code", "短信验证码", 1, 6, 1);
 	if (form_failed(&f))
 		goto reply;
 	c = db_acquire(app->db);
 	if (store_org_get(c, o.uscc, &o) == DB_OK) {
-		form_error(&f, 409, "uscc", "uscc_registered", "该统一社会信用代码已注册，请直接登录；如忘记密码请点击“忘记密码”");
+		form_error(&f, 409, "uscc", "uscc_registered",
+			   "该统一社会信用代码已注册，请直接登录；如忘记密码请点击“忘记密码”");
 		goto reply;
 	}
 	if (api_sms_check(r, c, &f, "sms_code", o.handler_mobile, "register", code) != 0)
@@ -117,7 +124,8 @@ int api_org_register(struct http_req *r)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 reply:
 	db_release(c);
-	return form_finish(&f, body, 201, form_failed(&f) ? NULL : json_pack("{s:o}", "organisation", store_org_json(&o)));
+	return form_finish(&f, body, 201,
+			   form_failed(&f) ? NULL : json_pack("{s:o}", "organisation", store_org_json(&o)));
 }
 
 static char dummy[PASSWORD_HASH_LEN];
@@ -154,12 +162,14 @@ static void locked(struct form *f, const char *until)
 	char msg[256], hhmm[8];
 
 	beijing_hhmm(until, hhmm);
-	snprintf(msg, sizeof(msg), "密码错误次数过多，账户已锁定至 %s（北京时间），请稍后再试或通过“忘记密码”重置密码", hhmm);
+	snprintf(msg, sizeof(msg),
+		 "密码错误次数过多，账户已锁定至 %s（北京时间），请稍后再试或通过“忘记密码”重置密码", hhmm);
 	form_error(f, 429, NULL, "account_locked", msg);
 }
 
 /* Runs the password check of a login for an existing organisation. */
-static void login_org(struct http_req *r, struct db_conn *c, struct form *f, struct org_rec *o, const char *pw)
+static void login_org(struct http_req *r, struct db_conn *c, struct form *f, struct org_rec *o,
+		      const char *pw)
 {
 	struct actor a = api_actor(r);
 	char now[TIMEFMT_LEN], until[TIMEFMT_LEN], bucket[96], msg[160];
@@ -180,7 +190,8 @@ static void login_org(struct http_req *r, struct db_conn *c, struct form *f, str
 				rc = api_session_start(r, c, "org", o->id);
 			a = api_actor(r);
 			if (rc == DB_OK)
-				rc = store_audit_append(c, &a, "organisation.login", "organisation", o->uscc, NULL);
+				rc = store_audit_append(c, &a, "organisation.login", "organisation", o->uscc,
+							NULL);
 			rc = db_end(c, rc);
 		}
 		if (rc != DB_OK)
@@ -190,10 +201,10 @@ static void login_org(struct http_req *r, struct db_conn *c, struct form *f, str
 	snprintf(bucket, sizeof(bucket), "login-ip:%s", http_remote_addr(r));
 	if (db_begin(c) != DB_OK ||
 	    db_end(c, store_rate_hit(c, bucket, LOGIN_IP_WINDOW_S, &hits) ||
-	                      store_org_login_failed(c, o->id, LOGIN_MAX_FAILURES,
-	                                             timefmt_rfc3339(t + LOGIN_LOCK_S, until), &failures) ||
-	                      store_audit_append(c, &a, "organisation.login_failed", "organisation", o->uscc, NULL)) !=
-	            DB_OK) {
+			      store_org_login_failed(c, o->id, LOGIN_MAX_FAILURES,
+						     timefmt_rfc3339(t + LOGIN_LOCK_S, until), &failures) ||
+			      store_audit_append(c, &a, "organisation.login_failed", "organisation", o->uscc,
+						 NULL)) != DB_OK) {
 		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		return;
 	}
@@ -201,7 +212,8 @@ static void login_org(struct http_req *r, struct db_conn *c, struct form *f, str
 		locked(f, until);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "统一社会信用代码或密码错误，再错 %d 次账户将被锁定 15 分钟", LOGIN_MAX_FAILURES - failures);
+	snprintf(msg, sizeof(msg), "统一社会信用代码或密码错误，再错 %d 次账户将被锁定 15 分钟",
+		 LOGIN_MAX_FAILURES - failures);
 	form_error(f, 401, "password", "invalid_credentials", msg);
 }
 
@@ -240,15 +252,16 @@ int api_login(struct http_req *r)
 		/* Same work and answer as a wrong password, so accounts cannot be told apart by either. */
 		password_verify(dummy_hash(), pw);
 		store_rate_hit(c, bucket, LOGIN_IP_WINDOW_S, &hits);
-		store_audit_append(c, &a, "organisation.login_failed", "organisation", uscc, "{\"unknown\":true}");
+		store_audit_append(c, &a, "organisation.login_failed", "organisation", uscc,
+				   "{\"unknown\":true}");
 		form_error(&f, 401, "password", "invalid_credentials", "统一社会信用代码或密码错误");
 	}
 reply:
 	db_release(c);
 	return form_finish(&f, body, 200,
-	                   form_failed(&f) ? NULL
-	                                   : json_pack("{s:s, s:s, s:o}", "kind", "org", "csrf_token",
-	                                               api_session(r)->rec.csrf, "user", store_org_json(&o)));
+			   form_failed(&f) ? NULL
+					   : json_pack("{s:s, s:s, s:o}", "kind", "org", "csrf_token",
+						       api_session(r)->rec.csrf, "user", store_org_json(&o)));
 }
 
 int api_logout(struct http_req *r)
@@ -259,8 +272,9 @@ int api_logout(struct http_req *r)
 	struct api_session *s = api_session(r);
 
 	if (strcmp(s->rec.kind, "anon") != 0)
-		store_audit_append(c, &a, strcmp(s->rec.kind, "org") == 0 ? "organisation.logout" : "staff.logout",
-		                   s->rec.kind, a.id, NULL);
+		store_audit_append(c, &a,
+				   strcmp(s->rec.kind, "org") == 0 ? "organisation.logout" : "staff.logout",
+				   s->rec.kind, a.id, NULL);
 	api_session_end(r, c);
 	db_release(c);
 	return http_reply_json(r, 200, json_pack("{s:b}", "logged_out", 1));
@@ -295,7 +309,7 @@ int api_password_reset(struct http_req *r)
 	/* The new password and the end of every open session of the account go together. */
 	if (password_hash(pw, hash) != 0 || db_begin(c) != DB_OK ||
 	    db_end(c, store_org_set_password(c, o.id, hash, "organisation.password_reset", &a) ||
-	                      store_session_delete_subject(c, "org", o.id)) != DB_OK)
+			      store_session_delete_subject(c, "org", o.id)) != DB_OK)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 reply:
 	db_release(c);

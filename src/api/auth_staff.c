@@ -10,8 +10,8 @@
 #include "core/roles.h"
 
 /* Checks the password of username; returns 0 with *s filled when it is right. */
-static int staff_verify(struct http_req *r, struct db_conn *c, struct form *f, const char *username, const char *pw,
-                        struct staff_rec *s)
+static int staff_verify(struct http_req *r, struct db_conn *c, struct form *f, const char *username,
+			const char *pw, struct staff_rec *s)
 {
 	struct actor a = api_actor(r);
 	char bucket[96];
@@ -19,10 +19,12 @@ static int staff_verify(struct http_req *r, struct db_conn *c, struct form *f, c
 
 	snprintf(bucket, sizeof(bucket), "staff-login:%s", username);
 	if (store_rate_peek(c, bucket, LOGIN_LOCK_S, &hits) == DB_OK && hits >= LOGIN_MAX_FAILURES) {
-		form_error(f, 429, NULL, "account_locked", "密码错误次数过多，账户已锁定 15 分钟，请稍后再试或联系管理员");
+		form_error(f, 429, NULL, "account_locked",
+			   "密码错误次数过多，账户已锁定 15 分钟，请稍后再试或联系管理员");
 		return -1;
 	}
-	if (store_staff_get(c, username, 0, s) == DB_OK && !s->disabled && password_verify(s->password_hash, pw) == 0) {
+	if (store_staff_get(c, username, 0, s) == DB_OK && !s->disabled &&
+	    password_verify(s->password_hash, pw) == 0) {
 		store_rate_clear(c, bucket);
 		return 0;
 	}
@@ -66,7 +68,7 @@ int api_staff_login(struct http_req *r)
 		if (s.roles & (1u << i))
 			json_array_append_new(roles, json_string(role_name(i)));
 	return form_finish(&f, body, 200,
-	                   json_pack("{s:s, s:s, s:{s:s, s:s, s:o}}", "kind", "staff", "csrf_token",
-	                             api_session(r)->rec.csrf, "user", "username", s.username, "display_name",
-	                             s.display_name, "roles", roles));
+			   json_pack("{s:s, s:s, s:{s:s, s:s, s:o}}", "kind", "staff", "csrf_token",
+				     api_session(r)->rec.csrf, "user", "username", s.username, "display_name",
+				     s.display_name, "roles", roles));
 }

@@ -58,7 +58,8 @@ static void tracking_fields(struct form *f, const char **carrier, char out[TRACK
 	if (strcmp(*carrier, "sf") != 0 && strcmp(*carrier, "ems") != 0 && strcmp(*carrier, "other") != 0)
 		form_error(f, 422, "carrier", "field_invalid", "快递公司应为顺丰、EMS 或其他");
 	else if (no != NULL && strcmp(*carrier, "sf") == 0 && tracking_sf_normalise(no, out) != 0)
-		form_error(f, 422, "tracking_no", "tracking_invalid", "顺丰快递单号应为 SF 加 12 或 13 位数字（或 12 位数字）");
+		form_error(f, 422, "tracking_no", "tracking_invalid",
+			   "顺丰快递单号应为 SF 加 12 或 13 位数字（或 12 位数字）");
 	else if (no != NULL && strcmp(*carrier, "sf") != 0 && tracking_other_normalise(no, out) != 0)
 		form_error(f, 422, "tracking_no", "tracking_invalid", "快递单号应为 6 至 30 位数字或字母");
 }
@@ -88,19 +89,23 @@ static int step_tx(struct db_conn *c, void *arg)
 	if (rc == DB_OK && s->ship_direction != NULL)
 		rc = store_shipment_add(c, s->o->id, s->ship_direction, s->carrier, s->tracking_no);
 	if (rc == DB_OK && s->asked != NULL)
-		rc = store_paper_contact_add(c, s->o->id, s->staff_id, s->called_at, s->answered_by, s->asked);
+		rc = store_paper_contact_add(c, s->o->id, s->staff_id, s->called_at, s->answered_by,
+					     s->asked);
 	if (rc == DB_OK && s->sms_template != NULL && s->sms_to != NULL) {
-		json_t *p = json_pack("{s:s, s:s}", "order_no", s->o->order_no, "detail", s->sms_param ? s->sms_param : "");
+		json_t *p = json_pack("{s:s, s:s}", "order_no", s->o->order_no, "detail",
+				      s->sms_param ? s->sms_param : "");
 		params = json_dumps(p, JSON_COMPACT);
 		json_decref(p);
-		snprintf(key, sizeof(key), "%s:%s:%s", s->event, s->o->order_no, s->tracking_no ? s->tracking_no : s->from);
+		snprintf(key, sizeof(key), "%s:%s:%s", s->event, s->o->order_no,
+			 s->tracking_no ? s->tracking_no : s->from);
 		rc = store_outbox_add(c, "sms", s->sms_to, s->sms_template, params, key, s->outbox_state);
 		free(params);
 	}
 	return rc;
 }
 
-/* Loads the order of the path: the organisation's own (org) or any (staff). Returns 0 or -1 after replying. */
+/* Loads the order of the path: the organisation's own (org) or any (staff). Returns 0 or -1 after replying.
+ */
 static int load(struct http_req *r, struct db_conn *c, struct order_rec *o, int org)
 {
 	const char *no = http_param(r, "order_no");
@@ -116,8 +121,8 @@ static int load(struct http_req *r, struct db_conn *c, struct order_rec *o, int 
 }
 
 /* Checks event on o for the caller, runs s in one transaction, replies with the order. */
-static int run_step(struct http_req *r, struct db_conn *c, struct form *f, struct order_rec *o, enum order_event e,
-                    struct step *s)
+static int run_step(struct http_req *r, struct db_conn *c, struct form *f, struct order_rec *o,
+		    enum order_event e, struct step *s)
 {
 	struct app *app = http_ctx(r);
 	struct api_session *ses = api_session(r);
@@ -128,7 +133,8 @@ static int run_step(struct http_req *r, struct db_conn *c, struct form *f, struc
 	int v, rc;
 
 	api_order_facts(c, o, &facts);
-	v = order_fsm_decide(order_state_from_name(o->state), e, org ? OA_ORG : OA_STAFF, ses->roles, &facts, &next);
+	v = order_fsm_decide(order_state_from_name(o->state), e, org ? OA_ORG : OA_STAFF, ses->roles, &facts,
+			     &next);
 	if (v == FSM_WRONG_STATE)
 		form_error(f, 409, NULL, "state_conflict", "订单当前状态不允许此操作，请刷新");
 	else if (v != FSM_OK)
@@ -191,8 +197,10 @@ int api_orders_courier(struct http_req *r)
 	form_init(&f, r, body);
 	tracking_fields(&f, &carrier, no);
 	if (!form_failed(&f))
-		run_step(r, c, &f, &o, OE_COURIER,
-		         &(struct step){.a = &a, .ship_direction = "inbound", .carrier = carrier, .tracking_no = no});
+		run_step(
+			r, c, &f, &o, OE_COURIER,
+			&(struct step){
+				.a = &a, .ship_direction = "inbound", .carrier = carrier, .tracking_no = no});
 	return finish(r, c, &f, body, &o);
 }
 
@@ -226,9 +234,14 @@ int api_paper_check(struct http_req *r)
 	asked = form_text(&f, "asked", "要求补寄的资料", 2, 500, decision != NULL && !ok);
 	if (!form_failed(&f))
 		run_step(r, c, &f, &o, ok ? OE_PAPER_OK : OE_PAPER_BAD,
-		         &(struct step){.a = &a, .note = ok ? NULL : reasons, .mark_received = 1,
-		                        .sms_template = ok ? NULL : "paper_problem", .sms_param = reasons,
-		                        .called_at = called, .answered_by = answered, .asked = ok ? NULL : asked});
+			 &(struct step){.a = &a,
+					.note = ok ? NULL : reasons,
+					.mark_received = 1,
+					.sms_template = ok ? NULL : "paper_problem",
+					.sms_param = reasons,
+					.called_at = called,
+					.answered_by = answered,
+					.asked = ok ? NULL : asked});
 	return finish(r, c, &f, body, &o);
 }
 
@@ -274,7 +287,11 @@ int api_ship(struct http_req *r)
 		form_error(&f, 422, "carrier", "field_invalid", "证书统一使用顺丰快递寄出");
 	if (!form_failed(&f))
 		run_step(r, c, &f, &o, OE_SHIP,
-		         &(struct step){.a = &a, .ship_direction = "outbound", .carrier = "sf", .tracking_no = no,
-		                        .sms_template = "shipped", .sms_param = no});
+			 &(struct step){.a = &a,
+					.ship_direction = "outbound",
+					.carrier = "sf",
+					.tracking_no = no,
+					.sms_template = "shipped",
+					.sms_param = no});
 	return finish(r, c, &f, body, &o);
 }

@@ -48,7 +48,8 @@ int api_captcha_get(struct http_req *r)
 		snprintf(text, sizeof(text), "%s", app->cfg->dev_captcha_answer);
 	answer_hash(s->id_hash, text, hash);
 	c = db_acquire(app->db);
-	rc = store_session_set_captcha(c, s->id_hash, hash, timefmt_rfc3339(time(NULL) + CAPTCHA_TTL_S, expires));
+	rc = store_session_set_captcha(c, s->id_hash, hash,
+				       timefmt_rfc3339(time(NULL) + CAPTCHA_TTL_S, expires));
 	db_release(c);
 	if (rc != DB_OK || captcha_png(text, &png, &len) != 0)
 		return api_internal(r, "captcha");
@@ -72,7 +73,8 @@ int api_captcha_check(struct http_req *r, struct db_conn *c, struct form *f, con
 		return -1;
 	}
 	if (stored[0] == '\0' || strcmp(expires, timefmt_rfc3339(time(NULL), now)) <= 0) {
-		form_error(f, 422, "captcha", "captcha_expired", "图片验证码已失效，请点击图片刷新后重新输入");
+		form_error(f, 422, "captcha", "captcha_expired",
+			   "图片验证码已失效，请点击图片刷新后重新输入");
 		return -1;
 	}
 	answer_hash(s->id_hash, answer, hash);

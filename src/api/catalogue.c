@@ -34,7 +34,8 @@ int api_admin_projects_list(struct http_req *r)
 }
 
 /* Reads an integer field in [min, max] into *out; records an error when it is absent or bad. */
-static void int_field(struct form *f, const char *name, const char *label, int64_t min, int64_t max, int64_t *out)
+static void int_field(struct form *f, const char *name, const char *label, int64_t min, int64_t max,
+		      int64_t *out)
 {
 	json_t *v = json_object_get(f->body, name);
 	char msg[128];
@@ -43,7 +44,8 @@ static void int_field(struct form *f, const char *name, const char *label, int64
 		*out = json_integer_value(v);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "%s应为 %lld 至 %lld 之间的整数（单位：分）", label, (long long)min, (long long)max);
+	snprintf(msg, sizeof(msg), "%s应为 %lld 至 %lld 之间的整数（单位：分）", label, (long long)min,
+		 (long long)max);
 	form_error(f, 422, name, v == NULL ? "field_required" : "field_invalid", msg);
 }
 
@@ -84,7 +86,8 @@ int api_admin_key_type_patch(struct http_req *r)
 			last = y;
 		}
 		if (!ok)
-			form_error(&f, 422, "years_offered", "field_invalid", "可选年限格式应为 1,2,3（1 至 9 年，递增）");
+			form_error(&f, 422, "years_offered", "field_invalid",
+				   "可选年限格式应为 1,2,3（1 至 9 年，递增）");
 	}
 	if (!form_failed(&f)) {
 		if (name != NULL)
@@ -96,10 +99,10 @@ int api_admin_key_type_patch(struct http_req *r)
 	}
 	db_release(c);
 	return form_finish(&f, body, 200,
-	                   json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "project_code", p.code, "key_type", k.key_type, "name",
-	                             k.name, "price_fen", (json_int_t)k.price_fen, "renewal_fen_per_year",
-	                             (json_int_t)k.renewal_fen_per_year, "years_offered",
-	                             store_csv_json(k.years_offered, 1)));
+			   json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "project_code", p.code, "key_type",
+				     k.key_type, "name", k.name, "price_fen", (json_int_t)k.price_fen,
+				     "renewal_fen_per_year", (json_int_t)k.renewal_fen_per_year,
+				     "years_offered", store_csv_json(k.years_offered, 1)));
 }
 
 int api_admin_held_keys_list(struct http_req *r)
@@ -149,11 +152,13 @@ int api_admin_held_keys_add(struct http_req *r)
 	if (!form_failed(&f)) {
 		rc = store_held_main_key_add(c, o.id, p.id, note, api_session(r)->rec.subject_id, &a);
 		if (rc == DB_CONFLICT)
-			form_error(&f, 409, "project_code", "held_key_exists", "已登记该单位在本项目持有主锁");
+			form_error(&f, 409, "project_code", "held_key_exists",
+				   "已登记该单位在本项目持有主锁");
 		else if (rc != DB_OK)
 			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	}
 	db_release(c);
-	return form_finish(&f, body, 201, json_pack("{s:s, s:s, s:s}", "uscc", o.uscc, "project_code", code ? code : "",
-	                                            "note", note ? note : ""));
+	return form_finish(&f, body, 201,
+			   json_pack("{s:s, s:s, s:s}", "uscc", o.uscc, "project_code", code ? code : "",
+				     "note", note ? note : ""));
 }

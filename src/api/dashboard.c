@@ -15,8 +15,8 @@ static int64_t unix_of(const char *s)
 {
 	struct tm tm = {0};
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-	                        &tm.tm_sec) != 6)
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+				&tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -42,10 +42,11 @@ int api_dashboard(struct http_req *r)
 	size_t i;
 
 	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
-		json_t *q = json_pack("{s:s, s:s, s:s}", "queue", queues[i].queue, "label", queues[i].label, "state",
-		                      queues[i].state);
+		json_t *q = json_pack("{s:s, s:s, s:s}", "queue", queues[i].queue, "label", queues[i].label,
+				      "state", queues[i].state);
 		if (store_state_queue(c, queues[i].state, &items) == DB_OK) {
-			const char *since = json_string_value(json_object_get(json_array_get(items, 0), "since"));
+			const char *since =
+				json_string_value(json_object_get(json_array_get(items, 0), "since"));
 			int age = 0;
 			json_object_set_new(q, "size", json_integer((json_int_t)json_array_size(items)));
 			if (since != NULL && since[0] != '\0') {
@@ -63,12 +64,12 @@ int api_dashboard(struct http_req *r)
 	open = json_array();
 	if (store_orders_since_event(c, "producing", "produced", "paper_ok", &items) == DB_OK) {
 		json_t *it;
-		json_array_foreach(items, i, it)
-		{
+		json_array_foreach (items, i, it) {
 			int due = 0, today = 0;
 			char due_text[WORKDAYS_DATE_LEN];
-			rc = workdays_add_from_instant(app->calendar, unix_of(json_string_value(json_object_get(it, "at"))),
-			                               PAPER_TO_SHIPMENT_DAYS, &due);
+			rc = workdays_add_from_instant(app->calendar,
+						       unix_of(json_string_value(json_object_get(it, "at"))),
+						       PAPER_TO_SHIPMENT_DAYS, &due);
 			approx |= rc == WORKDAYS_APPROX;
 			workdays_date_from_instant(now, &today);
 			workdays_date_format(due, due_text);
@@ -81,9 +82,10 @@ int api_dashboard(struct http_req *r)
 	json_decref(items);
 	db_release(c);
 	promise = json_pack("{s:s, s:s, s:i, s:I, s:i, s:o}", "name", "paper_to_shipment", "label",
-	                    "纸质资料合格后约 2 个工作日内制作证书并寄出", "working_days", PAPER_TO_SHIPMENT_DAYS, "open",
-	                    (json_int_t)json_array_size(open), "overdue", overdue, "items", open);
+			    "纸质资料合格后约 2 个工作日内制作证书并寄出", "working_days",
+			    PAPER_TO_SHIPMENT_DAYS, "open", (json_int_t)json_array_size(open), "overdue",
+			    overdue, "items", open);
 	return http_reply_json(r, 200,
-	                       json_pack("{s:o, s:[o], s:b}", "queues", out, "promises", promise, "calendar_approximate",
-	                                 approx));
+			       json_pack("{s:o, s:[o], s:b}", "queues", out, "promises", promise,
+					 "calendar_approximate", approx));
 }

@@ -20,20 +20,25 @@ static const struct kind {
 	enum qr_expect qr;
 } kinds[] = {
 	{"application_form", "数字证书用户申请表",
-	 "下载本订单的申请表打印，加盖单位公章原章后用扫描仪扫描上传；请勿上传现场办理业务表格；订单信息修改或订单删除后须重新下载。",
+	 "下载本订单的申请表打印，加盖单位公章原章后用扫描仪扫描上传；请勿上传现场办理业务表格；订单信息修改"
+	 "或订单删除后须重新下载。",
 	 QR_APPLICATION},
 	{"business_licence", "营业执照",
-	 "请上传电子营业执照；或将营业执照副本原件 1:1 复印清晰后在空白处加盖公章原章，用扫描仪扫描上传（请勿缩小复印，请勿手机拍照或手机软件扫描）。",
+	 "请上传电子营业执照；或将营业执照副本原件 1:1 "
+	 "复印清晰后在空白处加盖公章原章，用扫描仪扫描上传（请勿缩小复印，请勿手机拍照或手机软件扫描）。",
 	 QR_NONE},
 	{"handler_id_front", "经办人身份证（人像面）",
 	 "经办人身份证原件 1:1 复印清晰后，在空白处加盖单位公章原章，用扫描仪扫描上传。", QR_NONE},
 	{"handler_id_back", "经办人身份证（国徽面）",
 	 "经办人身份证原件 1:1 复印清晰后，在空白处加盖单位公章原章，用扫描仪扫描上传。", QR_NONE},
 	{"authorisation_letter", "法人授权委托书",
-	 "下载本订单的委托书填写完整（委托期限尽量长），加盖公章原章和法人章原章或法人亲笔签名，扫描上传；法人须扫描委托书上的二维码完成刷脸核验。",
+	 "下载本订单的委托书填写完整（委托期限尽量长），加盖公章原章和法人章原章或法人亲笔签名，扫描上传；法"
+	 "人须扫描委托书上的二维码完成刷脸核验。",
 	 QR_LETTER},
 	{"seal_form", "签章采集表",
-	 "在空白格内加盖印模：须原章加盖、清晰、无杂质无底色；法人章为红色方章，无法人章可由法人正楷签字代替。扫描上传。", QR_SEAL},
+	 "在空白格内加盖印模：须原章加盖、清晰、无杂质无底色；法人章为红色方章，无法人章可由法人正楷签字代替"
+	 "。扫描上传。",
+	 QR_SEAL},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -60,9 +65,9 @@ static int listed(const char *list, const char *word)
 }
 
 struct qr_ctx {
-	const char *expect;         /* the exact text wanted */
-	const char *form, *letter;  /* the prefixes of every QR code the platform prints */
-	int matched, ours;          /* saw the wanted text; saw another of the platform's codes */
+	const char *expect;        /* the exact text wanted */
+	const char *form, *letter; /* the prefixes of every QR code the platform prints */
+	int matched, ours;         /* saw the wanted text; saw another of the platform's codes */
 };
 
 static int on_qr(const char *text, void *arg)
@@ -71,7 +76,8 @@ static int on_qr(const char *text, void *arg)
 
 	if (strcmp(text, q->expect) == 0)
 		q->matched = 1;
-	else if (strncmp(text, q->form, strlen(q->form)) == 0 || strncmp(text, q->letter, strlen(q->letter)) == 0)
+	else if (strncmp(text, q->form, strlen(q->form)) == 0 ||
+		 strncmp(text, q->letter, strlen(q->letter)) == 0)
 		q->ours = 1;
 	return q->matched;
 }
@@ -80,8 +86,8 @@ static int on_qr(const char *text, void *arg)
  * this slot's (another order, an older version, or another form of this order) is refused; no code
  * at all is accepted with a flag for the reviewer. Returns 0 with qr_status set, or -1 after
  * recording the refusal in f. */
-static int check_qr(struct http_req *r, const struct order_rec *o, const struct kind *k, const unsigned char *data,
-                    size_t len, struct form *f, char qr_status[16])
+static int check_qr(struct http_req *r, const struct order_rec *o, const struct kind *k,
+		    const unsigned char *data, size_t len, struct form *f, char qr_status[16])
 {
 	const struct app *app = http_ctx(r);
 	char expect[1200], letter[1100];
@@ -107,9 +113,10 @@ static int check_qr(struct http_req *r, const struct order_rec *o, const struct 
 	if (q.ours) {
 		char msg[400];
 		snprintf(msg, sizeof(msg),
-		         "上传的文件不是本订单当前的表格（此处需要：%s）。可能是其他表格、其他订单或已删除订单的表格，"
-		         "或订单信息修改前下载的表格，请重新下载本订单的%s，打印盖章后扫描上传",
-		         k->label, k->label);
+			 "上传的文件不是本订单当前的表格（此处需要：%"
+			 "s）。可能是其他表格、其他订单或已删除订单的表格，"
+			 "或订单信息修改前下载的表格，请重新下载本订单的%s，打印盖章后扫描上传",
+			 k->label, k->label);
 		form_error(f, 422, "file", "form_mismatch", msg);
 		return -1;
 	}
@@ -118,17 +125,20 @@ static int check_qr(struct http_req *r, const struct order_rec *o, const struct 
 }
 
 /* Returns the facts a reviewer wants about an accepted image, as a JSON object text (caller frees). */
-static char *checks_json(const struct image_info *info, const char *qr_status, const unsigned char *data, size_t len)
+static char *checks_json(const struct image_info *info, const char *qr_status, const unsigned char *data,
+			 size_t len)
 {
 	json_t *j = json_object();
 	char *text;
 
 	if (image_looks_like_photo(data, len))
-		json_object_set_new(j, "photo_suspect", json_string("图片含相机信息，可能是手机拍照而非扫描件"));
+		json_object_set_new(j, "photo_suspect",
+				    json_string("图片含相机信息，可能是手机拍照而非扫描件"));
 	if (info->dpi_x != 0 && info->dpi_x < 150)
 		json_object_set_new(j, "low_dpi", json_string("分辨率低于 150 DPI，可能不够清晰"));
 	if (strcmp(qr_status, "unreadable") == 0)
-		json_object_set_new(j, "qr_unreadable", json_string("未能识别表格上的二维码，请人工核对订单编号"));
+		json_object_set_new(j, "qr_unreadable",
+				    json_string("未能识别表格上的二维码，请人工核对订单编号"));
 	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return text;
@@ -144,8 +154,7 @@ static json_t *current_json(struct db_conn *c, int64_t order_id, const char *kin
 		json_decref(docs);
 		return NULL;
 	}
-	json_array_foreach(docs, i, it)
-	{
+	json_array_foreach (docs, i, it) {
 		if (strcmp(json_string_value(json_object_get(it, "kind")), kind) == 0)
 			found = json_incref(it);
 	}
@@ -233,10 +242,10 @@ json_t *api_document_slots(struct db_conn *c, const struct order_rec *o)
 	for (size_t i = 0; i < NKINDS; i++) {
 		if (!listed(kt.documents, kinds[i].code))
 			continue;
-		json_t *slot = json_pack("{s:s, s:s, s:s, s:b}", "kind", kinds[i].code, "label", kinds[i].label, "rule",
-		                         kinds[i].rule, "qr_checked", kinds[i].qr != QR_NONE);
-		json_array_foreach(docs, j, it)
-		{
+		json_t *slot =
+			json_pack("{s:s, s:s, s:s, s:b}", "kind", kinds[i].code, "label", kinds[i].label,
+				  "rule", kinds[i].rule, "qr_checked", kinds[i].qr != QR_NONE);
+		json_array_foreach (docs, j, it) {
 			if (strcmp(json_string_value(json_object_get(it, "kind")), kinds[i].code) == 0)
 				json_object_set(slot, "document", it);
 		}
@@ -275,7 +284,9 @@ static int send_file(struct http_req *r, struct db_conn *c, const struct order_r
 	if (fd < 0)
 		return api_internal(r, "document file missing");
 	snprintf(name, sizeof(name), "%s-%s.%s", o->order_no, k->code,
-	         strcmp(d.media_type, "image/png") == 0 ? "png" : strcmp(d.media_type, "image/bmp") == 0 ? "bmp" : "jpg");
+		 strcmp(d.media_type, "image/png") == 0   ? "png"
+		 : strcmp(d.media_type, "image/bmp") == 0 ? "bmp"
+							  : "jpg");
 	return http_reply_fd(r, fd, d.media_type, name);
 }
 

@@ -9,8 +9,8 @@ struct http_req;
 
 struct form {
 	struct http_req *r;
-	json_t *body;   /* borrowed */
-	json_t *errors; /* array */
+	json_t *body;    /* borrowed */
+	json_t *errors;  /* array */
 	unsigned status; /* status of the reply: 422 unless an error asks for another */
 };
 
@@ -21,7 +21,8 @@ void form_error(struct form *f, unsigned status, const char *field, const char *
 /* Returns the trimmed string field name (label is its Chinese name for messages) of minc to maxc
  * characters without control characters, or NULL: absent (an error when required) or invalid
  * (an error recorded). The text is owned by the body. */
-const char *form_text(struct form *f, const char *name, const char *label, long minc, long maxc, int required);
+const char *form_text(struct form *f, const char *name, const char *label, long minc, long maxc,
+		      int required);
 /* Returns the boolean field name (absent: 0); a non-boolean is an error. */
 int form_bool(struct form *f, const char *name);
 /* Returns 1 when problems were recorded. */

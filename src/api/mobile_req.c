@@ -32,7 +32,8 @@ int api_mobile_req_create(struct http_req *r)
 	name = form_text(&f, "handler_name", "新经办人姓名", 2, 40, 1);
 	mobile = form_text(&f, "new_mobile", "新手机号", 1, 20, 1);
 	if (mobile != NULL && phone_mobile_normalise(mobile, m.new_mobile) != 0)
-		form_error(&f, 422, "new_mobile", "mobile_invalid", "请输入正确的 11 位手机号码（不支持座机号码）");
+		form_error(&f, 422, "new_mobile", "mobile_invalid",
+			   "请输入正确的 11 位手机号码（不支持座机号码）");
 	if (image_inspect(u.data, u.len, &info, &code, &msg) != 0)
 		form_error(&f, strcmp(code, "file_too_large") == 0 ? 413 : 415, "file", code, msg);
 	if (!form_failed(&f)) {
@@ -45,7 +46,8 @@ int api_mobile_req_create(struct http_req *r)
 			rc = store_mobile_req_create(c, &m, &a, &id);
 			db_release(c);
 			if (rc == DB_CONFLICT)
-				form_error(&f, 409, NULL, "request_pending", "已有一份变更申请正在审核中，请等待工作人员处理");
+				form_error(&f, 409, NULL, "request_pending",
+					   "已有一份变更申请正在审核中，请等待工作人员处理");
 			else if (rc != DB_OK)
 				form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		}
@@ -53,8 +55,8 @@ int api_mobile_req_create(struct http_req *r)
 	u.fields = NULL; /* form_finish releases it */
 	http_upload_free(&u);
 	return form_finish(&f, f.body, 201,
-	                   json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "state", "pending", "new_mobile",
-	                             m.new_mobile, "new_handler_name", m.new_handler_name));
+			   json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "state", "pending",
+				     "new_mobile", m.new_mobile, "new_handler_name", m.new_handler_name));
 }
 
 /* Replies with the list of requests of org_id (0: all) in state (NULL: all). */
@@ -84,7 +86,8 @@ int api_admin_mobile_req_list(struct http_req *r)
 
 	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 &&
 	    strcmp(state, "rejected") != 0)
-		return http_reply_error(r, 400, "bad_query", "state 只能为 pending、approved 或 rejected", "state");
+		return http_reply_error(r, 400, "bad_query", "state 只能为 pending、approved 或 rejected",
+					"state");
 	return list(r, 0, state);
 }
 
@@ -93,7 +96,8 @@ static int path_req(struct http_req *r, struct db_conn *c, struct mobile_req *m)
 {
 	int64_t id = 0;
 
-	if (strnum_parse(http_param(r, "id"), 1, INT64_MAX, &id) != 0 || store_mobile_req_get(c, id, m) != DB_OK) {
+	if (strnum_parse(http_param(r, "id"), 1, INT64_MAX, &id) != 0 ||
+	    store_mobile_req_get(c, id, m) != DB_OK) {
 		http_reply_error(r, 404, "not_found", "未找到该申请", NULL);
 		return -1;
 	}
@@ -115,9 +119,9 @@ int api_admin_mobile_req_letter(struct http_req *r)
 	if (fd < 0)
 		return api_internal(r, "letter file missing");
 	snprintf(name, sizeof(name), "authorisation-letter-%lld.%s", (long long)m.id,
-	         strcmp(m.letter_media_type, "image/png") == 0   ? "png"
-	         : strcmp(m.letter_media_type, "image/bmp") == 0 ? "bmp"
-	                                                         : "jpg");
+		 strcmp(m.letter_media_type, "image/png") == 0   ? "png"
+		 : strcmp(m.letter_media_type, "image/bmp") == 0 ? "bmp"
+								 : "jpg");
 	return http_reply_fd(r, fd, m.letter_media_type, name);
 }
 
@@ -154,5 +158,7 @@ int api_admin_mobile_req_decide(struct http_req *r)
 			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	}
 	db_release(c);
-	return form_finish(&f, body, 200, json_pack("{s:I, s:s}", "id", (json_int_t)m.id, "state", approve ? "approved" : "rejected"));
+	return form_finish(
+		&f, body, 200,
+		json_pack("{s:I, s:s}", "id", (json_int_t)m.id, "state", approve ? "approved" : "rejected"));
 }

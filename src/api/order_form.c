@@ -120,7 +120,8 @@ static json_t *one(struct form *f, const struct ofield *d)
 			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 		if (strspn(buf, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(buf))
 			return json_string(buf);
-		form_error(f, 422, d->name, "tax_number_invalid", "纳税人识别号应为 15 至 20 位数字或大写字母");
+		form_error(f, 422, d->name, "tax_number_invalid",
+			   "纳税人识别号应为 15 至 20 位数字或大写字母");
 		return NULL;
 	case FK_ID_TYPE:
 		if (order_form_id_type_label(s)[0] != '\0')
@@ -178,7 +179,8 @@ json_t *order_form_missing(json_t *form, const char *key_type)
 		if (fields[i].main_only && strcmp(key_type, "main") != 0)
 			continue;
 		if (json_object_get(form, fields[i].name) == NULL)
-			json_array_append_new(missing, json_pack("{s:s, s:s}", "field", fields[i].name, "label", fields[i].label));
+			json_array_append_new(missing, json_pack("{s:s, s:s}", "field", fields[i].name,
+								 "label", fields[i].label));
 	}
 	return missing;
 }

@@ -30,8 +30,8 @@ static long long unix_time(const char *s)
 {
 	struct tm tm = {0};
 
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-	           &tm.tm_sec) != 6)
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec) != 6)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -76,29 +76,45 @@ int api_orders_form_pdf(struct http_req *r)
 		rc = http_reply_error(r, 404, "not_found", "副锁无电子签章，无需签章采集表", "kind");
 	} else if (json_array_size(missing) > 0) {
 		rc = http_reply_json(r, 409,
-		                     json_pack("{s:{s:s, s:s}, s:O}", "error", "code", "form_incomplete", "message",
-		                               "请先完善订单信息，再下载表格", "missing", missing));
+				     json_pack("{s:{s:s, s:s}, s:O}", "error", "code", "form_incomplete",
+					       "message", "请先完善订单信息，再下载表格", "missing",
+					       missing));
 	} else if (store_org_get_id(c, o.org_id, &org) != DB_OK) {
 		rc = api_internal(r, "organisation vanished");
 	} else {
 		api_form_qr_text(&o, kinds[i].name, qr, sizeof(qr));
 		snprintf(url, sizeof(url), "%s/verify/%s", app->cfg->public_url, o.verify_token);
-		d = (struct order_doc){
-			.order_no = o.order_no, .project_name = o.project_name, .key_type = o.key_type,
-			.key_type_label = k.name, .price_fen = o.price_fen, .unit_name = org.name, .uscc = org.uscc,
-			.unit_address = field(form, "unit_address"), .legal_name = field(form, "legal_name"),
-			.legal_id_type_label = order_form_id_type_label(field(form, "legal_id_type")),
-			.legal_id_number = field(form, "legal_id_number"), .legal_mobile = field(form, "legal_mobile"),
-			.handler_name = field(form, "handler_name"), .handler_id_number = field(form, "handler_id_number"),
-			.handler_mobile = field(form, "handler_mobile"), .handler_email = field(form, "handler_email"),
-			.invoice_title = field(form, "invoice_title"), .invoice_tax_number = field(form, "invoice_tax_number"),
-			.invoice_email = field(form, "invoice_email"), .recipient_name = field(form, "recipient_name"),
-			.recipient_mobile = field(form, "recipient_mobile"), .recipient_address = field(form, "recipient_address"),
-			.form_qr_text = qr, .verify_url = url, .created_at = unix_time(o.created_at)};
+		d = (struct order_doc){.order_no = o.order_no,
+				       .project_name = o.project_name,
+				       .key_type = o.key_type,
+				       .key_type_label = k.name,
+				       .price_fen = o.price_fen,
+				       .unit_name = org.name,
+				       .uscc = org.uscc,
+				       .unit_address = field(form, "unit_address"),
+				       .legal_name = field(form, "legal_name"),
+				       .legal_id_type_label =
+					       order_form_id_type_label(field(form, "legal_id_type")),
+				       .legal_id_number = field(form, "legal_id_number"),
+				       .legal_mobile = field(form, "legal_mobile"),
+				       .handler_name = field(form, "handler_name"),
+				       .handler_id_number = field(form, "handler_id_number"),
+				       .handler_mobile = field(form, "handler_mobile"),
+				       .handler_email = field(form, "handler_email"),
+				       .invoice_title = field(form, "invoice_title"),
+				       .invoice_tax_number = field(form, "invoice_tax_number"),
+				       .invoice_email = field(form, "invoice_email"),
+				       .recipient_name = field(form, "recipient_name"),
+				       .recipient_mobile = field(form, "recipient_mobile"),
+				       .recipient_address = field(form, "recipient_address"),
+				       .form_qr_text = qr,
+				       .verify_url = url,
+				       .created_at = unix_time(o.created_at)};
 		if (forms_render_pdf(kinds[i].kind, &d, &pdf, &len) != 0) {
 			rc = api_internal(r, "pdf rendering");
 		} else {
-			snprintf(disp, sizeof(disp), "attachment; filename=\"%s-%s.pdf\"", o.order_no, kinds[i].file);
+			snprintf(disp, sizeof(disp), "attachment; filename=\"%s-%s.pdf\"", o.order_no,
+				 kinds[i].file);
 			http_add_header(r, "Content-Disposition", disp);
 			http_add_header(r, "Cache-Control", "private, no-store");
 			rc = http_reply_bytes(r, 200, "application/pdf", pdf, len);

@@ -33,7 +33,8 @@ void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_
 
 	memset(f, 0, sizeof(*f));
 	f->form_complete = json_array_size(missing) == 0;
-	f->uscc_ok = store_org_get_id(c, o->org_id, &org) == DB_OK && strcmp(org.uscc_status, "pending_review") != 0;
+	f->uscc_ok = store_org_get_id(c, o->org_id, &org) == DB_OK &&
+		     strcmp(org.uscc_status, "pending_review") != 0;
 	struct key_type_rec k;
 	if (store_key_type_get(c, o->project_id, o->key_type, &k) == DB_OK)
 		store_documents_complete(c, o->id, k.documents, &f->documents_complete);
@@ -54,23 +55,28 @@ json_t *api_order_json(struct db_conn *c, const struct order_rec *o)
 	store_key_type_get(c, o->project_id, o->key_type, &k);
 	store_order_history(c, o->id, &history);
 	api_order_facts(c, o, &facts);
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:s, s:s}", "order_no",
-	              o->order_no, "project_code", o->project_code, "project_name", o->project_name, "key_type", o->key_type,
-	              "key_type_label", k.name, "price_fen", (json_int_t)o->price_fen, "state", o->state, "state_label",
-	              order_state_label(s), "next_step", order_state_next_step(s), "form", form ? form : json_object(),
-	              "form_version", (json_int_t)o->form_version, "missing", order_form_missing(form, o->key_type),
-	              "history", history, "created_at", o->created_at, "updated_at", o->updated_at);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:s, s:s}",
+		      "order_no", o->order_no, "project_code", o->project_code, "project_name",
+		      o->project_name, "key_type", o->key_type, "key_type_label", k.name, "price_fen",
+		      (json_int_t)o->price_fen, "state", o->state, "state_label", order_state_label(s),
+		      "next_step", order_state_next_step(s), "form", form ? form : json_object(),
+		      "form_version", (json_int_t)o->form_version, "missing",
+		      order_form_missing(form, o->key_type), "history", history, "created_at", o->created_at,
+		      "updated_at", o->updated_at);
 	if (o->submitted_at[0] != '\0')
 		json_object_set_new(j, "submitted_at", json_string(o->submitted_at));
-	json_object_set_new(j, "can_edit", json_boolean(order_fsm_decide(s, OE_EDIT, OA_ORG, 0, &facts, &next) == FSM_OK));
-	json_object_set_new(j, "can_delete", json_boolean(order_fsm_decide(s, OE_DELETE, OA_ORG, 0, &facts, &next) == FSM_OK));
+	json_object_set_new(j, "can_edit",
+			    json_boolean(order_fsm_decide(s, OE_EDIT, OA_ORG, 0, &facts, &next) == FSM_OK));
+	json_object_set_new(j, "can_delete",
+			    json_boolean(order_fsm_decide(s, OE_DELETE, OA_ORG, 0, &facts, &next) == FSM_OK));
 	json_object_set_new(j, "documents_required", store_csv_json(k.documents, 0));
 	json_object_set_new(j, "documents", api_document_slots(c, o));
 	json_object_set_new(j, "verification", api_verification_json(c, o));
 	json_t *ships = NULL;
 	store_shipments_json(c, o->id, &ships);
 	json_object_set_new(j, "shipments", ships ? ships : json_array());
-	json_object_set_new(j, "can_submit", json_boolean(order_fsm_decide(s, OE_SUBMIT, OA_ORG, 0, &facts, &next) == FSM_OK));
+	json_object_set_new(j, "can_submit",
+			    json_boolean(order_fsm_decide(s, OE_SUBMIT, OA_ORG, 0, &facts, &next) == FSM_OK));
 	return j;
 }
 
@@ -136,7 +142,8 @@ int api_orders_create(struct http_req *r)
 		o.form = NULL;
 		if (rc == DB_CONFLICT)
 			form_error(&f, 409, "key_type", "main_key_exists",
-			           "每个单位在本项目只能办理一个含电子签章的主锁。贵单位已有主锁（办理中或已持有），如需增加证书请申请无章副锁。");
+				   "每个单位在本项目只能办理一个含电子签章的主锁。贵单位已有主锁（办理中或已"
+				   "持有），如需增加证书请申请无章副锁。");
 		else if (rc != DB_OK)
 			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	}
@@ -147,7 +154,8 @@ int api_orders_create(struct http_req *r)
 	}
 	form_free(&f);
 	json_decref(body);
-	rc = store_order_get(c, o.order_no, &o) == DB_OK ? reply_order(r, c, &o, 201) : api_internal(r, "order vanished");
+	rc = store_order_get(c, o.order_no, &o) == DB_OK ? reply_order(r, c, &o, 201)
+							 : api_internal(r, "order vanished");
 	db_release(c);
 	return rc;
 }
@@ -192,7 +200,7 @@ int api_orders_get(struct http_req *r)
 /* Decides event on o for the organisation; replies with the refusal and returns -1, or returns 0
  * with *next set. */
 static int decide(struct http_req *r, struct db_conn *c, const struct order_rec *o, enum order_event e,
-                  enum order_state *next)
+		  enum order_state *next)
 {
 	struct order_facts facts;
 	const char *codes[4];
@@ -208,15 +216,18 @@ static int decide(struct http_req *r, struct db_conn *c, const struct order_rec 
 		for (int i = 0; i < n; i++)
 			json_array_append_new(list, json_string(codes[i]));
 		http_reply_json(r, 422,
-		                json_pack("{s:{s:s, s:s}, s:o}", "error", "code", "submit_incomplete", "message",
-		                          "订单尚不能提交：请完善订单信息、上传全部资料并完成法人刷脸核验", "missing", list));
+				json_pack("{s:{s:s, s:s}, s:o}", "error", "code", "submit_incomplete",
+					  "message",
+					  "订单尚不能提交：请完善订单信息、上传全部资料并完成法人刷脸核验",
+					  "missing", list));
 		return -1;
 	}
 	if (v == FSM_WRONG_ACTOR)
 		http_reply_error(r, 403, "forbidden", "无权执行此操作", NULL);
 	else
-		http_reply_error(r, 409, "state_conflict",
-		                 e == OE_EDIT ? "订单已提交，不能修改" : "订单当前状态不允许此操作，请刷新页面", NULL);
+		http_reply_error(
+			r, 409, "state_conflict",
+			e == OE_EDIT ? "订单已提交，不能修改" : "订单当前状态不允许此操作，请刷新页面", NULL);
 	return -1;
 }
 
@@ -283,7 +294,8 @@ int api_orders_update(struct http_req *r)
 	char no[32];
 	str_copy(no, o.order_no, sizeof(no));
 	store_order_free(&o);
-	rc = store_order_get(c, no, &o) == DB_OK ? reply_order(r, c, &o, 200) : api_internal(r, "order vanished");
+	rc = store_order_get(c, no, &o) == DB_OK ? reply_order(r, c, &o, 200)
+						 : api_internal(r, "order vanished");
 	db_release(c);
 	return rc;
 }

@@ -54,13 +54,16 @@ int api_review_claim(struct http_req *r)
 	}
 	if (strcmp(o.state, "submitted") != 0) {
 		http_reply_error(r, 409, "state_conflict", "该订单不在待预审状态", NULL);
-	} else if ((rc = store_review_claim(c, o.id, api_session(r)->rec.subject_id, holder)) == DB_CONFLICT) {
+	} else if ((rc = store_review_claim(c, o.id, api_session(r)->rec.subject_id, holder)) ==
+		   DB_CONFLICT) {
 		snprintf(msg, sizeof(msg), "该订单正由 %s 预审中，请选择其他订单", holder);
 		http_reply_error(r, 409, "claimed_by_other", msg, NULL);
 	} else if (rc != DB_OK) {
 		api_internal(r, "claim");
 	} else {
-		http_reply_json(r, 200, json_pack("{s:s, s:i}", "order_no", o.order_no, "claim_seconds", REVIEW_CLAIM_S));
+		http_reply_json(
+			r, 200,
+			json_pack("{s:s, s:i}", "order_no", o.order_no, "claim_seconds", REVIEW_CLAIM_S));
 	}
 	store_order_free(&o);
 	db_release(c);
@@ -80,8 +83,7 @@ static json_t *read_rejections(struct form *f, struct db_conn *c, const struct o
 		form_error(f, 422, "documents", "field_invalid", "资料意见格式不正确");
 		return out;
 	}
-	json_array_foreach(in, i, it)
-	{
+	json_array_foreach (in, i, it) {
 		const char *kind = json_string_value(json_object_get(it, "kind"));
 		json_t *reasons = json_object_get(it, "reasons"), *note = json_object_get(it, "note");
 		struct doc_rec d;
@@ -96,19 +98,18 @@ static json_t *read_rejections(struct form *f, struct db_conn *c, const struct o
 			form_error(f, 422, "documents", "field_invalid", "不通过原因格式不正确");
 			continue;
 		}
-		json_array_foreach(reasons, j, reason)
-		{
+		json_array_foreach (reasons, j, reason) {
 			if (!json_is_string(reason) || utf8_chars(json_string_value(reason)) > 100 ||
 			    str_has_control(json_string_value(reason))) {
 				form_error(f, 422, "documents", "field_invalid", "不通过原因格式不正确");
 				break;
 			}
-			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", text[0] ? "；" : "",
-			         json_string_value(reason));
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+				 text[0] ? "；" : "", json_string_value(reason));
 		}
 		if (note != NULL && json_string_length(note) > 0)
-			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", text[0] ? "；" : "",
-			         json_string_value(note));
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+				 text[0] ? "；" : "", json_string_value(note));
 		if (text[0] == '\0')
 			form_error(f, 422, "documents", "field_required", "请为不通过的资料选择或填写原因");
 		json_array_append_new(out, json_pack("{s:s, s:s}", "kind", kind, "reason", text));
@@ -137,11 +138,11 @@ static int decide_tx(struct db_conn *c, void *arg)
 	/* documents not named in a rejection are accepted */
 	if (rc == DB_OK)
 		rc = store_documents_accept_all(c, d->o->id);
-	json_array_foreach(d->rejections, i, it)
-	{
+	json_array_foreach (d->rejections, i, it) {
 		if (rc == DB_OK)
-			rc = store_document_review(c, d->o->id, json_string_value(json_object_get(it, "kind")), "rejected",
-			                           json_string_value(json_object_get(it, "reason")));
+			rc = store_document_review(c, d->o->id,
+						   json_string_value(json_object_get(it, "kind")), "rejected",
+						   json_string_value(json_object_get(it, "reason")));
 	}
 	detail = json_dumps(d->rejections, JSON_COMPACT);
 	if (rc == DB_OK)
@@ -152,8 +153,9 @@ static int decide_tx(struct db_conn *c, void *arg)
 	params = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	if (rc == DB_OK && d->mobile != NULL)
-		rc = store_outbox_add(c, "sms", d->mobile, strcmp(d->decision, "pass") == 0 ? "review_pass" : "review_reject",
-		                      params, key, d->outbox_state);
+		rc = store_outbox_add(c, "sms", d->mobile,
+				      strcmp(d->decision, "pass") == 0 ? "review_pass" : "review_reject",
+				      params, key, d->outbox_state);
 	free(params);
 	return rc;
 }
@@ -191,25 +193,26 @@ int api_review_decide(struct http_req *r)
 	api_order_facts(c, &o, &facts);
 	if (!form_failed(&f)) {
 		int v = order_fsm_decide(order_state_from_name(o.state), pass ? OE_PASS : OE_REJECT, OA_STAFF,
-		                         api_session(r)->roles, &facts, &next);
+					 api_session(r)->roles, &facts, &next);
 		if (v == FSM_WRONG_STATE)
 			form_error(&f, 409, NULL, "state_conflict", "该订单不在待预审状态");
 		else if (v != FSM_OK)
 			form_error(&f, 403, NULL, "forbidden", "您的岗位无权预审");
 		else if (!store_review_holds(c, o.id, api_session(r)->rec.subject_id))
-			form_error(&f, 409, NULL, "claim_required", "请先领取该订单（领取后 15 分钟内有效）再提交审核结论");
+			form_error(&f, 409, NULL, "claim_required",
+				   "请先领取该订单（领取后 15 分钟内有效）再提交审核结论");
 	}
 	if (!form_failed(&f)) {
 		form_data = json_loads(o.form, 0, NULL);
 		struct decision d = {&o,
-		                     pass ? "pass" : "reject",
-		                     order_state_name(next),
-		                     note,
-		                     json_string_value(json_object_get(form_data, "handler_mobile")),
-		                     app->cfg->sms_provider == SMS_PROVIDER_OUTBOX ? "dev" : "pending",
-		                     rejections,
-		                     &a,
-		                     api_session(r)->rec.subject_id};
+				     pass ? "pass" : "reject",
+				     order_state_name(next),
+				     note,
+				     json_string_value(json_object_get(form_data, "handler_mobile")),
+				     app->cfg->sms_provider == SMS_PROVIDER_OUTBOX ? "dev" : "pending",
+				     rejections,
+				     &a,
+				     api_session(r)->rec.subject_id};
 		rc = db_tx_conn(c, decide_tx, &d);
 		if (rc == DB_NOTFOUND)
 			form_error(&f, 409, NULL, "state_conflict", "订单状态已变化，请刷新");
@@ -287,6 +290,7 @@ int api_review_reasons_retire(struct http_req *r)
 	db_release(c);
 	if (rc == DB_NOTFOUND)
 		return http_reply_error(r, 404, "not_found", "没有这个原因", NULL);
-	return rc == DB_OK ? http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "active", 0))
-	                   : api_internal(r, "retire reason");
+	return rc == DB_OK
+		       ? http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "active", 0))
+		       : api_internal(r, "retire reason");
 }

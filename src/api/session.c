@@ -35,7 +35,9 @@ struct api_session *api_session(struct http_req *r)
 struct actor api_actor(struct http_req *r)
 {
 	const struct api_session *s = api_session(r);
-	const char *kind = s == NULL || !s->valid ? "system" : strcmp(s->rec.kind, "anon") == 0 ? "system" : s->rec.kind;
+	const char *kind = s == NULL || !s->valid             ? "system"
+			   : strcmp(s->rec.kind, "anon") == 0 ? "system"
+							      : s->rec.kind;
 
 	return (struct actor){kind, s != NULL && s->who[0] ? s->who : "anonymous", http_remote_addr(r)};
 }
@@ -54,7 +56,7 @@ static void set_cookie(struct http_req *r, const char *value, int max_age)
 	char header[256];
 
 	snprintf(header, sizeof(header), "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", COOKIE, value,
-	         secure ? "; Secure" : "", max_age == 0 ? "; Max-Age=0" : "");
+		 secure ? "; Secure" : "", max_age == 0 ? "; Max-Age=0" : "");
 	http_add_header(r, "Set-Cookie", header);
 }
 
@@ -86,14 +88,16 @@ static int load(struct http_req *r, struct db_conn *c, struct api_session *s)
 	char now[TIMEFMT_LEN], idle[TIMEFMT_LEN];
 	time_t t = time(NULL);
 
-	if (cookie == NULL || strlen(cookie) != ID_TEXT || strspn(cookie, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != ID_TEXT)
+	if (cookie == NULL || strlen(cookie) != ID_TEXT ||
+	    strspn(cookie, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != ID_TEXT)
 		return 0;
 	id_hash(cookie, s->id_hash);
 	if (store_session_get(c, s->id_hash, &s->rec) != DB_OK)
 		return 0;
 	timefmt_rfc3339(t, now);
 	timefmt_rfc3339(t - app->cfg->idle_timeout_min * 60, idle);
-	if (strcmp(s->rec.expires_at, now) <= 0 || strcmp(s->rec.last_seen_at, idle) < 0 || load_subject(c, s) != 0) {
+	if (strcmp(s->rec.expires_at, now) <= 0 || strcmp(s->rec.last_seen_at, idle) < 0 ||
+	    load_subject(c, s) != 0) {
 		store_session_delete(c, s->id_hash);
 		return -1;
 	}
@@ -124,7 +128,8 @@ int api_session_start(struct http_req *r, struct db_conn *c, const char *kind, i
 	s->rec.subject_id = subject_id;
 	timefmt_rfc3339(t, now);
 	timefmt_rfc3339(t + (time_t)app->cfg->absolute_timeout_h * 3600, expires);
-	if (store_session_create(c, s->id_hash, kind, subject_id, s->rec.csrf, now, expires, http_remote_addr(r)) != DB_OK ||
+	if (store_session_create(c, s->id_hash, kind, subject_id, s->rec.csrf, now, expires,
+				 http_remote_addr(r)) != DB_OK ||
 	    load_subject(c, s) != 0)
 		return -1;
 	s->valid = 1;
@@ -168,7 +173,7 @@ static int authorise(struct http_req *r, const struct route *rt, const struct ap
 
 	if ((kind == ACCESS_ORG || kind == ACCESS_STAFF) && (!s->valid || strcmp(s->rec.kind, "anon") == 0))
 		return ended ? deny(r, 401, "session_expired", "登录已超时，请重新登录")
-		             : deny(r, 401, "not_logged_in", "请先登录");
+			     : deny(r, 401, "not_logged_in", "请先登录");
 	if (unsafe && (!s->valid || !csrf_ok(r, s)))
 		return deny(r, 403, "csrf_failed", "页面已过期，请刷新页面后重试");
 	if (kind == ACCESS_ORG && strcmp(s->rec.kind, "org") != 0)
@@ -197,7 +202,8 @@ int api_before(struct http_req *r, const struct route *rt)
 	found = load(r, c, s);
 	rc = authorise(r, rt, s, found < 0);
 	/* A page's first GET brings an anonymous session: it carries the CSRF token and the captcha. */
-	if (rc == 0 && !s->valid && strcmp(http_method(r), "GET") == 0 && api_session_start(r, c, "anon", 0) != 0)
+	if (rc == 0 && !s->valid && strcmp(http_method(r), "GET") == 0 &&
+	    api_session_start(r, c, "anon", 0) != 0)
 		rc = deny(r, 500, "internal", "服务器内部错误，请稍后重试");
 	db_release(c);
 	return rc;
@@ -217,10 +223,12 @@ int api_session_get(struct http_req *r)
 	} else if (strcmp(s->rec.kind, "staff") == 0) {
 		struct staff_rec st;
 		if (store_staff_get(c, NULL, s->rec.subject_id, &st) == DB_OK) {
-			user = json_pack("{s:s, s:s, s:[]}", "username", st.username, "display_name", st.display_name, "roles");
+			user = json_pack("{s:s, s:s, s:[]}", "username", st.username, "display_name",
+					 st.display_name, "roles");
 			for (int i = 0; i < ROLE_COUNT; i++)
 				if (st.roles & (1u << i))
-					json_array_append_new(json_object_get(user, "roles"), json_string(role_name(i)));
+					json_array_append_new(json_object_get(user, "roles"),
+							      json_string(role_name(i)));
 		}
 	}
 	db_release(c);

@@ -37,12 +37,15 @@ static int send_tx(struct db_conn *c, void *arg)
 	char now[TIMEFMT_LEN], expires[TIMEFMT_LEN];
 	time_t t = time(NULL);
 	int rc = store_sms_insert(c, a->mobile, a->purpose, a->hash, a->ip, timefmt_rfc3339(t, now),
-	                          timefmt_rfc3339(t + SMS_TTL_S, expires));
+				  timefmt_rfc3339(t + SMS_TTL_S, expires));
 
-	return rc != DB_OK ? rc : store_outbox_add(c, "sms", a->mobile, "verify_code", a->params, a->key, a->state);
+	return rc != DB_OK
+		       ? rc
+		       : store_outbox_add(c, "sms", a->mobile, "verify_code", a->params, a->key, a->state);
 }
 
-int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile, const char *purpose)
+int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile,
+		 const char *purpose)
 {
 	char since[TIMEFMT_LEN], code[8], hash[72], key[64], bucket[96], *params;
 	const char *state;
@@ -67,12 +70,14 @@ int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const ch
 	}
 	snprintf(code, sizeof(code), "%06u", randombytes_uniform(1000000));
 	code_hash(mobile, purpose, code, hash);
-	snprintf(key, sizeof(key), "sms-code:%s:%08x%08x", mobile, randombytes_random(), randombytes_random());
+	snprintf(key, sizeof(key), "sms-code:%s:%08x%08x", mobile, randombytes_random(),
+		 randombytes_random());
 	json_t *j = json_pack("{s:s, s:s, s:i}", "code", code, "purpose", purpose, "minutes", SMS_TTL_S / 60);
 	params = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	state = ((struct app *)http_ctx(r))->cfg->sms_provider == SMS_PROVIDER_OUTBOX ? "dev" : "pending";
-	rc = db_tx_conn(c, send_tx, &(struct send_args){mobile, purpose, http_remote_addr(r), hash, params, key, state});
+	rc = db_tx_conn(c, send_tx,
+			&(struct send_args){mobile, purpose, http_remote_addr(r), hash, params, key, state});
 	free(params);
 	sodium_memzero(code, sizeof(code));
 	if (rc != DB_OK) {
@@ -82,8 +87,8 @@ int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const ch
 	return 0;
 }
 
-int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const char *field, const char *mobile,
-                  const char *purpose, const char *code)
+int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const char *field,
+		  const char *mobile, const char *purpose, const char *code)
 {
 	char hash[72], now[TIMEFMT_LEN];
 	int result = SMS_CODE_NONE;
@@ -91,12 +96,12 @@ int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const c
 	(void)r;
 	if (code == NULL || strlen(code) != 6 || strspn(code, "0123456789") != 6) {
 		form_error(f, 422, field, code == NULL ? "sms_code_required" : "sms_code_wrong",
-		           code == NULL ? "请输入短信验证码" : "短信验证码为 6 位数字");
+			   code == NULL ? "请输入短信验证码" : "短信验证码为 6 位数字");
 		return -1;
 	}
 	code_hash(mobile, purpose, code, hash);
-	if (store_sms_consume(c, mobile, purpose, hash, timefmt_rfc3339(time(NULL), now), SMS_MAX_ATTEMPTS, &result) !=
-	    DB_OK) {
+	if (store_sms_consume(c, mobile, purpose, hash, timefmt_rfc3339(time(NULL), now), SMS_MAX_ATTEMPTS,
+			      &result) != DB_OK) {
 		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		return -1;
 	}
@@ -118,7 +123,7 @@ int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const c
 /* Works out the mobile a code for purpose goes to; returns 0 with mobile filled, or -1 with an
  * error recorded. Codes for strangers' mobiles need the captcha; the logged-in handler's do not. */
 static int target(struct http_req *r, struct db_conn *c, struct form *f, const char *purpose, char mobile[16],
-                  char masked[16])
+		  char masked[16])
 {
 	struct api_session *s = api_session(r);
 	const char *m = form_text(f, "mobile", "手机号", 1, 20, 0);

@@ -39,8 +39,10 @@ int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *for
 	const char *name, *id;
 
 	legal_of(form, &name, &id);
-	return name != NULL && id != NULL && store_verification_latest(c, o->id, o->verify_token, &v) == DB_OK &&
-	       strcmp(v.state, "passed") == 0 && strcmp(v.legal_name, name) == 0 && strcmp(v.legal_id_number, id) == 0;
+	return name != NULL && id != NULL &&
+	       store_verification_latest(c, o->id, o->verify_token, &v) == DB_OK &&
+	       strcmp(v.state, "passed") == 0 && strcmp(v.legal_name, name) == 0 &&
+	       strcmp(v.legal_id_number, id) == 0;
 }
 
 json_t *api_verification_json(struct db_conn *c, const struct order_rec *o)
@@ -50,9 +52,9 @@ json_t *api_verification_json(struct db_conn *c, const struct order_rec *o)
 	if (store_verification_latest(c, o->id, o->verify_token, &v) != DB_OK)
 		return json_pack("{s:s, s:s}", "state", "none", "message", "法人尚未扫码核验");
 	json_t *j = json_pack("{s:s, s:s}", "state", v.state, "message",
-	                      strcmp(v.state, "passed") == 0    ? "认证成功"
-	                      : strcmp(v.state, "started") == 0 ? "核验进行中"
-	                                                        : "核验未通过");
+			      strcmp(v.state, "passed") == 0    ? "认证成功"
+			      : strcmp(v.state, "started") == 0 ? "核验进行中"
+								: "核验未通过");
 	if (v.reason[0] != '\0')
 		json_object_set_new(j, "reason", json_string(v.reason));
 	if (v.finished_at[0] != '\0')
@@ -67,7 +69,8 @@ static int token_order(struct http_req *r, struct db_conn *c, struct order_rec *
 
 	if (t == NULL || strlen(t) > 60 || store_order_get_by_token(c, t, o) != DB_OK) {
 		http_reply_error(r, 404, "verify_link_invalid",
-		                 "二维码已失效：订单已删除或法人信息已修改，请重新下载授权委托书后扫码", NULL);
+				 "二维码已失效：订单已删除或法人信息已修改，请重新下载授权委托书后扫码",
+				 NULL);
 		return -1;
 	}
 	return 0;
@@ -91,10 +94,10 @@ static int reply_summary(struct http_req *r, struct db_conn *c, struct order_rec
 	store_key_type_get(c, o->project_id, o->key_type, &k);
 	json_decref(form);
 	return http_reply_json(r, 200,
-	                       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "order_no", o->order_no, "unit_name",
-	                                 org.name, "project_name", o->project_name, "key_type_label", k.name,
-	                                 "legal_name_masked", name, "legal_id_masked", id, "verification",
-	                                 api_verification_json(c, o)));
+			       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "order_no", o->order_no,
+					 "unit_name", org.name, "project_name", o->project_name,
+					 "key_type_label", k.name, "legal_name_masked", name,
+					 "legal_id_masked", id, "verification", api_verification_json(c, o)));
 }
 
 int api_verify_get(struct http_req *r)
@@ -132,17 +135,20 @@ int api_verify_start(struct http_req *r)
 	legal_of(form, &name, &id);
 	snprintf(bucket, sizeof(bucket), "idv:%s", o.verify_token);
 	if (name == NULL || id == NULL) {
-		http_reply_error(r, 409, "legal_person_missing", "订单尚未填写法定代表人姓名和证件号码，请经办人先完善订单信息", NULL);
+		http_reply_error(r, 409, "legal_person_missing",
+				 "订单尚未填写法定代表人姓名和证件号码，请经办人先完善订单信息", NULL);
 	} else if (api_order_verified(c, &o, form)) {
 		http_reply_error(r, 409, "already_verified", "法人已核验成功，无需重复核验", NULL);
 	} else if (store_rate_hit(c, bucket, 3600, &hits) != DB_OK || hits > STARTS_PER_HOUR) {
 		http_reply_error(r, 429, "too_many_requests", "核验次数过多，请一小时后再试", NULL);
 	} else {
 		idv_config_from(&ic, app->cfg);
-		snprintf(redirect, sizeof(redirect), "%s/verify/%s/result", app->cfg->public_url, o.verify_token);
-		if (idv_start(&ic, name, id, redirect, o.order_no, url, sizeof(url), v.biz_token, sizeof(v.biz_token), err,
-		              sizeof(err)) != 0) {
-			http_reply_error(r, 502, "idv_unavailable", err[0] ? err : "人脸核验服务暂时不可用，请稍后再试", NULL);
+		snprintf(redirect, sizeof(redirect), "%s/verify/%s/result", app->cfg->public_url,
+			 o.verify_token);
+		if (idv_start(&ic, name, id, redirect, o.order_no, url, sizeof(url), v.biz_token,
+			      sizeof(v.biz_token), err, sizeof(err)) != 0) {
+			http_reply_error(r, 502, "idv_unavailable",
+					 err[0] ? err : "人脸核验服务暂时不可用，请稍后再试", NULL);
 		} else {
 			v.order_id = o.id;
 			str_copy(v.verify_token, o.verify_token, sizeof(v.verify_token));
@@ -172,14 +178,16 @@ static int refresh(struct http_req *r, struct db_conn *c, const struct order_rec
 	char reason[256] = "";
 
 	/* Only a started verification is asked about; ended ones are what they are. */
-	if (store_verification_latest(c, o->id, o->verify_token, &v) != DB_OK || strcmp(v.state, "started") != 0)
+	if (store_verification_latest(c, o->id, o->verify_token, &v) != DB_OK ||
+	    strcmp(v.state, "started") != 0)
 		return 0;
 	idv_config_from(&ic, app->cfg);
-	if (idv_result(&ic, v.biz_token, v.legal_name, v.legal_id_number, &outcome, reason, sizeof(reason), err, errlen) != 0)
+	if (idv_result(&ic, v.biz_token, v.legal_name, v.legal_id_number, &outcome, reason, sizeof(reason),
+		       err, errlen) != 0)
 		return -1;
 	if (outcome != IDV_PENDING)
-		store_verification_finish(c, v.biz_token, outcome == IDV_PASSED, outcome == IDV_PASSED ? NULL : reason,
-		                          o->order_no, &a);
+		store_verification_finish(c, v.biz_token, outcome == IDV_PASSED,
+					  outcome == IDV_PASSED ? NULL : reason, o->order_no, &a);
 	return 0;
 }
 
@@ -204,7 +212,8 @@ int api_verify_result(struct http_req *r)
 		return 0;
 	}
 	if (refresh(r, c, &o, err, sizeof(err)) != 0)
-		http_reply_error(r, 502, "idv_unavailable", err[0] ? err : "人脸核验服务暂时不可用，请稍后刷新", NULL);
+		http_reply_error(r, 502, "idv_unavailable",
+				 err[0] ? err : "人脸核验服务暂时不可用，请稍后刷新", NULL);
 	else
 		reply_summary(r, c, &o);
 	store_order_free(&o);

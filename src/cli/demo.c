@@ -13,16 +13,18 @@
  * prices per year and admins set the real ones in the console. */
 static const struct key_type_def yingtan_types[] = {
 	{"main", "主锁（含电子签章）", 22000, 1,
-	 "application_form,business_licence,handler_id_front,handler_id_back,authorisation_letter,seal_form", "1,2,3",
-	 22000},
+	 "application_form,business_licence,handler_id_front,handler_id_back,authorisation_letter,seal_form",
+	 "1,2,3", 22000},
 	{"secondary", "副锁（无电子签章）", 19000, 0,
-	 "application_form,business_licence,handler_id_front,handler_id_back,authorisation_letter", "1,2,3", 19000},
+	 "application_form,business_licence,handler_id_front,handler_id_back,authorisation_letter", "1,2,3",
+	 19000},
 };
 
 static int project_tx(struct db_conn *c, void *arg)
 {
 	(void)arg;
-	int rc = store_project_ensure(c, "yingtan", "鹰潭市阳光采购服务平台", "YT", yingtan_types, 2, &cli_actor);
+	int rc = store_project_ensure(c, "yingtan", "鹰潭市阳光采购服务平台", "YT", yingtan_types, 2,
+				      &cli_actor);
 	return rc == DB_CONFLICT ? DB_OK : rc;
 }
 

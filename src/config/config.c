@@ -212,7 +212,8 @@ static int check_line_lengths(const char *path, char *err, size_t errlen)
 			line++;
 			len = 0;
 		} else if (++len >= LINE_MAX_BYTES) {
-			snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, line, LINE_MAX_BYTES - 1);
+			snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, line,
+				 LINE_MAX_BYTES - 1);
 			fclose(f);
 			return -1;
 		}

@@ -55,7 +55,7 @@ int order_fsm_missing(const struct order_facts *f, const char *codes[4])
 }
 
 int order_fsm_decide(enum order_state s, enum order_event e, enum order_actor actor, unsigned roles,
-                     const struct order_facts *f, enum order_state *next)
+		     const struct order_facts *f, enum order_state *next)
 {
 	const char *codes[4];
 
@@ -74,19 +74,31 @@ int order_fsm_decide(enum order_state s, enum order_event e, enum order_actor ac
 }
 
 static const char *const state_names[OS_COUNT] = {
-	"draft",    "submitted", "rejected", "awaiting_payment", "awaiting_paper", "paper_sent", "paper_rejected",
-	"producing", "produced", "shipped",  "completed",        "deleted",        "refunding",  "refunded",
+	"draft",      "submitted",      "rejected",  "awaiting_payment", "awaiting_paper",
+	"paper_sent", "paper_rejected", "producing", "produced",         "shipped",
+	"completed",  "deleted",        "refunding", "refunded",
 };
 
 static const char *const state_labels[OS_COUNT] = {
-	"草稿（待提交）",         "已提交，待预审",       "预审未通过，请修改后重新提交", "预审通过，待付款",
-	"已付款，请邮寄纸质资料", "纸质资料已寄出，待审核", "纸质资料不合格，请补寄",       "资料合格，制证中",
-	"证书已制作，待寄出",     "证书已寄出",           "已完成",                       "已删除",
-	"退款中",                 "已退款",
+	"草稿（待提交）",
+	"已提交，待预审",
+	"预审未通过，请修改后重新提交",
+	"预审通过，待付款",
+	"已付款，请邮寄纸质资料",
+	"纸质资料已寄出，待审核",
+	"纸质资料不合格，请补寄",
+	"资料合格，制证中",
+	"证书已制作，待寄出",
+	"证书已寄出",
+	"已完成",
+	"已删除",
+	"退款中",
+	"已退款",
 };
 
 static const char *const next_steps[OS_COUNT] = {
-	"请完善订单信息，下载并打印申请表、授权委托书（主锁还需签章采集表），盖章后扫描上传，法人扫码完成刷脸核验后提交。",
+	"请完善订单信息，下载并打印申请表、授权委托书（主锁还需签章采集表），盖章后扫描上传，法人扫码完成刷脸"
+	"核验后提交。",
 	"资料已提交，工作人员将尽快预审，结果将以短信通知经办人。",
 	"请查看预审不通过的原因，修改或重新上传相应资料后再次提交。",
 	"预审已通过，请使用微信或支付宝扫码付款。",
@@ -103,8 +115,8 @@ static const char *const next_steps[OS_COUNT] = {
 };
 
 static const char *const event_names[OE_COUNT] = {
-	"edit", "submit", "pass", "reject", "paid", "courier", "paper_ok", "paper_bad", "made", "ship", "complete",
-	"delete", "cancel", "refunded",
+	"edit",      "submit", "pass", "reject",   "paid",   "courier", "paper_ok",
+	"paper_bad", "made",   "ship", "complete", "delete", "cancel",  "refunded",
 };
 
 const char *order_state_name(enum order_state s)

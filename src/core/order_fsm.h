@@ -60,15 +60,15 @@ struct order_facts {
 
 enum fsm_verdict {
 	FSM_OK = 0,
-	FSM_WRONG_STATE,   /* the event does not apply in this state (409) */
-	FSM_WRONG_ACTOR,   /* this actor may not fire it (403) */
-	FSM_GUARD_FAILED,  /* a precondition is missing (422): see fsm_missing */
+	FSM_WRONG_STATE,  /* the event does not apply in this state (409) */
+	FSM_WRONG_ACTOR,  /* this actor may not fire it (403) */
+	FSM_GUARD_FAILED, /* a precondition is missing (422): see fsm_missing */
 };
 
 /* Decides event e on an order in state s fired by actor (with staff role bits roles when staff).
  * Returns an enum fsm_verdict; on FSM_OK *next is the new state (s itself for OE_EDIT). */
 int order_fsm_decide(enum order_state s, enum order_event e, enum order_actor actor, unsigned roles,
-                     const struct order_facts *f, enum order_state *next);
+		     const struct order_facts *f, enum order_state *next);
 /* For a FSM_GUARD_FAILED submit, writes the missing preconditions' codes (documents_missing,
  * verification_missing, uscc_unconfirmed, form_incomplete) into codes; returns how many. */
 int order_fsm_missing(const struct order_facts *f, const char *codes[4]);

@@ -28,7 +28,8 @@ int tracking_sf_normalise(const char *in, char out[TRACKING_MAX])
 		digits += 2;
 	else if (n != 12)
 		n = -1;
-	if (n < 0 || (strlen(digits) != 12 && strlen(digits) != 13) || strspn(digits, "0123456789") != strlen(digits)) {
+	if (n < 0 || (strlen(digits) != 12 && strlen(digits) != 13) ||
+	    strspn(digits, "0123456789") != strlen(digits)) {
 		out[0] = '\0';
 		return -1;
 	}

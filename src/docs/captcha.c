@@ -53,8 +53,8 @@ static void noise(cairo_t *cr)
 		cairo_set_source_rgb(cr, rnd(0.3, 0.7), rnd(0.3, 0.7), rnd(0.3, 0.7));
 		cairo_set_line_width(cr, rnd(1, 2));
 		cairo_move_to(cr, rnd(0, WIDTH), rnd(0, HEIGHT));
-		cairo_curve_to(cr, rnd(0, WIDTH), rnd(0, HEIGHT), rnd(0, WIDTH), rnd(0, HEIGHT), rnd(0, WIDTH),
-		               rnd(0, HEIGHT));
+		cairo_curve_to(cr, rnd(0, WIDTH), rnd(0, HEIGHT), rnd(0, WIDTH), rnd(0, HEIGHT),
+			       rnd(0, WIDTH), rnd(0, HEIGHT));
 		cairo_stroke(cr);
 	}
 	for (int i = 0; i < 120; i++) {

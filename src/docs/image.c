@@ -68,7 +68,7 @@ static int jpeg_check(const unsigned char *d, size_t len, struct image_info *inf
 	}
 	jpeg_start_decompress(&cinfo);
 	row = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
-	                                 cinfo.output_width * (JDIMENSION)cinfo.output_components, 1);
+					 cinfo.output_width * (JDIMENSION)cinfo.output_components, 1);
 	while (cinfo.output_scanline < cinfo.output_height)
 		jpeg_read_scanlines(&cinfo, row, 1);
 	jpeg_finish_decompress(&cinfo);
@@ -133,7 +133,7 @@ static size_t png_end(const unsigned char *d, size_t len)
 static long le32(const unsigned char *p)
 {
 	return (long)((unsigned long)p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 |
-	              (unsigned long)p[3] << 24);
+		      (unsigned long)p[3] << 24);
 }
 
 /* Checks a BMP's header bounds, then decodes it with libgd. Returns 0, 1 or 2 as above. */
@@ -159,7 +159,7 @@ static int bmp_check(const unsigned char *d, size_t len, struct image_info *info
 }
 
 int image_inspect(const unsigned char *d, size_t len, struct image_info *info, const char **code,
-                  const char **message)
+		  const char **message)
 {
 	static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 	int rc;
@@ -191,10 +191,12 @@ int image_inspect(const unsigned char *d, size_t len, struct image_info *info, c
 	if (rc == 0)
 		return 0;
 	*code = rc == 4   ? "image_too_small"
-	        : rc == 2 ? "image_dimensions" : rc == 3 ? "file_trailing_data" : "image_corrupt";
-	*message = rc == 4   ? "图片尺寸过小（每边至少 200 像素），无法看清资料内容，请用扫描仪重新扫描"
-	           : rc == 2 ? "图片尺寸过大（每边不超过 10000 像素，总像素不超过 4000 万）"
-	           : rc == 3 ? "图片文件末尾附带了其他数据，请重新扫描保存后上传"
-	                     : "图片文件已损坏或不完整，无法打开，请重新扫描保存后上传";
+		: rc == 2 ? "image_dimensions"
+		: rc == 3 ? "file_trailing_data"
+			  : "image_corrupt";
+	*message = rc == 4 ? "图片尺寸过小（每边至少 200 像素），无法看清资料内容，请用扫描仪重新扫描"
+		   : rc == 2 ? "图片尺寸过大（每边不超过 10000 像素，总像素不超过 4000 万）"
+		   : rc == 3 ? "图片文件末尾附带了其他数据，请重新扫描保存后上传"
+			     : "图片文件已损坏或不完整，无法打开，请重新扫描保存后上传";
 	return -1;
 }

@@ -5,7 +5,7 @@
 #define CERTDESK_IMAGE_H
 #include <stddef.h>
 
-#define IMAGE_MAX_BYTES 1048576u   /* the seed's "1M" */
+#define IMAGE_MAX_BYTES 1048576u /* the seed's "1M" */
 #define IMAGE_MAX_SIDE 10000u
 #define IMAGE_MIN_SIDE 200u        /* smaller cannot show a legible document */
 #define IMAGE_MAX_PIXELS 40000000u /* refuses decompression bombs before decoding */
@@ -20,6 +20,6 @@ struct image_info {
 /* Inspects len bytes. Returns 0 with *info filled, or -1 with *code (stable, e.g. "file_type")
  * and *message (Chinese, saying which rule was broken). */
 int image_inspect(const unsigned char *data, size_t len, struct image_info *info, const char **code,
-                  const char **message);
+		  const char **message);
 
 #endif

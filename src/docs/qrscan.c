@@ -87,8 +87,9 @@ static int bmp_grey(const unsigned char *d, size_t len, unsigned char **out, uns
 		for (unsigned x = 0; x < *w; x++) {
 			int c = gdImageGetTrueColorPixel(im, (int)x, (int)y);
 			(*out)[(size_t)y * *w + x] =
-			        (unsigned char)((gdTrueColorGetRed(c) * 299 + gdTrueColorGetGreen(c) * 587 +
-			                         gdTrueColorGetBlue(c) * 114) / 1000);
+				(unsigned char)((gdTrueColorGetRed(c) * 299 + gdTrueColorGetGreen(c) * 587 +
+						 gdTrueColorGetBlue(c) * 114) /
+						1000);
 		}
 	gdImageDestroy(im);
 	return *out != NULL ? 0 : -1;
@@ -106,7 +107,8 @@ int image_decode_grey(const unsigned char *d, size_t len, unsigned char **grey, 
 	return -1;
 }
 
-int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(const char *text, void *arg), void *arg)
+int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(const char *text, void *arg),
+	    void *arg)
 {
 	zbar_image_scanner_t *scanner = zbar_image_scanner_create();
 	zbar_image_t *img = zbar_image_create();
@@ -118,7 +120,8 @@ int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(cons
 	zbar_image_set_size(img, w, h);
 	zbar_image_set_data(img, grey, (unsigned long)w * h, NULL);
 	if (zbar_scan_image(scanner, img) > 0) {
-		for (const zbar_symbol_t *s = zbar_image_first_symbol(img); s != NULL; s = zbar_symbol_next(s)) {
+		for (const zbar_symbol_t *s = zbar_image_first_symbol(img); s != NULL;
+		     s = zbar_symbol_next(s)) {
 			n++;
 			if (found(zbar_symbol_get_data(s), arg) != 0)
 				break;

@@ -9,7 +9,8 @@
 int image_decode_grey(const unsigned char *data, size_t len, unsigned char **grey, unsigned *w, unsigned *h);
 /* Finds the QR codes in a grey image; calls found(text, arg) for each until it returns non-zero.
  * Returns the number of QR codes seen. */
-int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(const char *text, void *arg), void *arg);
+int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(const char *text, void *arg),
+	    void *arg);
 /* Returns 1 when a JPEG carries an Exif block with a camera make, as phone photos do and scanners
  * mostly do not; 0 otherwise (a hint for the reviewer, not a rule). */
 int image_looks_like_photo(const unsigned char *data, size_t len);

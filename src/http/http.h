@@ -53,10 +53,10 @@ json_t *http_json_body(struct http_req *r);
 /* --- uploads (multipart.c) --- */
 
 struct http_upload {
-	json_t *fields;         /* the text fields, name -> string */
-	unsigned char *data;    /* the bytes of the part named "file" */
+	json_t *fields;      /* the text fields, name -> string */
+	unsigned char *data; /* the bytes of the part named "file" */
 	size_t len;
-	char filename[256];     /* as the browser named it: for display only, never trusted */
+	char filename[256]; /* as the browser named it: for display only, never trusted */
 	int seen_file, several_files, too_large;
 };
 

@@ -14,8 +14,8 @@ struct mp {
 };
 
 static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
-                               const char *content_type, const char *encoding, const char *data, uint64_t off,
-                               size_t size)
+			       const char *content_type, const char *encoding, const char *data, uint64_t off,
+			       size_t size)
 {
 	struct mp *m = cls;
 	struct http_upload *u = m->u;
@@ -79,12 +79,14 @@ int http_multipart(struct http_req *r, size_t max, struct http_upload *u)
 	ok = MHD_post_process(pp, r->body ? r->body : "", r->body_len);
 	MHD_destroy_post_processor(pp);
 	if (ok != MHD_YES || m.bad || u->several_files) {
-		http_reply_error(r, 400, "bad_multipart", "上传内容格式不正确（每次只能上传一个名为 file 的文件）", NULL);
+		http_reply_error(r, 400, "bad_multipart",
+				 "上传内容格式不正确（每次只能上传一个名为 file 的文件）", NULL);
 		return -1;
 	}
 	if (u->too_large) {
-		http_reply_error(r, 413, "file_too_large", "图片大小不能超过 1M（1,048,576 字节），请降低扫描分辨率或压缩后重新上传",
-		                 "file");
+		http_reply_error(r, 413, "file_too_large",
+				 "图片大小不能超过 1M（1,048,576 字节），请降低扫描分辨率或压缩后重新上传",
+				 "file");
 		return -1;
 	}
 	if (!u->seen_file) {

@@ -130,7 +130,8 @@ json_t *http_json_body(struct http_req *r)
 	json_error_t jerr;
 	json_t *j;
 
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
 		http_reply_error(r, 415, "unsupported_media_type", "请求内容类型必须为 application/json",
 				 NULL);
 		return NULL;

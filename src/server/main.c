@@ -96,19 +96,20 @@ int main(int argc, char **argv)
 	}
 	app.calendar = &calendar;
 	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
-		fprintf(stderr, "certdeskd: WARNING: [dev] settings are on (fixed captcha or exposed SMS outbox): "
-		                "for development and tests only\n");
+		fprintf(stderr,
+			"certdeskd: WARNING: [dev] settings are on (fixed captcha or exposed SMS outbox): "
+			"for development and tests only\n");
 	srv = http_server_start(&(struct http_server_opts){.listen_address = cfg.listen_address,
-	                                                   .port = cfg.port,
-	                                                   .threads = cfg.threads,
-	                                                   .max_body_bytes = (size_t)cfg.max_body_bytes,
-	                                                   .web_root = cfg.web_root,
-	                                                   .access_log = alog,
-	                                                   .routes = api_routes,
-	                                                   .nroutes = api_route_count,
-	                                                   .ctx = &app,
-	                                                   .before = api_before},
-	                        err, sizeof(err));
+							   .port = cfg.port,
+							   .threads = cfg.threads,
+							   .max_body_bytes = (size_t)cfg.max_body_bytes,
+							   .web_root = cfg.web_root,
+							   .access_log = alog,
+							   .routes = api_routes,
+							   .nroutes = api_route_count,
+							   .ctx = &app,
+							   .before = api_before},
+				err, sizeof(err));
 	if (srv == NULL) {
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
@@ -121,7 +122,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		fprintf(stderr, "certdeskd: outbox worker delivering SMS through Tencent Cloud SMS at %s\n",
-		        cfg.sms_endpoint);
+			cfg.sms_endpoint);
 	}
 	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
 	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),

@@ -91,14 +91,15 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	srv = http_server_start(&(struct http_server_opts){.listen_address = cfg.sim_listen_address,
-	                                                   .port = cfg.sim_port,
-	                                                   .threads = 2,
-	                                                   .max_body_bytes = 1 << 20,
-	                                                   .routes = sim_routes,
-	                                                   .ctx = &cfg,
-	                                                   .nroutes = (int)(sizeof(sim_routes) / sizeof(sim_routes[0]))},
-	                        err, sizeof(err));
+	srv = http_server_start(
+		&(struct http_server_opts){.listen_address = cfg.sim_listen_address,
+					   .port = cfg.sim_port,
+					   .threads = 2,
+					   .max_body_bytes = 1 << 20,
+					   .routes = sim_routes,
+					   .ctx = &cfg,
+					   .nroutes = (int)(sizeof(sim_routes) / sizeof(sim_routes[0]))},
+		err, sizeof(err));
 	if (srv == NULL) {
 		fprintf(stderr, "certdesk-sim: %s\n", err);
 		config_free(&cfg);

@@ -254,7 +254,9 @@ int db_exec_script(struct db_conn *c, const char *sql)
 
 int db_begin_exclusive(struct db_conn *c)
 {
-	int rc = c->depth > 0 ? DB_ERROR : c->pool->drv->exec(c->handle, c->pool->drv->begin_exclusive_sql, NULL, 0, NULL);
+	int rc = c->depth > 0
+			 ? DB_ERROR
+			 : c->pool->drv->exec(c->handle, c->pool->drv->begin_exclusive_sql, NULL, 0, NULL);
 
 	if (rc == DB_OK)
 		c->depth = 1;

@@ -33,9 +33,9 @@ struct db_rows {
 extern const struct db_driver db_driver_sqlite;
 extern const struct db_driver db_driver_pg;
 
-/* Writes into out (outlen bytes; strlen(sql) * 4 + 16 is enough below 1,000 placeholders) the SQL with each '?'
- * outside quotes replaced by $1, $2, ...; returns the number of placeholders, or -1 (out empty)
- * when it does not fit. */
+/* Writes into out (outlen bytes; strlen(sql) * 4 + 16 is enough below 1,000 placeholders) the SQL with each
+ * '?' outside quotes replaced by $1, $2, ...; returns the number of placeholders, or -1 (out empty) when it
+ * does not fit. */
 int db_sql_to_dollar(const char *sql, char *out, size_t outlen);
 
 #endif

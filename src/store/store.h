@@ -34,7 +34,7 @@ struct actor {
 /* Appends an entry (action e.g. "staff.create" on object kind/id, detail a JSON object text or NULL)
  * to the audit chain inside the caller's transaction. Returns DB_OK or < 0. */
 int store_audit_append(struct db_conn *c, const struct actor *a, const char *action, const char *object_kind,
-                       const char *object_id, const char *detail);
+		       const char *object_id, const char *detail);
 /* Recomputes the whole chain. Returns the number of entries checked, or -1 with *bad_seq set to
  * the first entry whose hash does not match, or < -1 on a database error. */
 int64_t store_audit_verify(struct db *db, int64_t *bad_seq);
@@ -91,7 +91,7 @@ struct session_rec {
 int store_session_get(struct db_conn *c, const char *id_hash, struct session_rec *s);
 /* Creates a session (subject_id 0 for anonymous ones). Returns DB_OK or < 0. */
 int store_session_create(struct db_conn *c, const char *id_hash, const char *kind, int64_t subject_id,
-                         const char *csrf, const char *now, const char *expires_at, const char *ip);
+			 const char *csrf, const char *now, const char *expires_at, const char *ip);
 /* Records use of the session at now. Returns DB_OK or < 0. */
 int store_session_touch(struct db_conn *c, const char *id_hash, const char *now);
 /* Deletes one session. Returns DB_OK or < 0. */
@@ -101,7 +101,8 @@ int store_session_delete_subject(struct db_conn *c, const char *kind, int64_t su
 /* Deletes sessions that ended before now. Returns DB_OK or < 0. */
 int store_session_purge(struct db_conn *c, const char *now, const char *idle_before);
 /* Stores the hash of the session's current captcha answer and its expiry. */
-int store_session_set_captcha(struct db_conn *c, const char *id_hash, const char *hash, const char *expires_at);
+int store_session_set_captcha(struct db_conn *c, const char *id_hash, const char *hash,
+			      const char *expires_at);
 /* Reads and clears the session's captcha (single use): hash and expires_at get "" when there is
  * none. Returns DB_OK or < 0. */
 int store_session_take_captcha(struct db_conn *c, const char *id_hash, char hash[72], char expires_at[32]);
@@ -141,15 +142,15 @@ int store_org_get_id(struct db_conn *c, int64_t id, struct org_rec *o);
 /* Counts a failed login; at max_failures in a row the account is locked until lock_until.
  * *failures gets the count now. Returns DB_OK or < 0. */
 int store_org_login_failed(struct db_conn *c, int64_t id, int max_failures, const char *lock_until,
-                           int *failures);
+			   int *failures);
 /* Clears the failure count after a successful login. */
 int store_org_login_ok(struct db_conn *c, int64_t id);
 /* Sets a new password hash (which also unlocks), audited as action. */
 int store_org_set_password(struct db_conn *c, int64_t id, const char *hash, const char *action,
-                           const struct actor *a);
+			   const struct actor *a);
 /* Sets the handler's name and mobile, audited as action with the old and new values. */
-int store_org_set_handler(struct db_conn *c, int64_t id, const char *name, const char *mobile, const char *action,
-                          const struct actor *a);
+int store_org_set_handler(struct db_conn *c, int64_t id, const char *name, const char *mobile,
+			  const char *action, const struct actor *a);
 /* Corrects the unit name (staff only), audited with the old and new names. */
 int store_org_rename(struct db_conn *c, int64_t id, const char *name, const struct actor *a);
 /* Marks a USCC that fails its check character as confirmed by staff, audited. */
@@ -173,18 +174,18 @@ enum sms_check { SMS_CODE_OK, SMS_CODE_WRONG, SMS_CODE_NONE, SMS_CODE_LOCKED };
 int store_sms_count_since(struct db_conn *c, const char *mobile, const char *since, int64_t *n);
 /* Records a code (its hash only) for mobile and purpose. */
 int store_sms_insert(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
-                     const char *ip, const char *now, const char *expires_at);
+		     const char *ip, const char *now, const char *expires_at);
 /* Checks code_hash against the newest live code of mobile and purpose; a match uses it up, a miss
  * counts an attempt (max_attempts locks the code). *result gets an enum sms_check. */
 int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
-                      const char *now, int max_attempts, int *result);
+		      const char *now, int max_attempts, int *result);
 
 /* --- outbox (store_outbox.c) --- */
 
 /* Queues a message in the caller's transaction; a second message with the same dedupe_key is
  * ignored. state: pending (a worker delivers it) or dev (kept for developers). */
 int store_outbox_add(struct db_conn *c, const char *channel, const char *recipient, const char *tmpl,
-                     const char *params_json, const char *dedupe_key, const char *state);
+		     const char *params_json, const char *dedupe_key, const char *state);
 /* *items gets the newest messages (to recipient, or all when NULL), at most limit, as JSON. */
 int store_outbox_list(struct db_conn *c, const char *recipient, int limit, json_t **items);
 
@@ -200,7 +201,7 @@ struct outbox_msg {
  * transaction, safe against other servers (PostgreSQL: FOR UPDATE SKIP LOCKED). *msgs gets the
  * array (free with store_outbox_msgs_free; NULL when none) and *n its length. Returns DB_OK or < 0. */
 int store_outbox_claim(struct db_conn *c, const char *channel, const char *now, const char *lease_until,
-                       const char *token, int max, struct outbox_msg **msgs, int *n);
+		       const char *token, int max, struct outbox_msg **msgs, int *n);
 /* Frees what store_outbox_claim returned. */
 void store_outbox_msgs_free(struct outbox_msg *msgs, int n);
 /* The lease holder's updates of a claimed message; each returns DB_OK, DB_NOTFOUND when token no
@@ -210,11 +211,12 @@ void store_outbox_msgs_free(struct outbox_msg *msgs, int n);
  * release: gives the lease and the attempt back, unsent (at shutdown). sent and failed replace the
  * parameters with params unless it is NULL (to drop an SMS code once it is no longer needed). */
 int store_outbox_renew(struct db_conn *c, int64_t id, const char *token, const char *lease_until);
-int store_outbox_sent(struct db_conn *c, int64_t id, const char *token, const char *now, const char *provider_ref,
-                      const char *params);
+int store_outbox_sent(struct db_conn *c, int64_t id, const char *token, const char *now,
+		      const char *provider_ref, const char *params);
 int store_outbox_retry(struct db_conn *c, int64_t id, const char *token, const char *next_attempt_at,
-                       const char *error);
-int store_outbox_failed(struct db_conn *c, int64_t id, const char *token, const char *error, const char *params);
+		       const char *error);
+int store_outbox_failed(struct db_conn *c, int64_t id, const char *token, const char *error,
+			const char *params);
 int store_outbox_release(struct db_conn *c, int64_t id, const char *token);
 
 /* --- handler-mobile change requests (store_mobile_req.c) --- */
@@ -230,7 +232,8 @@ struct mobile_req {
 
 /* Files a request for organisation org_id, audited. Returns DB_OK, DB_CONFLICT when one is pending
  * already, or < 0; *id gets the new id. */
-int store_mobile_req_create(struct db_conn *c, const struct mobile_req *m, const struct actor *a, int64_t *id);
+int store_mobile_req_create(struct db_conn *c, const struct mobile_req *m, const struct actor *a,
+			    int64_t *id);
 /* Loads request id. Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_mobile_req_get(struct db_conn *c, int64_t id, struct mobile_req *m);
 /* *items gets requests (of org_id, or all when 0; in state, or all when NULL), newest first. */
@@ -238,7 +241,7 @@ int store_mobile_req_list(struct db_conn *c, int64_t org_id, const char *state, 
 /* Approves (setting the handler) or rejects a pending request, audited; all or nothing.
  * Returns DB_OK, DB_NOTFOUND (not pending) or < 0. */
 int store_mobile_req_decide(struct db_conn *c, int64_t id, int approve, const char *reason, int64_t staff_id,
-                            const struct actor *a);
+			    const struct actor *a);
 
 /* --- catalogue and orders (store_order.c) --- */
 
@@ -269,7 +272,8 @@ json_t *store_csv_json(const char *list, int as_int);
 /* *items gets the catalogue: projects (active ones only unless all) with their key types. */
 int store_catalogue_json(struct db_conn *c, int all, json_t **items);
 /* Changes a key type's name, prices and years (admin), audited. Returns DB_OK, DB_NOTFOUND or < 0. */
-int store_key_type_update(struct db_conn *c, int64_t project_id, const struct key_type_rec *k, const struct actor *a);
+int store_key_type_update(struct db_conn *c, int64_t project_id, const struct key_type_rec *k,
+			  const struct actor *a);
 
 struct order_rec {
 	int64_t id, org_id, project_id, price_fen, form_version;
@@ -296,21 +300,21 @@ int store_order_get_by_token(struct db_conn *c, const char *token, struct order_
 void store_order_free(struct order_rec *o);
 /* *items gets orders (of org_id, or all when 0; in state, or any when NULL; matching q in number,
  * USCC or unit name when q is not NULL), newest first, at most limit, ids below before (0: all). */
-int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const char *q, int limit, int64_t before,
-                     json_t **items);
+int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const char *q, int limit,
+		     int64_t before, json_t **items);
 /* Replaces the order's form data while it is in state, bumping form_version; new_token (may be NULL)
  * replaces the verification token. Audited. Returns DB_OK, DB_NOTFOUND (state changed meanwhile) or < 0. */
-int store_order_set_form(struct db_conn *c, int64_t id, const char *state, const char *form, const char *new_token,
-                         const struct actor *a);
+int store_order_set_form(struct db_conn *c, int64_t id, const char *state, const char *form,
+			 const char *new_token, const struct actor *a);
 /* Moves the order from state from to state to because of event, with a history entry and an audit
  * record. Returns DB_OK, DB_NOTFOUND when the order was no longer in from (someone was quicker), or < 0. */
 int store_order_transition(struct db_conn *c, int64_t id, const char *from, const char *to, const char *event,
-                           const char *note, const struct actor *a);
+			   const char *note, const struct actor *a);
 /* *items gets the order's history, oldest first. */
 int store_order_history(struct db_conn *c, int64_t id, json_t **items);
 /* Records a main key the organisation holds from before (staff), audited. DB_CONFLICT if recorded. */
-int store_held_main_key_add(struct db_conn *c, int64_t org_id, int64_t project_id, const char *note, int64_t staff_id,
-                            const struct actor *a);
+int store_held_main_key_add(struct db_conn *c, int64_t org_id, int64_t project_id, const char *note,
+			    int64_t staff_id, const struct actor *a);
 /* *items gets the main keys recorded for org_id. */
 int store_held_main_key_list(struct db_conn *c, int64_t org_id, json_t **items);
 
@@ -332,8 +336,8 @@ struct doc_rec {
 
 /* Makes d the current document of its kind for the order (the one before stays, no longer
  * current), audited; *id gets the new id. Returns DB_OK or < 0. */
-int store_document_put(struct db_conn *c, const struct doc_rec *d, const char *order_no, const struct actor *a,
-                       int64_t *id);
+int store_document_put(struct db_conn *c, const struct doc_rec *d, const char *order_no,
+		       const struct actor *a, int64_t *id);
 /* Loads the current document of kind for the order. Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_document_current(struct db_conn *c, int64_t order_id, const char *kind, struct doc_rec *d);
 /* *items gets the order's current documents as JSON objects (kind, media_type, size, width, height,
@@ -357,13 +361,14 @@ struct verif_rec {
 
 /* Records a started verification, audited. Returns DB_OK or < 0. */
 int store_verification_start(struct db_conn *c, const struct verif_rec *v, const char *order_no,
-                             const char *provider, const struct actor *a);
+			     const char *provider, const struct actor *a);
 /* Loads the newest verification of the order under verify_token. Returns DB_OK, DB_NOTFOUND or < 0. */
-int store_verification_latest(struct db_conn *c, int64_t order_id, const char *verify_token, struct verif_rec *v);
+int store_verification_latest(struct db_conn *c, int64_t order_id, const char *verify_token,
+			      struct verif_rec *v);
 /* Ends the started verification with biz_token as passed or failed (with reason), audited.
  * Returns DB_OK, DB_NOTFOUND (not started, or ended already) or < 0. */
 int store_verification_finish(struct db_conn *c, const char *biz_token, int passed, const char *reason,
-                              const char *order_no, const struct actor *a);
+			      const char *order_no, const struct actor *a);
 
 /* --- pre-review (store_review.c) --- */
 
@@ -379,12 +384,13 @@ int store_review_holds(struct db_conn *c, int64_t id, int64_t staff_id);
 int store_review_queue(struct db_conn *c, json_t **items);
 /* Records a decision (pass or reject; detail is the JSON text of the per-document reasons) by
  * staff_id on order id and clears the claim; *review_id gets its id. Returns DB_OK or < 0. */
-int store_review_record(struct db_conn *c, int64_t id, int64_t staff_id, const char *decision, const char *detail,
-                        int64_t *review_id);
+int store_review_record(struct db_conn *c, int64_t id, int64_t staff_id, const char *decision,
+			const char *detail, int64_t *review_id);
 /* Marks every current document of the order accepted (clearing earlier reasons). */
 int store_documents_accept_all(struct db_conn *c, int64_t order_id);
 /* Sets the review of the current document of kind (accepted or rejected, with a reason text). */
-int store_document_review(struct db_conn *c, int64_t order_id, const char *kind, const char *review, const char *reason);
+int store_document_review(struct db_conn *c, int64_t order_id, const char *kind, const char *review,
+			  const char *reason);
 /* *items gets the standard rejection reasons (active ones unless all). */
 int store_review_reasons(struct db_conn *c, int all, json_t **items);
 /* Adds a standard reason, audited. DB_CONFLICT when it exists. */
@@ -396,14 +402,14 @@ int store_review_reason_retire(struct db_conn *c, int64_t id, const struct actor
 
 /* Records a parcel of the order (inbound paper or outbound key). Returns DB_OK or < 0. */
 int store_shipment_add(struct db_conn *c, int64_t order_id, const char *direction, const char *carrier,
-                       const char *tracking_no);
+		       const char *tracking_no);
 /* Marks the newest inbound parcel of the order received now. Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_shipment_received(struct db_conn *c, int64_t order_id);
 /* *items gets the order's parcels, oldest first. */
 int store_shipments_json(struct db_conn *c, int64_t order_id, json_t **items);
 /* Records a phone call about the order's paper documents. */
 int store_paper_contact_add(struct db_conn *c, int64_t order_id, int64_t staff_id, const char *called_at,
-                            const char *answered_by, const char *asked);
+			    const char *answered_by, const char *asked);
 /* *items gets the order's paper contact log, oldest first. */
 int store_paper_contacts_json(struct db_conn *c, int64_t order_id, json_t **items);
 /* *items gets the orders in state, longest waiting first (by the time they entered it), with the
@@ -413,6 +419,6 @@ int store_state_queue(struct db_conn *c, const char *state, json_t **items);
 /* *items gets, for the orders now in state_a or state_b, the time of their newest history entry
  * of event: [{order_no, unit_name, state, at}]. */
 int store_orders_since_event(struct db_conn *c, const char *state_a, const char *state_b, const char *event,
-                             json_t **items);
+			     json_t **items);
 
 #endif

@@ -14,7 +14,7 @@
 
 /* Computes the hex hash of one entry from its fields into out (HASH_HEX bytes). */
 static void entry_hash(const char *prev, int64_t seq, const char *at, const char *const f[NFIELDS],
-                       char out[HASH_HEX])
+		       char out[HASH_HEX])
 {
 	crypto_hash_sha256_state st;
 	unsigned char md[crypto_hash_sha256_BYTES];
@@ -35,13 +35,13 @@ static void entry_hash(const char *prev, int64_t seq, const char *at, const char
 	sodium_bin2hex(out, HASH_HEX, md, sizeof(md));
 }
 
-static int audit_append_steps(struct db_conn *c, const struct actor *a, const char *action, const char *object_kind,
-                       const char *object_id, const char *detail)
+static int audit_append_steps(struct db_conn *c, const struct actor *a, const char *action,
+			      const char *object_kind, const char *object_id, const char *detail)
 {
 	struct db_rows *r = NULL;
 	char at[TIMEFMT_LEN], hash[HASH_HEX], *prev = NULL;
-	const char *f[NFIELDS] = {a->kind,     a->id,     a->ip ? a->ip : "",      action,
-	                          object_kind, object_id, detail ? detail : "{}"};
+	const char *f[NFIELDS] = {a->kind,     a->id,     a->ip ? a->ip : "",    action,
+				  object_kind, object_id, detail ? detail : "{}"};
 	int64_t seq;
 	int rc;
 
@@ -60,12 +60,13 @@ static int audit_append_steps(struct db_conn *c, const struct actor *a, const ch
 	db_rows_free(r);
 	timefmt_now_ms(at);
 	entry_hash(prev, seq, at, f, hash);
-	rc = db_exec(c,
-	             "INSERT INTO audit_log (seq, at, actor_kind, actor_id, ip, action, object_kind, object_id,"
-	             " detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	             DB_ARGS(DB_INT(seq), DB_TEXT(at), DB_TEXT(f[0]), DB_TEXT(f[1]), DB_TEXT(f[2]), DB_TEXT(f[3]),
-	                     DB_TEXT(f[4]), DB_TEXT(f[5]), DB_TEXT(f[6]), DB_TEXT(prev), DB_TEXT(hash)),
-	             NULL);
+	rc = db_exec(
+		c,
+		"INSERT INTO audit_log (seq, at, actor_kind, actor_id, ip, action, object_kind, object_id,"
+		" detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		DB_ARGS(DB_INT(seq), DB_TEXT(at), DB_TEXT(f[0]), DB_TEXT(f[1]), DB_TEXT(f[2]), DB_TEXT(f[3]),
+			DB_TEXT(f[4]), DB_TEXT(f[5]), DB_TEXT(f[6]), DB_TEXT(prev), DB_TEXT(hash)),
+		NULL);
 	if (rc == DB_OK)
 		rc = db_exec(c, "UPDATE audit_head SET hash = ? WHERE id = 1", DB_ARGS(DB_TEXT(hash)), NULL);
 	free(prev);
@@ -84,9 +85,9 @@ int64_t store_audit_verify(struct db *db, int64_t *bad_seq)
 	prev[HASH_HEX - 1] = '\0';
 	*bad_seq = 0;
 	rc = db_query(c,
-	              "SELECT seq, at, actor_kind, actor_id, ip, action, object_kind, object_id, detail,"
-	              " prev_hash, hash FROM audit_log ORDER BY seq",
-	              DB_NOARGS, &r);
+		      "SELECT seq, at, actor_kind, actor_id, ip, action, object_kind, object_id, detail,"
+		      " prev_hash, hash FROM audit_log ORDER BY seq",
+		      DB_NOARGS, &r);
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
 		const char *f[NFIELDS];
 		int64_t seq = db_rows_int(r, 0);
@@ -111,7 +112,7 @@ int64_t store_audit_verify(struct db *db, int64_t *bad_seq)
 
 /* The steps above change several rows: all or none. */
 int store_audit_append(struct db_conn *c, const struct actor *a, const char *action, const char *object_kind,
-                       const char *object_id, const char *detail)
+		       const char *object_id, const char *detail)
 {
 	int rc = db_begin(c);
 

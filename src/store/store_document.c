@@ -8,27 +8,31 @@
 #include "util/timefmt.h"
 
 static int put_steps(struct db_conn *c, const struct doc_rec *d, const char *order_no, const struct actor *a,
-                     int64_t *id)
+		     int64_t *id)
 {
 	char now[TIMEFMT_LEN], *detail;
-	int rc = db_exec(c, "UPDATE documents SET is_current = 0 WHERE order_id = ? AND kind = ? AND is_current = 1",
-	                 DB_ARGS(DB_INT(d->order_id), DB_TEXT(d->kind)), NULL);
+	int rc = db_exec(
+		c, "UPDATE documents SET is_current = 0 WHERE order_id = ? AND kind = ? AND is_current = 1",
+		DB_ARGS(DB_INT(d->order_id), DB_TEXT(d->kind)), NULL);
 
 	if (rc != DB_OK)
 		return rc;
 	rc = db_query_int(c,
-	                  "INSERT INTO documents (order_id, kind, is_current, sha256, media_type, size, width, height, dpi_x,"
-	                  " dpi_y, qr_status, checks, original_name, uploaded_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	                  " ?, ?) RETURNING id",
-	                  DB_ARGS(DB_INT(d->order_id), DB_TEXT(d->kind), DB_TEXT(d->sha256), DB_TEXT(d->media_type),
-	                          DB_INT(d->size), DB_INT(d->width), DB_INT(d->height), DB_INT(d->dpi_x), DB_INT(d->dpi_y),
-	                          DB_TEXT(d->qr_status), DB_TEXT(d->checks), DB_TEXT(d->original_name),
-	                          DB_TEXT(timefmt_rfc3339(time(NULL), now))),
-	                  id);
+			  "INSERT INTO documents (order_id, kind, is_current, sha256, media_type, size, "
+			  "width, height, dpi_x,"
+			  " dpi_y, qr_status, checks, original_name, uploaded_at) VALUES (?, ?, 1, ?, ?, ?, "
+			  "?, ?, ?, ?, ?, ?,"
+			  " ?, ?) RETURNING id",
+			  DB_ARGS(DB_INT(d->order_id), DB_TEXT(d->kind), DB_TEXT(d->sha256),
+				  DB_TEXT(d->media_type), DB_INT(d->size), DB_INT(d->width),
+				  DB_INT(d->height), DB_INT(d->dpi_x), DB_INT(d->dpi_y),
+				  DB_TEXT(d->qr_status), DB_TEXT(d->checks), DB_TEXT(d->original_name),
+				  DB_TEXT(timefmt_rfc3339(time(NULL), now))),
+			  id);
 	if (rc != DB_OK)
 		return rc;
-	json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "kind", d->kind, "sha256", d->sha256, "size", (json_int_t)d->size,
-	                      "qr_status", d->qr_status);
+	json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "kind", d->kind, "sha256", d->sha256, "size",
+			      (json_int_t)d->size, "qr_status", d->qr_status);
 	detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	rc = store_audit_append(c, a, "document.upload", "order", order_no, detail);
@@ -36,16 +40,16 @@ static int put_steps(struct db_conn *c, const struct doc_rec *d, const char *ord
 	return rc;
 }
 
-int store_document_put(struct db_conn *c, const struct doc_rec *d, const char *order_no, const struct actor *a,
-                       int64_t *id)
+int store_document_put(struct db_conn *c, const struct doc_rec *d, const char *order_no,
+		       const struct actor *a, int64_t *id)
 {
 	int rc = db_begin(c);
 
 	return rc != DB_OK ? rc : db_end(c, put_steps(c, d, order_no, a, id));
 }
 
-#define DOC_COLUMNS                                                                                              \
-	"id, order_id, size, kind, sha256, media_type, width, height, dpi_x, dpi_y, qr_status, review,"         \
+#define DOC_COLUMNS                                                                                          \
+	"id, order_id, size, kind, sha256, media_type, width, height, dpi_x, dpi_y, qr_status, review,"      \
 	" review_reason, original_name, uploaded_at, checks"
 
 /* Copies the current row (DOC_COLUMNS) into d (checks excluded). */
@@ -72,8 +76,9 @@ static void doc_from_row(struct db_rows *r, struct doc_rec *d)
 int store_document_current(struct db_conn *c, int64_t order_id, const char *kind, struct doc_rec *d)
 {
 	struct db_rows *r = NULL;
-	int rc = db_query(c, "SELECT " DOC_COLUMNS " FROM documents WHERE order_id = ? AND kind = ? AND is_current = 1",
-	                  DB_ARGS(DB_INT(order_id), DB_TEXT(kind)), &r);
+	int rc = db_query(
+		c, "SELECT " DOC_COLUMNS " FROM documents WHERE order_id = ? AND kind = ? AND is_current = 1",
+		DB_ARGS(DB_INT(order_id), DB_TEXT(kind)), &r);
 
 	if (rc != DB_OK)
 		return rc;
@@ -87,19 +92,21 @@ int store_document_current(struct db_conn *c, int64_t order_id, const char *kind
 int store_documents_json(struct db_conn *c, int64_t order_id, json_t **items)
 {
 	struct db_rows *r = NULL;
-	int rc = db_query(c, "SELECT " DOC_COLUMNS " FROM documents WHERE order_id = ? AND is_current = 1 ORDER BY id",
-	                  DB_ARGS(DB_INT(order_id)), &r);
+	int rc = db_query(
+		c, "SELECT " DOC_COLUMNS " FROM documents WHERE order_id = ? AND is_current = 1 ORDER BY id",
+		DB_ARGS(DB_INT(order_id)), &r);
 
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
 		struct doc_rec d;
 		json_t *checks = json_loads(db_rows_text(r, 15), 0, NULL);
 		doc_from_row(r, &d);
-		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:s, s:o, s:s, s:s, s:s, s:s}", "kind", d.kind,
-		                      "media_type", d.media_type, "size", (json_int_t)d.size, "width", (int)d.width, "height",
-		                      (int)d.height, "dpi_x", (int)d.dpi_x, "dpi_y", (int)d.dpi_y, "qr_status", d.qr_status,
-		                      "checks", checks ? checks : json_object(), "review", d.review, "uploaded_at",
-		                      d.uploaded_at, "sha256", d.sha256, "original_name", d.original_name);
+		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:s, s:o, s:s, s:s, s:s, s:s}",
+				      "kind", d.kind, "media_type", d.media_type, "size", (json_int_t)d.size,
+				      "width", (int)d.width, "height", (int)d.height, "dpi_x", (int)d.dpi_x,
+				      "dpi_y", (int)d.dpi_y, "qr_status", d.qr_status, "checks",
+				      checks ? checks : json_object(), "review", d.review, "uploaded_at",
+				      d.uploaded_at, "sha256", d.sha256, "original_name", d.original_name);
 		if (d.review_reason[0] != '\0')
 			json_object_set_new(j, "review_reason", json_string(d.review_reason));
 		json_array_append_new(*items, j);

@@ -6,8 +6,8 @@
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
-#define ORG_COLUMNS                                                                                             \
-	"id, uscc, name, handler_name, handler_mobile, password_hash, uscc_status, failed_logins,"              \
+#define ORG_COLUMNS                                                                                          \
+	"id, uscc, name, handler_name, handler_mobile, password_hash, uscc_status, failed_logins,"           \
 	" locked_until, created_at"
 
 /* Copies the current row (ORG_COLUMNS) into o. */
@@ -51,7 +51,8 @@ int store_org_get_id(struct db_conn *c, int64_t id, struct org_rec *o)
 }
 
 /* Appends an audit entry about organisation uscc with a detail object (stolen). */
-static int audit_org(struct db_conn *c, const struct actor *a, const char *action, const char *uscc, json_t *detail)
+static int audit_org(struct db_conn *c, const struct actor *a, const char *action, const char *uscc,
+		     json_t *detail)
 {
 	char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
 	int rc = store_audit_append(c, a, action, "organisation", uscc, text);
@@ -64,39 +65,42 @@ static int audit_org(struct db_conn *c, const struct actor *a, const char *actio
 static int org_create_steps(struct db_conn *c, const struct org_rec *o, const struct actor *a, int64_t *id)
 {
 	char now[TIMEFMT_LEN];
-	int rc = db_query_int(c,
-	                      "INSERT INTO organisations (uscc, name, handler_name, handler_mobile, password_hash,"
-	                      " uscc_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-	                      DB_ARGS(DB_TEXT(o->uscc), DB_TEXT(o->name), DB_TEXT(o->handler_name),
-	                              DB_TEXT(o->handler_mobile), DB_TEXT(o->password_hash), DB_TEXT(o->uscc_status),
-	                              DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(now)),
-	                      id);
+	int rc = db_query_int(
+		c,
+		"INSERT INTO organisations (uscc, name, handler_name, handler_mobile, password_hash,"
+		" uscc_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+		DB_ARGS(DB_TEXT(o->uscc), DB_TEXT(o->name), DB_TEXT(o->handler_name),
+			DB_TEXT(o->handler_mobile), DB_TEXT(o->password_hash), DB_TEXT(o->uscc_status),
+			DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(now)),
+		id);
 
 	if (rc != DB_OK)
 		return rc;
 	return audit_org(c, a, "organisation.register", o->uscc,
-	                 json_pack("{s:s, s:s, s:s, s:s}", "name", o->name, "handler_name", o->handler_name,
-	                           "handler_mobile", o->handler_mobile, "uscc_status", o->uscc_status));
+			 json_pack("{s:s, s:s, s:s, s:s}", "name", o->name, "handler_name", o->handler_name,
+				   "handler_mobile", o->handler_mobile, "uscc_status", o->uscc_status));
 }
 
 static int org_login_failed_steps(struct db_conn *c, int64_t id, int max_failures, const char *lock_until,
-                           int *failures)
+				  int *failures)
 {
 	int64_t n = 0;
-	int rc = db_query_int(c, "UPDATE organisations SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
-	                      DB_ARGS(DB_INT(id)), &n);
+	int rc = db_query_int(c,
+			      "UPDATE organisations SET failed_logins = failed_logins + 1 WHERE id = ? "
+			      "RETURNING failed_logins",
+			      DB_ARGS(DB_INT(id)), &n);
 
 	*failures = (int)n;
 	if (rc == DB_OK && n >= max_failures)
 		rc = db_exec(c, "UPDATE organisations SET locked_until = ?, failed_logins = 0 WHERE id = ?",
-		             DB_ARGS(DB_TEXT(lock_until), DB_INT(id)), NULL);
+			     DB_ARGS(DB_TEXT(lock_until), DB_INT(id)), NULL);
 	return rc;
 }
 
 int store_org_login_ok(struct db_conn *c, int64_t id)
 {
 	return db_exec(c, "UPDATE organisations SET failed_logins = 0, locked_until = NULL WHERE id = ?",
-	               DB_ARGS(DB_INT(id)), NULL);
+		       DB_ARGS(DB_INT(id)), NULL);
 }
 
 /* Runs an UPDATE of one organisation row with the time stamp as the last argument but one. */
@@ -109,7 +113,23 @@ static int org_update(struct db_conn *c, const char *sql, const struct db_val *a
 }
 
 static int org_set_password_steps(struct db_conn *c, int64_t id, const char *hash, const char *action,
-                           const struct actor *a)
+				  const struct actor *a)
+{
+	struct org_rec o;
+	char now[TIMEFMT_LEN];
+	int rc = store_org_get_id(c, id, &o);
+
+	if (rc == DB_OK)
+		rc = org_update(
+			c,
+			"UPDATE organisations SET password_hash = ?, failed_logins = 0, locked_until = NULL,"
+			" updated_at = ? WHERE id = ?",
+			DB_ARGS(DB_TEXT(hash), DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
+	return rc == DB_OK ? audit_org(c, a, action, o.uscc, json_object()) : rc;
+}
+
+static int org_set_handler_steps(struct db_conn *c, int64_t id, const char *name, const char *mobile,
+				 const char *action, const struct actor *a)
 {
 	struct org_rec o;
 	char now[TIMEFMT_LEN];
@@ -117,28 +137,15 @@ static int org_set_password_steps(struct db_conn *c, int64_t id, const char *has
 
 	if (rc == DB_OK)
 		rc = org_update(c,
-		                "UPDATE organisations SET password_hash = ?, failed_logins = 0, locked_until = NULL,"
-		                " updated_at = ? WHERE id = ?",
-		                DB_ARGS(DB_TEXT(hash), DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
-	return rc == DB_OK ? audit_org(c, a, action, o.uscc, json_object()) : rc;
-}
-
-static int org_set_handler_steps(struct db_conn *c, int64_t id, const char *name, const char *mobile, const char *action,
-                          const struct actor *a)
-{
-	struct org_rec o;
-	char now[TIMEFMT_LEN];
-	int rc = store_org_get_id(c, id, &o);
-
-	if (rc == DB_OK)
-		rc = org_update(c, "UPDATE organisations SET handler_name = ?, handler_mobile = ?, updated_at = ? WHERE id = ?",
-		                DB_ARGS(DB_TEXT(name), DB_TEXT(mobile), DB_TEXT(timefmt_rfc3339(time(NULL), now)),
-		                        DB_INT(id)));
+				"UPDATE organisations SET handler_name = ?, handler_mobile = ?, updated_at = "
+				"? WHERE id = ?",
+				DB_ARGS(DB_TEXT(name), DB_TEXT(mobile),
+					DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
 	if (rc != DB_OK)
 		return rc;
 	return audit_org(c, a, action, o.uscc,
-	                 json_pack("{s:s, s:s, s:s, s:s}", "old_name", o.handler_name, "old_mobile", o.handler_mobile,
-	                           "new_name", name, "new_mobile", mobile));
+			 json_pack("{s:s, s:s, s:s, s:s}", "old_name", o.handler_name, "old_mobile",
+				   o.handler_mobile, "new_name", name, "new_mobile", mobile));
 }
 
 static int org_rename_steps(struct db_conn *c, int64_t id, const char *name, const struct actor *a)
@@ -148,11 +155,13 @@ static int org_rename_steps(struct db_conn *c, int64_t id, const char *name, con
 	int rc = store_org_get_id(c, id, &o);
 
 	if (rc == DB_OK)
-		rc = org_update(c, "UPDATE organisations SET name = ?, updated_at = ? WHERE id = ?",
-		                DB_ARGS(DB_TEXT(name), DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
+		rc = org_update(
+			c, "UPDATE organisations SET name = ?, updated_at = ? WHERE id = ?",
+			DB_ARGS(DB_TEXT(name), DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
 	if (rc != DB_OK)
 		return rc;
-	return audit_org(c, a, "organisation.rename", o.uscc, json_pack("{s:s, s:s}", "old_name", o.name, "new_name", name));
+	return audit_org(c, a, "organisation.rename", o.uscc,
+			 json_pack("{s:s, s:s}", "old_name", o.name, "new_name", name));
 }
 
 static int org_confirm_uscc_steps(struct db_conn *c, int64_t id, const struct actor *a)
@@ -161,8 +170,10 @@ static int org_confirm_uscc_steps(struct db_conn *c, int64_t id, const struct ac
 	int rc = store_org_get_id(c, id, &o);
 
 	if (rc == DB_OK)
-		rc = org_update(c, "UPDATE organisations SET uscc_status = 'confirmed' WHERE id = ? AND uscc_status = 'pending_review'",
-		                DB_ARGS(DB_INT(id)));
+		rc = org_update(c,
+				"UPDATE organisations SET uscc_status = 'confirmed' WHERE id = ? AND "
+				"uscc_status = 'pending_review'",
+				DB_ARGS(DB_INT(id)));
 	return rc == DB_OK ? audit_org(c, a, "organisation.confirm_uscc", o.uscc, json_object()) : rc;
 }
 
@@ -178,9 +189,9 @@ static int org_unlock_steps(struct db_conn *c, int64_t id, const struct actor *a
 
 json_t *store_org_json(const struct org_rec *o)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "uscc", o->uscc, "name", o->name, "handler_name",
-	                      o->handler_name, "handler_mobile", o->handler_mobile, "uscc_status", o->uscc_status,
-	                      "created_at", o->created_at);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "uscc", o->uscc, "name", o->name,
+			      "handler_name", o->handler_name, "handler_mobile", o->handler_mobile,
+			      "uscc_status", o->uscc_status, "created_at", o->created_at);
 
 	if (o->locked_until[0] != '\0')
 		json_object_set_new(j, "locked_until", json_string(o->locked_until));
@@ -195,12 +206,14 @@ int store_org_search(struct db_conn *c, const char *q, int limit, int64_t before
 
 	*items = json_array();
 	like = store_like_pattern(q);
-	rc = db_query(c,
-	              "SELECT " ORG_COLUMNS " FROM organisations WHERE (? = 0 OR id < ?) AND (CAST(? AS TEXT) IS NULL OR uscc LIKE ? ESCAPE '\\'"
-	              " OR name LIKE ? ESCAPE '\\' OR handler_mobile LIKE ? ESCAPE '\\') ORDER BY id DESC LIMIT ?",
-	              DB_ARGS(DB_INT(before), DB_INT(before), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like),
-	                      DB_INT(limit)),
-	              &r);
+	rc = db_query(
+		c,
+		"SELECT " ORG_COLUMNS " FROM organisations WHERE (? = 0 OR id < ?) AND (CAST(? AS TEXT) IS "
+				      "NULL OR uscc LIKE ? ESCAPE '\\'"
+		" OR name LIKE ? ESCAPE '\\' OR handler_mobile LIKE ? ESCAPE '\\') ORDER BY id DESC LIMIT ?",
+		DB_ARGS(DB_INT(before), DB_INT(before), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like),
+			DB_TEXT(like), DB_INT(limit)),
+		&r);
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
 		struct org_rec o;
 		org_from_row(r, &o);
@@ -224,7 +237,7 @@ int store_org_create(struct db_conn *c, const struct org_rec *o, const struct ac
 
 /* The steps above change several rows: all or none. */
 int store_org_set_password(struct db_conn *c, int64_t id, const char *hash, const char *action,
-                           const struct actor *a)
+			   const struct actor *a)
 {
 	int rc = db_begin(c);
 
@@ -232,8 +245,8 @@ int store_org_set_password(struct db_conn *c, int64_t id, const char *hash, cons
 }
 
 /* The steps above change several rows: all or none. */
-int store_org_set_handler(struct db_conn *c, int64_t id, const char *name, const char *mobile, const char *action,
-                          const struct actor *a)
+int store_org_set_handler(struct db_conn *c, int64_t id, const char *name, const char *mobile,
+			  const char *action, const struct actor *a)
 {
 	int rc = db_begin(c);
 
@@ -266,11 +279,12 @@ int store_org_unlock(struct db_conn *c, int64_t id, const struct actor *a)
 
 /* The steps above change several rows: all or none. */
 int store_org_login_failed(struct db_conn *c, int64_t id, int max_failures, const char *lock_until,
-                           int *failures)
+			   int *failures)
 {
 	int rc = db_begin(c);
 
-	return rc != DB_OK ? rc : db_end(c, org_login_failed_steps(c, id, max_failures, lock_until, failures));
+	return rc != DB_OK ? rc
+			   : db_end(c, org_login_failed_steps(c, id, max_failures, lock_until, failures));
 }
 
 char *store_like_pattern(const char *q)

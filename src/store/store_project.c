@@ -5,8 +5,9 @@
 #include "store/store.h"
 #include "util/timefmt.h"
 
-static int project_ensure_steps(struct db_conn *c, const char *code, const char *name, const char *order_prefix,
-			 const struct key_type_def *types, int ntypes, const struct actor *a)
+static int project_ensure_steps(struct db_conn *c, const char *code, const char *name,
+				const char *order_prefix, const struct key_type_def *types, int ntypes,
+				const struct actor *a)
 {
 	char now[TIMEFMT_LEN], *detail;
 	int64_t id = 0, changes = 0;
@@ -25,19 +26,20 @@ static int project_ensure_steps(struct db_conn *c, const char *code, const char 
 	rc = db_query_int(c, "SELECT id FROM projects WHERE code = ?", DB_ARGS(DB_TEXT(code)), &id);
 	for (int i = 0; rc == DB_OK && i < ntypes; i++)
 		rc = db_exec(c,
-			     "INSERT INTO project_key_types (project_id, key_type, name, price_fen, has_seal, documents,"
+			     "INSERT INTO project_key_types (project_id, key_type, name, price_fen, "
+			     "has_seal, documents,"
 			     " years_offered, renewal_fen_per_year) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			     DB_ARGS(DB_INT(id), DB_TEXT(types[i].key_type), DB_TEXT(types[i].name),
-				     DB_INT(types[i].price_fen), DB_INT(types[i].has_seal), DB_TEXT(types[i].documents),
-				     DB_TEXT(types[i].years_offered), DB_INT(types[i].renewal_fen_per_year)),
+				     DB_INT(types[i].price_fen), DB_INT(types[i].has_seal),
+				     DB_TEXT(types[i].documents), DB_TEXT(types[i].years_offered),
+				     DB_INT(types[i].renewal_fen_per_year)),
 			     NULL);
 	if (rc != DB_OK)
 		return rc;
 	json_t *j = json_pack("{s:s, s:s, s:s}", "code", code, "name", name, "order_prefix", order_prefix);
 	detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	rc = store_audit_append(
-		c, a, "project.create", "project", code, detail);
+	rc = store_audit_append(c, a, "project.create", "project", code, detail);
 	free(detail);
 	return rc;
 }
@@ -48,5 +50,6 @@ int store_project_ensure(struct db_conn *c, const char *code, const char *name, 
 {
 	int rc = db_begin(c);
 
-	return rc != DB_OK ? rc : db_end(c, project_ensure_steps(c, code, name, order_prefix, types, ntypes, a));
+	return rc != DB_OK ? rc
+			   : db_end(c, project_ensure_steps(c, code, name, order_prefix, types, ntypes, a));
 }

@@ -16,19 +16,19 @@ int store_rate_hit(struct db_conn *c, const char *bucket, int window_s, int64_t 
 
 	window_start(window_s, start);
 	return db_query_int(c,
-	                    "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1)"
-	                    " ON CONFLICT (bucket) DO UPDATE SET"
-	                    " hits = CASE WHEN rate_limits.window_start = excluded.window_start"
-	                    " THEN rate_limits.hits + 1 ELSE 1 END,"
-	                    " window_start = excluded.window_start RETURNING hits",
-	                    DB_ARGS(DB_TEXT(bucket), DB_TEXT(start)), hits);
+			    "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1)"
+			    " ON CONFLICT (bucket) DO UPDATE SET"
+			    " hits = CASE WHEN rate_limits.window_start = excluded.window_start"
+			    " THEN rate_limits.hits + 1 ELSE 1 END,"
+			    " window_start = excluded.window_start RETURNING hits",
+			    DB_ARGS(DB_TEXT(bucket), DB_TEXT(start)), hits);
 }
 
 int store_rate_peek(struct db_conn *c, const char *bucket, int window_s, int64_t *hits)
 {
 	char start[TIMEFMT_LEN];
 	int rc = db_query_int(c, "SELECT hits FROM rate_limits WHERE bucket = ? AND window_start = ?",
-	                      DB_ARGS(DB_TEXT(bucket), DB_TEXT(window_start(window_s, start))), hits);
+			      DB_ARGS(DB_TEXT(bucket), DB_TEXT(window_start(window_s, start))), hits);
 
 	return rc == DB_NOTFOUND ? DB_OK : rc;
 }

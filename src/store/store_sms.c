@@ -5,22 +5,22 @@
 int store_sms_count_since(struct db_conn *c, const char *mobile, const char *since, int64_t *n)
 {
 	return db_query_int(c, "SELECT COUNT(*) FROM sms_codes WHERE mobile = ? AND created_at > ?",
-	                    DB_ARGS(DB_TEXT(mobile), DB_TEXT(since)), n);
+			    DB_ARGS(DB_TEXT(mobile), DB_TEXT(since)), n);
 }
 
 int store_sms_insert(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
-                     const char *ip, const char *now, const char *expires_at)
+		     const char *ip, const char *now, const char *expires_at)
 {
 	return db_exec(c,
-	               "INSERT INTO sms_codes (mobile, purpose, code_hash, ip, created_at, expires_at)"
-	               " VALUES (?, ?, ?, ?, ?, ?)",
-	               DB_ARGS(DB_TEXT(mobile), DB_TEXT(purpose), DB_TEXT(code_hash), DB_TEXT(ip), DB_TEXT(now),
-	                       DB_TEXT(expires_at)),
-	               NULL);
+		       "INSERT INTO sms_codes (mobile, purpose, code_hash, ip, created_at, expires_at)"
+		       " VALUES (?, ?, ?, ?, ?, ?)",
+		       DB_ARGS(DB_TEXT(mobile), DB_TEXT(purpose), DB_TEXT(code_hash), DB_TEXT(ip),
+			       DB_TEXT(now), DB_TEXT(expires_at)),
+		       NULL);
 }
 
 int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
-                      const char *now, int max_attempts, int *result)
+		      const char *now, int max_attempts, int *result)
 {
 	struct db_rows *r = NULL;
 	int64_t id = 0, attempts = 0;
@@ -28,9 +28,9 @@ int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose
 
 	/* Only the newest code counts: asking for a new one retires the older ones. */
 	rc = db_query(c,
-	              "SELECT id, attempts, code_hash, used_at, expires_at FROM sms_codes"
-	              " WHERE mobile = ? AND purpose = ? ORDER BY id DESC LIMIT 1",
-	              DB_ARGS(DB_TEXT(mobile), DB_TEXT(purpose)), &r);
+		      "SELECT id, attempts, code_hash, used_at, expires_at FROM sms_codes"
+		      " WHERE mobile = ? AND purpose = ? ORDER BY id DESC LIMIT 1",
+		      DB_ARGS(DB_TEXT(mobile), DB_TEXT(purpose)), &r);
 	if (rc != DB_OK)
 		return rc;
 	*result = SMS_CODE_NONE;
@@ -49,8 +49,10 @@ int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose
 	}
 	if (match) {
 		*result = SMS_CODE_OK;
-		return db_exec(c, "UPDATE sms_codes SET used_at = ? WHERE id = ?", DB_ARGS(DB_TEXT(now), DB_INT(id)), NULL);
+		return db_exec(c, "UPDATE sms_codes SET used_at = ? WHERE id = ?",
+			       DB_ARGS(DB_TEXT(now), DB_INT(id)), NULL);
 	}
 	*result = SMS_CODE_WRONG;
-	return db_exec(c, "UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ?", DB_ARGS(DB_INT(id)), NULL);
+	return db_exec(c, "UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ?", DB_ARGS(DB_INT(id)),
+		       NULL);
 }

@@ -10,7 +10,8 @@
 #include "util/xalloc.h"
 
 static int staff_create_steps(struct db_conn *c, const char *username, const char *display_name,
-		       const char *password_hash, const char *roles, const struct actor *a, int64_t *id)
+			      const char *password_hash, const char *roles, const struct actor *a,
+			      int64_t *id)
 {
 	char now[TIMEFMT_LEN], idtext[24], *list = xstrdup(roles), *save = NULL, *detail;
 	int rc;
@@ -37,8 +38,7 @@ static int staff_create_steps(struct db_conn *c, const char *username, const cha
 	json_t *j = json_pack("{s:s, s:s}", "username", username, "roles", roles);
 	detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	rc = store_audit_append(
-		c, a, "staff.create", "staff", idtext, detail);
+	rc = store_audit_append(c, a, "staff.create", "staff", idtext, detail);
 	free(detail);
 	return rc;
 }
@@ -46,10 +46,11 @@ static int staff_create_steps(struct db_conn *c, const char *username, const cha
 int store_staff_get(struct db_conn *c, const char *username, int64_t id, struct staff_rec *s)
 {
 	struct db_rows *r = NULL;
-	int rc = db_query(c,
-	                  "SELECT s.id, s.username, s.display_name, s.password_hash, s.disabled, r.role FROM staff s"
-	                  " LEFT JOIN staff_roles r ON r.staff_id = s.id WHERE s.username = ? OR s.id = ?",
-	                  DB_ARGS(DB_TEXT(username), DB_INT(username != NULL ? -1 : id)), &r);
+	int rc = db_query(
+		c,
+		"SELECT s.id, s.username, s.display_name, s.password_hash, s.disabled, r.role FROM staff s"
+		" LEFT JOIN staff_roles r ON r.staff_id = s.id WHERE s.username = ? OR s.id = ?",
+		DB_ARGS(DB_TEXT(username), DB_INT(username != NULL ? -1 : id)), &r);
 
 	if (rc != DB_OK)
 		return rc;
@@ -72,18 +73,19 @@ int store_staff_list(struct db_conn *c, json_t **items)
 {
 	struct db_rows *r = NULL;
 	json_t *cur = NULL;
-	int rc = db_query(c,
-	                  "SELECT s.id, s.username, s.display_name, s.disabled, s.created_at, r.role FROM staff s"
-	                  " LEFT JOIN staff_roles r ON r.staff_id = s.id ORDER BY s.id, r.role",
-	                  DB_NOARGS, &r);
+	int rc = db_query(
+		c,
+		"SELECT s.id, s.username, s.display_name, s.disabled, s.created_at, r.role FROM staff s"
+		" LEFT JOIN staff_roles r ON r.staff_id = s.id ORDER BY s.id, r.role",
+		DB_NOARGS, &r);
 
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
 		json_int_t id = db_rows_int(r, 0);
 		if (cur == NULL || json_integer_value(json_object_get(cur, "id")) != id) {
-			cur = json_pack("{s:I, s:s, s:s, s:b, s:s, s:[]}", "id", id, "username", db_rows_text(r, 1),
-			                "display_name", db_rows_text(r, 2), "disabled", (int)db_rows_int(r, 3),
-			                "created_at", db_rows_text(r, 4), "roles");
+			cur = json_pack("{s:I, s:s, s:s, s:b, s:s, s:[]}", "id", id, "username",
+					db_rows_text(r, 1), "display_name", db_rows_text(r, 2), "disabled",
+					(int)db_rows_int(r, 3), "created_at", db_rows_text(r, 4), "roles");
 			json_array_append_new(*items, cur);
 		}
 		if (db_rows_text(r, 5) != NULL)
@@ -100,5 +102,7 @@ int store_staff_create(struct db_conn *c, const char *username, const char *disp
 {
 	int rc = db_begin(c);
 
-	return rc != DB_OK ? rc : db_end(c, staff_create_steps(c, username, display_name, password_hash, roles, a, id));
+	return rc != DB_OK ? rc
+			   : db_end(c, staff_create_steps(c, username, display_name, password_hash, roles, a,
+							  id));
 }

@@ -7,35 +7,40 @@
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
-static int start_steps(struct db_conn *c, const struct verif_rec *v, const char *order_no, const char *provider,
-                       const struct actor *a)
+static int start_steps(struct db_conn *c, const struct verif_rec *v, const char *order_no,
+		       const char *provider, const struct actor *a)
 {
 	char now[TIMEFMT_LEN];
 	int rc = db_exec(c,
-	                 "INSERT INTO verifications (order_id, verify_token, provider, biz_token, legal_name, legal_id_number,"
-	                 " state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)",
-	                 DB_ARGS(DB_INT(v->order_id), DB_TEXT(v->verify_token), DB_TEXT(provider), DB_TEXT(v->biz_token),
-	                         DB_TEXT(v->legal_name), DB_TEXT(v->legal_id_number), DB_TEXT(timefmt_rfc3339(time(NULL), now))),
-	                 NULL);
+			 "INSERT INTO verifications (order_id, verify_token, provider, biz_token, "
+			 "legal_name, legal_id_number,"
+			 " state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)",
+			 DB_ARGS(DB_INT(v->order_id), DB_TEXT(v->verify_token), DB_TEXT(provider),
+				 DB_TEXT(v->biz_token), DB_TEXT(v->legal_name), DB_TEXT(v->legal_id_number),
+				 DB_TEXT(timefmt_rfc3339(time(NULL), now))),
+			 NULL);
 
 	return rc != DB_OK ? rc : store_audit_append(c, a, "verification.start", "order", order_no, NULL);
 }
 
-int store_verification_start(struct db_conn *c, const struct verif_rec *v, const char *order_no, const char *provider,
-                             const struct actor *a)
+int store_verification_start(struct db_conn *c, const struct verif_rec *v, const char *order_no,
+			     const char *provider, const struct actor *a)
 {
 	int rc = db_begin(c);
 
 	return rc != DB_OK ? rc : db_end(c, start_steps(c, v, order_no, provider, a));
 }
 
-int store_verification_latest(struct db_conn *c, int64_t order_id, const char *verify_token, struct verif_rec *v)
+int store_verification_latest(struct db_conn *c, int64_t order_id, const char *verify_token,
+			      struct verif_rec *v)
 {
 	struct db_rows *r = NULL;
 	int rc = db_query(c,
-	                  "SELECT id, order_id, verify_token, biz_token, legal_name, legal_id_number, state, reason, created_at,"
-	                  " finished_at FROM verifications WHERE order_id = ? AND verify_token = ? ORDER BY id DESC LIMIT 1",
-	                  DB_ARGS(DB_INT(order_id), DB_TEXT(verify_token)), &r);
+			  "SELECT id, order_id, verify_token, biz_token, legal_name, legal_id_number, state, "
+			  "reason, created_at,"
+			  " finished_at FROM verifications WHERE order_id = ? AND verify_token = ? ORDER BY "
+			  "id DESC LIMIT 1",
+			  DB_ARGS(DB_INT(order_id), DB_TEXT(verify_token)), &r);
 
 	if (rc != DB_OK)
 		return rc;
@@ -57,16 +62,17 @@ int store_verification_latest(struct db_conn *c, int64_t order_id, const char *v
 	return rc == 1 ? DB_OK : rc == 0 ? DB_NOTFOUND : rc;
 }
 
-static int finish_steps(struct db_conn *c, const char *biz_token, int passed, const char *reason, const char *order_no,
-                        const struct actor *a)
+static int finish_steps(struct db_conn *c, const char *biz_token, int passed, const char *reason,
+			const char *order_no, const struct actor *a)
 {
 	char now[TIMEFMT_LEN];
 	int64_t changes = 0;
 	int rc = db_exec(c,
-	                 "UPDATE verifications SET state = ?, reason = ?, finished_at = ? WHERE biz_token = ? AND state = 'started'",
-	                 DB_ARGS(DB_TEXT(passed ? "passed" : "failed"), DB_TEXT(reason),
-	                         DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(biz_token)),
-	                 &changes);
+			 "UPDATE verifications SET state = ?, reason = ?, finished_at = ? WHERE biz_token = "
+			 "? AND state = 'started'",
+			 DB_ARGS(DB_TEXT(passed ? "passed" : "failed"), DB_TEXT(reason),
+				 DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(biz_token)),
+			 &changes);
 
 	if (rc != DB_OK)
 		return rc;
@@ -75,13 +81,14 @@ static int finish_steps(struct db_conn *c, const char *biz_token, int passed, co
 	json_t *j = reason ? json_pack("{s:s}", "reason", reason) : json_object();
 	char *detail = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	rc = store_audit_append(c, a, passed ? "verification.passed" : "verification.failed", "order", order_no, detail);
+	rc = store_audit_append(c, a, passed ? "verification.passed" : "verification.failed", "order",
+				order_no, detail);
 	free(detail);
 	return rc;
 }
 
 int store_verification_finish(struct db_conn *c, const char *biz_token, int passed, const char *reason,
-                              const char *order_no, const struct actor *a)
+			      const char *order_no, const struct actor *a)
 {
 	int rc = db_begin(c);
 

@@ -23,7 +23,11 @@ long utf8_chars(const char *s)
 	long n = 0;
 
 	while (*p != '\0') {
-		int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		int len = *p < 0x80             ? 1
+			  : (*p & 0xe0) == 0xc0 ? 2
+			  : (*p & 0xf0) == 0xe0 ? 3
+			  : (*p & 0xf8) == 0xf0 ? 4
+						: 0;
 		if (len == 0 || (len == 2 && *p < 0xc2) || (len == 4 && *p > 0xf4))
 			return -1;
 		for (int i = 1; i < len; i++)

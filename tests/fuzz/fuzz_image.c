@@ -12,8 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *code = NULL, *msg = NULL;
 
 	if (image_inspect(data, size, &info, &code, &msg) == 0) {
-		if (info.media_type == NULL || info.width == 0 || info.height == 0 || info.width > IMAGE_MAX_SIDE ||
-		    info.height > IMAGE_MAX_SIDE || size > IMAGE_MAX_BYTES)
+		if (info.media_type == NULL || info.width == 0 || info.height == 0 ||
+		    info.width > IMAGE_MAX_SIDE || info.height > IMAGE_MAX_SIDE || size > IMAGE_MAX_BYTES)
 			abort();
 	} else if (code == NULL || msg == NULL) {
 		abort();

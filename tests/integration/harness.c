@@ -472,8 +472,8 @@ const char *client_sms_code(struct client *c, const char *mobile)
 	code[0] = '\0';
 	snprintf(path, sizeof(path), "/api/v1/dev/outbox?recipient=%s", mobile);
 	if (client_do(c, "GET", path, NULL, &j) == 200) {
-		const char *v = json_string_value(
-		        json_object_get(json_object_get(json_array_get(json_object_get(j, "items"), 0), "params"), "code"));
+		const char *v = json_string_value(json_object_get(
+			json_object_get(json_array_get(json_object_get(j, "items"), 0), "params"), "code"));
 		snprintf(code, sizeof(code), "%s", v ? v : "");
 	}
 	json_decref(j);
@@ -497,8 +497,8 @@ const char *client_cookie(const struct client *c)
 	return value;
 }
 
-long client_upload(struct client *c, const char *method, const char *path, const char *const *fields, const char *filename,
-                   const void *data, size_t len, json_t **json)
+long client_upload(struct client *c, const char *method, const char *path, const char *const *fields,
+		   const char *filename, const void *data, size_t len, json_t **json)
 {
 	CURL *h = curl_easy_init();
 	curl_mime *mime = curl_mime_init(h);
@@ -547,17 +547,19 @@ int client_register_login(struct client *c, const char *name, const char *uscc, 
 	char body[1024];
 
 	client_captcha(c);
-	snprintf(body, sizeof(body), "{\"purpose\":\"register\",\"mobile\":\"%s\",\"captcha\":\"ABCDE\"}", mobile);
+	snprintf(body, sizeof(body), "{\"purpose\":\"register\",\"mobile\":\"%s\",\"captcha\":\"ABCDE\"}",
+		 mobile);
 	if (client_do(c, "POST", "/api/v1/sms-codes", body, NULL) != 200)
 		return -1;
 	snprintf(body, sizeof(body),
-	         "{\"unit_name\":\"%s\",\"uscc\":\"%s\",\"handler_name\":\"张三\",\"handler_mobile\":\"%s\","
-	         "\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\",\"sms_code\":\"%s\"}",
-	         name, uscc, mobile, client_sms_code(c, mobile));
+		 "{\"unit_name\":\"%s\",\"uscc\":\"%s\",\"handler_name\":\"张三\",\"handler_mobile\":\"%s\","
+		 "\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\",\"sms_code\":\"%s\"}",
+		 name, uscc, mobile, client_sms_code(c, mobile));
 	if (client_do(c, "POST", "/api/v1/organisations", body, NULL) != 201)
 		return -1;
 	client_captcha(c);
-	snprintf(body, sizeof(body), "{\"uscc\":\"%s\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}", uscc);
+	snprintf(body, sizeof(body), "{\"uscc\":\"%s\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}",
+		 uscc);
 	return client_do(c, "POST", "/api/v1/auth/login", body, NULL) == 200 ? 0 : -1;
 }
 
@@ -567,7 +569,7 @@ int client_staff_login(struct client *c, const char *username)
 
 	client_captcha(c);
 	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}",
-	         username);
+		 username);
 	return client_do(c, "POST", "/api/v1/admin/auth/login", body, NULL) == 200 ? 0 : -1;
 }
 

@@ -73,10 +73,11 @@ void client_init(struct client *c, const struct srv *s, const char *name);
  * status (or -1) and parses the reply into *json when json is not NULL (caller decrefs). A reply
  * carrying "csrf_token" updates the client's token. */
 long client_do(struct client *c, const char *method, const char *path, const char *body, json_t **json);
-/* Sends multipart/form-data with method (POST or PUT): text fields as NULL-terminated name, value pairs, and a part "file"
- * of len bytes named filename (data NULL: no file part). Returns the status; *json as client_do. */
-long client_upload(struct client *c, const char *method, const char *path, const char *const *fields, const char *filename,
-                   const void *data, size_t len, json_t **json);
+/* Sends multipart/form-data with method (POST or PUT): text fields as NULL-terminated name, value pairs, and
+ * a part "file" of len bytes named filename (data NULL: no file part). Returns the status; *json as
+ * client_do. */
+long client_upload(struct client *c, const char *method, const char *path, const char *const *fields,
+		   const char *filename, const void *data, size_t len, json_t **json);
 /* Fetches a new captcha for the client's session (the test server's answer is always ABCDE). */
 void client_captcha(struct client *c);
 /* Returns the newest SMS code sent to mobile, from the development outbox (static buffer). */

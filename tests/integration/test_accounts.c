@@ -68,7 +68,8 @@ static const char *register_code(struct client *c, const char *mobile)
 	char digits[32];
 	size_t n = 0;
 
-	snprintf(body, sizeof(body), "{\"purpose\":\"register\",\"mobile\":\"%s\",\"captcha\":\"abcde\"}", mobile);
+	snprintf(body, sizeof(body), "{\"purpose\":\"register\",\"mobile\":\"%s\",\"captcha\":\"abcde\"}",
+		 mobile);
 	assert_int_equal(client_do(c, "POST", "/api/v1/sms-codes", body, NULL), 200);
 	/* the outbox knows the normalised number: its last 11 digits */
 	for (const char *p = mobile; *p != '\0' && n < sizeof(digits) - 1; p++)
@@ -83,23 +84,26 @@ static long do_register(struct client *c, const char *uscc, const char *mobile, 
 {
 	char body[1024];
 
-	snprintf(body, sizeof(body),
-	         "{\"unit_name\":\"鹰潭市测试科技有限公司\",\"uscc\":\"%s\",\"handler_name\":\"张三\","
-	         "\"handler_mobile\":\"%s\",\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\","
-	         "\"sms_code\":\"%s\"%s}",
-	         uscc, mobile, register_code(c, mobile), extra ? extra : "");
+	snprintf(
+		body, sizeof(body),
+		"{\"unit_name\":\"鹰潭市测试科技有限公司\",\"uscc\":\"%s\",\"handler_name\":\"张三\","
+		"\"handler_mobile\":\"%s\",\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\","
+		"\"sms_code\":\"%s\"%s}",
+		uscc, mobile, register_code(c, mobile), extra ? extra : "");
 	return client_do(c, "POST", "/api/v1/organisations", body, j);
 }
 
 /* Logs in; returns the status, the error code in code (may be NULL). */
-static long login(struct client *c, const char *uscc, const char *password, const char *captcha, char code[64])
+static long login(struct client *c, const char *uscc, const char *password, const char *captcha,
+		  char code[64])
 {
 	char body[512];
 	json_t *j = NULL;
 	long st;
 
 	client_captcha(c);
-	snprintf(body, sizeof(body), "{\"uscc\":\"%s\",\"password\":\"%s\",\"captcha\":\"%s\"}", uscc, password, captcha);
+	snprintf(body, sizeof(body), "{\"uscc\":\"%s\",\"password\":\"%s\",\"captcha\":\"%s\"}", uscc,
+		 password, captcha);
 	st = client_do(c, "POST", "/api/v1/auth/login", body, &j);
 	if (code != NULL)
 		snprintf(code, 64, "%s", error_code(j));
@@ -119,10 +123,13 @@ static void test_register_and_login(void **state)
 	if (do_register(&c, " 91310115ma1k3btp2b ", "+86 138-0013-8000", NULL, &j) != 201)
 		fail_msg("%s", json_dumps(j, 0));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "organisation"), "uscc")),
-	                    "91310115MA1K3BTP2B");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "organisation"), "handler_mobile")),
-	                    "13800138000");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "organisation"), "uscc_status")), "valid");
+			    "91310115MA1K3BTP2B");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(j, "organisation"), "handler_mobile")),
+		"13800138000");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(j, "organisation"), "uscc_status")),
+		"valid");
 	json_decref(j);
 
 	/* the same USCC again */
@@ -145,17 +152,17 @@ static void test_register_and_login(void **state)
 
 /* Posts a registration body and checks the first error names field with code. */
 static void expect_register_error(struct client *c, const char *body, long status, const char *field,
-                                  const char *code)
+				  const char *code)
 {
 	json_t *j = NULL, *e;
 	size_t i;
 	int found = 0;
 
 	assert_int_equal(client_do(c, "POST", "/api/v1/organisations", body, &j), status);
-	json_array_foreach(json_object_get(j, "errors"), i, e)
-	{
+	json_array_foreach (json_object_get(j, "errors"), i, e) {
 		const char *f = json_string_value(json_object_get(e, "field"));
-		if (f != NULL && strcmp(f, field) == 0 && strcmp(json_string_value(json_object_get(e, "code")), code) == 0) {
+		if (f != NULL && strcmp(f, field) == 0 &&
+		    strcmp(json_string_value(json_object_get(e, "code")), code) == 0) {
 			const char *msg = json_string_value(json_object_get(e, "message"));
 			assert_true(msg != NULL && (unsigned char)msg[0] >= 0xe4);
 			found = 1;
@@ -173,41 +180,49 @@ static void test_register_bad_input(void **state)
 	(void)state;
 
 	client_init(&c, &S, "bad");
-#define REG(uscc, mobile, name, pw, code)                                                                         \
-	(snprintf(body, sizeof(body),                                                                            \
-	          "{\"unit_name\":\"%s\",\"uscc\":\"%s\",\"handler_name\":\"李四\",\"handler_mobile\":\"%s\","     \
-	          "\"password\":\"%s\",\"password_confirm\":\"%s\",\"sms_code\":\"%s\"}",                           \
-	          name, uscc, mobile, pw, pw, code),                                                               \
+#define REG(uscc, mobile, name, pw, code)                                                                    \
+	(snprintf(body, sizeof(body),                                                                        \
+		  "{\"unit_name\":\"%s\",\"uscc\":\"%s\",\"handler_name\":\"李四\",\"handler_mobile\":\"%" \
+		  "s\","                                                                                     \
+		  "\"password\":\"%s\",\"password_confirm\":\"%s\",\"sms_code\":\"%s\"}",                    \
+		  name, uscc, mobile, pw, pw, code),                                                         \
 	 body)
-	expect_register_error(&c, REG("91110000600037341N", "13800138001", "某某公司", "Secret-2026", "123456"), 422,
-	                      "uscc", "uscc_check_char");
-	expect_register_error(&c, REG("9111000060003IOZSV", "13800138001", "某某公司", "Secret-2026", "123456"), 422,
-	                      "uscc", "uscc_char");
-	expect_register_error(&c, REG("12345", "13800138001", "某某公司", "Secret-2026", "123456"), 422, "uscc",
-	                      "uscc_length");
-	expect_register_error(&c, REG("91AB0000600037341L", "13800138001", "某某公司", "Secret-2026", "123456"), 422,
-	                      "uscc", "uscc_division");
-	expect_register_error(&c, REG("91110000600037341L", "0791-88888888", "某某公司", "Secret-2026", "123456"), 422,
-	                      "handler_mobile", "mobile_invalid");
-	expect_register_error(&c, REG("91110000600037341L", "12800138001", "某某公司", "Secret-2026", "123456"), 422,
-	                      "handler_mobile", "mobile_invalid");
+	expect_register_error(&c,
+			      REG("91110000600037341N", "13800138001", "某某公司", "Secret-2026", "123456"),
+			      422, "uscc", "uscc_check_char");
+	expect_register_error(&c,
+			      REG("9111000060003IOZSV", "13800138001", "某某公司", "Secret-2026", "123456"),
+			      422, "uscc", "uscc_char");
+	expect_register_error(&c, REG("12345", "13800138001", "某某公司", "Secret-2026", "123456"), 422,
+			      "uscc", "uscc_length");
+	expect_register_error(&c,
+			      REG("91AB0000600037341L", "13800138001", "某某公司", "Secret-2026", "123456"),
+			      422, "uscc", "uscc_division");
+	expect_register_error(&c,
+			      REG("91110000600037341L", "0791-88888888", "某某公司", "Secret-2026", "123456"),
+			      422, "handler_mobile", "mobile_invalid");
+	expect_register_error(&c,
+			      REG("91110000600037341L", "12800138001", "某某公司", "Secret-2026", "123456"),
+			      422, "handler_mobile", "mobile_invalid");
 	for (int i = 0; i < 101; i++)
 		strcat(longname, "测");
-	expect_register_error(&c, REG("91110000600037341L", "13800138001", longname, "Secret-2026", "123456"), 422,
-	                      "unit_name", "field_too_long");
-	expect_register_error(&c, REG("91110000600037341L", "13800138001", "某某公司", "abcdefgh", "123456"), 422,
-	                      "password", "password_weak");
+	expect_register_error(&c, REG("91110000600037341L", "13800138001", longname, "Secret-2026", "123456"),
+			      422, "unit_name", "field_too_long");
+	expect_register_error(&c, REG("91110000600037341L", "13800138001", "某某公司", "abcdefgh", "123456"),
+			      422, "password", "password_weak");
 	/* no code was ever sent to this mobile */
-	expect_register_error(&c, REG("91110000600037341L", "13800138001", "某某公司", "Secret-2026", "123456"), 422,
-	                      "sms_code", "sms_code_expired");
-	expect_register_error(&c, REG("91110000600037341L", "13800138001", "某某公司", "Secret-2026", ""), 422,
-	                      "sms_code", "field_required");
+	expect_register_error(&c,
+			      REG("91110000600037341L", "13800138001", "某某公司", "Secret-2026", "123456"),
+			      422, "sms_code", "sms_code_expired");
+	expect_register_error(&c, REG("91110000600037341L", "13800138001", "某某公司", "Secret-2026", ""),
+			      422, "sms_code", "field_required");
 	expect_register_error(&c, "{\"unit_name\":12,\"uscc\":[]}", 422, "unit_name", "field_invalid");
 	expect_register_error(&c, "{\"unit_name\":\"a\\u0007b\"}", 422, "unit_name", "field_invalid");
 #undef REG
 	/* not JSON, invalid UTF-8, not an object */
 	json_t *j = NULL;
-	assert_int_equal(client_do(&c, "POST", "/api/v1/organisations", "{\"unit_name\":\"\xff\xfe\"}", &j), 400);
+	assert_int_equal(client_do(&c, "POST", "/api/v1/organisations", "{\"unit_name\":\"\xff\xfe\"}", &j),
+			 400);
 	assert_string_equal(error_code(j), "bad_json");
 	json_decref(j);
 	assert_int_equal(client_do(&c, "POST", "/api/v1/organisations", "[1,2]", &j), 400);
@@ -224,25 +239,31 @@ static void test_register_pilot_code_needs_staff(void **state)
 	/* a legal early code that fails the check: refused, then accepted when confirmed as printed */
 	assert_int_equal(do_register(&c, "91350211M0000XUF46", "13700137000", NULL, &j), 422);
 	assert_string_equal(error_code(j), "uscc_check_char");
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "应为 R"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "应为 R"));
 	json_decref(j);
 	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13700137000");
-	assert_int_equal(do_register(&c, "91350211M0000XUF46", "13700137000", ",\"uscc_as_printed\":true", &j), 201);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "organisation"), "uscc_status")),
-	                    "pending_review");
+	assert_int_equal(
+		do_register(&c, "91350211M0000XUF46", "13700137000", ",\"uscc_as_printed\":true", &j), 201);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(j, "organisation"), "uscc_status")),
+		"pending_review");
 	json_decref(j);
 
 	client_init(&admin, &S, "admin1");
 	client_captcha(&admin);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/auth/login",
-	                           "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 200);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/organisations/91350211M0000XUF46/confirm-uscc", NULL, &j),
-	                 200);
+	assert_int_equal(
+		client_do(&admin, "POST", "/api/v1/admin/auth/login",
+			  "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
+		200);
+	assert_int_equal(client_do(&admin, "POST",
+				   "/api/v1/admin/organisations/91350211M0000XUF46/confirm-uscc", NULL, &j),
+			 200);
 	assert_string_equal(json_string_value(json_object_get(j, "uscc_status")), "confirmed");
 	json_decref(j);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/organisations/91350211M0000XUF46/confirm-uscc", NULL, &j),
-	                 409);
+	assert_int_equal(client_do(&admin, "POST",
+				   "/api/v1/admin/organisations/91350211M0000XUF46/confirm-uscc", NULL, &j),
+			 409);
 	json_decref(j);
 }
 
@@ -256,26 +277,33 @@ static void test_captcha_rules(void **state)
 	client_init(&a, &S, "cap-a");
 	client_init(&b, &S, "cap-b");
 	/* missing */
-	assert_int_equal(client_do(&a, "POST", "/api/v1/auth/login", "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"x\"}",
-	                           NULL),
-	                 422);
+	assert_int_equal(client_do(&a, "POST", "/api/v1/auth/login",
+				   "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"x\"}", NULL),
+			 422);
 	/* wrong, then the same captcha again: used up */
 	assert_int_equal(login(&a, "91310115MA1K3BTP2B", "Secret-2026", "WRONG", code), 422);
 	assert_string_equal(code, "captcha_wrong");
 	assert_int_equal(client_do(&a, "POST", "/api/v1/auth/login",
-	                           "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 422);
+				   "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\","
+				   "\"captcha\":\"ABCDE\"}",
+				   NULL),
+			 422);
 	/* a captcha fetched by one session does not serve another */
 	client_captcha(&a);
 	assert_int_equal(client_do(&b, "POST", "/api/v1/auth/login",
-	                           "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 422);
+				   "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\","
+				   "\"captcha\":\"ABCDE\"}",
+				   NULL),
+			 422);
 	/* an expired one */
 	client_captcha(&b);
-	sql0("UPDATE sessions SET captcha_expires_at = '2000-01-01T00:00:00Z' WHERE captcha_hash IS NOT NULL");
+	sql0("UPDATE sessions SET captcha_expires_at = '2000-01-01T00:00:00Z' WHERE captcha_hash IS NOT "
+	     "NULL");
 	assert_int_equal(client_do(&b, "POST", "/api/v1/auth/login",
-	                           "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}", &j),
-	                 422);
+				   "{\"uscc\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\","
+				   "\"captcha\":\"ABCDE\"}",
+				   &j),
+			 422);
 	assert_string_equal(error_code(j), "captcha_expired");
 	json_decref(j);
 	/* and a right one works */
@@ -305,13 +333,16 @@ static void test_lockout_and_unlock(void **state)
 
 	client_init(&admin, &S, "admin2");
 	client_captcha(&admin);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/auth/login",
-	                           "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 200);
+	assert_int_equal(
+		client_do(&admin, "POST", "/api/v1/admin/auth/login",
+			  "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
+		200);
 	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/organisations?q=91310115", NULL, &j), 200);
 	assert_non_null(json_object_get(json_array_get(json_object_get(j, "items"), 0), "locked_until"));
 	json_decref(j);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/organisations/91310115MA1K3BTP2B/unlock", NULL, NULL), 200);
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/organisations/91310115MA1K3BTP2B/unlock",
+				   NULL, NULL),
+			 200);
 	assert_int_equal(login(&c, "91310115MA1K3BTP2B", "Secret-2026", "ABCDE", code), 200);
 }
 
@@ -330,7 +361,8 @@ static void test_csrf_and_session_expiry(void **state)
 	assert_int_equal(client_do(&c, "POST", "/api/v1/auth/logout", NULL, &j), 403);
 	assert_string_equal(error_code(j), "csrf_failed");
 	json_decref(j);
-	snprintf(c.csrf, sizeof(c.csrf), "%s", "0000000000000000000000000000000000000000000000000000000000000000");
+	snprintf(c.csrf, sizeof(c.csrf), "%s",
+		 "0000000000000000000000000000000000000000000000000000000000000000");
 	assert_int_equal(client_do(&c, "POST", "/api/v1/auth/logout", NULL, NULL), 403);
 	snprintf(c.csrf, sizeof(c.csrf), "%s", saved);
 	assert_int_equal(client_do(&c, "GET", "/api/v1/account", NULL, NULL), 200);
@@ -360,22 +392,25 @@ static void test_authorisation(void **state)
 	assert_int_equal(client_do(&org, "GET", "/api/v1/admin/organisations", NULL, &j), 403);
 	assert_string_equal(error_code(j), "forbidden");
 	json_decref(j);
-	assert_int_equal(client_do(&org, "PATCH", "/api/v1/admin/organisations/91310115MA1K3BTP2B", "{\"name\":\"改名\"}",
-	                           NULL),
-	                 403);
+	assert_int_equal(client_do(&org, "PATCH", "/api/v1/admin/organisations/91310115MA1K3BTP2B",
+				   "{\"name\":\"改名\"}", NULL),
+			 403);
 	client_init(&reviewer, &S, "reviewer");
 	client_captcha(&reviewer);
-	assert_int_equal(client_do(&reviewer, "POST", "/api/v1/admin/auth/login",
-	                           "{\"username\":\"reviewer\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 200);
+	assert_int_equal(
+		client_do(&reviewer, "POST", "/api/v1/admin/auth/login",
+			  "{\"username\":\"reviewer\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}",
+			  NULL),
+		200);
 	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/organisations?limit=1", NULL, NULL), 200);
 	assert_int_equal(client_do(&reviewer, "PATCH", "/api/v1/admin/organisations/91310115MA1K3BTP2B",
-	                           "{\"name\":\"改名\"}", &j),
-	                 403);
+				   "{\"name\":\"改名\"}", &j),
+			 403);
 	json_decref(j);
 	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/staff", NULL, NULL), 403);
 	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/account", NULL, NULL), 403);
-	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/organisations?limit=1000", NULL, NULL), 400);
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/organisations?limit=1000", NULL, NULL),
+			 400);
 }
 
 static void test_sms_limits(void **state)
@@ -389,14 +424,16 @@ static void test_sms_limits(void **state)
 	register_code(&c, "13600136000");
 	/* a second code within the minute */
 	client_captcha(&c);
-	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes",
-	                           "{\"purpose\":\"register\",\"mobile\":\"13600136000\",\"captcha\":\"ABCDE\"}", &j),
-	                 429);
+	assert_int_equal(
+		client_do(&c, "POST", "/api/v1/sms-codes",
+			  "{\"purpose\":\"register\",\"mobile\":\"13600136000\",\"captcha\":\"ABCDE\"}", &j),
+		429);
 	assert_string_equal(error_code(j), "sms_too_frequent");
 	json_decref(j);
 	/* sending needs the captcha */
-	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes", "{\"purpose\":\"register\",\"mobile\":\"13600136001\"}", &j),
-	                 422);
+	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes",
+				   "{\"purpose\":\"register\",\"mobile\":\"13600136001\"}", &j),
+			 422);
 	assert_string_equal(error_code(j), "captcha_required");
 	json_decref(j);
 	/* five wrong guesses kill the code, even for the right one after */
@@ -405,17 +442,20 @@ static void test_sms_limits(void **state)
 	snprintf(right, sizeof(right), "%s", good);
 	for (int i = 0; i < 5; i++) {
 		snprintf(body, sizeof(body),
-		         "{\"unit_name\":\"某某公司\",\"uscc\":\"9144030071526726XG\",\"handler_name\":\"王五\","
-		         "\"handler_mobile\":\"13600136000\",\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\","
-		         "\"sms_code\":\"%06d\"}",
-		         (atoi(right) + 1 + i) % 1000000);
+			 "{\"unit_name\":\"某某公司\",\"uscc\":\"9144030071526726XG\",\"handler_name\":"
+			 "\"王五\","
+			 "\"handler_mobile\":\"13600136000\",\"password\":\"Secret-2026\",\"password_"
+			 "confirm\":\"Secret-2026\","
+			 "\"sms_code\":\"%06d\"}",
+			 (atoi(right) + 1 + i) % 1000000);
 		assert_int_equal(client_do(&c, "POST", "/api/v1/organisations", body, NULL), 422);
 	}
 	snprintf(body, sizeof(body),
-	         "{\"unit_name\":\"某某公司\",\"uscc\":\"9144030071526726XG\",\"handler_name\":\"王五\","
-	         "\"handler_mobile\":\"13600136000\",\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\","
-	         "\"sms_code\":\"%s\"}",
-	         right);
+		 "{\"unit_name\":\"某某公司\",\"uscc\":\"9144030071526726XG\",\"handler_name\":\"王五\","
+		 "\"handler_mobile\":\"13600136000\",\"password\":\"Secret-2026\",\"password_confirm\":"
+		 "\"Secret-2026\","
+		 "\"sms_code\":\"%s\"}",
+		 right);
 	assert_int_equal(client_do(&c, "POST", "/api/v1/organisations", body, &j), 422);
 	assert_string_equal(error_code(j), "sms_code_locked");
 	json_decref(j);
@@ -424,10 +464,11 @@ static void test_sms_limits(void **state)
 	register_code(&c, "13600136000");
 	sql("UPDATE sms_codes SET expires_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13600136000");
 	snprintf(body, sizeof(body),
-	         "{\"unit_name\":\"某某公司\",\"uscc\":\"9144030071526726XG\",\"handler_name\":\"王五\","
-	         "\"handler_mobile\":\"13600136000\",\"password\":\"Secret-2026\",\"password_confirm\":\"Secret-2026\","
-	         "\"sms_code\":\"%s\"}",
-	         client_sms_code(&c, "13600136000"));
+		 "{\"unit_name\":\"某某公司\",\"uscc\":\"9144030071526726XG\",\"handler_name\":\"王五\","
+		 "\"handler_mobile\":\"13600136000\",\"password\":\"Secret-2026\",\"password_confirm\":"
+		 "\"Secret-2026\","
+		 "\"sms_code\":\"%s\"}",
+		 client_sms_code(&c, "13600136000"));
 	assert_int_equal(client_do(&c, "POST", "/api/v1/organisations", body, &j), 422);
 	assert_string_equal(error_code(j), "sms_code_expired");
 	json_decref(j);
@@ -445,15 +486,17 @@ static void test_password_reset(void **state)
 	client_init(&c, &S, "reset");
 	client_captcha(&c);
 	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13800138000");
-	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes",
-	                           "{\"purpose\":\"reset\",\"uscc\":\"91310115MA1K3BTP2B\",\"captcha\":\"ABCDE\"}", &j),
-	                 200);
+	assert_int_equal(
+		client_do(&c, "POST", "/api/v1/sms-codes",
+			  "{\"purpose\":\"reset\",\"uscc\":\"91310115MA1K3BTP2B\",\"captcha\":\"ABCDE\"}",
+			  &j),
+		200);
 	assert_string_equal(json_string_value(json_object_get(j, "mobile_masked")), "138****8000");
 	json_decref(j);
 	snprintf(body, sizeof(body),
-	         "{\"uscc\":\"91310115MA1K3BTP2B\",\"sms_code\":\"%s\",\"new_password\":\"NewSecret-9\","
-	         "\"new_password_confirm\":\"NewSecret-9\"}",
-	         client_sms_code(&c, "13800138000"));
+		 "{\"uscc\":\"91310115MA1K3BTP2B\",\"sms_code\":\"%s\",\"new_password\":\"NewSecret-9\","
+		 "\"new_password_confirm\":\"NewSecret-9\"}",
+		 client_sms_code(&c, "13800138000"));
 	assert_int_equal(client_do(&c, "POST", "/api/v1/password-resets", body, NULL), 200);
 	/* the same code twice: used up */
 	assert_int_equal(client_do(&c, "POST", "/api/v1/password-resets", body, &j), 422);
@@ -465,15 +508,17 @@ static void test_password_reset(void **state)
 	assert_int_equal(login(&c, "91310115MA1K3BTP2B", "NewSecret-9", "ABCDE", NULL), 200);
 	/* change it back through the account page */
 	assert_int_equal(client_do(&c, "POST", "/api/v1/account/password",
-	                           "{\"old_password\":\"wrong\",\"new_password\":\"Secret-2026\",\"new_password_confirm\":\"Secret-2026\"}",
-	                           &j),
-	                 422);
+				   "{\"old_password\":\"wrong\",\"new_password\":\"Secret-2026\",\"new_"
+				   "password_confirm\":\"Secret-2026\"}",
+				   &j),
+			 422);
 	assert_string_equal(error_code(j), "password_wrong");
 	json_decref(j);
 	assert_int_equal(client_do(&c, "POST", "/api/v1/account/password",
-	                           "{\"old_password\":\"NewSecret-9\",\"new_password\":\"Secret-2026\",\"new_password_confirm\":\"Secret-2026\"}",
-	                           NULL),
-	                 200);
+				   "{\"old_password\":\"NewSecret-9\",\"new_password\":\"Secret-2026\",\"new_"
+				   "password_confirm\":\"Secret-2026\"}",
+				   NULL),
+			 200);
 }
 
 static void test_mobile_change(void **state)
@@ -486,14 +531,16 @@ static void test_mobile_change(void **state)
 	client_init(&c, &S, "mobile");
 	assert_int_equal(login(&c, "91310115MA1K3BTP2B", "Secret-2026", "ABCDE", NULL), 200);
 	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13800138000");
-	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes", "{\"purpose\":\"mobile_old\"}", NULL), 200);
+	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes", "{\"purpose\":\"mobile_old\"}", NULL),
+			 200);
 	snprintf(old_code, sizeof(old_code), "%s", client_sms_code(&c, "13800138000"));
-	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes", "{\"purpose\":\"mobile_new\",\"mobile\":\"15900159000\"}",
-	                           NULL),
-	                 200);
+	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes",
+				   "{\"purpose\":\"mobile_new\",\"mobile\":\"15900159000\"}", NULL),
+			 200);
 	snprintf(body, sizeof(body),
-	         "{\"handler_name\":\"赵六\",\"new_mobile\":\"15900159000\",\"old_code\":\"%s\",\"new_code\":\"%s\"}",
-	         old_code, client_sms_code(&c, "15900159000"));
+		 "{\"handler_name\":\"赵六\",\"new_mobile\":\"15900159000\",\"old_code\":\"%s\",\"new_code\":"
+		 "\"%s\"}",
+		 old_code, client_sms_code(&c, "15900159000"));
 	assert_int_equal(client_do(&c, "POST", "/api/v1/account/mobile", body, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "handler_mobile")), "15900159000");
 	json_decref(j);
@@ -511,53 +558,62 @@ static void test_staff_admin(void **state)
 
 	client_init(&admin, &S, "admin3");
 	client_captcha(&admin);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/auth/login",
-	                           "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", &j),
-	                 200);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(j, "user"), "roles"), 0)),
-	                    "admin");
+	assert_int_equal(
+		client_do(&admin, "POST", "/api/v1/admin/auth/login",
+			  "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", &j),
+		200);
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(json_object_get(j, "user"), "roles"), 0)),
+		"admin");
 	json_decref(j);
 	assert_int_equal(client_do(&admin, "PATCH", "/api/v1/admin/organisations/91310115MA1K3BTP2B",
-	                           "{\"name\":\"鹰潭市测试科技股份有限公司\"}", &j),
-	                 200);
+				   "{\"name\":\"鹰潭市测试科技股份有限公司\"}", &j),
+			 200);
 	assert_string_equal(json_string_value(json_object_get(j, "name")), "鹰潭市测试科技股份有限公司");
 	json_decref(j);
 	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/staff",
-	                           "{\"username\":\"wang.fang\",\"display_name\":\"王芳\",\"roles\":[\"reviewer\",\"paper\"],"
-	                           "\"password\":\"Review-2026\",\"password_confirm\":\"Review-2026\"}",
-	                           NULL),
-	                 201);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/staff",
-	                           "{\"username\":\"wang.fang\",\"display_name\":\"王芳\",\"roles\":[\"root\"],"
-	                           "\"password\":\"Review-2026\",\"password_confirm\":\"Review-2026\"}",
-	                           &j),
-	                 422);
+				   "{\"username\":\"wang.fang\",\"display_name\":\"王芳\",\"roles\":["
+				   "\"reviewer\",\"paper\"],"
+				   "\"password\":\"Review-2026\",\"password_confirm\":\"Review-2026\"}",
+				   NULL),
+			 201);
+	assert_int_equal(
+		client_do(&admin, "POST", "/api/v1/admin/staff",
+			  "{\"username\":\"wang.fang\",\"display_name\":\"王芳\",\"roles\":[\"root\"],"
+			  "\"password\":\"Review-2026\",\"password_confirm\":\"Review-2026\"}",
+			  &j),
+		422);
 	assert_string_equal(error_code(j), "roles_invalid");
 	json_decref(j);
 	client_init(&fresh, &S, "fresh");
 	client_captcha(&fresh);
-	assert_int_equal(client_do(&fresh, "POST", "/api/v1/admin/auth/login",
-	                           "{\"username\":\"wang.fang\",\"password\":\"Review-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 200);
+	assert_int_equal(
+		client_do(&fresh, "POST", "/api/v1/admin/auth/login",
+			  "{\"username\":\"wang.fang\",\"password\":\"Review-2026\",\"captcha\":\"ABCDE\"}",
+			  NULL),
+		200);
 	/* an organisation's credentials do not open the staff door */
 	client_captcha(&fresh);
 	assert_int_equal(client_do(&fresh, "POST", "/api/v1/admin/auth/login",
-	                           "{\"username\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}",
-	                           NULL),
-	                 401);
+				   "{\"username\":\"91310115MA1K3BTP2B\",\"password\":\"Secret-2026\","
+				   "\"captcha\":\"ABCDE\"}",
+				   NULL),
+			 401);
 	/* every step above is in the intact audit chain */
 	assert_true(store_audit_verify(db, &bad) > 10);
 	struct db_conn *c = db_acquire(db);
 	int64_t n = 0;
-	const char *actions[] = {"organisation.register", "organisation.login", "organisation.login_failed",
-	                         "organisation.unlock", "organisation.password_reset", "organisation.mobile_change",
-	                         "organisation.rename", "organisation.confirm_uscc", "staff.login", "staff.create",
-	                         "organisation.logout", "organisation.password_change", "staff.login_failed",
-	                         "mobile_request.create", "mobile_request.approve"};
+	const char *actions[] = {
+		"organisation.register", "organisation.login",          "organisation.login_failed",
+		"organisation.unlock",   "organisation.password_reset", "organisation.mobile_change",
+		"organisation.rename",   "organisation.confirm_uscc",   "staff.login",
+		"staff.create",          "organisation.logout",         "organisation.password_change",
+		"staff.login_failed",    "mobile_request.create",       "mobile_request.approve"};
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
-		assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE action = ? AND ip <> ''",
-		                              DB_ARGS(DB_TEXT(actions[i])), &n),
-		                 DB_OK);
+		assert_int_equal(db_query_int(c,
+					      "SELECT COUNT(*) FROM audit_log WHERE action = ? AND ip <> ''",
+					      DB_ARGS(DB_TEXT(actions[i])), &n),
+				 DB_OK);
 		if (n == 0)
 			fail_msg("no audit entry with an address for %s", actions[i]);
 	}
@@ -579,39 +635,54 @@ static void test_mobile_request_by_letter(void **state)
 	assert_int_equal(login(&org, "91310115MA1K3BTP2B", "Secret-2026", "ABCDE", NULL), 200);
 	png = harness_png(600, 400, &len);
 	/* not an image, a truncated one, one with something appended, a 2 MB one, none at all */
-	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", "%PDF-1.4\n%...", 13, &j),
-	                 415);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png",
+				       "%PDF-1.4\n%...", 13, &j),
+			 415);
 	assert_string_equal(error_code(j), "file_type");
 	json_decref(j);
-	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", png, len - 20, &j), 415);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png",
+				       png, len - 20, &j),
+			 415);
 	assert_string_equal(error_code(j), "image_corrupt");
 	json_decref(j);
 	big = calloc(1, 2 << 20);
 	memcpy(big, png, len);
 	memcpy(big + len, "PK\x03\x04", 4);
-	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", big, len + 4, &j), 415);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png",
+				       big, len + 4, &j),
+			 415);
 	assert_string_equal(error_code(j), "file_trailing_data");
 	json_decref(j);
-	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", big, 2 << 20, &j), 413);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png",
+				       big, 2 << 20, &j),
+			 413);
 	assert_string_equal(error_code(j), "file_too_large");
 	json_decref(j);
 	free(big);
-	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, NULL, NULL, 0, &j), 422);
+	assert_int_equal(
+		client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, NULL, NULL, 0, &j),
+		422);
 	assert_string_equal(error_code(j), "file_required");
 	json_decref(j);
 	/* a real one, renamed .exe: the content decides */
-	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.exe", png, len, &j), 201);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.exe",
+				       png, len, &j),
+			 201);
 	json_int_t id = json_integer_value(json_object_get(j, "id"));
 	json_decref(j);
-	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", png, len, &j), 409);
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png",
+				       png, len, &j),
+			 409);
 	json_decref(j);
 
 	client_init(&admin, &S, "admin4");
 	client_captcha(&admin);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/auth/login",
-	                           "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 200);
-	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/mobile-requests?state=pending", NULL, &j), 200);
+	assert_int_equal(
+		client_do(&admin, "POST", "/api/v1/admin/auth/login",
+			  "{\"username\":\"admin\",\"password\":\"Demo-2026\",\"captcha\":\"ABCDE\"}", NULL),
+		200);
+	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/mobile-requests?state=pending", NULL, &j),
+			 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
 	json_decref(j);
 	/* the organisation cannot see the letter through the staff route */

@@ -19,10 +19,12 @@ static struct config cfg;
 static struct db *db;
 static struct client org_a, org_b;
 
-#define FULL_FORM                                                                                               \
-	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":"         \
-	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":\"11010519491231002x\","    \
-	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":\"王五\"," \
+#define FULL_FORM                                                                                                       \
+	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
+	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                                \
+	"\"11010519491231002x\","                                                                                       \
+	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":"              \
+	"\"王五\","                                                                                                   \
 	"\"recipient_mobile\":\"13700137000\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
 
 static int setup(void **state)
@@ -62,7 +64,7 @@ static long create(struct client *c, const char *key_type, const char *form, cha
 	long st;
 
 	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\"%s%s}", key_type,
-	         form ? ",\"form\":" : "", form ? form : "");
+		 form ? ",\"form\":" : "", form ? form : "");
 	st = client_do(c, "POST", "/api/v1/orders", body, &j);
 	if (no != NULL)
 		snprintf(no, 32, "%s", st == 201 ? json_string_value(json_object_get(j, "order_no")) : "");
@@ -99,11 +101,14 @@ static void test_create_main_and_secondary(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "draft");
 	assert_int_equal(json_array_size(json_object_get(j, "missing")), 0);
 	/* defaults from the account, values normalised */
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "form"), "invoice_tax_number")),
-	                    "91310115MA1K3BTP2B");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "form"), "handler_id_number")),
-	                    "11010519491231002X");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "form"), "seal_name")), "鹰潭甲公司");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(j, "form"), "invoice_tax_number")),
+		"91310115MA1K3BTP2B");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(j, "form"), "handler_id_number")),
+		"11010519491231002X");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "form"), "seal_name")),
+			    "鹰潭甲公司");
 	json_decref(j);
 	/* order numbers: project prefix, Beijing date, daily sequence */
 	assert_int_equal(strlen(main_no), 17);
@@ -111,7 +116,8 @@ static void test_create_main_and_secondary(void **state)
 	assert_int_equal(main_no[10], '-');
 
 	/* a secondary key never needs the seal; a client-sent price is ignored */
-	assert_int_equal(create(&org_a, "secondary", "{\"seal_name\":\"x\",\"price_fen\":1}", sec_no, &j), 201);
+	assert_int_equal(create(&org_a, "secondary", "{\"seal_name\":\"x\",\"price_fen\":1}", sec_no, &j),
+			 201);
 	assert_int_equal(json_integer_value(json_object_get(j, "price_fen")), 19000);
 	assert_null(json_object_get(json_object_get(j, "form"), "seal_name"));
 	assert_true(json_array_size(json_object_get(j, "missing")) > 5);
@@ -119,8 +125,9 @@ static void test_create_main_and_secondary(void **state)
 
 	assert_int_equal(client_do(&org_a, "GET", "/api/v1/orders", NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "order_no")),
-	                    sec_no);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0),
+							      "order_no")),
+			    sec_no);
 	json_decref(j);
 
 	/* another organisation sees neither */
@@ -170,8 +177,10 @@ static void test_one_main_key_race(void **state)
 	client_init(&c2, &S, "race2");
 	client_captcha(&c2);
 	assert_int_equal(client_do(&c2, "POST", "/api/v1/auth/login",
-	                           "{\"uscc\":\"9144030071526726XG\",\"password\":\"Secret-2026\",\"captcha\":\"ABCDE\"}", NULL),
-	                 200);
+				   "{\"uscc\":\"9144030071526726XG\",\"password\":\"Secret-2026\","
+				   "\"captcha\":\"ABCDE\"}",
+				   NULL),
+			 200);
 	for (int round = 0; round < 3; round++) {
 		r[0] = (struct race){&c1, 0};
 		r[1] = (struct race){&c2, 0};
@@ -185,10 +194,10 @@ static void test_one_main_key_race(void **state)
 	}
 	struct db_conn *c = db_acquire(db);
 	assert_int_equal(db_query_int(c,
-	                              "SELECT COUNT(*) FROM orders o JOIN organisations g ON g.id = o.org_id"
-	                              " WHERE g.uscc = ? AND o.key_type = 'main'",
-	                              DB_ARGS(DB_TEXT("9144030071526726XG")), &n),
-	                 DB_OK);
+				      "SELECT COUNT(*) FROM orders o JOIN organisations g ON g.id = o.org_id"
+				      " WHERE g.uscc = ? AND o.key_type = 'main'",
+				      DB_ARGS(DB_TEXT("9144030071526726XG")), &n),
+			 DB_OK);
 	db_release(c);
 	assert_int_equal(n, 1);
 }
@@ -204,17 +213,23 @@ static void test_held_main_key(void **state)
 	client_init(&reviewer, &S, "reviewer");
 	assert_int_equal(client_staff_login(&reviewer, "reviewer"), 0);
 	/* only admins record; any staff may look */
-	assert_int_equal(client_do(&reviewer, "POST", "/api/v1/admin/organisations/91110000600037341L/held-main-keys",
-	                           "{\"project_code\":\"yingtan\",\"note\":\"2023 年现场办理，证书序列号 1A2B\"}", NULL),
-	                 403);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/organisations/91110000600037341L/held-main-keys",
-	                           "{\"project_code\":\"yingtan\",\"note\":\"2023 年现场办理，证书序列号 1A2B\"}", NULL),
-	                 201);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/organisations/91110000600037341L/held-main-keys",
-	                           "{\"project_code\":\"yingtan\",\"note\":\"again\"}", NULL),
-	                 409);
-	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/organisations/91110000600037341L/held-main-keys", NULL, &j),
-	                 200);
+	assert_int_equal(
+		client_do(&reviewer, "POST", "/api/v1/admin/organisations/91110000600037341L/held-main-keys",
+			  "{\"project_code\":\"yingtan\",\"note\":\"2023 年现场办理，证书序列号 1A2B\"}",
+			  NULL),
+		403);
+	assert_int_equal(
+		client_do(&admin, "POST", "/api/v1/admin/organisations/91110000600037341L/held-main-keys",
+			  "{\"project_code\":\"yingtan\",\"note\":\"2023 年现场办理，证书序列号 1A2B\"}",
+			  NULL),
+		201);
+	assert_int_equal(client_do(&admin, "POST",
+				   "/api/v1/admin/organisations/91110000600037341L/held-main-keys",
+				   "{\"project_code\":\"yingtan\",\"note\":\"again\"}", NULL),
+			 409);
+	assert_int_equal(client_do(&reviewer, "GET",
+				   "/api/v1/admin/organisations/91110000600037341L/held-main-keys", NULL, &j),
+			 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
 	json_decref(j);
 	assert_int_equal(create(&org_b, "main", NULL, NULL, &j), 409);
@@ -231,10 +246,9 @@ static void bad_field(const char *form, const char *field, const char *code)
 	int found = 0;
 
 	assert_int_equal(create(&org_b, "secondary", form, NULL, &j), 422);
-	json_array_foreach(json_object_get(j, "errors"), i, e)
-	{
+	json_array_foreach (json_object_get(j, "errors"), i, e) {
 		found |= strcmp(json_string_value(json_object_get(e, "field")), field) == 0 &&
-		         strcmp(json_string_value(json_object_get(e, "code")), code) == 0;
+			 strcmp(json_string_value(json_object_get(e, "code")), code) == 0;
 	}
 	if (!found)
 		fail_msg("expected %s on %s, got %s", code, field, json_dumps(j, 0));
@@ -256,17 +270,19 @@ static void test_validation(void **state)
 	bad_field("{\"invoice_tax_number\":\"91-310115\"}", "invoice_tax_number", "field_too_short");
 
 	json_t *j = NULL;
-	assert_int_equal(client_do(&org_b, "POST", "/api/v1/orders", "{\"project_code\":\"nowhere\",\"key_type\":\"main\"}", &j),
-	                 422);
+	assert_int_equal(client_do(&org_b, "POST", "/api/v1/orders",
+				   "{\"project_code\":\"nowhere\",\"key_type\":\"main\"}", &j),
+			 422);
 	assert_string_equal(error_code(j), "project_unknown");
 	json_decref(j);
-	assert_int_equal(client_do(&org_b, "POST", "/api/v1/orders", "{\"project_code\":\"yingtan\",\"key_type\":\"gold\"}", &j),
-	                 422);
+	assert_int_equal(client_do(&org_b, "POST", "/api/v1/orders",
+				   "{\"project_code\":\"yingtan\",\"key_type\":\"gold\"}", &j),
+			 422);
 	assert_string_equal(error_code(j), "key_type_unknown");
 	json_decref(j);
-	assert_int_equal(client_do(&org_b, "POST", "/api/v1/orders", "{\"project_code\":\"yingtan\",\"key_type\":\"main\",\"form\":[]}",
-	                           NULL),
-	                 422);
+	assert_int_equal(client_do(&org_b, "POST", "/api/v1/orders",
+				   "{\"project_code\":\"yingtan\",\"key_type\":\"main\",\"form\":[]}", NULL),
+			 422);
 }
 
 static void test_edit_submit_delete(void **state)
@@ -280,29 +296,36 @@ static void test_edit_submit_delete(void **state)
 	assert_int_equal(create(&org_b, "secondary", "{\"legal_name\":\"赵六\"}", no, NULL), 201);
 	snprintf(path, sizeof(path), "/api/v1/orders/%s", no);
 	c = db_acquire(db);
-	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?", DB_ARGS(DB_TEXT(no)), &token1),
-	                 DB_OK);
+	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?",
+				       DB_ARGS(DB_TEXT(no)), &token1),
+			 DB_OK);
 	db_release(c);
 	/* an edit of other fields keeps the legal person's verification token; bumps the version */
-	assert_int_equal(client_do(&org_b, "PUT", path, "{\"form\":{\"unit_address\":\"江西省鹰潭市余江区新地址9号\"}}", &j), 200);
+	assert_int_equal(client_do(&org_b, "PUT", path,
+				   "{\"form\":{\"unit_address\":\"江西省鹰潭市余江区新地址9号\"}}", &j),
+			 200);
 	assert_int_equal(json_integer_value(json_object_get(j, "form_version")), 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "form"), "legal_name")), "赵六");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "form"), "legal_name")),
+			    "赵六");
 	json_decref(j);
 	/* submitting an incomplete order names what is missing, and changes nothing */
 	snprintf(sub, sizeof(sub), "%s/submit", path);
 	assert_int_equal(client_do(&org_b, "POST", sub, NULL, &j), 422);
 	assert_string_equal(error_code(j), "submit_incomplete");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "missing"), 0)), "form_incomplete");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "missing"), 0)),
+			    "form_incomplete");
 	json_decref(j);
 	/* a new legal person voids the token printed in the authorisation letter */
 	assert_int_equal(client_do(&org_b, "PUT", path, "{\"form\":{\"legal_name\":\"孙七\"}}", NULL), 200);
 	c = db_acquire(db);
-	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?", DB_ARGS(DB_TEXT(no)), &token2),
-	                 DB_OK);
+	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?",
+				       DB_ARGS(DB_TEXT(no)), &token2),
+			 DB_OK);
 	assert_string_not_equal(token1, token2);
 	/* a submitted order can no longer be edited (state forced here: documents arrive later) */
-	assert_int_equal(db_exec(c, "UPDATE orders SET state = 'submitted' WHERE order_no = ?", DB_ARGS(DB_TEXT(no)), NULL),
-	                 DB_OK);
+	assert_int_equal(db_exec(c, "UPDATE orders SET state = 'submitted' WHERE order_no = ?",
+				 DB_ARGS(DB_TEXT(no)), NULL),
+			 DB_OK);
 	db_release(c);
 	assert_int_equal(client_do(&org_b, "PUT", path, "{\"form\":{\"legal_name\":\"周八\"}}", &j), 409);
 	assert_string_equal(error_code(j), "state_conflict");
@@ -312,8 +335,9 @@ static void test_edit_submit_delete(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "deleted");
 	/* create, two edits, delete; the second edit says the letter and verification are void */
 	assert_int_equal(json_array_size(json_object_get(j, "history")), 4);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "history"), 1), "event")),
-	                    "edit");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "history"), 1), "event")),
+		"edit");
 	assert_non_null(json_object_get(json_array_get(json_object_get(j, "history"), 2), "note"));
 	assert_null(json_object_get(json_array_get(json_object_get(j, "history"), 1), "note"));
 	json_decref(j);
@@ -345,29 +369,33 @@ static void test_staff_view_and_prices(void **state)
 
 	/* a price change applies to new orders only */
 	assert_int_equal(client_do(&reviewer, "PATCH", "/api/v1/admin/projects/yingtan/key-types/secondary",
-	                           "{\"name\":\"副锁\",\"price_fen\":20000,\"renewal_fen_per_year\":15000,\"years_offered\":\"1,2\"}",
-	                           NULL),
-	                 403);
+				   "{\"name\":\"副锁\",\"price_fen\":20000,\"renewal_fen_per_year\":15000,"
+				   "\"years_offered\":\"1,2\"}",
+				   NULL),
+			 403);
 	assert_int_equal(client_do(&admin, "PATCH", "/api/v1/admin/projects/yingtan/key-types/secondary",
-	                           "{\"name\":\"副锁（无电子签章）\",\"price_fen\":-5,\"renewal_fen_per_year\":15000,\"years_offered\":\"2,1\"}",
-	                           &j),
-	                 422);
+				   "{\"name\":\"副锁（无电子签章）\",\"price_fen\":-5,\"renewal_fen_per_"
+				   "year\":15000,\"years_offered\":\"2,1\"}",
+				   &j),
+			 422);
 	json_decref(j);
 	assert_int_equal(client_do(&admin, "PATCH", "/api/v1/admin/projects/yingtan/key-types/secondary",
-	                           "{\"name\":\"副锁（无电子签章）\",\"price_fen\":20000,\"renewal_fen_per_year\":15000,\"years_offered\":\"1,2\"}",
-	                           NULL),
-	                 200);
+				   "{\"name\":\"副锁（无电子签章）\",\"price_fen\":20000,\"renewal_fen_per_"
+				   "year\":15000,\"years_offered\":\"1,2\"}",
+				   NULL),
+			 200);
 	assert_int_equal(create(&org_a, "secondary", NULL, no, &j), 201);
 	assert_int_equal(json_integer_value(json_object_get(j, "price_fen")), 20000);
 	json_decref(j);
 	assert_int_equal(client_do(&org_a, "GET", "/api/v1/orders?limit=5", NULL, &j), 200);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 1), "price_fen")),
-	                 19000);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 1),
+							    "price_fen")),
+			 19000);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no);
 	assert_int_equal(client_do(&reviewer, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "organisation"), "uscc")),
-	                    "91310115MA1K3BTP2B");
+			    "91310115MA1K3BTP2B");
 	json_decref(j);
 }
 
@@ -399,8 +427,8 @@ static long download(struct client *c, const char *no, const char *kind, const c
 /* Renders page 1 of a PDF and returns what its QR code says (caller frees), or NULL. */
 static char *qr_of(const char *pdf)
 {
-	char *argv1[] = {"/usr/bin/pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", (char *)pdf,
-	                 (char *)pdf, NULL};
+	char *argv1[] = {"/usr/bin/pdftoppm", "-r",        "150",       "-png", "-f", "1", "-l", "1",
+			 "-singlefile",       (char *)pdf, (char *)pdf, NULL};
 	char png[600], *out = NULL;
 
 	snprintf(png, sizeof(png), "%s.png", pdf);
@@ -430,7 +458,8 @@ static void test_forms_pdf(void **state)
 	(void)state;
 
 	client_init(&c, &S, "pdf");
-	assert_int_equal(client_register_login(&c, "鹰潭表格测试有限公司", "92340602MA2PBMEM24", "13800138004"), 0);
+	assert_int_equal(
+		client_register_login(&c, "鹰潭表格测试有限公司", "92340602MA2PBMEM24", "13800138004"), 0);
 	assert_int_equal(create(&c, "main", "{\"unit_address\":\"江西省鹰潭市月湖区\"}", no, NULL), 201);
 	snprintf(path, sizeof(path), "%s/app.pdf", S.dir);
 	/* incomplete data: no forms yet, with the list of what is missing */
@@ -454,8 +483,9 @@ static void test_forms_pdf(void **state)
 	snprintf(path, sizeof(path), "%s/letter.pdf", S.dir);
 	assert_int_equal(download(&c, no, "authorisation", path, &len), 200);
 	struct db_conn *dc = db_acquire(db);
-	assert_int_equal(db_query_text(dc, "SELECT verify_token FROM orders WHERE order_no = ?", DB_ARGS(DB_TEXT(no)), &token),
-	                 DB_OK);
+	assert_int_equal(db_query_text(dc, "SELECT verify_token FROM orders WHERE order_no = ?",
+				       DB_ARGS(DB_TEXT(no)), &token),
+			 DB_OK);
 	db_release(dc);
 	qr = qr_of(path);
 	snprintf(want, sizeof(want), "%s/verify/%s", cfg.public_url, token);
@@ -479,9 +509,9 @@ static void test_forms_pdf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_catalogue),         cmocka_unit_test(test_create_main_and_secondary),
-		cmocka_unit_test(test_one_main_key),      cmocka_unit_test(test_one_main_key_race),
-		cmocka_unit_test(test_held_main_key),     cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_catalogue),          cmocka_unit_test(test_create_main_and_secondary),
+		cmocka_unit_test(test_one_main_key),       cmocka_unit_test(test_one_main_key_race),
+		cmocka_unit_test(test_held_main_key),      cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_edit_submit_delete), cmocka_unit_test(test_staff_view_and_prices),
 		cmocka_unit_test(test_forms_pdf),
 	};

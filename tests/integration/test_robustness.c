@@ -48,10 +48,19 @@ static void fill(const char *pattern, const char *value, char *out, size_t len)
 
 static void test_no_route_fails_with_500(void **state)
 {
-	static const char *const params[] = {"x", "YT20261124-000001", "91310115MA1K3BTP2B", "0", "-1",
-	                                     "%E4%B8%AD", "9999999999999999999999", "..", "application"};
+	static const char *const params[] = {
+		"x",          "YT20261124-000001", "91310115MA1K3BTP2B",     "0",
+		"-1",         "%E4%B8%AD",         "9999999999999999999999", "..",
+		"application"};
 	static const char *const bodies[] = {
-		NULL, "", "{}", "[]", "null", "\"x\"", "{\"a\":", "{\"form\":{\"legal_name\":[1,2]}}",
+		NULL,
+		"",
+		"{}",
+		"[]",
+		"null",
+		"\"x\"",
+		"{\"a\":",
+		"{\"form\":{\"legal_name\":[1,2]}}",
 		"{\"unit_name\":\"\\u0000\",\"uscc\":12,\"password\":{}}",
 		"{\"project_code\":\"yingtan\",\"key_type\":\"main\",\"form\":{\"legal_id_number\":\"\"}}",
 		"{\"approve\":\"yes\",\"roles\":\"admin\",\"price_fen\":1e400,\"years_offered\":\"9,9\"}",
@@ -64,7 +73,8 @@ static void test_no_route_fails_with_500(void **state)
 
 	client_init(&who[0], &S, "anon");
 	client_init(&who[1], &S, "org");
-	assert_int_equal(client_register_login(&who[1], "健壮性测试公司", "91310115MA1K3BTP2B", "13800138009"), 0);
+	assert_int_equal(
+		client_register_login(&who[1], "健壮性测试公司", "91310115MA1K3BTP2B", "13800138009"), 0);
 	client_init(&who[2], &S, "admin");
 	assert_int_equal(client_staff_login(&who[2], "admin"), 0);
 	for (int w = 0; w < 3; w++)
@@ -80,7 +90,7 @@ static void test_no_route_fails_with_500(void **state)
 					long st = client_do(&who[w], rt->method, path, bodies[b], NULL);
 					if (st < 200 || st >= 500)
 						fail_msg("%s %s (as %d) with %s: %ld", rt->method, path, w,
-						         bodies[b] ? bodies[b] : "(no body)", st);
+							 bodies[b] ? bodies[b] : "(no body)", st);
 					checked++;
 				}
 		}

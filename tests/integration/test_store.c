@@ -121,8 +121,7 @@ static void test_unique_conflict_and_literal_values(void **state)
 static int audit_tx(struct db_conn *c, void *arg)
 {
 	(void)arg;
-	return store_audit_append(c,
-				  &test_actor, "test.append", "test", "1", "{}");
+	return store_audit_append(c, &test_actor, "test.append", "test", "1", "{}");
 }
 
 static void *audit_worker(void *arg)

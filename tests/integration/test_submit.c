@@ -19,10 +19,12 @@ static struct db *db;
 static struct client org, other;
 static char main_no[32], sec_no[32];
 
-#define FULL_FORM                                                                                               \
-	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":"         \
-	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":\"11010519491231002X\","    \
-	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":\"王五\"," \
+#define FULL_FORM                                                                                                       \
+	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
+	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                                \
+	"\"11010519491231002X\","                                                                                       \
+	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":"              \
+	"\"王五\","                                                                                                   \
 	"\"recipient_mobile\":\"13700137000\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
 
 /* Creates an order of key_type with the full form; writes its number into no. */
@@ -31,7 +33,8 @@ static void create(struct client *c, const char *key_type, char no[32])
 	char body[2048];
 	json_t *j = NULL;
 
-	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":%s}", key_type, FULL_FORM);
+	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":%s}",
+		 key_type, FULL_FORM);
 	assert_int_equal(client_do(c, "POST", "/api/v1/orders", body, &j), 201);
 	snprintf(no, 32, "%s", json_string_value(json_object_get(j, "order_no")));
 	json_decref(j);
@@ -87,7 +90,8 @@ static unsigned char *scan_of(struct client *c, const char *no, const char *kind
 	fclose(f);
 	resp_free(&r);
 	snprintf(res, sizeof(res), "%d", dpi);
-	char *argv[] = {"/usr/bin/pdftoppm", "-r", res, "-png", "-gray", "-f", "1", "-l", "1", "-singlefile", pdf, pdf, NULL};
+	char *argv[] = {"/usr/bin/pdftoppm", "-r", res, "-png", "-gray", "-f", "1", "-l", "1",
+			"-singlefile",       pdf,  pdf, NULL};
 	assert_int_equal(harness_run(argv, NULL, NULL), 0);
 	snprintf(png, sizeof(png), "%s.png", pdf);
 	f = fopen(png, "rb");
@@ -102,7 +106,8 @@ static unsigned char *scan_of(struct client *c, const char *no, const char *kind
 }
 
 /* Uploads data as kind of order no; returns the status and the reply in *j (may be NULL). */
-static long upload(struct client *c, const char *no, const char *kind, const unsigned char *data, size_t len, json_t **j)
+static long upload(struct client *c, const char *no, const char *kind, const unsigned char *data, size_t len,
+		   json_t **j)
 {
 	char path[160];
 
@@ -159,7 +164,8 @@ static void test_uploads(void **state)
 	/* no seal slot for a secondary key; nobody else's order; not-an-image */
 	assert_int_equal(upload(&org, sec_no, "seal_form", seal, seal_len, NULL), 404);
 	assert_int_equal(upload(&other, main_no, "handler_id_back", page, page_len, NULL), 404);
-	assert_int_equal(upload(&org, main_no, "handler_id_back", (const unsigned char *)"MZ\x90\0", 4, &j), 415);
+	assert_int_equal(upload(&org, main_no, "handler_id_back", (const unsigned char *)"MZ\x90\0", 4, &j),
+			 415);
 	assert_string_equal(error_code(j), "file_type");
 	json_decref(j);
 
@@ -171,8 +177,7 @@ static void test_uploads(void **state)
 	int present = 0;
 	json_t *slot;
 	size_t i;
-	json_array_foreach(json_object_get(j, "slots"), i, slot)
-	{
+	json_array_foreach (json_object_get(j, "slots"), i, slot) {
 		present += json_object_get(slot, "document") != NULL;
 		assert_non_null(json_string_value(json_object_get(slot, "rule")));
 	}
@@ -245,8 +250,9 @@ static void test_verification_and_submit(void **state)
 	json_decref(j);
 
 	c = db_acquire(db);
-	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?", DB_ARGS(DB_TEXT(main_no)), &token),
-	                 DB_OK);
+	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?",
+				       DB_ARGS(DB_TEXT(main_no)), &token),
+			 DB_OK);
 	db_release(c);
 	/* the phone that scanned the letter: an anonymous visitor */
 	client_init(&phone, &S, "phone");
@@ -255,7 +261,8 @@ static void test_verification_and_submit(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "order_no")), main_no);
 	assert_string_equal(json_string_value(json_object_get(j, "legal_name_masked")), "李*");
 	assert_string_equal(json_string_value(json_object_get(j, "legal_id_masked")), "360426********0071");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")), "none");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")),
+			    "none");
 	json_decref(j);
 	assert_int_equal(client_do(&phone, "GET", "/api/v1/verify/not-a-token", NULL, &j), 404);
 	assert_string_equal(error_code(j), "verify_link_invalid");
@@ -269,11 +276,13 @@ static void test_verification_and_submit(void **state)
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/verify/%s/result", token);
 	assert_int_equal(client_do(&phone, "GET", path, NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")), "started");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")),
+			    "started");
 	json_decref(j);
 	sim_decide(biz, 0);
 	assert_int_equal(client_do(&phone, "GET", path, NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")), "failed");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")),
+			    "failed");
 	assert_non_null(json_object_get(json_object_get(j, "verification"), "reason"));
 	json_decref(j);
 
@@ -284,7 +293,8 @@ static void test_verification_and_submit(void **state)
 	sim_decide(biz, 1);
 	snprintf(path, sizeof(path), "/api/v1/verify/%s/result", token);
 	assert_int_equal(client_do(&phone, "GET", path, NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "message")), "认证成功");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "message")),
+			    "认证成功");
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/verify/%s/start", token);
 	assert_int_equal(client_do(&phone, "POST", path, NULL, &j), 409);
@@ -298,7 +308,8 @@ static void test_verification_and_submit(void **state)
 	free(page);
 	assert_int_equal(client_do(&org, "POST", submit, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "submitted");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")), "passed");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")),
+			    "passed");
 	json_decref(j);
 	/* after submission nothing changes from the organisation's side */
 	assert_int_equal(client_do(&org, "POST", submit, NULL, NULL), 409);
@@ -315,8 +326,9 @@ static void test_new_legal_person_voids_verification(void **state)
 	(void)state;
 
 	c = db_acquire(db);
-	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?", DB_ARGS(DB_TEXT(sec_no)), &token),
-	                 DB_OK);
+	assert_int_equal(db_query_text(c, "SELECT verify_token FROM orders WHERE order_no = ?",
+				       DB_ARGS(DB_TEXT(sec_no)), &token),
+			 DB_OK);
 	db_release(c);
 	client_init(&phone, &S, "phone2");
 	snprintf(path, sizeof(path), "/api/v1/verify/%s/start", token);
@@ -327,11 +339,13 @@ static void test_new_legal_person_voids_verification(void **state)
 	/* the phone never comes back to the result page: the organisation's order page asks the provider */
 	snprintf(path, sizeof(path), "/api/v1/orders/%s", sec_no);
 	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")), "passed");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")),
+			    "passed");
 	json_decref(j);
 	/* a new legal person: the old QR code and its verification no longer count */
 	assert_int_equal(client_do(&org, "PUT", path, "{\"form\":{\"legal_name\":\"王小二\"}}", &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")), "none");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "verification"), "state")),
+			    "none");
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/verify/%s", token);
 	assert_int_equal(client_do(&phone, "GET", path, NULL, NULL), 404);
@@ -348,8 +362,8 @@ static int64_t outbox_count(const char *mobile, const char *tmpl)
 	int64_t n = -1;
 
 	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND template = ?",
-	                              DB_ARGS(DB_TEXT(mobile), DB_TEXT(tmpl)), &n),
-	                 DB_OK);
+				      DB_ARGS(DB_TEXT(mobile), DB_TEXT(tmpl)), &n),
+			 DB_OK);
 	db_release(c);
 	return n;
 }
@@ -366,17 +380,19 @@ static void test_pre_review(void **state)
 	client_init(&admin, &S, "admin");
 	assert_int_equal(client_staff_login(&admin, "admin"), 0);
 	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/staff",
-	                           "{\"username\":\"reviewer2\",\"display_name\":\"第二预审员\",\"roles\":[\"reviewer\"],"
-	                           "\"password\":\"Demo-2026\",\"password_confirm\":\"Demo-2026\"}",
-	                           NULL),
-	                 201);
+				   "{\"username\":\"reviewer2\",\"display_name\":\"第二预审员\",\"roles\":["
+				   "\"reviewer\"],"
+				   "\"password\":\"Demo-2026\",\"password_confirm\":\"Demo-2026\"}",
+				   NULL),
+			 201);
 	client_init(&second, &S, "rev2");
 	assert_int_equal(client_staff_login(&second, "reviewer2"), 0);
 
 	/* the queue, oldest first */
 	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/review/queue", NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "order_no")),
-	                    main_no);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0),
+							      "order_no")),
+			    main_no);
 	json_decref(j);
 	assert_int_equal(client_do(&org, "GET", "/api/v1/admin/review/queue", NULL, NULL), 403);
 	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/review/queue", NULL, NULL), 403);
@@ -390,16 +406,17 @@ static void test_pre_review(void **state)
 	assert_int_equal(client_do(&reviewer, "POST", claim, NULL, NULL), 200);
 	assert_int_equal(client_do(&second, "POST", claim, NULL, &j), 409);
 	assert_string_equal(error_code(j), "claimed_by_other");
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "预审员"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "预审员"));
 	json_decref(j);
 	/* a rejection needs its reasons */
 	assert_int_equal(client_do(&reviewer, "POST", path, "{\"decision\":\"reject\"}", &j), 422);
 	json_decref(j);
 	assert_int_equal(client_do(&reviewer, "POST", path,
-	                           "{\"decision\":\"reject\",\"documents\":[{\"kind\":\"business_licence\","
-	                           "\"reasons\":[\"图片不清晰，无法辨认\"],\"note\":\"请重新扫描\"}]}",
-	                           &j),
-	                 200);
+				   "{\"decision\":\"reject\",\"documents\":[{\"kind\":\"business_licence\","
+				   "\"reasons\":[\"图片不清晰，无法辨认\"],\"note\":\"请重新扫描\"}]}",
+				   &j),
+			 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "rejected");
 	json_decref(j);
 	assert_int_equal(outbox_count("13800138011", "review_reject"), 1);
@@ -410,12 +427,12 @@ static void test_pre_review(void **state)
 	json_t *slot;
 	size_t i;
 	int seen = 0;
-	json_array_foreach(json_object_get(json_object_get(j, "documents"), "slots"), i, slot)
-	{
+	json_array_foreach (json_object_get(json_object_get(j, "documents"), "slots"), i, slot) {
 		json_t *d = json_object_get(slot, "document");
 		if (strcmp(json_string_value(json_object_get(slot, "kind")), "business_licence") == 0) {
 			assert_string_equal(json_string_value(json_object_get(d, "review")), "rejected");
-			assert_non_null(strstr(json_string_value(json_object_get(d, "review_reason")), "图片不清晰"));
+			assert_non_null(
+				strstr(json_string_value(json_object_get(d, "review_reason")), "图片不清晰"));
 			seen = 1;
 		} else {
 			assert_string_equal(json_string_value(json_object_get(d, "review")), "accepted");
@@ -436,7 +453,8 @@ static void test_pre_review(void **state)
 	/* the second reviewer now claims it (the first claim ended with the decision) and passes it */
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/review", main_no);
 	assert_int_equal(client_do(&second, "POST", claim, NULL, NULL), 200);
-	assert_int_equal(client_do(&second, "POST", path, "{\"decision\":\"pass\",\"note\":\"资料齐全\"}", &j), 200);
+	assert_int_equal(
+		client_do(&second, "POST", path, "{\"decision\":\"pass\",\"note\":\"资料齐全\"}", &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "awaiting_payment");
 	json_decref(j);
 	assert_int_equal(client_do(&second, "POST", path, "{\"decision\":\"pass\"}", &j), 409);
@@ -446,13 +464,18 @@ static void test_pre_review(void **state)
 	/* standard reasons: any staff reads, admins keep the list */
 	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/review-reasons", NULL, &j), 200);
 	assert_true(json_array_size(json_object_get(j, "items")) >= 5);
-	json_int_t first = json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id"));
+	json_int_t first =
+		json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id"));
 	json_decref(j);
-	assert_int_equal(client_do(&reviewer, "POST", "/api/v1/admin/review-reasons", "{\"text\":\"新原因\"}", NULL), 403);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/review-reasons", "{\"text\":\"营业执照副本复印不完整\"}", NULL),
-	                 201);
-	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/review-reasons", "{\"text\":\"营业执照副本复印不完整\"}", NULL),
-	                 409);
+	assert_int_equal(
+		client_do(&reviewer, "POST", "/api/v1/admin/review-reasons", "{\"text\":\"新原因\"}", NULL),
+		403);
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/review-reasons",
+				   "{\"text\":\"营业执照副本复印不完整\"}", NULL),
+			 201);
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/review-reasons",
+				   "{\"text\":\"营业执照副本复印不完整\"}", NULL),
+			 409);
 	snprintf(path, sizeof(path), "/api/v1/admin/review-reasons/%lld", (long long)first);
 	assert_int_equal(client_do(&admin, "DELETE", path, NULL, NULL), 200);
 	assert_int_equal(client_do(&admin, "DELETE", path, NULL, NULL), 404);
@@ -468,9 +491,11 @@ static void test_paper_production_shipping(void **state)
 
 	/* payment is the next issue's: here the order is moved on as the payment would */
 	c = db_acquire(db);
-	assert_int_equal(db_exec(c, "UPDATE orders SET state = 'awaiting_paper' WHERE order_no = ? AND state = 'awaiting_payment'",
-	                         DB_ARGS(DB_TEXT(main_no)), NULL),
-	                 DB_OK);
+	assert_int_equal(db_exec(c,
+				 "UPDATE orders SET state = 'awaiting_paper' WHERE order_no = ? AND state = "
+				 "'awaiting_payment'",
+				 DB_ARGS(DB_TEXT(main_no)), NULL),
+			 DB_OK);
 	db_release(c);
 	client_init(&paper, &S, "paper");
 	assert_int_equal(client_staff_login(&paper, "paper"), 0);
@@ -482,21 +507,25 @@ static void test_paper_production_shipping(void **state)
 	assert_int_equal(client_staff_login(&reviewer, "reviewer"), 0);
 
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/courier", main_no);
-	assert_int_equal(client_do(&org, "POST", path, "{\"carrier\":\"sf\",\"tracking_no\":\"SF12345\"}", &j), 422);
+	assert_int_equal(
+		client_do(&org, "POST", path, "{\"carrier\":\"sf\",\"tracking_no\":\"SF12345\"}", &j), 422);
 	assert_string_equal(error_code(j), "tracking_invalid");
 	json_decref(j);
-	assert_int_equal(client_do(&org, "POST", path, "{\"carrier\":\"sf\",\"tracking_no\":\"sf 1234 5678 9012 3\"}", &j),
-	                 200);
+	assert_int_equal(client_do(&org, "POST", path,
+				   "{\"carrier\":\"sf\",\"tracking_no\":\"sf 1234 5678 9012 3\"}", &j),
+			 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "paper_sent");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "shipments"), 0), "tracking_no")),
-	                    "SF1234567890123");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "shipments"), 0), "tracking_no")),
+			    "SF1234567890123");
 	json_decref(j);
 
 	/* the paper queue is the paper role's */
 	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/queues/paper", NULL, NULL), 403);
 	assert_int_equal(client_do(&paper, "GET", "/api/v1/admin/queues/paper", NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "inbound_tracking_no")),
-	                    "SF1234567890123");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0),
+							      "inbound_tracking_no")),
+			    "SF1234567890123");
 	json_decref(j);
 	assert_int_equal(client_do(&paper, "GET", "/api/v1/admin/queues/nonsense", NULL, NULL), 404);
 
@@ -504,11 +533,13 @@ static void test_paper_production_shipping(void **state)
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/paper-check", main_no);
 	assert_int_equal(client_do(&paper, "POST", path, "{\"decision\":\"bad\"}", &j), 422);
 	json_decref(j);
-	assert_int_equal(client_do(&paper, "POST", path,
-	                           "{\"decision\":\"bad\",\"reasons\":\"签章采集表印模有底色\",\"called_at\":\"2026-11-25 10:30\","
-	                           "\"answered_by\":\"张三（经办人）\",\"asked\":\"重新加盖印模后补寄签章采集表\"}",
-	                           &j),
-	                 200);
+	assert_int_equal(
+		client_do(&paper, "POST", path,
+			  "{\"decision\":\"bad\",\"reasons\":\"签章采集表印模有底色\",\"called_at\":\"2026-"
+			  "11-25 10:30\","
+			  "\"answered_by\":\"张三（经办人）\",\"asked\":\"重新加盖印模后补寄签章采集表\"}",
+			  &j),
+		200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "paper_rejected");
 	json_decref(j);
 	assert_int_equal(outbox_count("13800138011", "paper_problem"), 1);
@@ -519,7 +550,9 @@ static void test_paper_production_shipping(void **state)
 
 	/* the organisation sends again; now the paper is good */
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/courier", main_no);
-	assert_int_equal(client_do(&org, "POST", path, "{\"carrier\":\"ems\",\"tracking_no\":\"EA123456789CN\"}", NULL), 200);
+	assert_int_equal(client_do(&org, "POST", path,
+				   "{\"carrier\":\"ems\",\"tracking_no\":\"EA123456789CN\"}", NULL),
+			 200);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/paper-check", main_no);
 	assert_int_equal(client_do(&paper, "POST", path, "{\"decision\":\"ok\"}", &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "producing");
@@ -532,8 +565,11 @@ static void test_paper_production_shipping(void **state)
 	assert_int_equal(json_integer_value(json_object_get(promise, "working_days")), 2);
 	json_t *due = json_object_get(json_array_get(json_object_get(promise, "items"), 0), "due");
 	assert_int_equal(json_string_length(due), 10);
-	assert_false(json_is_true(json_object_get(json_array_get(json_object_get(promise, "items"), 0), "overdue")));
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "queues"), 2), "size")), 1);
+	assert_false(json_is_true(
+		json_object_get(json_array_get(json_object_get(promise, "items"), 0), "overdue")));
+	assert_int_equal(
+		json_integer_value(json_object_get(json_array_get(json_object_get(j, "queues"), 2), "size")),
+		1);
 	json_decref(j);
 	assert_int_equal(client_do(&org, "GET", "/api/v1/admin/dashboard", NULL, NULL), 403);
 
@@ -547,12 +583,14 @@ static void test_paper_production_shipping(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "produced");
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/ship", main_no);
-	assert_int_equal(client_do(&shipper, "POST", path, "{\"carrier\":\"ems\",\"tracking_no\":\"EA123456789CN\"}", NULL),
-	                 422);
+	assert_int_equal(client_do(&shipper, "POST", path,
+				   "{\"carrier\":\"ems\",\"tracking_no\":\"EA123456789CN\"}", NULL),
+			 422);
 	assert_int_equal(client_do(&shipper, "POST", path, "{\"tracking_no\":\"SF9876543210987\"}", &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "shipped");
 	json_decref(j);
-	assert_int_equal(client_do(&shipper, "POST", path, "{\"tracking_no\":\"SF9876543210987\"}", NULL), 409);
+	assert_int_equal(client_do(&shipper, "POST", path, "{\"tracking_no\":\"SF9876543210987\"}", NULL),
+			 409);
 	assert_int_equal(outbox_count("13800138011", "shipped"), 1);
 
 	/* the organisation sees every step and both tracking numbers; no staff contact log */

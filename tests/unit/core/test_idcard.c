@@ -11,7 +11,7 @@
 #define TODAY 20261124L
 
 static const char *const valid[] = {"360426199101010071", "44011320141005001X", "11010519491231002X",
-                                    "370101190102039973", "34052419800101001X"};
+				    "370101190102039973", "34052419800101001X"};
 
 static void test_valid(void **state)
 {
@@ -47,7 +47,8 @@ static void test_every_wrong_check_char(void **state)
 static void test_dates(void **state)
 {
 	char id[IDCARD_LEN + 1], out[IDCARD_LEN + 1];
-	const char *bad[] = {"19911301", "19910230", "19900229", "18991231", "20261125", "19910100", "20000931"};
+	const char *bad[] = {"19911301", "19910230", "19900229", "18991231",
+			     "20261125", "19910100", "20000931"};
 	const char *good[] = {"20000229", "19000101", "20261124", "19961231"};
 	(void)state;
 

@@ -67,13 +67,15 @@ static void test_exhaustive(void **state)
 						continue; /* roles mean nothing outside staff */
 					if (x == NULL)
 						want = FSM_WRONG_STATE;
-					else if ((int)x->actor != a || (a == OA_STAFF && !(roles & (1u << x->role))))
+					else if ((int)x->actor != a ||
+						 (a == OA_STAFF && !(roles & (1u << x->role))))
 						want = FSM_WRONG_ACTOR;
 					else
 						want = FSM_OK;
 					if (v != want)
-						fail_msg("%s + %s by actor %d roles %#x: got %d, want %d", order_state_name(s),
-						         order_event_name(e), a, roles, v, want);
+						fail_msg("%s + %s by actor %d roles %#x: got %d, want %d",
+							 order_state_name(s), order_event_name(e), a, roles,
+							 v, want);
 					if (v == FSM_OK)
 						assert_int_equal(next, x->to);
 				}
@@ -86,12 +88,14 @@ static void test_admin_is_not_every_role(void **state)
 
 	/* an admin does not review, check paper or ship unless given those roles too */
 	assert_int_equal(order_fsm_decide(OS_SUBMITTED, OE_PASS, OA_STAFF, 1u << ROLE_ADMIN, &all_met, &next),
-	                 FSM_WRONG_ACTOR);
+			 FSM_WRONG_ACTOR);
 	assert_int_equal(order_fsm_decide(OS_PRODUCED, OE_SHIP, OA_STAFF, 1u << ROLE_ADMIN, &all_met, &next),
-	                 FSM_WRONG_ACTOR);
+			 FSM_WRONG_ACTOR);
 	/* an organisation cannot pay itself or pass its own review */
-	assert_int_equal(order_fsm_decide(OS_AWAITING_PAYMENT, OE_PAID, OA_ORG, 0, &all_met, &next), FSM_WRONG_ACTOR);
-	assert_int_equal(order_fsm_decide(OS_SUBMITTED, OE_PASS, OA_ORG, 0, &all_met, &next), FSM_WRONG_ACTOR);
+	assert_int_equal(order_fsm_decide(OS_AWAITING_PAYMENT, OE_PAID, OA_ORG, 0, &all_met, &next),
+			 FSM_WRONG_ACTOR);
+	assert_int_equal(order_fsm_decide(OS_SUBMITTED, OE_PASS, OA_ORG, 0, &all_met, &next),
+			 FSM_WRONG_ACTOR);
 }
 
 static void test_submit_guards(void **state)

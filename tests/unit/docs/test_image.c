@@ -138,9 +138,12 @@ static void test_too_small_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_accepts_real_images),   cmocka_unit_test(test_truncated_refused),
-		cmocka_unit_test(test_trailing_data_refused), cmocka_unit_test(test_other_types_refused),
-		cmocka_unit_test(test_too_large_refused),     cmocka_unit_test(test_decompression_bomb_refused),
+		cmocka_unit_test(test_accepts_real_images),
+		cmocka_unit_test(test_truncated_refused),
+		cmocka_unit_test(test_trailing_data_refused),
+		cmocka_unit_test(test_other_types_refused),
+		cmocka_unit_test(test_too_large_refused),
+		cmocka_unit_test(test_decompression_bomb_refused),
 		cmocka_unit_test(test_too_small_refused),
 	};
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
