@@ -2,6 +2,7 @@
 // They rely on the dev settings run.mjs starts the server with: every captcha's answer is
 // CAPTCHA, and GET /api/v1/dev/outbox lists the SMS messages with their codes.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 
 export const CAPTCHA = 'ABCDE'
 export const DEMO_PASSWORD = 'Demo-2026'
@@ -50,8 +51,19 @@ export function apiClient(t) {
     if (data && data.csrf_token) csrf = data.csrf_token
     return { status: res.status, data }
   }
+  // PUT/POST of one file as multipart/form-data (field "file"), with the session and CSRF token.
+  async function upload(method, path, file, type = 'image/png') {
+    const fd = new FormData()
+    fd.set('file', new Blob([fs.readFileSync(file)], { type }), file.split('/').pop())
+    const headers = { Accept: 'application/json', 'X-CSRF-Token': csrf }
+    if (cookie) headers.Cookie = cookie
+    const res = await t.fetch(path, { method, headers, body: fd })
+    const data = (res.headers.get('content-type') || '').includes('json') ? await res.json() : null
+    return { status: res.status, data }
+  }
   return {
     call,
+    upload,
     async session() {
       const r = await call('GET', '/api/v1/session')
       assert.equal(r.status, 200, 'GET /api/v1/session')

@@ -29,7 +29,7 @@
 // Arguments: optional substrings; only tests whose name contains one are run.
 //
 // A test file exports an array:  export default [{ name, fn: async (t) => {}, timeoutMs? }]
-// where t = { baseURL, simURL, url(path), page, context, artifacts, fetch(path, init),
+// where t = { baseURL, simURL, url(path), page, context, artifacts, dbPath, fetch(path, init),
 // getJSON(path), waitForText(locator, text, ms), screenshot(name), serverLog() }.
 // Each test gets a fresh page; throw (e.g. via node:assert) to fail.
 
@@ -377,6 +377,7 @@ async function main() {
       context,
       artifacts,
       pageErrors,
+      dbPath: path.join(serverDir, 'certdesk.db'), // the server's SQLite database (for test set-up)
       fetch: nodeFetch,
       async getJSON(p) {
         const res = await nodeFetch(p, { headers: { Accept: 'application/json' } })

@@ -326,3 +326,21 @@ export const adminListMobileRequests = (state) => get(`/api/v1/admin/mobile-requ
 export const mobileRequestLetterURL = (id) => `/api/v1/admin/mobile-requests/${encodeURIComponent(id)}/letter`
 export const decideMobileRequest = (id, body) =>
   post(`/api/v1/admin/mobile-requests/${encodeURIComponent(id)}/decision`, body)
+
+// --- back office: dashboard, pre-review, paper check, production, shipping -----------------
+const adminOrderPath = (no) => `/api/v1/admin/orders/${encodeURIComponent(no)}`
+export const getDashboard = () => get('/api/v1/admin/dashboard')
+export const getReviewQueue = () => get('/api/v1/admin/review/queue')
+export const claimOrder = (no) => post(`${adminOrderPath(no)}/claim`)
+// body: { decision: 'pass' } or { decision: 'reject', documents: [{ kind, reasons, note }], note }
+export const reviewOrder = (no, body) => post(`${adminOrderPath(no)}/review`, body)
+export const listReviewReasons = () => get('/api/v1/admin/review-reasons')
+export const adminDocumentURL = (no, kind, v) =>
+  `${adminOrderPath(no)}/documents/${encodeURIComponent(kind)}${v ? `?v=${encodeURIComponent(v)}` : ''}`
+// queue: 'paper' | 'production' | 'shipping'
+export const getWorkQueue = (queue) => get(`/api/v1/admin/queues/${encodeURIComponent(queue)}`)
+export const paperCheck = (no, body) => post(`${adminOrderPath(no)}/paper-check`, body)
+export const markMade = (no) => post(`${adminOrderPath(no)}/made`)
+export const shipOrder = (no, trackingNo) => post(`${adminOrderPath(no)}/ship`, { tracking_no: trackingNo })
+// The organisation's courier parcel with the paper documents.
+export const sendCourier = (no, body) => post(`${orderPath(no)}/courier`, body)

@@ -56,6 +56,36 @@ const routes = [
         meta: { title: '订单详情' },
       },
       {
+        path: 'review',
+        name: 'admin-review',
+        component: () => import('./views/admin/AdminReviewQueueView.vue'),
+        meta: { title: '订单预审', roles: ['reviewer'] },
+      },
+      {
+        path: 'review/:no',
+        name: 'admin-review-order',
+        component: () => import('./views/admin/AdminReviewView.vue'),
+        meta: { title: '预审订单', roles: ['reviewer'] },
+      },
+      {
+        path: 'paper',
+        name: 'admin-paper',
+        component: () => import('./views/admin/AdminWorkQueueView.vue'),
+        meta: { title: '纸质资料审核', roles: ['paper'], queue: 'paper' },
+      },
+      {
+        path: 'production',
+        name: 'admin-production',
+        component: () => import('./views/admin/AdminWorkQueueView.vue'),
+        meta: { title: '制证', roles: ['producer'], queue: 'production' },
+      },
+      {
+        path: 'shipping',
+        name: 'admin-shipping',
+        component: () => import('./views/admin/AdminWorkQueueView.vue'),
+        meta: { title: '发货', roles: ['shipper'], queue: 'shipping' },
+      },
+      {
         path: 'mobile-requests',
         name: 'admin-mobile-requests',
         component: () => import('./views/admin/AdminMobileRequestsView.vue'),
