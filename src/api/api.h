@@ -86,6 +86,10 @@ void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_
 /* Returns the detail of o as the API shows it. Caller decrefs. */
 json_t *api_order_json(struct db_conn *c, const struct order_rec *o);
 
+/* Returns the order's current invoice as the organisation sees it ({uploaded_at, sent_at?,
+ * file_name, email_to, media_type, size}), or JSON null when there is none. Caller decrefs. */
+json_t *api_invoice_json(struct db_conn *c, const struct order_rec *o);
+
 /* Writes the text of the QR code printed on the order's form kind ("application" or "seal") into out. */
 void api_form_qr_text(const struct order_rec *o, const char *kind, char *out, size_t len);
 
@@ -162,5 +166,9 @@ int api_admin_held_keys_list(struct http_req *r);    /* catalogue.c */
 int api_admin_held_keys_add(struct http_req *r);     /* catalogue.c */
 int api_admin_orders_list(struct http_req *r);       /* admin_orders.c */
 int api_admin_orders_get(struct http_req *r);        /* admin_orders.c */
+int api_invoice_queue(struct http_req *r);           /* invoices.c */
+int api_invoice_put(struct http_req *r);             /* invoices.c */
+int api_invoice_get(struct http_req *r);             /* invoices.c */
+int api_admin_invoice_get(struct http_req *r);       /* invoices.c */
 
 #endif

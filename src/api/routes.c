@@ -3,6 +3,7 @@
 
 #define ADMIN (ACCESS_STAFF | ACCESS_ROLE(ROLE_ADMIN))
 #define REVIEWER (ACCESS_STAFF | ACCESS_ROLE(ROLE_REVIEWER))
+#define FINANCE (ACCESS_STAFF | ACCESS_ROLE(ROLE_FINANCE))
 
 /* Every route of certdeskd. tests/unit/test_openapi.c fails when this and docs/openapi.yaml differ. */
 const struct route api_routes[] = {
@@ -61,6 +62,10 @@ const struct route api_routes[] = {
 	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PAPER)},
 	{"POST", "/api/v1/admin/orders/{order_no}/made", api_made, ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
 	{"POST", "/api/v1/admin/orders/{order_no}/ship", api_ship, ACCESS_STAFF | ACCESS_ROLE(ROLE_SHIPPER)},
+	{"GET", "/api/v1/admin/invoices/queue", api_invoice_queue, FINANCE},
+	{"PUT", "/api/v1/admin/orders/{order_no}/invoice", api_invoice_put, FINANCE},
+	{"GET", "/api/v1/admin/orders/{order_no}/invoice", api_admin_invoice_get, ACCESS_STAFF},
+	{"GET", "/api/v1/orders/{order_no}/invoice", api_invoice_get, ACCESS_ORG},
 	{"GET", "/api/v1/verify/{token}", api_verify_get, ACCESS_SESSION},
 	{"POST", "/api/v1/verify/{token}/start", api_verify_start, ACCESS_SESSION},
 	{"GET", "/api/v1/verify/{token}/result", api_verify_result, ACCESS_SESSION},

@@ -49,6 +49,12 @@ struct config {
 	char *sms_template_paper_problem;
 	char *sms_template_shipped;
 	int sms_timeout_s;
+	/* [mail] e-mail (invoices) over SMTP, delivered by the outbox worker; "" smtp_url: not sent */
+	char *mail_smtp_url;
+	char *mail_from;
+	char *mail_username;
+	char *mail_password;
+	int mail_timeout_s;
 	/* [outbox] the delivery worker */
 	int outbox_poll_interval_s;
 	int outbox_batch;
@@ -61,6 +67,7 @@ struct config {
 	/* [sim] */
 	char *sim_listen_address;
 	int sim_port;
+	int sim_smtp_port; /* the simulated mail server; 0: any free port */
 	char *sim_url;
 	/* [idv] legal-person face verification, Tencent FaceID H5 (certdesk-sim by default) */
 	char *idv_endpoint;

@@ -79,8 +79,12 @@ static void new_token(char *out)
 /* Writes a recipient fit for a log line into out (16 bytes): a masked mobile, or "***". */
 static void masked(const char *recipient, char out[16])
 {
+	const char *at = recipient != NULL ? strchr(recipient, '@') : NULL;
+
 	if (recipient != NULL && strlen(recipient) == MOBILE_LEN)
 		phone_mask(recipient, out);
+	else if (at != NULL && strlen(at) <= 12)
+		snprintf(out, 16, "%.1s**%s", recipient, at);
 	else
 		str_copy(out, "***", 16);
 }
@@ -151,6 +155,16 @@ static char *redacted_params(const struct outbox_msg *m)
 	return out;
 }
 
+/* Records a delivered invoice e-mail and the invoice's sent_at together. */
+static int invoice_sent_tx(struct db_conn *c, void *arg)
+{
+	struct outcome *x = arg;
+	char now[TIMEFMT_LEN];
+	int rc = store_outbox_sent(c, x->m->id, x->token, timefmt_rfc3339(x->now, now), x->text, x->params);
+
+	return rc == DB_OK ? store_invoice_mark_sent(c, outbox_invoice_id(x->m), now) : rc;
+}
+
 /* Applies an outcome to the row. */
 static int apply(struct db_conn *c, void *arg)
 {
@@ -161,6 +175,9 @@ static int apply(struct db_conn *c, void *arg)
 	timefmt_rfc3339(x->next, next);
 	if (x->result == 1)
 		return store_outbox_renew(c, x->m->id, x->token, next);
+	if (x->result == OUTBOX_SENT && strcmp(x->m->channel, "email") == 0 &&
+	    strcmp(x->m->tmpl, "invoice") == 0)
+		return db_tx_conn(c, invoice_sent_tx, x);
 	if (x->result == OUTBOX_SENT)
 		return store_outbox_sent(c, x->m->id, x->token, now, x->text, x->params);
 	if (x->result == OUTBOX_RETRY)

@@ -6,7 +6,9 @@
 #define CERTDESK_JOBS_OUTBOX_H
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "providers/mail.h"
 #include "providers/sms.h"
 
 struct config;
@@ -40,6 +42,21 @@ struct outbox_opts {
 /* Fills o from [outbox] of cfg for the SMS channel, with sms (filled from [sms]) as the sender's
  * settings; cfg and sms must outlive the worker. */
 void outbox_opts_sms(struct outbox_opts *o, struct sms_config *sms, const struct config *cfg);
+
+/* The e-mail sender's settings (outbox_mail.c): [mail], and the database and filestore the
+ * invoices are read from. */
+struct outbox_mail_ctx {
+	struct mail_config mail;
+	struct db *db;
+	const char *data_dir;
+};
+
+/* Fills o from [outbox] of cfg for the e-mail channel, with x (filled from [mail], db and [files])
+ * as the sender's settings; cfg, x and db must outlive the worker. */
+void outbox_opts_mail(struct outbox_opts *o, struct outbox_mail_ctx *x, const struct config *cfg,
+		      struct db *db);
+/* Returns the invoice id in the parameters of an 'invoice' e-mail, or 0. */
+int64_t outbox_invoice_id(const struct outbox_msg *m);
 
 /* Returns the delay before the next try after the attempt-th failed attempt (1-based). */
 int outbox_backoff_s(int base_s, int attempt);

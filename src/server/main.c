@@ -47,8 +47,9 @@ int main(int argc, char **argv)
 	struct app app = {0};
 	struct workdays_calendar calendar;
 	struct http_server *srv = NULL;
-	struct outbox_worker *outbox = NULL;
-	struct outbox_opts outbox_opts;
+	struct outbox_worker *outbox = NULL, *mailer = NULL;
+	struct outbox_opts outbox_opts, mail_opts;
+	struct outbox_mail_ctx mail;
 	struct sms_config sms;
 	const char *path = NULL;
 	char err[1024];
@@ -124,6 +125,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdeskd: outbox worker delivering SMS through Tencent Cloud SMS at %s\n",
 			cfg.sms_endpoint);
 	}
+	if (cfg.mail_smtp_url[0] != '\0') {
+		outbox_opts_mail(&mail_opts, &mail, &cfg, app.db);
+		if ((mailer = outbox_worker_start(app.db, &mail_opts, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "certdeskd: %s\n", err);
+			goto out;
+		}
+		fprintf(stderr, "certdeskd: outbox worker delivering e-mail through %s\n", cfg.mail_smtp_url);
+	}
 	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
 	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
 	       store_schema_latest(), applied);
@@ -138,6 +147,7 @@ out:
 		http_server_stop(srv, 1);
 	/* after the last request (which may queue a message), before the database closes */
 	outbox_worker_stop(outbox);
+	outbox_worker_stop(mailer);
 	db_close(app.db);
 	workdays_calendar_free(&calendar);
 	if (alog != NULL && alog != stderr)

@@ -1,5 +1,5 @@
 /* certdesk-sim: simulators of the outside services certdesk talks to (payment gateways, SMS,
- * face verification, courier), speaking their wire protocols with test keys. Development and
+ * face verification, courier, e-mail), speaking their wire protocols with test keys. Development and
  * tests start it; production never does. */
 #include <signal.h>
 #include <sodium.h>
@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "sim/faceid.h"
 #include "sim/recorder.h"
+#include "sim/smtp.h"
 #include "sim/sms.h"
 
 /* GET /healthz */
@@ -58,6 +59,9 @@ static const struct route sim_routes[] = {
 	{"DELETE", "/_sim/sms", sms_sim_clear, 0},
 	{"POST", "/_sim/sms/fail-next", sms_sim_fail_next, 0},
 	{"POST", "/_sim/sms/delay-next", sms_sim_delay_next, 0},
+	/* SMTP (sim/smtp.c): the messages its mail server received */
+	{"GET", "/_sim/mail", smtp_sim_inbox, 0},
+	{"DELETE", "/_sim/mail", smtp_sim_clear, 0},
 	{"GET", "/*", sim_unknown, 0},
 	{"POST", "/*", sim_unknown, 0},
 	{"PUT", "/*", sim_unknown, 0},
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
 	const char *path = argc == 3 && strcmp(argv[1], "--config") == 0 ? argv[2] : NULL;
 	char err[1024];
 	sigset_t set;
-	int sig;
+	int sig, smtp_port;
 
 	if (argc != 1 && path == NULL) {
 		fprintf(stderr, "usage: certdesk-sim [--config FILE]   (uses the [sim] section)\n");
@@ -105,10 +109,15 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	printf("certdesk-sim listening on http://%s:%d\n", cfg.sim_listen_address, http_server_port(srv));
+	/* not fatal: the other simulators are still of use when the mail port is taken */
+	if ((smtp_port = smtp_sim_start(cfg.sim_listen_address, cfg.sim_smtp_port, err, sizeof(err))) < 0)
+		fprintf(stderr, "certdesk-sim: WARNING: %s; running without SMTP\n", err);
+	printf("certdesk-sim listening on http://%s:%d, SMTP on port %d\n", cfg.sim_listen_address,
+	       http_server_port(srv), smtp_port);
 	fflush(stdout);
 	sigwait(&set, &sig);
 	http_server_stop(srv, 5);
+	smtp_sim_stop();
 	recorder_clear();
 	faceid_clear();
 	sms_clear();

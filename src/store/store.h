@@ -421,4 +421,31 @@ int store_state_queue(struct db_conn *c, const char *state, json_t **items);
 int store_orders_since_event(struct db_conn *c, const char *state_a, const char *state_b, const char *event,
 			     json_t **items);
 
+/* --- invoices (store_invoice.c) --- */
+
+struct invoice_rec {
+	int64_t id, order_id, size, uploaded_by, outbox_id;
+	char sha256[72];
+	char media_type[24];
+	char file_name[256];
+	char uploaded_at[32];
+	char email_to[256];
+	char sent_at[32]; /* "" until the mail server accepted the e-mail */
+};
+
+/* Records invoice v (order_id, sha256, media_type, size, file_name, uploaded_by, email_to) of order
+ * order_no, queues its e-mail (channel email, template invoice, key "invoice:<id>") in state
+ * outbox_state and audits it, in the caller's transaction; fills v->id and v->uploaded_at.
+ * Returns DB_OK or < 0. */
+int store_invoice_create(struct db_conn *c, struct invoice_rec *v, const char *order_no,
+			 const char *outbox_state, const struct actor *a);
+/* Loads the order's current (newest) invoice. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_invoice_current(struct db_conn *c, int64_t order_id, struct invoice_rec *v);
+/* Loads invoice id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_invoice_get(struct db_conn *c, int64_t id, struct invoice_rec *v);
+/* Records that the invoice's e-mail was accepted by the mail server at now (first time only). */
+int store_invoice_mark_sent(struct db_conn *c, int64_t id, const char *now);
+/* *items gets the paid orders without an invoice, longest waiting first (at most 500). */
+int store_invoice_queue(struct db_conn *c, json_t **items);
+
 #endif

@@ -198,6 +198,12 @@ int harness_start_sim(struct srv *s)
 	setenv("CERTDESK_SIM_URL", s->sim_base, 1);
 	snprintf(v, sizeof(v), "%s/faceid", s->sim_base);
 	setenv("CERTDESK_IDV_ENDPOINT", v, 1);
+	/* the simulator's mail server, where certdeskd's outbox worker delivers e-mail */
+	s->sim_smtp_port = harness_free_port();
+	snprintf(port, sizeof(port), "%d", s->sim_smtp_port);
+	setenv("CERTDESK_SIM_SMTP_PORT", port, 1);
+	snprintf(v, sizeof(v), "smtp://127.0.0.1:%d", s->sim_smtp_port);
+	setenv("CERTDESK_MAIL_SMTP_URL", v, 1);
 	snprintf(out, sizeof(out), "%s/sim.out", s->dir);
 	s->sim_pid = fork();
 	if (s->sim_pid == 0) {

@@ -19,6 +19,7 @@ struct srv {
 	char web_root[300]; /* a small web root with index.html and one asset */
 	pid_t sim_pid;      /* certdesk-sim, when started with harness_start_sim */
 	char sim_base[64];
+	int sim_smtp_port; /* its SMTP receiver; certdeskd's [mail] smtp_url points there */
 };
 
 struct resp {

@@ -103,7 +103,7 @@ static void test_defaults(void **state)
 	assert_string_equal(f->cfg.listen_address, "127.0.0.1");
 	assert_int_equal(f->cfg.port, 8080);
 	assert_int_equal(f->cfg.threads, 4);
-	assert_int_equal(f->cfg.max_body_bytes, 4194304);
+	assert_int_equal(f->cfg.max_body_bytes, 6291456);
 	assert_int_equal(f->cfg.shutdown_timeout_s, 15);
 	assert_string_equal(f->cfg.web_root, "web/dist");
 	assert_string_equal(f->cfg.public_url, "http://127.0.0.1:8080");
