@@ -103,6 +103,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI', 'CERTDESK_SIM_BIN']
 
 let simPort = 0 // chosen in main() before any program starts
+let smtpPort = 0 // the simulator's SMTP server (invoice mail), also chosen in main()
 
 function serverEnv(port, dir) {
   const inherited = { ...process.env }
@@ -116,6 +117,8 @@ function serverEnv(port, dir) {
     CERTDESK_SIM_PORT: String(simPort),
     CERTDESK_SIM_URL: `http://127.0.0.1:${simPort}`,
     CERTDESK_IDV_ENDPOINT: `http://127.0.0.1:${simPort}/faceid`,
+    CERTDESK_SIM_SMTP_PORT: String(smtpPort),
+    CERTDESK_MAIL_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     CERTDESK_SERVER_WEB_ROOT: WEB_ROOT,
     CERTDESK_CALENDAR_DATA_DIR: path.join(REPO, 'data', 'holidays-cn'),
     CERTDESK_DATABASE_BACKEND: 'sqlite',
@@ -307,6 +310,7 @@ async function main() {
 
   const port = await freePort()
   simPort = await freePort()
+  smtpPort = await freePort()
   const baseURL = `http://127.0.0.1:${port}`
   const simURL = `http://127.0.0.1:${simPort}`
   diag(`server ${SERVER_BIN} on ${baseURL}, web root ${WEB_ROOT}`)

@@ -222,6 +222,7 @@ static void test_upload_and_mail(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "email_to")), "fp@example.com");
 	assert_string_equal(json_string_value(json_object_get(j, "sha256")), want);
 	json_decref(j);
+	j = NULL;
 
 	/* the outbox worker mails it to the invoice e-mail, the PDF attached */
 	for (int t = 0; t < 150; t++) {

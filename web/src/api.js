@@ -344,3 +344,14 @@ export const markMade = (no) => post(`${adminOrderPath(no)}/made`)
 export const shipOrder = (no, trackingNo) => post(`${adminOrderPath(no)}/ship`, { tracking_no: trackingNo })
 // The organisation's courier parcel with the paper documents.
 export const sendCourier = (no, body) => post(`${orderPath(no)}/courier`, body)
+
+// --- invoices (发票): finance's queue and upload; the file for staff and the organisation -----
+export const getInvoiceQueue = () => get('/api/v1/admin/invoices/queue')
+// Uploads the invoice file (PDF or OFD) of a paid order: the invoice JSON (email_to, uploaded_at…).
+export function uploadInvoice(no, file, onProgress) {
+  const fd = new FormData()
+  fd.set('file', file, file.name)
+  return putForm(`${adminOrderPath(no)}/invoice`, fd, onProgress)
+}
+export const adminInvoiceURL = (no) => `${adminOrderPath(no)}/invoice`
+export const orderInvoiceURL = (no) => `${orderPath(no)}/invoice`

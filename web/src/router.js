@@ -86,6 +86,12 @@ const routes = [
         meta: { title: '发货', roles: ['shipper'], queue: 'shipping' },
       },
       {
+        path: 'invoices',
+        name: 'admin-invoices',
+        component: () => import('./views/admin/AdminInvoicesView.vue'),
+        meta: { title: '发票开具', roles: ['finance'] },
+      },
+      {
         path: 'mobile-requests',
         name: 'admin-mobile-requests',
         component: () => import('./views/admin/AdminMobileRequestsView.vue'),
