@@ -81,6 +81,13 @@ json_t *api_page(json_t *items, int limit);
  * ones). Returns 0, or -1 after replying. */
 struct order_facts;
 int api_own_order(struct http_req *r, struct db_conn *c, struct order_rec *o);
+/* Loads any order of the {order_no} path parameter, for staff (404 otherwise). Returns 0, or -1
+ * after replying. */
+int api_staff_order(struct http_req *r, struct db_conn *c, struct order_rec *o);
+/* Loads the order of the path (the caller's own when own, else any for staff) and runs fn on it;
+ * replies 404 when there is none. Returns 0. */
+int api_on_order(struct http_req *r, int own,
+		 int (*fn)(struct http_req *r, struct db_conn *c, const struct order_rec *o));
 /* Gathers what the order state machine's guards need about o. */
 void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_facts *f);
 /* Returns the detail of o as the API shows it. Caller decrefs. */

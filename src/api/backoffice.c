@@ -108,16 +108,7 @@ static int step_tx(struct db_conn *c, void *arg)
  */
 static int load(struct http_req *r, struct db_conn *c, struct order_rec *o, int org)
 {
-	const char *no = http_param(r, "order_no");
-
-	if (org)
-		return api_own_order(r, c, o);
-	if (no == NULL || strlen(no) > 24 || store_order_get(c, no, o) != DB_OK) {
-		store_order_free(o);
-		http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
-		return -1;
-	}
-	return 0;
+	return org ? api_own_order(r, c, o) : api_staff_order(r, c, o);
 }
 
 /* Checks event on o for the caller, runs s in one transaction, replies with the order. */

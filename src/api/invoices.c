@@ -176,31 +176,10 @@ static int send_file(struct http_req *r, struct db_conn *c, const struct order_r
 
 int api_invoice_get(struct http_req *r)
 {
-	struct app *app = http_ctx(r);
-	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o;
-
-	if (api_own_order(r, c, &o) == 0) {
-		send_file(r, c, &o);
-		store_order_free(&o);
-	}
-	db_release(c);
-	return 0;
+	return api_on_order(r, 1, send_file);
 }
 
 int api_admin_invoice_get(struct http_req *r)
 {
-	struct app *app = http_ctx(r);
-	struct db_conn *c = db_acquire(app->db);
-	const char *no = http_param(r, "order_no");
-	struct order_rec o;
-
-	if (no != NULL && strlen(no) <= 24 && store_order_get(c, no, &o) == DB_OK) {
-		send_file(r, c, &o);
-		store_order_free(&o);
-	} else {
-		http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
-	}
-	db_release(c);
-	return 0;
+	return api_on_order(r, 0, send_file);
 }

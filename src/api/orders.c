@@ -25,6 +25,33 @@ int api_own_order(struct http_req *r, struct db_conn *c, struct order_rec *o)
 	return 0;
 }
 
+int api_staff_order(struct http_req *r, struct db_conn *c, struct order_rec *o)
+{
+	const char *no = http_param(r, "order_no");
+
+	if (no == NULL || strlen(no) > 24 || store_order_get(c, no, o) != DB_OK) {
+		store_order_free(o);
+		http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int api_on_order(struct http_req *r, int own,
+		 int (*fn)(struct http_req *r, struct db_conn *c, const struct order_rec *o))
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	struct order_rec o;
+
+	if ((own ? api_own_order(r, c, &o) : api_staff_order(r, c, &o)) == 0) {
+		fn(r, c, &o);
+		store_order_free(&o);
+	}
+	db_release(c);
+	return 0;
+}
+
 /* Gathers the facts the state machine's guards need. */
 void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_facts *f)
 {

@@ -12,19 +12,6 @@
 #include "util/strnum.h"
 #include "util/strutil.h"
 
-/* Loads the order of the {order_no} path for staff; replies 404 and returns -1 when none. */
-static int staff_order(struct http_req *r, struct db_conn *c, struct order_rec *o)
-{
-	const char *no = http_param(r, "order_no");
-
-	if (no == NULL || strlen(no) > 24 || store_order_get(c, no, o) != DB_OK) {
-		store_order_free(o);
-		http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
-		return -1;
-	}
-	return 0;
-}
-
 int api_review_queue(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
@@ -48,7 +35,7 @@ int api_review_claim(struct http_req *r)
 	struct order_rec o;
 	int rc;
 
-	if (staff_order(r, c, &o) != 0) {
+	if (api_staff_order(r, c, &o) != 0) {
 		db_release(c);
 		return 0;
 	}
@@ -176,7 +163,7 @@ int api_review_decide(struct http_req *r)
 	if (body == NULL)
 		return 0;
 	c = db_acquire(app->db);
-	if (staff_order(r, c, &o) != 0) {
+	if (api_staff_order(r, c, &o) != 0) {
 		db_release(c);
 		json_decref(body);
 		return 0;
