@@ -166,7 +166,9 @@ static int finish(struct http_req *r, struct db_conn *c, struct form *f, json_t 
 	return form_finish(f, body, 200, ok);
 }
 
-int api_orders_courier(struct http_req *r)
+/* Records a parcel with its tracking number as event: the organisation's paper going in
+ * (org, any carrier), or the key going out (shipper, SF only, the handler told by SMS). */
+static int parcel(struct http_req *r, int org, enum order_event e)
 {
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r);
@@ -180,19 +182,29 @@ int api_orders_courier(struct http_req *r)
 	if (body == NULL)
 		return 0;
 	c = db_acquire(app->db);
-	if (load(r, c, &o, 1) != 0) {
+	if (load(r, c, &o, org) != 0) {
 		db_release(c);
 		json_decref(body);
 		return 0;
 	}
 	form_init(&f, r, body);
 	tracking_fields(&f, &carrier, no);
+	if (!form_failed(&f) && !org && strcmp(carrier, "sf") != 0)
+		form_error(&f, 422, "carrier", "field_invalid", "证书统一使用顺丰快递寄出");
 	if (!form_failed(&f))
-		run_step(
-			r, c, &f, &o, OE_COURIER,
-			&(struct step){
-				.a = &a, .ship_direction = "inbound", .carrier = carrier, .tracking_no = no});
+		run_step(r, c, &f, &o, e,
+		         &(struct step){.a = &a,
+		                        .ship_direction = org ? "inbound" : "outbound",
+		                        .carrier = carrier,
+		                        .tracking_no = no,
+		                        .sms_template = org ? NULL : "shipped",
+		                        .sms_param = no});
 	return finish(r, c, &f, body, &o);
+}
+
+int api_orders_courier(struct http_req *r)
+{
+	return parcel(r, 1, OE_COURIER);
 }
 
 int api_paper_check(struct http_req *r)
@@ -255,34 +267,5 @@ int api_made(struct http_req *r)
 
 int api_ship(struct http_req *r)
 {
-	struct app *app = http_ctx(r);
-	json_t *body = http_json_body(r);
-	struct actor a = api_actor(r);
-	char no[TRACKING_MAX] = "";
-	const char *carrier;
-	struct order_rec o;
-	struct db_conn *c;
-	struct form f;
-
-	if (body == NULL)
-		return 0;
-	c = db_acquire(app->db);
-	if (load(r, c, &o, 0) != 0) {
-		db_release(c);
-		json_decref(body);
-		return 0;
-	}
-	form_init(&f, r, body);
-	tracking_fields(&f, &carrier, no);
-	if (!form_failed(&f) && strcmp(carrier, "sf") != 0)
-		form_error(&f, 422, "carrier", "field_invalid", "证书统一使用顺丰快递寄出");
-	if (!form_failed(&f))
-		run_step(r, c, &f, &o, OE_SHIP,
-			 &(struct step){.a = &a,
-					.ship_direction = "outbound",
-					.carrier = "sf",
-					.tracking_no = no,
-					.sms_template = "shipped",
-					.sms_param = no});
-	return finish(r, c, &f, body, &o);
+	return parcel(r, 0, OE_SHIP);
 }
