@@ -77,6 +77,38 @@ struct config {
 	char *idv_rule_id;
 	char *idv_region;
 	int idv_timeout_s;
+	/* [payment] what the platform's payment step does, whichever provider */
+	int payment_qr_timeout_min;    /* an attempt (a QR code) expires after this */
+	int payment_reconcile_after_s; /* open attempts older than this are asked about */
+	int payment_reconcile_interval_s;
+	/* [wxpay] WeChat Pay API v3, Native (certdesk-sim by default) */
+	char *wxpay_endpoint; /* https://api.mch.weixin.qq.com, or the simulator's http://.../wxpay */
+	char *wxpay_appid;
+	char *wxpay_mchid;
+	char *wxpay_merchant_serial; /* serial_no of the merchant API certificate */
+	char *wxpay_merchant_key;    /* PEM file: the merchant API private key */
+	char *wxpay_platform_key;    /* PEM file: WeChat Pay's public key (or platform certificate) */
+	char *wxpay_platform_serial; /* its Wechatpay-Serial (public key id or certificate serial) */
+	char *wxpay_apiv3_key;       /* 32 bytes, decrypts notifications */
+	int wxpay_timeout_s;
+	/* [alipay] Alipay OpenAPI, face-to-face precreate (certdesk-sim by default) */
+	char *alipay_gateway; /* https://openapi.alipay.com/gateway.do, or the simulator's */
+	char *alipay_app_id;
+	char *alipay_seller_id;  /* the merchant's Alipay user id (2088...), checked in notifications */
+	char *alipay_app_key;    /* PEM file: the application private key */
+	char *alipay_public_key; /* PEM file: Alipay's public key */
+	int alipay_timeout_s;
+	/* [courier] SF Express open platform, route query (certdesk-sim by default) */
+	char *courier_sf_endpoint; /* https://bspgw.sf-express.com/std/service, or the simulator's */
+	char *courier_sf_partner_id;
+	char *courier_sf_check_word;
+	int courier_timeout_s;
+	int courier_cache_s; /* a parcel's route is asked again after this */
+	/* [sim] the payment simulators' halves of the key pairs */
+	char *sim_wxpay_merchant_pub; /* checks the platform's requests */
+	char *sim_wxpay_platform_key; /* signs replies and notifications */
+	char *sim_alipay_app_pub;
+	char *sim_alipay_gateway_key;
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the environment. Returns 0,
