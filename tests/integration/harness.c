@@ -125,6 +125,15 @@ void harness_env(const struct srv *s)
 	snprintf(v, sizeof(v), "%s/access.log", s->dir);
 	setenv("CERTDESK_LOG_ACCESS_LOG", v, 1);
 	setenv("CERTDESK_CALENDAR_DATA_DIR", SOURCE_DIR "/data/holidays-cn", 1);
+	/* the test key pairs of the payment adapters and simulators, wherever the test runs */
+	setenv("CERTDESK_WXPAY_MERCHANT_KEY", SOURCE_DIR "/config/testkeys/wxpay-merchant.key", 1);
+	setenv("CERTDESK_WXPAY_PLATFORM_KEY", SOURCE_DIR "/config/testkeys/wxpay-platform.pub", 1);
+	setenv("CERTDESK_ALIPAY_APP_KEY", SOURCE_DIR "/config/testkeys/alipay-app.key", 1);
+	setenv("CERTDESK_ALIPAY_PUBLIC_KEY", SOURCE_DIR "/config/testkeys/alipay-gateway.pub", 1);
+	setenv("CERTDESK_SIM_WXPAY_MERCHANT_PUB", SOURCE_DIR "/config/testkeys/wxpay-merchant.pub", 1);
+	setenv("CERTDESK_SIM_WXPAY_PLATFORM_KEY", SOURCE_DIR "/config/testkeys/wxpay-platform.key", 1);
+	setenv("CERTDESK_SIM_ALIPAY_APP_PUB", SOURCE_DIR "/config/testkeys/alipay-app.pub", 1);
+	setenv("CERTDESK_SIM_ALIPAY_GATEWAY_KEY", SOURCE_DIR "/config/testkeys/alipay-gateway.key", 1);
 	/* Tests read SMS codes from the outbox and know the captcha's answer. */
 	setenv("CERTDESK_DEV_EXPOSE_OUTBOX", "true", 1);
 	setenv("CERTDESK_DEV_CAPTCHA_ANSWER", "ABCDE", 1);
@@ -198,6 +207,12 @@ int harness_start_sim(struct srv *s)
 	setenv("CERTDESK_SIM_URL", s->sim_base, 1);
 	snprintf(v, sizeof(v), "%s/faceid", s->sim_base);
 	setenv("CERTDESK_IDV_ENDPOINT", v, 1);
+	snprintf(v, sizeof(v), "%s/wxpay", s->sim_base);
+	setenv("CERTDESK_WXPAY_ENDPOINT", v, 1);
+	snprintf(v, sizeof(v), "%s/alipay/gateway.do", s->sim_base);
+	setenv("CERTDESK_ALIPAY_GATEWAY", v, 1);
+	snprintf(v, sizeof(v), "%s/sf/std/service", s->sim_base);
+	setenv("CERTDESK_COURIER_SF_ENDPOINT", v, 1);
 	/* the simulator's mail server, where certdeskd's outbox worker delivers e-mail */
 	s->sim_smtp_port = harness_free_port();
 	snprintf(port, sizeof(port), "%d", s->sim_smtp_port);
