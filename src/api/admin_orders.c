@@ -46,6 +46,9 @@ int api_admin_orders_get(struct http_req *r)
 	json_t *contacts = NULL;
 	store_paper_contacts_json(c, o.id, &contacts);
 	json_object_set_new(j, "paper_contacts", contacts ? contacts : json_array());
+	json_t *payments = NULL;
+	store_payments_json(c, o.id, &payments);
+	json_object_set_new(j, "payments", payments ? payments : json_array());
 	{
 		struct org_rec org;
 		if (store_org_get_id(c, o.org_id, &org) == DB_OK)

@@ -10,11 +10,13 @@
 struct config;
 
 struct workdays_calendar;
+struct paysvc;
 
 struct app {
 	const struct config *cfg;
 	struct db *db;
 	const struct workdays_calendar *calendar; /* the mainland working-day calendar */
+	struct paysvc *pay;                       /* payments: WeChat Pay and Alipay (pay/payments.h) */
 };
 
 /* route.access: the kind of caller, optionally narrowed to staff roles with ACCESS_ROLE. */
@@ -177,5 +179,13 @@ int api_invoice_queue(struct http_req *r);           /* invoices.c */
 int api_invoice_put(struct http_req *r);             /* invoices.c */
 int api_invoice_get(struct http_req *r);             /* invoices.c */
 int api_admin_invoice_get(struct http_req *r);       /* invoices.c */
+
+/* payments.c */
+int api_payment_get(struct http_req *r);
+int api_payment_post(struct http_req *r);
+int api_payment_qr(struct http_req *r);
+int api_wxpay_notify(struct http_req *r);
+int api_alipay_notify(struct http_req *r);
+int api_order_cancel(struct http_req *r);
 
 #endif

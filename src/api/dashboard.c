@@ -1,6 +1,6 @@
 /* The staff dashboard: each queue's size and its oldest item, and the seed's promises measured in
  * working days of the mainland calendar (with 调休): about 2 working days from passed paper to
- * shipment. (Invoices within 3 working days after production arrive with the invoices work.) */
+ * shipment, 3 working days from production to the invoice. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +9,7 @@
 #include "core/workdays.h"
 
 #define PAPER_TO_SHIPMENT_DAYS 2
+#define PRODUCTION_TO_INVOICE_DAYS 3
 
 /* Parses an RFC 3339 UTC time stamp into Unix time; -1 when malformed. */
 static int64_t unix_of(const char *s)
@@ -32,19 +33,66 @@ static const struct {
 	{"shipping", "待寄出", "produced"},
 };
 
+/* The seed's promises: orders that reached a step and are waiting for the next one. */
+static const struct promise_def {
+	const char *name, *label;
+	const char *state_a, *state_b, *event; /* orders in these states, since their newest event */
+	int without_invoice, days;
+} promises_by_name[] = {
+	{"paper_to_shipment", "纸质资料合格后约 2 个工作日内制作证书并寄出", "producing", "produced",
+	 "paper_ok", 0, PAPER_TO_SHIPMENT_DAYS},
+	{"production_to_invoice", "制证后 3 个工作日内开具并发送发票", "produced", "shipped", "made", 1,
+	 PRODUCTION_TO_INVOICE_DAYS},
+};
+
+/* Returns the promise d measured now: {name, label, working_days, open, overdue, items [{..., due,
+ * overdue}]}; *approx is set when the calendar does not cover a date involved. */
+static json_t *promise(struct db_conn *c, const struct workdays_calendar *cal, const struct promise_def *d,
+		       int64_t now, int *approx)
+{
+	json_t *items = NULL, *open = json_array(), *it;
+	int overdue = 0, rc, today = 0;
+	size_t i;
+
+	workdays_date_from_instant(now, &today);
+	if (store_orders_since_event(c, d->state_a, d->state_b, d->event, d->without_invoice, &items) ==
+	    DB_OK) {
+		json_array_foreach (items, i, it) {
+			int due = 0;
+			char due_text[WORKDAYS_DATE_LEN];
+			rc = workdays_add_from_instant(
+				cal, unix_of(json_string_value(json_object_get(it, "at"))), d->days, &due);
+			*approx |= rc == WORKDAYS_APPROX;
+			workdays_date_format(due, due_text);
+			json_object_set_new(it, "due", json_string(due_text));
+			json_object_set_new(it, "overdue", json_boolean(rc >= 0 && today > due));
+			overdue += rc >= 0 && today > due;
+			json_array_append(open, it);
+		}
+	}
+	json_decref(items);
+	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:o}", "name", d->name, "label", d->label, "working_days",
+			 d->days, "open", (json_int_t)json_array_size(open), "overdue", overdue, "items",
+			 open);
+}
+
 int api_dashboard(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
-	json_t *out = json_array(), *items = NULL, *promise, *open;
+	json_t *out = json_array(), *items = NULL, *promises;
 	struct db_conn *c = db_acquire(app->db);
 	int64_t now = (int64_t)time(NULL);
-	int approx = 0, overdue = 0, rc;
+	int approx = 0, rc;
 	size_t i;
 
-	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
-		json_t *q = json_pack("{s:s, s:s, s:s}", "queue", queues[i].queue, "label", queues[i].label,
-				      "state", queues[i].state);
-		if (store_state_queue(c, queues[i].state, &items) == DB_OK) {
+	for (i = 0; i <= sizeof(queues) / sizeof(queues[0]); i++) {
+		int last =
+			i == sizeof(queues) / sizeof(queues[0]); /* finance's: paid orders without invoice */
+		json_t *q = last ? json_pack("{s:s, s:s}", "queue", "invoice", "label", "待开发票")
+				 : json_pack("{s:s, s:s, s:s}", "queue", queues[i].queue, "label",
+					     queues[i].label, "state", queues[i].state);
+		rc = last ? store_invoice_queue(c, &items) : store_state_queue(c, queues[i].state, &items);
+		if (rc == DB_OK) {
 			const char *since =
 				json_string_value(json_object_get(json_array_get(items, 0), "since"));
 			int age = 0;
@@ -60,32 +108,11 @@ int api_dashboard(struct http_req *r)
 		items = NULL;
 		json_array_append_new(out, q);
 	}
-	/* about 2 working days from passed paper to shipment */
-	open = json_array();
-	if (store_orders_since_event(c, "producing", "produced", "paper_ok", &items) == DB_OK) {
-		json_t *it;
-		json_array_foreach (items, i, it) {
-			int due = 0, today = 0;
-			char due_text[WORKDAYS_DATE_LEN];
-			rc = workdays_add_from_instant(app->calendar,
-						       unix_of(json_string_value(json_object_get(it, "at"))),
-						       PAPER_TO_SHIPMENT_DAYS, &due);
-			approx |= rc == WORKDAYS_APPROX;
-			workdays_date_from_instant(now, &today);
-			workdays_date_format(due, due_text);
-			json_object_set_new(it, "due", json_string(due_text));
-			json_object_set_new(it, "overdue", json_boolean(rc >= 0 && today > due));
-			overdue += rc >= 0 && today > due;
-			json_array_append(open, it);
-		}
-	}
-	json_decref(items);
+	promises = json_array();
+	json_array_append_new(promises, promise(c, app->calendar, &promises_by_name[0], now, &approx));
+	json_array_append_new(promises, promise(c, app->calendar, &promises_by_name[1], now, &approx));
 	db_release(c);
-	promise = json_pack("{s:s, s:s, s:i, s:I, s:i, s:o}", "name", "paper_to_shipment", "label",
-			    "纸质资料合格后约 2 个工作日内制作证书并寄出", "working_days",
-			    PAPER_TO_SHIPMENT_DAYS, "open", (json_int_t)json_array_size(open), "overdue",
-			    overdue, "items", open);
 	return http_reply_json(r, 200,
-			       json_pack("{s:o, s:[o], s:b}", "queues", out, "promises", promise,
+			       json_pack("{s:o, s:o, s:b}", "queues", out, "promises", promises,
 					 "calendar_approximate", approx));
 }

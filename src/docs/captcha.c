@@ -1,4 +1,5 @@
 #include "docs/captcha.h"
+#include "docs/png_out.h"
 
 #include <cairo.h>
 #include <math.h>
@@ -24,28 +25,6 @@ static double rnd(double lo, double hi)
 	return lo + (hi - lo) * (double)randombytes_uniform(1u << 24) / (double)(1u << 24);
 }
 
-struct png_buf {
-	unsigned char *p;
-	size_t len, cap;
-};
-
-static cairo_status_t on_png(void *closure, const unsigned char *data, unsigned int n)
-{
-	struct png_buf *b = closure;
-
-	if (b->len + n > b->cap) {
-		size_t cap = (b->len + n) * 2;
-		unsigned char *p = realloc(b->p, cap);
-		if (p == NULL)
-			return CAIRO_STATUS_NO_MEMORY;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	return CAIRO_STATUS_SUCCESS;
-}
-
 /* Draws random lines and dots that cross the text. */
 static void noise(cairo_t *cr)
 {
@@ -68,8 +47,7 @@ int captcha_png(const char *text, unsigned char **png, size_t *len)
 {
 	cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, WIDTH, HEIGHT);
 	cairo_t *cr = cairo_create(surface);
-	struct png_buf b = {0};
-	cairo_status_t st;
+	int rc;
 	double x = 12;
 
 	cairo_set_source_rgb(cr, 0.95, 0.96, 0.98);
@@ -88,13 +66,7 @@ int captcha_png(const char *text, unsigned char **png, size_t *len)
 	}
 	noise(cr);
 	cairo_destroy(cr);
-	st = cairo_surface_write_to_png_stream(surface, on_png, &b);
+	rc = png_out(surface, png, len);
 	cairo_surface_destroy(surface);
-	if (st != CAIRO_STATUS_SUCCESS) {
-		free(b.p);
-		return -1;
-	}
-	*png = b.p;
-	*len = b.len;
-	return 0;
+	return rc;
 }

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "jobs/outbox.h"
+#include "pay/payments.h"
 #include "store/calendar.h"
 #include "core/workdays.h"
 #include "store/store.h"
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 	struct workdays_calendar calendar;
 	struct http_server *srv = NULL;
 	struct outbox_worker *outbox = NULL, *mailer = NULL;
+	struct paysvc pay = {0};
+	struct pay_worker *reconciler = NULL;
 	struct outbox_opts outbox_opts, mail_opts;
 	struct outbox_mail_ctx mail;
 	struct sms_config sms;
@@ -96,6 +99,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.calendar = &calendar;
+	if (paysvc_init(&pay, app.db, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdeskd: payments: %s\n", err);
+		goto out;
+	}
+	app.pay = &pay;
 	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
 		fprintf(stderr,
 			"certdeskd: WARNING: [dev] settings are on (fixed captcha or exposed SMS outbox): "
@@ -133,6 +141,10 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "certdeskd: outbox worker delivering e-mail through %s\n", cfg.mail_smtp_url);
 	}
+	if ((reconciler = pay_worker_start(&pay, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "certdeskd: %s\n", err);
+		goto out;
+	}
 	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
 	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
 	       store_schema_latest(), applied);
@@ -148,6 +160,8 @@ out:
 	/* after the last request (which may queue a message), before the database closes */
 	outbox_worker_stop(outbox);
 	outbox_worker_stop(mailer);
+	pay_worker_stop(reconciler);
+	paysvc_free(&pay);
 	db_close(app.db);
 	workdays_calendar_free(&calendar);
 	if (alog != NULL && alog != stderr)

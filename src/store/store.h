@@ -416,10 +416,20 @@ int store_paper_contacts_json(struct db_conn *c, int64_t order_id, json_t **item
  * newest inbound parcel. */
 int store_state_queue(struct db_conn *c, const char *state, json_t **items);
 
-/* *items gets, for the orders now in state_a or state_b, the time of their newest history entry
- * of event: [{order_no, unit_name, state, at}]. */
+/* The order's newest outbound parcel: its id, carrier and tracking number (carrier cl, tracking tl
+ * bytes). Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_shipment_outbound(struct db_conn *c, int64_t order_id, int64_t *id, char *carrier, size_t cl,
+			    char *tracking_no, size_t tl);
+/* The route kept for parcel shipment_id: *routes (a JSON array text, caller frees) and fetched_at
+ * (TIMEFMT_LEN bytes). Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_route_get(struct db_conn *c, int64_t shipment_id, char **routes, char *fetched_at);
+/* Keeps routes (a JSON array text) as parcel shipment_id's route, fetched now. */
+int store_route_put(struct db_conn *c, int64_t shipment_id, const char *routes);
+
+/* *items gets, for the orders now in state_a or state_b (and, with without_invoice, no invoice yet),
+ * the time of their newest history entry of event: [{order_no, unit_name, state, at}]. */
 int store_orders_since_event(struct db_conn *c, const char *state_a, const char *state_b, const char *event,
-			     json_t **items);
+			     int without_invoice, json_t **items);
 
 /* --- invoices (store_invoice.c) --- */
 
@@ -447,5 +457,73 @@ int store_invoice_get(struct db_conn *c, int64_t id, struct invoice_rec *v);
 int store_invoice_mark_sent(struct db_conn *c, int64_t id, const char *now);
 /* *items gets the paid orders without an invoice, longest waiting first (at most 500). */
 int store_invoice_queue(struct db_conn *c, json_t **items);
+
+/* --- payments (store_payment.c): attempts, what the providers reported, refunds --- */
+
+struct payment_rec {
+	int64_t id, order_id, amount_fen;
+	int credited;
+	char provider[8];
+	char out_trade_no[72];
+	char state[12]; /* creating, open, paid, closed, failed */
+	char qr_code[512];
+	char trade_no[72];
+	char created_at[32], expires_at[32], paid_at[32], checked_at[32];
+	char order_no[32];
+};
+
+/* Records a new attempt p (order_id, provider, out_trade_no, amount_fen, expires_at) in state
+ * 'creating', audited; fills p->id, p->state, p->created_at. DB_CONFLICT when out_trade_no exists. */
+int store_payment_create(struct db_conn *c, struct payment_rec *p, const char *order_no,
+			 const struct actor *a);
+/* creating -> open with the provider's QR code text, or -> failed with error when qr_code is NULL.
+ * Returns DB_OK, or DB_NOTFOUND when the attempt was no longer 'creating'. */
+int store_payment_opened(struct db_conn *c, int64_t id, const char *qr_code, const char *error);
+/* Loads the attempt out_trade_no (with its order's number). DB_OK, DB_NOTFOUND or < 0. */
+int store_payment_get(struct db_conn *c, const char *out_trade_no, struct payment_rec *p);
+/* Loads the order's newest attempt that is not 'failed'. DB_OK, DB_NOTFOUND or < 0. */
+int store_payment_latest(struct db_conn *c, int64_t order_id, struct payment_rec *p);
+/* Loads up to max attempts in state (or, with state "due", 'creating'/'open' ones made before
+ * created_before and not checked since checked_before), oldest first, into ps; *n gets how many. */
+int store_payments_list(struct db_conn *c, const char *state, const char *created_before,
+			const char *checked_before, int64_t order_id, struct payment_rec *ps, int max,
+			int *n);
+/* Marks the attempt paid (from creating, open or closed: the provider's word wins over our own
+ * closing). Returns DB_OK when this call made the change, DB_NOTFOUND when it was already paid. */
+int store_payment_mark_paid(struct db_conn *c, int64_t id, const char *trade_no, const char *paid_at,
+			    int credited);
+/* creating/open -> closed. DB_OK, or DB_NOTFOUND when it was not open (paid meanwhile). */
+int store_payment_close(struct db_conn *c, int64_t id, const char *why);
+/* Notes that the provider was asked about the attempt now. */
+int store_payment_checked(struct db_conn *c, int64_t id);
+/* Records what a notification or query said (payment_id 0 when no attempt matched). */
+int store_payment_event(struct db_conn *c, int64_t payment_id, const char *provider, const char *source,
+			const char *event_id, const char *verdict, const char *detail, const char *ip);
+/* *items gets the order's attempts with their refunds and events, for staff. */
+int store_payments_json(struct db_conn *c, int64_t order_id, json_t **items);
+
+struct refund_rec {
+	int64_t id, payment_id, amount_fen, attempts;
+	char out_refund_no[80];
+	char kind[12];  /* cancel, duplicate */
+	char state[12]; /* requested, processing, done, failed */
+	char reason[256];
+	/* the payment's */
+	char provider[8];
+	char out_trade_no[72];
+	int64_t order_id, total_fen;
+	char order_no[32];
+};
+
+/* Records a refund of the whole payment payment_id (state 'requested'), audited on order_no.
+ * DB_CONFLICT when the payment already has one. */
+int store_refund_create(struct db_conn *c, int64_t payment_id, const char *order_no, const char *kind,
+			const char *reason, const struct actor *a, int64_t *id);
+/* Loads refund id, or (id 0) up to max refunds in 'requested' or 'processing', oldest first. */
+int store_refunds_due(struct db_conn *c, int64_t id, struct refund_rec *rs, int max, int *n);
+/* Moves refund id from state from to state to (processing, done, failed) with the provider's refund
+ * id and error (either may be NULL); counts an attempt. DB_NOTFOUND when it was not in from. */
+int store_refund_update(struct db_conn *c, int64_t id, const char *from, const char *to,
+			const char *refund_id, const char *error);
 
 #endif

@@ -161,6 +161,8 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 {
 	struct db_rows *r = NULL;
 	char *like = store_like_pattern(q);
+	/* the order's handler mobile, inside the form's JSON text (compact, as the API stores it) */
+	char *mobile = like != NULL ? xasprintf("%%\"handler_mobile\":\"%s", like + 1) : NULL;
 	int rc;
 
 	rc = db_query(
@@ -172,11 +174,14 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 		" JOIN project_key_types k ON k.project_id = o.project_id AND k.key_type = o.key_type"
 		" WHERE (? = 0 OR o.org_id = ?) AND (CAST(? AS TEXT) IS NULL OR o.state = ?)"
 		" AND (CAST(? AS TEXT) IS NULL OR o.order_no LIKE ? ESCAPE '\\' OR g.uscc LIKE ? ESCAPE '\\'"
-		" OR g.name LIKE ? ESCAPE '\\')"
+		" OR g.name LIKE ? ESCAPE '\\' OR g.handler_mobile LIKE ? ESCAPE '\\' OR o.form LIKE ? "
+		"ESCAPE '\\'"
+		" OR EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id"
+		" AND UPPER(s.tracking_no) LIKE UPPER(?) ESCAPE '\\'))"
 		" AND (? = 0 OR o.id < ?) ORDER BY o.id DESC LIMIT ?",
 		DB_ARGS(DB_INT(org_id), DB_INT(org_id), DB_TEXT(state), DB_TEXT(state), DB_TEXT(like),
-			DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_INT(before), DB_INT(before),
-			DB_INT(limit)),
+			DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_TEXT(mobile),
+			DB_TEXT(like), DB_INT(before), DB_INT(before), DB_INT(limit)),
 		&r);
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
@@ -198,6 +203,7 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 	}
 	db_rows_free(r);
 	free(like);
+	free(mobile);
 	return rc < 0 ? rc : DB_OK;
 }
 

@@ -1,6 +1,8 @@
 /* Parcels, the paper contact log, and the back-office queues by state. */
 #include "store/store.h"
+#include "util/strutil.h"
 #include "util/timefmt.h"
+#include "util/xalloc.h"
 
 int store_shipment_add(struct db_conn *c, int64_t order_id, const char *direction, const char *carrier,
 		       const char *tracking_no)
@@ -119,16 +121,16 @@ int store_state_queue(struct db_conn *c, const char *state, json_t **items)
 }
 
 int store_orders_since_event(struct db_conn *c, const char *state_a, const char *state_b, const char *event,
-			     json_t **items)
+			     int without_invoice, json_t **items)
 {
 	struct db_rows *r = NULL;
-	int rc = db_query(c,
-			  "SELECT o.order_no, g.name, o.state, (SELECT MAX(e.at) FROM order_events e WHERE "
-			  "e.order_id = o.id"
-			  " AND e.event = ?) FROM orders o JOIN organisations g ON g.id = o.org_id WHERE "
-			  "o.state IN (?, ?)"
-			  " ORDER BY 4, o.id LIMIT 500",
-			  DB_ARGS(DB_TEXT(event), DB_TEXT(state_a), DB_TEXT(state_b)), &r);
+	int rc = db_query(
+		c,
+		"SELECT o.order_no, g.name, o.state, (SELECT MAX(e.at) FROM order_events e WHERE "
+		"e.order_id = o.id AND e.event = ?) FROM orders o JOIN organisations g ON g.id = "
+		"o.org_id WHERE o.state IN (?, ?) AND (? = 0 OR NOT EXISTS (SELECT 1 FROM invoices i"
+		" WHERE i.order_id = o.id)) ORDER BY 4, o.id LIMIT 500",
+		DB_ARGS(DB_TEXT(event), DB_TEXT(state_a), DB_TEXT(state_b), DB_INT(without_invoice)), &r);
 
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
@@ -141,4 +143,55 @@ int store_orders_since_event(struct db_conn *c, const char *state_a, const char 
 	}
 	db_rows_free(r);
 	return rc < 0 ? rc : DB_OK;
+}
+
+int store_shipment_outbound(struct db_conn *c, int64_t order_id, int64_t *id, char *carrier, size_t cl,
+			    char *tracking_no, size_t tl)
+{
+	struct db_rows *r = NULL;
+	int rc = db_query(c,
+			  "SELECT id, carrier, tracking_no FROM shipments WHERE order_id = ? AND direction = "
+			  "'outbound' ORDER BY id DESC LIMIT 1",
+			  DB_ARGS(DB_INT(order_id)), &r);
+
+	if (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
+		*id = db_rows_int(r, 0);
+		str_copy(carrier, db_rows_text(r, 1), cl);
+		str_copy(tracking_no, db_rows_text(r, 2), tl);
+		rc = DB_OK;
+	} else if (rc == 0) {
+		rc = DB_NOTFOUND;
+	}
+	db_rows_free(r);
+	return rc;
+}
+
+int store_route_get(struct db_conn *c, int64_t shipment_id, char **routes, char *fetched_at)
+{
+	struct db_rows *r = NULL;
+	int rc = db_query(c, "SELECT routes, fetched_at FROM courier_routes WHERE shipment_id = ?",
+			  DB_ARGS(DB_INT(shipment_id)), &r);
+
+	*routes = NULL;
+	if (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
+		*routes = xstrdup(db_rows_text(r, 0));
+		str_copy(fetched_at, db_rows_text(r, 1), TIMEFMT_LEN);
+		rc = DB_OK;
+	} else if (rc == 0) {
+		rc = DB_NOTFOUND;
+	}
+	db_rows_free(r);
+	return rc;
+}
+
+int store_route_put(struct db_conn *c, int64_t shipment_id, const char *routes)
+{
+	char now[TIMEFMT_LEN];
+
+	return db_exec(c,
+		       "INSERT INTO courier_routes (shipment_id, routes, fetched_at) VALUES (?, ?, ?)"
+		       " ON CONFLICT (shipment_id) DO UPDATE SET routes = excluded.routes,"
+		       " fetched_at = excluded.fetched_at",
+		       DB_ARGS(DB_INT(shipment_id), DB_TEXT(routes), DB_TEXT(timefmt_rfc3339(time(NULL), now))),
+		       NULL);
 }

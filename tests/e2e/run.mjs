@@ -105,6 +105,20 @@ const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI', 'CERTDESK_SIM_BIN']
 let simPort = 0 // chosen in main() before any program starts
 let smtpPort = 0 // the simulator's SMTP server (invoice mail), also chosen in main()
 
+function testKeys() {
+  const k = (name) => path.join(REPO, 'config', 'testkeys', name)
+  return {
+    CERTDESK_WXPAY_MERCHANT_KEY: k('wxpay-merchant.key'),
+    CERTDESK_WXPAY_PLATFORM_KEY: k('wxpay-platform.pub'),
+    CERTDESK_ALIPAY_APP_KEY: k('alipay-app.key'),
+    CERTDESK_ALIPAY_PUBLIC_KEY: k('alipay-gateway.pub'),
+    CERTDESK_SIM_WXPAY_MERCHANT_PUB: k('wxpay-merchant.pub'),
+    CERTDESK_SIM_WXPAY_PLATFORM_KEY: k('wxpay-platform.key'),
+    CERTDESK_SIM_ALIPAY_APP_PUB: k('alipay-app.pub'),
+    CERTDESK_SIM_ALIPAY_GATEWAY_KEY: k('alipay-gateway.key'),
+  }
+}
+
 function serverEnv(port, dir) {
   const inherited = { ...process.env }
   for (const k of HARNESS_VARS) delete inherited[k]
@@ -117,6 +131,11 @@ function serverEnv(port, dir) {
     CERTDESK_SIM_PORT: String(simPort),
     CERTDESK_SIM_URL: `http://127.0.0.1:${simPort}`,
     CERTDESK_IDV_ENDPOINT: `http://127.0.0.1:${simPort}/faceid`,
+    CERTDESK_WXPAY_ENDPOINT: `http://127.0.0.1:${simPort}/wxpay`,
+    CERTDESK_ALIPAY_GATEWAY: `http://127.0.0.1:${simPort}/alipay/gateway.do`,
+    CERTDESK_COURIER_SF_ENDPOINT: `http://127.0.0.1:${simPort}/sf/std/service`,
+    // the payment test key pairs (config/testkeys), wherever the programs run
+    ...testKeys(),
     CERTDESK_SIM_SMTP_PORT: String(smtpPort),
     CERTDESK_MAIL_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     CERTDESK_SERVER_WEB_ROOT: WEB_ROOT,

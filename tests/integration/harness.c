@@ -341,6 +341,26 @@ static size_t on_data(char *data, size_t size, size_t n, void *user)
 	return size * n;
 }
 
+long sim_do(const struct srv *s, const char *method, const char *path, const char *body, json_t **json)
+{
+	const char *h[] = {"Content-Type: application/json", NULL};
+	struct srv sim;
+	struct resp r;
+	long status;
+
+	memset(&sim, 0, sizeof(sim));
+	snprintf(sim.base, sizeof(sim.base), "%s", s->sim_base);
+	if (json != NULL)
+		*json = NULL;
+	if (http_do(&sim, method, path, body, body != NULL ? strlen(body) : 0, h, &r) != 0)
+		return -1;
+	status = r.status;
+	if (json != NULL)
+		*json = json_loadb(r.body, r.len, 0, NULL);
+	resp_free(&r);
+	return status;
+}
+
 int http_do(const struct srv *s, const char *method, const char *path, const char *body, size_t len,
 	    const char *const *headers, struct resp *r)
 {

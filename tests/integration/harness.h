@@ -60,6 +60,10 @@ int http_do(const struct srv *s, const char *method, const char *path, const cha
 /* Returns the value of response header name (case-insensitive) in a static buffer, or NULL. */
 const char *resp_header(const struct resp *r, const char *name);
 void resp_free(struct resp *r);
+/* Sends a request with an optional JSON body to the certdesk-sim started with s (harness_start_sim);
+ * returns the HTTP status (-1 on a transport error) and, when json is not NULL, the parsed reply
+ * (NULL when it is not JSON; caller decrefs). */
+long sim_do(const struct srv *s, const char *method, const char *path, const char *body, json_t **json);
 
 /* A browser-like client: a cookie jar, the CSRF token of its session, JSON bodies. */
 struct client {

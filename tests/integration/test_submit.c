@@ -582,6 +582,16 @@ static void test_paper_production_shipping(void **state)
 	assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "produced");
 	json_decref(j);
+	/* and the invoice is promised within 3 working days of production */
+	assert_int_equal(client_do(&producer, "GET", "/api/v1/admin/dashboard", NULL, &j), 200);
+	promise = json_array_get(json_object_get(j, "promises"), 1);
+	assert_string_equal(json_string_value(json_object_get(promise, "name")), "production_to_invoice");
+	assert_int_equal(json_integer_value(json_object_get(promise, "working_days")), 3);
+	assert_int_equal(json_integer_value(json_object_get(promise, "open")), 1);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(promise, "items"), 0), "order_no")),
+		main_no);
+	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/ship", main_no);
 	assert_int_equal(client_do(&shipper, "POST", path,
 				   "{\"carrier\":\"ems\",\"tracking_no\":\"EA123456789CN\"}", NULL),
@@ -592,6 +602,21 @@ static void test_paper_production_shipping(void **state)
 	assert_int_equal(client_do(&shipper, "POST", path, "{\"tracking_no\":\"SF9876543210987\"}", NULL),
 			 409);
 	assert_int_equal(outbox_count("13800138011", "shipped"), 1);
+	/* staff find the order by its outbound tracking number (any case) and by the handler's mobile */
+	const char *searches[] = {"/api/v1/admin/orders?q=sf9876543210987", "/api/v1/admin/orders?q=13800138011"};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(client_do(&shipper, "GET", searches[i], NULL, &j), 200);
+		json_t *items = json_object_get(j, "items");
+		int found = 0;
+		for (size_t k = 0; k < json_array_size(items); k++)
+			found |= strcmp(json_string_value(json_object_get(json_array_get(items, k), "order_no")),
+					main_no) == 0;
+		assert_true(found);
+		json_decref(j);
+	}
+	assert_int_equal(client_do(&shipper, "GET", "/api/v1/admin/orders?q=SF0000000000000", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
 
 	/* the organisation sees every step and both tracking numbers; no staff contact log */
 	snprintf(path, sizeof(path), "/api/v1/orders/%s", main_no);

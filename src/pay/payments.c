@@ -1,0 +1,543 @@
+/* The payment service (pay/payments.h): attempts, applying reports, refunds, reconciliation. Calls
+ * to the providers are made outside any database transaction; what they answer is applied in one. */
+#include "pay/payments.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "core/order_fsm.h"
+#include "providers/alipay.h"
+#include "providers/wxpay.h"
+#include "util/strutil.h"
+#include "util/timefmt.h"
+
+#define REUSE_MIN_LEFT_S 300 /* an attempt with less than this left is replaced by a new one */
+#define RECONCILE_BATCH 50
+
+static const char *const verdict_names[PV_COUNT] = {"applied",  "duplicate", "extra", "unknown",
+						    "mismatch", "closed",    "open",  "forged"};
+
+const char *pay_verdict_name(int v)
+{
+	return v >= 0 && v < PV_COUNT ? verdict_names[v] : "";
+}
+
+int paysvc_provider_ok(const char *name)
+{
+	return name != NULL && (strcmp(name, "wxpay") == 0 || strcmp(name, "alipay") == 0);
+}
+
+int paysvc_init(struct paysvc *p, struct db *db, const struct config *cfg, char *err, size_t errlen)
+{
+	char why[256];
+
+	memset(p, 0, sizeof(*p));
+	p->db = db;
+	p->cfg = cfg;
+	if ((p->wx = wxpay_new(cfg, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "[wxpay]: %s", why);
+		return -1;
+	}
+	if ((p->ali = alipay_new(cfg, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "[alipay]: %s", why);
+		wxpay_free(p->wx);
+		p->wx = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void paysvc_free(struct paysvc *p)
+{
+	if (p->wx != NULL)
+		wxpay_free(p->wx);
+	if (p->ali != NULL)
+		alipay_free(p->ali);
+	p->wx = NULL;
+	p->ali = NULL;
+}
+
+static int is_wx(const char *provider)
+{
+	return strcmp(provider, "wxpay") == 0;
+}
+
+static struct actor system_actor(const char *provider, const char *ip)
+{
+	return (struct actor){.kind = "system", .id = provider, .ip = ip != NULL ? ip : ""};
+}
+
+/* --- attempts --- */
+
+struct attempt_tx {
+	const struct order_rec *o;
+	const char *provider;
+	const struct actor *a;
+	struct payment_rec *pm; /* the new or reused attempt */
+	struct payment_rec old[8];
+	int nold, reused, not_awaiting;
+	long long expire_at;
+};
+
+static int attempt_tx(struct db_conn *c, void *arg)
+{
+	struct attempt_tx *t = arg;
+	char state[24] = "", now_left[TIMEFMT_LEN], *s = NULL;
+	unsigned char rnd[4];
+	int rc = db_query_text(c, "SELECT state FROM orders WHERE id = ?", DB_ARGS(DB_INT(t->o->id)), &s);
+
+	if (rc != DB_OK)
+		return rc;
+	str_copy(state, s, sizeof(state));
+	free(s);
+	if (strcmp(state, "awaiting_payment") != 0) {
+		t->not_awaiting = 1;
+		return DB_OK;
+	}
+	rc = store_payments_list(c, "open", NULL, NULL, t->o->id, t->old, 8, &t->nold);
+	timefmt_rfc3339(time(NULL) + REUSE_MIN_LEFT_S, now_left);
+	for (int i = t->nold - 1; rc == DB_OK && i >= 0; i--) {
+		if (strcmp(t->old[i].provider, t->provider) == 0 &&
+		    strcmp(t->old[i].expires_at, now_left) > 0) {
+			*t->pm = t->old[i];
+			t->reused = 1;
+			return DB_OK;
+		}
+	}
+	if (rc != DB_OK)
+		return rc;
+	memset(t->pm, 0, sizeof(*t->pm));
+	randombytes_buf(rnd, sizeof(rnd));
+	/* <= 32 characters of [0-9A-Za-z_]: fits both WeChat Pay's and Alipay's rules */
+	snprintf(t->pm->out_trade_no, sizeof(t->pm->out_trade_no), "%s_%02x%02x%02x%02x", t->o->order_no,
+		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	t->pm->order_id = t->o->id;
+	t->pm->amount_fen = t->o->price_fen;
+	str_copy(t->pm->provider, t->provider, sizeof(t->pm->provider));
+	str_copy(t->pm->order_no, t->o->order_no, sizeof(t->pm->order_no));
+	timefmt_rfc3339((time_t)t->expire_at, t->pm->expires_at);
+	return store_payment_create(c, t->pm, t->o->order_no, t->a);
+}
+
+struct opened_tx {
+	int64_t id;
+	const char *qr, *error;
+};
+
+static int opened_tx(struct db_conn *c, void *arg)
+{
+	struct opened_tx *t = arg;
+	int rc = store_payment_opened(c, t->id, t->qr, t->error);
+
+	return rc == DB_NOTFOUND ? DB_OK : rc; /* the reconciler got there first: nothing to add */
+}
+
+/* Closes attempt pm at the provider, and here when the provider agreed or (force) does not know it.
+ * Returns what the provider said (PAY_PERMANENT: it cannot be closed, typically because it is paid). */
+static int close_attempt(struct paysvc *p, const struct payment_rec *pm, const char *why, int force)
+{
+	char err[PAY_ERR_MAX];
+	int rc = is_wx(pm->provider) ? wxpay_close(p->wx, pm->out_trade_no, err, sizeof(err))
+				     : alipay_close(p->ali, pm->out_trade_no, err, sizeof(err));
+	struct db_conn *c;
+
+	if (rc == PAY_OK || force) {
+		c = db_acquire(p->db);
+		store_payment_close(c, pm->id, why);
+		db_release(c);
+	}
+	return rc;
+}
+
+int paysvc_attempt(struct paysvc *p, const struct order_rec *o, const char *provider, const struct actor *a,
+		   struct payment_rec *out, char *err, size_t errlen)
+{
+	struct attempt_tx t = {.o = o, .provider = provider, .a = a, .pm = out};
+	struct opened_tx ot;
+	char notify[1200], desc[200], qr[PAY_QR_MAX], why[PAY_ERR_MAX];
+	int rc;
+
+	t.expire_at = (long long)time(NULL) + (long long)p->cfg->payment_qr_timeout_min * 60;
+	if ((rc = db_tx(p->db, attempt_tx, &t)) != DB_OK)
+		return -2;
+	if (t.not_awaiting)
+		return 1;
+	if (t.reused)
+		return 0;
+	snprintf(notify, sizeof(notify), "%s/api/v1/payments/%s/notify", p->cfg->public_url, provider);
+	/* short: WeChat Pay takes at most 127 bytes */
+	snprintf(desc, sizeof(desc), "数字证书%s 订单%s", strcmp(o->key_type, "main") == 0 ? "主锁" : "副锁",
+		 o->order_no);
+	rc = is_wx(provider) ? wxpay_create(p->wx, out->out_trade_no, out->amount_fen, desc, notify,
+					    t.expire_at, qr, sizeof(qr), why, sizeof(why))
+			     : alipay_precreate(p->ali, out->out_trade_no, out->amount_fen, desc, notify,
+						t.expire_at, qr, sizeof(qr), why, sizeof(why));
+	ot = (struct opened_tx){
+		.id = out->id, .qr = rc == PAY_OK ? qr : NULL, .error = rc == PAY_OK ? NULL : why};
+	if (rc == PAY_RETRY) {
+		/* maybe created after all: left 'creating' for the reconciler to ask about and close */
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (db_tx(p->db, opened_tx, &ot) != DB_OK)
+		return -2;
+	if (rc != PAY_OK) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	str_copy(out->qr_code, qr, sizeof(out->qr_code));
+	str_copy(out->state, "open", sizeof(out->state));
+	for (int i = 0; i < t.nold; i++) /* one open QR code per order; a paid one is taken into account */
+		if (close_attempt(p, &t.old[i], "replaced", 0) == PAY_PERMANENT)
+			paysvc_check(p, &t.old[i], "");
+	return 0;
+}
+
+/* --- applying reports --- */
+
+struct apply_tx {
+	const char *provider, *source, *ip;
+	const struct pay_status *st;
+	int verdict;
+};
+
+static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct payment_rec *pm,
+		      const struct actor *a)
+{
+	enum order_state next;
+	char note[200];
+	int64_t refund_id;
+	int rc;
+
+	if (t->st->amount_fen != pm->amount_fen) {
+		t->verdict = PV_MISMATCH;
+		return DB_OK;
+	}
+	rc = store_payment_mark_paid(c, pm->id, t->st->trade_no,
+				     t->st->paid_at[0] != '\0' ? t->st->paid_at : NULL, 1);
+	if (rc == DB_NOTFOUND) {
+		t->verdict = PV_DUPLICATE;
+		return DB_OK;
+	}
+	if (rc != DB_OK)
+		return rc;
+	order_fsm_decide(OS_AWAITING_PAYMENT, OE_PAID, OA_SYSTEM, 0, NULL, &next);
+	snprintf(note, sizeof(note), "%s %s", t->provider, t->st->trade_no);
+	rc = store_order_transition(c, pm->order_id, order_state_name(OS_AWAITING_PAYMENT),
+				    order_state_name(next), order_event_name(OE_PAID), note, a);
+	if (rc != DB_NOTFOUND) {
+		t->verdict = PV_APPLIED;
+		return rc;
+	}
+	/* the order was paid by another attempt (or left awaiting_payment): give this money back */
+	t->verdict = PV_EXTRA;
+	rc = db_exec(c, "UPDATE payments SET credited = 0 WHERE id = ?", DB_ARGS(DB_INT(pm->id)), NULL);
+	if (rc == DB_OK)
+		rc = store_refund_create(c, pm->id, pm->order_no, "duplicate", "重复支付，自动退款", a,
+					 &refund_id);
+	return rc;
+}
+
+static int apply_tx(struct db_conn *c, void *arg)
+{
+	struct apply_tx *t = arg;
+	struct payment_rec pm;
+	struct actor a = system_actor(t->provider, t->ip);
+	json_t *d;
+	char *detail, action[48];
+	int rc = store_payment_get(c, t->st->out_trade_no, &pm);
+
+	if (rc != DB_OK && rc != DB_NOTFOUND)
+		return rc;
+	if (rc == DB_NOTFOUND)
+		t->verdict = PV_UNKNOWN;
+	else if (strcmp(pm.provider, t->provider) != 0)
+		t->verdict = PV_MISMATCH;
+	else if (t->st->state == PAY_ST_PAID && (rc = apply_paid(c, t, &pm, &a)) != DB_OK)
+		return rc;
+	else if (t->st->state == PAY_ST_CLOSED)
+		t->verdict = store_payment_close(c, pm.id, "closed at the provider") == DB_OK ? PV_CLOSED
+											      : PV_DUPLICATE;
+	else if (t->st->state != PAY_ST_PAID)
+		t->verdict = strcmp(pm.state, "paid") == 0 ? PV_DUPLICATE : PV_OPEN;
+	if (t->verdict == PV_OPEN && strcmp(t->source, "query") == 0)
+		return DB_OK; /* nothing new: polling is not worth a record each time */
+	d = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "provider", t->provider, "source", t->source,
+		      "out_trade_no", t->st->out_trade_no, "verdict", pay_verdict_name(t->verdict),
+		      "amount_fen", (json_int_t)t->st->amount_fen, "trade_no", t->st->trade_no);
+	if (t->st->event_id[0] != '\0')
+		json_object_set_new(d, "event_id", json_string(t->st->event_id));
+	detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(d);
+	rc = store_payment_event(c, t->verdict == PV_UNKNOWN ? 0 : pm.id, t->provider, t->source,
+				 t->st->event_id, pay_verdict_name(t->verdict), detail, t->ip);
+	snprintf(action, sizeof(action), "payment.%s", pay_verdict_name(t->verdict));
+	if (rc == DB_OK)
+		rc = store_audit_append(c, &a, action, t->verdict == PV_UNKNOWN ? "payment" : "order",
+					t->verdict == PV_UNKNOWN ? t->st->out_trade_no : pm.order_no, detail);
+	free(detail);
+	return rc;
+}
+
+int paysvc_apply(struct paysvc *p, const char *provider, const char *source, const struct pay_status *st,
+		 const char *ip, int *verdict)
+{
+	struct apply_tx t = {.provider = provider, .source = source, .ip = ip != NULL ? ip : "", .st = st};
+	int rc = db_tx(p->db, apply_tx, &t);
+
+	*verdict = t.verdict;
+	return rc;
+}
+
+struct refused_tx {
+	const char *provider, *why, *ip;
+};
+
+static int refused_tx(struct db_conn *c, void *arg)
+{
+	struct refused_tx *t = arg;
+	struct actor a = system_actor(t->provider, t->ip);
+	json_t *d = json_pack("{s:s, s:s}", "provider", t->provider, "why", t->why);
+	char *detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = store_payment_event(c, 0, t->provider, "notify", NULL, "forged", detail, t->ip);
+
+	if (rc == DB_OK)
+		rc = store_audit_append(c, &a, "payment.forged", "payment", t->provider, detail);
+	json_decref(d);
+	free(detail);
+	return rc;
+}
+
+void paysvc_refused(struct paysvc *p, const char *provider, const char *why, const char *ip)
+{
+	struct refused_tx t = {provider, why, ip != NULL ? ip : ""};
+
+	db_tx(p->db, refused_tx, &t);
+}
+
+int paysvc_check(struct paysvc *p, const struct payment_rec *pm, const char *ip)
+{
+	struct pay_status st;
+	char err[PAY_ERR_MAX], now[TIMEFMT_LEN];
+	struct db_conn *c;
+	int rc, verdict;
+
+	memset(&st, 0, sizeof(st));
+	rc = is_wx(pm->provider) ? wxpay_query(p->wx, pm->out_trade_no, &st, err, sizeof(err))
+				 : alipay_query(p->ali, pm->out_trade_no, &st, err, sizeof(err));
+	c = db_acquire(p->db);
+	store_payment_checked(c, pm->id);
+	db_release(c);
+	if (rc != PAY_OK)
+		return DB_OK; /* asked again on the next pass */
+	str_copy(st.out_trade_no, pm->out_trade_no, sizeof(st.out_trade_no));
+	if (st.state == PAY_ST_PAID || st.state == PAY_ST_CLOSED || st.state == PAY_ST_REFUNDED)
+		return paysvc_apply(p, pm->provider, "query", &st, ip, &verdict);
+	/* not paid (or never seen by the provider): close it once it has expired */
+	if (strcmp(pm->expires_at, timefmt_rfc3339(time(NULL), now)) < 0)
+		close_attempt(p, pm, "expired", st.state == PAY_ST_UNKNOWN);
+	return DB_OK;
+}
+
+/* --- refunds --- */
+
+struct cancel_tx {
+	const struct order_rec *o;
+	const char *reason;
+	const struct actor *a;
+	int64_t refund_id;
+	int no_payment;
+};
+
+static int cancel_tx(struct db_conn *c, void *arg)
+{
+	struct cancel_tx *t = arg;
+	struct payment_rec ps[8];
+	enum order_state next;
+	int n, i, rc;
+
+	rc = store_payments_list(c, "paid", NULL, NULL, t->o->id, ps, 8, &n);
+	for (i = 0; rc == DB_OK && i < n && !ps[i].credited; i++)
+		;
+	if (rc != DB_OK)
+		return rc;
+	if (i == n) {
+		t->no_payment = 1;
+		return DB_OK;
+	}
+	order_fsm_decide(order_state_from_name(t->o->state), OE_CANCEL, OA_STAFF, ~0u, NULL, &next);
+	rc = store_order_transition(c, t->o->id, t->o->state, order_state_name(next),
+				    order_event_name(OE_CANCEL), t->reason, t->a);
+	if (rc == DB_OK)
+		rc = store_refund_create(c, ps[i].id, t->o->order_no, "cancel", t->reason, t->a,
+					 &t->refund_id);
+	return rc;
+}
+
+int paysvc_cancel(struct paysvc *p, const struct order_rec *o, const char *reason, const struct actor *a,
+		  int64_t *refund_id)
+{
+	struct cancel_tx t = {.o = o, .reason = reason, .a = a};
+	int rc = db_tx(p->db, cancel_tx, &t);
+
+	if (rc != DB_OK)
+		return rc;
+	if (t.no_payment)
+		return 1;
+	*refund_id = t.refund_id;
+	return paysvc_refund_run(p, t.refund_id);
+}
+
+struct refund_tx {
+	const struct refund_rec *f;
+	const char *to, *refund_id, *error;
+};
+
+static int refund_tx(struct db_conn *c, void *arg)
+{
+	struct refund_tx *t = arg;
+	struct actor a = system_actor(t->f->provider, "");
+	enum order_state next;
+	json_t *d;
+	char *detail;
+	int rc = store_refund_update(c, t->f->id, t->f->state, t->to, t->refund_id, t->error);
+
+	if (rc == DB_NOTFOUND || strcmp(t->to, t->f->state) == 0)
+		return rc == DB_NOTFOUND ? DB_OK : rc; /* someone else recorded it; or still waiting */
+	d = json_pack("{s:s, s:s, s:s, s:I}", "out_refund_no", t->f->out_refund_no, "kind", t->f->kind,
+		      "state", t->to, "amount_fen", (json_int_t)t->f->amount_fen);
+	if (t->error != NULL)
+		json_object_set_new(d, "error", json_string(t->error));
+	detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(d);
+	if (rc == DB_OK)
+		rc = store_audit_append(c, &a, "payment.refund_update", "order", t->f->order_no, detail);
+	free(detail);
+	if (rc == DB_OK && strcmp(t->to, "done") == 0 && strcmp(t->f->kind, "cancel") == 0) {
+		order_fsm_decide(OS_REFUNDING, OE_REFUNDED, OA_SYSTEM, 0, NULL, &next);
+		rc = store_order_transition(c, t->f->order_id, order_state_name(OS_REFUNDING),
+					    order_state_name(next), order_event_name(OE_REFUNDED), NULL, &a);
+		if (rc == DB_NOTFOUND)
+			rc = DB_OK;
+	}
+	return rc;
+}
+
+int paysvc_refund_run(struct paysvc *p, int64_t refund_id)
+{
+	struct refund_rec f;
+	struct refund_tx t;
+	struct db_conn *c = db_acquire(p->db);
+	char err[PAY_ERR_MAX] = "", rid[PAY_ID_MAX] = "";
+	int n, done = 0, rc = store_refunds_due(c, refund_id, &f, 1, &n);
+
+	db_release(c);
+	if (rc != DB_OK || n != 1)
+		return rc != DB_OK ? rc : DB_NOTFOUND;
+	if (strcmp(f.state, "requested") != 0 && strcmp(f.state, "processing") != 0)
+		return DB_OK;
+	if (is_wx(f.provider))
+		rc = strcmp(f.state, "processing") == 0
+			     ? wxpay_refund_query(p->wx, f.out_refund_no, &done, err, sizeof(err))
+			     : wxpay_refund(p->wx, f.out_trade_no, f.out_refund_no, f.amount_fen, f.total_fen,
+					    f.reason, &done, rid, err, sizeof(err));
+	else if ((rc = alipay_refund(p->ali, f.out_trade_no, f.out_refund_no, f.amount_fen, f.reason, rid,
+				     err, sizeof(err))) == PAY_OK)
+		done = 1;
+	t = (struct refund_tx){
+		.f = &f, .refund_id = rid[0] != '\0' ? rid : NULL, .error = err[0] ? err : NULL};
+	t.to = rc == PAY_OK ? (done ? "done" : "processing") : rc == PAY_RETRY ? f.state : "failed";
+	return db_tx(p->db, refund_tx, &t);
+}
+
+/* --- reconciliation --- */
+
+void paysvc_reconcile(struct paysvc *p)
+{
+	struct payment_rec ps[RECONCILE_BATCH];
+	struct refund_rec fs[RECONCILE_BATCH];
+	char created_before[TIMEFMT_LEN], checked_before[TIMEFMT_LEN];
+	time_t now = time(NULL);
+	struct db_conn *c = db_acquire(p->db);
+	int n = 0, nf = 0;
+
+	timefmt_rfc3339(now - p->cfg->payment_reconcile_after_s, created_before);
+	timefmt_rfc3339(now - p->cfg->payment_reconcile_interval_s, checked_before);
+	store_payments_list(c, "due", created_before, checked_before, 0, ps, RECONCILE_BATCH, &n);
+	store_refunds_due(c, 0, fs, RECONCILE_BATCH, &nf);
+	db_release(c);
+	for (int i = 0; i < n; i++)
+		paysvc_check(p, &ps[i], "");
+	for (int i = 0; i < nf; i++)
+		paysvc_refund_run(p, fs[i].id);
+}
+
+struct pay_worker {
+	struct paysvc *p;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	int stop;
+};
+
+static void *worker_main(void *arg)
+{
+	struct pay_worker *w = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		paysvc_reconcile(w->p);
+		pthread_mutex_lock(&w->mu);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += w->p->cfg->payment_reconcile_interval_s;
+		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct pay_worker *pay_worker_start(struct paysvc *p, char *err, size_t errlen)
+{
+	struct pay_worker *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+
+	if (w == NULL) {
+		snprintf(err, errlen, "payment reconciler: out of memory");
+		return NULL;
+	}
+	w->p = p;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		snprintf(err, errlen, "payment reconciler: cannot start its thread");
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void pay_worker_stop(struct pay_worker *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}

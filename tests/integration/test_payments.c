@@ -1,0 +1,513 @@
+/* Payments (缴费) end to end: certdeskd's real WeChat Pay and Alipay adapters against certdesk-sim,
+ * on both backends. Paying through the simulator moves the order on exactly once, whatever the
+ * notifications do (1,000 replays, forged ones, a tampered amount, none at all, racing the
+ * reconciliation job); a second QR code paid is refunded; expired attempts are closed; finance
+ * cancels a paid order and the money goes back through the provider. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "docs/qrscan.h"
+#include "harness.h"
+#include "store/store.h"
+
+static struct srv S;
+static struct config cfg;
+static struct db *db;
+static struct client org, other, finance, reviewer;
+
+#define FULL_FORM                                                                                                       \
+	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
+	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                                \
+	"\"11010519491231002X\","                                                                                       \
+	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":"              \
+	"\"王五\","                                                                                                   \
+	"\"recipient_mobile\":\"13700137000\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
+
+/* Creates a secondary-key order (any number of them may be live) awaiting payment; writes its number. */
+static void order_awaiting_payment(char no[32])
+{
+	char body[2048];
+	json_t *j = NULL;
+	struct db_conn *c;
+
+	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"secondary\",\"form\":%s}",
+		 FULL_FORM);
+	assert_int_equal(client_do(&org, "POST", "/api/v1/orders", body, &j), 201);
+	snprintf(no, 32, "%s", json_string_value(json_object_get(j, "order_no")));
+	json_decref(j);
+	/* submission and pre-review are tested elsewhere: the order is put where they leave it */
+	c = db_acquire(db);
+	assert_int_equal(db_exec(c,
+				 "UPDATE orders SET state = 'awaiting_payment', submitted_at = created_at"
+				 " WHERE order_no = ?",
+				 DB_ARGS(DB_TEXT(no)), NULL),
+			 DB_OK);
+	db_release(c);
+}
+
+/* Asks for a QR code of provider for order no; returns the reply's attempt (caller decrefs the reply *j). */
+static json_t *attempt(const char *no, const char *provider, json_t **j)
+{
+	char path[128], body[64];
+
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", no);
+	snprintf(body, sizeof(body), "{\"provider\":\"%s\"}", provider);
+	assert_int_equal(client_do(&org, "POST", path, body, j), 200);
+	return json_object_get(*j, "attempt");
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s != NULL ? s : "";
+}
+
+/* The order's state as staff see it, without prompting a provider query. */
+static void order_state(const char *no, char *out, size_t len)
+{
+	char path[128];
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no);
+	assert_int_equal(client_do(&finance, "GET", path, NULL, &j), 200);
+	snprintf(out, len, "%s", str(j, "state"));
+	json_decref(j);
+}
+
+/* Waits up to 20 s for order no to reach state; returns 1 when it did. */
+static int wait_state(const char *no, const char *state)
+{
+	char now[32];
+
+	for (int i = 0; i < 200; i++) {
+		order_state(no, now, sizeof(now));
+		if (strcmp(now, state) == 0)
+			return 1;
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
+/* Returns how many rows sql (one ? for a text) counts. */
+static int64_t count(const char *sql, const char *arg)
+{
+	struct db_conn *c = db_acquire(db);
+	int64_t n = -1;
+
+	assert_int_equal(db_query_int(c, sql, DB_ARGS(DB_TEXT(arg)), &n), DB_OK);
+	db_release(c);
+	return n;
+}
+
+static int64_t paid_events(const char *no)
+{
+	return count("SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id"
+		     " WHERE o.order_no = ? AND e.event = 'paid'",
+		     no);
+}
+
+static int setup(void **state)
+{
+	char err[512];
+	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
+	(void)state;
+
+	/* the reconciliation job looks every second at attempts older than 3 seconds */
+	setenv("CERTDESK_PAYMENT_RECONCILE_AFTER_S", "3", 1);
+	setenv("CERTDESK_PAYMENT_RECONCILE_INTERVAL_S", "1", 1);
+	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
+		return -1;
+	if (config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+		return -1;
+	client_init(&org, &S, "org");
+	client_init(&other, &S, "other");
+	client_init(&finance, &S, "finance");
+	client_init(&reviewer, &S, "reviewer");
+	if (client_register_login(&org, "鹰潭缴费测试有限公司", "91310115MA1K3BTP2B", "13800138031") != 0 ||
+	    client_register_login(&other, "鹰潭旁观有限公司", "91110000600037341L", "13800138032") != 0 ||
+	    client_staff_login(&finance, "finance") != 0 || client_staff_login(&reviewer, "reviewer") != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int status;
+	(void)state;
+	db_close(db);
+	config_free(&cfg);
+	status = harness_stop(&S);
+	harness_cleanup(&S);
+	return status == 0 ? 0 : -1;
+}
+
+static int qr_found(const char *text, void *arg)
+{
+	snprintf(arg, 512, "%s", text);
+	return 1;
+}
+
+/* WeChat Pay: a QR code (also as a PNG that decodes to it), reused when asked again, paid on the
+ * simulator's page; the notification moves the order on; staff see the payment. */
+static void test_wxpay_pays(void **state)
+{
+	char no[32], path[160], out_trade_no[80], decoded[512] = "";
+	json_t *j = NULL, *a;
+	struct resp r;
+	unsigned char *grey = NULL;
+	unsigned w, h;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "wxpay", &j);
+	assert_string_equal(str(a, "state"), "open");
+	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 19000);
+	assert_non_null(strstr(str(a, "qr_code"), "/wxpay/"));
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	assert_int_equal(strncmp(out_trade_no, no, strlen(no)), 0);
+	/* the PNG holds the provider's code_url */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment/qr.png", no);
+	const char *hdr[] = {NULL, NULL};
+	char cookie[400];
+	snprintf(cookie, sizeof(cookie), "Cookie: %s", client_cookie(&org));
+	hdr[0] = cookie;
+	assert_int_equal(http_do(&S, "GET", path, NULL, 0, hdr, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(image_decode_grey((unsigned char *)r.body, r.len, &grey, &w, &h), 0);
+	assert_int_equal(qr_scan(grey, w, h, qr_found, decoded), 1);
+	assert_string_equal(decoded, str(a, "qr_code"));
+	free(grey);
+	resp_free(&r);
+	json_decref(j);
+	/* asked again: the same QR code */
+	a = attempt(no, "wxpay", &j);
+	assert_string_equal(str(a, "out_trade_no"), out_trade_no);
+	json_decref(j);
+	/* another organisation and visitors get nothing */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", no);
+	assert_int_equal(client_do(&other, "GET", path, NULL, NULL), 404);
+	assert_int_equal(client_do(&other, "POST", path, "{\"provider\":\"wxpay\"}", NULL), 404);
+	assert_int_equal(client_do(&org, "POST", path, "{\"provider\":\"bank\"}", &j), 422);
+	json_decref(j);
+
+	/* paid: the simulator notifies certdeskd, which credits the order */
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(paid_events(no), 1);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", no);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "order_state"), "awaiting_paper");
+	assert_string_equal(str(json_object_get(j, "attempt"), "state"), "paid");
+	json_decref(j);
+	/* no more QR codes for a paid order */
+	assert_int_equal(client_do(&org, "POST", path, "{\"provider\":\"alipay\"}", &j), 409);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no);
+	assert_int_equal(client_do(&finance, "GET", path, NULL, &j), 200);
+	json_t *p = json_array_get(json_object_get(j, "payments"), 0);
+	assert_string_equal(str(p, "state"), "paid");
+	assert_true(json_is_true(json_object_get(p, "credited")));
+	assert_true(str(p, "trade_no")[0] != '\0');
+	json_decref(j);
+}
+
+/* 1,000 replays of the same notification, then forged, stale and tampered ones: credited once. */
+static void test_replays_and_forgeries(void **state)
+{
+	static const char *const forged[] = {"bad_signature", "wrong_serial", "stale_timestamp", "wrong_mchid",
+					     "bad_ciphertext"};
+	char no[32], path[160], body[96], out_trade_no[80];
+	json_t *j = NULL, *a;
+	size_t i;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "wxpay", &j);
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	/* a notification with another amount, signed properly, credits nothing */
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/notify", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"variant\":\"wrong_amount\"}", &j), 200);
+	json_decref(j);
+	/* forged ones are refused (WeChat would retry them: 4xx) and credit nothing */
+	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		snprintf(body, sizeof(body), "{\"variant\":\"%s\"}", forged[i]);
+		assert_int_equal(sim_do(&S, "POST", path, body, &j), 200);
+		assert_true(json_integer_value(json_array_get(json_object_get(j, "statuses"), 0)) >= 400);
+		json_decref(j);
+	}
+	order_state(no, body, sizeof(body));
+	assert_string_equal(body, "awaiting_payment");
+	assert_true(count("SELECT COUNT(*) FROM payment_events WHERE verdict = 'forged' AND provider = ?",
+			  "wxpay") >= 5);
+	assert_true(count("SELECT COUNT(*) FROM audit_log WHERE action = ?", "payment.forged") >= 5);
+	assert_int_equal(count("SELECT COUNT(*) FROM payment_events WHERE verdict = ?", "mismatch"), 1);
+
+	/* paid without a notification, then the same notification 1,000 times */
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/notify", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"variant\":\"ok\",\"copies\":1000}", &j), 200);
+	json_t *st = json_object_get(j, "statuses");
+	assert_int_equal(json_array_size(st), 1000);
+	for (i = 0; i < 1000; i++) {
+		long code = (long)json_integer_value(json_array_get(st, i));
+		assert_true(code == 200 || code == 204);
+	}
+	json_decref(j);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(paid_events(no), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE state = 'paid' AND credited = 1"
+			       " AND out_trade_no = ?",
+			       out_trade_no),
+			 1);
+	assert_true(count("SELECT COUNT(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id"
+			  " WHERE e.verdict = 'duplicate' AND p.out_trade_no = ?",
+			  out_trade_no) >= 999);
+}
+
+/* Alipay: paid on the simulator, the notification is answered "success" and credits the order. */
+static void test_alipay_pays(void **state)
+{
+	char no[32], path[160], out_trade_no[80];
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "alipay", &j);
+	assert_non_null(strstr(str(a, "qr_code"), "/alipay/"));
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	assert_true(wait_state(no, "awaiting_paper"));
+	/* replays and forgeries change nothing */
+	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/notify", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"variant\":\"ok\",\"copies\":20}", &j), 200);
+	json_decref(j);
+	const char *bad[] = {"bad_signature", "wrong_app_id", "wrong_seller", "wrong_amount"};
+	for (size_t i = 0; i < 4; i++) {
+		char body[64];
+		snprintf(body, sizeof(body), "{\"variant\":\"%s\"}", bad[i]);
+		assert_int_equal(sim_do(&S, "POST", path, body, &j), 200);
+		json_decref(j);
+	}
+	assert_int_equal(paid_events(no), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?",
+			       out_trade_no),
+			 1);
+}
+
+/* The notification never comes: the reconciliation job asks Alipay and credits the order. */
+static void test_reconciliation_credits(void **state)
+{
+	char no[32], path[160], out_trade_no[80];
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "alipay", &j);
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(paid_events(no), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id"
+			       " WHERE e.source = 'query' AND e.verdict = 'applied' AND p.out_trade_no = ?",
+			       out_trade_no),
+			 1);
+}
+
+struct poller {
+	const char *no;
+	int stop;
+};
+
+/* Polls the payment page (each poll may query the provider) until told to stop. */
+static void *poll_page(void *arg)
+{
+	struct poller *p = arg;
+	char path[160];
+
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", p->no);
+	while (!__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST))
+		client_do(&org, "GET", path, NULL, NULL);
+	return NULL;
+}
+
+/* A notification storm racing the page's queries and the reconciliation job: credited once. */
+static void test_notify_races_reconciliation(void **state)
+{
+	char no[32], path[160], out_trade_no[80];
+	struct poller p;
+	pthread_t t;
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "wxpay", &j);
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
+	p = (struct poller){.no = no};
+	assert_int_equal(pthread_create(&t, NULL, poll_page, &p), 0);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/notify", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"variant\":\"ok\",\"copies\":200}", &j), 200);
+	json_decref(j);
+	__atomic_store_n(&p.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(paid_events(no), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id"
+			       " WHERE e.verdict = 'applied' AND p.out_trade_no = ?",
+			       out_trade_no),
+			 1);
+}
+
+/* Two QR codes paid: the first is found paid when the second replaces it and credits the order;
+ * the second, paid too, is refunded whole by the reconciliation job. */
+static void test_second_payment_refunded(void **state)
+{
+	char no[32], path[160], first[80], second[80];
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "wxpay", &j);
+	snprintf(first, sizeof(first), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", first);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
+	a = attempt(no, "alipay", &j); /* replaces the WeChat QR code, which turns out to be paid */
+	snprintf(second, sizeof(second), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	assert_true(wait_state(no, "awaiting_paper"));
+	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", second);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	for (int i = 0; i < 200 && count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+					 " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
+					 second) != 1;
+	     i++)
+		usleep(100 * 1000);
+	assert_int_equal(count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+			       " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
+			       second),
+			 1);
+	assert_int_equal(paid_events(no), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?", first), 1);
+	order_state(no, path, sizeof(path));
+	assert_string_equal(path, "awaiting_paper");
+}
+
+/* An attempt past its time is closed by the reconciliation job, here and at the provider. */
+static void test_expired_attempt_closed(void **state)
+{
+	char no[32], out_trade_no[80];
+	json_t *j = NULL, *a;
+	struct db_conn *c;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "wxpay", &j);
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	c = db_acquire(db);
+	assert_int_equal(db_exec(c, "UPDATE payments SET expires_at = '2000-01-01T00:00:00Z' WHERE out_trade_no = ?",
+				 DB_ARGS(DB_TEXT(out_trade_no)), NULL),
+			 DB_OK);
+	db_release(c);
+	for (int i = 0; i < 100 && count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
+					 out_trade_no) != 1;
+	     i++)
+		usleep(100 * 1000);
+	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
+			       out_trade_no),
+			 1);
+	/* the order still waits for payment, with a fresh QR code when asked */
+	a = attempt(no, "wxpay", &j);
+	assert_string_not_equal(str(a, "out_trade_no"), out_trade_no);
+	json_decref(j);
+}
+
+/* The provider is down: a clear error, no QR code, nothing lost. */
+static void test_provider_down(void **state)
+{
+	char no[32], path[160];
+	json_t *j = NULL;
+	(void)state;
+
+	order_awaiting_payment(no);
+	assert_int_equal(sim_do(&S, "POST", "/_sim/wxpay/fail-next", "{\"status\":500}", NULL), 200);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", no);
+	assert_int_equal(client_do(&org, "POST", path, "{\"provider\":\"wxpay\"}", &j), 502);
+	assert_string_equal(error_code(j), "provider_unavailable");
+	json_decref(j);
+	/* and works again afterwards */
+	json_t *a = attempt(no, "wxpay", &j);
+	assert_string_equal(str(a, "state"), "open");
+	json_decref(j);
+}
+
+/* Finance cancels a paid order: refunded through the provider; other roles may not. */
+static void test_cancel_refunds(void **state)
+{
+	char no[32], path[160], out_trade_no[80];
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "alipay", &j);
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no);
+	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"单位申请取消\"}", &j), 409); /* unpaid */
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	assert_true(wait_state(no, "awaiting_paper"));
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no);
+	assert_int_equal(client_do(&reviewer, "POST", path, "{\"reason\":\"单位申请取消\"}", NULL), 403);
+	assert_int_equal(client_do(&org, "POST", path, "{\"reason\":\"单位申请取消\"}", NULL), 403);
+	assert_int_equal(client_do(&finance, "POST", path, "{}", &j), 422);
+	json_decref(j);
+	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"单位申请取消\"}", &j), 200);
+	json_decref(j);
+	assert_true(wait_state(no, "refunded"));
+	assert_int_equal(count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+			       " WHERE f.state = 'done' AND f.kind = 'cancel' AND p.out_trade_no = ?",
+			       out_trade_no),
+			 1);
+	assert_true(count("SELECT COUNT(*) FROM audit_log WHERE action = ?", "payment.refund_update") >= 1);
+	/* once is enough */
+	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"单位申请取消\"}", &j), 409);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wxpay_pays),
+		cmocka_unit_test(test_replays_and_forgeries),
+		cmocka_unit_test(test_alipay_pays),
+		cmocka_unit_test(test_reconciliation_credits),
+		cmocka_unit_test(test_notify_races_reconciliation),
+		cmocka_unit_test(test_second_payment_refunded),
+		cmocka_unit_test(test_expired_attempt_closed),
+		cmocka_unit_test(test_provider_down),
+		cmocka_unit_test(test_cancel_refunds),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
