@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "sim/faceid.h"
 #include "sim/recorder.h"
+#include "sim/sf.h"
 #include "sim/smtp.h"
 #include "sim/sms.h"
 
@@ -59,6 +60,12 @@ static const struct route sim_routes[] = {
 	{"DELETE", "/_sim/sms", sms_sim_clear, 0},
 	{"POST", "/_sim/sms/fail-next", sms_sim_fail_next, 0},
 	{"POST", "/_sim/sms/delay-next", sms_sim_delay_next, 0},
+	/* SF Express route query (sim/sf.c) */
+	{"POST", "/sf/std/service", sf_api, 0},
+	{"GET", "/_sim/sf", sf_sim_queries, 0},
+	{"DELETE", "/_sim/sf", sf_sim_clear, 0},
+	{"POST", "/_sim/sf/routes", sf_sim_set_routes, 0},
+	{"POST", "/_sim/sf/fail-next", sf_sim_fail_next, 0},
 	/* SMTP (sim/smtp.c): the messages its mail server received */
 	{"GET", "/_sim/mail", smtp_sim_inbox, 0},
 	{"DELETE", "/_sim/mail", smtp_sim_clear, 0},
@@ -121,6 +128,7 @@ int main(int argc, char **argv)
 	recorder_clear();
 	faceid_clear();
 	sms_clear();
+	sf_clear();
 	config_free(&cfg);
 	return 0;
 }
