@@ -180,6 +180,9 @@ int api_invoice_put(struct http_req *r);             /* invoices.c */
 int api_invoice_get(struct http_req *r);             /* invoices.c */
 int api_admin_invoice_get(struct http_req *r);       /* invoices.c */
 
+/* courier.c */
+int api_route_get(struct http_req *r);
+int api_admin_route_get(struct http_req *r);
 /* payments.c */
 int api_payment_get(struct http_req *r);
 int api_payment_post(struct http_req *r);

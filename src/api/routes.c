@@ -66,6 +66,8 @@ const struct route api_routes[] = {
 	{"PUT", "/api/v1/admin/orders/{order_no}/invoice", api_invoice_put, FINANCE},
 	{"GET", "/api/v1/admin/orders/{order_no}/invoice", api_admin_invoice_get, ACCESS_STAFF},
 	{"GET", "/api/v1/orders/{order_no}/invoice", api_invoice_get, ACCESS_ORG},
+	{"GET", "/api/v1/orders/{order_no}/route", api_route_get, ACCESS_ORG},
+	{"GET", "/api/v1/admin/orders/{order_no}/route", api_admin_route_get, ACCESS_STAFF},
 	{"GET", "/api/v1/orders/{order_no}/payment", api_payment_get, ACCESS_ORG},
 	{"POST", "/api/v1/orders/{order_no}/payment", api_payment_post, ACCESS_ORG},
 	{"GET", "/api/v1/orders/{order_no}/payment/qr.png", api_payment_qr, ACCESS_ORG},

@@ -46,6 +46,7 @@ static int setup(void **state)
 	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
 	(void)state;
 
+	setenv("CERTDESK_COURIER_CACHE_S", "0", 1); /* the route test asks SF on every view */
 	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
 		return -1;
 	if (config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
@@ -625,6 +626,38 @@ static void test_paper_production_shipping(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "shipments")), 3);
 	assert_null(json_object_get(j, "paper_contacts"));
 	assert_true(json_array_size(json_object_get(j, "history")) >= 9);
+	json_decref(j);
+
+	/* the outbound parcel's route, from SF (the simulator's mock route), for the owner and staff */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/route", main_no);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "tracking_no")), "SF9876543210987");
+	assert_true(json_is_true(json_object_get(j, "supported")));
+	assert_true(json_array_size(json_object_get(j, "routes")) >= 1);
+	assert_null(json_object_get(j, "notice"));
+	json_decref(j);
+	assert_int_equal(client_do(&other, "GET", path, NULL, NULL), 404);
+	/* SF down: the route last fetched, with a notice; never an error */
+	assert_int_equal(sim_do(&S, "POST", "/_sim/sf/fail-next", "{\"status\":503}", NULL), 200);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	assert_true(json_array_size(json_object_get(j, "routes")) >= 1);
+	assert_non_null(json_object_get(j, "notice"));
+	json_decref(j);
+	/* signed for: the order is completed */
+	assert_int_equal(sim_do(&S, "POST", "/_sim/sf/routes",
+				"{\"mailNo\":\"SF9876543210987\",\"routes\":[{\"acceptTime\":\"2026-11-20 10:00:00\","
+				"\"acceptAddress\":\"鹰潭市\",\"remark\":\"已签收\",\"opCode\":\"80\"}]}",
+				NULL),
+			 200);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/route", main_no);
+	assert_int_equal(client_do(&shipper, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "routes"), 0),
+							     "label")),
+			    "已签收");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", main_no);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "completed");
 	json_decref(j);
 }
 
