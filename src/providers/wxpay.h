@@ -58,4 +58,53 @@ int wxpay_notification(const struct wxpay *w, const char *timestamp, const char 
 		       const char *serial, const char *body, size_t len, long long now, struct pay_status *st,
 		       char *err, size_t errlen);
 
+/* --- the pieces, exposed for tests, the fuzz target and certdesk-sim --- */
+
+/* Room for an Authorization header value (scheme, five items, a 4096-bit signature). */
+#define WXPAY_AUTH_MAX 1024
+
+/* Returns the message a request signature covers: "METHOD\nPATH\nTIMESTAMP\nNONCE\nBODY\n" where
+ * PATH is the URL path with its query as WeChat Pay sees it (starting at /v3/) and BODY is "" for a
+ * GET. Caller frees. */
+char *wxpay_request_message(const char *method, const char *path, long long timestamp, const char *nonce,
+			    const char *body);
+
+/* Writes into out (outlen bytes, WXPAY_AUTH_MAX is enough) the value of the Authorization header of
+ * a request signed with the merchant key: WECHATPAY2-SHA256-RSA2048 mchid="..",nonce_str="..",
+ * signature="..",timestamp="..",serial_no="..". Returns 0, or -1 (nonce not [0-9A-Za-z], no room). */
+int wxpay_authorization(const struct wxpay *w, const char *method, const char *path, long long timestamp,
+			const char *nonce, const char *body, char *out, size_t outlen);
+
+/* Returns 1 when sig_b64 is WeChat Pay's signature (the platform key of w) over
+ * "timestamp\nnonce\nbody\n" (len bytes of body), 0 when not. */
+int wxpay_verify_signature(const struct wxpay *w, const char *timestamp, const char *nonce, const char *body,
+			   size_t len, const char *sig_b64);
+
+/* AEAD_AES_256_GCM as WeChat Pay uses it: key = the 32 ASCII bytes of the APIv3 key, nonce = the
+ * 12 ASCII bytes of resource.nonce, AAD = associated_data (may be ""), ciphertext = Base64 of the
+ * encrypted bytes followed by the 16-byte tag. Returns the plaintext, NUL-terminated, its length in
+ * *len (caller frees), or NULL when an input is unfit or the tag does not check. */
+char *wxpay_decrypt_resource(const char *apiv3_key, const char *nonce, const char *associated_data,
+			     const char *ciphertext_b64, size_t *len);
+/* The reverse, for certdesk-sim: returns the Base64 of the len bytes of plain encrypted and tagged
+ * (caller frees), or NULL when the key or nonce is unfit. */
+char *wxpay_encrypt_resource(const char *apiv3_key, const char *nonce, const char *associated_data,
+			     const char *plain, size_t len);
+
+/* Reads a transaction as WeChat Pay describes it (the query's reply, or a notification's decrypted
+ * resource; len bytes of JSON) into st: trade_state SUCCESS -> PAY_ST_PAID, REFUND -> REFUNDED,
+ * NOTPAY / USERPAYING / PAYERROR -> NOTPAY, CLOSED / REVOKED -> CLOSED; transaction_id, amount.total
+ * and success_time (turned into UTC). Returns PAY_OK; PAY_FORGED when appid or mchid is not the one
+ * given; PAY_PERMANENT with err when it is not such a transaction (a paid one needs transaction_id
+ * and amount.total). */
+int wxpay_parse_transaction(const char *json, size_t len, const char *appid, const char *mchid,
+			    struct pay_status *st, char *err, size_t errlen);
+
+/* Writes t (Unix seconds) as RFC 3339 in China time, "YYYY-MM-DDTHH:MM:SS+08:00", into buf (32
+ * bytes); returns buf. */
+char *wxpay_time_cn(long long t, char buf[32]);
+/* Parses an RFC 3339 time with a Z or +hh:mm / -hh:mm offset (fractions of a second ignored) into
+ * *t (Unix seconds). Returns 0, or -1. */
+int wxpay_time_parse(const char *s, long long *t);
+
 #endif

@@ -13,6 +13,7 @@
 #include "sim/sf.h"
 #include "sim/smtp.h"
 #include "sim/sms.h"
+#include "sim/wxpay.h"
 
 /* GET /healthz */
 static int sim_health(struct http_req *r)
@@ -69,6 +70,21 @@ static const struct route sim_routes[] = {
 	/* SMTP (sim/smtp.c): the messages its mail server received */
 	{"GET", "/_sim/mail", smtp_sim_inbox, 0},
 	{"DELETE", "/_sim/mail", smtp_sim_clear, 0},
+	/* WeChat Pay API v3 Native (sim/wxpay.c, sim/wxpay_notify.c, sim/wxpay_page.c) */
+	{"POST", "/wxpay/v3/pay/transactions/native", wxpay_sim_create, 0},
+	{"GET", "/wxpay/v3/pay/transactions/out-trade-no/{out_trade_no}", wxpay_sim_query, 0},
+	{"POST", "/wxpay/v3/pay/transactions/out-trade-no/{out_trade_no}/close", wxpay_sim_close, 0},
+	{"POST", "/wxpay/v3/refund/domestic/refunds", wxpay_sim_refund, 0},
+	{"GET", "/wxpay/v3/refund/domestic/refunds/{out_refund_no}", wxpay_sim_refund_query, 0},
+	{"GET", "/wxpay/scan/{pr}", wxpay_sim_page, 0},
+	{"POST", "/wxpay/scan/{pr}/pay", wxpay_sim_page_pay, 0},
+	{"POST", "/wxpay/scan/{pr}/cancel", wxpay_sim_page_cancel, 0},
+	{"POST", "/_sim/wxpay/orders/{out_trade_no}/pay", wxpay_sim_ctl_pay, 0},
+	{"POST", "/_sim/wxpay/orders/{out_trade_no}/notify", wxpay_sim_ctl_notify, 0},
+	{"GET", "/_sim/wxpay/orders", wxpay_sim_ctl_orders, 0},
+	{"POST", "/_sim/wxpay/fail-next", wxpay_sim_ctl_fail_next, 0},
+	{"POST", "/_sim/wxpay/refund-mode", wxpay_sim_ctl_refund_mode, 0},
+	{"DELETE", "/_sim/wxpay", wxpay_sim_ctl_clear, 0},
 	{"GET", "/*", sim_unknown, 0},
 	{"POST", "/*", sim_unknown, 0},
 	{"PUT", "/*", sim_unknown, 0},
@@ -129,6 +145,7 @@ int main(int argc, char **argv)
 	faceid_clear();
 	sms_clear();
 	sf_clear();
+	wxpay_sim_stop();
 	config_free(&cfg);
 	return 0;
 }
