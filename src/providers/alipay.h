@@ -50,4 +50,38 @@ int alipay_refund(const struct alipay *a, const char *out_trade_no, const char *
 int alipay_notification(const struct alipay *a, const char *body, size_t len, struct pay_status *st,
 			char *err, size_t errlen);
 
+/* --- the pieces below are exposed for the unit tests, the fuzz target and certdesk-sim --- */
+
+struct form;
+
+/* The largest reply read from the gateway; anything longer is a PAY_RETRY. */
+#define ALIPAY_MAX_REPLY (256 * 1024)
+
+/* Returns the text Alipay signs for the fields of f: every field but "sign" (and also "sign_type"
+ * when v1, the rule for notifications), fields with an empty value dropped, sorted by name
+ * (bytewise, ASCII), joined "k1=v1&k2=v2" with the raw values (not %-encoded). Caller frees. */
+char *alipay_sign_content(const struct form *f, int v1);
+
+/* Finds in a gateway reply (len bytes, a JSON object) the top-level member name, e.g.
+ * "alipay_trade_query_response", and sets *obj and *objlen to the exact bytes of its value (an
+ * object), which is what the reply's signature covers; copies the top-level "sign" into sign
+ * (signlen bytes; "" when there is none). Returns 0, or -1 when the body is not one JSON object,
+ * repeats a key, has no such member or not an object there, or a sign that is not a string or does
+ * not fit. */
+int alipay_reply_extract(const char *body, size_t len, const char *name, const char **obj, size_t *objlen,
+			 char *sign, size_t signlen);
+
+/* Parses an amount in yuan as Alipay writes it ("220.00"; "220" and "220.1" are read too): ASCII
+ * digits only, no sign, exponent, spaces or leading zero ("0.5" is fine, "00.5" is not), 1 to 12
+ * digits before an optional point and 1 or 2 after it. Returns 0 with *fen, or -1. */
+int alipay_yuan_to_fen(const char *s, long long *fen);
+/* Writes fen (>= 0) as yuan with two decimals ("220.00") into out (32 bytes); returns out. */
+char *alipay_fen_to_yuan(long long fen, char *out);
+/* Writes the Unix time t as Beijing time (UTC+8) "yyyy-MM-dd HH:mm:ss" into out (20 bytes);
+ * returns out. */
+char *alipay_time_format(long long t, char *out);
+/* Parses Beijing time "yyyy-MM-dd HH:mm:ss" (exactly that, a real date) into the Unix time *t.
+ * Returns 0, or -1. */
+int alipay_time_parse(const char *s, long long *t);
+
 #endif

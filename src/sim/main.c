@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "http/http.h"
+#include "sim/alipay.h"
 #include "sim/faceid.h"
 #include "sim/recorder.h"
 #include "sim/sf.h"
@@ -67,6 +68,16 @@ static const struct route sim_routes[] = {
 	{"DELETE", "/_sim/sf", sf_sim_clear, 0},
 	{"POST", "/_sim/sf/routes", sf_sim_set_routes, 0},
 	{"POST", "/_sim/sf/fail-next", sf_sim_fail_next, 0},
+	/* Alipay face-to-face payment (sim/alipay.c, alipay_notify.c, alipay_page.c) */
+	{"POST", "/alipay/gateway.do", alipay_sim_gateway, 0},
+	{"GET", "/alipay/scan/{id}", alipay_sim_scan_page, 0},
+	{"POST", "/alipay/scan/{id}/pay", alipay_sim_scan_pay, 0},
+	{"POST", "/alipay/scan/{id}/cancel", alipay_sim_scan_cancel, 0},
+	{"GET", "/_sim/alipay/trades", alipay_sim_trades, 0},
+	{"POST", "/_sim/alipay/trades/{out_trade_no}/pay", alipay_sim_pay, 0},
+	{"POST", "/_sim/alipay/trades/{out_trade_no}/notify", alipay_sim_notify, 0},
+	{"POST", "/_sim/alipay/fail-next", alipay_sim_fail_next, 0},
+	{"DELETE", "/_sim/alipay", alipay_sim_clear, 0},
 	/* SMTP (sim/smtp.c): the messages its mail server received */
 	{"GET", "/_sim/mail", smtp_sim_inbox, 0},
 	{"DELETE", "/_sim/mail", smtp_sim_clear, 0},
@@ -141,6 +152,7 @@ int main(int argc, char **argv)
 	sigwait(&set, &sig);
 	http_server_stop(srv, 5);
 	smtp_sim_stop();
+	alipay_sim_stop();
 	recorder_clear();
 	faceid_clear();
 	sms_clear();
