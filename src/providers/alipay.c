@@ -21,7 +21,7 @@
 
 #include "config/config.h"
 #include "providers/rsasig.h"
-#include "util/form.h"
+#include "util/urlform.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 #include "util/xalloc.h"
@@ -188,26 +188,26 @@ static int post(const struct alipay *a, const char *body, struct buf *b, char *e
  * with the application key; NULL when it cannot be signed. Caller frees. */
 static char *request_body(const struct alipay *a, const char *method, const char *biz, const char *notify_url)
 {
-	struct form f = {0};
+	struct urlform f = {0};
 	char ts[20], *content, *body = NULL, sig[RSASIG_B64_MAX];
 
-	form_add(&f, "app_id", a->cfg->alipay_app_id);
-	form_add(&f, "method", method);
-	form_add(&f, "format", "JSON");
-	form_add(&f, "charset", "utf-8");
-	form_add(&f, "sign_type", "RSA2");
-	form_add(&f, "timestamp", alipay_time_format((long long)time(NULL), ts));
-	form_add(&f, "version", "1.0");
+	urlform_add(&f, "app_id", a->cfg->alipay_app_id);
+	urlform_add(&f, "method", method);
+	urlform_add(&f, "format", "JSON");
+	urlform_add(&f, "charset", "utf-8");
+	urlform_add(&f, "sign_type", "RSA2");
+	urlform_add(&f, "timestamp", alipay_time_format((long long)time(NULL), ts));
+	urlform_add(&f, "version", "1.0");
 	if (notify_url != NULL)
-		form_add(&f, "notify_url", notify_url);
-	form_add(&f, "biz_content", biz);
+		urlform_add(&f, "notify_url", notify_url);
+	urlform_add(&f, "biz_content", biz);
 	content = alipay_sign_content(&f, 0);
 	if (rsasig_sign(a->app_key, content, strlen(content), sig, sizeof(sig)) == 0) {
-		form_add(&f, "sign", sig);
-		body = form_encode(&f);
+		urlform_add(&f, "sign", sig);
+		body = urlform_encode(&f);
 	}
 	free(content);
-	form_free(&f);
+	urlform_free(&f);
 	return body;
 }
 
@@ -527,10 +527,10 @@ int alipay_refund(const struct alipay *a, const char *out_trade_no, const char *
 }
 
 /* Checks the notification's signature, app and seller. Returns PAY_OK, or PAY_FORGED with err. */
-static int notification_check(const struct alipay *a, const struct form *f, char *err, size_t errlen)
+static int notification_check(const struct alipay *a, const struct urlform *f, char *err, size_t errlen)
 {
-	const char *sign = form_get(f, "sign"), *type = form_get(f, "sign_type");
-	const char *app = form_get(f, "app_id"), *seller = form_get(f, "seller_id");
+	const char *sign = urlform_get(f, "sign"), *type = urlform_get(f, "sign_type");
+	const char *app = urlform_get(f, "app_id"), *seller = urlform_get(f, "seller_id");
 	char *content;
 	int ok;
 
@@ -557,12 +557,12 @@ static int notification_check(const struct alipay *a, const struct form *f, char
 }
 
 /* Fills st from a checked notification. Returns PAY_OK, or PAY_PERMANENT with err. */
-static int notification_fill(const struct form *f, struct pay_status *st, char *err, size_t errlen)
+static int notification_fill(const struct urlform *f, struct pay_status *st, char *err, size_t errlen)
 {
-	const char *type = form_get(f, "notify_type"), *id = form_get(f, "notify_id");
-	const char *otn = form_get(f, "out_trade_no"), *tn = form_get(f, "trade_no");
-	const char *status = form_get(f, "trade_status"), *charset = form_get(f, "charset");
-	const char *pay = form_get(f, "gmt_payment");
+	const char *type = urlform_get(f, "notify_type"), *id = urlform_get(f, "notify_id");
+	const char *otn = urlform_get(f, "out_trade_no"), *tn = urlform_get(f, "trade_no");
+	const char *status = urlform_get(f, "trade_status"), *charset = urlform_get(f, "charset");
+	const char *pay = urlform_get(f, "gmt_payment");
 	int s = status != NULL ? state_of(status, pay != NULL && pay[0] != '\0') : -1;
 
 	for (size_t i = 0; i < f->n; i++)
@@ -573,7 +573,7 @@ static int notification_fill(const struct form *f, struct pay_status *st, char *
 	if ((charset != NULL && strcasecmp(charset, "utf-8") != 0) || type == NULL ||
 	    strcmp(type, "trade_status_sync") != 0 || s < 0 || id == NULL || id[0] == '\0' ||
 	    strlen(id) >= PAY_ID_MAX || !id_ok(otn) || (tn != NULL && strlen(tn) >= PAY_ID_MAX) ||
-	    alipay_yuan_to_fen(form_get(f, "total_amount"), &st->amount_fen) != 0 ||
+	    alipay_yuan_to_fen(urlform_get(f, "total_amount"), &st->amount_fen) != 0 ||
 	    paid_at(st, pay != NULL ? pay : "") != 0) {
 		snprintf(err, errlen, "notification: not a trade_status_sync of the expected shape");
 		st->amount_fen = -1;
@@ -589,12 +589,12 @@ static int notification_fill(const struct form *f, struct pay_status *st, char *
 int alipay_notification(const struct alipay *a, const char *body, size_t len, struct pay_status *st,
 			char *err, size_t errlen)
 {
-	struct form f;
+	struct urlform f;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	st->amount_fen = -1;
-	if (body == NULL || form_parse(body, len, MAX_NOTIFY_FIELDS, &f) != 0) {
+	if (body == NULL || urlform_parse(body, len, MAX_NOTIFY_FIELDS, &f) != 0) {
 		snprintf(err, errlen, "notification: not a form body");
 		return PAY_PERMANENT;
 	}
@@ -605,6 +605,6 @@ int alipay_notification(const struct alipay *a, const char *body, size_t len, st
 		memset(st, 0, sizeof(*st));
 		st->amount_fen = -1;
 	}
-	form_free(&f);
+	urlform_free(&f);
 	return rc;
 }

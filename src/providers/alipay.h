@@ -52,7 +52,7 @@ int alipay_notification(const struct alipay *a, const char *body, size_t len, st
 
 /* --- the pieces below are exposed for the unit tests, the fuzz target and certdesk-sim --- */
 
-struct form;
+struct urlform;
 
 /* The largest reply read from the gateway; anything longer is a PAY_RETRY. */
 #define ALIPAY_MAX_REPLY (256 * 1024)
@@ -60,7 +60,7 @@ struct form;
 /* Returns the text Alipay signs for the fields of f: every field but "sign" (and also "sign_type"
  * when v1, the rule for notifications), fields with an empty value dropped, sorted by name
  * (bytewise, ASCII), joined "k1=v1&k2=v2" with the raw values (not %-encoded). Caller frees. */
-char *alipay_sign_content(const struct form *f, int v1);
+char *alipay_sign_content(const struct urlform *f, int v1);
 
 /* Finds in a gateway reply (len bytes, a JSON object) the top-level member name, e.g.
  * "alipay_trade_query_response", and sets *obj and *objlen to the exact bytes of its value (an

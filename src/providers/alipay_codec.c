@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "providers/alipay.h"
-#include "util/form.h"
+#include "util/urlform.h"
 #include "util/xalloc.h"
 
 #define BEIJING_OFFSET_S (8 * 3600)
@@ -16,23 +16,23 @@
 /* qsort comparator: fields by name, bytewise. */
 static int by_name(const void *a, const void *b)
 {
-	const struct form_field *x = *(const struct form_field *const *)a;
-	const struct form_field *y = *(const struct form_field *const *)b;
+	const struct urlform_field *x = *(const struct urlform_field *const *)a;
+	const struct urlform_field *y = *(const struct urlform_field *const *)b;
 
 	return strcmp(x->name, y->name);
 }
 
 /* Returns 1 when field x is part of the signed text. */
-static int signed_field(const struct form_field *x, int v1)
+static int signed_field(const struct urlform_field *x, int v1)
 {
 	if (x->value[0] == '\0' || strcmp(x->name, "sign") == 0)
 		return 0;
 	return !(v1 && strcmp(x->name, "sign_type") == 0);
 }
 
-char *alipay_sign_content(const struct form *f, int v1)
+char *alipay_sign_content(const struct urlform *f, int v1)
 {
-	const struct form_field **v = xcalloc((f->n + 1) * sizeof(*v));
+	const struct urlform_field **v = xcalloc((f->n + 1) * sizeof(*v));
 	size_t n = 0, total = 1;
 	char *out, *p;
 

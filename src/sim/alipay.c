@@ -17,7 +17,7 @@
 #include "providers/rsasig.h"
 #include "sim/alipay_int.h"
 #include "sim/recorder.h"
-#include "util/form.h"
+#include "util/urlform.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -51,7 +51,7 @@ static const char *const common_names[] = {
 /* A request being answered: its parameters and the reply built so far. */
 struct call {
 	const struct config *cfg;
-	struct form params;
+	struct urlform params;
 	const char *method;
 	json_t *biz;
 };
@@ -217,7 +217,7 @@ static struct ali_trade *trade_add(const char *out_trade_no, long long fen, cons
 static json_t *do_precreate(struct call *c)
 {
 	const char *otn = biz_str(c->biz, "out_trade_no"), *subject = biz_str(c->biz, "subject");
-	const char *expire = biz_str(c->biz, "time_expire"), *notify = form_get(&c->params, "notify_url");
+	const char *expire = biz_str(c->biz, "time_expire"), *notify = urlform_get(&c->params, "notify_url");
 	long long fen, exp = 0;
 	struct ali_trade *t;
 	json_t *o;
@@ -437,25 +437,26 @@ static int reply(struct http_req *r, const struct config *cfg, const char *name,
 
 /* Collects the request's parameters: the form body, then the common ones in the query string. Returns
  * 0, or -1 when the body is not a form. */
-static int gather(struct http_req *r, struct form *f)
+static int gather(struct http_req *r, struct urlform *f)
 {
 	size_t len;
 	const char *body = http_body(r, &len), *v;
 
-	if (form_parse(body != NULL ? body : "", body != NULL ? len : 0, MAX_FIELDS, f) != 0)
+	if (urlform_parse(body != NULL ? body : "", body != NULL ? len : 0, MAX_FIELDS, f) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(common_names) / sizeof(common_names[0]); i++)
-		if (form_get(f, common_names[i]) == NULL && (v = http_query(r, common_names[i])) != NULL)
-			form_add(f, common_names[i], v);
+		if (urlform_get(f, common_names[i]) == NULL && (v = http_query(r, common_names[i])) != NULL)
+			urlform_add(f, common_names[i], v);
 	return 0;
 }
 
 /* Checks the common parameters and the signature; returns NULL, or the error to answer. */
 static json_t *check_common(struct call *c)
 {
-	const char *app = form_get(&c->params, "app_id"), *sign = form_get(&c->params, "sign");
-	const char *type = form_get(&c->params, "sign_type"), *ts = form_get(&c->params, "timestamp");
-	const char *charset = form_get(&c->params, "charset"), *version = form_get(&c->params, "version");
+	const char *app = urlform_get(&c->params, "app_id"), *sign = urlform_get(&c->params, "sign");
+	const char *type = urlform_get(&c->params, "sign_type"), *ts = urlform_get(&c->params, "timestamp");
+	const char *charset = urlform_get(&c->params, "charset"),
+		   *version = urlform_get(&c->params, "version");
 	long long t;
 	char *content;
 	int ok;
@@ -479,9 +480,9 @@ static json_t *check_common(struct call *c)
 	if (!ok)
 		return answer("40002", "Invalid Arguments", "isv.invalid-signature",
 			      "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配");
-	c->biz = json_loads(form_get(&c->params, "biz_content") != NULL ? form_get(&c->params, "biz_content")
-									: "",
-			    JSON_REJECT_DUPLICATES, NULL);
+	c->biz = json_loads(
+		urlform_get(&c->params, "biz_content") != NULL ? urlform_get(&c->params, "biz_content") : "",
+		JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(c->biz))
 		return answer("40002", "Invalid Arguments", "isv.invalid-parameter",
 			      "biz_content 不是 JSON 对象");
@@ -541,9 +542,9 @@ int alipay_sim_gateway(struct http_req *r)
 		return reply(r, c.cfg, "error_response",
 			     answer("40002", "Invalid Arguments", "isv.invalid-parameter", "请求不是表单"),
 			     0);
-	c.method = form_get(&c.params, "method");
+	c.method = urlform_get(&c.params, "method");
 	if (!known_method(c.method)) {
-		form_free(&c.params);
+		urlform_free(&c.params);
 		return reply(r, c.cfg, "error_response",
 			     answer("40002", "Invalid Arguments", "isv.invalid-method", "不存在的方法名"), 0);
 	}
@@ -555,7 +556,7 @@ int alipay_sim_gateway(struct http_req *r)
 	}
 	rc = reply(r, c.cfg, name, a, bad_sig);
 	json_decref(c.biz);
-	form_free(&c.params);
+	urlform_free(&c.params);
 	return rc;
 }
 

@@ -8,7 +8,7 @@
 #include "providers/pay.h"
 
 struct config;
-struct form;
+struct urlform;
 struct rsakey;
 
 /* Where a trade is. Alipay knows a precreated trade only once its QR code has been scanned. */

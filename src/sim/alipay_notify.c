@@ -12,7 +12,7 @@
 #include "providers/alipay.h"
 #include "providers/rsasig.h"
 #include "sim/alipay_int.h"
-#include "util/form.h"
+#include "util/urlform.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -43,14 +43,14 @@ static void curl_init_once(void)
 static int running, stopping;
 
 /* Adds name=value to f unless value is empty. */
-static void add(struct form *f, const char *name, const char *value)
+static void add(struct urlform *f, const char *name, const char *value)
 {
 	if (value != NULL && value[0] != '\0')
-		form_add(f, name, value);
+		urlform_add(f, name, value);
 }
 
 /* Adds the amounts and times of t to f as variant wants them. */
-static void add_money(struct form *f, const struct ali_trade *t, const char *variant)
+static void add_money(struct urlform *f, const struct ali_trade *t, const char *variant)
 {
 	char yuan[32], now[20];
 	int paid = t->gmt_payment[0] != '\0';
@@ -79,7 +79,7 @@ char *ali_notification(const struct config *cfg, const struct ali_trade *t, cons
 	static const char *const variants[] = {"ok",           "bad_signature", "wrong_app_id",
 					       "wrong_seller", "wrong_amount",  "trade_closed"};
 	const struct rsakey *k = ali_gateway_key(cfg);
-	struct form f = {0};
+	struct urlform f = {0};
 	char now[20], sig[RSASIG_B64_MAX], *content, *body = NULL;
 	const char *status = t->status == ALI_PRECREATED ? "WAIT_BUYER_PAY" : ali_status_name(t);
 	size_t i;
@@ -111,11 +111,11 @@ char *ali_notification(const struct config *cfg, const struct ali_trade *t, cons
 		content = other;
 	}
 	if (rsasig_sign(k, content, strlen(content), sig, sizeof(sig)) == 0) {
-		form_add(&f, "sign", sig);
-		body = form_encode(&f);
+		urlform_add(&f, "sign", sig);
+		body = urlform_encode(&f);
 	}
 	free(content);
-	form_free(&f);
+	urlform_free(&f);
 	return body;
 }
 

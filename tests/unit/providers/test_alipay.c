@@ -20,7 +20,7 @@
 #include "config/config.h"
 #include "providers/alipay.h"
 #include "providers/rsasig.h"
-#include "util/form.h"
+#include "util/urlform.h"
 
 #define KEYS SOURCE_DIR "/config/testkeys/"
 #define BIZ "{\"out_trade_no\":\"CD2026000001_1\",\"total_amount\":\"220.00\",\"subject\":\"数字证书 A&B=C\"}"
@@ -39,25 +39,25 @@
 	"wgNP5fRhIPe/7m09ejUV/mdR7l3VafYjJDlVw=="
 
 /* The request's parameters in a scrambled order, with an empty one and a sign to be left out. */
-static void request_form(struct form *f)
+static void request_form(struct urlform *f)
 {
-	form_add(f, "version", "1.0");
-	form_add(f, "sign", "SHOULD-NOT-BE-SIGNED");
-	form_add(f, "timestamp", "2026-01-01 08:00:00");
-	form_add(f, "biz_content", BIZ);
-	form_add(f, "method", "alipay.trade.precreate");
-	form_add(f, "app_auth_token", "");
-	form_add(f, "charset", "utf-8");
-	form_add(f, "notify_url", NOTIFY_URL);
-	form_add(f, "sign_type", "RSA2");
-	form_add(f, "format", "JSON");
-	form_add(f, "app_id", "2021000000000001");
+	urlform_add(f, "version", "1.0");
+	urlform_add(f, "sign", "SHOULD-NOT-BE-SIGNED");
+	urlform_add(f, "timestamp", "2026-01-01 08:00:00");
+	urlform_add(f, "biz_content", BIZ);
+	urlform_add(f, "method", "alipay.trade.precreate");
+	urlform_add(f, "app_auth_token", "");
+	urlform_add(f, "charset", "utf-8");
+	urlform_add(f, "notify_url", NOTIFY_URL);
+	urlform_add(f, "sign_type", "RSA2");
+	urlform_add(f, "format", "JSON");
+	urlform_add(f, "app_id", "2021000000000001");
 }
 
 /* Sorting, empty values and sign dropped, raw values; V1 also drops sign_type. */
 static void test_sign_content(void **state)
 {
-	struct form f = {0};
+	struct urlform f = {0};
 	char *c;
 	(void)state;
 
@@ -70,16 +70,16 @@ static void test_sign_content(void **state)
 	assert_null(strstr(c, "SHOULD-NOT"));
 	assert_non_null(strstr(c, "&timestamp=2026-01-01 08:00:00&version=1.0"));
 	free(c);
-	form_free(&f);
+	urlform_free(&f);
 	/* names sort bytewise: upper case before lower case, a prefix first */
-	form_add(&f, "b", "2");
-	form_add(&f, "ab", "3");
-	form_add(&f, "a", "1");
-	form_add(&f, "B", "0");
+	urlform_add(&f, "b", "2");
+	urlform_add(&f, "ab", "3");
+	urlform_add(&f, "a", "1");
+	urlform_add(&f, "B", "0");
 	c = alipay_sign_content(&f, 0);
 	assert_string_equal(c, "B=0&a=1&ab=3&b=2");
 	free(c);
-	form_free(&f);
+	urlform_free(&f);
 	c = alipay_sign_content(&f, 0); /* nothing at all */
 	assert_string_equal(c, "");
 	free(c);
@@ -91,7 +91,7 @@ static void test_rsa2_vector(void **state)
 	char err[256], sig[RSASIG_B64_MAX];
 	struct rsakey *k = rsakey_load(KEYS "alipay-app.key", 1, err, sizeof(err));
 	struct rsakey *pub = rsakey_load(KEYS "alipay-app.pub", 0, err, sizeof(err));
-	struct form f = {0};
+	struct urlform f = {0};
 	char *c;
 	(void)state;
 
@@ -105,7 +105,7 @@ static void test_rsa2_vector(void **state)
 	c[5] ^= 1;
 	assert_int_equal(rsasig_verify(pub, c, strlen(c), SIGNATURE), 0);
 	free(c);
-	form_free(&f);
+	urlform_free(&f);
 	rsakey_free(k);
 	rsakey_free(pub);
 }
@@ -245,32 +245,32 @@ static char *notification(const char *keyfile, const char *app_id, const char *s
 {
 	char err[256], sig[RSASIG_B64_MAX], *c, *body;
 	struct rsakey *k = rsakey_load(keyfile, 1, err, sizeof(err));
-	struct form f = {0};
+	struct urlform f = {0};
 
 	assert_non_null(k);
-	form_add(&f, "gmt_create", "2026-01-01 08:00:00");
-	form_add(&f, "charset", "utf-8");
-	form_add(&f, "seller_email", "");
-	form_add(&f, "subject", "数字证书 A&B=C+D");
-	form_add(&f, "buyer_id", "2088102177846234");
-	form_add(&f, "notify_id", "2c7f0e8b1f2d4a3b9e6f0a1b2c3d4e5f");
-	form_add(&f, "total_amount", amount);
-	form_add(&f, "trade_status", status);
-	form_add(&f, "app_id", app_id);
-	form_add(&f, "seller_id", seller);
-	form_add(&f, "notify_type", "trade_status_sync");
-	form_add(&f, "gmt_payment", "2026-01-01 08:01:02");
-	form_add(&f, "trade_no", "2026010122001446231234567890");
-	form_add(&f, "out_trade_no", "CD2026000001_1");
-	form_add(&f, "notify_time", "2026-01-01 08:01:03");
-	form_add(&f, "version", "1.0");
+	urlform_add(&f, "gmt_create", "2026-01-01 08:00:00");
+	urlform_add(&f, "charset", "utf-8");
+	urlform_add(&f, "seller_email", "");
+	urlform_add(&f, "subject", "数字证书 A&B=C+D");
+	urlform_add(&f, "buyer_id", "2088102177846234");
+	urlform_add(&f, "notify_id", "2c7f0e8b1f2d4a3b9e6f0a1b2c3d4e5f");
+	urlform_add(&f, "total_amount", amount);
+	urlform_add(&f, "trade_status", status);
+	urlform_add(&f, "app_id", app_id);
+	urlform_add(&f, "seller_id", seller);
+	urlform_add(&f, "notify_type", "trade_status_sync");
+	urlform_add(&f, "gmt_payment", "2026-01-01 08:01:02");
+	urlform_add(&f, "trade_no", "2026010122001446231234567890");
+	urlform_add(&f, "out_trade_no", "CD2026000001_1");
+	urlform_add(&f, "notify_time", "2026-01-01 08:01:03");
+	urlform_add(&f, "version", "1.0");
 	c = alipay_sign_content(&f, 1);
 	assert_int_equal(rsasig_sign(k, c, strlen(c), sig, sizeof(sig)), 0);
-	form_add(&f, "sign_type", "RSA2");
-	form_add(&f, "sign", sig);
-	body = form_encode(&f);
+	urlform_add(&f, "sign_type", "RSA2");
+	urlform_add(&f, "sign", sig);
+	body = urlform_encode(&f);
 	free(c);
-	form_free(&f);
+	urlform_free(&f);
 	rsakey_free(k);
 	return body;
 }

@@ -1,6 +1,6 @@
 /* Form bodies: a strict decoder (duplicates refused, so that a signature check and a later read can
  * never see different values of one name) and an RFC 3986 encoder. */
-#include "util/form.h"
+#include "util/urlform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static char *decode(const char *s, size_t len)
 	return out;
 }
 
-void form_add(struct form *f, const char *name, const char *value)
+void urlform_add(struct urlform *f, const char *name, const char *value)
 {
 	f->f = xrealloc(f->f, (f->n + 1) * sizeof(f->f[0]));
 	f->f[f->n].name = xstrdup(name);
@@ -55,7 +55,7 @@ void form_add(struct form *f, const char *name, const char *value)
 }
 
 /* Parses one "name=value" segment of len bytes into f; returns 0 or -1. */
-static int add_segment(struct form *f, const char *seg, size_t len, size_t max_fields)
+static int add_segment(struct urlform *f, const char *seg, size_t len, size_t max_fields)
 {
 	const char *eq = memchr(seg, '=', len);
 	char *name, *value;
@@ -64,7 +64,7 @@ static int add_segment(struct form *f, const char *seg, size_t len, size_t max_f
 		return -1;
 	name = decode(seg, (size_t)(eq - seg));
 	value = decode(eq + 1, len - (size_t)(eq - seg) - 1);
-	if (name == NULL || value == NULL || name[0] == '\0' || form_get(f, name) != NULL) {
+	if (name == NULL || value == NULL || name[0] == '\0' || urlform_get(f, name) != NULL) {
 		free(name);
 		free(value);
 		return -1;
@@ -76,7 +76,7 @@ static int add_segment(struct form *f, const char *seg, size_t len, size_t max_f
 	return 0;
 }
 
-int form_parse(const char *body, size_t len, size_t max_fields, struct form *out)
+int urlform_parse(const char *body, size_t len, size_t max_fields, struct urlform *out)
 {
 	size_t i = 0;
 
@@ -86,7 +86,7 @@ int form_parse(const char *body, size_t len, size_t max_fields, struct form *out
 		const char *amp = memchr(body + i, '&', len - i);
 		size_t seg = amp != NULL ? (size_t)(amp - (body + i)) : len - i;
 		if (seg > 0 && add_segment(out, body + i, seg, max_fields) != 0) {
-			form_free(out);
+			urlform_free(out);
 			return -1;
 		}
 		i += seg + 1;
@@ -94,7 +94,7 @@ int form_parse(const char *body, size_t len, size_t max_fields, struct form *out
 	return 0;
 }
 
-void form_free(struct form *f)
+void urlform_free(struct urlform *f)
 {
 	if (f == NULL)
 		return;
@@ -107,7 +107,7 @@ void form_free(struct form *f)
 	f->n = 0;
 }
 
-const char *form_get(const struct form *f, const char *name)
+const char *urlform_get(const struct urlform *f, const char *name)
 {
 	for (size_t i = 0; i < f->n; i++)
 		if (strcmp(f->f[i].name, name) == 0)
@@ -150,7 +150,7 @@ static char *encode_to(char *p, const char *s)
 	return p;
 }
 
-char *form_encode(const struct form *f)
+char *urlform_encode(const struct urlform *f)
 {
 	size_t total = 1;
 	char *out, *p;
