@@ -88,6 +88,7 @@ static int attempt_tx(struct db_conn *c, void *arg)
 	struct attempt_tx *t = arg;
 	char state[24] = "", now_left[TIMEFMT_LEN], *s = NULL;
 	unsigned char rnd[4];
+	size_t k = 0;
 	int rc = db_query_text(c, "SELECT state FROM orders WHERE id = ?", DB_ARGS(DB_INT(t->o->id)), &s);
 
 	if (rc != DB_OK)
@@ -112,9 +113,13 @@ static int attempt_tx(struct db_conn *c, void *arg)
 		return rc;
 	memset(t->pm, 0, sizeof(*t->pm));
 	randombytes_buf(rnd, sizeof(rnd));
-	/* <= 32 characters of [0-9A-Za-z_]: fits both WeChat Pay's and Alipay's rules */
-	snprintf(t->pm->out_trade_no, sizeof(t->pm->out_trade_no), "%s_%02x%02x%02x%02x", t->o->order_no,
-		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	/* the order number's letters and digits, '_' and 8 random hex digits: at most 32 characters
+	 * of [0-9A-Za-z_], which both WeChat Pay and Alipay take */
+	for (const char *p = t->o->order_no; *p != '\0' && k < 22; p++)
+		if ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
+			t->pm->out_trade_no[k++] = *p;
+	snprintf(t->pm->out_trade_no + k, sizeof(t->pm->out_trade_no) - k, "_%02x%02x%02x%02x", rnd[0],
+		 rnd[1], rnd[2], rnd[3]);
 	t->pm->order_id = t->o->id;
 	t->pm->amount_fen = t->o->price_fen;
 	str_copy(t->pm->provider, t->provider, sizeof(t->pm->provider));

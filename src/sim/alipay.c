@@ -646,9 +646,9 @@ int alipay_sim_notify(struct http_req *r)
 	variant = json_string_value(json_object_get(in, "variant"));
 	if ((c = json_object_get(in, "copies")) != NULL)
 		copies = json_is_integer(c) ? json_integer_value(c) : 0;
-	if (copies < 1 || copies > 10) {
+	if (copies < 1 || copies > 1000) {
 		json_decref(in);
-		return http_reply_error(r, 400, "bad_request", "copies 须为 1-10", "copies");
+		return http_reply_error(r, 400, "bad_request", "copies 须为 1-1000", "copies");
 	}
 	pthread_mutex_lock(&ali_mu);
 	if ((t = ali_find(http_param(r, "out_trade_no"))) == NULL || t->notify_url[0] == '\0') {

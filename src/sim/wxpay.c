@@ -649,8 +649,8 @@ int wxpay_sim_ctl_notify(struct http_req *r)
 		;
 	v = v != NULL && i < sizeof(variants) / sizeof(variants[0]) ? variants[i] : NULL;
 	json_decref(in);
-	if (v == NULL || copies < 1 || copies > 10)
-		return http_reply_error(r, 400, "bad_request", "variant 取值不对，或 copies 不在 1-10", NULL);
+	if (v == NULL || copies < 1 || copies > 1000)
+		return http_reply_error(r, 400, "bad_request", "variant 取值不对，或 copies 不在 1-1000", NULL);
 	if ((o = wxsim_order_get(http_param(r, "out_trade_no"), 0)) == NULL)
 		return http_reply_error(r, 404, "no_order", "模拟器没有这个订单", NULL);
 	if (!str_is(json_object_get(o, "trade_state"), "SUCCESS") &&

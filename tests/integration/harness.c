@@ -113,6 +113,8 @@ void harness_env(const struct srv *s)
 	snprintf(port, sizeof(port), "%d", s->port);
 	setenv("CERTDESK_SERVER_PORT", port, 1);
 	setenv("CERTDESK_SERVER_LISTEN_ADDRESS", "127.0.0.1", 1);
+	/* where the providers' notifications (and the QR codes' links) reach this server */
+	setenv("CERTDESK_SERVER_PUBLIC_URL", s->base, 1);
 	setenv("CERTDESK_SERVER_WEB_ROOT", s->web_root, 1);
 	setenv("CERTDESK_SERVER_THREADS", "4", 1);
 	setenv("CERTDESK_DATABASE_BACKEND", harness_backend(), 1);
