@@ -305,8 +305,8 @@ static int call(const struct wxpay *w, const char *method, const char *path, con
 			 *status);
 		rc = PAY_FORGED;
 	} else if (b.len > 0 &&
-		   !json_is_object(*out = json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, NULL))) {
-		json_decref(*out);
+		   (*out = json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, NULL), !json_is_object(*out))) {
+		json_decref(*out); /* json_is_object evaluates its argument twice: never call inside it */
 		*out = NULL;
 		snprintf(err, errlen, "signed reply is not a JSON object (HTTP %ld)", *status);
 	} else {
