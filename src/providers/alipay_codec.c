@@ -179,11 +179,13 @@ int alipay_yuan_to_fen(const char *s, long long *fen)
 
 	if (s == NULL)
 		return -1;
-	while (s[i] >= '0' && s[i] <= '9') {
+	/* the bound is checked digit by digit: a long run of digits must not overflow */
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (i >= MAX_YUAN_DIGITS)
+			return -1;
 		yuan = yuan * 10 + (s[i] - '0');
-		i++;
 	}
-	if (i == 0 || i > MAX_YUAN_DIGITS || (s[0] == '0' && i > 1))
+	if (i == 0 || (s[0] == '0' && i > 1))
 		return -1;
 	if (s[i] == '.') {
 		for (nd = 0, i++; nd < 3 && s[i] >= '0' && s[i] <= '9'; nd++, i++)

@@ -184,7 +184,8 @@ static void test_amounts(void **state)
 	assert_int_equal(fen_of("0.10"), 10);
 	assert_int_equal(fen_of("0"), 0);
 	assert_int_equal(fen_of("999999999999.99"), 99999999999999LL);
-	assert_int_equal(fen_of("1000000000000.00"), -999); /* 13 digits */
+	assert_int_equal(fen_of("1000000000000.00"), -999);              /* 13 digits */
+	assert_int_equal(fen_of("24444444444444444444444444.00"), -999); /* found by fuzz_alipay_notify */
 	assert_int_equal(fen_of("-1.00"), -999);
 	assert_int_equal(fen_of("+1.00"), -999);
 	assert_int_equal(fen_of("1e2"), -999);
