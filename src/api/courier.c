@@ -102,7 +102,7 @@ static int route_reply(struct http_req *r, struct db_conn *c, const struct order
 		list = json_loads(kept, 0, NULL);
 	free(kept);
 	timefmt_rfc3339(time(NULL) - app->cfg->courier_cache_s, fresh_after);
-	if (list == NULL || strcmp(fetched, fresh_after) < 0) {
+	if (list == NULL || app->cfg->courier_cache_s == 0 || strcmp(fetched, fresh_after) < 0) {
 		sf_config_from(&sf, app->cfg);
 		check_phone(o, phone);
 		rc = sf_routes(&sf, tracking, phone[0] != '\0' ? phone : NULL, &routes, &n, err, sizeof(err));
