@@ -81,6 +81,7 @@ static const struct route sim_routes[] = {
 	/* SMTP (sim/smtp.c): the messages its mail server received */
 	{"GET", "/_sim/mail", smtp_sim_inbox, 0},
 	{"DELETE", "/_sim/mail", smtp_sim_clear, 0},
+	{"POST", "/_sim/mail/refuse", smtp_sim_refuse, 0},
 	/* WeChat Pay API v3 Native (sim/wxpay.c, sim/wxpay_notify.c, sim/wxpay_page.c) */
 	{"POST", "/wxpay/v3/pay/transactions/native", wxpay_sim_create, 0},
 	{"GET", "/wxpay/v3/pay/transactions/out-trade-no/{out_trade_no}", wxpay_sim_query, 0},

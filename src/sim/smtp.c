@@ -24,6 +24,7 @@
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *messages; /* array of {from, to, received_at, size, raw} */
+static json_t *refusals; /* address -> {"code": 4xx/5xx, "count": times left} (POST /_sim/mail/refuse) */
 static pthread_t thread;
 static int listen_fd = -1, started;
 
@@ -148,6 +149,32 @@ static int receive_data(struct conn *c, char **line, size_t *cap, const char *fr
 	return 0;
 }
 
+/* Answers RCPT TO:<addr> with the refusal a test armed for addr, if any; returns 1 when it did. */
+static int refuse_rcpt(struct conn *c, const char *addr)
+{
+	char reply[96] = "";
+	json_t *r;
+
+	pthread_mutex_lock(&mu);
+	r = refusals != NULL ? json_object_get(refusals, addr) : NULL;
+	if (r != NULL) {
+		long long code = json_integer_value(json_object_get(r, "code"));
+		long long left = json_integer_value(json_object_get(r, "count")) - 1;
+		snprintf(reply, sizeof(reply), "%lld %s\r\n", code,
+			 code >= 500 ? "5.1.1 Mailbox unavailable (refused by test)"
+				     : "4.3.0 Try again later (refused by test)");
+		if (left > 0)
+			json_object_set_new(r, "count", json_integer(left));
+		else
+			json_object_del(refusals, addr);
+	}
+	pthread_mutex_unlock(&mu);
+	if (reply[0] == '\0')
+		return 0;
+	say(c, reply);
+	return 1;
+}
+
 /* Serves one connection until QUIT, an error or a time-out. */
 static void serve(int fd)
 {
@@ -187,6 +214,8 @@ static void serve(int fd)
 			} else if ((addr = address_after(line, "RCPT TO:")) == NULL || addr[0] == '\0') {
 				free(addr);
 				say(&c, "501 Syntax: RCPT TO:<address>\r\n");
+			} else if (refuse_rcpt(&c, addr)) {
+				free(addr);
 			} else if (json_array_size(rcpts) >= RCPT_MAX) {
 				free(addr);
 				say(&c, "452 Too many recipients\r\n");
@@ -274,6 +303,8 @@ void smtp_sim_stop(void)
 	pthread_mutex_lock(&mu);
 	json_decref(messages);
 	messages = NULL;
+	json_decref(refusals);
+	refusals = NULL;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -300,10 +331,37 @@ int smtp_sim_inbox(struct http_req *r)
 	return http_reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+int smtp_sim_refuse(struct http_req *r)
+{
+	json_t *in = http_json_body(r);
+	const char *to;
+	json_int_t code, count;
+
+	if (in == NULL)
+		return 0;
+	to = json_string_value(json_object_get(in, "to"));
+	code = json_integer_value(json_object_get(in, "code"));
+	count = json_object_get(in, "count") != NULL ? json_integer_value(json_object_get(in, "count")) : 1;
+	if (to == NULL || to[0] == '\0' || code < 400 || code > 599 || count < 1 || count > 100) {
+		json_decref(in);
+		return http_reply_error(r, 400, "bad_request", "需要 to、code（400-599）和 count（1-100）",
+					NULL);
+	}
+	pthread_mutex_lock(&mu);
+	if (refusals == NULL)
+		refusals = json_object();
+	json_object_set_new(refusals, to, json_pack("{s:I, s:I}", "code", code, "count", count));
+	pthread_mutex_unlock(&mu);
+	json_decref(in);
+	return http_reply_json(r, 200, json_object());
+}
+
 int smtp_sim_clear(struct http_req *r)
 {
 	pthread_mutex_lock(&mu);
 	json_array_clear(messages);
+	if (refusals != NULL)
+		json_object_clear(refusals);
 	pthread_mutex_unlock(&mu);
 	return http_reply_json(r, 200, json_object());
 }

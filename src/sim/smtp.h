@@ -25,4 +25,8 @@ int smtp_sim_inbox(struct http_req *r);
 /* DELETE /_sim/mail: forgets the messages. */
 int smtp_sim_clear(struct http_req *r);
 
+/* POST /_sim/mail/refuse {"to", "code" (4xx: try later, 5xx: refused), "count"}: the next count
+ * RCPT TO:<to> get that reply. */
+int smtp_sim_refuse(struct http_req *r);
+
 #endif

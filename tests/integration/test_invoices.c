@@ -54,6 +54,7 @@ static int setup(void **state)
 	(void)state;
 
 	setenv("CERTDESK_OUTBOX_POLL_INTERVAL_S", "1", 1);
+	setenv("CERTDESK_OUTBOX_RETRY_BASE_S", "1", 1); /* the refusal test waits for one retry */
 	setenv("CERTDESK_MAIL_FROM", "fapiao@certdesk.test", 1);
 	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
 		return -1;
@@ -293,11 +294,99 @@ static void test_upload_and_mail(void **state)
 	json_decref(j);
 }
 
+/* Returns the state and error of the outbox row of the order's newest invoice, waiting up to 15 s
+ * for it to leave 'pending'; *attempts gets its attempts. Caller frees *error. */
+static char *newest_invoice_outbox(int64_t *attempts, char **error)
+{
+	char *state = NULL;
+
+	for (int t = 0; t < 150; t++) {
+		struct db_conn *c = db_acquire(db);
+		struct db_rows *r = NULL;
+		free(state);
+		state = NULL;
+		if (db_query(
+			    c,
+			    "SELECT x.state, x.attempts, x.last_error FROM invoices i JOIN orders o ON o.id ="
+			    " i.order_id JOIN outbox x ON x.id = i.outbox_id WHERE o.order_no = ? ORDER BY "
+			    "i.id DESC"
+			    " LIMIT 1",
+			    DB_ARGS(DB_TEXT(order_no)), &r) == DB_OK &&
+		    db_rows_next(r) == 1) {
+			state = strdup(db_rows_text(r, 0));
+			*attempts = db_rows_int(r, 1);
+			*error = db_rows_text(r, 2) != NULL ? strdup(db_rows_text(r, 2)) : NULL;
+		}
+		db_rows_free(r);
+		db_release(c);
+		if (state != NULL && strcmp(state, "pending") != 0)
+			break;
+		if (*error != NULL) {
+			free(*error);
+			*error = NULL;
+		}
+		usleep(100000);
+	}
+	return state;
+}
+
+/* The mail server refuses: "try later" (4xx) is retried and then delivered; a refusal (5xx) ends
+ * the message 'failed' with the server's reply kept, and the invoice is not shown as sent. */
+static void test_mail_refused(void **state)
+{
+	char path[160], *st, *error = NULL;
+	int64_t attempts = 0;
+	json_t *j = NULL, *mails;
+	size_t before;
+	(void)state;
+
+	mails = mails_to("fp@example.com");
+	before = json_array_size(json_object_get(mails, "items"));
+	json_decref(mails);
+	assert_int_equal(
+		sim_do(&S, "POST", "/_sim/mail/refuse", "{\"to\":\"fp@example.com\",\"code\":451}", NULL),
+		200);
+	assert_int_equal(put_invoice(&finance, order_no, "发票更正.pdf", PDF, sizeof(PDF) - 1, NULL), 201);
+	st = newest_invoice_outbox(&attempts, &error);
+	assert_non_null(st);
+	assert_string_equal(st, "sent");
+	assert_int_equal(attempts, 2);
+	free(st);
+	free(error);
+	error = NULL;
+	mails = mails_to("fp@example.com");
+	assert_int_equal(json_array_size(json_object_get(mails, "items")), before + 1);
+	json_decref(mails);
+
+	assert_int_equal(
+		sim_do(&S, "POST", "/_sim/mail/refuse", "{\"to\":\"fp@example.com\",\"code\":550}", NULL),
+		200);
+	assert_int_equal(put_invoice(&finance, order_no, "发票再更正.pdf", PDF, sizeof(PDF) - 1, NULL), 201);
+	st = newest_invoice_outbox(&attempts, &error);
+	assert_non_null(st);
+	assert_string_equal(st, "failed");
+	assert_int_equal(attempts, 1);
+	assert_non_null(error);
+	assert_non_null(strstr(error, "550"));
+	free(st);
+	free(error);
+	mails = mails_to("fp@example.com");
+	assert_int_equal(json_array_size(json_object_get(mails, "items")), before + 1);
+	json_decref(mails);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", order_no);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "invoice"), "file_name")),
+			    "发票再更正.pdf");
+	assert_null(json_object_get(json_object_get(j, "invoice"), "sent_at"));
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_upload_and_mail),
+		cmocka_unit_test(test_mail_refused),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
