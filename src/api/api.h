@@ -9,14 +9,34 @@
 
 struct config;
 
-struct workdays_calendar;
+#include <pthread.h>
+
+#include "core/workdays.h"
+
 struct paysvc;
+
+/* The mainland working-day calendar as a server holds it: data/holidays-cn with the years uploaded
+ * in the console laid over it (calendar.c), reloaded when the uploads change. */
+struct calendar_live {
+	pthread_rwlock_t lock;
+	struct workdays_calendar cal;
+	char stamp[64]; /* store_calendar_stamp of the uploads loaded */
+	const char *dir;
+};
+
+/* Loads the calendar of dir and the uploads. Returns 0, or -1 with the reason in err. */
+int calendar_live_init(struct calendar_live *l, const char *dir, struct db *db, char *err, size_t errlen);
+void calendar_live_free(struct calendar_live *l);
+/* Returns the calendar, read-locked until calendar_live_release; reloads it first when the uploads
+ * changed since it was loaded (on any server). */
+const struct workdays_calendar *calendar_live_acquire(struct calendar_live *l, struct db *db);
+void calendar_live_release(struct calendar_live *l);
 
 struct app {
 	const struct config *cfg;
 	struct db *db;
-	const struct workdays_calendar *calendar; /* the mainland working-day calendar */
-	struct paysvc *pay;                       /* payments: WeChat Pay and Alipay (pay/payments.h) */
+	struct calendar_live *calendar; /* the mainland working-day calendar */
+	struct paysvc *pay;             /* payments: WeChat Pay and Alipay (pay/payments.h) */
 };
 
 /* route.access: the kind of caller, optionally narrowed to staff roles with ACCESS_ROLE. */
@@ -180,6 +200,9 @@ int api_invoice_put(struct http_req *r);             /* invoices.c */
 int api_invoice_get(struct http_req *r);             /* invoices.c */
 int api_admin_invoice_get(struct http_req *r);       /* invoices.c */
 
+/* calendar.c */
+int api_calendar_get(struct http_req *r);
+int api_calendar_put(struct http_req *r);
 /* courier.c */
 int api_route_get(struct http_req *r);
 int api_admin_route_get(struct http_req *r);

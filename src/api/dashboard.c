@@ -80,6 +80,7 @@ int api_dashboard(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	json_t *out = json_array(), *items = NULL, *promises;
+	const struct workdays_calendar *cal = calendar_live_acquire(app->calendar, app->db);
 	struct db_conn *c = db_acquire(app->db);
 	int64_t now = (int64_t)time(NULL);
 	int approx = 0, rc;
@@ -98,7 +99,7 @@ int api_dashboard(struct http_req *r)
 			int age = 0;
 			json_object_set_new(q, "size", json_integer((json_int_t)json_array_size(items)));
 			if (since != NULL && since[0] != '\0') {
-				rc = workdays_between_instants(app->calendar, unix_of(since), now, &age);
+				rc = workdays_between_instants(cal, unix_of(since), now, &age);
 				approx |= rc == WORKDAYS_APPROX;
 				json_object_set_new(q, "oldest_since", json_string(since));
 				json_object_set_new(q, "oldest_age_working_days", json_integer(age));
@@ -109,9 +110,10 @@ int api_dashboard(struct http_req *r)
 		json_array_append_new(out, q);
 	}
 	promises = json_array();
-	json_array_append_new(promises, promise(c, app->calendar, &promises_by_name[0], now, &approx));
-	json_array_append_new(promises, promise(c, app->calendar, &promises_by_name[1], now, &approx));
+	json_array_append_new(promises, promise(c, cal, &promises_by_name[0], now, &approx));
+	json_array_append_new(promises, promise(c, cal, &promises_by_name[1], now, &approx));
 	db_release(c);
+	calendar_live_release(app->calendar);
 	return http_reply_json(r, 200,
 			       json_pack("{s:o, s:o, s:b}", "queues", out, "promises", promises,
 					 "calendar_approximate", approx));

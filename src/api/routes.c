@@ -58,6 +58,8 @@ const struct route api_routes[] = {
 	{"POST", "/api/v1/orders/{order_no}/courier", api_orders_courier, ACCESS_ORG},
 	{"GET", "/api/v1/admin/queues/{queue}", api_queue_get, ACCESS_STAFF},
 	{"GET", "/api/v1/admin/dashboard", api_dashboard, ACCESS_STAFF},
+	{"GET", "/api/v1/admin/calendar", api_calendar_get, ACCESS_STAFF},
+	{"PUT", "/api/v1/admin/calendar/{year}", api_calendar_put, ADMIN},
 	{"POST", "/api/v1/admin/orders/{order_no}/paper-check", api_paper_check,
 	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PAPER)},
 	{"POST", "/api/v1/admin/orders/{order_no}/made", api_made, ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},

@@ -9,7 +9,6 @@
 #include "config/config.h"
 #include "jobs/outbox.h"
 #include "pay/payments.h"
-#include "store/calendar.h"
 #include "core/workdays.h"
 #include "store/store.h"
 #include "util/fsutil.h"
@@ -46,7 +45,8 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct app app = {0};
-	struct workdays_calendar calendar;
+	struct calendar_live calendar;
+	int calendar_ok = 0;
 	struct http_server *srv = NULL;
 	struct outbox_worker *outbox = NULL, *mailer = NULL;
 	struct paysvc pay = {0};
@@ -74,7 +74,6 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	workdays_calendar_init(&calendar);
 	block_signals(&set);
 	if (fs_mkdir_p(cfg.data_dir, 0750) != 0) {
 		fprintf(stderr, "certdeskd: files.data_dir %s: %s\n", cfg.data_dir, strerror(errno));
@@ -94,7 +93,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.cfg = &cfg;
-	if (calendar_load(cfg.calendar_dir, &calendar, err, sizeof(err)) != 0) {
+	calendar_ok = 1; /* initialised (lock and calendar), whether or not it loads */
+	if (calendar_live_init(&calendar, cfg.calendar_dir, app.db, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdeskd: calendar.data_dir: %s\n", err);
 		goto out;
 	}
@@ -163,7 +163,8 @@ out:
 	pay_worker_stop(reconciler);
 	paysvc_free(&pay);
 	db_close(app.db);
-	workdays_calendar_free(&calendar);
+	if (calendar_ok)
+		calendar_live_free(&calendar);
 	if (alog != NULL && alog != stderr)
 		fclose(alog);
 	config_free(&cfg);

@@ -154,52 +154,86 @@ static int add_entry(const char *path, int year, size_t i, json_t *e, struct wor
 	return 0;
 }
 
-/* Loads dir/<year>.json into cal; returns 0 or -1 with err set. */
-static int load_year(const char *dir, int year, struct workdays_calendar *cal, char *err, size_t errlen)
+/* Adds the year file root (named path in messages) for year to cal; returns 0 or -1 with err set. */
+static int add_year(const char *path, json_t *root, int year, struct workdays_calendar *cal, char *err,
+		    size_t errlen)
 {
-	char path[4096];
-	json_t *root, *y, *days, *e;
+	json_t *y = json_object_get(root, "year"), *days = json_object_get(root, "days"), *e;
 	size_t i;
-	int rc = -1;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%d.json", dir, year) >= sizeof(path)) {
-		snprintf(err, errlen, "calendar directory path too long");
-		return -1;
-	}
-	if ((root = read_json(path, err, errlen)) == NULL)
-		return -1;
-	y = json_object_get(root, "year");
-	days = json_object_get(root, "days");
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "%s: not a JSON object", path);
-		goto out;
+		return -1;
 	}
 	if (!json_is_integer(y) || json_integer_value(y) != year) {
-		snprintf(err, errlen, "%s: \"year\" must be the integer %d, as in the file name", path, year);
-		goto out;
+		snprintf(err, errlen, "%s: \"year\" must be the integer %d", path, year);
+		return -1;
 	}
 	if (!json_is_array(days) || json_array_size(days) > CALENDAR_DAYS_MAX) {
 		snprintf(err, errlen, "%s: \"days\" must be an array of at most %d entries", path,
 			 CALENDAR_DAYS_MAX);
-		goto out;
+		return -1;
 	}
 	json_array_foreach (days, i, e) {
 		if (add_entry(path, year, i, e, cal, err, errlen) != 0)
-			goto out;
+			return -1;
 	}
 	/* An empty "days" is a year not announced yet: its dates stay approximate. */
 	if (json_array_size(days) > 0)
 		workdays_calendar_publish(cal, year);
-	rc = 0;
-out:
+	return 0;
+}
+
+/* Parses text (len bytes) as the year file of year; returns the JSON or NULL with err set. */
+static json_t *parse_text(const char *label, const char *text, size_t len, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (len > CALENDAR_FILE_MAX) {
+		snprintf(err, errlen, "%s: more than %d bytes", label, CALENDAR_FILE_MAX);
+		return NULL;
+	}
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		snprintf(err, errlen, "%s:%d:%d: malformed JSON: %s", label, jerr.line, jerr.column,
+			 jerr.text);
+	return root;
+}
+
+int calendar_check_year(const char *text, size_t len, int year, int *off_days, int *work_days, char *err,
+			size_t errlen)
+{
+	struct workdays_calendar cal;
+	char label[32];
+	json_t *root;
+	int rc = -1;
+
+	snprintf(label, sizeof(label), "%d.json", year);
+	if (year < WORKDAYS_YEAR_MIN || year > WORKDAYS_YEAR_MAX) {
+		snprintf(err, errlen, "%s: year outside %d..%d", label, WORKDAYS_YEAR_MIN, WORKDAYS_YEAR_MAX);
+		return -1;
+	}
+	if ((root = parse_text(label, text, len, err, errlen)) == NULL)
+		return -1;
+	workdays_calendar_init(&cal);
+	if (add_year(label, root, year, &cal, err, errlen) == 0) {
+		*off_days = *work_days = 0;
+		for (size_t i = 0; i < cal.n_days; i++) {
+			*off_days += cal.days[i].is_off;
+			*work_days += !cal.days[i].is_off;
+		}
+		rc = 0;
+	}
+	workdays_calendar_free(&cal);
 	json_decref(root);
 	return rc;
 }
 
-int calendar_load(const char *dir, struct workdays_calendar *cal, char *err, size_t errlen)
+int calendar_load(const char *dir, const struct calendar_text *extra, int nextra,
+		  struct workdays_calendar *cal, char *err, size_t errlen)
 {
 	struct workdays_calendar fresh;
-	int years[NYEARS], n;
+	int years[NYEARS], n, rc = 0;
 
 	if (dir == NULL || cal == NULL) {
 		snprintf(err, errlen, "calendar: no directory");
@@ -207,13 +241,39 @@ int calendar_load(const char *dir, struct workdays_calendar *cal, char *err, siz
 	}
 	workdays_calendar_init(&fresh);
 	n = list_years(dir, years, err, errlen);
-	for (int i = 0; i < n; i++) {
-		if (load_year(dir, years[i], &fresh, err, errlen) != 0) {
-			n = -1;
-			break;
+	rc = n < 0 ? -1 : 0;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		char path[4096];
+		json_t *root;
+		int replaced = 0;
+
+		for (int k = 0; k < nextra; k++)
+			replaced |= extra[k].year == years[i];
+		if (replaced) /* a year uploaded in the console wins over the file */
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%d.json", dir, years[i]) >= sizeof(path)) {
+			snprintf(err, errlen, "calendar directory path too long");
+			rc = -1;
+		} else if ((root = read_json(path, err, errlen)) == NULL) {
+			rc = -1;
+		} else {
+			rc = add_year(path, root, years[i], &fresh, err, errlen);
+			json_decref(root);
 		}
 	}
-	if (n < 0) {
+	for (int k = 0; rc == 0 && k < nextra; k++) {
+		char label[48];
+		json_t *root;
+
+		snprintf(label, sizeof(label), "%d (uploaded)", extra[k].year);
+		if ((root = parse_text(label, extra[k].text, strlen(extra[k].text), err, errlen)) == NULL) {
+			rc = -1;
+		} else {
+			rc = add_year(label, root, extra[k].year, &fresh, err, errlen);
+			json_decref(root);
+		}
+	}
+	if (rc != 0) {
 		workdays_calendar_free(&fresh);
 		return -1;
 	}

@@ -458,6 +458,22 @@ int store_invoice_mark_sent(struct db_conn *c, int64_t id, const char *now);
 /* *items gets the paid orders without an invoice, longest waiting first (at most 500). */
 int store_invoice_queue(struct db_conn *c, json_t **items);
 
+/* --- calendar years uploaded in the console (store_calendar.c) --- */
+
+struct calendar_text;
+/* *years gets every uploaded year (year, text; free with store_calendar_years_free) and *n their
+ * number; stamp (64 bytes) a value that changes whenever the table does. */
+int store_calendar_years(struct db_conn *c, struct calendar_text **years, int *n, char *stamp);
+void store_calendar_years_free(struct calendar_text *years, int n);
+/* Writes into stamp (64 bytes) the value store_calendar_years would give, without the texts. */
+int store_calendar_stamp(struct db_conn *c, char *stamp);
+/* Stores text as year's calendar (checked by the caller: calendar_check_year), replacing an upload of
+ * the same year, audited. */
+int store_calendar_put(struct db_conn *c, int year, const char *text, int off_days, int work_days,
+		       const struct actor *a);
+/* *items gets the uploaded years: [{year, off_days, work_days, uploaded_by, uploaded_at}]. */
+int store_calendar_json(struct db_conn *c, json_t **items);
+
 /* --- payments (store_payment.c): attempts, what the providers reported, refunds --- */
 
 struct payment_rec {

@@ -12,7 +12,17 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { apiClient, expectNoPageErrors, freshStart, idNumber, loginViaPage, openPhone, staffLoginViaPage, uscc } from './helpers.mjs'
+import {
+  apiClient,
+  expectNoPageErrors,
+  freshStart,
+  idNumber,
+  loginViaPage,
+  openPhone,
+  phoneScreenshot,
+  staffLoginViaPage,
+  uscc,
+} from './helpers.mjs'
 
 const PASSWORD = 'Abcd-1234'
 const ORG_W = { uscc: uscc('91360600MA35Y0501'), name: '鹰潭市微信缴费测试有限公司', mobile: '13800005001' }
@@ -191,6 +201,7 @@ export default [
         await page.waitForLoadState('networkidle')
         await t.screenshot('payments-wxpay-qr')
         await partShot(t, card, 'payments-wxpay-qr-card')
+        await phoneScreenshot(t, 'payments-wxpay-qr-phone-width')
         for (let i = 0; (await countdownSeconds(page)) >= left; i++) {
           assert.ok(i < 30, 'the countdown runs')
           await sleep(100)
@@ -301,6 +312,7 @@ export default [
       await dialog.locator('[data-test=cancel-submit]').click()
       await t.waitForText(dialog.locator('.el-form-item__error'), '请填写取消原因')
       await dialog.locator('textarea[name=reason]').fill(CANCEL_REASON)
+      await dialog.locator('.el-form-item__error').waitFor({ state: 'detached' })
       await t.screenshot('payments-cancel-dialog')
       await dialog.locator('[data-test=cancel-submit]').click()
       await dialog.waitFor({ state: 'hidden' })

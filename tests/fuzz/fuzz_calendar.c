@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	fwrite(data, 1, size, f);
 	fclose(f);
 	workdays_calendar_init(&cal);
-	if (calendar_load(dir, &cal, err, sizeof(err)) == 0) {
+	if (calendar_load(dir, NULL, 0, &cal, err, sizeof(err)) == 0) {
 		if (workdays_add(&cal, 20260101, 10, &out) < 0 || out <= 20260101)
 			abort();
 	}

@@ -589,9 +589,9 @@ static void test_paper_production_shipping(void **state)
 	assert_string_equal(json_string_value(json_object_get(promise, "name")), "production_to_invoice");
 	assert_int_equal(json_integer_value(json_object_get(promise, "working_days")), 3);
 	assert_int_equal(json_integer_value(json_object_get(promise, "open")), 1);
-	assert_string_equal(
-		json_string_value(json_object_get(json_array_get(json_object_get(promise, "items"), 0), "order_no")),
-		main_no);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(promise, "items"), 0), "order_no")),
+			    main_no);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/ship", main_no);
 	assert_int_equal(client_do(&shipper, "POST", path,
@@ -604,13 +604,15 @@ static void test_paper_production_shipping(void **state)
 			 409);
 	assert_int_equal(outbox_count("13800138011", "shipped"), 1);
 	/* staff find the order by its outbound tracking number (any case) and by the handler's mobile */
-	const char *searches[] = {"/api/v1/admin/orders?q=sf9876543210987", "/api/v1/admin/orders?q=13800138011"};
+	const char *searches[] = {"/api/v1/admin/orders?q=sf9876543210987",
+				  "/api/v1/admin/orders?q=13800138011"};
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(client_do(&shipper, "GET", searches[i], NULL, &j), 200);
 		json_t *items = json_object_get(j, "items");
 		int found = 0;
 		for (size_t k = 0; k < json_array_size(items); k++)
-			found |= strcmp(json_string_value(json_object_get(json_array_get(items, k), "order_no")),
+			found |= strcmp(json_string_value(
+						json_object_get(json_array_get(items, k), "order_no")),
 					main_no) == 0;
 		assert_true(found);
 		json_decref(j);
@@ -644,20 +646,54 @@ static void test_paper_production_shipping(void **state)
 	assert_non_null(json_object_get(j, "notice"));
 	json_decref(j);
 	/* signed for: the order is completed */
-	assert_int_equal(sim_do(&S, "POST", "/_sim/sf/routes",
-				"{\"mailNo\":\"SF9876543210987\",\"routes\":[{\"acceptTime\":\"2026-11-20 10:00:00\","
-				"\"acceptAddress\":\"鹰潭市\",\"remark\":\"已签收\",\"opCode\":\"80\"}]}",
-				NULL),
-			 200);
+	assert_int_equal(
+		sim_do(&S, "POST", "/_sim/sf/routes",
+		       "{\"mailNo\":\"SF9876543210987\",\"routes\":[{\"acceptTime\":\"2026-11-20 10:00:00\","
+		       "\"acceptAddress\":\"鹰潭市\",\"remark\":\"已签收\",\"opCode\":\"80\"}]}",
+		       NULL),
+		200);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/route", main_no);
 	assert_int_equal(client_do(&shipper, "GET", path, NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "routes"), 0),
-							     "label")),
-			    "已签收");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "routes"), 0), "label")),
+		"已签收");
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/orders/%s", main_no);
 	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "completed");
+	json_decref(j);
+}
+
+/* Admins upload a year of the working-day calendar in the console; the server uses it at once. */
+static void test_calendar_upload(void **state)
+{
+	const char *year2031 = "{\"year\": 2031, \"days\": [{\"name\": \"元旦\", \"date\": \"2031-01-01\","
+			       " \"isOffDay\": true}]}";
+	struct client admin, reviewer;
+	json_t *j = NULL, *it;
+	size_t i;
+	int published = 0;
+	(void)state;
+
+	client_init(&admin, &S, "admin");
+	client_init(&reviewer, &S, "reviewer2");
+	assert_int_equal(client_staff_login(&admin, "admin"), 0);
+	assert_int_equal(client_staff_login(&reviewer, "reviewer"), 0);
+	assert_int_equal(client_do(&reviewer, "PUT", "/api/v1/admin/calendar/2031", year2031, NULL), 403);
+	assert_int_equal(
+		client_do(&admin, "PUT", "/api/v1/admin/calendar/2031", "{\"year\": 2030, \"days\": []}", &j),
+		422);
+	assert_string_equal(error_code(j), "calendar_invalid");
+	json_decref(j);
+	assert_int_equal(client_do(&admin, "PUT", "/api/v1/admin/calendar/2031", year2031, &j), 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "off_days")), 1);
+	json_decref(j);
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/calendar", NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "published_years"), i, it)
+		published |= json_integer_value(it) == 2031;
+	assert_true(published);
+	it = json_array_get(json_object_get(j, "uploads"), 0);
+	assert_int_equal(json_integer_value(json_object_get(it, "year")), 2031);
 	json_decref(j);
 }
 
@@ -669,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_new_legal_person_voids_verification),
 		cmocka_unit_test(test_pre_review),
 		cmocka_unit_test(test_paper_production_shipping),
+		cmocka_unit_test(test_calendar_upload),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");

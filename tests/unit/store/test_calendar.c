@@ -59,7 +59,7 @@ static void expect_fail(const char *first, ...)
 
 	workdays_calendar_init(&cal);
 	assert_int_equal(workdays_calendar_add(&cal, 20200101, 1), WORKDAYS_OK);
-	assert_int_equal(calendar_load(dir, &cal, err, sizeof(err)), -1);
+	assert_int_equal(calendar_load(dir, NULL, 0, &cal, err, sizeof(err)), -1);
 	/* Untouched. */
 	assert_int_equal(cal.n_days, 1);
 	assert_int_equal(cal.days[0].date, 20200101);
@@ -80,7 +80,7 @@ static void test_repository_data(void **state)
 
 	(void)state;
 	workdays_calendar_init(&cal);
-	assert_int_equal(calendar_load(HOLIDAYS_DIR, &cal, err, sizeof(err)), 0);
+	assert_int_equal(calendar_load(HOLIDAYS_DIR, NULL, 0, &cal, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_true(workdays_year_published(&cal, 2024));
 	assert_true(workdays_year_published(&cal, 2025));
@@ -102,7 +102,7 @@ static void test_repository_data(void **state)
 	assert_int_equal(out, 20260507);
 	assert_int_equal(workdays_add(&cal, 20261231, 1, &out), WORKDAYS_APPROX);
 	/* Loading again into a loaded calendar replaces it. */
-	assert_int_equal(calendar_load(HOLIDAYS_DIR, &cal, err, sizeof(err)), 0);
+	assert_int_equal(calendar_load(HOLIDAYS_DIR, NULL, 0, &cal, err, sizeof(err)), 0);
 	assert_int_equal(cal.n_days, 36 + 33 + 39);
 	workdays_calendar_free(&cal);
 }
@@ -131,7 +131,7 @@ static void test_good_files(void **state)
 	put(".2033.json.swp", "{");
 	put("20340.json", "{");
 	workdays_calendar_init(&cal);
-	assert_int_equal(calendar_load(dir, &cal, err, sizeof(err)), 0);
+	assert_int_equal(calendar_load(dir, NULL, 0, &cal, err, sizeof(err)), 0);
 	assert_int_equal(cal.n_days, 4); /* the repeated 2030-10-01 once */
 	assert_int_equal(cal.days[0].date, 20290501);
 	assert_int_equal(cal.days[1].date, 20291231);
@@ -157,7 +157,7 @@ static void test_empty_dir(void **state)
 
 	(void)state;
 	workdays_calendar_init(&cal);
-	assert_int_equal(calendar_load(dir, &cal, err, sizeof(err)), 0);
+	assert_int_equal(calendar_load(dir, NULL, 0, &cal, err, sizeof(err)), 0);
 	assert_int_equal(cal.n_days, 0);
 	assert_int_equal(workdays_is_working(&cal, 20261001, &w), WORKDAYS_APPROX);
 	workdays_calendar_free(&cal);
@@ -170,10 +170,55 @@ static void test_missing_dir(void **state)
 
 	(void)state;
 	workdays_calendar_init(&cal);
-	assert_int_equal(calendar_load("/nonexistent/holidays-cn", &cal, err, sizeof(err)), -1);
+	assert_int_equal(calendar_load("/nonexistent/holidays-cn", NULL, 0, &cal, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent/holidays-cn"));
-	assert_int_equal(calendar_load(NULL, &cal, err, sizeof(err)), -1);
+	assert_int_equal(calendar_load(NULL, NULL, 0, &cal, err, sizeof(err)), -1);
 	workdays_calendar_free(&cal);
+}
+
+/* A year uploaded in the console replaces the file of that year, and adds years the files lack. */
+static void test_uploaded_years(void **state)
+{
+	struct workdays_calendar cal;
+	char err[512] = "";
+	int w, off, work;
+	/* 2026 without its National Day: only 10-01 is off; 2031 does not exist as a file */
+	const struct calendar_text extra[] = {
+		{2026, "{\"year\": 2026, \"days\": [{\"name\": \"国庆节\", \"date\": \"2026-10-01\", "
+		       "\"isOffDay\": true}]}"},
+		{2031, "{\"year\": 2031, \"days\": [{\"name\": \"元旦\", \"date\": \"2031-01-01\", "
+		       "\"isOffDay\": true}, {\"name\": \"春节\", \"date\": \"2031-01-26\", \"isOffDay\": "
+		       "false}]}"},
+	};
+
+	(void)state;
+	workdays_calendar_init(&cal);
+	assert_int_equal(calendar_load(HOLIDAYS_DIR, extra, 2, &cal, err, sizeof(err)), 0);
+	assert_int_equal(workdays_is_working(&cal, 20261001, &w), WORKDAYS_OK);
+	assert_int_equal(w, 0);
+	assert_int_equal(workdays_is_working(&cal, 20261002, &w),
+			 WORKDAYS_OK); /* the file's holiday is gone */
+	assert_int_equal(w, 1);
+	assert_int_equal(workdays_is_working(&cal, 20310126, &w),
+			 WORKDAYS_OK); /* a Sunday made a working day */
+	assert_int_equal(w, 1);
+	assert_int_equal(workdays_is_working(&cal, 20251001, &w), WORKDAYS_OK); /* other files still count */
+	assert_int_equal(w, 0);
+	workdays_calendar_free(&cal);
+
+	assert_int_equal(calendar_check_year(extra[1].text, strlen(extra[1].text), 2031, &off, &work, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(off, 1);
+	assert_int_equal(work, 1);
+	assert_int_equal(calendar_check_year(extra[1].text, strlen(extra[1].text), 2030, &off, &work, err,
+					     sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "\"year\" must be the integer 2030"));
+	const char *bad = "{\"year\": 2030, \"days\": [{\"name\": \"x\", \"date\": \"2030-02-30\", "
+			  "\"isOffDay\": true}]}";
+	assert_int_equal(calendar_check_year(bad, strlen(bad), 2030, &off, &work, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "days[0]"));
 }
 
 static void test_malformed_json(void **state)
@@ -303,6 +348,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_good_files, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(test_empty_dir, make_dir, remove_dir),
 		cmocka_unit_test(test_missing_dir),
+		cmocka_unit_test(test_uploaded_years),
 		cmocka_unit_test_setup_teardown(test_malformed_json, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(test_wrong_types, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(test_bad_dates, make_dir, remove_dir),
