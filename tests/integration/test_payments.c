@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "docs/qrscan.h"
 #include "harness.h"
+#include "providers/wxpay.h"
 #include "store/store.h"
 
 static struct srv S;
@@ -225,8 +226,8 @@ static void test_wxpay_pays(void **state)
 /* 1,000 replays of the same notification, then forged, stale and tampered ones: credited once. */
 static void test_replays_and_forgeries(void **state)
 {
-	static const char *const forged[] = {"bad_signature", "wrong_serial", "stale_timestamp", "wrong_mchid",
-					     "bad_ciphertext"};
+	static const char *const forged[] = {"bad_signature", "wrong_serial", "stale_timestamp",
+					     "wrong_mchid", "bad_ciphertext"};
 	char no[32], path[160], body[96], out_trade_no[80];
 	json_t *j = NULL, *a;
 	size_t i;
@@ -246,7 +247,8 @@ static void test_replays_and_forgeries(void **state)
 		assert_int_equal(sim_do(&S, "POST", path, body, &j), 200);
 		if (json_integer_value(json_array_get(json_object_get(j, "statuses"), 0)) < 400)
 			fail_msg("notification variant %s was accepted: %lld", forged[i],
-				 (long long)json_integer_value(json_array_get(json_object_get(j, "statuses"), 0)));
+				 (long long)json_integer_value(
+					 json_array_get(json_object_get(j, "statuses"), 0)));
 		json_decref(j);
 	}
 	assert_int_equal(sim_do(&S, "POST", path, "{\"variant\":\"wrong_amount\"}", &j), 200);
@@ -304,9 +306,9 @@ static void test_alipay_pays(void **state)
 		json_decref(j);
 	}
 	assert_int_equal(paid_events(no), 1);
-	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?",
-			       out_trade_no),
-			 1);
+	assert_int_equal(
+		count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?", out_trade_no),
+		1);
 }
 
 /* The notification never comes: the reconciliation job asks Alipay and credits the order. */
@@ -397,9 +399,10 @@ static void test_second_payment_refunded(void **state)
 	assert_true(wait_state(no, "awaiting_paper"));
 	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", second);
 	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
-	for (int i = 0; i < 200 && count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
-					 " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
-					 second) != 1;
+	for (int i = 0;
+	     i < 200 && count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+			      " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
+			      second) != 1;
 	     i++)
 		usleep(100 * 1000);
 	assert_int_equal(count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
@@ -407,9 +410,79 @@ static void test_second_payment_refunded(void **state)
 			       second),
 			 1);
 	assert_int_equal(paid_events(no), 1);
-	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?", first), 1);
+	assert_int_equal(
+		count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?", first), 1);
 	order_state(no, path, sizeof(path));
 	assert_string_equal(path, "awaiting_paper");
+}
+
+/* A QR code closed here (replaced) but still payable at the provider is paid anyway: the money
+ * counts (the order is paid by it); the open one paid afterwards is refunded. */
+static void test_closed_attempt_paid(void **state)
+{
+	char no[32], path[160], first[80], second[80];
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "alipay", &j); /* never scanned: Alipay does not know it yet */
+	snprintf(first, sizeof(first), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	a = attempt(no, "wxpay", &j); /* replaces it: closed here */
+	snprintf(second, sizeof(second), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	assert_int_equal(
+		count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?", first), 1);
+	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", first);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE state = 'paid' AND credited = 1 AND "
+			       "out_trade_no = ?",
+			       first),
+			 1);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", second);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	for (int i = 0;
+	     i < 200 && count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+			      " WHERE f.state = 'done' AND p.out_trade_no = ?",
+			      second) != 1;
+	     i++)
+		usleep(100 * 1000);
+	assert_int_equal(count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+			       " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
+			       second),
+			 1);
+	assert_int_equal(paid_events(no), 1);
+}
+
+/* A genuine notification about a payment certdeskd never made (another system on the same merchant
+ * account): recorded and audited as unknown, answered so that WeChat Pay stops, nothing credited. */
+static void test_unknown_trade(void **state)
+{
+	struct wxpay *w;
+	char err[PAY_ERR_MAX], qr[PAY_QR_MAX], notify[200], path[160];
+	(void)state;
+
+	assert_non_null(w = wxpay_new(&cfg, err, sizeof(err)));
+	snprintf(notify, sizeof(notify), "%s/api/v1/payments/wxpay/notify", S.base);
+	assert_int_equal(wxpay_create(w, "OTHERSYSTEM_0001", 100, "别的系统的订单", notify,
+				      (long long)time(NULL) + 600, qr, sizeof(qr), err, sizeof(err)),
+			 PAY_OK);
+	wxpay_free(w);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", "OTHERSYSTEM_0001");
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	for (int i = 0;
+	     i < 100 &&
+	     count("SELECT COUNT(*) FROM audit_log WHERE action = 'payment.unknown' AND object_id = ?",
+		   "OTHERSYSTEM_0001") == 0;
+	     i++)
+		usleep(100 * 1000);
+	assert_int_equal(
+		count("SELECT COUNT(*) FROM audit_log WHERE action = 'payment.unknown' AND object_id = ?",
+		      "OTHERSYSTEM_0001"),
+		1);
+	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE out_trade_no = ?", "OTHERSYSTEM_0001"),
+			 0);
 }
 
 /* An attempt past its time is closed by the reconciliation job, here and at the provider. */
@@ -425,12 +498,14 @@ static void test_expired_attempt_closed(void **state)
 	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
 	json_decref(j);
 	c = db_acquire(db);
-	assert_int_equal(db_exec(c, "UPDATE payments SET expires_at = '2000-01-01T00:00:00Z' WHERE out_trade_no = ?",
-				 DB_ARGS(DB_TEXT(out_trade_no)), NULL),
-			 DB_OK);
+	assert_int_equal(
+		db_exec(c, "UPDATE payments SET expires_at = '2000-01-01T00:00:00Z' WHERE out_trade_no = ?",
+			DB_ARGS(DB_TEXT(out_trade_no)), NULL),
+		DB_OK);
 	db_release(c);
-	for (int i = 0; i < 100 && count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
-					 out_trade_no) != 1;
+	for (int i = 0;
+	     i < 100 && count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
+			      out_trade_no) != 1;
 	     i++)
 		usleep(100 * 1000);
 	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
@@ -473,7 +548,8 @@ static void test_cancel_refunds(void **state)
 	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no);
-	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"单位申请取消\"}", &j), 409); /* unpaid */
+	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"单位申请取消\"}", &j),
+			 409); /* unpaid */
 	json_decref(j);
 	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", out_trade_no);
 	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
@@ -505,6 +581,8 @@ int main(void)
 		cmocka_unit_test(test_reconciliation_credits),
 		cmocka_unit_test(test_notify_races_reconciliation),
 		cmocka_unit_test(test_second_payment_refunded),
+		cmocka_unit_test(test_closed_attempt_paid),
+		cmocka_unit_test(test_unknown_trade),
 		cmocka_unit_test(test_expired_attempt_closed),
 		cmocka_unit_test(test_provider_down),
 		cmocka_unit_test(test_cancel_refunds),
