@@ -102,6 +102,8 @@ int api_payment_post(struct http_req *r)
 		rc = paysvc_attempt(app->pay, &o, provider, &a, &pm, err, sizeof(err));
 		if (rc == 1)
 			form_error(&f, 409, NULL, "state_conflict", "订单当前不在待缴费状态，请刷新");
+		else if (rc == 2)
+			form_error(&f, 429, NULL, "rate_limited", "付款二维码生成次数过多，请一小时后再试");
 		else if (rc == -1)
 			form_error(&f, 502, NULL, "provider_unavailable",
 				   "支付平台暂时无法生成付款二维码，请稍后重试或换一种支付方式");

@@ -16,6 +16,7 @@
 #include "util/timefmt.h"
 
 #define REUSE_MIN_LEFT_S 300 /* an attempt with less than this left is replaced by a new one */
+#define ATTEMPTS_PER_HOUR 20 /* QR codes one order may ask the providers for in an hour */
 #define RECONCILE_BATCH 50
 
 static const char *const verdict_names[PV_COUNT] = {"applied",  "duplicate", "extra", "unknown",
@@ -79,7 +80,7 @@ struct attempt_tx {
 	const struct actor *a;
 	struct payment_rec *pm; /* the new or reused attempt */
 	struct payment_rec old[8];
-	int nold, reused, not_awaiting;
+	int nold, reused, not_awaiting, too_many;
 	long long expire_at;
 };
 
@@ -88,6 +89,7 @@ static int attempt_tx(struct db_conn *c, void *arg)
 	struct attempt_tx *t = arg;
 	char state[24] = "", now_left[TIMEFMT_LEN], *s = NULL;
 	unsigned char rnd[4];
+	int64_t recent = 0;
 	size_t k = 0;
 	int rc = db_query_text(c, "SELECT state FROM orders WHERE id = ?", DB_ARGS(DB_INT(t->o->id)), &s);
 
@@ -111,6 +113,13 @@ static int attempt_tx(struct db_conn *c, void *arg)
 	}
 	if (rc != DB_OK)
 		return rc;
+	timefmt_rfc3339(time(NULL) - 3600, now_left);
+	if ((rc = store_payment_recent(c, t->o->id, now_left, &recent)) != DB_OK)
+		return rc;
+	if (recent >= ATTEMPTS_PER_HOUR) {
+		t->too_many = 1;
+		return DB_OK;
+	}
 	memset(t->pm, 0, sizeof(*t->pm));
 	randombytes_buf(rnd, sizeof(rnd));
 	/* the order number's letters and digits, '_' and 8 random hex digits: at most 32 characters
@@ -171,6 +180,8 @@ int paysvc_attempt(struct paysvc *p, const struct order_rec *o, const char *prov
 		return -2;
 	if (t.not_awaiting)
 		return 1;
+	if (t.too_many)
+		return 2;
 	if (t.reused)
 		return 0;
 	snprintf(notify, sizeof(notify), "%s/api/v1/payments/%s/notify", p->cfg->public_url, provider);

@@ -499,8 +499,9 @@ int store_payment_opened(struct db_conn *c, int64_t id, const char *qr_code, con
 int store_payment_get(struct db_conn *c, const char *out_trade_no, struct payment_rec *p);
 /* Loads the order's newest attempt that is not 'failed'. DB_OK, DB_NOTFOUND or < 0. */
 int store_payment_latest(struct db_conn *c, int64_t order_id, struct payment_rec *p);
-/* Loads up to max attempts in state (or, with state "due", 'creating'/'open' ones made before
- * created_before and not checked since checked_before), oldest first, into ps; *n gets how many. */
+/* Loads up to max attempts in state (or, with state "due", those made before created_before and not
+ * checked since checked_before that are 'creating', 'open', or 'closed' but not yet expired at
+ * checked_before), oldest first, into ps; *n gets how many. */
 int store_payments_list(struct db_conn *c, const char *state, const char *created_before,
 			const char *checked_before, int64_t order_id, struct payment_rec *ps, int max,
 			int *n);
@@ -510,6 +511,8 @@ int store_payment_mark_paid(struct db_conn *c, int64_t id, const char *trade_no,
 			    int credited);
 /* creating/open -> closed. DB_OK, or DB_NOTFOUND when it was not open (paid meanwhile). */
 int store_payment_close(struct db_conn *c, int64_t id, const char *why);
+/* *n gets how many attempts the order has had since since. */
+int store_payment_recent(struct db_conn *c, int64_t order_id, const char *since, int64_t *n);
 /* Notes that the provider was asked about the attempt now. */
 int store_payment_checked(struct db_conn *c, int64_t id);
 /* Records what a notification or query said (payment_id 0 when no attempt matched). */

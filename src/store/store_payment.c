@@ -128,13 +128,19 @@ int store_payment_latest(struct db_conn *c, int64_t order_id, struct payment_rec
 int store_payments_list(struct db_conn *c, const char *state, const char *created_before,
 			const char *checked_before, int64_t order_id, struct payment_rec *ps, int max, int *n)
 {
+	/* closed here but maybe still payable there (Alipay keeps an unscanned QR code payable until it
+	 * expires): asked about until it has expired */
 	if (strcmp(state, "due") == 0)
-		return payment_rows(
-			c,
-			"SELECT " PAYMENT_COLS " FROM payments p JOIN orders o ON o.id = p.order_id"
-			" WHERE p.state IN ('creating', 'open') AND p.created_at < ?"
-			" AND (p.checked_at IS NULL OR p.checked_at < ?) ORDER BY p.id LIMIT ?",
-			DB_ARGS(DB_TEXT(created_before), DB_TEXT(checked_before), DB_INT(max)), ps, max, n);
+		return payment_rows(c,
+				    "SELECT " PAYMENT_COLS
+				    " FROM payments p JOIN orders o ON o.id = p.order_id"
+				    " WHERE (p.state IN ('creating', 'open') OR (p.state = 'closed' AND "
+				    "p.expires_at > ?))"
+				    " AND p.created_at < ? AND (p.checked_at IS NULL OR p.checked_at < ?)"
+				    " ORDER BY p.id LIMIT ?",
+				    DB_ARGS(DB_TEXT(checked_before), DB_TEXT(created_before),
+					    DB_TEXT(checked_before), DB_INT(max)),
+				    ps, max, n);
 	return payment_rows(c,
 			    "SELECT " PAYMENT_COLS " FROM payments p JOIN orders o ON o.id = p.order_id"
 			    " WHERE p.state = ? AND p.order_id = ? ORDER BY p.id LIMIT ?",
@@ -165,6 +171,12 @@ int store_payment_close(struct db_conn *c, int64_t id, const char *why)
 			 &changes);
 
 	return rc != DB_OK ? rc : changes == 1 ? DB_OK : DB_NOTFOUND;
+}
+
+int store_payment_recent(struct db_conn *c, int64_t order_id, const char *since, int64_t *n)
+{
+	return db_query_int(c, "SELECT COUNT(*) FROM payments WHERE order_id = ? AND created_at >= ?",
+			    DB_ARGS(DB_INT(order_id), DB_TEXT(since)), n);
 }
 
 int store_payment_checked(struct db_conn *c, int64_t id)

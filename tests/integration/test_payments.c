@@ -536,6 +536,29 @@ static void test_provider_down(void **state)
 	json_decref(j);
 }
 
+/* An order switching providers again and again gets at most 20 QR codes an hour from them. */
+static void test_attempts_limited(void **state)
+{
+	char no[32], path[160];
+	json_t *j = NULL;
+	(void)state;
+
+	order_awaiting_payment(no);
+	for (int i = 0; i < 20; i++) {
+		attempt(no, i % 2 ? "wxpay" : "alipay", &j);
+		json_decref(j);
+	}
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", no);
+	assert_int_equal(client_do(&org, "POST", path, "{\"provider\":\"alipay\"}", &j), 429);
+	assert_string_equal(error_code(j), "rate_limited");
+	json_decref(j);
+	/* only the newest is open */
+	assert_int_equal(count("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id"
+			       " WHERE p.state = 'open' AND o.order_no = ?",
+			       no),
+			 1);
+}
+
 /* Finance cancels a paid order: refunded through the provider; other roles may not. */
 static void test_cancel_refunds(void **state)
 {
@@ -585,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_trade),
 		cmocka_unit_test(test_expired_attempt_closed),
 		cmocka_unit_test(test_provider_down),
+		cmocka_unit_test(test_attempts_limited),
 		cmocka_unit_test(test_cancel_refunds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
