@@ -276,6 +276,13 @@ export function uploadDocument(no, kind, file, onProgress) {
   return putForm(`${orderPath(no)}/documents/${encodeURIComponent(kind)}`, fd, onProgress)
 }
 
+// --- payment (缴费): a WeChat Pay or Alipay QR code for an order awaiting payment -------------
+export const getPayment = (no) => get(`${orderPath(no)}/payment`)
+// provider: 'wxpay' | 'alipay'; the same shape with an open attempt (reused while ≥ 5 min left).
+export const startPayment = (no, provider) => post(`${orderPath(no)}/payment`, { provider })
+// The open attempt's QR code (PNG); v (its out_trade_no) makes a new attempt a new URL.
+export const paymentQrURL = (no, v) => `${orderPath(no)}/payment/qr.png${v ? `?v=${encodeURIComponent(v)}` : ''}`
+
 // --- the legal person's face verification (anonymous phone page) ---------------------------
 const verifyPath = (token) => `/api/v1/verify/${encodeURIComponent(token)}`
 export const getVerify = (token) => get(verifyPath(token))
@@ -342,6 +349,8 @@ export const getWorkQueue = (queue) => get(`/api/v1/admin/queues/${encodeURIComp
 export const paperCheck = (no, body) => post(`${adminOrderPath(no)}/paper-check`, body)
 export const markMade = (no) => post(`${adminOrderPath(no)}/made`)
 export const shipOrder = (no, trackingNo) => post(`${adminOrderPath(no)}/ship`, { tracking_no: trackingNo })
+// Finance cancels a paid order not yet in production and refunds it: body { reason }.
+export const cancelOrder = (no, reason) => post(`${adminOrderPath(no)}/cancel`, { reason })
 // The organisation's courier parcel with the paper documents.
 export const sendCourier = (no, body) => post(`${orderPath(no)}/courier`, body)
 

@@ -119,3 +119,40 @@ export const MOBILE_REQUEST_STATES = {
   rejected: { label: '已驳回', type: 'danger' },
 }
 export const mobileRequestState = (s) => MOBILE_REQUEST_STATES[s] || { label: s || '-', type: 'info' }
+
+// Payment (缴费): providers, attempts, refunds and what became of each provider report.
+export const PAY_PROVIDERS = {
+  wxpay: { label: '微信支付', app: '微信' },
+  alipay: { label: '支付宝', app: '支付宝' },
+}
+export const payProvider = (p) => PAY_PROVIDERS[p] || { label: p || '-', app: p || '' }
+
+export const PAYMENT_STATES = {
+  creating: { label: '创建中', type: 'info' },
+  open: { label: '待支付', type: 'warning' },
+  paid: { label: '已支付', type: 'success' },
+  closed: { label: '已关闭', type: 'info' },
+  failed: { label: '创建失败', type: 'danger' },
+}
+export const paymentState = (s) => PAYMENT_STATES[s] || { label: s || '-', type: 'info' }
+
+export const REFUND_KINDS = { cancel: '取消订单退款', duplicate: '重复支付退款' }
+export const REFUND_STATES = {
+  requested: { label: '待退款', type: 'warning' },
+  processing: { label: '退款中', type: 'warning' },
+  done: { label: '已退款', type: 'success' },
+  failed: { label: '退款失败', type: 'danger' },
+}
+export const refundState = (s) => REFUND_STATES[s] || { label: s || '-', type: 'info' }
+
+export const PAY_EVENT_SOURCES = { notify: '支付平台通知', query: '主动查询' }
+export const PAY_VERDICTS = {
+  applied: '已入账',
+  duplicate: '重复报告（忽略）',
+  extra: '重复支付（已安排退款）',
+  unknown: '无此付款记录',
+  mismatch: '金额或渠道不符（未入账）',
+  closed: '付款已关闭',
+  open: '尚未支付',
+  forged: '验签失败（已拒绝）',
+}
