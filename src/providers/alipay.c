@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "providers/httpc.h"
 #include "providers/rsasig.h"
 #include "util/urlform.h"
 #include "util/strutil.h"
@@ -42,20 +43,6 @@ struct reply {
 	const char *code, *sub_code; /* point into obj; "" when absent */
 	int is_signed;
 };
-
-struct buf {
-	char *p;
-	size_t len;
-	int too_long;
-};
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-/* Initialises libcurl once per process. */
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 struct alipay *alipay_new(const struct config *cfg, char *err, size_t errlen)
 {
@@ -122,65 +109,27 @@ static int text_ok(const char *s, size_t max)
 	return s != NULL && s[0] != '\0' && strlen(s) <= max && utf8_chars(s) > 0 && !str_has_control(s);
 }
 
-/* libcurl write callback: keeps up to ALIPAY_MAX_REPLY bytes, then stops the transfer. */
-static size_t on_data(char *data, size_t size, size_t n, void *user)
-{
-	struct buf *b = user;
-	size_t add = size * n;
-
-	if (b->len + add > ALIPAY_MAX_REPLY) {
-		b->too_long = 1;
-		return 0;
-	}
-	b->p = xrealloc(b->p, b->len + add + 1);
-	memcpy(b->p + b->len, data, add);
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
-}
-
 /* Posts body to the gateway. Returns PAY_OK with the reply in *b (status 200), or PAY_RETRY /
  * PAY_PERMANENT with err. */
-static int post(const struct alipay *a, const char *body, struct buf *b, char *err, size_t errlen)
+static int post(const struct alipay *a, const char *body, struct httpc_reply *b, char *err, size_t errlen)
 {
-	struct curl_slist *h = NULL;
-	long status = 0;
-	CURLcode cc;
-	CURL *c;
+	struct curl_slist *h =
+		curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded;charset=utf-8");
 	int rc = PAY_RETRY;
+	char why[PAY_ERR_MAX];
 
-	pthread_once(&curl_once, curl_init_once);
-	if ((c = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "curl_easy_init failed");
-		return PAY_RETRY;
-	}
-	h = curl_slist_append(h, "Content-Type: application/x-www-form-urlencoded;charset=utf-8");
 	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_URL, a->cfg->alipay_gateway);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)a->cfg->alipay_timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)a->cfg->alipay_timeout_s);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (b->too_long)
-		snprintf(err, errlen, "reply longer than %d bytes", ALIPAY_MAX_REPLY);
-	else if (cc != CURLE_OK)
-		snprintf(err, errlen, "transport: %s", curl_easy_strerror(cc));
-	else if (status >= 500 || status == 429)
-		snprintf(err, errlen, "HTTP status %ld", status);
-	else if (status != 200) {
-		snprintf(err, errlen, "HTTP status %ld", status);
+	if (httpc_send("POST", a->cfg->alipay_gateway, h, body, a->cfg->alipay_timeout_s, ALIPAY_MAX_REPLY,
+		       NULL, 0, b, why, sizeof(why)) != 0)
+		snprintf(err, errlen, "%s%s", b->too_long ? "" : "transport: ", why);
+	else if (b->status >= 500 || b->status == 429)
+		snprintf(err, errlen, "HTTP status %ld", b->status);
+	else if (b->status != 200) {
+		snprintf(err, errlen, "HTTP status %ld", b->status);
 		rc = PAY_PERMANENT;
 	} else
 		rc = PAY_OK;
 	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
 	return rc;
 }
 
@@ -220,8 +169,8 @@ static const char *str_of(json_t *o, const char *name)
 
 /* Reads the gateway's reply to method: the "<method, dots as underscores>_response" object (or
  * "error_response"), its signature checked. Returns PAY_OK with *r, or PAY_RETRY / PAY_FORGED. */
-static int read_reply(const struct alipay *a, const char *method, const struct buf *b, struct reply *r,
-		      char *err, size_t errlen)
+static int read_reply(const struct alipay *a, const char *method, const struct httpc_reply *b,
+		      struct reply *r, char *err, size_t errlen)
 {
 	char name[96], sign[RSASIG_B64_MAX];
 	const char *obj;
@@ -231,8 +180,8 @@ static int read_reply(const struct alipay *a, const char *method, const struct b
 	for (char *p = name; *p != '\0'; p++)
 		if (*p == '.')
 			*p = '_';
-	if (alipay_reply_extract(b->p, b->len, name, &obj, &objlen, sign, sizeof(sign)) != 0 &&
-	    alipay_reply_extract(b->p, b->len, "error_response", &obj, &objlen, sign, sizeof(sign)) != 0) {
+	if (alipay_reply_extract(b->body, b->len, name, &obj, &objlen, sign, sizeof(sign)) != 0 &&
+	    alipay_reply_extract(b->body, b->len, "error_response", &obj, &objlen, sign, sizeof(sign)) != 0) {
 		snprintf(err, errlen, "%s: reply without %s", method, name);
 		return PAY_RETRY;
 	}
@@ -258,7 +207,7 @@ static int call(const struct alipay *a, const char *method, json_t *biz, const c
 		struct reply *r, char *err, size_t errlen)
 {
 	char *text = json_dumps(biz, JSON_COMPACT | JSON_PRESERVE_ORDER), *body;
-	struct buf b = {xcalloc(1), 0, 0};
+	struct httpc_reply b = {0};
 	int rc;
 
 	json_decref(biz);
@@ -266,7 +215,6 @@ static int call(const struct alipay *a, const char *method, json_t *biz, const c
 	free(text);
 	if (body == NULL) {
 		snprintf(err, errlen, "%s: request cannot be signed", method);
-		free(b.p);
 		return PAY_PERMANENT;
 	}
 	rc = post(a, body, &b, err, errlen);
@@ -278,7 +226,7 @@ static int call(const struct alipay *a, const char *method, json_t *biz, const c
 		str_copy(err, tmp, errlen);
 	}
 	free(body);
-	free(b.p);
+	free(b.body);
 	return rc;
 }
 

@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +12,13 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "providers/httpc.h"
 #include "core/tracking.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
 #define SERVICE_CODE "EXP_RECE_SEARCH_ROUTES"
 #define CONTENT_TYPE "application/x-www-form-urlencoded;charset=UTF-8"
-
-struct reply {
-	char *p;
-	size_t len;
-	int too_long;
-};
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-/* Initialises libcurl once per process. */
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void sf_config_from(struct sf_config *c, const struct config *cfg)
 {
@@ -150,62 +136,21 @@ static char *request_form(const struct sf_config *c, const char *mail_no, const 
 	return out;
 }
 
-/* libcurl write callback: keeps up to SF_MAX_REPLY bytes, then stops the transfer. */
-static size_t on_data(char *data, size_t size, size_t n, void *user)
-{
-	struct reply *b = user;
-	size_t add = size * n;
-
-	if (b->len + add > SF_MAX_REPLY) {
-		b->too_long = 1;
-		return 0;
-	}
-	b->p = xrealloc(b->p, b->len + add + 1);
-	memcpy(b->p + b->len, data, add);
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
-}
-
-/* POSTs form to the endpoint. Returns 0 with the body in *b and the status in *status, or SF_RETRY
- * with curl's error in err. */
-static int post(const struct sf_config *c, const char *form, struct reply *b, long *status, char *err,
-		size_t errlen)
+/* POSTs form to the endpoint. Returns 0 with the reply in *b, or SF_RETRY with the reason in err. */
+static int post(const struct sf_config *c, const char *form, struct httpc_reply *b, char *err, size_t errlen)
 {
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: " CONTENT_TYPE);
-	CURLcode cc;
-	CURL *k;
+	char why[SF_ERR_MAX];
+	int rc = 0;
 
 	h = curl_slist_append(h, "Expect:");
-	pthread_once(&curl_once, curl_init_once);
-	if ((k = curl_easy_init()) == NULL) {
-		curl_slist_free_all(h);
-		snprintf(err, errlen, "curl_easy_init failed");
-		return SF_RETRY;
+	if (httpc_send("POST", c->endpoint, h, form, c->timeout_s, SF_MAX_REPLY, NULL, 0, b, why,
+		       sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s%s", b->too_long ? "reply: " : "transport: ", why);
+		rc = SF_RETRY;
 	}
-	curl_easy_setopt(k, CURLOPT_URL, c->endpoint);
-	curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(k, CURLOPT_TIMEOUT, (long)c->timeout_s);
-	curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, (long)c->timeout_s);
-	curl_easy_setopt(k, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
-	curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(k, CURLOPT_WRITEDATA, b);
-	cc = curl_easy_perform(k);
-	curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(k);
 	curl_slist_free_all(h);
-	if (b->too_long) {
-		snprintf(err, errlen, "reply: longer than 1 MiB");
-		return SF_RETRY;
-	}
-	if (cc != CURLE_OK) {
-		snprintf(err, errlen, "transport: %s", curl_easy_strerror(cc));
-		return SF_RETRY;
-	}
-	return 0;
+	return rc;
 }
 
 /* Checks the settings and arguments; returns 0, or SF_PERMANENT with err. */
@@ -237,9 +182,8 @@ static int check_args(const struct sf_config *c, const char *check_phone, char *
 int sf_routes(const struct sf_config *c, const char *mail_no, const char *check_phone,
 	      struct sf_route **routes, size_t *n, char *err, size_t errlen)
 {
-	struct reply b = {NULL, 0, 0};
+	struct httpc_reply b = {0};
 	char no[TRACKING_MAX], *form = NULL;
-	long status = 0;
 	int rc;
 
 	*routes = NULL;
@@ -255,14 +199,14 @@ int sf_routes(const struct sf_config *c, const char *mail_no, const char *check_
 		snprintf(err, errlen, "request cannot be signed");
 		return SF_PERMANENT;
 	}
-	rc = post(c, form, &b, &status, err, errlen);
-	if (rc == 0 && status != 200) {
-		snprintf(err, errlen, "HTTP status %ld", status);
+	rc = post(c, form, &b, err, errlen);
+	if (rc == 0 && b.status != 200) {
+		snprintf(err, errlen, "HTTP status %ld", b.status);
 		rc = SF_RETRY;
 	} else if (rc == 0) {
-		rc = sf_parse_reply(b.p != NULL ? b.p : "", b.len, no, routes, n, err, errlen);
+		rc = sf_parse_reply(b.body, b.len, no, routes, n, err, errlen);
 	}
 	free(form);
-	free(b.p);
+	free(b.body);
 	return rc;
 }

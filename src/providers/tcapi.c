@@ -2,46 +2,15 @@
 #include "providers/tcapi.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "providers/httpc.h"
 #include "providers/tc3.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
-
-struct reply {
-	char *p;
-	size_t len;
-	int too_long;
-};
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-/* Initialises libcurl once per process. */
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* libcurl write callback: keeps up to TCAPI_MAX_REPLY bytes, then stops the transfer. */
-static size_t on_data(char *data, size_t size, size_t n, void *user)
-{
-	struct reply *b = user;
-	size_t add = size * n;
-
-	if (b->len + add > TCAPI_MAX_REPLY) {
-		b->too_long = 1;
-		return 0;
-	}
-	b->p = xrealloc(b->p, b->len + add + 1);
-	memcpy(b->p + b->len, data, add);
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
-}
 
 /* Writes into host (size bytes) the host[:port] of an http(s) URL; returns 0, or -1 when the URL
  * is not http(s), has user information, or no host. */
@@ -96,10 +65,10 @@ static struct curl_slist *headers(const struct tcapi *t, const char *service, co
 }
 
 /* Unwraps the reply body: TCAPI_OK with *response, TCAPI_ERROR with code, or TCAPI_BAD_REPLY. */
-static int unwrap(const struct reply *b, json_t **response, char *code, size_t codelen, char *detail,
+static int unwrap(const struct httpc_reply *b, json_t **response, char *code, size_t codelen, char *detail,
 		  size_t detaillen)
 {
-	json_t *root = json_loadb(b->p, b->len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *root = json_loadb(b->body, b->len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *resp = json_object_get(root, "Response"), *e;
 	int rc = TCAPI_BAD_REPLY;
 
@@ -124,12 +93,9 @@ int tcapi_call(const struct tcapi *t, const char *service, const char *action, c
 	       const char *payload, json_t **response, char *code, size_t codelen, char *detail,
 	       size_t detaillen)
 {
-	struct reply b = {xcalloc(1), 0, 0};
+	struct httpc_reply b = {0};
 	struct curl_slist *hl = NULL;
 	char host[256], *url = NULL;
-	long status = 0;
-	CURLcode cc;
-	CURL *c = NULL;
 	int rc = TCAPI_TRANSPORT;
 
 	*response = NULL;
@@ -145,39 +111,20 @@ int tcapi_call(const struct tcapi *t, const char *service, const char *action, c
 		goto out;
 	}
 	url = xasprintf("%s%s", t->endpoint, t->endpoint[strlen(t->endpoint) - 1] == '/' ? "" : "/");
-	pthread_once(&curl_once, curl_init_once);
-	if ((c = curl_easy_init()) == NULL) {
-		snprintf(detail, detaillen, "curl_easy_init failed");
-		goto out;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)t->timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)t->timeout_s);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (cc != CURLE_OK && !b.too_long) {
-		snprintf(detail, detaillen, "%s", curl_easy_strerror(cc));
+	if (httpc_send("POST", url, hl, payload, t->timeout_s, TCAPI_MAX_REPLY, NULL, 0, &b, detail,
+		       detaillen) != 0) {
+		if (b.too_long)
+			rc = TCAPI_BAD_REPLY;
 		goto out;
 	}
 	rc = TCAPI_BAD_REPLY;
-	if (b.too_long)
-		snprintf(detail, detaillen, "reply longer than %d bytes", TCAPI_MAX_REPLY);
-	else if (status != 200)
-		snprintf(detail, detaillen, "HTTP status %ld", status);
+	if (b.status != 200)
+		snprintf(detail, detaillen, "HTTP status %ld", b.status);
 	else
 		rc = unwrap(&b, response, code, codelen, detail, detaillen);
 out:
 	curl_slist_free_all(hl);
-	if (c != NULL)
-		curl_easy_cleanup(c);
 	free(url);
-	free(b.p);
+	free(b.body);
 	return rc;
 }

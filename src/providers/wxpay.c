@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "providers/httpc.h"
 #include "providers/rsasig.h"
 #include "util/strnum.h"
 #include "util/strutil.h"
@@ -34,19 +35,9 @@ struct wxpay {
 
 /* A reply: its body (up to REPLY_MAX) and the Wechatpay-* headers of the final response. */
 struct reply {
-	char *p;
-	size_t len;
-	int too_long;
+	struct httpc_reply r;
 	char ts[32], nonce[80], sig[RSASIG_B64_MAX], serial[80];
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-/* Initialises libcurl once per process. */
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* Returns 1 when s is 1 to max characters, each in set. */
 static int all_of(const char *s, size_t max, const char *set)
@@ -99,7 +90,6 @@ struct wxpay *wxpay_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "wxpay.platform_key: %s", why);
 		goto fail;
 	}
-	pthread_once(&curl_once, curl_init_once);
 	return w;
 fail:
 	wxpay_free(w);
@@ -158,57 +148,6 @@ int wxpay_verify_signature(const struct wxpay *w, const char *timestamp, const c
 	return ok;
 }
 
-/* libcurl write callback: keeps up to REPLY_MAX bytes, then stops the transfer. */
-static size_t on_data(char *data, size_t size, size_t n, void *user)
-{
-	struct reply *b = user;
-	size_t add = size * n;
-
-	if (b->len + add > REPLY_MAX) {
-		b->too_long = 1;
-		return 0;
-	}
-	b->p = xrealloc(b->p, b->len + add + 1);
-	memcpy(b->p + b->len, data, add);
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
-}
-
-/* Copies the value of header line h (len bytes) into dst when its name is name; returns 1 then. */
-static int header_value(const char *h, size_t len, const char *name, char *dst, size_t size)
-{
-	size_t nl = strlen(name), vl;
-
-	if (len <= nl || strncasecmp(h, name, nl) != 0 || h[nl] != ':')
-		return 0;
-	h += nl + 1;
-	len -= nl + 1;
-	while (len > 0 && (*h == ' ' || *h == '\t'))
-		h++, len--;
-	while (len > 0 && (h[len - 1] == '\r' || h[len - 1] == '\n' || h[len - 1] == ' '))
-		len--;
-	vl = len < size ? len : 0; /* a value too long for its field is as good as absent */
-	memcpy(dst, h, vl);
-	dst[vl] = '\0';
-	return 1;
-}
-
-/* libcurl header callback: keeps the Wechatpay-* headers of the last response. */
-static size_t on_header(char *h, size_t size, size_t n, void *user)
-{
-	struct reply *b = user;
-	size_t len = size * n;
-
-	if (len >= 5 && strncmp(h, "HTTP/", 5) == 0)
-		b->ts[0] = b->nonce[0] = b->sig[0] = b->serial[0] = '\0';
-	else if (!header_value(h, len, "Wechatpay-Timestamp", b->ts, sizeof(b->ts)) &&
-		 !header_value(h, len, "Wechatpay-Nonce", b->nonce, sizeof(b->nonce)) &&
-		 !header_value(h, len, "Wechatpay-Signature", b->sig, sizeof(b->sig)))
-		header_value(h, len, "Wechatpay-Serial", b->serial, sizeof(b->serial));
-	return len;
-}
-
 /* Builds the request headers for method path body; returns the list (caller frees), or NULL. */
 static struct curl_slist *request_headers(const struct wxpay *w, const char *method, const char *path,
 					  const char *body)
@@ -237,7 +176,7 @@ static struct curl_slist *request_headers(const struct wxpay *w, const char *met
  * into code (64 bytes). */
 static void refusal(const struct reply *b, long status, char code[64], char *err, size_t errlen)
 {
-	json_t *j = json_loadb(b->p, b->len, 0, NULL);
+	json_t *j = json_loadb(b->r.body, b->r.len, 0, NULL);
 	const char *c = json_string_value(json_object_get(j, "code"));
 	const char *m = json_string_value(json_object_get(j, "message"));
 
@@ -257,13 +196,16 @@ static void refusal(const struct reply *b, long status, char code[64], char *err
 static int call(const struct wxpay *w, const char *method, const char *path, const char *body, long *status,
 		json_t **out, char code[64], char *err, size_t errlen)
 {
-	struct reply b = {0};
+	struct reply b;
+	struct httpc_capture cap[] = {{"Wechatpay-Timestamp", b.ts, sizeof(b.ts)},
+				      {"Wechatpay-Nonce", b.nonce, sizeof(b.nonce)},
+				      {"Wechatpay-Signature", b.sig, sizeof(b.sig)},
+				      {"Wechatpay-Serial", b.serial, sizeof(b.serial)}};
 	struct curl_slist *hl = NULL;
 	char *url = xasprintf("%s%s", w->base, path);
-	CURL *c = NULL;
-	CURLcode cc;
 	int rc = PAY_RETRY;
 
+	memset(&b, 0, sizeof(b));
 	*out = NULL;
 	*status = 0;
 	str_copy(code, "", 64);
@@ -272,40 +214,20 @@ static int call(const struct wxpay *w, const char *method, const char *path, con
 		rc = PAY_PERMANENT;
 		goto out;
 	}
-	if ((c = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "curl_easy_init failed");
+	if (httpc_send(method, url, hl, body, w->cfg->wxpay_timeout_s, REPLY_MAX, cap, 4, &b.r, err,
+		       errlen) != 0)
 		goto out;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)w->cfg->wxpay_timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)w->cfg->wxpay_timeout_s);
-	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &b);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (b.too_long) {
-		snprintf(err, errlen, "reply longer than %d bytes", REPLY_MAX);
-	} else if (cc != CURLE_OK) {
-		snprintf(err, errlen, "%s", curl_easy_strerror(cc));
-	} else if (*status < 200 || *status > 299) {
+	*status = b.r.status;
+	if (*status < 200 || *status > 299) {
 		refusal(&b, *status, code, err, errlen);
 		rc = 1;
 	} else if (strcmp(b.serial, w->cfg->wxpay_platform_serial) != 0 ||
-		   !wxpay_verify_signature(w, b.ts, b.nonce, b.p != NULL ? b.p : "", b.len, b.sig)) {
+		   !wxpay_verify_signature(w, b.ts, b.nonce, b.r.body, b.r.len, b.sig)) {
 		snprintf(err, errlen, "reply signature or Wechatpay-Serial does not check (HTTP %ld)",
 			 *status);
 		rc = PAY_FORGED;
-	} else if (b.len > 0 &&
-		   (*out = json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, NULL), !json_is_object(*out))) {
+	} else if (b.r.len > 0 && (*out = json_loadb(b.r.body, b.r.len, JSON_REJECT_DUPLICATES, NULL),
+				   !json_is_object(*out))) {
 		json_decref(*out); /* json_is_object evaluates its argument twice: never call inside it */
 		*out = NULL;
 		snprintf(err, errlen, "signed reply is not a JSON object (HTTP %ld)", *status);
@@ -314,10 +236,8 @@ static int call(const struct wxpay *w, const char *method, const char *path, con
 	}
 out:
 	curl_slist_free_all(hl);
-	if (c != NULL)
-		curl_easy_cleanup(c);
 	free(url);
-	free(b.p);
+	free(b.r.body);
 	return rc;
 }
 
