@@ -2,7 +2,9 @@
 // (the organisation sees it), the organisation re-uploads and resubmits (API), the reviewer passes;
 // the order is moved to awaiting_paper in the database (no payment yet); the organisation
 // registers its SF parcel on the order page; 资料审核员 合格, 制证员 制证完成, 发货员 寄出 with an
-// SF number; the organisation sees 证书已寄出 with both tracking numbers.
+// SF number; the organisation sees 证书已寄出 with both tracking numbers and the parcel's route
+// (物流跟踪) from the SF simulator, a notice when SF does not answer, and 已完成 once the route shows
+// the parcel signed for; the staff's order page shows the same route.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -130,6 +132,16 @@ async function asOrg(t) {
   await loginViaPage(t, ORG.uscc, PASSWORD)
 }
 
+// POST to the simulator's control API.
+async function simPost(t, p, body) {
+  const res = await fetch(`${t.simURL}${p}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  assert.equal(res.status, 200, `${p}: ${await res.text()}`)
+}
+
 // Confirms an Element Plus message box.
 async function confirmBox(page) {
   const box = page.locator('.el-message-box')
@@ -141,7 +153,7 @@ async function confirmBox(page) {
 export default [
   {
     name: 'backoffice: pre-review reject and pass, paper mailed, paper check, production, shipping',
-    timeoutMs: 180000,
+    timeoutMs: 240000,
     async fn(t) {
       const { page } = t
       await freshStart(t)
@@ -357,8 +369,59 @@ export default [
         await t.waitForText(page.locator('[data-test=parcels-outbound]'), OUT_SF)
         await t.waitForText(page.locator('[data-test=parcels-outbound]'), '寄回的证书')
         assert.equal(await page.locator('[data-test=courier-form]').count(), 0, 'nothing more to mail')
+        // 物流跟踪: the SF simulator's mock route, newest first.
+        const routeBox = page.locator('[data-test=paper-card] [data-test=order-route]')
+        await routeBox.locator('[data-test=route-timeline]').waitFor()
+        assert.ok((await routeBox.locator('[data-test=route-item]').count()) >= 1, 'at least one route entry')
+        await t.waitForText(routeBox.locator('[data-test=route-tracking]'), OUT_SF)
+        await t.waitForText(routeBox.locator('[data-test=route-item]').first(), '正在派送途中')
+        await t.waitForText(routeBox.locator('[data-test=route-item]').first(), '派送中')
+        await t.waitForText(routeBox.locator('[data-test=route-item]').last(), '已收取快件')
         await page.waitForLoadState('networkidle')
         await t.screenshot('backoffice-org-shipped')
+        await routeBox.scrollIntoViewIfNeeded()
+        await phoneScreenshot(t, 'route-org-timeline-phone')
+
+        // SF does not answer: the last route stays, with an info notice (no error).
+        await simPost(t, '/_sim/sf/fail-next', { status: 503 })
+        await routeBox.locator('[data-test=route-refresh]').click()
+        await t.waitForText(routeBox.locator('[data-test=route-notice]'), '暂时无法从顺丰查询')
+        assert.ok(await routeBox.locator('[data-test=route-notice].el-alert--info').isVisible(), 'notice is an info alert')
+        assert.ok((await routeBox.locator('[data-test=route-item]').count()) >= 1, 'the last known route stays')
+        assert.equal(await page.locator('.el-alert--error').count(), 0, 'no error on the page')
+        await t.screenshot('route-org-notice')
+
+        // Signed for (opCode 80): the order completes, the page shows 已完成.
+        const bj = (hoursAgo) => new Date(Date.now() + 8 * 3600e3 - hoursAgo * 3600e3).toISOString().slice(0, 19).replace('T', ' ')
+        await simPost(t, '/_sim/sf/routes', {
+          mailNo: OUT_SF,
+          routes: [
+            { acceptTime: bj(30), acceptAddress: '鹰潭市', remark: '顺丰速运 已收取快件', opCode: '50' },
+            { acceptTime: bj(20), acceptAddress: '南昌市', remark: '快件到达 【南昌转运中心】', opCode: '31' },
+            { acceptTime: bj(3), acceptAddress: '南昌市', remark: '快件交给王师傅，正在派送途中', opCode: '44' },
+            { acceptTime: bj(1), acceptAddress: '南昌市红谷滩区', remark: '您的快件已签收，签收人：本人', opCode: '80' },
+          ],
+        })
+        await page.reload({ waitUntil: 'domcontentloaded' })
+        await t.waitForText(routeBox.locator('[data-test=route-item]').first(), '已签收')
+        await t.waitForText(page.locator('[data-test=order-state]'), '已完成')
+        const done = await expectStatus(await api.call('GET', `/api/v1/orders/${no}`), 200, 'order')
+        assert.equal(done.state, 'completed')
+        assert.equal(await routeBox.locator('[data-test=route-item]').count(), 4)
+        await page.waitForLoadState('networkidle')
+        await routeBox.scrollIntoViewIfNeeded()
+        await t.screenshot('route-org-completed')
+
+        // The staff's order page: the parcels and the same route (admin endpoint).
+        await asStaff(t, 'shipper')
+        await page.goto(t.url(`/admin/orders/${no}`), { waitUntil: 'domcontentloaded' })
+        const adminRoute = page.locator('[data-test=admin-shipments] [data-test=order-route]')
+        await t.waitForText(adminRoute.locator('[data-test=route-item]').first(), '已签收')
+        await t.waitForText(page.locator('[data-test=admin-parcel-outbound]'), OUT_SF)
+        await t.waitForText(page.locator('[data-test=paper-contacts]'), '张经办')
+        await t.waitForText(page.locator('[data-test=order-state]'), '已完成')
+        await page.waitForLoadState('networkidle')
+        await t.screenshot('route-admin-order')
         await expectNoPageErrors(t)
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })

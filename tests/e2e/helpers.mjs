@@ -215,3 +215,29 @@ export async function openPhone() {
     close: () => browser.close().catch(() => {}),
   }
 }
+
+// A desktop browser of its own with context options (e.g. { timezoneId: 'America/New_York' }):
+// no cookies of the shared context. Returns { page, context, errors, screenshot(t, name), close }.
+export async function openBrowser(options = {}) {
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: process.env.E2E_HEADED !== '1',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+  })
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN', ...options })
+  const page = await context.newPage()
+  const errors = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  return {
+    page,
+    context,
+    errors,
+    async screenshot(t, name) {
+      const file = `${t.artifacts}/${name}.png`
+      await page.screenshot({ path: file, fullPage: true, animations: 'disabled' })
+      return file
+    },
+    close: () => browser.close().catch(() => {}),
+  }
+}

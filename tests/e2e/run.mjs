@@ -134,6 +134,8 @@ function serverEnv(port, dir) {
     CERTDESK_WXPAY_ENDPOINT: `http://127.0.0.1:${simPort}/wxpay`,
     CERTDESK_ALIPAY_GATEWAY: `http://127.0.0.1:${simPort}/alipay/gateway.do`,
     CERTDESK_COURIER_SF_ENDPOINT: `http://127.0.0.1:${simPort}/sf/std/service`,
+    // SF is asked on every route request (no cache), so tests see the routes they set at once.
+    CERTDESK_COURIER_CACHE_S: '0',
     // the payment test key pairs (config/testkeys), wherever the programs run
     ...testKeys(),
     CERTDESK_SIM_SMTP_PORT: String(smtpPort),

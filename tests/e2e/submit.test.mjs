@@ -285,8 +285,16 @@ export default [
         await t.waitForText(page.locator('[data-test=submit-done]'), '已提交，待预审')
         assert.equal(await page.locator('[data-test=submit-order]').count(), 0, 'submitted once')
         assert.equal(await page.locator('[data-test=slot-upload]').count(), 0, 'no more uploads')
+        // The 提交申请 card is gone; the submitted state (and 删除订单, still allowed) instead.
+        assert.equal(await page.locator('[data-test=order-actions]').count(), 0, 'no 提交申请 card after submitting')
+        await t.waitForText(page.locator('[data-test=order-submitted] [data-test=submit-done]'), '申请已提交')
+        assert.equal(await page.locator('[data-test=order-submitted] [data-test=delete-order]').count(), 1, '删除订单 still offered')
         await page.waitForLoadState('networkidle')
         await t.screenshot('submit-order-submitted')
+        // A later visit: still no 提交申请 card, the state without the one-off 申请已提交.
+        await page.reload({ waitUntil: 'domcontentloaded' })
+        await t.waitForText(page.locator('[data-test=order-submitted] [data-test=submit-done]'), '当前状态：已提交，待预审')
+        assert.equal(await page.locator('[data-test=order-actions]').count(), 0, 'no 提交申请 card on a later visit')
         await expectNoPageErrors(t)
       } finally {
         if (phone) await phone.close()

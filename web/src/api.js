@@ -43,13 +43,14 @@ function applySession(data) {
   session.loaded = true
 }
 
-async function send(method, path, body) {
+// raw: body is already the JSON text to send (e.g. a file's content), not an object to encode.
+async function send(method, path, body, { raw = false } = {}) {
   const headers = { Accept: 'application/json' }
   const init = { method, headers, credentials: 'same-origin', signal: AbortSignal.timeout(TIMEOUT_MS) }
   if (method !== 'GET' && method !== 'HEAD') {
     headers['Content-Type'] = 'application/json'
     headers['X-CSRF-Token'] = session.csrf
-    init.body = JSON.stringify(body === undefined ? {} : body)
+    init.body = raw ? body : JSON.stringify(body === undefined ? {} : body)
   }
   let res
   try {
@@ -93,11 +94,11 @@ export function loadSession(force = false) {
   return sessionPromise
 }
 
-export async function request(method, path, body) {
+export async function request(method, path, body, opts) {
   if (method !== 'GET' && !session.csrf) await loadSession()
   for (let attempt = 0; ; attempt++) {
     try {
-      return await send(method, path, body)
+      return await send(method, path, body, opts)
     } catch (err) {
       if (!(err instanceof ApiError)) throw err
       if (err.status === 403 && err.code === 'csrf_failed' && attempt === 0) {
@@ -120,6 +121,7 @@ function errorFromReply(status, data) {
   if (e && e.code) {
     const err = new ApiError(status, e.code, e.message || `请求失败（HTTP ${status}）`, e.field, data.errors)
     if (data.missing) err.missing = data.missing // e.g. 422 submit_incomplete, 409 form_incomplete
+    if (e.detail) err.detail = e.detail // e.g. 422 calendar_invalid: the entry and the rule (English)
     return err
   }
   return new ApiError(status, `http_${status}`, `服务器暂时无法处理请求（HTTP ${status}），请稍后重试`)
@@ -265,6 +267,8 @@ export const submitOrder = (no) => post(`${orderPath(no)}/submit`)
 export const orderFormURL = (no, kind) => `${orderPath(no)}/forms/${kind}`
 export const downloadOrderForm = (no, kind) => download(orderFormURL(no, kind), `${no}-${kind}.pdf`)
 export const getOrderDocuments = (no) => get(`${orderPath(no)}/documents`)
+// The outbound parcel's route (物流跟踪); 404 not_shipped before the key is shipped.
+export const getOrderRoute = (no) => get(`${orderPath(no)}/route`)
 // The uploaded image of a slot (same origin, the session cookie); v (the file's sha256) makes a
 // replaced file a new URL.
 export const documentURL = (no, kind, v) =>
@@ -351,6 +355,13 @@ export const markMade = (no) => post(`${adminOrderPath(no)}/made`)
 export const shipOrder = (no, trackingNo) => post(`${adminOrderPath(no)}/ship`, { tracking_no: trackingNo })
 // Finance cancels a paid order not yet in production and refunds it: body { reason }.
 export const cancelOrder = (no, reason) => post(`${adminOrderPath(no)}/cancel`, { reason })
+export const adminGetOrderRoute = (no) => get(`${adminOrderPath(no)}/route`)
+
+// --- the working-day calendar (工作日历): coverage for staff; an admin uploads a year's file ------
+export const getCalendar = () => get('/api/v1/admin/calendar')
+// text: the year's holiday-cn JSON file as it is (sent unchanged as the body).
+export const putCalendarYear = (year, text) =>
+  request('PUT', `/api/v1/admin/calendar/${encodeURIComponent(year)}`, text, { raw: true })
 // The organisation's courier parcel with the paper documents.
 export const sendCourier = (no, body) => post(`${orderPath(no)}/courier`, body)
 

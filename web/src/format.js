@@ -39,6 +39,36 @@ export function formatTime(s) {
 
 export const isFuture = (s) => !!s && new Date(s).getTime() > Date.now()
 
+// Every time the UI shows is Beijing time (Asia/Shanghai, UTC+8 all year: no daylight saving),
+// whatever the browser's time zone. Picked times are Beijing wall-clock strings, converted here.
+const BEIJING_OFFSET = '+08:00'
+
+// A moment (Date, default now) as the Beijing wall clock "2026-11-25 07:15".
+export function beijingWallClock(d = new Date()) {
+  return formatTime(d.toISOString())
+}
+
+// A Beijing wall-clock string "2026-11-25 07:15" (or with ":ss") → RFC 3339 UTC
+// "2026-11-24T23:15:00Z"; null when it is not such a string.
+export function beijingToUTC(wall) {
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?::(\d{2}))?$/.exec(String(wall || '').trim())
+  if (!m) return null
+  const d = new Date(`${m[1]}T${m[2]}:${m[3] || '00'}${BEIJING_OFFSET}`)
+  if (Number.isNaN(d.getTime())) return null
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+// A time the courier writes in Beijing time already, "2026-11-25 07:15:32" → "2026-11-25 07:15".
+export const formatBeijingText = (s) => (s && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(s) ? s.slice(0, 16) : s || '-')
+
+// Carriers of the parcels both ways; where a parcel's route can be looked up by hand.
+export const CARRIERS = {
+  sf: { label: '顺丰速运', site: '顺丰速运官网（www.sf-express.com）或“顺丰速运”微信公众号' },
+  ems: { label: 'EMS', site: 'EMS 官网（www.ems.com.cn）或“中国邮政 EMS”微信公众号' },
+  other: { label: '其他快递', site: '所用快递公司的官网或微信公众号' },
+}
+export const carrier = (c) => CARRIERS[c] || { label: c || '-', site: '快递公司的官网' }
+
 // "13800138000" → "138****8000"
 export const maskMobile = (m) => (m && m.length === 11 ? `${m.slice(0, 3)}****${m.slice(7)}` : m || '')
 

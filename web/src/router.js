@@ -92,6 +92,12 @@ const routes = [
         meta: { title: '发票开具', roles: ['finance'] },
       },
       {
+        path: 'calendar',
+        name: 'admin-calendar',
+        component: () => import('./views/admin/AdminCalendarView.vue'),
+        meta: { title: '工作日历' },
+      },
+      {
         path: 'mobile-requests',
         name: 'admin-mobile-requests',
         component: () => import('./views/admin/AdminMobileRequestsView.vue'),
