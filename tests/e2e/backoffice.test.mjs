@@ -1,7 +1,7 @@
 // The back office through its pages: the dashboard; the reviewer rejects one scan with a reason
 // (the organisation sees it), the organisation re-uploads and resubmits (API), the reviewer passes;
-// the order is moved to awaiting_paper in the database (no payment yet); the organisation
-// registers its SF parcel on the order page; 资料审核员 合格, 制证员 制证完成, 发货员 寄出 with an
+// the organisation pays on its order page with the WeChat Pay simulator (a phone opens the QR code
+// and pays); the organisation registers its SF parcel on the order page; 资料审核员 合格, 制证员 制证完成, 发货员 寄出 with an
 // SF number; the organisation sees 证书已寄出 with both tracking numbers and the parcel's route
 // (物流跟踪) from the SF simulator, a notice when SF does not answer, and 已完成 once the route shows
 // the parcel signed for; the staff's order page shows the same route.
@@ -16,6 +16,7 @@ import {
   freshStart,
   idNumber,
   loginViaPage,
+  payOnPhone,
   phoneScreenshot,
   staffClient,
   staffLoginViaPage,
@@ -264,12 +265,17 @@ export default [
         const passed = await expectStatus(await api.call('GET', `/api/v1/orders/${no}`), 200, 'order')
         assert.equal(passed.state, 'awaiting_payment')
 
-        // No payment yet: straight to awaiting_paper in the database.
-        execFileSync('sqlite3', [t.dbPath, `UPDATE orders SET state='awaiting_paper' WHERE order_no='${no}'`])
-
-        // The organisation: what to mail, the courier form.
+        // The organisation pays with WeChat Pay: the QR code on its order page, paid on the phone
+        // (the simulator's page); the order page moves on by itself.
         await asOrg(t)
         await page.goto(t.url(`/orders/${no}`), { waitUntil: 'domcontentloaded' })
+        await page.locator('[data-test=pay-wxpay]').click()
+        await page.locator('[data-test=pay-qr]').waitFor()
+        const pay = await expectStatus(await api.call('GET', `/api/v1/orders/${no}/payment`), 200, 'payment')
+        await payOnPhone(t, pay.attempt.qr_code, '确认支付', 'backoffice-wxpay')
+        await t.waitForText(page.locator('[data-test=payment-success]'), '支付成功', 12000)
+
+        // The organisation: what to mail, the courier form.
         const paperCard = page.locator('[data-test=paper-card]')
         await t.waitForText(paperCard.locator('[data-test=paper-list]'), '签章采集表原件')
         await t.waitForText(paperCard.locator('[data-test=paper-list]'), '左上角写明订单编号')

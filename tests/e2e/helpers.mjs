@@ -241,3 +241,19 @@ export async function openBrowser(options = {}) {
     close: () => browser.close().catch(() => {}),
   }
 }
+
+// The phone: opens a payment QR code's URL (the simulator's scan page) and presses the pay button of
+// the simulated provider page (微信支付: 确认支付, 支付宝: 确认付款), with screenshots.
+export async function payOnPhone(t, url, button, shot) {
+  const phone = await openPhone()
+  try {
+    await phone.page.goto(url, { waitUntil: 'domcontentloaded' })
+    await phone.page.getByRole('button', { name: button }).waitFor()
+    await phone.screenshot(t, `${shot}-phone`)
+    await phone.page.getByRole('button', { name: button }).click()
+    await phone.page.waitForLoadState('domcontentloaded')
+    await phone.screenshot(t, `${shot}-phone-paid`)
+  } finally {
+    await phone.close()
+  }
+}

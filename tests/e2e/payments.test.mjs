@@ -19,6 +19,7 @@ import {
   idNumber,
   loginViaPage,
   openPhone,
+  payOnPhone,
   phoneScreenshot,
   staffLoginViaPage,
   uscc,
@@ -88,21 +89,6 @@ async function countdownSeconds(page) {
   const m = /^(\d\d):(\d\d)$/.exec(text)
   assert.ok(m, `countdown mm:ss, got ${JSON.stringify(text)}`)
   return Number(m[1]) * 60 + Number(m[2])
-}
-
-// The phone: opens the QR code's URL and presses the pay button of the simulated provider page.
-async function payOnPhone(t, url, button, shot) {
-  const phone = await openPhone()
-  try {
-    await phone.page.goto(url, { waitUntil: 'domcontentloaded' })
-    await phone.page.getByRole('button', { name: button }).waitFor()
-    await phone.screenshot(t, `${shot}-phone`)
-    await phone.page.getByRole('button', { name: button }).click()
-    await phone.page.waitForLoadState('domcontentloaded')
-    await phone.screenshot(t, `${shot}-phone-paid`)
-  } finally {
-    await phone.close()
-  }
 }
 
 // After the phone paid: 支付成功 and the next step (mailing the paper documents) within ~10 s.
