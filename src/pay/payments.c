@@ -87,7 +87,7 @@ struct attempt_tx {
 static int attempt_tx(struct db_conn *c, void *arg)
 {
 	struct attempt_tx *t = arg;
-	char state[24] = "", now_left[TIMEFMT_LEN], *s = NULL;
+	char state[24] = "", when[TIMEFMT_LEN], *s = NULL;
 	unsigned char rnd[4];
 	int64_t recent = 0;
 	size_t k = 0;
@@ -102,10 +102,10 @@ static int attempt_tx(struct db_conn *c, void *arg)
 		return DB_OK;
 	}
 	rc = store_payments_list(c, "open", NULL, NULL, t->o->id, t->old, 8, &t->nold);
-	timefmt_rfc3339(time(NULL) + REUSE_MIN_LEFT_S, now_left);
+	timefmt_rfc3339(time(NULL) + REUSE_MIN_LEFT_S, when); /* reused only if it lasts beyond this */
 	for (int i = t->nold - 1; rc == DB_OK && i >= 0; i--) {
 		if (strcmp(t->old[i].provider, t->provider) == 0 &&
-		    strcmp(t->old[i].expires_at, now_left) > 0) {
+		    strcmp(t->old[i].expires_at, when) > 0) {
 			*t->pm = t->old[i];
 			t->reused = 1;
 			return DB_OK;
@@ -113,8 +113,8 @@ static int attempt_tx(struct db_conn *c, void *arg)
 	}
 	if (rc != DB_OK)
 		return rc;
-	timefmt_rfc3339(time(NULL) - 3600, now_left);
-	if ((rc = store_payment_recent(c, t->o->id, now_left, &recent)) != DB_OK)
+	timefmt_rfc3339(time(NULL) - 3600, when);
+	if ((rc = store_payment_recent(c, t->o->id, when, &recent)) != DB_OK)
 		return rc;
 	if (recent >= ATTEMPTS_PER_HOUR) {
 		t->too_many = 1;
