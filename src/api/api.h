@@ -213,5 +213,7 @@ int api_payment_qr(struct http_req *r);
 int api_wxpay_notify(struct http_req *r);
 int api_alipay_notify(struct http_req *r);
 int api_order_cancel(struct http_req *r);
+int api_refund_retry(struct http_req *r);
+int api_payments_ledger(struct http_req *r);
 
 #endif

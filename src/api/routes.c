@@ -76,6 +76,8 @@ const struct route api_routes[] = {
 	{"POST", "/api/v1/payments/wxpay/notify", api_wxpay_notify, ACCESS_PUBLIC},
 	{"POST", "/api/v1/payments/alipay/notify", api_alipay_notify, ACCESS_PUBLIC},
 	{"POST", "/api/v1/admin/orders/{order_no}/cancel", api_order_cancel, FINANCE},
+	{"POST", "/api/v1/admin/orders/{order_no}/refund-retry", api_refund_retry, FINANCE},
+	{"GET", "/api/v1/admin/payments", api_payments_ledger, FINANCE},
 	{"GET", "/api/v1/verify/{token}", api_verify_get, ACCESS_SESSION},
 	{"POST", "/api/v1/verify/{token}/start", api_verify_start, ACCESS_SESSION},
 	{"GET", "/api/v1/verify/{token}/result", api_verify_result, ACCESS_SESSION},

@@ -104,8 +104,7 @@ static int attempt_tx(struct db_conn *c, void *arg)
 	rc = store_payments_list(c, "open", NULL, NULL, t->o->id, t->old, 8, &t->nold);
 	timefmt_rfc3339(time(NULL) + REUSE_MIN_LEFT_S, when); /* reused only if it lasts beyond this */
 	for (int i = t->nold - 1; rc == DB_OK && i >= 0; i--) {
-		if (strcmp(t->old[i].provider, t->provider) == 0 &&
-		    strcmp(t->old[i].expires_at, when) > 0) {
+		if (strcmp(t->old[i].provider, t->provider) == 0 && strcmp(t->old[i].expires_at, when) > 0) {
 			*t->pm = t->old[i];
 			t->reused = 1;
 			return DB_OK;
@@ -233,8 +232,11 @@ static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct paymen
 		t->verdict = PV_MISMATCH;
 		return DB_OK;
 	}
-	rc = store_payment_mark_paid(c, pm->id, t->st->trade_no,
-				     t->st->paid_at[0] != '\0' ? t->st->paid_at : NULL, 1);
+	char now[TIMEFMT_LEN];
+	/* when the provider did not say when it was paid, when we learnt it */
+	rc = store_payment_mark_paid(
+		c, pm->id, t->st->trade_no,
+		t->st->paid_at[0] != '\0' ? t->st->paid_at : timefmt_rfc3339(time(NULL), now), 1);
 	if (rc == DB_NOTFOUND) {
 		t->verdict = PV_DUPLICATE;
 		return DB_OK;

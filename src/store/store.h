@@ -518,6 +518,14 @@ int store_payment_checked(struct db_conn *c, int64_t id);
 /* Records what a notification or query said (payment_id 0 when no attempt matched). */
 int store_payment_event(struct db_conn *c, int64_t payment_id, const char *provider, const char *source,
 			const char *event_id, const char *verdict, const char *detail, const char *ip);
+/* *items gets the attempts paid in [from, to) (RFC 3339 UTC), oldest first: [{order_no, unit_name,
+ * uscc, provider, out_trade_no, trade_no, amount_fen, paid_at, credited, refund?: {kind, state,
+ * amount_fen, done_at?}}] (finance's daily reconciliation with the providers' statements). */
+int store_payments_ledger(struct db_conn *c, const char *from, const char *to, json_t **items);
+/* failed -> requested, under a new request number, for the refund of the order's payment (finance
+ * tries again); *id gets the refund. Returns DB_OK, DB_NOTFOUND (no failed refund) or < 0. Audited. */
+int store_refund_retry(struct db_conn *c, int64_t order_id, const char *order_no, const struct actor *a,
+		       int64_t *id);
 /* *items gets the order's attempts with their refunds and events, for staff. */
 int store_payments_json(struct db_conn *c, int64_t order_id, json_t **items);
 

@@ -355,3 +355,69 @@ int store_refund_update(struct db_conn *c, int64_t id, const char *from, const c
 
 	return rc != DB_OK ? rc : changes == 1 ? DB_OK : DB_NOTFOUND;
 }
+
+int store_payments_ledger(struct db_conn *c, const char *from, const char *to, json_t **items)
+{
+	struct db_rows *r = NULL;
+	int rc = db_query(
+		c,
+		"SELECT o.order_no, g.name, g.uscc, p.provider, p.out_trade_no, p.trade_no, p.amount_fen,"
+		" p.paid_at, p.credited, f.kind, f.state, f.amount_fen, f.done_at"
+		" FROM payments p JOIN orders o ON o.id = p.order_id JOIN organisations g ON g.id ="
+		" o.org_id LEFT JOIN refunds f ON f.payment_id = p.id"
+		" WHERE p.state = 'paid' AND p.paid_at >= ? AND p.paid_at < ? ORDER BY p.paid_at, p.id",
+		DB_ARGS(DB_TEXT(from), DB_TEXT(to)), &r);
+
+	*items = json_array();
+	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "order_no",
+				      db_rows_text(r, 0), "unit_name", db_rows_text(r, 1), "uscc",
+				      db_rows_text(r, 2), "provider", db_rows_text(r, 3), "out_trade_no",
+				      db_rows_text(r, 4), "trade_no", nz(db_rows_text(r, 5)), "amount_fen",
+				      (json_int_t)db_rows_int(r, 6), "paid_at", db_rows_text(r, 7),
+				      "credited", (int)db_rows_int(r, 8));
+		if (db_rows_text(r, 9) != NULL) {
+			json_t *f =
+				json_pack("{s:s, s:s, s:I}", "kind", db_rows_text(r, 9), "state",
+					  db_rows_text(r, 10), "amount_fen", (json_int_t)db_rows_int(r, 11));
+			if (db_rows_text(r, 12) != NULL)
+				json_object_set_new(f, "done_at", json_string(db_rows_text(r, 12)));
+			json_object_set_new(j, "refund", f);
+		}
+		json_array_append_new(*items, j);
+		rc = DB_OK;
+	}
+	db_rows_free(r);
+	return rc < 0 ? rc : DB_OK;
+}
+
+int store_refund_retry(struct db_conn *c, int64_t order_id, const char *order_no, const struct actor *a,
+		       int64_t *id)
+{
+	struct db_rows *r = NULL;
+	char no[80] = "";
+	int rc = db_query(c,
+			  "SELECT f.id, p.out_trade_no, f.attempts FROM refunds f JOIN payments p ON p.id ="
+			  " f.payment_id WHERE p.order_id = ? AND f.state = 'failed' ORDER BY f.id LIMIT 1",
+			  DB_ARGS(DB_INT(order_id)), &r);
+
+	if (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
+		*id = db_rows_int(r, 0);
+		/* a new request number: the provider answers a repeated one with the same refusal */
+		snprintf(no, sizeof(no), "%sR%lld", db_rows_text(r, 1), (long long)db_rows_int(r, 2) + 1);
+		rc = DB_OK;
+	} else if (rc == 0) {
+		rc = DB_NOTFOUND;
+	}
+	db_rows_free(r);
+	if (rc == DB_OK)
+		rc = db_exec(
+			c,
+			"UPDATE refunds SET state = 'requested', error = NULL, out_refund_no = ? WHERE id = ?"
+			" AND state = 'failed'",
+			DB_ARGS(DB_TEXT(no), DB_INT(*id)), NULL);
+	if (rc == DB_OK)
+		rc = audit_json(c, a, "payment.refund_retry", order_no,
+				json_pack("{s:I, s:s}", "refund_id", (json_int_t)*id, "out_refund_no", no));
+	return rc;
+}

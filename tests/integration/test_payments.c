@@ -595,6 +595,99 @@ static void test_cancel_refunds(void **state)
 	json_decref(j);
 }
 
+/* A refund the provider refuses ends 'failed' (the order stays refunding); finance sends it again
+ * once the cause is fixed, under a new request number, and the order ends refunded. */
+static void test_refund_failed_then_retried(void **state)
+{
+	char no[32], path[160], out_trade_no[80];
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "wxpay", &j);
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(sim_do(&S, "POST", "/_sim/wxpay/refund-mode", "{\"mode\":\"abnormal\"}", NULL), 200);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no);
+	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"单位申请取消\"}", &j), 200);
+	json_decref(j);
+	assert_int_equal(count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+			       " WHERE f.state = 'failed' AND p.out_trade_no = ?",
+			       out_trade_no),
+			 1);
+	order_state(no, path, sizeof(path));
+	assert_string_equal(path, "refunding");
+	assert_int_equal(sim_do(&S, "POST", "/_sim/wxpay/refund-mode", "{\"mode\":\"success\"}", NULL), 200);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/refund-retry", no);
+	assert_int_equal(client_do(&reviewer, "POST", path, NULL, NULL), 403);
+	assert_int_equal(client_do(&finance, "POST", path, NULL, &j), 200);
+	json_decref(j);
+	assert_true(wait_state(no, "refunded"));
+	assert_int_equal(client_do(&finance, "POST", path, NULL, &j), 409); /* nothing failed any more */
+	json_decref(j);
+}
+
+/* Finance's daily ledger: the day's paid attempts with totals per provider, also as CSV. */
+static void test_ledger(void **state)
+{
+	char path[160], today[11];
+	time_t now = time(NULL) + 8 * 3600; /* Beijing */
+	struct tm tm;
+	json_t *j = NULL;
+	struct resp r;
+	(void)state;
+
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	snprintf(path, sizeof(path), "/api/v1/admin/payments?date=%s", today);
+	assert_int_equal(client_do(&reviewer, "GET", path, NULL, NULL), 403);
+	assert_int_equal(client_do(&finance, "GET", path, NULL, &j), 200);
+	/* the day's paid attempts, whatever the hour the test runs at (all orders here are 190 元) */
+	int64_t paid = -1;
+	struct db_conn *c = db_acquire(db);
+	assert_int_equal(
+		db_query_int(
+			c,
+			"SELECT COUNT(*) FROM payments WHERE state = 'paid' AND paid_at >= ? AND paid_at < ?",
+			DB_ARGS(DB_TEXT(str(j, "from")), DB_TEXT(str(j, "to"))), &paid),
+		DB_OK);
+	db_release(c);
+	assert_true(paid > 0);
+	assert_int_equal((int64_t)json_array_size(json_object_get(j, "items")), paid);
+	json_t *t = json_object_get(j, "totals");
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(t, "wxpay"), "amount_fen")) +
+			json_integer_value(json_object_get(json_object_get(t, "alipay"), "amount_fen")),
+		paid * 19000);
+	assert_true(json_integer_value(json_object_get(json_object_get(t, "alipay"), "refunded_fen")) >=
+		    19000);
+	json_decref(j);
+	assert_int_equal(client_do(&finance, "GET", "/api/v1/admin/payments?date=2026-02-30", NULL, &j), 400);
+	json_decref(j);
+	assert_int_equal(client_do(&finance, "GET", "/api/v1/admin/payments?date=2000-01-01", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+
+	snprintf(path, sizeof(path), "/api/v1/admin/payments?date=%s&format=csv", today);
+	const char *hdr[] = {NULL, NULL};
+	char cookie[400];
+	snprintf(cookie, sizeof(cookie), "Cookie: certdesk_session=%s", client_cookie(&finance));
+	hdr[0] = cookie;
+	assert_int_equal(http_do(&S, "GET", path, NULL, 0, hdr, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(resp_header(&r, "Content-Type"), "text/csv"));
+	assert_memory_equal(r.body, "\xEF\xBB\xBF\"订单编号\"", 3 + 14);
+	int lines = 0;
+	for (size_t i = 0; i < r.len; i++)
+		lines += r.body[i] == '\n';
+	assert_int_equal(lines, paid + 1);
+	assert_non_null(strstr(r.body, "\"190.00\""));
+	resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +703,8 @@ int main(void)
 		cmocka_unit_test(test_provider_down),
 		cmocka_unit_test(test_attempts_limited),
 		cmocka_unit_test(test_cancel_refunds),
+		cmocka_unit_test(test_refund_failed_then_retried),
+		cmocka_unit_test(test_ledger),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
