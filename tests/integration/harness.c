@@ -187,6 +187,19 @@ static int spawn_server(struct srv *s)
 	return 0;
 }
 
+int harness_kill(struct srv *s)
+{
+	if (s->pid <= 0 || kill(s->pid, SIGKILL) != 0 || waitpid(s->pid, NULL, 0) != s->pid)
+		return -1;
+	s->pid = 0;
+	return 0;
+}
+
+int harness_restart(struct srv *s)
+{
+	return spawn_server(s);
+}
+
 int harness_start(struct srv *s)
 {
 	if (harness_prepare(s) != 0)

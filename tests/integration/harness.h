@@ -38,6 +38,10 @@ int harness_prepare(struct srv *s);
 void harness_env(const struct srv *s);
 /* Prepares s and starts certdeskd, waiting until /healthz answers. Returns 0 or -1. */
 int harness_start(struct srv *s);
+/* Kills certdeskd with SIGKILL (no clean stop: a crash) and waits for it. Returns 0 or -1. */
+int harness_kill(struct srv *s);
+/* Starts certdeskd again after harness_kill, same settings and database; waits until healthy. */
+int harness_restart(struct srv *s);
 /* Like harness_start, with certdesk-sim on another free port first and certdeskd's providers
  * pointed at it. harness_cleanup stops both. */
 int harness_start_sim(struct srv *s);

@@ -595,6 +595,32 @@ static void test_cancel_refunds(void **state)
 	json_decref(j);
 }
 
+/* certdeskd dies (kill -9) and is down while the organisation pays: WeChat Pay's notification finds
+ * nobody; after the restart the payment is credited, once (the provider's next try, or the
+ * reconciliation job, whichever comes first). */
+static void test_paid_while_server_down(void **state)
+{
+	char no[32], path[160], out_trade_no[80];
+	json_t *j = NULL, *a;
+	(void)state;
+
+	order_awaiting_payment(no);
+	a = attempt(no, "wxpay", &j);
+	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
+	json_decref(j);
+	assert_int_equal(harness_kill(&S), 0);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	sleep(1); /* the first deliveries fail */
+	assert_int_equal(harness_restart(&S), 0);
+	assert_true(wait_state(no, "awaiting_paper"));
+	sleep(3); /* the simulator's later tries and the job's queries change nothing */
+	assert_int_equal(paid_events(no), 1);
+	assert_int_equal(
+		count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?", out_trade_no),
+		1);
+}
+
 /* A refund the provider refuses ends 'failed' (the order stays refunding); finance sends it again
  * once the cause is fixed, under a new request number, and the order ends refunded. */
 static void test_refund_failed_then_retried(void **state)
@@ -704,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_attempts_limited),
 		cmocka_unit_test(test_cancel_refunds),
 		cmocka_unit_test(test_refund_failed_then_retried),
+		cmocka_unit_test(test_paid_while_server_down),
 		cmocka_unit_test(test_ledger),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
