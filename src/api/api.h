@@ -214,6 +214,7 @@ int api_wxpay_notify(struct http_req *r);
 int api_alipay_notify(struct http_req *r);
 int api_order_cancel(struct http_req *r);
 int api_refund_retry(struct http_req *r);
+/* ledger.c */
 int api_payments_ledger(struct http_req *r);
 
 #endif
