@@ -41,6 +41,16 @@ static void beijing(const char *utc, char out[20])
 	strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* The refund column of a ledger row: "" without a refund. */
+static const char *refund_label(json_t *refund)
+{
+	const char *state = json_string_value(json_object_get(refund, "state"));
+
+	if (state == NULL)
+		return "";
+	return strcmp(state, "done") == 0 ? "已退款" : strcmp(state, "failed") == 0 ? "退款失败" : "退款中";
+}
+
 /* Replies with the ledger as CSV (UTF-8 with a BOM, as spreadsheets in China expect). */
 static int ledger_csv(struct http_req *r, const char *date, json_t *items)
 {
@@ -73,12 +83,7 @@ static int ledger_csv(struct http_req *r, const char *date, json_t *items)
 		csv_cell(f, yuan, 0);
 		csv_cell(f, when, 0);
 		csv_cell(f, json_is_true(json_object_get(it, "credited")) ? "是" : "否（重复支付）", 0);
-		csv_cell(f,
-			 refund == NULL ? ""
-			 : strcmp(json_string_value(json_object_get(refund, "state")), "done") == 0
-				 ? "已退款"
-				 : "退款中",
-			 1);
+		csv_cell(f, refund_label(refund), 1);
 	}
 	fclose(f);
 	snprintf(disposition, sizeof(disposition), "attachment; filename=\"payments-%s.csv\"", date);

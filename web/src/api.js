@@ -356,6 +356,15 @@ export const shipOrder = (no, trackingNo) => post(`${adminOrderPath(no)}/ship`, 
 // Finance cancels a paid order not yet in production and refunds it: body { reason }.
 export const cancelOrder = (no, reason) => post(`${adminOrderPath(no)}/cancel`, { reason })
 export const adminGetOrderRoute = (no) => get(`${adminOrderPath(no)}/route`)
+// Finance sends a refund the provider refused (退款失败) again: the order with its payments;
+// 409 no_failed_refund when there is none (any more).
+export const retryRefund = (no) => post(`${adminOrderPath(no)}/refund-retry`)
+
+// --- 缴费对账 (finance): the payments of one Beijing day, with totals per provider ------------------
+export const getPaymentLedger = (date) => get(`/api/v1/admin/payments${qs({ date })}`)
+// The same day as a CSV file (UTF-8 with a BOM) to set against the providers' statements.
+export const paymentLedgerCsvURL = (date) => `/api/v1/admin/payments${qs({ date, format: 'csv' })}`
+export const downloadPaymentLedger = (date) => download(paymentLedgerCsvURL(date), `payments-${date}.csv`)
 
 // --- the working-day calendar (工作日历): coverage for staff; an admin uploads a year's file ------
 export const getCalendar = () => get('/api/v1/admin/calendar')

@@ -48,6 +48,17 @@ export function beijingWallClock(d = new Date()) {
   return formatTime(d.toISOString())
 }
 
+// Today's Beijing calendar date "2026-11-25" (d: another moment).
+export const beijingDate = (d = new Date()) => beijingWallClock(d).slice(0, 10)
+
+// A calendar date "2026-11-25" moved by days (pure date arithmetic, no time zone involved).
+export function addDays(date, days) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(date || ''))
+  if (!m) return date
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days))
+  return d.toISOString().slice(0, 10)
+}
+
 // A Beijing wall-clock string "2026-11-25 07:15" (or with ":ss") → RFC 3339 UTC
 // "2026-11-24T23:15:00Z"; null when it is not such a string.
 export function beijingToUTC(wall) {

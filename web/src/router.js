@@ -92,6 +92,12 @@ const routes = [
         meta: { title: '发票开具', roles: ['finance'] },
       },
       {
+        path: 'payments',
+        name: 'admin-payments',
+        component: () => import('./views/admin/AdminPaymentsView.vue'),
+        meta: { title: '缴费对账', roles: ['finance'] },
+      },
+      {
         path: 'calendar',
         name: 'admin-calendar',
         component: () => import('./views/admin/AdminCalendarView.vue'),
