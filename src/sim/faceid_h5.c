@@ -9,6 +9,7 @@
 #include "sim/faceid.h"
 #include "sim/recorder.h"
 #include "util/strnum.h"
+#include "util/urlform.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -171,44 +172,16 @@ int faceid_h5_page(struct http_req *r)
 	return rc;
 }
 
-/* Returns the value of hex digit c, or -1. */
-static int hexval(char c)
+/* Copies the value of field name of the form f into out (len bytes). Returns 0, or -1 when absent or
+ * too long. */
+static int form_field(const struct urlform *f, const char *name, char *out, size_t len)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+	const char *v = urlform_get(f, name);
 
-/* Finds field name in an application/x-www-form-urlencoded body and decodes its value into out
- * (len bytes). Returns 0, or -1 when absent, badly encoded or too long. */
-static int form_field(const char *body, const char *name, char *out, size_t len)
-{
-	size_t nl = strlen(name);
-
-	for (const char *p = body; p != NULL && *p != '\0'; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
-			continue;
-		size_t n = 0;
-		for (p += nl + 1; *p != '\0' && *p != '&'; p++) {
-			int c = *p == '+' ? ' ' : *p;
-			if (*p == '%') {
-				if (hexval(p[1]) < 0 || hexval(p[2]) < 0)
-					return -1;
-				c = hexval(p[1]) * 16 + hexval(p[2]);
-				p += 2;
-			}
-			if (n + 1 >= len || c == 0)
-				return -1;
-			out[n++] = (char)c;
-		}
-		out[n] = '\0';
-		return 0;
-	}
-	return -1;
+	if (v == NULL || strlen(v) >= len)
+		return -1;
+	memcpy(out, v, strlen(v) + 1);
+	return 0;
 }
 
 /* Writes into loc (len bytes) redirect with BizToken=token added to its query (before any
@@ -231,12 +204,18 @@ int faceid_h5_decide(struct http_req *r)
 	int64_t code = 0;
 	int rc;
 
+	struct urlform f = {0};
+	int bad;
+
 	recorder_add(http_method(r), http_path(r), http_header(r, "Content-Type"), body, len);
-	if (form_field(body, "token", token, sizeof(token)) != 0 ||
-	    form_field(body, "result", result, sizeof(result)) != 0 ||
-	    (strcmp(result, "pass") != 0 && strcmp(result, "fail") != 0) ||
-	    (strcmp(result, "fail") == 0 && (form_field(body, "err_code", code_s, sizeof(code_s)) != 0 ||
-					     strnum_parse(code_s, 1, 99999, &code) != 0)))
+	bad = body == NULL || urlform_parse(body, len, 16, &f) != 0 ||
+	      form_field(&f, "token", token, sizeof(token)) != 0 ||
+	      form_field(&f, "result", result, sizeof(result)) != 0 ||
+	      (strcmp(result, "pass") != 0 && strcmp(result, "fail") != 0) ||
+	      (strcmp(result, "fail") == 0 && (form_field(&f, "err_code", code_s, sizeof(code_s)) != 0 ||
+					       strnum_parse(code_s, 1, 99999, &code) != 0));
+	urlform_free(&f);
+	if (bad)
 		return reply_page(r, 400, "请求无效", "<h1>请求无效</h1>");
 	rc = faceid_decide(token, (long)code, NULL, NULL, 0);
 	if (rc == -1 || faceid_lookup(token, &v) != 0)

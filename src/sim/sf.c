@@ -18,6 +18,7 @@
 #include "util/strnum.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
+#include "util/urlform.h"
 #include "util/xalloc.h"
 
 #define KEEP 1000
@@ -51,59 +52,6 @@ void sf_clear(void)
 	set_routes = first_seen = queries = NULL;
 	fail_count = fail_status = fail_delay_ms = 0;
 	pthread_mutex_unlock(&mu);
-}
-
-/* Returns the value of hex digit c, or -1. */
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes the form-encoded value v (len bytes). Returns it, or NULL when badly encoded or holding a
- * NUL. Caller frees. */
-static char *form_decode(const char *v, size_t len)
-{
-	char *out = xcalloc(len + 1), *o = out;
-
-	for (size_t k = 0; k < len; k++) {
-		int c = v[k] == '+' ? ' ' : (unsigned char)v[k];
-		if (v[k] == '%') {
-			if (k + 2 >= len || hexval(v[k + 1]) < 0 || hexval(v[k + 2]) < 0)
-				c = 0;
-			else
-				c = hexval(v[k + 1]) * 16 + hexval(v[k + 2]);
-			k += 2;
-		}
-		if (c == 0) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)c;
-	}
-	return out;
-}
-
-/* Returns the decoded value of field name in a form body (len bytes), or NULL when absent or badly
- * encoded. Caller frees. */
-static char *form_get(const char *body, size_t len, const char *name)
-{
-	size_t nl = strlen(name), i = 0;
-
-	while (i < len) {
-		size_t end = i;
-		while (end < len && body[end] != '&')
-			end++;
-		if (end - i > nl && memcmp(body + i, name, nl) == 0 && body[i + nl] == '=')
-			return form_decode(body + i + nl + 1, end - i - nl - 1);
-		i = end + 1;
-	}
-	return NULL;
 }
 
 /* Writes epoch time t as "yyyy-MM-dd HH:mm:ss" in Beijing time into buf (SF_TIME_LEN bytes). */
@@ -290,8 +238,13 @@ int sf_api(struct http_req *r)
 			return http_reply_bytes(r, (unsigned)status, "text/html",
 						"<html><body>simulated outage</body></html>", 42);
 	}
-	for (int i = 0; i < 6; i++)
-		f[i] = form_get(body, len, names[i]);
+	struct urlform form = {0};
+	int parsed = body != NULL && urlform_parse(body, len, 32, &form) == 0;
+	for (int i = 0; i < 6; i++) {
+		const char *v = parsed ? urlform_get(&form, names[i]) : NULL;
+		f[i] = v != NULL ? xstrdup(v) : NULL;
+	}
+	urlform_free(&form);
 	code = gateway_check(cfg, f, &msg);
 	log_query(f[0], f[1], f[3], f[5], code != NULL ? code : "A1000");
 	if (code != NULL)
