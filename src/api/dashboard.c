@@ -7,9 +7,11 @@
 
 #include "api/api.h"
 #include "core/workdays.h"
+#include "util/timefmt.h"
 
 #define PAPER_TO_SHIPMENT_DAYS 2
 #define PRODUCTION_TO_INVOICE_DAYS 3
+#define ALERT_DAYS 7 /* failed messages and suspect payment reports are shown this long */
 
 /* Parses an RFC 3339 UTC time stamp into Unix time; -1 when malformed. */
 static int64_t unix_of(const char *s)
@@ -36,17 +38,18 @@ static const struct {
 /* The seed's promises: orders that reached a step and are waiting for the next one. */
 static const struct promise_def {
 	const char *name, *label;
+	const char *since_label, *due_label;   /* the page's column heads */
 	const char *state_a, *state_b, *event; /* orders in these states, since their newest event */
 	int without_invoice, days;
 } promises_by_name[] = {
-	{"paper_to_shipment", "纸质资料合格后约 2 个工作日内制作证书并寄出", "producing", "produced",
-	 "paper_ok", 0, PAPER_TO_SHIPMENT_DAYS},
-	{"production_to_invoice", "制证后 3 个工作日内开具并发送发票", "produced", "shipped", "made", 1,
-	 PRODUCTION_TO_INVOICE_DAYS},
+	{"paper_to_shipment", "纸质资料合格后约 2 个工作日内制作证书并寄出", "资料合格时间", "承诺寄出日期",
+	 "producing", "produced", "paper_ok", 0, PAPER_TO_SHIPMENT_DAYS},
+	{"production_to_invoice", "制证后 3 个工作日内开具并发送发票", "制证完成时间", "承诺开票日期",
+	 "produced", "shipped", "made", 1, PRODUCTION_TO_INVOICE_DAYS},
 };
 
-/* Returns the promise d measured now: {name, label, working_days, open, overdue, items [{..., due,
- * overdue}]}; *approx is set when the calendar does not cover a date involved. */
+/* Returns the promise d measured now: {name, label, since_label, due_label, working_days, open,
+ * overdue, items [{..., due, overdue}]}; *approx is set when the calendar does not cover a date involved. */
 static json_t *promise(struct db_conn *c, const struct workdays_calendar *cal, const struct promise_def *d,
 		       int64_t now, int *approx)
 {
@@ -71,15 +74,16 @@ static json_t *promise(struct db_conn *c, const struct workdays_calendar *cal, c
 		}
 	}
 	json_decref(items);
-	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:o}", "name", d->name, "label", d->label, "working_days",
-			 d->days, "open", (json_int_t)json_array_size(open), "overdue", overdue, "items",
-			 open);
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:o}", "name", d->name, "label", d->label,
+			 "since_label", d->since_label, "due_label", d->due_label, "working_days", d->days,
+			 "open", (json_int_t)json_array_size(open), "overdue", overdue, "items", open);
 }
 
 int api_dashboard(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
-	json_t *out = json_array(), *items = NULL, *promises;
+	json_t *out = json_array(), *items = NULL, *promises, *alerts = NULL;
+	char alerts_since[TIMEFMT_LEN];
 	const struct workdays_calendar *cal = calendar_live_acquire(app->calendar, app->db);
 	struct db_conn *c = db_acquire(app->db);
 	int64_t now = (int64_t)time(NULL);
@@ -112,9 +116,12 @@ int api_dashboard(struct http_req *r)
 	promises = json_array();
 	json_array_append_new(promises, promise(c, cal, &promises_by_name[0], now, &approx));
 	json_array_append_new(promises, promise(c, cal, &promises_by_name[1], now, &approx));
+	timefmt_rfc3339((time_t)now - ALERT_DAYS * 86400, alerts_since);
+	if (store_alerts_json(c, alerts_since, &alerts) != DB_OK)
+		alerts = json_object();
 	db_release(c);
 	calendar_live_release(app->calendar);
 	return http_reply_json(r, 200,
-			       json_pack("{s:o, s:o, s:b}", "queues", out, "promises", promises,
-					 "calendar_approximate", approx));
+			       json_pack("{s:o, s:o, s:o, s:b}", "queues", out, "promises", promises,
+					 "alerts", alerts, "calendar_approximate", approx));
 }

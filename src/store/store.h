@@ -526,6 +526,10 @@ int store_payments_ledger(struct db_conn *c, const char *from, const char *to, j
  * tries again); *id gets the refund. Returns DB_OK, DB_NOTFOUND (no failed refund) or < 0. Audited. */
 int store_refund_retry(struct db_conn *c, int64_t order_id, const char *order_no, const struct actor *a,
 		       int64_t *id);
+/* *out gets what needs a person's attention, for the dashboard: {refunds_failed (refunds the
+ * providers refused), payment_reports_suspect (forged or mismatched payment notifications since
+ * since), messages_failed (SMS and e-mails given up since since)}. */
+int store_alerts_json(struct db_conn *c, const char *since, json_t **out);
 /* *items gets the order's attempts with their refunds and events, for staff. */
 int store_payments_json(struct db_conn *c, int64_t order_id, json_t **items);
 

@@ -421,3 +421,23 @@ int store_refund_retry(struct db_conn *c, int64_t order_id, const char *order_no
 				json_pack("{s:I, s:s}", "refund_id", (json_int_t)*id, "out_refund_no", no));
 	return rc;
 }
+
+int store_alerts_json(struct db_conn *c, const char *since, json_t **out)
+{
+	int64_t refunds = 0, suspect = 0, messages = 0;
+	int rc = db_query_int(c, "SELECT COUNT(*) FROM refunds WHERE state = 'failed'", NULL, 0, &refunds);
+
+	if (rc == DB_OK)
+		rc = db_query_int(c,
+				  "SELECT COUNT(*) FROM payment_events WHERE verdict IN ('forged', "
+				  "'mismatch') AND at >= ?",
+				  DB_ARGS(DB_TEXT(since)), &suspect);
+	if (rc == DB_OK)
+		rc = db_query_int(c, "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND created_at >= ?",
+				  DB_ARGS(DB_TEXT(since)), &messages);
+	*out = rc == DB_OK ? json_pack("{s:I, s:I, s:I}", "refunds_failed", (json_int_t)refunds,
+				       "payment_reports_suspect", (json_int_t)suspect, "messages_failed",
+				       (json_int_t)messages)
+			   : NULL;
+	return rc;
+}

@@ -194,6 +194,13 @@ export default [
         const mine = again.data.items.find((i) => i.order_no === no)
         assert.equal(mine.refund && mine.refund.state, 'failed', JSON.stringify(mine))
 
+        // and the dashboard points at it
+        await page.goto(t.url('/admin'), { waitUntil: 'domcontentloaded' })
+        await t.waitForText(page.locator('[data-test=alert-refunds]'), '1 笔退款被支付平台拒绝')
+        await t.screenshot('ledger-dashboard-alert')
+        await page.goto(t.url(`/admin/orders/${no}`), { waitUntil: 'domcontentloaded' })
+        await page.locator('[data-test=refund-retry]').waitFor()
+
         await sim(t, '/_sim/wxpay/refund-mode', { mode: 'success' })
         await page.locator('[data-test=refund-retry]').click()
         const confirm = page.locator('.el-message-box')

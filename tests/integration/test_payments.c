@@ -646,6 +646,13 @@ static void test_refund_failed_then_retried(void **state)
 			 1);
 	order_state(no, path, sizeof(path));
 	assert_string_equal(path, "refunding");
+	/* the dashboard points at it (and at the forged and mismatched notifications of earlier tests) */
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/dashboard", NULL, &j), 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "alerts"), "refunds_failed")),
+			 1);
+	assert_true(json_integer_value(
+			    json_object_get(json_object_get(j, "alerts"), "payment_reports_suspect")) >= 6);
+	json_decref(j);
 	assert_int_equal(sim_do(&S, "POST", "/_sim/wxpay/refund-mode", "{\"mode\":\"success\"}", NULL), 200);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/refund-retry", no);
 	assert_int_equal(client_do(&reviewer, "POST", path, NULL, NULL), 403);
