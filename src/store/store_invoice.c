@@ -106,8 +106,8 @@ int store_invoice_mark_sent(struct db_conn *c, int64_t id, const char *now)
 int store_invoice_queue(struct db_conn *c, json_t **items)
 {
 	struct db_rows *r = NULL;
-	/* Paid orders: payment is not recorded yet, so "since" is when the order entered
-	 * awaiting_paper (the first state after payment), or its submission time. */
+	/* Paid orders: "since" is when the order entered awaiting_paper (the payment's credit; also for
+	 * orders moved there by hand before payments existed), or else its submission time. */
 	int rc = db_query(
 		c,
 		"SELECT o.order_no, g.name, g.uscc, o.key_type, o.state, o.price_fen, o.form,"
