@@ -3,9 +3,7 @@
  * stop on request. */
 #include "jobs/outbox.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 #include "store/store.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
+#include "util/periodic.h"
 #include "util/xalloc.h"
 
 #define TOKEN_MAX 128
@@ -27,10 +26,7 @@
 struct outbox_worker {
 	struct db *db;
 	struct outbox_opts o;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t wake;
-	atomic_int stop;
+	struct periodic *job;
 };
 
 /* The SMS sender: providers/sms.c with the [sms] settings in ctx. */
@@ -278,45 +274,23 @@ int outbox_run_once(struct db *db, const struct outbox_opts *o, const atomic_int
 }
 
 /* The thread: a look, then a wait of poll_interval_s unless the batch was full or stop is asked. */
-static void *worker_main(void *arg)
+/* One pass of the worker (util/periodic.h): a batch; more may be due when it was full. */
+static int worker_pass(void *arg, const atomic_int *stop)
 {
 	struct outbox_worker *w = arg;
-	struct timespec until;
-	int n;
 
-	while (!atomic_load(&w->stop)) {
-		n = outbox_run_once(w->db, &w->o, &w->stop);
-		if (n >= w->o.batch)
-			continue; /* more may be due */
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += w->o.poll_interval_s;
-		pthread_mutex_lock(&w->mu);
-		while (!atomic_load(&w->stop) &&
-		       pthread_cond_timedwait(&w->wake, &w->mu, &until) != ETIMEDOUT)
-			;
-		pthread_mutex_unlock(&w->mu);
-	}
-	return NULL;
+	return outbox_run_once(w->db, &w->o, stop) >= w->o.batch;
 }
 
 struct outbox_worker *outbox_worker_start(struct db *db, const struct outbox_opts *o, char *err,
 					  size_t errlen)
 {
 	struct outbox_worker *w = xcalloc(sizeof(*w));
-	pthread_condattr_t ca;
-	int rc;
 
 	w->db = db;
 	w->o = *o;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
-		snprintf(err, errlen, "outbox worker: %s", strerror(rc));
-		pthread_cond_destroy(&w->wake);
-		pthread_mutex_destroy(&w->mu);
+	if ((w->job = periodic_start("outbox worker", worker_pass, w, o->poll_interval_s, err, errlen)) ==
+	    NULL) {
 		free(w);
 		return NULL;
 	}
@@ -327,12 +301,6 @@ void outbox_worker_stop(struct outbox_worker *w)
 {
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->mu);
-	atomic_store(&w->stop, 1);
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->wake);
-	pthread_mutex_destroy(&w->mu);
+	periodic_stop(w->job);
 	free(w);
 }

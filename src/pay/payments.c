@@ -494,68 +494,9 @@ void paysvc_reconcile(struct paysvc *p)
 		paysvc_refund_run(p, fs[i].id);
 }
 
-struct pay_worker {
-	struct paysvc *p;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t wake;
-	int stop;
-};
-
-static void *worker_main(void *arg)
+int paysvc_reconcile_pass(void *arg, const atomic_int *stop)
 {
-	struct pay_worker *w = arg;
-	struct timespec until;
-
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop) {
-		pthread_mutex_unlock(&w->mu);
-		paysvc_reconcile(w->p);
-		pthread_mutex_lock(&w->mu);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += w->p->cfg->payment_reconcile_interval_s;
-		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->mu, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-struct pay_worker *pay_worker_start(struct paysvc *p, char *err, size_t errlen)
-{
-	struct pay_worker *w = calloc(1, sizeof(*w));
-	pthread_condattr_t ca;
-
-	if (w == NULL) {
-		snprintf(err, errlen, "payment reconciler: out of memory");
-		return NULL;
-	}
-	w->p = p;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-		snprintf(err, errlen, "payment reconciler: cannot start its thread");
-		pthread_cond_destroy(&w->wake);
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return NULL;
-	}
-	return w;
-}
-
-void pay_worker_stop(struct pay_worker *w)
-{
-	if (w == NULL)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = 1;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->wake);
-	pthread_mutex_destroy(&w->mu);
-	free(w);
+	(void)stop;
+	paysvc_reconcile(arg);
+	return 0;
 }

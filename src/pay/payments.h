@@ -9,7 +9,6 @@
  * whatever became of it, is recorded (payment_events) and audited. */
 #ifndef CERTDESK_PAY_PAYMENTS_H
 #define CERTDESK_PAY_PAYMENTS_H
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,10 +84,8 @@ int paysvc_refund_run(struct paysvc *p, int64_t refund_id);
  * yet done. */
 void paysvc_reconcile(struct paysvc *p);
 
-/* The reconciliation job: a thread running paysvc_reconcile every reconcile_interval_s. */
-struct pay_worker;
-struct pay_worker *pay_worker_start(struct paysvc *p, char *err, size_t errlen);
-/* Stops and frees w (NULL is fine), waiting for a pass in progress. */
-void pay_worker_stop(struct pay_worker *w);
+/* paysvc_reconcile as one pass of a util/periodic.h job (arg: the struct paysvc); certdeskd runs it
+ * every [payment] reconcile_interval_s. */
+int paysvc_reconcile_pass(void *arg, const atomic_int *stop);
 
 #endif

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "jobs/outbox.h"
 #include "pay/payments.h"
+#include "util/periodic.h"
 #include "core/workdays.h"
 #include "store/store.h"
 #include "util/fsutil.h"
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 	struct http_server *srv = NULL;
 	struct outbox_worker *outbox = NULL, *mailer = NULL;
 	struct paysvc pay = {0};
-	struct pay_worker *reconciler = NULL;
+	struct periodic *reconciler = NULL;
 	struct outbox_opts outbox_opts, mail_opts;
 	struct outbox_mail_ctx mail;
 	struct sms_config sms;
@@ -141,7 +142,8 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "certdeskd: outbox worker delivering e-mail through %s\n", cfg.mail_smtp_url);
 	}
-	if ((reconciler = pay_worker_start(&pay, err, sizeof(err))) == NULL) {
+	if ((reconciler = periodic_start("payment reconciler", paysvc_reconcile_pass, &pay,
+					 cfg.payment_reconcile_interval_s, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
 	}
@@ -160,7 +162,7 @@ out:
 	/* after the last request (which may queue a message), before the database closes */
 	outbox_worker_stop(outbox);
 	outbox_worker_stop(mailer);
-	pay_worker_stop(reconciler);
+	periodic_stop(reconciler);
 	paysvc_free(&pay);
 	db_close(app.db);
 	if (calendar_ok)

@@ -12,14 +12,12 @@
 
 #include "config/config.h"
 #include "http/http.h"
-#include "providers/tc3.h"
 #include "sim/recorder.h"
-#include "util/strnum.h"
+#include "sim/tcsim.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
 #define KEEP 1000
-#define MAX_SKEW_S 300 /* Tencent refuses signatures older than five minutes */
 #define VERSION "2018-03-01"
 
 struct session {
@@ -274,35 +272,14 @@ static int refuse(struct http_req *r, const char *code, const char *message)
 	return -1;
 }
 
-/* Checks the signature and common headers; returns 0, or replies with Tencent's error and returns -1. */
+/* Checks the signature and common headers (sim/tcsim.h); returns 0, or replies with Tencent's error and
+ * returns -1. */
 static int check_request(struct http_req *r, const struct config *cfg, const char *body, size_t len)
 {
-	const char *auth = http_header(r, "Authorization"), *host = http_header(r, "Host");
-	const char *ts = http_header(r, "X-TC-Timestamp"), *ver = http_header(r, "X-TC-Version");
-	const char *ct = http_header(r, "Content-Type");
-	int64_t t;
-	int v;
+	const char *msg = NULL, *code = tcsim_check(r, cfg->idv_secret_id, cfg->idv_secret_key, "faceid",
+						    VERSION, "InvalidParameter", body, len, &msg);
 
-	if (ts == NULL || strnum_parse(ts, 0, 253402300799LL, &t) != 0 || host == NULL || strlen(body) != len)
-		return refuse(r, "MissingParameter", "缺少或错误的 X-TC-Timestamp / Host");
-	if (ct == NULL || strcmp(ct, TC3_CONTENT_TYPE) != 0)
-		return refuse(r, "AuthFailure.SignatureFailure",
-			      "Content-Type 须为 " TC3_CONTENT_TYPE "（签名覆盖它）");
-	v = tc3_verify(auth, cfg->idv_secret_id, cfg->idv_secret_key, host, body, (long long)t,
-		       (long long)time(NULL), MAX_SKEW_S);
-	if (v == TC3_OK && strstr(auth, "/faceid/tc3_request") == NULL)
-		v = TC3_BAD_SIGNATURE;
-	if (v == TC3_MALFORMED)
-		return refuse(r, "AuthFailure.InvalidAuthorization", "Authorization 格式错误");
-	if (v == TC3_WRONG_ID)
-		return refuse(r, "AuthFailure.SecretIdNotFound", "SecretId 不存在");
-	if (v == TC3_SKEW)
-		return refuse(r, "AuthFailure.SignatureExpire", "签名过期");
-	if (v != TC3_OK)
-		return refuse(r, "AuthFailure.SignatureFailure", "签名错误");
-	if (ver == NULL || strcmp(ver, VERSION) != 0)
-		return refuse(r, "InvalidParameter", "X-TC-Version 须为 " VERSION);
-	return 0;
+	return code != NULL ? refuse(r, code, msg) : 0;
 }
 
 int faceid_api(struct http_req *r)
