@@ -35,6 +35,9 @@ struct actor {
  * to the audit chain inside the caller's transaction. Returns DB_OK or < 0. */
 int store_audit_append(struct db_conn *c, const struct actor *a, const char *action, const char *object_kind,
 		       const char *object_id, const char *detail);
+/* Appends an entry about order order_no with detail (a JSON object, reference stolen; NULL: none). */
+int store_audit_order(struct db_conn *c, const struct actor *a, const char *action, const char *order_no,
+		      json_t *detail);
 /* Recomputes the whole chain. Returns the number of entries checked, or -1 with *bad_seq set to
  * the first entry whose hash does not match, or < -1 on a database error. */
 int64_t store_audit_verify(struct db *db, int64_t *bad_seq);

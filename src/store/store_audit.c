@@ -118,3 +118,14 @@ int store_audit_append(struct db_conn *c, const struct actor *a, const char *act
 
 	return rc != DB_OK ? rc : db_end(c, audit_append_steps(c, a, action, object_kind, object_id, detail));
 }
+
+int store_audit_order(struct db_conn *c, const struct actor *a, const char *action, const char *order_no,
+		      json_t *detail)
+{
+	char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int rc = store_audit_append(c, a, action, "order", order_no, text);
+
+	free(text);
+	json_decref(detail);
+	return rc;
+}

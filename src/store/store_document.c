@@ -10,7 +10,7 @@
 static int put_steps(struct db_conn *c, const struct doc_rec *d, const char *order_no, const struct actor *a,
 		     int64_t *id)
 {
-	char now[TIMEFMT_LEN], *detail;
+	char now[TIMEFMT_LEN];
 	int rc = db_exec(
 		c, "UPDATE documents SET is_current = 0 WHERE order_id = ? AND kind = ? AND is_current = 1",
 		DB_ARGS(DB_INT(d->order_id), DB_TEXT(d->kind)), NULL);
@@ -31,13 +31,9 @@ static int put_steps(struct db_conn *c, const struct doc_rec *d, const char *ord
 			  id);
 	if (rc != DB_OK)
 		return rc;
-	json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "kind", d->kind, "sha256", d->sha256, "size",
-			      (json_int_t)d->size, "qr_status", d->qr_status);
-	detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	rc = store_audit_append(c, a, "document.upload", "order", order_no, detail);
-	free(detail);
-	return rc;
+	return store_audit_order(c, a, "document.upload", order_no,
+				 json_pack("{s:s, s:s, s:I, s:s}", "kind", d->kind, "sha256", d->sha256,
+					   "size", (json_int_t)d->size, "qr_status", d->qr_status));
 }
 
 int store_document_put(struct db_conn *c, const struct doc_rec *d, const char *order_no,

@@ -60,7 +60,7 @@ int store_invoice_get(struct db_conn *c, int64_t id, struct invoice_rec *v)
 int store_invoice_create(struct db_conn *c, struct invoice_rec *v, const char *order_no,
 			 const char *outbox_state, const struct actor *a)
 {
-	char now[TIMEFMT_LEN], key[64], *params, *detail;
+	char now[TIMEFMT_LEN], key[64], *params;
 	json_t *p;
 	int rc;
 
@@ -88,13 +88,10 @@ int store_invoice_create(struct db_conn *c, struct invoice_rec *v, const char *o
 			     DB_ARGS(DB_TEXT(key), DB_INT(v->id)), NULL);
 	if (rc != DB_OK)
 		return rc;
-	p = json_pack("{s:I, s:s, s:s, s:I}", "invoice_id", (json_int_t)v->id, "sha256", v->sha256,
-		      "media_type", v->media_type, "size", (json_int_t)v->size);
-	detail = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(p);
-	rc = store_audit_append(c, a, "invoice.upload", "order", order_no, detail);
-	free(detail);
-	return rc;
+	return store_audit_order(c, a, "invoice.upload", order_no,
+				 json_pack("{s:I, s:s, s:s, s:I}", "invoice_id", (json_int_t)v->id, "sha256",
+					   v->sha256, "media_type", v->media_type, "size",
+					   (json_int_t)v->size));
 }
 
 int store_invoice_mark_sent(struct db_conn *c, int64_t id, const char *now)

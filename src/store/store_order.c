@@ -19,18 +19,6 @@ static int beijing_day(time_t t)
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
-/* Writes an audit record about an order with a detail object (stolen). */
-static int audit_order(struct db_conn *c, const struct actor *a, const char *action, const char *order_no,
-		       json_t *detail)
-{
-	char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-	int rc = store_audit_append(c, a, action, "order", order_no, text);
-
-	free(text);
-	json_decref(detail);
-	return rc;
-}
-
 /* Adds a history entry. */
 static int history(struct db_conn *c, int64_t id, const char *event, const char *from, const char *to,
 		   const char *note, const struct actor *a)
@@ -86,9 +74,9 @@ static int create_steps(struct db_conn *c, struct order_rec *o, const char *pref
 	if (rc == DB_OK)
 		rc = history(c, o->id, "create", "", "draft", NULL, a);
 	if (rc == DB_OK)
-		rc = audit_order(c, a, "order.create", o->order_no,
-				 json_pack("{s:s, s:I}", "key_type", o->key_type, "price_fen",
-					   (json_int_t)o->price_fen));
+		rc = store_audit_order(c, a, "order.create", o->order_no,
+				       json_pack("{s:s, s:I}", "key_type", o->key_type, "price_fen",
+						 (json_int_t)o->price_fen));
 	return rc;
 }
 
@@ -230,8 +218,8 @@ static int set_form_steps(struct db_conn *c, int64_t id, const char *state, cons
 			     new_token != NULL ? "法定代表人信息已修改，原授权委托书和法人核验作废" : NULL,
 			     a);
 	if (rc == DB_OK)
-		rc = audit_order(c, a, "order.edit", no,
-				 json_pack("{s:b}", "verification_voided", new_token != NULL));
+		rc = store_audit_order(c, a, "order.edit", no,
+				       json_pack("{s:b}", "verification_voided", new_token != NULL));
 	free(no);
 	return rc;
 }
@@ -268,9 +256,10 @@ static int transition_steps(struct db_conn *c, int64_t id, const char *from, con
 		rc = db_query_text(c, "SELECT order_no FROM orders WHERE id = ?", DB_ARGS(DB_INT(id)), &no);
 	snprintf(action, sizeof(action), "order.%s", event);
 	if (rc == DB_OK)
-		rc = audit_order(c, a, action, no,
-				 note ? json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "note", note)
-				      : json_pack("{s:s, s:s}", "from", from, "to", to));
+		rc = store_audit_order(
+			c, a, action, no,
+			note ? json_pack("{s:s, s:s, s:s}", "from", from, "to", to, "note", note)
+			     : json_pack("{s:s, s:s}", "from", from, "to", to));
 	free(no);
 	return rc;
 }

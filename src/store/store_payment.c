@@ -53,17 +53,6 @@ static int payment_rows(struct db_conn *c, const char *sql, const struct db_val 
 	return rc < 0 ? rc : DB_OK;
 }
 
-static int audit_json(struct db_conn *c, const struct actor *a, const char *action, const char *order_no,
-		      json_t *detail)
-{
-	char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-	int rc = store_audit_append(c, a, action, "order", order_no, text);
-
-	free(text);
-	json_decref(detail);
-	return rc;
-}
-
 int store_payment_create(struct db_conn *c, struct payment_rec *p, const char *order_no,
 			 const struct actor *a)
 {
@@ -80,10 +69,10 @@ int store_payment_create(struct db_conn *c, struct payment_rec *p, const char *o
 		&p->id);
 	if (rc != DB_OK)
 		return rc;
-	return audit_json(c, a, "payment.create", order_no,
-			  json_pack("{s:s, s:s, s:I, s:s}", "provider", p->provider, "out_trade_no",
-				    p->out_trade_no, "amount_fen", (json_int_t)p->amount_fen, "expires_at",
-				    p->expires_at));
+	return store_audit_order(c, a, "payment.create", order_no,
+				 json_pack("{s:s, s:s, s:I, s:s}", "provider", p->provider, "out_trade_no",
+					   p->out_trade_no, "amount_fen", (json_int_t)p->amount_fen,
+					   "expires_at", p->expires_at));
 }
 
 int store_payment_opened(struct db_conn *c, int64_t id, const char *qr_code, const char *error)
@@ -299,10 +288,10 @@ int store_refund_create(struct db_conn *c, int64_t payment_id, const char *order
 			  id);
 	if (rc != DB_OK)
 		return rc;
-	return audit_json(c, a, "payment.refund_request", order_no,
-			  json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "provider", provider, "out_trade_no",
-				    out_trade_no, "out_refund_no", no, "amount_fen", (json_int_t)amount,
-				    "kind", kind, "reason", reason));
+	return store_audit_order(c, a, "payment.refund_request", order_no,
+				 json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "provider", provider,
+					   "out_trade_no", out_trade_no, "out_refund_no", no, "amount_fen",
+					   (json_int_t)amount, "kind", kind, "reason", reason));
 }
 
 int store_refunds_due(struct db_conn *c, int64_t id, struct refund_rec *rs, int max, int *n)
@@ -417,8 +406,9 @@ int store_refund_retry(struct db_conn *c, int64_t order_id, const char *order_no
 			" AND state = 'failed'",
 			DB_ARGS(DB_TEXT(no), DB_INT(*id)), NULL);
 	if (rc == DB_OK)
-		rc = audit_json(c, a, "payment.refund_retry", order_no,
-				json_pack("{s:I, s:s}", "refund_id", (json_int_t)*id, "out_refund_no", no));
+		rc = store_audit_order(
+			c, a, "payment.refund_retry", order_no,
+			json_pack("{s:I, s:s}", "refund_id", (json_int_t)*id, "out_refund_no", no));
 	return rc;
 }
 
