@@ -67,6 +67,29 @@ static json_t *attempt(const char *no, const char *provider, json_t **j)
 	return json_object_get(*j, "attempt");
 }
 
+static const char *str(json_t *o, const char *k);
+
+/* Asks for a QR code of provider for order no and copies its out_trade_no into out (80 bytes). */
+static void new_attempt(const char *no, const char *provider, char *out)
+{
+	json_t *j = NULL;
+
+	snprintf(out, 80, "%s", str(attempt(no, provider, &j), "out_trade_no"));
+	json_decref(j);
+}
+
+/* Pays attempt out_trade_no of provider on the simulator, with or without its notification. */
+static void sim_pay(const char *provider, const char *out_trade_no, int notify)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path),
+		 strcmp(provider, "wxpay") == 0 ? "/_sim/wxpay/orders/%s/pay" : "/_sim/alipay/trades/%s/pay",
+		 out_trade_no);
+	assert_int_equal(sim_do(&S, "POST", path, notify ? "{\"notify\":true}" : "{\"notify\":false}", NULL),
+			 200);
+}
+
 static const char *str(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -107,6 +130,18 @@ static int64_t count(const char *sql, const char *arg)
 
 	assert_int_equal(db_query_int(c, sql, DB_ARGS(DB_TEXT(arg)), &n), DB_OK);
 	db_release(c);
+	return n;
+}
+
+/* Waits up to 20 s for sql (one ? for arg) to count want rows; returns the last count. */
+static int64_t wait_count(const char *sql, const char *arg, int64_t want)
+{
+	int64_t n = count(sql, arg);
+
+	for (int i = 0; i < 200 && n != want; i++) {
+		usleep(100 * 1000);
+		n = count(sql, arg);
+	}
 	return n;
 }
 
@@ -202,8 +237,7 @@ static void test_wxpay_pays(void **state)
 	json_decref(j);
 
 	/* paid: the simulator notifies certdeskd, which credits the order */
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	sim_pay("wxpay", out_trade_no, 1);
 	assert_true(wait_state(no, "awaiting_paper"));
 	assert_int_equal(paid_events(no), 1);
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", no);
@@ -229,18 +263,15 @@ static void test_replays_and_forgeries(void **state)
 	static const char *const forged[] = {"bad_signature", "wrong_serial", "stale_timestamp",
 					     "wrong_mchid", "bad_ciphertext"};
 	char no[32], path[160], body[96], out_trade_no[80];
-	json_t *j = NULL, *a;
+	json_t *j = NULL;
 	size_t i;
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "wxpay", &j);
-	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
-	json_decref(j);
+	new_attempt(no, "wxpay", out_trade_no);
 	/* paid (the notification lost), then notifications that must not count: forged ones are refused
 	 * (WeChat would retry them: 4xx), one with another amount, signed properly, is recorded only */
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
+	sim_pay("wxpay", out_trade_no, 0);
 	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/notify", out_trade_no);
 	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
 		snprintf(body, sizeof(body), "{\"variant\":\"%s\"}", forged[i]);
@@ -291,20 +322,30 @@ static void test_alipay_pays(void **state)
 	assert_non_null(strstr(str(a, "qr_code"), "/alipay/"));
 	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
 	json_decref(j);
-	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	sim_pay("alipay", out_trade_no, 1);
 	assert_true(wait_state(no, "awaiting_paper"));
 	/* replays and forgeries change nothing */
 	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/notify", out_trade_no);
 	assert_int_equal(sim_do(&S, "POST", path, "{\"variant\":\"ok\",\"copies\":20}", &j), 200);
+	json_t *answer = json_array_get(json_object_get(j, "answers"), 19);
+	assert_string_equal(str(answer, "body"), "success"); /* a duplicate is still acknowledged */
 	json_decref(j);
+	/* forged ones are answered "fail" and audited; a signed one with another amount is recorded */
 	const char *bad[] = {"bad_signature", "wrong_app_id", "wrong_seller", "wrong_amount"};
+	int64_t forged = count(
+		"SELECT COUNT(*) FROM payment_events WHERE verdict = 'forged' AND provider = ?", "alipay");
 	for (size_t i = 0; i < 4; i++) {
 		char body[64];
 		snprintf(body, sizeof(body), "{\"variant\":\"%s\"}", bad[i]);
 		assert_int_equal(sim_do(&S, "POST", path, body, &j), 200);
+		answer = json_array_get(json_object_get(j, "answers"), 0);
+		assert_string_equal(str(answer, "body"), i < 3 ? "fail" : "success");
 		json_decref(j);
 	}
+	assert_int_equal(
+		count("SELECT COUNT(*) FROM payment_events WHERE verdict = 'forged' AND provider = ?",
+		      "alipay"),
+		forged + 3);
 	assert_int_equal(paid_events(no), 1);
 	assert_int_equal(
 		count("SELECT COUNT(*) FROM payments WHERE credited = 1 AND out_trade_no = ?", out_trade_no),
@@ -314,16 +355,13 @@ static void test_alipay_pays(void **state)
 /* The notification never comes: the reconciliation job asks Alipay and credits the order. */
 static void test_reconciliation_credits(void **state)
 {
-	char no[32], path[160], out_trade_no[80];
-	json_t *j = NULL, *a;
+	char no[32], out_trade_no[80];
+
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "alipay", &j);
-	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
-	json_decref(j);
-	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
+	new_attempt(no, "alipay", out_trade_no);
+	sim_pay("alipay", out_trade_no, 0);
 	assert_true(wait_state(no, "awaiting_paper"));
 	assert_int_equal(paid_events(no), 1);
 	assert_int_equal(count("SELECT COUNT(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id"
@@ -355,15 +393,12 @@ static void test_notify_races_reconciliation(void **state)
 	char no[32], path[160], out_trade_no[80];
 	struct poller p;
 	pthread_t t;
-	json_t *j = NULL, *a;
+	json_t *j = NULL;
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "wxpay", &j);
-	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
-	json_decref(j);
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
+	new_attempt(no, "wxpay", out_trade_no);
+	sim_pay("wxpay", out_trade_no, 0);
 	p = (struct poller){.no = no};
 	assert_int_equal(pthread_create(&t, NULL, poll_page, &p), 0);
 	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/notify", out_trade_no);
@@ -384,30 +419,18 @@ static void test_notify_races_reconciliation(void **state)
 static void test_second_payment_refunded(void **state)
 {
 	char no[32], path[160], first[80], second[80];
-	json_t *j = NULL, *a;
+
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "wxpay", &j);
-	snprintf(first, sizeof(first), "%s", str(a, "out_trade_no"));
-	json_decref(j);
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", first);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":false}", NULL), 200);
-	a = attempt(no, "alipay", &j); /* replaces the WeChat QR code, which turns out to be paid */
-	snprintf(second, sizeof(second), "%s", str(a, "out_trade_no"));
-	json_decref(j);
+	new_attempt(no, "wxpay", first);
+	sim_pay("wxpay", first, 0);
+	new_attempt(no, "alipay", second); /* replaces the WeChat QR code, which turns out to be paid */
 	assert_true(wait_state(no, "awaiting_paper"));
-	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", second);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
-	for (int i = 0;
-	     i < 200 && count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
-			      " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
-			      second) != 1;
-	     i++)
-		usleep(100 * 1000);
-	assert_int_equal(count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
-			       " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
-			       second),
+	sim_pay("alipay", second, 1);
+	assert_int_equal(wait_count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+				    " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
+				    second, 1),
 			 1);
 	assert_int_equal(paid_events(no), 1);
 	assert_int_equal(
@@ -420,37 +443,25 @@ static void test_second_payment_refunded(void **state)
  * counts (the order is paid by it); the open one paid afterwards is refunded. */
 static void test_closed_attempt_paid(void **state)
 {
-	char no[32], path[160], first[80], second[80];
-	json_t *j = NULL, *a;
+	char no[32], first[80], second[80];
+
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "alipay", &j); /* never scanned: Alipay does not know it yet */
-	snprintf(first, sizeof(first), "%s", str(a, "out_trade_no"));
-	json_decref(j);
-	a = attempt(no, "wxpay", &j); /* replaces it: closed here */
-	snprintf(second, sizeof(second), "%s", str(a, "out_trade_no"));
-	json_decref(j);
+	new_attempt(no, "alipay", first); /* never scanned: Alipay does not know it yet */
+	new_attempt(no, "wxpay", second); /* replaces it: closed here */
 	assert_int_equal(
 		count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?", first), 1);
-	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", first);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	sim_pay("alipay", first, 1);
 	assert_true(wait_state(no, "awaiting_paper"));
 	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE state = 'paid' AND credited = 1 AND "
 			       "out_trade_no = ?",
 			       first),
 			 1);
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", second);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
-	for (int i = 0;
-	     i < 200 && count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
-			      " WHERE f.state = 'done' AND p.out_trade_no = ?",
-			      second) != 1;
-	     i++)
-		usleep(100 * 1000);
-	assert_int_equal(count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
-			       " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
-			       second),
+	sim_pay("wxpay", second, 1);
+	assert_int_equal(wait_count("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+				    " WHERE f.state = 'done' AND f.kind = 'duplicate' AND p.out_trade_no = ?",
+				    second, 1),
 			 1);
 	assert_int_equal(paid_events(no), 1);
 }
@@ -460,7 +471,7 @@ static void test_closed_attempt_paid(void **state)
 static void test_unknown_trade(void **state)
 {
 	struct wxpay *w;
-	char err[PAY_ERR_MAX], qr[PAY_QR_MAX], notify[200], path[160];
+	char err[PAY_ERR_MAX], qr[PAY_QR_MAX], notify[200];
 	(void)state;
 
 	assert_non_null(w = wxpay_new(&cfg, err, sizeof(err)));
@@ -469,17 +480,11 @@ static void test_unknown_trade(void **state)
 				      (long long)time(NULL) + 600, qr, sizeof(qr), err, sizeof(err)),
 			 PAY_OK);
 	wxpay_free(w);
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", "OTHERSYSTEM_0001");
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
-	for (int i = 0;
-	     i < 100 &&
-	     count("SELECT COUNT(*) FROM audit_log WHERE action = 'payment.unknown' AND object_id = ?",
-		   "OTHERSYSTEM_0001") == 0;
-	     i++)
-		usleep(100 * 1000);
+	sim_pay("wxpay", "OTHERSYSTEM_0001", 1);
 	assert_int_equal(
-		count("SELECT COUNT(*) FROM audit_log WHERE action = 'payment.unknown' AND object_id = ?",
-		      "OTHERSYSTEM_0001"),
+		wait_count(
+			"SELECT COUNT(*) FROM audit_log WHERE action = 'payment.unknown' AND object_id = ?",
+			"OTHERSYSTEM_0001", 1),
 		1);
 	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE out_trade_no = ?", "OTHERSYSTEM_0001"),
 			 0);
@@ -494,23 +499,17 @@ static void test_expired_attempt_closed(void **state)
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "wxpay", &j);
-	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
-	json_decref(j);
+	new_attempt(no, "wxpay", out_trade_no);
 	c = db_acquire(db);
 	assert_int_equal(
 		db_exec(c, "UPDATE payments SET expires_at = '2000-01-01T00:00:00Z' WHERE out_trade_no = ?",
 			DB_ARGS(DB_TEXT(out_trade_no)), NULL),
 		DB_OK);
 	db_release(c);
-	for (int i = 0;
-	     i < 100 && count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
-			      out_trade_no) != 1;
-	     i++)
-		usleep(100 * 1000);
-	assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
-			       out_trade_no),
-			 1);
+	assert_int_equal(
+		wait_count("SELECT COUNT(*) FROM payments WHERE state = 'closed' AND out_trade_no = ?",
+			   out_trade_no, 1),
+		1);
 	/* the order still waits for payment, with a fresh QR code when asked */
 	a = attempt(no, "wxpay", &j);
 	assert_string_not_equal(str(a, "out_trade_no"), out_trade_no);
@@ -563,19 +562,16 @@ static void test_attempts_limited(void **state)
 static void test_cancel_refunds(void **state)
 {
 	char no[32], path[160], out_trade_no[80];
-	json_t *j = NULL, *a;
+	json_t *j = NULL;
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "alipay", &j);
-	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
-	json_decref(j);
+	new_attempt(no, "alipay", out_trade_no);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no);
 	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"单位申请取消\"}", &j),
 			 409); /* unpaid */
 	json_decref(j);
-	snprintf(path, sizeof(path), "/_sim/alipay/trades/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	sim_pay("alipay", out_trade_no, 1);
 	assert_true(wait_state(no, "awaiting_paper"));
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no);
 	assert_int_equal(client_do(&reviewer, "POST", path, "{\"reason\":\"单位申请取消\"}", NULL), 403);
@@ -600,17 +596,14 @@ static void test_cancel_refunds(void **state)
  * reconciliation job, whichever comes first). */
 static void test_paid_while_server_down(void **state)
 {
-	char no[32], path[160], out_trade_no[80];
-	json_t *j = NULL, *a;
+	char no[32], out_trade_no[80];
+
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "wxpay", &j);
-	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
-	json_decref(j);
+	new_attempt(no, "wxpay", out_trade_no);
 	assert_int_equal(harness_kill(&S), 0);
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	sim_pay("wxpay", out_trade_no, 1);
 	sleep(1); /* the first deliveries fail */
 	assert_int_equal(harness_restart(&S), 0);
 	assert_true(wait_state(no, "awaiting_paper"));
@@ -626,15 +619,12 @@ static void test_paid_while_server_down(void **state)
 static void test_refund_failed_then_retried(void **state)
 {
 	char no[32], path[160], out_trade_no[80];
-	json_t *j = NULL, *a;
+	json_t *j = NULL;
 	(void)state;
 
 	order_awaiting_payment(no);
-	a = attempt(no, "wxpay", &j);
-	snprintf(out_trade_no, sizeof(out_trade_no), "%s", str(a, "out_trade_no"));
-	json_decref(j);
-	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", out_trade_no);
-	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	new_attempt(no, "wxpay", out_trade_no);
+	sim_pay("wxpay", out_trade_no, 1);
 	assert_true(wait_state(no, "awaiting_paper"));
 	assert_int_equal(sim_do(&S, "POST", "/_sim/wxpay/refund-mode", "{\"mode\":\"abnormal\"}", NULL), 200);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no);
