@@ -208,54 +208,95 @@ int harness_start(struct srv *s)
 	return spawn_server(s);
 }
 
-int harness_start_sim(struct srv *s)
+/* Points the configuration's simulator settings and every provider endpoint at sim_base (port
+ * port), the simulator's mail server at a free port; starts certdesk-sim with its output in
+ * dir/sim.out and waits until it answers. Returns its pid, or -1. */
+static pid_t spawn_sim(const char *dir, const char *sim_base, int port, int *smtp_port)
 {
 	struct srv probe;
-	char port[16], v[200], out[600];
+	char v[600];
+	pid_t pid;
 
-	if (harness_prepare(s) != 0)
-		return -1;
-	harness_env(s);
-	snprintf(port, sizeof(port), "%d", harness_free_port());
-	snprintf(s->sim_base, sizeof(s->sim_base), "http://127.0.0.1:%s", port);
-	setenv("CERTDESK_SIM_PORT", port, 1);
-	setenv("CERTDESK_SIM_URL", s->sim_base, 1);
-	snprintf(v, sizeof(v), "%s/faceid", s->sim_base);
+	snprintf(v, sizeof(v), "%d", port);
+	setenv("CERTDESK_SIM_PORT", v, 1);
+	setenv("CERTDESK_SIM_URL", sim_base, 1);
+	snprintf(v, sizeof(v), "%s/faceid", sim_base);
 	setenv("CERTDESK_IDV_ENDPOINT", v, 1);
-	snprintf(v, sizeof(v), "%s/wxpay", s->sim_base);
+	snprintf(v, sizeof(v), "%s/wxpay", sim_base);
 	setenv("CERTDESK_WXPAY_ENDPOINT", v, 1);
-	snprintf(v, sizeof(v), "%s/alipay/gateway.do", s->sim_base);
+	snprintf(v, sizeof(v), "%s/alipay/gateway.do", sim_base);
 	setenv("CERTDESK_ALIPAY_GATEWAY", v, 1);
-	snprintf(v, sizeof(v), "%s/sf/std/service", s->sim_base);
+	snprintf(v, sizeof(v), "%s/sf/std/service", sim_base);
 	setenv("CERTDESK_COURIER_SF_ENDPOINT", v, 1);
 	/* the simulator's mail server, where certdeskd's outbox worker delivers e-mail */
-	s->sim_smtp_port = harness_free_port();
-	snprintf(port, sizeof(port), "%d", s->sim_smtp_port);
-	setenv("CERTDESK_SIM_SMTP_PORT", port, 1);
-	snprintf(v, sizeof(v), "smtp://127.0.0.1:%d", s->sim_smtp_port);
+	*smtp_port = harness_free_port();
+	snprintf(v, sizeof(v), "%d", *smtp_port);
+	setenv("CERTDESK_SIM_SMTP_PORT", v, 1);
+	snprintf(v, sizeof(v), "smtp://127.0.0.1:%d", *smtp_port);
 	setenv("CERTDESK_MAIL_SMTP_URL", v, 1);
-	snprintf(out, sizeof(out), "%s/sim.out", s->dir);
-	s->sim_pid = fork();
-	if (s->sim_pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	snprintf(v, sizeof(v), "%s/sim.out", dir);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(v, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(harness_bin("certdesk-sim"), "certdesk-sim", (char *)NULL);
 		_exit(127);
 	}
-	probe = *s;
-	snprintf(probe.base, sizeof(probe.base), "%s", s->sim_base);
-	for (int i = 0; i < 200; i++) {
+	memset(&probe, 0, sizeof(probe));
+	snprintf(probe.base, sizeof(probe.base), "%s", sim_base);
+	for (int i = 0; i < 200 && pid > 0; i++) {
 		struct resp r;
 		if (http_do(&probe, "GET", "/healthz", NULL, 0, NULL, &r) == 0) {
 			long code = r.status;
 			resp_free(&r);
 			if (code == 200)
-				return spawn_server(s);
+				return pid;
 		}
 		usleep(50000);
 	}
+	fprintf(stderr, "harness: certdesk-sim did not start; see %s/sim.out\n", dir);
 	return -1;
+}
+
+int harness_start_sim(struct srv *s)
+{
+	int port;
+
+	if (harness_prepare(s) != 0)
+		return -1;
+	harness_env(s);
+	port = harness_free_port();
+	snprintf(s->sim_base, sizeof(s->sim_base), "http://127.0.0.1:%d", port);
+	if ((s->sim_pid = spawn_sim(s->dir, s->sim_base, port, &s->sim_smtp_port)) < 0)
+		return -1;
+	return spawn_server(s);
+}
+
+int harness_sim_alone(struct srv *s)
+{
+	if (harness_prepare(s) != 0)
+		return -1;
+	harness_env(s); /* the test key pairs */
+	snprintf(s->sim_base, sizeof(s->sim_base), "%s", s->base);
+	return (s->pid = spawn_sim(s->dir, s->base, s->port, &s->sim_smtp_port)) < 0 ? -1 : 0;
+}
+
+int harness_sim_alone_stop(struct srv *s)
+{
+	char cmd[400];
+	int rc = 0;
+
+	/* SIGTERM: certdesk-sim must exit 0 (under ASan: without leaks) */
+	if (s->pid > 0 && harness_stop(s) != 0) {
+		fprintf(stderr, "certdesk-sim did not exit cleanly; its output:\n");
+		snprintf(cmd, sizeof(cmd), "cat %s/sim.out >&2", s->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no output)\n");
+		rc = -1;
+	}
+	harness_cleanup(s);
+	return rc;
 }
 
 int harness_stop(struct srv *s)

@@ -38,6 +38,13 @@ int harness_prepare(struct srv *s);
 void harness_env(const struct srv *s);
 /* Prepares s and starts certdeskd, waiting until /healthz answers. Returns 0 or -1. */
 int harness_start(struct srv *s);
+/* Starts certdesk-sim alone (no certdeskd, no database) on s's port, after harness_prepare's
+ * choices: the test key pairs and every provider endpoint of the configuration point at it, its mail
+ * server on a free port; waits until it answers (s->pid is the simulator). Returns 0 or -1. */
+int harness_sim_alone(struct srv *s);
+/* Stops a simulator started with harness_sim_alone (SIGTERM; it must exit 0, so without leaks under
+ * ASan), shows its output when it did not, removes the directory. Returns 0 or -1. */
+int harness_sim_alone_stop(struct srv *s);
 /* Kills certdeskd with SIGKILL (no clean stop: a crash) and waits for it. Returns 0 or -1. */
 int harness_kill(struct srv *s);
 /* Starts certdeskd again after harness_kill, same settings and database; waits until healthy. */

@@ -71,17 +71,11 @@ static const struct route recv_routes[] = {{"POST", "/notify", on_notify, 0}};
 /* Starts certdesk-sim as test_idv does, the adapter, and the receiver. */
 static int setup(void **state)
 {
-	char v[300], err[512];
+	char err[512];
 	(void)state;
 
-	if (harness_prepare(&SIM) != 0)
+	if (harness_sim_alone(&SIM) != 0)
 		return -1;
-	harness_env(&SIM); /* the test key paths */
-	snprintf(v, sizeof(v), "%d", SIM.port);
-	setenv("CERTDESK_SIM_PORT", v, 1);
-	setenv("CERTDESK_SIM_URL", SIM.base, 1);
-	snprintf(v, sizeof(v), "%s/wxpay", SIM.base);
-	setenv("CERTDESK_WXPAY_ENDPOINT", v, 1);
 	setenv("CERTDESK_WXPAY_TIMEOUT_S", "1", 1);
 	if (config_load(&CFG, NULL, err, sizeof(err)) != 0 ||
 	    (W = wxpay_new(&CFG, err, sizeof(err))) == NULL) {
@@ -97,43 +91,15 @@ static int setup(void **state)
 	if (RECV == NULL)
 		return -1;
 	snprintf(NOTIFY_URL, sizeof(NOTIFY_URL), "http://127.0.0.1:%d/notify", http_server_port(RECV));
-	snprintf(v, sizeof(v), "%s/sim.out", SIM.dir);
-	SIM.pid = fork();
-	if (SIM.pid == 0) {
-		int fd = open(v, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(harness_bin("certdesk-sim"), "certdesk-sim", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		struct resp r;
-		if (http_do(&SIM, "GET", "/healthz", NULL, 0, NULL, &r) == 0) {
-			long code = r.status;
-			resp_free(&r);
-			if (code == 200)
-				return 0;
-		}
-		usleep(50000);
-	}
-	fprintf(stderr, "certdesk-sim did not start\n");
-	return -1;
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[400];
 	int rc = 0;
 	(void)state;
 
-	/* SIGTERM: certdesk-sim must exit 0 (under ASan: without leaks) */
-	if (SIM.pid > 0 && harness_stop(&SIM) != 0) {
-		fprintf(stderr, "certdesk-sim did not exit cleanly; its output:\n");
-		snprintf(cmd, sizeof(cmd), "cat %s/sim.out >&2", SIM.dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "(no output)\n");
-		rc = -1;
-	}
+	rc = harness_sim_alone_stop(&SIM);
 	if (RECV != NULL)
 		http_server_stop(RECV, 2);
 	wxpay_free(W);
