@@ -236,8 +236,8 @@ static void serve(int fd)
 			json_array_clear(rcpts);
 		} else if (strncasecmp(line, "VRFY", 4) == 0) {
 			say(&c, "252 Cannot verify\r\n");
-		} else {
-			say(&c, "502 Command not implemented\r\n");
+		} else { /* RFC 5321 4.2.4: a verb the server does not know */
+			say(&c, "500 5.5.2 Syntax error, command unrecognized\r\n");
 		}
 	}
 	free(line);
