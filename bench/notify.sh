@@ -32,6 +32,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 
 CERTDESKD=${CERTDESKD:-$root/build/certdeskd}
 NODE=${NODE:-node}
@@ -49,11 +50,6 @@ retries=${BENCH_RETRIES:-2}
 path=/api/v1/payments/wxpay/notify
 keys=$root/config/testkeys
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-log() { echo "bench: $*" >&2; }
 
 # ---------------------------------------------------------------- checks
 [[ $duration =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION must look like 10s, 1m or 30 (got '$duration')"
@@ -91,20 +87,6 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/certdesk-bench-notify.XXXXXX")
 pids=()   # servers we started
 wrk_pid=  # the wrk run (or openssl speed) in progress
 
-# Stops one process we started: SIGTERM, then SIGKILL after 10 s.
-stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "pid $pid ignored SIGTERM; killing it"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
 	local rc=$?
@@ -200,24 +182,9 @@ events() {
 	fi
 }
 
-# ---------------------------------------------------------------- CPU accounting (as in run.sh)
-proc_ticks() {
-	local p t sum=0
-	for p in "$@"; do
-		t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true)
-		sum=$((sum + ${t:-0}))
-	done
-	echo "$sum"
-}
 # proc_user_sys PID: "USER SYSTEM" ticks used so far by PID (all its threads).
 proc_user_sys() {
 	awk '{ sub(/.*\) /, ""); print $12, $13 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"
-}
-children_ticks() {
-	awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat" 2>/dev/null || echo 0
-}
-system_ticks() {
-	awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat 2>/dev/null || echo "0 0"
 }
 clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
@@ -260,30 +227,6 @@ run_wrk() {
 	jq -e '.requests > 0' "$tmp/wrk-$name.json" >/dev/null || die "$name: no requests: $(cat "$tmp/wrk-$name.txt")"
 }
 
-# Percentage of all CPUs busy during one second (-1 if unknown).
-cpu_busy_pct() {
-	local a b
-	a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6; exit}' /proc/stat 2>/dev/null) || a=
-	sleep 1
-	b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6; exit}' /proc/stat 2>/dev/null) || b=
-	if [[ -z $a || -z $b ]]; then
-		echo -1
-		return
-	fi
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1];
-		printf "%d\n", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) + 0.5 : -1) }'
-}
-# wait_for_idle: with BENCH_WAIT_IDLE, waits (up to that long) until the CPUs are <= 10% busy.
-wait_for_idle() {
-	busy=$(cpu_busy_pct)
-	((wait_idle > 0 && busy > 10)) || return 0
-	log "CPUs ${busy}% busy; waiting up to ${wait_idle}s for them to be idle (BENCH_WAIT_IDLE)"
-	local deadline=$((SECONDS + wait_idle))
-	while ((busy > 10 && SECONDS < deadline)); do
-		sleep 4
-		busy=$(cpu_busy_pct)
-	done
-}
 
 # ---------------------------------------------------------------- run
 log "temp dir $tmp"

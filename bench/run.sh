@@ -21,6 +21,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 
 CERTDESKD=${CERTDESKD:-$root/build/certdeskd}
 NGINX=${NGINX:-/usr/sbin/nginx}
@@ -36,11 +37,6 @@ wait_idle=${BENCH_WAIT_IDLE:-0}
 retries=${BENCH_RETRIES:-2}
 path=/api/v1/meta
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-log() { echo "bench: $*" >&2; }
 
 # ---------------------------------------------------------------- checks
 [[ $duration =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION must look like 10s, 1m or 30 (got '$duration')"
@@ -63,22 +59,6 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/certdesk-bench.XXXXXX")
 pids=()   # servers we started
 wrk_pid=  # the wrk run in progress
 
-# Stops one process we started: SIGTERM, then SIGKILL (and its children) after 10 s.
-stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "pid $pid ignored SIGTERM; killing it"
-		local -a kids
-		mapfile -t kids < <(pgrep -P "$pid" 2>/dev/null || true)
-		kill -KILL "$pid" "${kids[@]}" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
 	local rc=$?
@@ -262,25 +242,6 @@ done = function(summary, latency, requests)
 end
 EOF
 
-# CPU accounting, in clock ticks, so that each run says how much CPU the server, wrk and
-# everything else on the machine used while it ran.
-# proc_ticks PID...: user+system ticks used so far by these processes (all their threads).
-proc_ticks() {
-	local p t sum=0
-	for p in "$@"; do
-		t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true)
-		sum=$((sum + ${t:-0}))
-	done
-	echo "$sum"
-}
-# children_ticks: ticks of this script's reaped children (wrk, once waited for).
-children_ticks() {
-	awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat" 2>/dev/null || echo 0
-}
-# system_ticks: "TOTAL IDLE" ticks over all CPUs since boot.
-system_ticks() {
-	awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat 2>/dev/null || echo "0 0"
-}
 # server_pids TARGET: the processes serving TARGET (nginx: master and workers).
 server_pids() {
 	local p=${server_pid[$1]}
@@ -342,32 +303,6 @@ header_bytes() {
 log "temp dir $tmp"
 loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
-# Percentage of all CPUs busy during one second before the run (-1 if unknown): another
-# process burning a core makes the run meaningless, so it is recorded and warned about.
-cpu_busy_pct() {
-	local a b
-	a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6; exit}' /proc/stat 2>/dev/null) || a=
-	sleep 1
-	b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6; exit}' /proc/stat 2>/dev/null) || b=
-	if [[ -z $a || -z $b ]]; then
-		echo -1
-		return
-	fi
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1];
-		printf "%d\n", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) + 0.5 : -1) }'
-}
-# wait_for_idle: with BENCH_WAIT_IDLE, waits (up to that long) until the CPUs are <= 10% busy.
-# Sets $busy (the last measure).
-wait_for_idle() {
-	busy=$(cpu_busy_pct)
-	((wait_idle > 0 && busy > 10)) || return 0
-	log "CPUs ${busy}% busy; waiting up to ${wait_idle}s for them to be idle (BENCH_WAIT_IDLE)"
-	local deadline=$((SECONDS + wait_idle))
-	while ((busy > 10 && SECONDS < deadline)); do
-		sleep 4
-		busy=$(cpu_busy_pct)
-	done
-}
 wait_for_idle
 busy_before=$busy
 loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)

@@ -334,7 +334,9 @@ void paysvc_refused(struct paysvc *p, const char *provider, const char *why, con
 {
 	struct refused_tx t = {provider, why, ip != NULL ? ip : ""};
 
-	db_tx(p->db, refused_tx, &t);
+	if (db_tx(p->db, refused_tx, &t) != DB_OK) /* refused all the same; the log keeps a trace */
+		fprintf(stderr, "certdeskd: %s notification refused (%s) and not recorded: database error\n",
+			provider, why);
 }
 
 int paysvc_check(struct paysvc *p, const struct payment_rec *pm, const char *ip)
@@ -407,7 +409,9 @@ int paysvc_cancel(struct paysvc *p, const struct order_rec *o, const char *reaso
 	if (t.no_payment)
 		return 1;
 	*refund_id = t.refund_id;
-	return paysvc_refund_run(p, t.refund_id);
+	/* cancelled: the refund goes now, or else with the reconciliation job */
+	paysvc_refund_run(p, t.refund_id);
+	return 0;
 }
 
 struct refund_tx {

@@ -71,8 +71,9 @@ void paysvc_refused(struct paysvc *p, const char *provider, const char *why, con
 int paysvc_check(struct paysvc *p, const struct payment_rec *pm, const char *ip);
 
 /* Cancels the paid order o (finance): awaiting_paper / paper_sent / paper_rejected -> refunding,
- * with a refund of its payment, then tries the refund at once. Returns 0 with *refund_id; 1 when
- * the order has no credited payment; DB_NOTFOUND when it left its state meanwhile; < 0 otherwise. */
+ * with a refund of its payment, then tries the refund at once (the reconciliation job tries again
+ * if need be). Returns 0 with *refund_id; 1 when the order has no credited payment; DB_NOTFOUND
+ * when it left its state meanwhile; < 0 when nothing was done. */
 int paysvc_cancel(struct paysvc *p, const struct order_rec *o, const char *reason, const struct actor *a,
 		  int64_t *refund_id);
 
