@@ -74,69 +74,90 @@ static int complete_tx(struct db_conn *c, void *arg)
 	return rc == DB_NOTFOUND ? DB_OK : rc;
 }
 
-/* Replies with the route of o's outbound parcel. */
-static int route_reply(struct http_req *r, struct db_conn *c, const struct order_rec *o)
+/* Asks SF for the route of waybill tracking (recipient mobile of o for the check); returns the
+ * routes as the API shows them, or NULL (logged) when SF gave none now. */
+static json_t *ask_sf(const struct config *cfg, const struct order_rec *o, const char *tracking)
 {
-	struct app *app = http_ctx(r);
 	struct sf_config sf;
 	struct sf_route *routes = NULL;
-	char carrier[16], tracking[48], fetched[TIMEFMT_LEN] = "", fresh_after[TIMEFMT_LEN], phone[5];
-	char err[SF_ERR_MAX], *kept = NULL;
-	json_t *out, *list = NULL;
-	int64_t id;
+	char err[SF_ERR_MAX], phone[5];
+	json_t *list = NULL;
 	size_t n = 0;
-	int rc = store_shipment_outbound(c, o->id, &id, carrier, sizeof(carrier), tracking, sizeof(tracking));
 
-	if (rc == DB_NOTFOUND)
-		return http_reply_error(r, 404, "not_shipped", "证书尚未寄出，暂无物流信息", NULL);
-	if (rc != DB_OK)
-		return api_internal(r, "route");
-	out = json_pack("{s:s, s:s}", "carrier", carrier, "tracking_no", tracking);
-	if (strcmp(carrier, "sf") != 0) { /* only SF's routes can be asked for */
-		json_object_set_new(out, "supported", json_false());
-		json_object_set_new(out, "routes", json_array());
-		return http_reply_json(r, 200, out);
+	sf_config_from(&sf, cfg);
+	check_phone(o, phone);
+	if (sf_routes(&sf, tracking, phone[0] != '\0' ? phone : NULL, &routes, &n, err, sizeof(err)) == SF_OK)
+		list = routes_json(routes, n);
+	else
+		fprintf(stderr, "certdeskd: SF route of %s: %s\n", tracking, err);
+	sf_routes_free(routes);
+	return list;
+}
+
+/* Replies with the route of the outbound parcel of the order of the path (the caller's own when
+ * own). No database connection is held while SF is asked. */
+static int route(struct http_req *r, int own)
+{
+	struct app *app = http_ctx(r);
+	char carrier[16], tracking[48], fetched[TIMEFMT_LEN] = "", fresh_after[TIMEFMT_LEN], *kept = NULL;
+	struct order_rec o;
+	struct db_conn *c = db_acquire(app->db);
+	json_t *out, *list = NULL, *fresh;
+	int64_t id;
+	int rc;
+
+	if ((own ? api_own_order(r, c, &o) : api_staff_order(r, c, &o)) != 0) {
+		db_release(c);
+		return 0;
 	}
-	json_object_set_new(out, "supported", json_true());
-	if (store_route_get(c, id, &kept, fetched) == DB_OK)
+	rc = store_shipment_outbound(c, o.id, &id, carrier, sizeof(carrier), tracking, sizeof(tracking));
+	if (rc == DB_OK && store_route_get(c, id, &kept, fetched) == DB_OK)
 		list = json_loads(kept, 0, NULL);
 	free(kept);
+	db_release(c);
+	if (rc != DB_OK) {
+		store_order_free(&o);
+		json_decref(list);
+		return rc == DB_NOTFOUND
+			       ? http_reply_error(r, 404, "not_shipped", "证书尚未寄出，暂无物流信息", NULL)
+			       : api_internal(r, "route");
+	}
+	out = json_pack("{s:s, s:s, s:b}", "carrier", carrier, "tracking_no", tracking, "supported",
+			strcmp(carrier, "sf") == 0); /* only SF's routes can be asked for */
 	timefmt_rfc3339(time(NULL) - app->cfg->courier_cache_s, fresh_after);
-	if (list == NULL || app->cfg->courier_cache_s == 0 || strcmp(fetched, fresh_after) < 0) {
-		sf_config_from(&sf, app->cfg);
-		check_phone(o, phone);
-		rc = sf_routes(&sf, tracking, phone[0] != '\0' ? phone : NULL, &routes, &n, err, sizeof(err));
-		if (rc == SF_OK) {
-			char *text;
+	if (strcmp(carrier, "sf") == 0 &&
+	    (list == NULL || app->cfg->courier_cache_s == 0 || strcmp(fetched, fresh_after) < 0)) {
+		if ((fresh = ask_sf(app->cfg, &o, tracking)) != NULL) {
+			char *text = json_dumps(fresh, JSON_COMPACT);
 			json_decref(list);
-			list = routes_json(routes, n);
-			text = json_dumps(list, JSON_COMPACT);
+			list = fresh;
+			c = db_acquire(app->db);
 			store_route_put(c, id, text);
+			db_release(c);
 			free(text);
 			timefmt_rfc3339(time(NULL), fetched);
 		} else {
-			fprintf(stderr, "certdeskd: SF route of %s: %s\n", tracking, err);
 			json_object_set_new(out, "notice",
 					    json_string("暂时无法从顺丰查询最新物流信息，请稍后再看"));
 		}
-		sf_routes_free(routes);
 	}
-	if (list != NULL && strcmp(o->state, "shipped") == 0 && signed_for(list))
-		db_tx_conn(c, complete_tx, &(struct complete_tx){o});
+	if (list != NULL && strcmp(o.state, "shipped") == 0 && signed_for(list))
+		db_tx(app->db, complete_tx, &(struct complete_tx){&o});
 	json_object_set_new(out, "routes", list != NULL ? list : json_array());
 	if (fetched[0] != '\0')
 		json_object_set_new(out, "fetched_at", json_string(fetched));
+	store_order_free(&o);
 	return http_reply_json(r, 200, out);
 }
 
 /* GET /api/v1/orders/{order_no}/route: the organisation's own order. */
 int api_route_get(struct http_req *r)
 {
-	return api_on_order(r, 1, route_reply);
+	return route(r, 1);
 }
 
 /* GET /api/v1/admin/orders/{order_no}/route: any order, for staff. */
 int api_admin_route_get(struct http_req *r)
 {
-	return api_on_order(r, 0, route_reply);
+	return route(r, 0);
 }
