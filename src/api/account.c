@@ -10,7 +10,7 @@ int api_account_get(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct org_rec o;
+	struct org_rec o = {0};
 	int rc = store_org_get_id(c, api_session(r)->rec.subject_id, &o);
 
 	db_release(c);
@@ -27,7 +27,7 @@ int api_account_password(struct http_req *r)
 	struct actor a = api_actor(r);
 	const char *old, *pw;
 	struct db_conn *c = NULL;
-	struct org_rec o;
+	struct org_rec o = {0};
 	struct form f;
 
 	if (body == NULL)
@@ -57,7 +57,7 @@ int api_account_mobile(struct http_req *r)
 	const char *name, *mobile_in, *old_code, *new_code;
 	char mobile[16] = "";
 	struct db_conn *c = NULL;
-	struct org_rec o;
+	struct org_rec o = {0};
 	struct form f;
 
 	if (body == NULL)

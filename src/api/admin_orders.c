@@ -35,7 +35,7 @@ int api_admin_orders_get(struct http_req *r)
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
 	const char *no = http_param(r, "order_no");
-	struct order_rec o;
+	struct order_rec o = {0};
 	json_t *j;
 
 	if (no == NULL || strlen(no) > 24 || store_order_get(c, no, &o) != DB_OK) {
@@ -50,7 +50,7 @@ int api_admin_orders_get(struct http_req *r)
 	store_payments_json(c, o.id, &payments);
 	json_object_set_new(j, "payments", payments ? payments : json_array());
 	{
-		struct org_rec org;
+		struct org_rec org = {0};
 		if (store_org_get_id(c, o.org_id, &org) == DB_OK)
 			json_object_set_new(j, "organisation", store_org_json(&org));
 	}

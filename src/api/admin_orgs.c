@@ -51,7 +51,7 @@ int api_admin_org_patch(struct http_req *r)
 	json_t *body = http_json_body(r);
 	struct actor a = api_actor(r);
 	struct db_conn *c;
-	struct org_rec o;
+	struct org_rec o = {0};
 	const char *name;
 	struct form f;
 
@@ -80,7 +80,7 @@ static int org_action(struct http_req *r, int (*fn)(struct db_conn *, int64_t, c
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct org_rec o;
+	struct org_rec o = {0};
 	int rc = 0;
 
 	if (api_path_org(r, c, &o) == 0) {

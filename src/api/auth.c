@@ -223,7 +223,7 @@ int api_login(struct http_req *r)
 	json_t *body = http_json_body(r);
 	char uscc[USCC_LEN + 1], bucket[96];
 	const char *pw, *captcha;
-	struct org_rec o;
+	struct org_rec o = {0};
 	struct db_conn *c = NULL;
 	struct actor a = api_actor(r);
 	int64_t hits = 0;
@@ -288,7 +288,7 @@ int api_password_reset(struct http_req *r)
 	const char *code, *pw;
 	struct actor a = api_actor(r);
 	struct db_conn *c = NULL;
-	struct org_rec o;
+	struct org_rec o = {0};
 	struct form f;
 
 	if (body == NULL)

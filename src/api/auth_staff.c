@@ -39,7 +39,7 @@ int api_staff_login(struct http_req *r)
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r), *roles;
 	const char *username, *pw, *captcha;
-	struct staff_rec s;
+	struct staff_rec s = {0};
 	struct db_conn *c;
 	struct form f;
 

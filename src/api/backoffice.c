@@ -118,7 +118,7 @@ static int run_step(struct http_req *r, struct db_conn *c, struct form *f, struc
 	struct app *app = http_ctx(r);
 	struct api_session *ses = api_session(r);
 	int org = strcmp(ses->rec.kind, "org") == 0;
-	struct order_facts facts;
+	struct order_facts facts = {0};
 	enum order_state next;
 	json_t *form = json_loads(o->form, 0, NULL);
 	int v, rc;
@@ -175,7 +175,7 @@ static int parcel(struct http_req *r, int org, enum order_event e)
 	struct actor a = api_actor(r);
 	char no[TRACKING_MAX] = "";
 	const char *carrier;
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c;
 	struct form f;
 
@@ -213,7 +213,7 @@ int api_paper_check(struct http_req *r)
 	json_t *body = http_json_body(r);
 	struct actor a = api_actor(r);
 	const char *decision, *reasons, *called, *answered, *asked;
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c;
 	struct form f;
 	int ok;
@@ -252,7 +252,7 @@ int api_made(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c = db_acquire(app->db);
 	struct form f;
 

@@ -54,8 +54,8 @@ int api_admin_key_type_patch(struct http_req *r)
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r);
 	struct actor a = api_actor(r);
-	struct project_rec p;
-	struct key_type_rec k;
+	struct project_rec p = {0};
+	struct key_type_rec k = {0};
 	const char *name, *years;
 	struct db_conn *c;
 	struct form f;
@@ -110,7 +110,7 @@ int api_admin_held_keys_list(struct http_req *r)
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
 	json_t *items = NULL;
-	struct org_rec o;
+	struct org_rec o = {0};
 
 	if (api_path_org(r, c, &o) == 0) {
 		if (store_held_main_key_list(c, o.id, &items) == DB_OK) {
@@ -129,8 +129,8 @@ int api_admin_held_keys_add(struct http_req *r)
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r);
 	struct actor a = api_actor(r);
-	struct project_rec p;
-	struct org_rec o;
+	struct project_rec p = {0};
+	struct org_rec o = {0};
 	const char *code, *note;
 	struct db_conn *c;
 	struct form f;

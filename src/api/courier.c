@@ -100,7 +100,7 @@ static int route(struct http_req *r, int own)
 {
 	struct app *app = http_ctx(r);
 	char carrier[16], tracking[48], fetched[TIMEFMT_LEN] = "", fresh_after[TIMEFMT_LEN], *kept = NULL;
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c = db_acquire(app->db);
 	json_t *out, *list = NULL, *fresh;
 	int64_t id;

@@ -167,12 +167,12 @@ int api_documents_put(struct http_req *r)
 	struct app *app = http_ctx(r);
 	const struct kind *k = kind_of(http_param(r, "kind"));
 	struct actor a = api_actor(r);
-	struct order_facts facts;
+	struct order_facts facts = {0};
 	struct doc_rec d = {0};
 	struct key_type_rec kt = {0};
 	struct image_info info;
 	struct http_upload u;
-	struct order_rec o;
+	struct order_rec o = {0};
 	enum order_state next;
 	const char *code, *msg;
 	struct db_conn *c;
@@ -259,7 +259,7 @@ int api_documents_list(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o;
+	struct order_rec o = {0};
 
 	if (api_own_order(r, c, &o) == 0) {
 		http_reply_json(r, 200, api_document_slots(c, &o));
@@ -274,7 +274,7 @@ static int send_file(struct http_req *r, struct db_conn *c, const struct order_r
 {
 	struct app *app = http_ctx(r);
 	const struct kind *k = kind_of(http_param(r, "kind"));
-	struct doc_rec d;
+	struct doc_rec d = {0};
 	char name[96];
 	int fd;
 

@@ -29,7 +29,7 @@ static int paid(const char *state)
 
 json_t *api_invoice_json(struct db_conn *c, const struct order_rec *o)
 {
-	struct invoice_rec v;
+	struct invoice_rec v = {0};
 	json_t *j;
 
 	if (store_invoice_current(c, o->id, &v) != DB_OK)
@@ -118,7 +118,7 @@ int api_invoice_put(struct http_req *r)
 	struct app *app = http_ctx(r);
 	const char *no = http_param(r, "order_no"), *email;
 	struct http_upload u;
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c = db_acquire(app->db);
 	json_t *form, *ok = NULL;
 	struct form f;
@@ -160,7 +160,7 @@ int api_invoice_put(struct http_req *r)
 static int send_file(struct http_req *r, struct db_conn *c, const struct order_rec *o)
 {
 	struct app *app = http_ctx(r);
-	struct invoice_rec v;
+	struct invoice_rec v = {0};
 	char name[96];
 	int fd;
 

@@ -52,8 +52,8 @@ int api_orders_form_pdf(struct http_req *r)
 	char qr[96], url[1200], disp[160];
 	struct key_type_rec k = {0};
 	struct order_doc d = {0};
-	struct order_rec o;
-	struct org_rec org;
+	struct order_rec o = {0};
+	struct org_rec org = {0};
 	json_t *form = NULL, *missing = NULL;
 	unsigned char *pdf = NULL;
 	size_t len = 0, i;

@@ -42,7 +42,7 @@ int api_on_order(struct http_req *r, int own,
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o;
+	struct order_rec o = {0};
 
 	if ((own ? api_own_order(r, c, &o) : api_staff_order(r, c, &o)) == 0) {
 		fn(r, c, &o);
@@ -56,13 +56,13 @@ int api_on_order(struct http_req *r, int own,
 void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_facts *f)
 {
 	json_t *form = json_loads(o->form, 0, NULL), *missing = order_form_missing(form, o->key_type);
-	struct org_rec org;
+	struct org_rec org = {0};
 
 	memset(f, 0, sizeof(*f));
 	f->form_complete = json_array_size(missing) == 0;
 	f->uscc_ok = store_org_get_id(c, o->org_id, &org) == DB_OK &&
 		     strcmp(org.uscc_status, "pending_review") != 0;
-	struct key_type_rec k;
+	struct key_type_rec k = {0};
 	if (store_key_type_get(c, o->project_id, o->key_type, &k) == DB_OK)
 		store_documents_complete(c, o->id, k.documents, &f->documents_complete);
 	f->verified = api_order_verified(c, o, form);
@@ -74,8 +74,8 @@ void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_
 json_t *api_order_json(struct db_conn *c, const struct order_rec *o)
 {
 	json_t *form = json_loads(o->form, 0, NULL), *history = NULL, *j;
-	struct key_type_rec k;
-	struct order_facts facts;
+	struct key_type_rec k = {0};
+	struct order_facts facts = {0};
 	enum order_state s = order_state_from_name(o->state), next;
 
 	memset(&k, 0, sizeof(k));
@@ -132,9 +132,9 @@ int api_orders_create(struct http_req *r)
 	json_t *body = http_json_body(r), *in, *form = NULL;
 	struct actor a = api_actor(r);
 	struct order_rec o = {0};
-	struct project_rec p;
-	struct key_type_rec k;
-	struct org_rec org;
+	struct project_rec p = {0};
+	struct key_type_rec k = {0};
+	struct org_rec org = {0};
 	const char *code, *kt;
 	struct db_conn *c;
 	struct form f;
@@ -157,6 +157,8 @@ int api_orders_create(struct http_req *r)
 		form = order_form_read(&f, in, NULL, kt);
 		if (store_org_get_id(c, api_session(r)->rec.subject_id, &org) == DB_OK)
 			order_form_defaults(form, &org, kt);
+		else /* the session's organisation is gone: nothing may be created for it */
+			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	}
 	if (!form_failed(&f)) {
 		o.org_id = org.id;
@@ -214,7 +216,7 @@ int api_orders_get(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o;
+	struct order_rec o = {0};
 	int rc = 0;
 
 	if (api_own_order(r, c, &o) == 0) {
@@ -230,7 +232,7 @@ int api_orders_get(struct http_req *r)
 static int decide(struct http_req *r, struct db_conn *c, const struct order_rec *o, enum order_event e,
 		  enum order_state *next)
 {
-	struct order_facts facts;
+	struct order_facts facts = {0};
 	const char *codes[4];
 	int v, n;
 
@@ -277,7 +279,7 @@ int api_orders_update(struct http_req *r)
 	json_t *body = http_json_body(r), *old = NULL, *form = NULL, *in;
 	struct actor a = api_actor(r);
 	enum order_state next;
-	struct order_rec o;
+	struct order_rec o = {0};
 	char token[64];
 	struct db_conn *c;
 	struct form f;
@@ -334,7 +336,7 @@ static int org_event(struct http_req *r, enum order_event e)
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
 	enum order_state next;
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c = db_acquire(app->db);
 	int rc;
 

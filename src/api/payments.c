@@ -39,8 +39,8 @@ int api_payment_get(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct payment_rec pm;
-	struct order_rec o;
+	struct payment_rec pm = {0};
+	struct order_rec o = {0};
 	char stale[TIMEFMT_LEN];
 	int have;
 	json_t *j;
@@ -75,8 +75,8 @@ int api_payment_post(struct http_req *r)
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r);
 	struct actor a = api_actor(r);
-	struct payment_rec pm;
-	struct order_rec o;
+	struct payment_rec pm = {0};
+	struct order_rec o = {0};
 	struct db_conn *c;
 	const char *provider;
 	char err[PAY_ERR_MAX];
@@ -122,8 +122,8 @@ int api_payment_qr(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct payment_rec pm;
-	struct order_rec o;
+	struct payment_rec pm = {0};
+	struct order_rec o = {0};
 	unsigned char *png = NULL;
 	size_t len = 0;
 	int ok;
@@ -205,7 +205,7 @@ int api_order_cancel(struct http_req *r)
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r), *j;
 	struct actor a = api_actor(r);
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c;
 	const char *reason;
 	int64_t refund_id = 0;
@@ -258,7 +258,7 @@ int api_refund_retry(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
-	struct order_rec o;
+	struct order_rec o = {0};
 	struct db_conn *c = db_acquire(app->db);
 	int64_t id = 0;
 	json_t *j = NULL, *pays = NULL;

@@ -32,7 +32,7 @@ int api_review_claim(struct http_req *r)
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
 	char holder[164] = "", msg[256];
-	struct order_rec o;
+	struct order_rec o = {0};
 	int rc;
 
 	if (api_staff_order(r, c, &o) != 0) {
@@ -73,7 +73,7 @@ static json_t *read_rejections(struct form *f, struct db_conn *c, const struct o
 	json_array_foreach (in, i, it) {
 		const char *kind = json_string_value(json_object_get(it, "kind"));
 		json_t *reasons = json_object_get(it, "reasons"), *note = json_object_get(it, "note");
-		struct doc_rec d;
+		struct doc_rec d = {0};
 		char text[1200] = "";
 
 		if (kind == NULL || store_document_current(c, o->id, kind, &d) != DB_OK) {
@@ -152,9 +152,9 @@ int api_review_decide(struct http_req *r)
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r), *form_data = NULL;
 	struct actor a = api_actor(r);
-	struct order_facts facts;
+	struct order_facts facts = {0};
 	enum order_state next;
-	struct order_rec o;
+	struct order_rec o = {0};
 	const char *decision, *note;
 	struct db_conn *c;
 	struct form f;

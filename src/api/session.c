@@ -65,12 +65,12 @@ static void set_cookie(struct http_req *r, const char *value, int max_age)
 static int load_subject(struct db_conn *c, struct api_session *s)
 {
 	if (strcmp(s->rec.kind, "org") == 0) {
-		struct org_rec o;
+		struct org_rec o = {0};
 		if (store_org_get_id(c, s->rec.subject_id, &o) != DB_OK)
 			return -1;
 		str_copy(s->who, o.uscc, sizeof(s->who));
 	} else if (strcmp(s->rec.kind, "staff") == 0) {
-		struct staff_rec st;
+		struct staff_rec st = {0};
 		if (store_staff_get(c, NULL, s->rec.subject_id, &st) != DB_OK || st.disabled)
 			return -1;
 		s->roles = st.roles;
@@ -217,11 +217,11 @@ int api_session_get(struct http_req *r)
 	struct db_conn *c = db_acquire(app->db);
 
 	if (strcmp(s->rec.kind, "org") == 0) {
-		struct org_rec o;
+		struct org_rec o = {0};
 		if (store_org_get_id(c, s->rec.subject_id, &o) == DB_OK)
 			user = store_org_json(&o);
 	} else if (strcmp(s->rec.kind, "staff") == 0) {
-		struct staff_rec st;
+		struct staff_rec st = {0};
 		if (store_staff_get(c, NULL, s->rec.subject_id, &st) == DB_OK) {
 			user = json_pack("{s:s, s:s, s:[]}", "username", st.username, "display_name",
 					 st.display_name, "roles");

@@ -128,7 +128,7 @@ static int target(struct http_req *r, struct db_conn *c, struct form *f, const c
 	struct api_session *s = api_session(r);
 	const char *m = form_text(f, "mobile", "手机号", 1, 20, 0);
 	int org = strcmp(s->rec.kind, "org") == 0;
-	struct org_rec o;
+	struct org_rec o = {0};
 
 	if (strcmp(purpose, "mobile_old") == 0 || strcmp(purpose, "mobile_new") == 0) {
 		if (!org || store_org_get_id(c, s->rec.subject_id, &o) != DB_OK) {

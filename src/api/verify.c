@@ -35,7 +35,7 @@ static void legal_of(json_t *form, const char **name, const char **id)
 
 int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *form)
 {
-	struct verif_rec v;
+	struct verif_rec v = {0};
 	const char *name, *id;
 
 	legal_of(form, &name, &id);
@@ -47,7 +47,7 @@ int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *for
 
 json_t *api_verification_json(struct db_conn *c, const struct order_rec *o)
 {
-	struct verif_rec v;
+	struct verif_rec v = {0};
 
 	if (store_verification_latest(c, o->id, o->verify_token, &v) != DB_OK)
 		return json_pack("{s:s, s:s}", "state", "none", "message", "法人尚未扫码核验");
@@ -82,7 +82,7 @@ static int reply_summary(struct http_req *r, struct db_conn *c, struct order_rec
 	json_t *form = json_loads(o->form, 0, NULL);
 	char name[64] = "", id[IDCARD_LEN + 1] = "";
 	const char *ln, *li;
-	struct org_rec org;
+	struct org_rec org = {0};
 	struct key_type_rec k = {0};
 
 	legal_of(form, &ln, &li);
@@ -104,7 +104,7 @@ int api_verify_get(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o;
+	struct order_rec o = {0};
 
 	if (token_order(r, c, &o) == 0) {
 		reply_summary(r, c, &o);
@@ -123,7 +123,7 @@ int api_verify_start(struct http_req *r)
 	char url[2048], redirect[1200], err[256], bucket[96];
 	const char *name, *id;
 	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o;
+	struct order_rec o = {0};
 	json_t *form;
 	int64_t hits = 0;
 
@@ -173,7 +173,7 @@ static int refresh(struct http_req *r, struct db_conn *c, const struct order_rec
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
 	struct idv_config ic;
-	struct verif_rec v;
+	struct verif_rec v = {0};
 	enum idv_outcome outcome = IDV_PENDING;
 	char reason[256] = "";
 
@@ -205,7 +205,7 @@ int api_verify_result(struct http_req *r)
 	struct app *app = http_ctx(r);
 	char err[256] = "";
 	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o;
+	struct order_rec o = {0};
 
 	if (token_order(r, c, &o) != 0) {
 		db_release(c);

@@ -54,7 +54,7 @@ int64_t outbox_invoice_id(const struct outbox_msg *m)
 /* Mails the invoice of m with its file attached. Returns an enum outbox_result. */
 static int send_invoice(struct outbox_mail_ctx *x, const struct outbox_msg *m, char *err, size_t errlen)
 {
-	struct invoice_rec v;
+	struct invoice_rec v = {0};
 	unsigned char *data = NULL;
 	char subject[200], text[1024], name[96];
 	json_t *p = json_loads(m->params, 0, NULL);

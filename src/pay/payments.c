@@ -79,7 +79,7 @@ struct attempt_tx {
 	const char *provider;
 	const struct actor *a;
 	struct payment_rec *pm; /* the new or reused attempt */
-	struct payment_rec old[8];
+	struct payment_rec old[8] = {0};
 	int nold, reused, not_awaiting, too_many;
 	long long expire_at;
 };
@@ -263,7 +263,7 @@ static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct paymen
 static int apply_tx(struct db_conn *c, void *arg)
 {
 	struct apply_tx *t = arg;
-	struct payment_rec pm;
+	struct payment_rec pm = {0};
 	struct actor a = system_actor(t->provider, t->ip);
 	json_t *d;
 	char *detail, action[48];
@@ -376,7 +376,7 @@ struct cancel_tx {
 static int cancel_tx(struct db_conn *c, void *arg)
 {
 	struct cancel_tx *t = arg;
-	struct payment_rec ps[8];
+	struct payment_rec ps[8] = {0};
 	enum order_state next;
 	int n, i, rc;
 
@@ -451,7 +451,7 @@ static int refund_tx(struct db_conn *c, void *arg)
 
 int paysvc_refund_run(struct paysvc *p, int64_t refund_id)
 {
-	struct refund_rec f;
+	struct refund_rec f = {0};
 	struct refund_tx t;
 	struct db_conn *c = db_acquire(p->db);
 	char err[PAY_ERR_MAX] = "", rid[PAY_ID_MAX] = "";
@@ -480,8 +480,8 @@ int paysvc_refund_run(struct paysvc *p, int64_t refund_id)
 
 void paysvc_reconcile(struct paysvc *p)
 {
-	struct payment_rec ps[RECONCILE_BATCH];
-	struct refund_rec fs[RECONCILE_BATCH];
+	struct payment_rec ps[RECONCILE_BATCH] = {0};
+	struct refund_rec fs[RECONCILE_BATCH] = {0};
 	char created_before[TIMEFMT_LEN], checked_before[TIMEFMT_LEN];
 	time_t now = time(NULL);
 	struct db_conn *c = db_acquire(p->db);

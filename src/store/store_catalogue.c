@@ -83,7 +83,7 @@ int store_catalogue_json(struct db_conn *c, int all, json_t **items)
 
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
-		struct key_type_rec k;
+		struct key_type_rec k = {0};
 		if (cur == NULL ||
 		    strcmp(json_string_value(json_object_get(cur, "code")), db_rows_text(r, 0)) != 0) {
 			cur = json_pack("{s:s, s:s, s:b, s:[]}", "code", db_rows_text(r, 0), "name",
@@ -107,7 +107,7 @@ int store_catalogue_json(struct db_conn *c, int all, json_t **items)
 static int key_type_update_steps(struct db_conn *c, int64_t project_id, const struct key_type_rec *k,
 				 const struct actor *a)
 {
-	struct key_type_rec old;
+	struct key_type_rec old = {0};
 	char *detail, object[64];
 	int64_t changes = 0;
 	int rc = store_key_type_get(c, project_id, k->key_type, &old);

@@ -94,7 +94,7 @@ int store_documents_json(struct db_conn *c, int64_t order_id, json_t **items)
 
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
-		struct doc_rec d;
+		struct doc_rec d = {0};
 		json_t *checks = json_loads(db_rows_text(r, 15), 0, NULL);
 		doc_from_row(r, &d);
 		json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:s, s:o, s:s, s:s, s:s, s:s}",
@@ -117,7 +117,7 @@ int store_documents_complete(struct db_conn *c, int64_t order_id, const char *ki
 	*ok = 1;
 	for (const char *p = kinds; *p != '\0' && *ok;) {
 		char kind[32];
-		struct doc_rec d;
+		struct doc_rec d = {0};
 		size_t n = strcspn(p, ",");
 		snprintf(kind, sizeof(kind), "%.*s", (int)n, p);
 		int rc = store_document_current(c, order_id, kind, &d);

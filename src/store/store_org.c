@@ -115,7 +115,7 @@ static int org_update(struct db_conn *c, const char *sql, const struct db_val *a
 static int org_set_password_steps(struct db_conn *c, int64_t id, const char *hash, const char *action,
 				  const struct actor *a)
 {
-	struct org_rec o;
+	struct org_rec o = {0};
 	char now[TIMEFMT_LEN];
 	int rc = store_org_get_id(c, id, &o);
 
@@ -131,7 +131,7 @@ static int org_set_password_steps(struct db_conn *c, int64_t id, const char *has
 static int org_set_handler_steps(struct db_conn *c, int64_t id, const char *name, const char *mobile,
 				 const char *action, const struct actor *a)
 {
-	struct org_rec o;
+	struct org_rec o = {0};
 	char now[TIMEFMT_LEN];
 	int rc = store_org_get_id(c, id, &o);
 
@@ -150,7 +150,7 @@ static int org_set_handler_steps(struct db_conn *c, int64_t id, const char *name
 
 static int org_rename_steps(struct db_conn *c, int64_t id, const char *name, const struct actor *a)
 {
-	struct org_rec o;
+	struct org_rec o = {0};
 	char now[TIMEFMT_LEN];
 	int rc = store_org_get_id(c, id, &o);
 
@@ -166,7 +166,7 @@ static int org_rename_steps(struct db_conn *c, int64_t id, const char *name, con
 
 static int org_confirm_uscc_steps(struct db_conn *c, int64_t id, const struct actor *a)
 {
-	struct org_rec o;
+	struct org_rec o = {0};
 	int rc = store_org_get_id(c, id, &o);
 
 	if (rc == DB_OK)
@@ -179,7 +179,7 @@ static int org_confirm_uscc_steps(struct db_conn *c, int64_t id, const struct ac
 
 static int org_unlock_steps(struct db_conn *c, int64_t id, const struct actor *a)
 {
-	struct org_rec o;
+	struct org_rec o = {0};
 	int rc = store_org_get_id(c, id, &o);
 
 	if (rc == DB_OK)
@@ -215,7 +215,7 @@ int store_org_search(struct db_conn *c, const char *q, int limit, int64_t before
 			DB_TEXT(like), DB_INT(limit)),
 		&r);
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
-		struct org_rec o;
+		struct org_rec o = {0};
 		org_from_row(r, &o);
 		json_t *j = store_org_json(&o);
 		json_object_set_new(j, "id", json_integer(o.id));

@@ -233,7 +233,7 @@ static int payment_details(struct db_conn *c, int64_t id, json_t *j)
 
 int store_payments_json(struct db_conn *c, int64_t order_id, json_t **items)
 {
-	struct payment_rec ps[20];
+	struct payment_rec ps[20] = {0};
 	int n, rc = payment_rows(c,
 				 "SELECT " PAYMENT_COLS " FROM payments p JOIN orders o ON o.id = p.order_id"
 				 " WHERE p.order_id = ? ORDER BY p.id DESC LIMIT 20",
