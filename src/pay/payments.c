@@ -79,7 +79,7 @@ struct attempt_tx {
 	const char *provider;
 	const struct actor *a;
 	struct payment_rec *pm; /* the new or reused attempt */
-	struct payment_rec old[8] = {0};
+	struct payment_rec old[8];
 	int nold, reused, not_awaiting, too_many;
 	long long expire_at;
 };
