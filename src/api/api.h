@@ -62,6 +62,12 @@ struct api_session {
 /* The route table of certdeskd (routes.c); docs/openapi.yaml describes each entry. */
 extern const struct route api_routes[];
 extern const int api_route_count;
+/* The declarations of the route table's path parameters (routes.c). */
+extern const struct http_param api_params[];
+extern const int api_param_count;
+/* The server's log line for a 5xx reply (http_server_opts.on_error): route, request id, what went
+ * wrong and the database's last error on this thread. */
+void api_log_error(struct http_req *r, const char *what);
 
 /* Returns the program version, e.g. "0.1.0". */
 const char *api_version(void);

@@ -5,6 +5,25 @@
 #define REVIEWER (ACCESS_STAFF | ACCESS_ROLE(ROLE_REVIEWER))
 #define FINANCE (ACCESS_STAFF | ACCESS_ROLE(ROLE_FINANCE))
 
+#define DIGITS "0123456789"
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+
+/* Every path parameter of the route table, declared once: a value that does not fit is answered 404
+ * before any handler runs (http/router.c), so handlers never see an over-long or odd value. */
+const struct http_param api_params[] = {
+	{"order_no", 1, 31, UPPER DIGITS "-"},         /* YT20261125-000001 */
+	{"kind", 1, 23, LOWER "_"},                    /* a document or form kind */
+	{"uscc", 18, 18, UPPER DIGITS},                /* GB 32100 character set */
+	{"id", 1, 18, DIGITS},                         /* a row id */
+	{"code", 1, 31, UPPER LOWER DIGITS "_-"},      /* a project code */
+	{"key_type", 1, 11, LOWER "_"},                /* main, secondary */
+	{"queue", 1, 31, LOWER "_"},                   /* a back-office queue */
+	{"year", 4, 4, DIGITS},                        /* a calendar year */
+	{"token", 43, 43, UPPER LOWER DIGITS "-_"},    /* base64url of 256 random bits */
+};
+const int api_param_count = (int)(sizeof(api_params) / sizeof(api_params[0]));
+
 /* Every route of certdeskd. tests/unit/test_openapi.c fails when this and docs/openapi.yaml differ. */
 const struct route api_routes[] = {
 	{"GET", "/healthz", api_healthz_get, ACCESS_PUBLIC},

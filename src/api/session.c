@@ -44,8 +44,16 @@ struct actor api_actor(struct http_req *r)
 
 int api_internal(struct http_req *r, const char *what)
 {
-	fprintf(stderr, "certdeskd: %s %s: %s\n", http_method(r), http_path(r), what);
+	http_set_error_what(r, what);
 	return http_reply_error(r, 500, "internal", "服务器内部错误，请稍后重试", NULL);
+}
+
+void api_log_error(struct http_req *r, const char *what)
+{
+	const char *dberr = db_thread_error();
+
+	fprintf(stderr, "certdeskd: error %s %s (route %s) request %s: %s%s%s\n", http_method(r), http_path(r),
+		http_route(r), http_request_id(r), what, dberr[0] ? "; database: " : "", dberr);
 }
 
 /* Sets the cookie to value with the attributes of a session cookie (max_age < 0: none). */
@@ -192,6 +200,7 @@ int api_before(struct http_req *r, const struct route *rt)
 	struct db_conn *c;
 	int found, rc;
 
+	db_thread_error_clear(); /* what the database said last is about this request only */
 	if (rt->access == ACCESS_PUBLIC)
 		return 0;
 	if (ACCESS_KIND(rt->access) == ACCESS_DEV && !app->cfg->dev_expose_outbox)

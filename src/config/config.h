@@ -19,6 +19,10 @@ struct config {
 	int shutdown_timeout_s;
 	char *web_root;
 	char *public_url;
+	char *trusted_proxies; /* reverse proxies whose X-Forwarded-For is believed */
+	int max_connections;
+	int max_connections_per_ip; /* 0: no limit */
+	int head_timeout_s;         /* time to receive a request's head */
 	/* [database] */
 	int backend; /* enum db_backend */
 	char *sqlite_path;

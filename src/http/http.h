@@ -23,6 +23,15 @@ struct route {
 
 #define HTTP_MAX_PARAMS 8
 
+/* The declaration of a path parameter: when a server is given declarations, every {name} of its
+ * route table must have one (else it does not start), and a request whose value does not fit is
+ * answered 404 before its handler runs, so handlers only ever see well-formed values. */
+struct http_param {
+	const char *name;
+	unsigned min_len, max_len; /* in bytes */
+	const char *chars;         /* every byte allowed in the value */
+};
+
 /* --- request accessors --- */
 
 /* Returns the request method ("GET", ...). */
@@ -37,8 +46,13 @@ const char *http_query(const struct http_req *r, const char *name);
 const char *http_header(const struct http_req *r, const char *name);
 /* Returns the request body (NUL-terminated) and its length in *len (may be NULL). */
 const char *http_body(const struct http_req *r, size_t *len);
-/* Returns the client's address as text. */
+/* Returns the client's address as text: the TCP peer, or the address a trusted proxy reports in
+ * X-Forwarded-For (http_server_opts.trusted_proxies). */
 const char *http_remote_addr(const struct http_req *r);
+/* Returns the request's id (random, also sent as X-Request-Id) for logs and error reports. */
+const char *http_request_id(const struct http_req *r);
+/* Returns the pattern of the matched route ("/api/v1/orders/{order_no}"), or "-" before routing. */
+const char *http_route(const struct http_req *r);
 /* Returns the context pointer given to http_server_start. */
 void *http_ctx(const struct http_req *r);
 /* Attaches p to the request; free_fn (may be NULL) releases it when the request ends. */
@@ -79,6 +93,8 @@ int http_reply_error(struct http_req *r, unsigned status, const char *code, cons
 /* Replies with a copy of len bytes of data and the given content type. */
 int http_reply_bytes(struct http_req *r, unsigned status, const char *content_type, const void *data,
 		     size_t len);
+/* Names what went wrong (a static string) for the log line of the 5xx reply that follows. */
+void http_set_error_what(struct http_req *r, const char *what);
 /* Adds a header to the reply that the next http_reply_* call sends. */
 void http_add_header(struct http_req *r, const char *name, const char *value);
 
@@ -93,6 +109,13 @@ enum route_match router_match(const struct route *routes, int n, const char *met
 			      const char *values[HTTP_MAX_PARAMS], int *nparams, char *buf, size_t bufsize);
 /* Writes into allow (len bytes) the comma-separated methods routes offer for path. */
 void router_allowed(const struct route *routes, int n, const char *path, char *allow, size_t len);
+/* Returns the name of the first of the nparams matched values that does not fit its declaration
+ * in decl (ndecl entries), or NULL when all fit. A name without a declaration never fits. */
+const char *router_params_invalid(const struct http_param *decl, int ndecl, const char *const names[],
+				  const char *const values[], int nparams);
+/* Returns the first {name} of a route pattern without a declaration in decl (static buffer), or
+ * NULL when every parameter of every route is declared. */
+const char *router_undeclared(const struct route *routes, int n, const struct http_param *decl, int ndecl);
 
 /* --- server (server.c) --- */
 
@@ -109,6 +132,17 @@ struct http_server_opts {
 	/* Runs before every routed handler (may be NULL): returns 0 to go on, or replies itself (an
 	 * authentication or CSRF refusal) and returns -1. */
 	int (*before)(struct http_req *r, const struct route *rt);
+	/* The path parameters' declarations (NULL: values are not checked, for simulators). */
+	const struct http_param *params;
+	int nparams;
+	/* Called for every 5xx reply with what went wrong (may be NULL): the server's log entry. */
+	void (*on_error)(struct http_req *r, const char *what);
+	/* Addresses (IPv4/IPv6, or CIDR prefixes) of reverse proxies whose X-Forwarded-For is believed;
+	 * comma or space separated; NULL or "": none. */
+	const char *trusted_proxies;
+	unsigned max_connections;        /* 0: 1000 */
+	unsigned max_connections_per_ip; /* 0: no limit; trusted proxies are never limited */
+	unsigned head_timeout_s;         /* time to receive a request's head; 0: 10 s */
 };
 
 struct http_server;

@@ -22,7 +22,10 @@ struct http_req {
 	const char *names[HTTP_MAX_PARAMS], *values[HTTP_MAX_PARAMS];
 	int nparams;
 	char parambuf[1024];
-	char remote[64];
+	char remote[64];      /* the client: peer address, or X-Forwarded-For from a trusted proxy */
+	char request_id[24];  /* random, hex */
+	const struct route *route;  /* the matched route, or NULL */
+	const char *error_what;     /* what went wrong, for the log of a 5xx (http_set_error_what) */
 	struct {
 		char *name, *value;
 	} extra[HTTP_MAX_HEADERS_ADDED];

@@ -44,6 +44,16 @@ const char *http_remote_addr(const struct http_req *r)
 	return r->remote;
 }
 
+const char *http_request_id(const struct http_req *r)
+{
+	return r->request_id;
+}
+
+const char *http_route(const struct http_req *r)
+{
+	return r->route != NULL ? r->route->pattern : "-";
+}
+
 void *http_ctx(const struct http_req *r)
 {
 	return r->opts->ctx;
@@ -81,6 +91,7 @@ int http_queue(struct http_req *r, unsigned status, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	for (int i = 0; i < r->nextra; i++)
 		MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value);
 	r->status = status;
@@ -118,8 +129,16 @@ int http_reply_error(struct http_req *r, unsigned status, const char *code, cons
 {
 	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
 
+	if (err == NULL) /* a message that is not UTF-8 is a programming error: still answer JSON */
+		err = json_pack("{s:s, s:s}", "code", "internal", "message", "服务器内部错误，请稍后重试");
 	if (field != NULL)
 		json_object_set_new(err, "field", json_string(field));
+	if (status >= 500) {
+		/* Every internal error is logged once, and the user can quote its id. */
+		json_object_set_new(err, "request_id", json_string(r->request_id));
+		if (r->opts->on_error != NULL)
+			r->opts->on_error(r, r->error_what != NULL ? r->error_what : code);
+	}
 	/* "errors" lists it too, so that clients read every error reply the same way. */
 	return http_reply_json(r, status, json_pack("{s:O, s:[o]}", "error", err, "errors", err));
 }
@@ -162,4 +181,9 @@ int http_reply_fd(struct http_req *r, int fd, const char *content_type, const ch
 	MHD_add_response_header(resp, "Content-Disposition", disp);
 	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; sandbox");
 	return http_queue(r, 200, resp);
+}
+
+void http_set_error_what(struct http_req *r, const char *what)
+{
+	r->error_what = what;
 }

@@ -87,3 +87,37 @@ const char *router_param(const char *const names[], const char *const values[], 
 			return values[i];
 	return NULL;
 }
+
+/* Returns the declaration of the parameter pname ("name}..." inside a pattern, or a plain name). */
+static const struct http_param *decl_of(const struct http_param *decl, int ndecl, const char *pname)
+{
+	for (int i = 0; i < ndecl; i++)
+		if (name_eq(pname, decl[i].name))
+			return &decl[i];
+	return NULL;
+}
+
+const char *router_params_invalid(const struct http_param *decl, int ndecl, const char *const names[],
+				  const char *const values[], int nparams)
+{
+	for (int i = 0; i < nparams; i++) {
+		const struct http_param *d = decl_of(decl, ndecl, names[i]);
+		size_t len = strlen(values[i]);
+		if (d == NULL || len < d->min_len || len > d->max_len || strspn(values[i], d->chars) != len)
+			return d != NULL ? d->name : "?";
+	}
+	return NULL;
+}
+
+const char *router_undeclared(const struct route *routes, int n, const struct http_param *decl, int ndecl)
+{
+	static _Thread_local char name[64];
+
+	for (int i = 0; i < n; i++)
+		for (const char *p = strchr(routes[i].pattern, '{'); p != NULL; p = strchr(p + 1, '{'))
+			if (decl_of(decl, ndecl, p + 1) == NULL) {
+				snprintf(name, sizeof(name), "%.*s", (int)strcspn(p + 1, "}"), p + 1);
+				return name;
+			}
+	return NULL;
+}

@@ -1,13 +1,16 @@
 /* libmicrohttpd glue: request lifecycle, body limit, dispatch, access log, graceful stop. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "http/conn_guard.h"
 #include "http/http_internal.h"
+#include "http/proxy.h"
 #include "util/timefmt.h"
 #include "util/xalloc.h"
 
@@ -16,21 +19,52 @@ struct http_server {
 	struct http_server_opts opts;
 	atomic_int inflight;
 	int port;
+	struct proxy_list proxies;
+	struct conn_guard *guard;
 };
 
-/* Fills r->remote from the connection's peer address. */
-static void remote_addr(struct http_req *r)
+/* Writes the text form of the socket address sa into out (64 bytes), "-" when unknown. */
+static void addr_text(const struct sockaddr *sa, char out[64])
+{
+	strcpy(out, "-");
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
+}
+
+/* Fills r->remote: the peer, or the client a trusted proxy names in X-Forwarded-For. */
+static void remote_addr(struct http_server *s, struct http_req *r)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
-	strcpy(r->remote, "-");
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->remote, sizeof(r->remote));
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->remote,
-			  sizeof(r->remote));
+	addr_text(ci ? ci->client_addr : NULL, r->remote);
+	proxy_client(&s->proxies, r->remote, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+									  "X-Forwarded-For"),
+		     r->remote, sizeof(r->remote));
+}
+
+/* Unescapes %HH in place like libmicrohttpd, except that %00 becomes DEL (0x7f): a NUL would cut
+ * the path short before routing, so such a path is refused whole (see PATH_NUL). */
+#define PATH_NUL '\x7f'
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)conn;
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned v;
+		if (p[0] == '%' && sscanf(p + 1, "%2x", &v) == 1 && strspn(p + 1, "0123456789abcdefABCDEF") >= 2) {
+			*w++ = v == 0 ? PATH_NUL : (char)v;
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 /* Calls the matched route's handler, or answers 404/405, or serves the web UI. */
@@ -42,16 +76,36 @@ static void dispatch(struct http_req *r)
 	int is_api = strncmp(r->path, "/api/", 5) == 0 || strcmp(r->path, "/api") == 0;
 
 	if (r->too_large) {
-		http_reply_error(r, 413, "body_too_large", "请求内容过大（上传的图片不能超过 1M）", NULL);
+		const char *ct = http_header(r, "Content-Type");
+		if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0)
+			http_reply_error(r, 413, "body_too_large", "上传的文件过大，请压缩后重新上传", NULL);
+		else
+			http_reply_error(r, 413, "body_too_large", "请求内容过大", NULL);
+		return;
+	}
+	if (strchr(r->path, PATH_NUL) != NULL || r->path[0] != '/') {
+		http_reply_error(r, 400, "bad_path", "请求路径不合法", NULL);
 		return;
 	}
 	m = router_match(o->routes, o->nroutes, r->method, r->path, &rt, r->names, r->values, &r->nparams,
 			 r->parambuf, sizeof(r->parambuf));
 	if (m == ROUTE_FOUND) {
-		if (o->before == NULL || o->before(r, rt) == 0)
-			rt->fn(r);
-		if (!r->replied) /* the handler failed without an answer of its own */
+		r->route = rt;
+		if (o->before == NULL || o->before(r, rt) == 0) {
+			/* Path parameters are checked against their declarations once, here, after the
+			 * caller is known (so an anonymous caller still gets 401), before any handler. */
+			const char *bad = o->params != NULL ? router_params_invalid(o->params, o->nparams, r->names,
+										      r->values, r->nparams)
+							    : NULL;
+			if (bad != NULL)
+				http_reply_error(r, 404, "not_found", "未找到请求的资源", bad);
+			else
+				rt->fn(r);
+		}
+		if (!r->replied) { /* the handler failed without an answer of its own */
+			http_set_error_what(r, "handler returned without a reply");
 			http_reply_error(r, 500, "internal", "服务器内部错误，请稍后重试", NULL);
+		}
 	} else if (m == ROUTE_NO_METHOD) {
 		char allow[128];
 		router_allowed(o->routes, o->nroutes, r->path, allow, sizeof(allow));
@@ -90,22 +144,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
 
-	(void)version;
 	if (r == NULL) {
 		/* First call: only headers are known. Answer on a later call so keep-alive stays on. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		unsigned char rid[8];
 		r = xcalloc(sizeof(*r));
 		r->conn = conn;
 		r->opts = &s->opts;
 		r->method = method;
 		r->path = xstrdup(url);
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
-		remote_addr(r);
+		randombytes_buf(rid, sizeof(rid));
+		sodium_bin2hex(r->request_id, sizeof(r->request_id), rid, sizeof(rid));
+		remote_addr(s, r);
+		conn_guard_head_done(conn);
 		/* Refuse an announced oversize body before reading any of it. */
 		if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_body_bytes)
 			r->too_large = 1;
 		atomic_fetch_add(&s->inflight, 1);
 		*con_cls = r;
+		/* HTTP/1.1 requires Host (RFC 9112 3.2); answered here so the refusal is JSON too. */
+		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host") == NULL)
+			http_reply_error(r, 400, "bad_request", "请求缺少 Host 头", NULL);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -130,9 +191,13 @@ static void access_log(FILE *f, const struct http_req *r, int ok)
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	double ms =
 		(double)(end.tv_sec - r->start.tv_sec) * 1e3 + (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:b}", "time", timefmt_now_ms(at), "remote",
+	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:b, s:s}", "time", timefmt_now_ms(at), "remote",
 		      r->remote, "method", r->method, "path", r->path, "status", (int)r->status, "in_bytes",
-		      (json_int_t)r->body_len, "ms", ms, "completed", ok);
+		      (json_int_t)r->body_len, "ms", ms, "completed", ok, "request_id", r->request_id);
+	if (j == NULL) /* a path that is not UTF-8: logged without it */
+		j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "time", timefmt_now_ms(at), "remote",
+			      r->remote, "method", r->method, "path", "(not UTF-8)", "status", (int)r->status,
+			      "completed", ok, "request_id", r->request_id);
 	line = json_dumps(j, JSON_COMPACT);
 	if (line != NULL) {
 		/* One call per line: stdio's lock keeps concurrent lines whole. */
@@ -149,7 +214,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
 
-	(void)conn;
+	conn_guard_head_wait(conn); /* keep-alive: the next request's head is timed from now */
 	if (r == NULL)
 		return;
 	if (s->opts.access_log != NULL)
@@ -178,16 +243,31 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		free(s);
 		return NULL;
 	}
+	if (o->params != NULL && router_undeclared(o->routes, o->nroutes, o->params, o->nparams) != NULL) {
+		snprintf(err, errlen, "route parameter {%s} has no declaration",
+			 router_undeclared(o->routes, o->nroutes, o->params, o->nparams));
+		free(s);
+		return NULL;
+	}
+	if (proxy_list_parse(&s->proxies, o->trusted_proxies, err, errlen) != 0) {
+		free(s);
+		return NULL;
+	}
 	s->opts = *o;
+	s->guard = conn_guard_new(&s->proxies, o->max_connections_per_ip,
+				  o->head_timeout_s ? o->head_timeout_s : 10);
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
 				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+				conn_guard_notify, s->guard, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+				MHD_OPTION_STRICT_FOR_CLIENT, -1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 1000u,
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d (in use or not allowed)", o->listen_address,
 			 o->port);
+		conn_guard_free(s->guard);
 		free(s);
 		return NULL;
 	}
@@ -211,5 +291,6 @@ void http_server_stop(struct http_server *s, int timeout_s)
 	for (int i = 0; i < timeout_s * 20 && atomic_load(&s->inflight) > 0; i++)
 		usleep(50000);
 	MHD_stop_daemon(s->d);
+	conn_guard_free(s->guard);
 	free(s);
 }

@@ -118,7 +118,15 @@ int main(int argc, char **argv)
 							   .routes = api_routes,
 							   .nroutes = api_route_count,
 							   .ctx = &app,
-							   .before = api_before},
+							   .before = api_before,
+							   .params = api_params,
+							   .nparams = api_param_count,
+							   .on_error = api_log_error,
+							   .trusted_proxies = cfg.trusted_proxies,
+							   .max_connections = (unsigned)cfg.max_connections,
+							   .max_connections_per_ip =
+								   (unsigned)cfg.max_connections_per_ip,
+							   .head_timeout_s = (unsigned)cfg.head_timeout_s},
 				err, sizeof(err));
 	if (srv == NULL) {
 		fprintf(stderr, "certdeskd: %s\n", err);

@@ -102,17 +102,37 @@ void db_release(struct db_conn *c)
 	pthread_mutex_unlock(&db->mu);
 }
 
+static _Thread_local char thread_error[512];
+
+const char *db_thread_error(void)
+{
+	return thread_error;
+}
+
+void db_thread_error_clear(void)
+{
+	thread_error[0] = '\0';
+}
+
+/* Keeps the connection's error text for the log line of the request when rc is an error. */
+static int noted(struct db_conn *c, int rc)
+{
+	if (rc == DB_ERROR)
+		snprintf(thread_error, sizeof(thread_error), "%s", c->pool->drv->error(c->handle));
+	return rc;
+}
+
 int db_exec(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, int64_t *changes)
 {
 	if (changes != NULL)
 		*changes = 0;
-	return c->pool->drv->exec(c->handle, sql, args, nargs, changes);
+	return noted(c, c->pool->drv->exec(c->handle, sql, args, nargs, changes));
 }
 
 int db_query(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, struct db_rows **out)
 {
 	*out = NULL;
-	return c->pool->drv->query(c->handle, sql, args, nargs, out);
+	return noted(c, c->pool->drv->query(c->handle, sql, args, nargs, out));
 }
 
 int db_query_text(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, char **out)

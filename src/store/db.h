@@ -83,6 +83,10 @@ int db_tx_conn(struct db_conn *c, int (*fn)(struct db_conn *c, void *arg), void 
 
 /* Returns the last error message of the connection (owned by it). */
 const char *db_conn_error(const struct db_conn *c);
+/* Returns the text of the last database error on this thread ("" when none since the last clear):
+ * what a 500's log line reports. */
+const char *db_thread_error(void);
+void db_thread_error_clear(void);
 /* Returns the pool a connection belongs to. */
 struct db *db_conn_pool(const struct db_conn *c);
 /* Runs a multi-statement SQL script with no parameters (migrations only). Returns DB_OK or < 0. */
