@@ -48,10 +48,31 @@ static void fill(const char *pattern, const char *value, char *out, size_t len)
 
 static void test_no_route_fails_with_500(void **state)
 {
+	/* Well-formed, over-long (the crash of issue 11 came at 25 characters), empty-looking, NUL,
+	 * non-ASCII, invalid UTF-8, encoded slashes and dots. */
 	static const char *const params[] = {
-		"x",          "YT20261124-000001", "91310115MA1K3BTP2B",     "0",
-		"-1",         "%E4%B8%AD",         "9999999999999999999999", "..",
-		"application"};
+		"x",
+		"YT20261124-000001",
+		"91310115MA1K3BTP2B",
+		"0",
+		"-1",
+		"%E4%B8%AD",
+		"9999999999999999999999",
+		"..",
+		"application",
+		"YT20261124-0000011234567890",
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123",
+		"%00",
+		"YT20261124-000001%00",
+		"%FF%FE",
+		"%2F..%2F..",
+		"%20",
+		"%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87"
+		"%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87%E4%B8%AD%E6%96%87",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	};
 	static const char *const bodies[] = {
 		NULL,
 		"",
@@ -66,8 +87,10 @@ static void test_no_route_fails_with_500(void **state)
 		"{\"approve\":\"yes\",\"roles\":\"admin\",\"price_fen\":1e400,\"years_offered\":\"9,9\"}",
 		"{\"name\":\"\xe4\xb8\",\"note\":\"\xff\"}",
 	};
-	struct client who[3];
-	char path[512];
+	static const char *const staff[] = {"reviewer", "finance", "paper", "producer", "shipper", "admin"};
+	enum { NWHO = 2 + sizeof(staff) / sizeof(staff[0]) };
+	struct client who[NWHO];
+	char path[1024];
 	int checked = 0;
 	(void)state;
 
@@ -75,9 +98,11 @@ static void test_no_route_fails_with_500(void **state)
 	client_init(&who[1], &S, "org");
 	assert_int_equal(
 		client_register_login(&who[1], "健壮性测试公司", "91310115MA1K3BTP2B", "13800138009"), 0);
-	client_init(&who[2], &S, "admin");
-	assert_int_equal(client_staff_login(&who[2], "admin"), 0);
-	for (int w = 0; w < 3; w++)
+	for (size_t i = 0; i < sizeof(staff) / sizeof(staff[0]); i++) {
+		client_init(&who[2 + i], &S, staff[i]);
+		assert_int_equal(client_staff_login(&who[2 + i], staff[i]), 0);
+	}
+	for (int w = 0; w < NWHO; w++)
 		for (int i = 0; i < api_route_count; i++) {
 			const struct route *rt = &api_routes[i];
 			if (strcmp(rt->pattern, "/api/v1/auth/logout") == 0)
@@ -95,12 +120,79 @@ static void test_no_route_fails_with_500(void **state)
 				}
 		}
 	assert_true(checked > 1000);
+	/* the server is still the same process, and healthy */
+	assert_int_equal(client_do(&who[0], "GET", "/healthz", NULL, NULL), 200);
+}
+
+/* The crash of issue 11: an over-long order number on the organisation's and the staff's routes
+ * answers 404 as JSON (the parameter is refused by its declaration before any handler). */
+static void test_long_order_number_is_404(void **state)
+{
+	static const char *const paths[] = {
+		"/api/v1/admin/orders/ABCDEFGHIJKLMNOPQRSTUVWXYZ0123/invoice",
+		"/api/v1/admin/orders/YT20261124-0000011234567890",
+		"/api/v1/orders/ABCDEFGHIJKLMNOPQRSTUVWXYZ0123/payment",
+		"/api/v1/orders/ABCDEFGHIJKLMNOPQRSTUVWXYZ0123/invoice",
+	};
+	struct client org, admin;
+	json_t *j = NULL;
+	(void)state;
+
+	client_init(&org, &S, "org-long");
+	assert_int_equal(client_register_login(&org, "长单号测试公司", "91110000600037341L", "13800138010"), 0);
+	client_init(&admin, &S, "admin-long");
+	assert_int_equal(client_staff_login(&admin, "admin"), 0);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct client *c = strstr(paths[i], "/admin/") ? &admin : &org;
+		assert_int_equal(client_do(c, "GET", paths[i], NULL, &j), 404);
+		assert_string_equal(error_code(j), "not_found");
+		json_decref(j);
+	}
+}
+
+/* A NUL in the path is refused whole (it used to cut the path: /orders%00/admin listed the orders),
+ * and so is a request without Host: both as JSON. */
+static void test_nul_and_missing_host(void **state)
+{
+	static const char *const host[] = {"Host:", NULL}; /* curl: remove the header */
+	struct resp r = {0};
+	struct client org;
+	json_t *j = NULL;
+	(void)state;
+
+	client_init(&org, &S, "org-nul");
+	assert_int_equal(client_register_login(&org, "空字节测试公司", "9144030071526726XG", "13800138011"), 0);
+	assert_int_equal(client_do(&org, "GET", "/api/v1/orders%00/admin", NULL, &j), 400);
+	assert_string_equal(error_code(j), "bad_path");
+	json_decref(j);
+	assert_int_equal(client_do(&org, "GET", "/api/v1/orders", NULL, NULL), 200);
+	assert_int_equal(http_do(&S, "GET", "/api/v1/meta", NULL, 0, host, &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(resp_header(&r, "Content-Type"), "application/json"));
+	assert_non_null(strstr(r.body, "bad_request"));
+	resp_free(&r);
+}
+
+/* An internal error carries its request id, the same as the X-Request-Id header. */
+static void test_request_id(void **state)
+{
+	struct resp r = {0};
+	(void)state;
+
+	assert_int_equal(http_do(&S, "GET", "/api/v1/meta", NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(resp_header(&r, "X-Request-Id"));
+	assert_int_equal(strlen(resp_header(&r, "X-Request-Id")), 16);
+	resp_free(&r);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_route_fails_with_500),
+		cmocka_unit_test(test_long_order_number_is_404),
+		cmocka_unit_test(test_nul_and_missing_host),
+		cmocka_unit_test(test_request_id),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
