@@ -1,6 +1,5 @@
 #include "api/form.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,13 +44,11 @@ const char *form_text(struct form *f, const char *name, const char *label, long 
 		form_error(f, 422, name, "field_invalid", msg);
 		return NULL;
 	}
-	/* Trim surrounding white space in place: the stored value is what the user meant. */
+	/* Trim surrounding white space (the ideographic space of Chinese input included) in place:
+	 * the stored value is what the user meant, and a value of spaces alone is no value. */
 	s = json_string_value(v);
-	size_t start = 0, end = strlen(s);
-	while (start < end && isspace((unsigned char)s[start]))
-		start++;
-	while (end > start && isspace((unsigned char)s[end - 1]))
-		end--;
+	size_t start, end;
+	str_trim_span(s, &start, &end);
 	if (start > 0 || end < strlen(s)) {
 		json_string_setn(v, s + start, end - start);
 		s = json_string_value(v);
@@ -59,6 +56,13 @@ const char *form_text(struct form *f, const char *name, const char *label, long 
 	n = utf8_chars(s);
 	if (n < 0 || str_has_control(s)) {
 		snprintf(msg, sizeof(msg), "%s含有无效字符", label);
+		form_error(f, 422, name, "field_invalid", msg);
+		return NULL;
+	}
+	/* Names are shown to staff and printed on the forms: one of zero-width characters looks
+	 * empty, one with a direction override reads differently from what is stored. */
+	if (str_has_invisible(s)) {
+		snprintf(msg, sizeof(msg), "%s不能包含不可见字符或方向控制字符", label);
 		form_error(f, 422, name, "field_invalid", msg);
 		return NULL;
 	}

@@ -19,8 +19,9 @@ void form_init(struct form *f, struct http_req *r, json_t *body);
 /* Records a problem with field (may be NULL); the first problem's status wins. */
 void form_error(struct form *f, unsigned status, const char *field, const char *code, const char *message);
 /* Returns the trimmed string field name (label is its Chinese name for messages) of minc to maxc
- * characters without control characters, or NULL: absent (an error when required) or invalid
- * (an error recorded). The text is owned by the body. */
+ * characters, or NULL: absent or nothing but white space (an error when required) or invalid (an
+ * error recorded: not UTF-8, control characters, invisible or direction-control characters, see
+ * str_has_invisible). The text is owned by the body. */
 const char *form_text(struct form *f, const char *name, const char *label, long minc, long maxc,
 		      int required);
 /* Returns the boolean field name (absent: 0); a non-boolean is an error. */

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "api/form.h"
+#include "core/fullwidth.h"
 #include "core/idcard.h"
 #include "core/phone.h"
 #include "store/store.h"
@@ -78,7 +79,7 @@ static int email_ok(const char *s)
 static json_t *one(struct form *f, const struct ofield *d)
 {
 	const char *s = form_text(f, d->name, d->label, d->min, d->max, 1);
-	char buf[64], msg[160];
+	char buf[320], msg[160]; /* 100 full-width characters fold to 100 bytes */
 
 	if (s == NULL)
 		return NULL;
@@ -103,22 +104,28 @@ static json_t *one(struct form *f, const struct ofield *d)
 			snprintf(msg, sizeof(msg), "%s校验位不正确，请核对（最后一位可能为 X）", d->label);
 			form_error(f, 422, d->name, "id_check_digit", msg);
 			return NULL;
+		case IDCARD_BAD_REGION:
+			snprintf(msg, sizeof(msg), "%s的前 6 位地址码不正确（前两位应为省级行政区划代码）",
+				 d->label);
+			form_error(f, 422, d->name, "id_region", msg);
+			return NULL;
 		default:
 			snprintf(msg, sizeof(msg), "%s应为 18 位（17 位数字加最后一位数字或 X）", d->label);
 			form_error(f, 422, d->name, "id_format", msg);
 			return NULL;
 		}
 	case FK_EMAIL:
-		if (email_ok(s))
-			return json_string(s);
+		if (fullwidth_fold(s, buf, sizeof(buf)) < sizeof(buf) && email_ok(buf))
+			return json_string(buf);
 		snprintf(msg, sizeof(msg), "%s格式不正确", d->label);
 		form_error(f, 422, d->name, "email_invalid", msg);
 		return NULL;
 	case FK_TAX:
-		snprintf(buf, sizeof(buf), "%s", s);
+		if (fullwidth_fold(s, buf, sizeof(buf)) >= sizeof(buf))
+			buf[0] = '\0';
 		for (char *p = buf; *p != '\0'; p++)
 			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-		if (strspn(buf, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(buf))
+		if (buf[0] != '\0' && strspn(buf, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(buf))
 			return json_string(buf);
 		form_error(f, 422, d->name, "tax_number_invalid",
 			   "纳税人识别号应为 15 至 20 位数字或大写字母");

@@ -1,16 +1,20 @@
 #include "core/phone.h"
 
+#include "core/fullwidth.h"
+
 #include <ctype.h>
 #include <string.h>
 
 int phone_mobile_normalise(const char *in, char out[MOBILE_LEN + 1])
 {
-	char digits[24];
+	char digits[24], folded[64];
 	size_t n = 0;
 	const char *d;
 
 	out[0] = '\0';
-	for (const char *p = in; *p != '\0'; p++) {
+	if (fullwidth_fold(in, folded, sizeof(folded)) >= sizeof(folded))
+		return -1;
+	for (const char *p = folded; *p != '\0'; p++) {
 		if (*p == ' ' || *p == '-')
 			continue;
 		if (!(isdigit((unsigned char)*p) || (*p == '+' && n == 0)) || n + 1 >= sizeof(digits))

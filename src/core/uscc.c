@@ -1,5 +1,7 @@
 #include "core/uscc.h"
 
+#include "core/fullwidth.h"
+
 #include <ctype.h>
 #include <string.h>
 
@@ -28,17 +30,13 @@ char uscc_check_char(const char *code17)
 
 int uscc_check(const char *in, char out[USCC_LEN + 1])
 {
-	size_t start = 0, end = strlen(in);
+	char folded[USCC_LEN + 2]; /* trimmed, full-width folded: one more than fits is too long */
 
-	while (start < end && isspace((unsigned char)in[start]))
-		start++;
-	while (end > start && isspace((unsigned char)in[end - 1]))
-		end--;
 	out[0] = '\0';
-	if (end - start != USCC_LEN)
+	if (fullwidth_fold(in, folded, sizeof(folded)) != USCC_LEN)
 		return USCC_BAD_LENGTH;
 	for (size_t i = 0; i < USCC_LEN; i++)
-		out[i] = (char)toupper((unsigned char)in[start + i]);
+		out[i] = (char)toupper((unsigned char)folded[i]);
 	out[USCC_LEN] = '\0';
 	for (size_t i = 0; i < USCC_LEN; i++)
 		if (value_of(out[i]) < 0)

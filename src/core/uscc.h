@@ -15,7 +15,7 @@ enum uscc_result {
 	USCC_BAD_CHECK_CHAR, /* well-formed, but the check character does not match */
 };
 
-/* Normalises in (trims spaces, upper-cases) into out (USCC_LEN + 1 bytes) and validates it.
+/* Normalises in (trims spaces, folds full-width forms, upper-cases) into out (USCC_LEN + 1 bytes) and validates it.
  * out always holds the normalised text when it fits. Returns an enum uscc_result. */
 int uscc_check(const char *in, char out[USCC_LEN + 1]);
 /* Returns the check character the first 17 characters of code call for, or 0 when one of them

@@ -70,12 +70,14 @@ struct http_upload {
 	json_t *fields;      /* the text fields, name -> string */
 	unsigned char *data; /* the bytes of the part named "file" */
 	size_t len;
-	char filename[256]; /* as the browser named it: for display only, never trusted */
+	char *filename;      /* as the browser named it (heap, at most 1,024 bytes, no NUL; may be
+			      * any bytes, not only UTF-8): for display only, never trusted */
 	int seen_file, several_files, too_large;
 };
 
 /* Parses a multipart/form-data body with one file part "file" of at most max bytes. Returns 0
- * with *u filled (free with http_upload_free), or -1 after replying (415, 400, 413, 422). */
+ * with *u filled (free with http_upload_free), or -1 after replying (415, 400, 413, 422) with a
+ * code for each problem (multipart.h lists them). */
 int http_multipart(struct http_req *r, size_t max, struct http_upload *u);
 /* Frees what http_multipart filled in. */
 void http_upload_free(struct http_upload *u);
