@@ -72,57 +72,74 @@ static struct actor system_actor(const char *provider, const char *ip)
 	return (struct actor){.kind = "system", .id = provider, .ip = ip != NULL ? ip : ""};
 }
 
+struct close_tx {
+	int64_t id;
+	const char *why;
+};
+
+/* Closes attempt t->id here (creating/open -> closed); already closed or paid is fine. */
+static int close_tx(struct db_conn *c, void *arg)
+{
+	const struct close_tx *t = arg;
+	int rc = store_payment_close(c, t->id, t->why);
+
+	return rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
 /* --- attempts --- */
+
+/* One live attempt per order and provider (a unique index, migration 014): a request that finds
+ * one being made by another waits for it, re-reading every WAIT_STEP_MS, for at most the
+ * provider's time-out and WAIT_SLACK_S; a 'creating' attempt older than CREATING_STALE_S was left
+ * by a crash during the provider's call and is closed (the reconciliation job still asks about it). */
+#define WAIT_STEP_MS 100
+#define WAIT_SLACK_S 5
+#define CREATING_STALE_S 150
+#define MAX_LIVE 8
 
 struct attempt_tx {
 	const struct order_rec *o;
 	const char *provider;
 	const struct actor *a;
-	struct payment_rec *pm; /* the new or reused attempt */
-	struct payment_rec old[8];
-	int nold, reused, not_awaiting, too_many;
+	struct payment_rec *pm;           /* the new or reused attempt */
+	struct payment_rec old[MAX_LIVE]; /* the order's live attempts, to close once pm is open */
+	int nold, reused, pending, not_awaiting, too_many;
 	long long expire_at;
 };
 
-static int attempt_tx(struct db_conn *c, void *arg)
+/* Looks at the order's live attempt of t->provider, old[i]: reused when it lasts long enough,
+ * waited for while another request makes it, else closed here so that a new one may be made.
+ * Returns DB_OK (t->reused / t->pending set when so) or < 0. */
+static int same_provider(struct db_conn *c, struct attempt_tx *t, const struct payment_rec *old)
 {
-	struct attempt_tx *t = arg;
-	char state[24] = "", when[TIMEFMT_LEN], *s = NULL;
-	unsigned char rnd[4];
-	int64_t recent = 0;
-	size_t k = 0;
-	int rc = db_query_text(c, "SELECT state FROM orders WHERE id = ?", DB_ARGS(DB_INT(t->o->id)), &s);
+	char when[TIMEFMT_LEN];
 
-	if (rc != DB_OK)
-		return rc;
-	str_copy(state, s, sizeof(state));
-	free(s);
-	if (strcmp(state, "awaiting_payment") != 0) {
-		t->not_awaiting = 1;
-		return DB_OK;
-	}
-	rc = store_payments_list(c, "open", NULL, NULL, t->o->id, t->old, 8, &t->nold);
-	timefmt_rfc3339(time(NULL) + REUSE_MIN_LEFT_S, when); /* reused only if it lasts beyond this */
-	for (int i = t->nold - 1; rc == DB_OK && i >= 0; i--) {
-		if (strcmp(t->old[i].provider, t->provider) == 0 && strcmp(t->old[i].expires_at, when) > 0) {
-			*t->pm = t->old[i];
-			t->reused = 1;
+	if (strcmp(old->state, "creating") == 0) {
+		timefmt_rfc3339(time(NULL) - CREATING_STALE_S, when);
+		if (strcmp(old->created_at, when) > 0) {
+			t->pending = 1;
 			return DB_OK;
 		}
+		return store_payment_close(c, old->id, "abandoned");
 	}
-	if (rc != DB_OK)
-		return rc;
-	timefmt_rfc3339(time(NULL) - 3600, when);
-	if ((rc = store_payment_recent(c, t->o->id, when, &recent)) != DB_OK)
-		return rc;
-	if (recent >= ATTEMPTS_PER_HOUR) {
-		t->too_many = 1;
+	timefmt_rfc3339(time(NULL) + REUSE_MIN_LEFT_S, when); /* reused only if it lasts beyond this */
+	if (strcmp(old->expires_at, when) > 0) {
+		*t->pm = *old;
+		t->reused = 1;
 		return DB_OK;
 	}
+	return store_payment_close(c, old->id, "replaced"); /* closed at the provider once pm is open */
+}
+
+/* Fills t->pm with a new attempt's numbers: the order number's letters and digits, '_' and 8
+ * random hex digits (at most 32 characters of [0-9A-Za-z_], which both providers take). */
+static void new_attempt(struct attempt_tx *t)
+{
+	unsigned char rnd[4];
+	size_t k = 0;
+
 	memset(t->pm, 0, sizeof(*t->pm));
 	randombytes_buf(rnd, sizeof(rnd));
-	/* the order number's letters and digits, '_' and 8 random hex digits: at most 32 characters
-	 * of [0-9A-Za-z_], which both WeChat Pay and Alipay take */
 	for (const char *p = t->o->order_no; *p != '\0' && k < 22; p++)
 		if ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
 			t->pm->out_trade_no[k++] = *p;
@@ -133,12 +150,66 @@ static int attempt_tx(struct db_conn *c, void *arg)
 	str_copy(t->pm->provider, t->provider, sizeof(t->pm->provider));
 	str_copy(t->pm->order_no, t->o->order_no, sizeof(t->pm->order_no));
 	timefmt_rfc3339((time_t)t->expire_at, t->pm->expires_at);
+}
+
+/* The order's open attempt with t->provider: reused, waited for, or made ('creating'). Returns
+ * DB_OK, DB_CONFLICT when another request made one meanwhile (read again), or < 0. */
+static int attempt_tx(struct db_conn *c, void *arg)
+{
+	struct attempt_tx *t = arg;
+	char state[24] = "", when[TIMEFMT_LEN], *s = NULL;
+	int64_t recent = 0;
+	int rc = db_query_text(c, "SELECT state FROM orders WHERE id = ?", DB_ARGS(DB_INT(t->o->id)), &s);
+
+	if (rc != DB_OK)
+		return rc;
+	str_copy(state, s, sizeof(state));
+	free(s);
+	if (strcmp(state, "awaiting_payment") != 0) {
+		t->not_awaiting = 1;
+		return DB_OK;
+	}
+	rc = store_payments_list(c, "live", NULL, NULL, t->o->id, t->old, MAX_LIVE, &t->nold);
+	for (int i = 0; rc == DB_OK && i < t->nold; i++)
+		if (strcmp(t->old[i].provider, t->provider) == 0) /* at most one (the index) */
+			rc = same_provider(c, t, &t->old[i]);
+	if (rc != DB_OK || t->reused || t->pending)
+		return rc;
+	timefmt_rfc3339(time(NULL) - 3600, when);
+	if ((rc = store_payment_recent(c, t->o->id, when, &recent)) != DB_OK)
+		return rc;
+	if (recent >= ATTEMPTS_PER_HOUR) {
+		t->too_many = 1;
+		return DB_OK;
+	}
+	new_attempt(t);
 	return store_payment_create(c, t->pm, t->o->order_no, t->a);
+}
+
+/* Runs attempt_tx until it reuses, makes, or gives up on an attempt; no connection is held while
+ * it waits for another request's. Returns DB_OK (t's flags say what happened) or < 0. */
+static int attempt_serialised(struct paysvc *p, struct attempt_tx *t)
+{
+	int timeout_s = is_wx(t->provider) ? p->cfg->wxpay_timeout_s : p->cfg->alipay_timeout_s;
+	long long waits = ((long long)timeout_s + WAIT_SLACK_S) * 1000 / WAIT_STEP_MS;
+	struct timespec step = {0, WAIT_STEP_MS * 1000000L};
+	int rc;
+
+	for (long long i = 0;; i++) {
+		t->nold = t->reused = t->pending = t->not_awaiting = t->too_many = 0;
+		rc = db_tx(p->db, attempt_tx, t);
+		if (rc == DB_CONFLICT && i < waits) /* lost the race to another request: read its attempt */
+			continue;
+		if (rc != DB_OK || !t->pending || i >= waits)
+			return rc;
+		nanosleep(&step, NULL);
+	}
 }
 
 struct opened_tx {
 	int64_t id;
 	const char *qr, *error;
+	int gone; /* the attempt was closed meanwhile (the order paid with the other provider) */
 };
 
 static int opened_tx(struct db_conn *c, void *arg)
@@ -146,7 +217,8 @@ static int opened_tx(struct db_conn *c, void *arg)
 	struct opened_tx *t = arg;
 	int rc = store_payment_opened(c, t->id, t->qr, t->error);
 
-	return rc == DB_NOTFOUND ? DB_OK : rc; /* the reconciler got there first: nothing to add */
+	t->gone = rc == DB_NOTFOUND;
+	return rc == DB_NOTFOUND ? DB_OK : rc;
 }
 
 /* Closes attempt pm at the provider, and here when the provider agreed or (force) does not know it.
@@ -156,26 +228,60 @@ static int close_attempt(struct paysvc *p, const struct payment_rec *pm, const c
 	char err[PAY_ERR_MAX];
 	int rc = is_wx(pm->provider) ? wxpay_close(p->wx, pm->out_trade_no, err, sizeof(err))
 				     : alipay_close(p->ali, pm->out_trade_no, err, sizeof(err));
-	struct db_conn *c;
 
-	if (rc == PAY_OK || force) {
-		c = db_acquire(p->db);
-		store_payment_close(c, pm->id, why);
-		db_release(c);
-	}
+	if (rc == PAY_OK || force)
+		db_tx(p->db, close_tx, &(struct close_tx){pm->id, why});
 	return rc;
+}
+
+/* Asks the provider for the QR code of the new attempt out (no connection held), records the
+ * answer. Returns 0, 1 when the attempt was closed meanwhile, -1 (provider, reason in err) or -2. */
+static int attempt_open(struct paysvc *p, const struct order_rec *o, struct payment_rec *out,
+			long long expire_at, char *err, size_t errlen)
+{
+	char notify[1200], desc[200], qr[PAY_QR_MAX], why[PAY_ERR_MAX];
+	struct opened_tx ot;
+	int rc;
+
+	snprintf(notify, sizeof(notify), "%s/api/v1/payments/%s/notify", p->cfg->public_url, out->provider);
+	/* short: WeChat Pay takes at most 127 bytes */
+	snprintf(desc, sizeof(desc), "数字证书%s 订单%s", strcmp(o->key_type, "main") == 0 ? "主锁" : "副锁",
+		 o->order_no);
+	rc = is_wx(out->provider) ? wxpay_create(p->wx, out->out_trade_no, out->amount_fen, desc, notify,
+						 expire_at, qr, sizeof(qr), why, sizeof(why))
+				  : alipay_precreate(p->ali, out->out_trade_no, out->amount_fen, desc, notify,
+						     expire_at, qr, sizeof(qr), why, sizeof(why));
+	if (rc == PAY_RETRY) {
+		/* maybe created after all: closed here, so that the next request may make another, and
+		 * still asked about by the reconciliation job (closed at the provider, or credited) */
+		snprintf(err, errlen, "%s", why);
+		return db_tx(p->db, close_tx, &(struct close_tx){out->id, why}) == DB_OK ? -1 : -2;
+	}
+	ot = (struct opened_tx){
+		.id = out->id, .qr = rc == PAY_OK ? qr : NULL, .error = rc == PAY_OK ? NULL : why};
+	if (db_tx(p->db, opened_tx, &ot) != DB_OK)
+		return -2;
+	if (rc != PAY_OK) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (ot.gone) {
+		close_attempt(p, out, "replaced", 0);
+		return 1;
+	}
+	str_copy(out->qr_code, qr, sizeof(out->qr_code));
+	str_copy(out->state, "open", sizeof(out->state));
+	return 0;
 }
 
 int paysvc_attempt(struct paysvc *p, const struct order_rec *o, const char *provider, const struct actor *a,
 		   struct payment_rec *out, char *err, size_t errlen)
 {
 	struct attempt_tx t = {.o = o, .provider = provider, .a = a, .pm = out};
-	struct opened_tx ot;
-	char notify[1200], desc[200], qr[PAY_QR_MAX], why[PAY_ERR_MAX];
 	int rc;
 
 	t.expire_at = (long long)time(NULL) + (long long)p->cfg->payment_qr_timeout_min * 60;
-	if ((rc = db_tx(p->db, attempt_tx, &t)) != DB_OK)
+	if (attempt_serialised(p, &t) != DB_OK)
 		return -2;
 	if (t.not_awaiting)
 		return 1;
@@ -183,29 +289,12 @@ int paysvc_attempt(struct paysvc *p, const struct order_rec *o, const char *prov
 		return 2;
 	if (t.reused)
 		return 0;
-	snprintf(notify, sizeof(notify), "%s/api/v1/payments/%s/notify", p->cfg->public_url, provider);
-	/* short: WeChat Pay takes at most 127 bytes */
-	snprintf(desc, sizeof(desc), "数字证书%s 订单%s", strcmp(o->key_type, "main") == 0 ? "主锁" : "副锁",
-		 o->order_no);
-	rc = is_wx(provider) ? wxpay_create(p->wx, out->out_trade_no, out->amount_fen, desc, notify,
-					    t.expire_at, qr, sizeof(qr), why, sizeof(why))
-			     : alipay_precreate(p->ali, out->out_trade_no, out->amount_fen, desc, notify,
-						t.expire_at, qr, sizeof(qr), why, sizeof(why));
-	ot = (struct opened_tx){
-		.id = out->id, .qr = rc == PAY_OK ? qr : NULL, .error = rc == PAY_OK ? NULL : why};
-	if (rc == PAY_RETRY) {
-		/* maybe created after all: left 'creating' for the reconciler to ask about and close */
-		snprintf(err, errlen, "%s", why);
+	if (t.pending) {
+		snprintf(err, errlen, "another request's QR code is still being made");
 		return -1;
 	}
-	if (db_tx(p->db, opened_tx, &ot) != DB_OK)
-		return -2;
-	if (rc != PAY_OK) {
-		snprintf(err, errlen, "%s", why);
-		return -1;
-	}
-	str_copy(out->qr_code, qr, sizeof(out->qr_code));
-	str_copy(out->state, "open", sizeof(out->state));
+	if ((rc = attempt_open(p, o, out, t.expire_at, err, errlen)) != 0)
+		return rc;
 	for (int i = 0; i < t.nold; i++) /* one open QR code per order; a paid one is taken into account */
 		if (close_attempt(p, &t.old[i], "replaced", 0) == PAY_PERMANENT)
 			paysvc_check(p, &t.old[i], "");
@@ -247,10 +336,14 @@ static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct paymen
 	snprintf(note, sizeof(note), "%s %s", t->provider, t->st->trade_no);
 	rc = store_order_transition(c, pm->order_id, order_state_name(OS_AWAITING_PAYMENT),
 				    order_state_name(next), order_event_name(OE_PAID), note, a);
-	if (rc != DB_NOTFOUND) {
+	if (rc == DB_OK) {
 		t->verdict = PV_APPLIED;
-		return rc;
+		/* no QR code of a paid order stays open (the reconciliation job closes them at the
+		 * provider, and refunds one paid all the same) */
+		return store_payments_close_others(c, pm->order_id, pm->id, "order paid");
 	}
+	if (rc != DB_NOTFOUND)
+		return rc;
 	/* the order was paid by another attempt (or left awaiting_payment): give this money back */
 	t->verdict = PV_EXTRA;
 	rc = db_exec(c, "UPDATE payments SET credited = 0 WHERE id = ?", DB_ARGS(DB_INT(pm->id)), NULL);
@@ -355,8 +448,15 @@ int paysvc_check(struct paysvc *p, const struct payment_rec *pm, const char *ip)
 	if (rc != PAY_OK)
 		return DB_OK; /* asked again on the next pass */
 	str_copy(st.out_trade_no, pm->out_trade_no, sizeof(st.out_trade_no));
-	if (st.state == PAY_ST_PAID || st.state == PAY_ST_CLOSED || st.state == PAY_ST_REFUNDED)
+	if (st.state == PAY_ST_PAID || st.state == PAY_ST_REFUNDED ||
+	    (st.state == PAY_ST_CLOSED && strcmp(pm->state, "closed") != 0))
 		return paysvc_apply(p, pm->provider, "query", &st, ip, &verdict);
+	/* closed here (replaced, or its order paid) but still payable there: closed there too */
+	if (strcmp(pm->state, "closed") == 0) {
+		if (st.state == PAY_ST_NOTPAY)
+			close_attempt(p, pm, "closed", 0);
+		return DB_OK;
+	}
 	/* not paid (or never seen by the provider): close it once it has expired */
 	if (strcmp(pm->expires_at, timefmt_rfc3339(time(NULL), now)) < 0)
 		close_attempt(p, pm, "expired", st.state == PAY_ST_UNKNOWN);

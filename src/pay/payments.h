@@ -52,9 +52,12 @@ void paysvc_free(struct paysvc *p);
 int paysvc_provider_ok(const char *name);
 
 /* Gives the order o (awaiting payment) an open attempt with provider: the current one when it has
- * at least 5 minutes left, else a new one (and closes the others). Returns 0 with *out filled;
- * 1 when the order is no longer awaiting payment; 2 when the order asked for too many QR codes in
- * the last hour; -1 when the provider failed (a short reason in err); -2 on a database error. */
+ * at least 5 minutes left, else a new one (and closes the others, here and at their provider). An
+ * order has at most one live attempt per provider (a unique index): racing requests get the same
+ * one, those that lost waiting (no connection held) while the winner asks the provider. The
+ * provider is asked with no pooled connection held. Returns 0 with *out filled; 1 when the order
+ * is no longer awaiting payment; 2 when the order asked for too many QR codes in the last hour;
+ * -1 when the provider failed (a short reason in err); -2 on a database error. */
 int paysvc_attempt(struct paysvc *p, const struct order_rec *o, const char *provider, const struct actor *a,
 		   struct payment_rec *out, char *err, size_t errlen);
 

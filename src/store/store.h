@@ -492,7 +492,8 @@ struct payment_rec {
 };
 
 /* Records a new attempt p (order_id, provider, out_trade_no, amount_fen, expires_at) in state
- * 'creating', audited; fills p->id, p->state, p->created_at. DB_CONFLICT when out_trade_no exists. */
+ * 'creating', audited; fills p->id, p->state, p->created_at. DB_CONFLICT when out_trade_no exists or
+ * the order already has a live ('creating' or 'open') attempt with that provider (migration 014). */
 int store_payment_create(struct db_conn *c, struct payment_rec *p, const char *order_no,
 			 const struct actor *a);
 /* creating -> open with the provider's QR code text, or -> failed with error when qr_code is NULL.
@@ -502,9 +503,10 @@ int store_payment_opened(struct db_conn *c, int64_t id, const char *qr_code, con
 int store_payment_get(struct db_conn *c, const char *out_trade_no, struct payment_rec *p);
 /* Loads the order's newest attempt that is not 'failed'. DB_OK, DB_NOTFOUND or < 0. */
 int store_payment_latest(struct db_conn *c, int64_t order_id, struct payment_rec *p);
-/* Loads up to max attempts in state (or, with state "due", those made before created_before and not
- * checked since checked_before that are 'creating', 'open', or 'closed' but not yet expired at
- * checked_before), oldest first, into ps; *n gets how many. */
+/* Loads up to max attempts of order_id in state (or "live": 'creating' or 'open'; or, with state
+ * "due", those of any order made before created_before and not checked since checked_before that
+ * are 'creating', 'open', or 'closed' but not yet expired at checked_before), oldest first, into ps;
+ * *n gets how many. */
 int store_payments_list(struct db_conn *c, const char *state, const char *created_before,
 			const char *checked_before, int64_t order_id, struct payment_rec *ps, int max,
 			int *n);
@@ -514,6 +516,9 @@ int store_payment_mark_paid(struct db_conn *c, int64_t id, const char *trade_no,
 			    int credited);
 /* creating/open -> closed. DB_OK, or DB_NOTFOUND when it was not open (paid meanwhile). */
 int store_payment_close(struct db_conn *c, int64_t id, const char *why);
+/* creating/open -> closed for every attempt of order_id but except_id (the order is paid). The
+ * reconciliation job still asks the provider about them until they expire, and closes them there. */
+int store_payments_close_others(struct db_conn *c, int64_t order_id, int64_t except_id, const char *why);
 /* *n gets how many attempts the order has had since since. */
 int store_payment_recent(struct db_conn *c, int64_t order_id, const char *since, int64_t *n);
 /* Notes that the provider was asked about the attempt now. */

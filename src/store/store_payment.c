@@ -130,6 +130,13 @@ int store_payments_list(struct db_conn *c, const char *state, const char *create
 				    DB_ARGS(DB_TEXT(checked_before), DB_TEXT(created_before),
 					    DB_TEXT(checked_before), DB_INT(max)),
 				    ps, max, n);
+	if (strcmp(state, "live") == 0)
+		return payment_rows(c,
+				    "SELECT " PAYMENT_COLS
+				    " FROM payments p JOIN orders o ON o.id = p.order_id"
+				    " WHERE p.state IN ('creating', 'open') AND p.order_id = ? ORDER BY p.id"
+				    " LIMIT ?",
+				    DB_ARGS(DB_INT(order_id), DB_INT(max)), ps, max, n);
 	return payment_rows(c,
 			    "SELECT " PAYMENT_COLS " FROM payments p JOIN orders o ON o.id = p.order_id"
 			    " WHERE p.state = ? AND p.order_id = ? ORDER BY p.id LIMIT ?",
@@ -160,6 +167,18 @@ int store_payment_close(struct db_conn *c, int64_t id, const char *why)
 			 &changes);
 
 	return rc != DB_OK ? rc : changes == 1 ? DB_OK : DB_NOTFOUND;
+}
+
+int store_payments_close_others(struct db_conn *c, int64_t order_id, int64_t except_id, const char *why)
+{
+	char now[TIMEFMT_LEN];
+
+	return db_exec(c,
+		       "UPDATE payments SET state = 'closed', closed_at = ?, error = ? WHERE order_id = ?"
+		       " AND id <> ? AND state IN ('creating', 'open')",
+		       DB_ARGS(DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(why), DB_INT(order_id),
+			       DB_INT(except_id)),
+		       NULL);
 }
 
 int store_payment_recent(struct db_conn *c, int64_t order_id, const char *since, int64_t *n)

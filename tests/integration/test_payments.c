@@ -558,6 +558,147 @@ static void test_attempts_limited(void **state)
 			 1);
 }
 
+#define RACERS 8
+
+/* One of RACERS requests for a QR code, sent at the same time as the others. */
+struct racer {
+	const char *path, *body, *cookie, *csrf;
+	long status;
+	char out_trade_no[80], qr_code[512];
+};
+
+/* Sends the racer's request (from a thread: no cmocka asserts here) and keeps what came back. */
+static void *race_one(void *arg)
+{
+	struct racer *x = arg;
+	const char *hdr[] = {x->cookie, x->csrf, "Content-Type: application/json", NULL};
+	struct resp r;
+	json_t *j, *a;
+
+	if (http_do(&S, "POST", x->path, x->body, strlen(x->body), hdr, &r) != 0)
+		return NULL;
+	x->status = r.status;
+	j = json_loadb(r.body, r.len, 0, NULL);
+	a = json_object_get(j, "attempt");
+	snprintf(x->out_trade_no, sizeof(x->out_trade_no), "%s", str(a, "out_trade_no"));
+	snprintf(x->qr_code, sizeof(x->qr_code), "%s", str(a, "qr_code"));
+	json_decref(j);
+	resp_free(&r);
+	return NULL;
+}
+
+/* RACERS requests for a QR code of provider for order no at once; asserts that all got the same
+ * open attempt and copies its out_trade_no into out (80 bytes). */
+static void race_attempts(const char *no, const char *provider, char *out)
+{
+	struct racer x[RACERS];
+	pthread_t t[RACERS];
+	char path[128], body[64], cookie[400], csrf[128];
+
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/payment", no);
+	snprintf(body, sizeof(body), "{\"provider\":\"%s\"}", provider);
+	snprintf(cookie, sizeof(cookie), "Cookie: certdesk_session=%s", client_cookie(&org));
+	snprintf(csrf, sizeof(csrf), "X-CSRF-Token: %s", org.csrf);
+	for (int i = 0; i < RACERS; i++) {
+		x[i] = (struct racer){.path = path, .body = body, .cookie = cookie, .csrf = csrf};
+		assert_int_equal(pthread_create(&t[i], NULL, race_one, &x[i]), 0);
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < RACERS; i++) {
+		assert_int_equal(x[i].status, 200);
+		assert_string_equal(x[i].out_trade_no, x[0].out_trade_no);
+		assert_string_equal(x[i].qr_code, x[0].qr_code);
+	}
+	assert_non_null(strstr(x[0].qr_code, strcmp(provider, "wxpay") == 0 ? "/wxpay/" : "/alipay/"));
+	snprintf(out, 80, "%s", x[0].out_trade_no);
+}
+
+static int64_t live_attempts(const char *no, const char *provider)
+{
+	char sql[300];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.order_no = ?"
+		 " AND p.state IN ('creating', 'open')%s",
+		 provider == NULL                 ? ""
+		 : strcmp(provider, "wxpay") == 0 ? " AND p.provider = 'wxpay'"
+						  : " AND p.provider = 'alipay'");
+	return count(sql, no);
+}
+
+/* Parallel requests for a QR code (a double click, the page open twice) once opened 4 QR codes of
+ * one order, and paying 3 charged 3 times: now one attempt per order and provider, the same QR code
+ * for all (WeChat Pay asked once, its reply slowed so that the requests overlap); switching to
+ * Alipay closes the WeChat Pay one; paid once, and no attempt is left open. */
+static void test_racing_attempts(void **state)
+{
+	char no[32], wx[80], ali[80], key[40];
+	json_t *j = NULL, *orders;
+	const char *k;
+	json_t *v;
+	int asked = 0;
+	(void)state;
+
+	order_awaiting_payment(no);
+	assert_int_equal(sim_do(&S, "POST", "/_sim/wxpay/fail-next", "{\"delay_ms\":700}", NULL), 200);
+	race_attempts(no, "wxpay", wx);
+	assert_int_equal(live_attempts(no, "wxpay"), 1);
+	/* the simulator was asked for one QR code of this order */
+	for (size_t i = 0, n = 0; no[i] != '\0' && n + 1 < sizeof(key); i++)
+		if (no[i] != '-')
+			key[n++] = no[i], key[n] = '\0';
+	assert_int_equal(sim_do(&S, "GET", "/_sim/wxpay/orders", NULL, &j), 200);
+	orders = json_object_get(j, "orders");
+	json_object_foreach (orders, k, v)
+		asked += strncmp(k, key, strlen(key)) == 0;
+	json_decref(j);
+	assert_int_equal(asked, 1);
+
+	assert_int_equal(sim_do(&S, "POST", "/_sim/alipay/fail-next", "{\"delay_ms\":700}", NULL), 200);
+	race_attempts(no, "alipay", ali);
+	assert_int_equal(live_attempts(no, "alipay"), 1);
+	assert_int_equal(live_attempts(no, "wxpay"), 0); /* replaced, closed at WeChat Pay too */
+	sim_pay("alipay", ali, 1);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(paid_events(no), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id"
+			       " WHERE o.order_no = ? AND p.state = 'paid'",
+			       no),
+			 1);
+	assert_int_equal(live_attempts(no, NULL), 0);
+}
+
+/* WeChat Pay was down when the organisation switched to Alipay, so its QR code could not be closed:
+ * crediting the Alipay payment closes it here at once, and the reconciliation job at WeChat Pay. */
+static void test_paid_closes_other_attempts(void **state)
+{
+	char no[32], wx[80], ali[80];
+	json_t *j = NULL;
+	int i;
+	(void)state;
+
+	order_awaiting_payment(no);
+	new_attempt(no, "wxpay", wx);
+	assert_int_equal(sim_do(&S, "POST", "/_sim/wxpay/fail-next", "{\"status\":500}", NULL), 200);
+	new_attempt(no, "alipay", ali); /* WeChat Pay refuses to close the first */
+	assert_int_equal(live_attempts(no, "wxpay"), 1);
+	sim_pay("alipay", ali, 1);
+	assert_true(wait_state(no, "awaiting_paper"));
+	assert_int_equal(live_attempts(no, NULL), 0);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(sim_do(&S, "GET", "/_sim/wxpay/orders", NULL, &j), 200);
+		const char *st = str(json_object_get(json_object_get(j, "orders"), wx), "trade_state");
+		int closed = strcmp(st, "CLOSED") == 0;
+		json_decref(j);
+		if (closed)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_true(i < 100);
+	assert_int_equal(paid_events(no), 1);
+}
+
 /* Finance cancels a paid order: refunded through the provider; other roles may not. */
 static void test_cancel_refunds(void **state)
 {
@@ -725,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_expired_attempt_closed),
 		cmocka_unit_test(test_provider_down),
 		cmocka_unit_test(test_attempts_limited),
+		cmocka_unit_test(test_racing_attempts),
+		cmocka_unit_test(test_paid_closes_other_attempts),
 		cmocka_unit_test(test_cancel_refunds),
 		cmocka_unit_test(test_refund_failed_then_retried),
 		cmocka_unit_test(test_paid_while_server_down),
