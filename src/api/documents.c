@@ -12,6 +12,7 @@
 #include "docs/image.h"
 #include "docs/qrscan.h"
 #include "store/filestore.h"
+#include "util/strutil.h"
 
 enum qr_expect { QR_NONE, QR_APPLICATION, QR_SEAL, QR_LETTER };
 
@@ -162,70 +163,119 @@ static json_t *current_json(struct db_conn *c, int64_t order_id, const char *kin
 	return found;
 }
 
-int api_documents_put(struct http_req *r)
+/* Reads what an upload needs (the order, its key type, whether it may still change) with a pooled
+ * connection given back before the slow work. Returns 0, or -1 after replying. */
+static int upload_read(struct http_req *r, const struct kind *k, struct order_rec *o)
 {
 	struct app *app = http_ctx(r);
-	const struct kind *k = kind_of(http_param(r, "kind"));
-	struct actor a = api_actor(r);
+	struct db_conn *c = db_acquire(app->db);
 	struct order_facts facts = {0};
-	struct doc_rec d = {0};
 	struct key_type_rec kt = {0};
-	struct image_info info;
-	struct http_upload u;
-	struct order_rec o = {0};
 	enum order_state next;
-	const char *code, *msg;
-	struct db_conn *c;
-	struct form f;
-	char *checks = NULL;
-	int64_t id = 0;
 
-	c = db_acquire(app->db);
-	if (api_own_order(r, c, &o) != 0) {
+	if (api_own_order(r, c, o) != 0) {
 		db_release(c);
+		return -1;
+	}
+	store_key_type_get(c, o->project_id, o->key_type, &kt);
+	api_order_facts(c, o, &facts);
+	db_release(c);
+	if (k == NULL || !listed(kt.documents, k->code))
+		return http_reply_error(r, 404, "not_found", "本订单不需要这种资料", "kind"), -1;
+	if (order_fsm_decide(order_state_from_name(o->state), OE_EDIT, OA_ORG, 0, &facts, &next) != FSM_OK)
+		return http_reply_error(r, 409, "state_conflict", "订单已提交，不能更换资料", NULL), -1;
+	return 0;
+}
+
+struct put_tx {
+	const struct doc_rec *d;
+	const struct order_rec *o;
+	const struct actor *a;
+	json_t *reply; /* the document as the slot will show it */
+};
+
+/* Writes the document's row, guarded by the order's state as read (the upload was checked without a
+ * connection), and reads it back as the page shows it: a row that cannot be shown is not kept. */
+static int put_tx(struct db_conn *c, void *arg)
+{
+	struct put_tx *t = arg;
+	int64_t id = 0;
+	int rc = store_document_put(c, t->d, t->o, t->a, &id);
+
+	json_decref(t->reply);
+	t->reply = rc == DB_OK ? current_json(c, t->o->id, t->d->kind) : NULL;
+	return rc != DB_OK ? rc : t->reply != NULL ? DB_OK : DB_ERROR;
+}
+
+/* Checks the uploaded image (decoding, QR code), stores the file (fsync) and then its row; only
+ * the last step holds a pooled connection. Returns the document's JSON, or NULL with f failed. */
+static json_t *upload_store(struct http_req *r, const struct kind *k, const struct order_rec *o,
+			    const struct http_upload *u, struct form *f)
+{
+	struct app *app = http_ctx(r);
+	struct actor a = api_actor(r);
+	struct doc_rec d = {0};
+	struct image_info info = {0};
+	struct put_tx t = {&d, o, &a, NULL};
+	const char *code = NULL, *msg = NULL;
+	char *checks;
+	int rc;
+
+	if (image_inspect(u->data, u->len, &info, &code, &msg) != 0) {
+		form_error(f, strcmp(code, "file_too_large") == 0 ? 413 : 415, "file", code, msg);
+		return NULL;
+	}
+	if (check_qr(r, o, k, u->data, u->len, f, d.qr_status) != 0)
+		return NULL;
+	d.order_id = o->id;
+	d.size = (int64_t)u->len;
+	str_copy(d.kind, k->code, sizeof(d.kind));
+	str_copy(d.media_type, info.media_type, sizeof(d.media_type));
+	d.width = info.width;
+	d.height = info.height;
+	d.dpi_x = info.dpi_x;
+	d.dpi_y = info.dpi_y;
+	store_document_display_name(u->filename, info.media_type, d.original_name, sizeof(d.original_name));
+	d.checks = checks = checks_json(&info, d.qr_status, u->data, u->len);
+	/* The file is durable before the row that names it is written (a crash between the two leaves
+	 * an orphan file, which the sweep removes). */
+	rc = filestore_put(app->cfg->data_dir, u->data, u->len, d.sha256) != 0 ? DB_ERROR
+									      : db_tx(app->db, put_tx, &t);
+	free(checks);
+	if (rc == DB_NOTFOUND)
+		form_error(f, 409, NULL, "state_conflict",
+			   "订单已提交或信息已修改，本次上传未保存，请刷新页面后重新上传");
+	else if (rc != DB_OK)
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	if (rc != DB_OK) {
+		json_decref(t.reply);
+		return NULL;
+	}
+	return t.reply;
+}
+
+/* PUT /orders/{no}/documents/{kind}. One shape: read (pooled connection given back), decode and
+ * store the file without a connection, write the row with db_tx under the state guard. */
+int api_documents_put(struct http_req *r)
+{
+	const struct kind *k = kind_of(http_param(r, "kind"));
+	struct order_rec o = {0};
+	struct http_upload u;
+	struct form f;
+	json_t *ok;
+
+	if (upload_read(r, k, &o) != 0) {
+		store_order_free(&o);
 		return 0;
-	}
-	store_key_type_get(c, o.project_id, o.key_type, &kt);
-	if (k == NULL || !listed(kt.documents, k->code)) {
-		store_order_free(&o);
-		db_release(c);
-		return http_reply_error(r, 404, "not_found", "本订单不需要这种资料", "kind");
-	}
-	api_order_facts(c, &o, &facts);
-	if (order_fsm_decide(order_state_from_name(o.state), OE_EDIT, OA_ORG, 0, &facts, &next) != FSM_OK) {
-		store_order_free(&o);
-		db_release(c);
-		return http_reply_error(r, 409, "state_conflict", "订单已提交，不能更换资料", NULL);
 	}
 	if (http_multipart(r, IMAGE_MAX_BYTES, &u) != 0) {
 		http_upload_free(&u);
 		store_order_free(&o);
-		db_release(c);
 		return 0;
 	}
 	form_init(&f, r, u.fields);
-	if (image_inspect(u.data, u.len, &info, &code, &msg) != 0)
-		form_error(&f, strcmp(code, "file_too_large") == 0 ? 413 : 415, "file", code, msg);
-	else if (check_qr(r, &o, k, u.data, u.len, &f, d.qr_status) == 0) {
-		d.order_id = o.id;
-		d.size = (int64_t)u.len;
-		snprintf(d.kind, sizeof(d.kind), "%s", k->code);
-		snprintf(d.media_type, sizeof(d.media_type), "%s", info.media_type);
-		d.width = info.width;
-		d.height = info.height;
-		d.dpi_x = info.dpi_x;
-		d.dpi_y = info.dpi_y;
-		snprintf(d.original_name, sizeof(d.original_name), "%.200s", u.filename);
-		d.checks = checks = checks_json(&info, d.qr_status, u.data, u.len);
-		/* The file is durable before the row that names it is written. */
-		if (filestore_put(app->cfg->data_dir, u.data, u.len, d.sha256) != 0 ||
-		    store_document_put(c, &d, o.order_no, &a, &id) != DB_OK)
-			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
-	}
-	json_t *ok = form_failed(&f) ? NULL : current_json(c, o.id, k->code);
-	free(checks);
+	ok = upload_store(r, k, &o, &u, &f);
 	store_order_free(&o);
-	db_release(c);
 	u.fields = NULL; /* form_finish releases it */
 	http_upload_free(&u);
 	return form_finish(&f, f.body, 201, ok);

@@ -11,6 +11,7 @@
 #include "core/order_fsm.h"
 #include "util/strnum.h"
 #include "util/strutil.h"
+#include "util/xalloc.h"
 
 int api_review_queue(struct http_req *r)
 {
@@ -57,12 +58,71 @@ int api_review_claim(struct http_req *r)
 	return 0;
 }
 
+/* Returns the reviewer's reasons and note joined with "；" in one malloc'd string sized for all of
+ * them (never cut: a cut character would make the text unusable), "" when there are none. */
+static char *join_reasons(json_t *reasons, json_t *note)
+{
+	size_t len = 0, i;
+	json_t *it;
+	char *text;
+
+	json_array_foreach (reasons, i, it)
+		len += json_string_length(it) + strlen("；");
+	len += json_string_length(note) + 1;
+	text = xcalloc(len);
+	json_array_foreach (reasons, i, it) {
+		if (text[0] != '\0')
+			strcat(text, "；");
+		strcat(text, json_string_value(it));
+	}
+	if (json_string_length(note) > 0) {
+		if (text[0] != '\0')
+			strcat(text, "；");
+		strcat(text, json_string_value(note));
+	}
+	return text;
+}
+
+/* Returns 1 when the reasons (an array of at most 10 strings of up to 100 characters) and the note
+ * (a string of up to 300 characters, may be NULL) are well-formed. */
+static int reasons_ok(json_t *reasons, json_t *note)
+{
+	json_t *it;
+	size_t i;
+
+	if (reasons != NULL && (!json_is_array(reasons) || json_array_size(reasons) > 10))
+		return 0;
+	if (note != NULL && (!json_is_string(note) || utf8_chars(json_string_value(note)) < 0 ||
+			     utf8_chars(json_string_value(note)) > 300))
+		return 0;
+	json_array_foreach (reasons, i, it) {
+		if (!json_is_string(it) || utf8_chars(json_string_value(it)) < 0 ||
+		    utf8_chars(json_string_value(it)) > 100 || str_has_control(json_string_value(it)))
+			return 0;
+	}
+	return 1;
+}
+
+/* Returns 1 when out already holds a rejection of kind. */
+static int kind_named(json_t *out, const char *kind)
+{
+	json_t *it;
+	size_t i;
+
+	json_array_foreach (out, i, it) {
+		if (strcmp(json_string_value(json_object_get(it, "kind")), kind) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Reads the per-document rejections: [{"kind", "reasons": [..], "note"}]; validates them against
- * the order's current documents and returns them normalised (caller decrefs), or NULL. */
+ * the order's current documents and returns them normalised [{"kind", "reason"}] (caller decrefs).
+ * Every rejection read is in the result or f has failed: none is ever dropped. */
 static json_t *read_rejections(struct form *f, struct db_conn *c, const struct order_rec *o, json_t *in)
 {
-	json_t *out = json_array(), *it, *reason;
-	size_t i, j;
+	json_t *out = json_array(), *it;
+	size_t i;
 
 	if (in == NULL)
 		return out;
@@ -74,32 +134,26 @@ static json_t *read_rejections(struct form *f, struct db_conn *c, const struct o
 		const char *kind = json_string_value(json_object_get(it, "kind"));
 		json_t *reasons = json_object_get(it, "reasons"), *note = json_object_get(it, "note");
 		struct doc_rec d = {0};
-		char text[1200] = "";
+		char *text;
 
 		if (kind == NULL || store_document_current(c, o->id, kind, &d) != DB_OK) {
 			form_error(f, 422, "documents", "field_invalid", "意见针对的资料不存在");
 			continue;
 		}
-		if ((reasons != NULL && (!json_is_array(reasons) || json_array_size(reasons) > 10)) ||
-		    (note != NULL && (!json_is_string(note) || utf8_chars(json_string_value(note)) > 300))) {
+		if (kind_named(out, kind)) {
+			form_error(f, 422, "documents", "field_invalid", "同一份资料的意见请合并填写");
+			continue;
+		}
+		if (!reasons_ok(reasons, note)) {
 			form_error(f, 422, "documents", "field_invalid", "不通过原因格式不正确");
 			continue;
 		}
-		json_array_foreach (reasons, j, reason) {
-			if (!json_is_string(reason) || utf8_chars(json_string_value(reason)) > 100 ||
-			    str_has_control(json_string_value(reason))) {
-				form_error(f, 422, "documents", "field_invalid", "不通过原因格式不正确");
-				break;
-			}
-			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
-				 text[0] ? "；" : "", json_string_value(reason));
-		}
-		if (note != NULL && json_string_length(note) > 0)
-			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
-				 text[0] ? "；" : "", json_string_value(note));
+		text = join_reasons(reasons, note);
 		if (text[0] == '\0')
 			form_error(f, 422, "documents", "field_required", "请为不通过的资料选择或填写原因");
-		json_array_append_new(out, json_pack("{s:s, s:s}", "kind", kind, "reason", text));
+		else if (json_array_append_new(out, json_pack("{s:s, s:s}", "kind", kind, "reason", text)) != 0)
+			form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		free(text);
 	}
 	return out;
 }
@@ -112,16 +166,20 @@ struct decision {
 	int64_t staff_id;
 };
 
-/* The decision's writes, all or none: state, documents, review record, SMS to the handler. */
+/* The decision's writes, all or none: state, documents, review record, SMS to the handler. Any
+ * text that cannot be built fails the whole decision: a rejection never turns into a pass. */
 static int decide_tx(struct db_conn *c, void *arg)
 {
 	struct decision *d = arg;
-	char key[96], *detail, *params;
+	char key[96], *detail = json_dumps(d->rejections, JSON_COMPACT), *params = NULL;
 	int64_t review_id = 0;
-	json_t *it;
+	json_t *it, *p = json_pack("{s:s}", "order_no", d->o->order_no);
 	size_t i;
-	int rc = store_order_transition(c, d->o->id, "submitted", d->to, d->decision, d->note, d->a);
+	int rc = detail != NULL && p != NULL && (params = json_dumps(p, JSON_COMPACT)) != NULL ? DB_OK : DB_ERROR;
 
+	json_decref(p);
+	if (rc == DB_OK)
+		rc = store_order_transition(c, d->o->id, "submitted", d->to, d->decision, d->note, d->a);
 	/* documents not named in a rejection are accepted */
 	if (rc == DB_OK)
 		rc = store_documents_accept_all(c, d->o->id);
@@ -131,18 +189,14 @@ static int decide_tx(struct db_conn *c, void *arg)
 						   json_string_value(json_object_get(it, "kind")), "rejected",
 						   json_string_value(json_object_get(it, "reason")));
 	}
-	detail = json_dumps(d->rejections, JSON_COMPACT);
 	if (rc == DB_OK)
 		rc = store_review_record(c, d->o->id, d->staff_id, d->decision, detail, &review_id);
-	free(detail);
 	snprintf(key, sizeof(key), "review:%s:%lld", d->o->order_no, (long long)review_id);
-	json_t *p = json_pack("{s:s}", "order_no", d->o->order_no);
-	params = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
 	if (rc == DB_OK && d->mobile != NULL)
 		rc = store_outbox_add(c, "sms", d->mobile,
 				      strcmp(d->decision, "pass") == 0 ? "review_pass" : "review_reject",
 				      params, key, d->outbox_state);
+	free(detail);
 	free(params);
 	return rc;
 }

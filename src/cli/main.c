@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "util/fsutil.h"
+#include "util/strnum.h"
 
 const struct actor cli_actor = {"cli", "certdesk", ""};
 
@@ -22,6 +23,9 @@ static int usage(FILE *f, int rc)
 		   "                          producer shipper admin); without --password-stdin a\n"
 		   "                          random password is generated and printed once\n"
 		   "  audit verify            recompute the audit log's hash chain\n"
+		   "  files sweep [--grace-s N]\n"
+		   "                          remove stored files no row names, older than N seconds\n"
+		   "                          (default 3600; certdeskd also does it every hour)\n"
 		   "  version                 print the version\n"
 		   "Settings come from FILE and CERTDESK_<SECTION>_<KEY> variables, as for certdeskd.\n");
 	return rc;
@@ -41,6 +45,25 @@ static int cmd_audit_verify(struct db *db)
 		return 1;
 	}
 	printf("audit log: %lld entries, chain intact\n", (long long)n);
+	return 0;
+}
+
+/* Runs `files sweep [--grace-s N]`. */
+static int cmd_files_sweep(struct db *db, const struct config *cfg, int argc, char **argv)
+{
+	int64_t grace = STORE_FILES_GRACE_S;
+	int removed = 0;
+
+	if (argc == 2 || (argc == 3 && (strcmp(argv[1], "--grace-s") != 0 ||
+					strnum_parse(argv[2], 0, 10L * 365 * 86400, &grace) != 0))) {
+		fprintf(stderr, "certdesk: files sweep [--grace-s SECONDS]\n");
+		return 2;
+	}
+	if (store_files_sweep(db, cfg->data_dir, (long)grace, &removed) != 0) {
+		perror(cfg->data_dir);
+		return 1;
+	}
+	printf("files: %d orphan file(s) removed\n", removed);
 	return 0;
 }
 
@@ -68,6 +91,8 @@ static int run(const struct config *cfg, int argc, char **argv)
 		rc = cmd_staff(db, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "audit") == 0 && argc > 1 && strcmp(argv[1], "verify") == 0) {
 		rc = cmd_audit_verify(db);
+	} else if (strcmp(argv[0], "files") == 0 && argc > 1 && argc <= 4 && strcmp(argv[1], "sweep") == 0) {
+		rc = cmd_files_sweep(db, cfg, argc - 1, argv + 1);
 	} else {
 		rc = usage(stderr, 2);
 	}

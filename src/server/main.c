@@ -51,7 +51,8 @@ int main(int argc, char **argv)
 	struct http_server *srv = NULL;
 	struct outbox_worker *outbox = NULL, *mailer = NULL;
 	struct paysvc pay = {0};
-	struct periodic *reconciler = NULL;
+	struct periodic *reconciler = NULL, *sweeper = NULL;
+	struct store_sweep_job sweep = {0};
 	struct outbox_opts outbox_opts, mail_opts;
 	struct outbox_mail_ctx mail;
 	struct sms_config sms;
@@ -155,6 +156,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
 	}
+	sweep = (struct store_sweep_job){app.db, cfg.data_dir};
+	if ((sweeper = periodic_start("orphan file sweep", store_files_sweep_pass, &sweep,
+				      STORE_FILES_SWEEP_INTERVAL_S, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "certdeskd: %s\n", err);
+		goto out;
+	}
 	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
 	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
 	       store_schema_latest(), applied);
@@ -171,6 +178,7 @@ out:
 	outbox_worker_stop(outbox);
 	outbox_worker_stop(mailer);
 	periodic_stop(reconciler);
+	periodic_stop(sweeper);
 	paysvc_free(&pay);
 	db_close(app.db);
 	if (calendar_ok)

@@ -3,6 +3,7 @@
  * inside the caller's transaction (db_tx); the others take a connection themselves. */
 #ifndef CERTDESK_STORE_H
 #define CERTDESK_STORE_H
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -337,17 +338,42 @@ struct doc_rec {
 	const char *checks; /* JSON object text (input only) */
 };
 
-/* Makes d the current document of its kind for the order (the one before stays, no longer
- * current), audited; *id gets the new id. Returns DB_OK or < 0. */
-int store_document_put(struct db_conn *c, const struct doc_rec *d, const char *order_no,
+/* Makes d the current document of its kind for order o (the one before stays, no longer current),
+ * audited; *id gets the new id. Only while the order is still in o->state at o->form_version, as
+ * read before the upload was checked (tested in the same transaction, holding the order's row):
+ * DB_NOTFOUND when it was submitted, deleted or edited meanwhile. Returns DB_OK or < 0. */
+int store_document_put(struct db_conn *c, const struct doc_rec *d, const struct order_rec *o,
 		       const struct actor *a, int64_t *id);
+/* Writes into out (size >= 64 bytes) the name to show for an upload the browser called given
+ * (NULL: none): well-formed UTF-8 (stray bytes as U+FFFD, a character cut at the end dropped),
+ * without controls or direction marks or a client path, at most 100 characters, shortened at a
+ * character boundary with "…" keeping the extension (the media type's when there is none). */
+void store_document_display_name(const char *given, const char *media_type, char *out, size_t size);
 /* Loads the current document of kind for the order. Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_document_current(struct db_conn *c, int64_t order_id, const char *kind, struct doc_rec *d);
 /* *items gets the order's current documents as JSON objects (kind, media_type, size, width, height,
  * dpi, qr_status, checks, review, review_reason, uploaded_at, sha256). */
 int store_documents_json(struct db_conn *c, int64_t order_id, json_t **items);
-/* *ok gets 1 when every kind of the comma-separated list has a current document not rejected. */
+/* *ok gets 1 when every kind of the comma-separated list has a current document not rejected,
+ * judged on store_documents_json's list: what the page shows is what submission counts. */
 int store_documents_complete(struct db_conn *c, int64_t order_id, const char *kinds, int *ok);
+/* Returns 1 when a row (document, invoice, handler-change letter) names the stored file sha, 0 when
+ * none does, < 0 on a database error. */
+int store_file_in_use(struct db_conn *c, const char *sha);
+/* How old an unnamed stored file must be before the sweep removes it: far longer than any upload
+ * takes between writing its file and its row. */
+#define STORE_FILES_GRACE_S 3600
+/* How often certdeskd sweeps. */
+#define STORE_FILES_SWEEP_INTERVAL_S 3600
+/* Removes the files under dir (the file store) that no row names and older than grace_s seconds
+ * (filestore_sweep); *removed gets how many. Returns 0 or -1. */
+int store_files_sweep(struct db *db, const char *dir, long grace_s, int *removed);
+/* The orphan sweep as a periodic job (util/periodic.h) of a struct store_sweep_job. */
+struct store_sweep_job {
+	struct db *db;
+	const char *dir;
+};
+int store_files_sweep_pass(void *arg, const atomic_int *stop);
 
 /* --- legal-person verifications (store_verification.c) --- */
 
@@ -391,7 +417,8 @@ int store_review_record(struct db_conn *c, int64_t id, int64_t staff_id, const c
 			const char *detail, int64_t *review_id);
 /* Marks every current document of the order accepted (clearing earlier reasons). */
 int store_documents_accept_all(struct db_conn *c, int64_t order_id);
-/* Sets the review of the current document of kind (accepted or rejected, with a reason text). */
+/* Sets the review of the current document of kind (accepted or rejected, with a reason text).
+ * Returns DB_OK, DB_NOTFOUND when the order has no current document of kind, or < 0. */
 int store_document_review(struct db_conn *c, int64_t order_id, const char *kind, const char *review,
 			  const char *reason);
 /* *items gets the standard rejection reasons (active ones unless all). */

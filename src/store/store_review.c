@@ -109,10 +109,17 @@ int store_documents_accept_all(struct db_conn *c, int64_t order_id)
 int store_document_review(struct db_conn *c, int64_t order_id, const char *kind, const char *review,
 			  const char *reason)
 {
-	return db_exec(c,
-		       "UPDATE documents SET review = ?, review_reason = ? WHERE order_id = ? AND kind = ? "
-		       "AND is_current = 1",
-		       DB_ARGS(DB_TEXT(review), DB_TEXT(reason), DB_INT(order_id), DB_TEXT(kind)), NULL);
+	int64_t changes = 0;
+	int rc;
+
+	/* a missing reason would leave a rejection without its why: refused rather than written */
+	if (kind == NULL || review == NULL || (strcmp(review, "rejected") == 0 && reason == NULL))
+		return DB_ERROR;
+	rc = db_exec(c,
+		     "UPDATE documents SET review = ?, review_reason = ? WHERE order_id = ? AND kind = ? "
+		     "AND is_current = 1",
+		     DB_ARGS(DB_TEXT(review), DB_TEXT(reason), DB_INT(order_id), DB_TEXT(kind)), &changes);
+	return rc != DB_OK ? rc : changes == 1 ? DB_OK : DB_NOTFOUND;
 }
 
 int store_review_reasons(struct db_conn *c, int all, json_t **items)
