@@ -1,5 +1,4 @@
 /* Organisations: registration (免费注册), login with captcha (登录), logout, forgotten password. */
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,26 +127,64 @@ reply:
 			   form_failed(&f) ? NULL : json_pack("{s:o}", "organisation", store_org_json(&o)));
 }
 
-static char dummy[PASSWORD_HASH_LEN];
+/* --- the lockout: per account and address, and per account from all addresses --------------- */
 
-static void make_dummy(void)
+static const struct login_rule here_rule = {LOGIN_MAX_FAILURES, LOGIN_LOCK_S};
+static const struct login_rule all_rule = {LOGIN_ACCOUNT_FAILURES, LOGIN_ACCOUNT_LOCK_S};
+
+/* Returns 1 when ok_at (a time stamp, or "") is a right password from this address lately. */
+static int known_address(const char *ok_at)
 {
-	if (password_hash("certdesk-no-such-account", dummy) != 0)
-		dummy[0] = '\0';
+	char since[TIMEFMT_LEN];
+
+	return ok_at[0] != '\0' && strcmp(ok_at, timefmt_rfc3339(time(NULL) - STORE_LOGIN_KNOWN_S, since)) > 0;
 }
 
-/* Returns a real Argon2id hash to verify against when there is no account, so that an unknown
- * USCC costs the same time as a wrong password. */
-static const char *dummy_hash(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+struct gate_args {
+	const char *ip;
+	struct login_gate *g;
+};
 
-	pthread_once(&once, make_dummy);
-	return dummy;
+/* The address's own count comes first and an address locked out adds nothing to the count of all
+ * addresses: one address alone cannot lock the account for the others. */
+static int gate_tx(struct db_conn *c, void *arg)
+{
+	struct gate_args *t = arg;
+	struct login_gate *g = t->g;
+	struct login_claim here = {0}, all = {0};
+	int rc = store_login_claim(c, g->account, t->ip, &here_rule, &here);
+
+	g->attempts = here.attempts;
+	snprintf(g->until, sizeof(g->until), "%s", here.until);
+	g->locked = here.attempts > LOGIN_MAX_FAILURES;
+	g->everywhere = 0;
+	if (rc != DB_OK || g->locked)
+		return rc;
+	rc = store_login_claim(c, g->account, STORE_LOGIN_ALL, &all_rule, &all);
+	/* Many failures from everywhere: only addresses the owner used before still get in. */
+	if (rc == DB_OK && all.attempts > LOGIN_ACCOUNT_FAILURES && !known_address(here.ok_at)) {
+		g->locked = g->everywhere = 1;
+		snprintf(g->until, sizeof(g->until), "%s", all.until);
+	}
+	return rc;
 }
 
-/* Formats a UTC time stamp as Beijing time "HH:MM" (UTC+8 all year) into out. */
-static void beijing_hhmm(const char *utc, char out[8])
+int api_login_gate(struct http_req *r, struct db_conn *c, const char *kind, const char *name,
+		   struct login_gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	store_login_account(g->account, kind, name);
+	return db_tx_conn(c, gate_tx, &(struct gate_args){http_remote_addr(r), g});
+}
+
+int api_login_passed(struct http_req *r, struct db_conn *c, const struct login_gate *g)
+{
+	int rc = store_login_passed(c, g->account, http_remote_addr(r));
+
+	return rc == DB_OK ? store_login_purge(c) : rc;
+}
+
+void api_beijing_hhmm(const char *utc, char out[8])
 {
 	int h = 0, m = 0;
 
@@ -156,78 +193,124 @@ static void beijing_hhmm(const char *utc, char out[8])
 	snprintf(out, 8, "%02d:%02d", (h + 8) % 24, m);
 }
 
-/* Replies that the account is locked until the given time. */
-static void locked(struct form *f, const char *until)
+void api_login_locked(struct form *f, const struct login_gate *g, const char *hint)
 {
-	char msg[256], hhmm[8];
+	char msg[512], hhmm[8];
 
-	beijing_hhmm(until, hhmm);
-	snprintf(msg, sizeof(msg),
-		 "密码错误次数过多，账户已锁定至 %s（北京时间），请稍后再试或通过“忘记密码”重置密码", hhmm);
+	api_beijing_hhmm(g->until, hhmm);
+	if (g->everywhere)
+		snprintf(msg, sizeof(msg),
+			 "该账户近期密码错误次数过多，%s（北京时间）前只能从曾经登录过的网络登录。请稍后再试，"
+			 "或%s",
+			 hhmm, hint);
+	else
+		snprintf(msg, sizeof(msg),
+			 "密码错误次数过多，%s（北京时间）前不能从当前网络登录该账户。请稍后再试，或%s", hhmm,
+			 hint);
 	form_error(f, 429, NULL, "account_locked", msg);
 }
 
-/* Runs the password check of a login for an existing organisation. */
-static void login_org(struct http_req *r, struct db_conn *c, struct form *f, struct org_rec *o,
-		      const char *pw)
+void api_login_wrong(struct form *f, const struct login_gate *g, const char *what, const char *hint)
 {
-	struct actor a = api_actor(r);
-	char now[TIMEFMT_LEN], until[TIMEFMT_LEN], bucket[96], msg[160];
-	time_t t = time(NULL);
-	int64_t hits = 0;
-	int failures = 0;
+	char msg[256];
 
-	timefmt_rfc3339(t, now);
-	if (o->locked_until[0] != '\0' && strcmp(o->locked_until, now) > 0) {
-		locked(f, o->locked_until);
+	if (g->attempts >= LOGIN_MAX_FAILURES) {
+		api_login_locked(f, g, hint);
 		return;
 	}
-	if (password_verify(o->password_hash, pw) == 0) {
-		int rc = db_begin(c);
-		if (rc == DB_OK) {
-			rc = store_org_login_ok(c, o->id);
-			if (rc == DB_OK)
-				rc = api_session_start(r, c, "org", o->id);
-			a = api_actor(r);
-			if (rc == DB_OK)
-				rc = store_audit_append(c, &a, "organisation.login", "organisation", o->uscc,
-							NULL);
-			rc = db_end(c, rc);
-		}
-		if (rc != DB_OK)
-			form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
-		return;
-	}
-	snprintf(bucket, sizeof(bucket), "login-ip:%s", http_remote_addr(r));
-	if (db_begin(c) != DB_OK ||
-	    db_end(c, store_rate_hit(c, bucket, LOGIN_IP_WINDOW_S, &hits) ||
-			      store_org_login_failed(c, o->id, LOGIN_MAX_FAILURES,
-						     timefmt_rfc3339(t + LOGIN_LOCK_S, until), &failures) ||
-			      store_audit_append(c, &a, "organisation.login_failed", "organisation", o->uscc,
-						 NULL)) != DB_OK) {
-		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
-		return;
-	}
-	if (failures >= LOGIN_MAX_FAILURES) {
-		locked(f, until);
-		return;
-	}
-	snprintf(msg, sizeof(msg), "统一社会信用代码或密码错误，再错 %d 次账户将被锁定 15 分钟",
-		 LOGIN_MAX_FAILURES - failures);
+	snprintf(msg, sizeof(msg), "%s，再错 %d 次将暂停从当前网络登录该账户 15 分钟", what,
+		 (int)(LOGIN_MAX_FAILURES - g->attempts));
 	form_error(f, 401, "password", "invalid_credentials", msg);
+}
+
+/* A right password: the counters, the new session and the audit entry together. */
+static int login_ok_tx(struct db_conn *c, void *arg)
+{
+	struct login_try *t = arg;
+	struct actor a = {0};
+	char action[40];
+	int rc = api_login_passed(t->r, c, t->g);
+
+	if (rc == DB_OK && api_session_start(t->r, c, t->session_kind, t->id) != 0)
+		rc = DB_ERROR;
+	a = api_actor(t->r);
+	snprintf(action, sizeof(action), "%s.login", t->object);
+	if (rc == DB_OK)
+		rc = store_audit_append(c, &a, action, t->object,
+					strcmp(t->session_kind, "staff") == 0 ? a.id : t->name, NULL);
+	return rc;
+}
+
+/* A wrong password, or a name with no account: the address's failed-login count and the audit. */
+static int login_failed_tx(struct db_conn *c, void *arg)
+{
+	struct login_try *t = arg;
+	struct actor a = api_actor(t->r);
+	char bucket[96], action[40];
+	int64_t hits = 0;
+	int rc;
+
+	snprintf(bucket, sizeof(bucket), "%s:%s", t->ip_bucket, http_remote_addr(t->r));
+	snprintf(action, sizeof(action), "%s.login_failed", t->object);
+	rc = store_rate_hit(c, bucket, LOGIN_IP_WINDOW_S, &hits);
+	return rc != DB_OK ? rc
+			   : store_audit_append(c, &a, action, t->object, t->name,
+						t->id == 0     ? "{\"unknown\":true}"
+						: t->disabled ? "{\"disabled\":true}"
+							      : NULL);
+}
+
+int api_login_check(struct login_try *t, const char *hash, const char *pw)
+{
+	struct app *app = http_ctx(t->r);
+	int ok = 0;
+
+	/* The same work for a name with no account: neither the answer nor its time tells them apart. */
+	if (hash != NULL)
+		ok = password_verify(hash, pw) == 0 && !t->disabled;
+	else
+		password_verify_dummy(pw);
+	if (db_tx(app->db, ok ? login_ok_tx : login_failed_tx, t) != DB_OK)
+		return -1;
+	return ok;
+}
+
+int api_login_ip_blocked(struct http_req *r, struct db_conn *c, const char *ip_bucket)
+{
+	char bucket[96];
+	int64_t hits = 0;
+
+	snprintf(bucket, sizeof(bucket), "%s:%s", ip_bucket, http_remote_addr(r));
+	return store_rate_peek(c, bucket, LOGIN_IP_WINDOW_S, &hits) == DB_OK && hits >= LOGIN_IP_FAILURES;
+}
+
+#define ORG_HINT "通过“忘记密码”用短信验证码重置密码（重置后立即解除）"
+
+/* Checks the password of the organisation uscc (o->id 0: none) after the pooled connection went
+ * back: Argon2id is slow work. Records the answer's error in f, or logs in. */
+static void org_login_check(struct http_req *r, struct form *f, const struct login_gate *g,
+			    const struct org_rec *o, const char *uscc, const char *pw)
+{
+	struct login_try t = {r, g, "org", o->id, "organisation", uscc, "login-ip", 0};
+	int ok = api_login_check(&t, o->id != 0 ? o->password_hash : NULL, pw);
+
+	if (ok < 0)
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	else if (ok == 0)
+		api_login_wrong(f, g, "统一社会信用代码或密码错误", ORG_HINT);
 }
 
 int api_login(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r);
-	char uscc[USCC_LEN + 1], bucket[96];
+	char uscc[USCC_LEN + 1];
 	const char *pw, *captcha;
 	struct org_rec o = {0};
+	struct login_gate g = {0};
 	struct db_conn *c = NULL;
-	struct actor a = api_actor(r);
-	int64_t hits = 0;
 	struct form f;
+	int rc;
 
 	if (body == NULL)
 		return 0;
@@ -238,24 +321,26 @@ int api_login(struct http_req *r)
 	if (pw != NULL)
 		pw = json_string_value(json_object_get(body, "password"));
 	c = db_acquire(app->db);
-	snprintf(bucket, sizeof(bucket), "login-ip:%s", http_remote_addr(r));
-	if (store_rate_peek(c, bucket, LOGIN_IP_WINDOW_S, &hits) == DB_OK && hits >= LOGIN_IP_FAILURES) {
+	if (api_login_ip_blocked(r, c, "login-ip")) {
 		form_error(&f, 429, NULL, "too_many_requests", "登录失败次数过多，请 15 分钟后再试");
 		goto reply;
 	}
 	/* The captcha is used up by every attempt, right or wrong, before anything else is judged. */
 	if (api_captcha_check(r, c, &f, captcha) != 0 || form_failed(&f))
 		goto reply;
-	if (store_org_get(c, uscc, &o) == DB_OK) {
-		login_org(r, c, &f, &o, pw);
-	} else {
-		/* Same work and answer as a wrong password, so accounts cannot be told apart by either. */
-		password_verify(dummy_hash(), pw);
-		store_rate_hit(c, bucket, LOGIN_IP_WINDOW_S, &hits);
-		store_audit_append(c, &a, "organisation.login_failed", "organisation", uscc,
-				   "{\"unknown\":true}");
-		form_error(&f, 401, "password", "invalid_credentials", "统一社会信用代码或密码错误");
+	/* Counted before the password is checked, so that parallel attempts cannot overrun the limit. */
+	if (api_login_gate(r, c, "org", uscc, &g) != DB_OK ||
+	    ((rc = store_org_get(c, uscc, &o)) != DB_OK && rc != DB_NOTFOUND)) {
+		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		goto reply;
 	}
+	if (g.locked) {
+		api_login_locked(&f, &g, ORG_HINT);
+		goto reply;
+	}
+	db_release(c);
+	c = NULL;
+	org_login_check(r, &f, &g, &o, uscc, pw);
 reply:
 	db_release(c);
 	return form_finish(&f, body, 200,
@@ -280,6 +365,43 @@ int api_logout(struct http_req *r)
 	return http_reply_json(r, 200, json_pack("{s:b}", "logged_out", 1));
 }
 
+struct reset_args {
+	int64_t id;
+	const char *hash;
+	const struct actor *a;
+};
+
+/* The new password, the end of every lock and of every open session of the account go together. */
+static int reset_tx(struct db_conn *c, void *arg)
+{
+	struct reset_args *t = arg;
+	int rc = store_org_set_password(c, t->id, t->hash, "organisation.password_reset", t->a);
+
+	return rc == DB_OK ? store_session_delete_subject(c, "org", t->id) : rc;
+}
+
+/* Checks (and uses up) the reset code of the organisation o (o->id 0: no such USCC). Every failure
+ * gets one answer, so that the reply does not tell whether the USCC is registered. Returns 0 or -1. */
+static int reset_code_check(struct http_req *r, struct db_conn *c, struct form *f, const struct org_rec *o,
+			    const char *code)
+{
+	struct form scratch;
+	unsigned status;
+
+	form_init(&scratch, r, f->body);
+	if (o->id != 0 && api_sms_check(r, c, &scratch, "sms_code", o->handler_mobile, "reset", code) == 0) {
+		form_free(&scratch);
+		return 0;
+	}
+	status = form_failed(&scratch) ? scratch.status : 422;
+	form_free(&scratch);
+	if (status == 500)
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	else
+		form_error(f, 422, "sms_code", "sms_code_wrong", "短信验证码错误或已失效，请重新获取");
+	return -1;
+}
+
 int api_password_reset(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
@@ -290,6 +412,7 @@ int api_password_reset(struct http_req *r)
 	struct db_conn *c = NULL;
 	struct org_rec o = {0};
 	struct form f;
+	int rc;
 
 	if (body == NULL)
 		return 0;
@@ -300,17 +423,18 @@ int api_password_reset(struct http_req *r)
 	if (form_failed(&f))
 		goto reply;
 	c = db_acquire(app->db);
-	if (store_org_get(c, uscc, &o) != DB_OK) {
-		form_error(&f, 404, "uscc", "not_registered", "该统一社会信用代码尚未注册");
-		goto reply;
-	}
-	if (api_sms_check(r, c, &f, "sms_code", o.handler_mobile, "reset", code) != 0)
-		goto reply;
-	/* The new password and the end of every open session of the account go together. */
-	if (password_hash(pw, hash) != 0 || db_begin(c) != DB_OK ||
-	    db_end(c, store_org_set_password(c, o.id, hash, "organisation.password_reset", &a) ||
-			      store_session_delete_subject(c, "org", o.id)) != DB_OK)
+	if ((rc = store_org_get(c, uscc, &o)) != DB_OK && rc != DB_NOTFOUND)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	else if (reset_code_check(r, c, &f, &o, code) != 0)
+		goto reply;
+	db_release(c);
+	c = NULL;
+	if (form_failed(&f))
+		goto reply;
+	/* Hashing is slow work: the pooled connection went back first. */
+	if (password_hash(pw, hash) != 0 || db_tx(app->db, reset_tx, &(struct reset_args){o.id, hash, &a}) != DB_OK)
+		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	sodium_memzero(hash, sizeof(hash));
 reply:
 	db_release(c);
 	return form_finish(&f, body, 200, json_pack("{s:b}", "reset", 1));

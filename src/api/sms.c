@@ -44,30 +44,70 @@ static int send_tx(struct db_conn *c, void *arg)
 		       : store_outbox_add(c, "sms", a->mobile, "verify_code", a->params, a->key, a->state);
 }
 
-int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile,
-		 const char *purpose)
+/* Counts one request on bucket (window_s seconds) and records err when more than max were made.
+ * Returns 0, or -1 with the error recorded. */
+static int over(struct db_conn *c, struct form *f, const char *bucket, int window_s, int64_t max, const char *code,
+		const char *msg)
 {
-	char since[TIMEFMT_LEN], code[8], hash[72], key[64], bucket[96], *params;
-	const char *state;
-	int64_t minute = 0, hour = 0, ip_hits = 0;
-	time_t t = time(NULL);
-	int rc;
+	int64_t hits = 0;
 
-	snprintf(bucket, sizeof(bucket), "sms-ip:%s", http_remote_addr(r));
-	if (store_sms_count_since(c, mobile, timefmt_rfc3339(t - 60, since), &minute) != DB_OK ||
-	    store_sms_count_since(c, mobile, timefmt_rfc3339(t - 3600, since), &hour) != DB_OK ||
-	    store_rate_hit(c, bucket, 3600, &ip_hits) != DB_OK) {
+	if (store_rate_hit(c, bucket, window_s, &hits) != DB_OK) {
 		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		return -1;
 	}
-	if (minute >= SMS_PER_MOBILE_MINUTE) {
-		form_error(f, 429, "mobile", "sms_too_frequent", "短信验证码发送过于频繁，请 60 秒后再试");
+	if (hits > max) {
+		form_error(f, 429, "mobile", code, msg);
 		return -1;
 	}
-	if (hour >= SMS_PER_MOBILE_HOUR || ip_hits > SMS_PER_IP_HOUR) {
-		form_error(f, 429, "mobile", "sms_limit", "短信验证码发送次数已达上限，请一小时后再试");
+	return 0;
+}
+
+#define TOO_FREQUENT "短信验证码发送过于频繁，请 60 秒后再试"
+#define LIMIT_REACHED "短信验证码发送次数已达上限，请一小时后再试"
+
+/* Checks the quotas of a code to mobile asked from ip: per mobile and address (so that nobody else
+ * can use up the owner's), per mobile from all addresses (the SMS budget). Returns 0 or -1. */
+static int mobile_quota(struct db_conn *c, struct form *f, const char *mobile, const char *ip)
+{
+	char since[TIMEFMT_LEN];
+	int64_t minute = 0, hour = 0, all = 0;
+	time_t t = time(NULL);
+
+	if (store_sms_count_since(c, mobile, ip, timefmt_rfc3339(t - 60, since), &minute) != DB_OK ||
+	    store_sms_count_since(c, mobile, ip, timefmt_rfc3339(t - 3600, since), &hour) != DB_OK ||
+	    store_sms_count_since(c, mobile, NULL, since, &all) != DB_OK) {
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		return -1;
 	}
+	if (minute >= SMS_PER_MOBILE_IP_MINUTE) {
+		form_error(f, 429, "mobile", "sms_too_frequent", TOO_FREQUENT);
+		return -1;
+	}
+	if (hour >= SMS_PER_MOBILE_IP_HOUR || all >= SMS_PER_MOBILE_HOUR) {
+		form_error(f, 429, "mobile", "sms_limit", LIMIT_REACHED);
+		return -1;
+	}
+	return 0;
+}
+
+/* Counts a request for a code from the client's address. Returns 0 or -1 with the error. */
+static int ip_quota(struct http_req *r, struct db_conn *c, struct form *f)
+{
+	char bucket[96];
+
+	snprintf(bucket, sizeof(bucket), "sms-ip:%s", http_remote_addr(r));
+	return over(c, f, bucket, 3600, SMS_PER_IP_HOUR, "sms_limit", LIMIT_REACHED);
+}
+
+int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile,
+		 const char *purpose)
+{
+	char code[8], hash[72], key[64], *params;
+	const char *state;
+	int rc;
+
+	if (ip_quota(r, c, f) != 0 || mobile_quota(c, f, mobile, http_remote_addr(r)) != 0)
+		return -1;
 	snprintf(code, sizeof(code), "%06u", randombytes_uniform(1000000));
 	code_hash(mobile, purpose, code, hash);
 	snprintf(key, sizeof(key), "sms-code:%s:%08x%08x", mobile, randombytes_random(),
@@ -120,10 +160,36 @@ int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const c
 	return -1;
 }
 
+/* Works out the mobile of a reset code: the handler's of the organisation uscc, or "" when it is not
+ * registered. The quotas are counted per USCC and address first, the same whether it is or not, so
+ * that neither the answer nor a refusal tells. Returns 0, or -1 with an error recorded. */
+static int reset_target(struct http_req *r, struct db_conn *c, struct form *f, char mobile[16])
+{
+	const char *in = form_text(f, "uscc", "统一社会信用代码", 1, 40, 1);
+	char uscc[USCC_LEN + 1] = "", bucket[160];
+	struct org_rec o = {0};
+	int rc;
+
+	if (in == NULL)
+		return -1;
+	uscc_check(in, uscc);
+	snprintf(bucket, sizeof(bucket), "sms-reset-m:%s:%s", uscc, http_remote_addr(r));
+	if (over(c, f, bucket, 60, SMS_PER_MOBILE_IP_MINUTE, "sms_too_frequent", TOO_FREQUENT) != 0)
+		return -1;
+	snprintf(bucket, sizeof(bucket), "sms-reset-h:%s:%s", uscc, http_remote_addr(r));
+	if (over(c, f, bucket, 3600, SMS_PER_MOBILE_IP_HOUR, "sms_limit", LIMIT_REACHED) != 0)
+		return -1;
+	if ((rc = store_org_get(c, uscc, &o)) != DB_OK && rc != DB_NOTFOUND) {
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		return -1;
+	}
+	snprintf(mobile, 16, "%s", o.handler_mobile);
+	return 0;
+}
+
 /* Works out the mobile a code for purpose goes to; returns 0 with mobile filled, or -1 with an
  * error recorded. Codes for strangers' mobiles need the captcha; the logged-in handler's do not. */
-static int target(struct http_req *r, struct db_conn *c, struct form *f, const char *purpose, char mobile[16],
-		  char masked[16])
+static int target(struct http_req *r, struct db_conn *c, struct form *f, const char *purpose, char mobile[16])
 {
 	struct api_session *s = api_session(r);
 	const char *m = form_text(f, "mobile", "手机号", 1, 20, 0);
@@ -142,20 +208,8 @@ static int target(struct http_req *r, struct db_conn *c, struct form *f, const c
 	} else if (api_captcha_check(r, c, f, form_text(f, "captcha", "图片验证码", 1, 16, 0)) != 0) {
 		return -1;
 	}
-	if (strcmp(purpose, "reset") == 0) {
-		char uscc[USCC_LEN + 1];
-		const char *in = form_text(f, "uscc", "统一社会信用代码", 1, 40, 1);
-		if (in == NULL)
-			return -1;
-		uscc_check(in, uscc);
-		if (store_org_get(c, uscc, &o) != DB_OK) {
-			form_error(f, 404, "uscc", "not_registered", "该统一社会信用代码尚未注册");
-			return -1;
-		}
-		snprintf(mobile, 16, "%s", o.handler_mobile);
-		phone_mask(mobile, masked);
-		return 0;
-	}
+	if (strcmp(purpose, "reset") == 0)
+		return reset_target(r, c, f, mobile);
 	if (m == NULL || phone_mobile_normalise(m, mobile) != 0) {
 		form_error(f, 422, "mobile", "mobile_invalid", "请输入正确的 11 位手机号码");
 		return -1;
@@ -166,8 +220,8 @@ static int target(struct http_req *r, struct db_conn *c, struct form *f, const c
 int api_sms_codes_post(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
-	json_t *body = http_json_body(r), *reply;
-	char mobile[16] = "", masked[16] = "";
+	json_t *body = http_json_body(r);
+	char mobile[16] = "";
 	const char *purpose;
 	struct db_conn *c;
 	struct form f;
@@ -180,13 +234,16 @@ int api_sms_codes_post(struct http_req *r)
 	    strcmp(purpose, "mobile_old") != 0 && strcmp(purpose, "mobile_new") != 0)
 		form_error(&f, 422, "purpose", "field_invalid", "用途不正确");
 	c = db_acquire(app->db);
-	if (!form_failed(&f) && target(r, c, &f, purpose, mobile, masked) == 0)
-		api_sms_send(r, c, &f, mobile, purpose);
+	if (!form_failed(&f) && target(r, c, &f, purpose, mobile) == 0) {
+		/* A reset for a USCC with no account sends nothing and answers like one that has. */
+		if (mobile[0] != '\0')
+			api_sms_send(r, c, &f, mobile, purpose);
+		else
+			ip_quota(r, c, &f);
+	}
 	db_release(c);
-	reply = json_pack("{s:b, s:i, s:i}", "sent", 1, "expires_in", SMS_TTL_S, "resend_after", 60);
-	if (masked[0] != '\0')
-		json_object_set_new(reply, "mobile_masked", json_string(masked));
-	return form_finish(&f, body, 200, reply);
+	return form_finish(&f, body, 200,
+			   json_pack("{s:b, s:i, s:i}", "sent", 1, "expires_in", SMS_TTL_S, "resend_after", 60));
 }
 
 int api_dev_outbox_get(struct http_req *r)

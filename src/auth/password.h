@@ -9,6 +9,9 @@
 int password_hash(const char *pw, char out[PASSWORD_HASH_LEN]);
 /* Returns 0 when pw matches the stored hash (constant time), -1 otherwise. */
 int password_verify(const char *hash, const char *pw);
+/* Spends the time of a password_verify on a fixed hash and forgets the result: for names with no
+ * account, so that they cannot be told from existing ones by the time the answer takes. */
+void password_verify_dummy(const char *pw);
 /* Checks the policy: 8 to 128 bytes and at least two of lower case, upper case, digits and
  * other characters. Returns NULL when pw is fine, otherwise a Chinese message saying why. */
 const char *password_policy_problem(const char *pw);

@@ -121,6 +121,37 @@ int store_rate_peek(struct db_conn *c, const char *bucket, int window_s, int64_t
 /* Forgets bucket (after a successful login, say). */
 int store_rate_clear(struct db_conn *c, const char *bucket);
 
+/* --- login attempts (store_rate.c): lockouts per account and address, and per account --- */
+
+#define STORE_LOGIN_ACCOUNT_LEN 96
+#define STORE_LOGIN_ALL "*"            /* the address of the counter of all addresses together */
+#define STORE_LOGIN_KNOWN_S 7776000    /* an address stays known to an account for 90 days */
+
+struct login_rule {
+	int max_attempts; /* attempts in a period that lock */
+	int period_s;     /* how long a count lives after the last attempt, and a lock after the last counted */
+};
+
+struct login_claim {
+	int64_t attempts; /* counted in the current period, this one included */
+	char until[32];   /* when the period ends: the end of the lock once attempts > max_attempts */
+	char ok_at[32];   /* the last right password from this address ("" when none) */
+};
+
+/* Writes the name of a login counter, "kind:name" (kind org, staff, password:org), into out. */
+const char *store_login_account(char out[STORE_LOGIN_ACCOUNT_LEN], const char *kind, const char *name);
+/* Counts one attempt on (account, ip) before its password is checked, atomically: *out gets the
+ * count with this one; more than rule->max_attempts means locked until out->until. DB_OK or < 0. */
+int store_login_claim(struct db_conn *c, const char *account, const char *ip, const struct login_rule *rule,
+		      struct login_claim *out);
+/* After a right password from ip: forgets its count, remembers the address as known (ok_at) and
+ * takes the attempt back from the count of all addresses. DB_OK or < 0. */
+int store_login_passed(struct db_conn *c, const char *account, const char *ip);
+/* Forgets every count and lock of account, all addresses (password reset, admin unlock). */
+int store_login_clear(struct db_conn *c, const char *account);
+/* Deletes counts that ended a day ago, unless they keep a known address. DB_OK or < 0. */
+int store_login_purge(struct db_conn *c);
+
 /* --- organisations (store_org.c) --- */
 
 struct org_rec {
@@ -131,8 +162,7 @@ struct org_rec {
 	char handler_mobile[16];
 	char password_hash[128];
 	char uscc_status[16]; /* valid, pending_review, confirmed */
-	int failed_logins;
-	char locked_until[32]; /* "" when not locked */
+	char locked_until[32]; /* end of the latest lockout (any address); "" when none, may be past */
 	char created_at[32];
 };
 
@@ -143,13 +173,7 @@ int store_org_create(struct db_conn *c, const struct org_rec *o, const struct ac
 int store_org_get(struct db_conn *c, const char *uscc, struct org_rec *o);
 /* Loads the organisation with this id. Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_org_get_id(struct db_conn *c, int64_t id, struct org_rec *o);
-/* Counts a failed login; at max_failures in a row the account is locked until lock_until.
- * *failures gets the count now. Returns DB_OK or < 0. */
-int store_org_login_failed(struct db_conn *c, int64_t id, int max_failures, const char *lock_until,
-			   int *failures);
-/* Clears the failure count after a successful login. */
-int store_org_login_ok(struct db_conn *c, int64_t id);
-/* Sets a new password hash (which also unlocks), audited as action. */
+/* Sets a new password hash (which also ends every lockout of the account), audited as action. */
 int store_org_set_password(struct db_conn *c, int64_t id, const char *hash, const char *action,
 			   const struct actor *a);
 /* Sets the handler's name and mobile, audited as action with the old and new values. */
@@ -159,7 +183,7 @@ int store_org_set_handler(struct db_conn *c, int64_t id, const char *name, const
 int store_org_rename(struct db_conn *c, int64_t id, const char *name, const struct actor *a);
 /* Marks a USCC that fails its check character as confirmed by staff, audited. */
 int store_org_confirm_uscc(struct db_conn *c, int64_t id, const struct actor *a);
-/* Clears a lockout, audited. */
+/* Clears every lockout of the organisation (login from any address, password change), audited. */
 int store_org_unlock(struct db_conn *c, int64_t id, const struct actor *a);
 /* Lists organisations whose USCC, name or handler mobile contains q (NULL: all), newest first, at
  * most limit, with id below before (0: from the newest). *items gets a JSON array. */
@@ -174,8 +198,8 @@ json_t *store_org_json(const struct org_rec *o);
 
 enum sms_check { SMS_CODE_OK, SMS_CODE_WRONG, SMS_CODE_NONE, SMS_CODE_LOCKED };
 
-/* *n gets how many codes were sent to mobile since the time since. */
-int store_sms_count_since(struct db_conn *c, const char *mobile, const char *since, int64_t *n);
+/* *n gets how many codes were sent to mobile since the time since, asked from ip (NULL: from any). */
+int store_sms_count_since(struct db_conn *c, const char *mobile, const char *ip, const char *since, int64_t *n);
 /* Records a code (its hash only) for mobile and purpose. */
 int store_sms_insert(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
 		     const char *ip, const char *now, const char *expires_at);

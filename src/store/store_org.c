@@ -6,9 +6,11 @@
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
+/* locked_until: the end of the latest lockout of its logins, from any address (login_attempts). */
 #define ORG_COLUMNS                                                                                          \
-	"id, uscc, name, handler_name, handler_mobile, password_hash, uscc_status, failed_logins,"           \
-	" locked_until, created_at"
+	"id, uscc, name, handler_name, handler_mobile, password_hash, uscc_status,"                          \
+	" (SELECT MAX(a.period_ends) FROM login_attempts a WHERE a.account = 'org:' || organisations.uscc"  \
+	" AND a.attempts >= a.max_attempts), created_at"
 
 /* Copies the current row (ORG_COLUMNS) into o. */
 static void org_from_row(struct db_rows *r, struct org_rec *o)
@@ -20,9 +22,8 @@ static void org_from_row(struct db_rows *r, struct org_rec *o)
 	str_copy(o->handler_mobile, db_rows_text(r, 4), sizeof(o->handler_mobile));
 	str_copy(o->password_hash, db_rows_text(r, 5), sizeof(o->password_hash));
 	str_copy(o->uscc_status, db_rows_text(r, 6), sizeof(o->uscc_status));
-	o->failed_logins = (int)db_rows_int(r, 7);
-	str_copy(o->locked_until, db_rows_text(r, 8), sizeof(o->locked_until));
-	str_copy(o->created_at, db_rows_text(r, 9), sizeof(o->created_at));
+	str_copy(o->locked_until, db_rows_text(r, 7), sizeof(o->locked_until));
+	str_copy(o->created_at, db_rows_text(r, 8), sizeof(o->created_at));
 }
 
 /* Loads one organisation by a query with one argument. */
@@ -81,26 +82,13 @@ static int org_create_steps(struct db_conn *c, const struct org_rec *o, const st
 				   "handler_mobile", o->handler_mobile, "uscc_status", o->uscc_status));
 }
 
-static int org_login_failed_steps(struct db_conn *c, int64_t id, int max_failures, const char *lock_until,
-				  int *failures)
+/* Ends the lockouts of the organisation's logins and password changes, from every address. */
+static int org_clear_locks(struct db_conn *c, const char *uscc)
 {
-	int64_t n = 0;
-	int rc = db_query_int(c,
-			      "UPDATE organisations SET failed_logins = failed_logins + 1 WHERE id = ? "
-			      "RETURNING failed_logins",
-			      DB_ARGS(DB_INT(id)), &n);
+	char account[STORE_LOGIN_ACCOUNT_LEN];
+	int rc = store_login_clear(c, store_login_account(account, "org", uscc));
 
-	*failures = (int)n;
-	if (rc == DB_OK && n >= max_failures)
-		rc = db_exec(c, "UPDATE organisations SET locked_until = ?, failed_logins = 0 WHERE id = ?",
-			     DB_ARGS(DB_TEXT(lock_until), DB_INT(id)), NULL);
-	return rc;
-}
-
-int store_org_login_ok(struct db_conn *c, int64_t id)
-{
-	return db_exec(c, "UPDATE organisations SET failed_logins = 0, locked_until = NULL WHERE id = ?",
-		       DB_ARGS(DB_INT(id)), NULL);
+	return rc == DB_OK ? store_login_clear(c, store_login_account(account, "password:org", uscc)) : rc;
 }
 
 /* Runs an UPDATE of one organisation row with the time stamp as the last argument but one. */
@@ -122,9 +110,11 @@ static int org_set_password_steps(struct db_conn *c, int64_t id, const char *has
 	if (rc == DB_OK)
 		rc = org_update(
 			c,
-			"UPDATE organisations SET password_hash = ?, failed_logins = 0, locked_until = NULL,"
-			" updated_at = ? WHERE id = ?",
+			"UPDATE organisations SET password_hash = ?, updated_at = ? WHERE id = ?",
 			DB_ARGS(DB_TEXT(hash), DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
+	/* Whoever sets a new password (the owner by SMS code, or logged in) is let in everywhere. */
+	if (rc == DB_OK)
+		rc = org_clear_locks(c, o.uscc);
 	return rc == DB_OK ? audit_org(c, a, action, o.uscc, json_object()) : rc;
 }
 
@@ -183,7 +173,7 @@ static int org_unlock_steps(struct db_conn *c, int64_t id, const struct actor *a
 	int rc = store_org_get_id(c, id, &o);
 
 	if (rc == DB_OK)
-		rc = store_org_login_ok(c, id);
+		rc = org_clear_locks(c, o.uscc);
 	return rc == DB_OK ? audit_org(c, a, "organisation.unlock", o.uscc, json_object()) : rc;
 }
 
@@ -275,16 +265,6 @@ int store_org_unlock(struct db_conn *c, int64_t id, const struct actor *a)
 	int rc = db_begin(c);
 
 	return rc != DB_OK ? rc : db_end(c, org_unlock_steps(c, id, a));
-}
-
-/* The steps above change several rows: all or none. */
-int store_org_login_failed(struct db_conn *c, int64_t id, int max_failures, const char *lock_until,
-			   int *failures)
-{
-	int rc = db_begin(c);
-
-	return rc != DB_OK ? rc
-			   : db_end(c, org_login_failed_steps(c, id, max_failures, lock_until, failures));
 }
 
 char *store_like_pattern(const char *q)

@@ -2,10 +2,12 @@
 
 #include "store/store.h"
 
-int store_sms_count_since(struct db_conn *c, const char *mobile, const char *since, int64_t *n)
+int store_sms_count_since(struct db_conn *c, const char *mobile, const char *ip, const char *since, int64_t *n)
 {
-	return db_query_int(c, "SELECT COUNT(*) FROM sms_codes WHERE mobile = ? AND created_at > ?",
-			    DB_ARGS(DB_TEXT(mobile), DB_TEXT(since)), n);
+	return db_query_int(c,
+			    "SELECT COUNT(*) FROM sms_codes WHERE mobile = ? AND created_at > ?"
+			    " AND (CAST(? AS TEXT) IS NULL OR ip = ?)",
+			    DB_ARGS(DB_TEXT(mobile), DB_TEXT(since), DB_TEXT(ip), DB_TEXT(ip)), n);
 }
 
 int store_sms_insert(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,

@@ -367,7 +367,7 @@ export default [
       await fillCaptcha(page)
       const before = await lastSmsId(t, mobile)
       await page.getByRole('button', { name: '获取短信验证码' }).click()
-      await t.waitForText(page.locator('[data-test=sms-sent]'), '验证码已发送至 138****0002')
+      await t.waitForText(page.locator('[data-test=sms-sent]'), '如该统一社会信用代码已注册，验证码已发送至登记的经办人手机')
       await t.screenshot('forgot-password')
 
       const newPassword = 'New-pass-2026'

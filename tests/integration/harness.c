@@ -496,11 +496,24 @@ const char *error_code(json_t *j)
 
 void client_init(struct client *c, const struct srv *s, const char *name)
 {
+	client_init_from(c, s, name, "");
+}
+
+void client_init_from(struct client *c, const struct srv *s, const char *name, const char *source)
+{
 	memset(c, 0, sizeof(*c));
 	c->s = s;
+	snprintf(c->source, sizeof(c->source), "%s", source);
 	snprintf(c->jar, sizeof(c->jar), "%s/jar-%s", s->dir, name);
 	unlink(c->jar);
 	client_do(c, "GET", "/api/v1/session", NULL, NULL);
+}
+
+/* Makes h connect from the client's source address, when it has one. */
+static void client_source(const struct client *c, CURL *h)
+{
+	if (c->source[0] != '\0')
+		curl_easy_setopt(h, CURLOPT_INTERFACE, c->source);
 }
 
 long client_do(struct client *c, const char *method, const char *path, const char *body, json_t **json)
@@ -528,6 +541,7 @@ long client_do(struct client *c, const char *method, const char *path, const cha
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	client_source(c, h);
 	if (curl_easy_perform(h) == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hl);
@@ -555,6 +569,7 @@ void client_captcha(struct client *c)
 	curl_easy_setopt(h, CURLOPT_COOKIEJAR, c->jar);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	client_source(c, h);
 	curl_easy_perform(h);
 	curl_easy_cleanup(h);
 	free(b.p);
@@ -628,6 +643,7 @@ long client_upload(struct client *c, const char *method, const char *path, const
 	curl_easy_setopt(h, CURLOPT_COOKIEJAR, c->jar);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	client_source(c, h);
 	if (curl_easy_perform(h) == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hl);

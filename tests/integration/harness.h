@@ -81,10 +81,14 @@ struct client {
 	const struct srv *s;
 	char jar[320];
 	char csrf[80];
+	char source[48]; /* local address to connect from, e.g. "127.0.0.2" ("": the default) */
 };
 
 /* Starts a client with an empty jar and fetches its session (GET /api/v1/session). */
 void client_init(struct client *c, const struct srv *s, const char *name);
+/* Like client_init, for a client connecting from the local address source (127.0.0.x: another
+ * client address for the server, on the same machine). */
+void client_init_from(struct client *c, const struct srv *s, const char *name, const char *source);
 /* Sends method path with a JSON body (may be NULL), the cookies and the CSRF token; returns the
  * status (or -1) and parses the reply into *json when json is not NULL (caller decrefs). A reply
  * carrying "csrf_token" updates the client's token. */
