@@ -1,4 +1,5 @@
-/* GB 11643 identity card numbers: published vectors, every wrong check character, dates. */
+/* GB 11643 identity card numbers: published vectors, every wrong check character, dates, province
+ * codes, full-width input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +87,53 @@ static void test_format(void **state)
 	assert_string_equal(out, "360426********0071");
 }
 
+/* Writes into id (IDCARD_LEN + 1 bytes) a number of region (6 digits) with a correct check character. */
+static void with_region(const char *region, char *id)
+{
+	memcpy(id, region, 6);
+	memcpy(id + 6, "19910101007", 11);
+	id[17] = '\0';
+	id[17] = idcard_check_char(id);
+	id[18] = '\0';
+}
+
+static void test_region(void **state)
+{
+	const char *bad[] = {"000000", "010101", "100000", "160101", "200105", "240101", "300101", "380101",
+			     "400101", "470101", "490101", "550101", "600101", "660101", "700101", "720101",
+			     "800101", "840101", "900101", "990000"};
+	const char *good[] = {"110105", "150102", "210102", "230102", "310101", "370102", "410102", "460102",
+			      "500101", "540102", "610102", "650102", "710000", "810000", "820000", "830000"};
+	char id[IDCARD_LEN + 1], out[IDCARD_LEN + 1];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		with_region(bad[i], id);
+		assert_int_equal(idcard_check(id, TODAY, out), IDCARD_BAD_REGION);
+		assert_int_equal(idcard_province_ok(id), 0);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		with_region(good[i], id);
+		assert_int_equal(idcard_check(id, TODAY, out), IDCARD_OK);
+	}
+	/* the region is checked before the date and the check character */
+	assert_int_equal(idcard_check("000000199113010079", TODAY, out), IDCARD_BAD_REGION);
+}
+
+static void test_fullwidth(void **state)
+{
+	char out[IDCARD_LEN + 1];
+	(void)state;
+
+	assert_int_equal(idcard_check("３６０４２６１９９１０１０１００７１", TODAY, out), IDCARD_OK);
+	assert_string_equal(out, "360426199101010071");
+	assert_int_equal(idcard_check("\xe3\x80\x80１１０１０５１９４９１２３１００２ｘ\xe3\x80\x80", TODAY, out),
+			 IDCARD_OK);
+	assert_string_equal(out, "11010519491231002X");
+	assert_int_equal(idcard_check("１１０１０５１９４９１２３１００２Ｘ１", TODAY, out), IDCARD_BAD_FORMAT);
+	assert_int_equal(idcard_check("１１０１０５１９４９１２３１００２", TODAY, out), IDCARD_BAD_FORMAT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +141,8 @@ int main(void)
 		cmocka_unit_test(test_every_wrong_check_char),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_region),
+		cmocka_unit_test(test_fullwidth),
 	};
 	return cmocka_run_group_tests_name("idcard", tests, NULL, NULL);
 }

@@ -34,6 +34,10 @@ static void test_normalised(void **state)
 
 	assert_int_equal(uscc_check("  91310115ma1k3btp2b\t", out), USCC_OK);
 	assert_string_equal(out, "91310115MA1K3BTP2B");
+	/* typed in full-width mode, with ideographic spaces around */
+	assert_int_equal(uscc_check("\xe3\x80\x80９１３１０１１５ＭＡ１Ｋ３ＢＴｐ２Ｂ\xe3\x80\x80", out), USCC_OK);
+	assert_string_equal(out, "91310115MA1K3BTP2B");
+	assert_int_equal(uscc_check("９１３１０１１５ＭＡ１Ｋ３ＢＴＰ２Ｂ１", out), USCC_BAD_LENGTH);
 }
 
 /* Every other check character in the last position is refused, naming the right one. */
