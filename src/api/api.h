@@ -133,8 +133,9 @@ json_t *api_document_slots(struct db_conn *c, const struct order_rec *o);
 
 /* Returns 1 when the legal person now in form passed a verification under the order's token. */
 int api_order_verified(struct db_conn *c, const struct order_rec *o, json_t *form);
-/* Asks the provider about the order's started verification, if any, and records its end. */
-void api_verification_refresh(struct http_req *r, struct db_conn *c, const struct order_rec *o);
+/* Asks the provider about the order's started verification, if any, and records its end. Call it
+ * holding no pooled connection: FaceID may take [idv] timeout_s, and it takes one to read and write. */
+void api_verification_refresh(struct http_req *r, const struct order_rec *o);
 /* Returns the order's verification state for the pages: {state: none|started|passed|failed, message,
  * reason?}. */
 json_t *api_verification_json(struct db_conn *c, const struct order_rec *o);

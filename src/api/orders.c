@@ -220,7 +220,9 @@ int api_orders_get(struct http_req *r)
 	int rc = 0;
 
 	if (api_own_order(r, c, &o) == 0) {
-		api_verification_refresh(r, c, &o);
+		db_release(c); /* FaceID may be asked: no pooled connection held meanwhile */
+		api_verification_refresh(r, &o);
+		c = db_acquire(app->db);
 		rc = reply_order(r, c, &o, 200);
 	}
 	db_release(c);

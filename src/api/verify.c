@@ -62,17 +62,21 @@ json_t *api_verification_json(struct db_conn *c, const struct order_rec *o)
 	return j;
 }
 
+/* Replies that the verification link no longer leads to a live order. Returns -1. */
+static int link_invalid(struct http_req *r)
+{
+	http_reply_error(r, 404, "verify_link_invalid",
+			 "二维码已失效：订单已删除或法人信息已修改，请重新下载授权委托书后扫码", NULL);
+	return -1;
+}
+
 /* Loads the order of the {token} path parameter; replies 404 and returns -1 when it is gone. */
 static int token_order(struct http_req *r, struct db_conn *c, struct order_rec *o)
 {
 	const char *t = http_param(r, "token");
 
-	if (t == NULL || strlen(t) > 60 || store_order_get_by_token(c, t, o) != DB_OK) {
-		http_reply_error(r, 404, "verify_link_invalid",
-				 "二维码已失效：订单已删除或法人信息已修改，请重新下载授权委托书后扫码",
-				 NULL);
-		return -1;
-	}
+	if (t == NULL || strlen(t) > 60 || store_order_get_by_token(c, t, o) != DB_OK)
+		return link_invalid(r);
 	return 0;
 }
 
@@ -114,61 +118,121 @@ int api_verify_get(struct http_req *r)
 	return 0;
 }
 
+/* Refuses a start the order does not allow (legal person missing, verified already, too many
+ * starts this hour): replies and returns -1; returns 0 when it may start. */
+static int start_allowed(struct http_req *r, struct db_conn *c, const struct order_rec *o, json_t *form)
+{
+	char bucket[96];
+	const char *name, *id;
+	int64_t hits = 0;
+
+	legal_of(form, &name, &id);
+	snprintf(bucket, sizeof(bucket), "idv:%s", o->verify_token);
+	if (name == NULL || id == NULL) {
+		http_reply_error(r, 409, "legal_person_missing",
+				 "订单尚未填写法定代表人姓名和证件号码，请经办人先完善订单信息", NULL);
+		return -1;
+	}
+	if (api_order_verified(c, o, form)) {
+		http_reply_error(r, 409, "already_verified", "法人已核验成功，无需重复核验", NULL);
+		return -1;
+	}
+	if (store_rate_hit(c, bucket, 3600, &hits) != DB_OK || hits > STARTS_PER_HOUR) {
+		http_reply_error(r, 429, "too_many_requests", "核验次数过多，请一小时后再试", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+struct start_tx {
+	const struct verif_rec *v;
+	const char *order_no;
+	const struct actor *a;
+};
+
+static int start_tx(struct db_conn *c, void *arg)
+{
+	const struct start_tx *t = arg;
+
+	return store_verification_start(c, t->v, t->order_no, "tencent_faceid", t->a);
+}
+
+/* Starts a verification of the order's legal person at FaceID (no pooled connection held: it may
+ * take [idv] timeout_s), records it and replies with the provider's page for the phone. */
+static void start_at_provider(struct http_req *r, const struct actor *a, const struct order_rec *o,
+			      json_t *form)
+{
+	struct app *app = http_ctx(r);
+	struct idv_config ic;
+	struct verif_rec v = {0};
+	struct start_tx t = {&v, o->order_no, a};
+	char url[2048], redirect[1200], err[256] = "";
+	const char *name, *id;
+	int rc;
+
+	legal_of(form, &name, &id);
+	idv_config_from(&ic, app->cfg);
+	snprintf(redirect, sizeof(redirect), "%s/verify/%s/result", app->cfg->public_url, o->verify_token);
+	if (idv_start(&ic, name, id, redirect, o->order_no, url, sizeof(url), v.biz_token,
+		      sizeof(v.biz_token), err, sizeof(err)) != 0) {
+		http_reply_error(r, 502, "idv_unavailable",
+				 err[0] ? err : "人脸核验服务暂时不可用，请稍后再试", NULL);
+		return;
+	}
+	v.order_id = o->id;
+	str_copy(v.verify_token, o->verify_token, sizeof(v.verify_token));
+	str_copy(v.legal_name, name, sizeof(v.legal_name));
+	str_copy(v.legal_id_number, id, sizeof(v.legal_id_number));
+	rc = db_tx(app->db, start_tx, &t);
+	if (rc == DB_NOTFOUND) /* deleted, or a new legal person, while FaceID was asked */
+		link_invalid(r);
+	else if (rc != DB_OK)
+		api_internal(r, "verification start");
+	else
+		http_reply_json(r, 200, json_pack("{s:s}", "redirect_url", url));
+}
+
 int api_verify_start(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
-	struct idv_config ic;
-	struct verif_rec v = {0};
-	char url[2048], redirect[1200], err[256], bucket[96];
-	const char *name, *id;
 	struct db_conn *c = db_acquire(app->db);
 	struct order_rec o = {0};
-	json_t *form;
-	int64_t hits = 0;
+	json_t *form = NULL;
+	int rc = token_order(r, c, &o);
 
-	if (token_order(r, c, &o) != 0) {
-		db_release(c);
-		return 0;
+	if (rc == 0) {
+		form = json_loads(o.form, 0, NULL);
+		rc = start_allowed(r, c, &o, form);
 	}
-	form = json_loads(o.form, 0, NULL);
-	legal_of(form, &name, &id);
-	snprintf(bucket, sizeof(bucket), "idv:%s", o.verify_token);
-	if (name == NULL || id == NULL) {
-		http_reply_error(r, 409, "legal_person_missing",
-				 "订单尚未填写法定代表人姓名和证件号码，请经办人先完善订单信息", NULL);
-	} else if (api_order_verified(c, &o, form)) {
-		http_reply_error(r, 409, "already_verified", "法人已核验成功，无需重复核验", NULL);
-	} else if (store_rate_hit(c, bucket, 3600, &hits) != DB_OK || hits > STARTS_PER_HOUR) {
-		http_reply_error(r, 429, "too_many_requests", "核验次数过多，请一小时后再试", NULL);
-	} else {
-		idv_config_from(&ic, app->cfg);
-		snprintf(redirect, sizeof(redirect), "%s/verify/%s/result", app->cfg->public_url,
-			 o.verify_token);
-		if (idv_start(&ic, name, id, redirect, o.order_no, url, sizeof(url), v.biz_token,
-			      sizeof(v.biz_token), err, sizeof(err)) != 0) {
-			http_reply_error(r, 502, "idv_unavailable",
-					 err[0] ? err : "人脸核验服务暂时不可用，请稍后再试", NULL);
-		} else {
-			v.order_id = o.id;
-			str_copy(v.verify_token, o.verify_token, sizeof(v.verify_token));
-			str_copy(v.legal_name, name, sizeof(v.legal_name));
-			str_copy(v.legal_id_number, id, sizeof(v.legal_id_number));
-			if (store_verification_start(c, &v, o.order_no, "tencent_faceid", &a) != DB_OK)
-				api_internal(r, "verification start");
-			else
-				http_reply_json(r, 200, json_pack("{s:s}", "redirect_url", url));
-		}
-	}
+	db_release(c);
+	if (rc == 0)
+		start_at_provider(r, &a, &o, form);
 	json_decref(form);
 	store_order_free(&o);
-	db_release(c);
 	return 0;
 }
 
+struct finish_tx {
+	const struct verif_rec *v;
+	int passed;
+	const char *reason, *order_no;
+	const struct actor *a;
+};
+
+static int finish_tx(struct db_conn *c, void *arg)
+{
+	const struct finish_tx *t = arg;
+	int rc = store_verification_finish(c, t->v->biz_token, t->passed, t->passed ? NULL : t->reason,
+					   t->order_no, t->a);
+
+	return rc == DB_NOTFOUND ? DB_OK : rc; /* ended meanwhile by another look: nothing to add */
+}
+
 /* Asks the provider about the order's started verification, if there is one, and records its
- * end. Returns 0, or -1 with a message in err when the provider could not be asked. */
-static int refresh(struct http_req *r, struct db_conn *c, const struct order_rec *o, char *err, size_t errlen)
+ * end: read, then FaceID with no pooled connection held, then the write in its own transaction.
+ * Returns 0, or -1 with a message in err when the provider could not be asked. */
+static int refresh(struct http_req *r, const struct order_rec *o, char *err, size_t errlen)
 {
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
@@ -176,28 +240,31 @@ static int refresh(struct http_req *r, struct db_conn *c, const struct order_rec
 	struct verif_rec v = {0};
 	enum idv_outcome outcome = IDV_PENDING;
 	char reason[256] = "";
+	struct finish_tx t = {.v = &v, .reason = reason, .order_no = o->order_no, .a = &a};
+	struct db_conn *c = db_acquire(app->db);
+	int rc = store_verification_latest(c, o->id, o->verify_token, &v);
 
+	db_release(c);
 	/* Only a started verification is asked about; ended ones are what they are. */
-	if (store_verification_latest(c, o->id, o->verify_token, &v) != DB_OK ||
-	    strcmp(v.state, "started") != 0)
+	if (rc != DB_OK || strcmp(v.state, "started") != 0)
 		return 0;
 	idv_config_from(&ic, app->cfg);
 	if (idv_result(&ic, v.biz_token, v.legal_name, v.legal_id_number, &outcome, reason, sizeof(reason),
 		       err, errlen) != 0)
 		return -1;
+	t.passed = outcome == IDV_PASSED;
 	if (outcome != IDV_PENDING)
-		store_verification_finish(c, v.biz_token, outcome == IDV_PASSED,
-					  outcome == IDV_PASSED ? NULL : reason, o->order_no, &a);
+		db_tx(app->db, finish_tx, &t); /* not recorded: asked again on the next look */
 	return 0;
 }
 
-void api_verification_refresh(struct http_req *r, struct db_conn *c, const struct order_rec *o)
+void api_verification_refresh(struct http_req *r, const struct order_rec *o)
 {
 	char err[256];
 
 	/* The phone may never come back to the result page: the order page asks instead. A provider
 	 * that does not answer leaves the state as it is, to be asked again on the next look. */
-	refresh(r, c, o, err, sizeof(err));
+	refresh(r, o, err, sizeof(err));
 }
 
 int api_verify_result(struct http_req *r)
@@ -206,17 +273,19 @@ int api_verify_result(struct http_req *r)
 	char err[256] = "";
 	struct db_conn *c = db_acquire(app->db);
 	struct order_rec o = {0};
+	int rc = token_order(r, c, &o);
 
-	if (token_order(r, c, &o) != 0) {
-		db_release(c);
+	db_release(c);
+	if (rc != 0)
 		return 0;
-	}
-	if (refresh(r, c, &o, err, sizeof(err)) != 0)
+	if (refresh(r, &o, err, sizeof(err)) != 0) {
 		http_reply_error(r, 502, "idv_unavailable",
 				 err[0] ? err : "人脸核验服务暂时不可用，请稍后刷新", NULL);
-	else
+	} else {
+		c = db_acquire(app->db);
 		reply_summary(r, c, &o);
+		db_release(c);
+	}
 	store_order_free(&o);
-	db_release(c);
 	return 0;
 }

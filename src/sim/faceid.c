@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "http/http.h"
@@ -26,6 +27,7 @@ struct session {
 	char *v_name, *v_id; /* the identity "verified" */
 	int decided;
 	long err_code;
+	int delay_ms; /* GetDetectInfoEnhanced answers this late (a test hook: a slow provider) */
 };
 
 const struct faceid_code faceid_failures[] = {
@@ -250,15 +252,20 @@ static int detect_info(struct http_req *r, json_t *in)
 	const char *token = opt_string(in, "BizToken", 64, &bad), *rule = opt_string(in, "RuleId", 32, &bad);
 	struct session *s;
 	json_t *text = NULL;
+	int delay_ms = 0;
 
 	if (bad)
 		return reply_tc_error(r, "InvalidParameter", "参数格式错误");
 	if (token == NULL || rule == NULL)
 		return reply_tc_error(r, "MissingParameter", "缺少参数 BizToken 或 RuleId");
 	pthread_mutex_lock(&mu);
-	if ((s = find(token)) != NULL && strcmp(s->rule_id, rule) == 0)
+	if ((s = find(token)) != NULL && strcmp(s->rule_id, rule) == 0) {
 		text = result_text(s);
+		delay_ms = s->delay_ms;
+	}
 	pthread_mutex_unlock(&mu);
+	if (delay_ms > 0)
+		usleep((useconds_t)delay_ms * 1000);
 	if (text == NULL)
 		return reply_tc_error(r, "InvalidParameterValue.BizTokenIllegal", "BizToken 不合法");
 	return reply_response(
@@ -308,11 +315,23 @@ int faceid_api(struct http_req *r)
 	return rc;
 }
 
+/* Makes the session of token answer GetDetectInfoEnhanced delay_ms late. Returns 0 or -1. */
+static int set_delay(const char *token, int delay_ms)
+{
+	struct session *s;
+
+	pthread_mutex_lock(&mu);
+	if ((s = find(token)) != NULL)
+		s->delay_ms = delay_ms;
+	pthread_mutex_unlock(&mu);
+	return s != NULL ? 0 : -1;
+}
+
 int faceid_sim_decide(struct http_req *r)
 {
 	size_t len;
 	const char *body = http_body(r, &len), *name, *id;
-	json_t *in, *pass, *code_v;
+	json_t *in, *pass, *code_v, *delay;
 	json_int_t code = 0;
 	int bad = 0, rc;
 
@@ -321,18 +340,24 @@ int faceid_sim_decide(struct http_req *r)
 		return 0;
 	pass = json_object_get(in, "pass");
 	code_v = json_object_get(in, "err_code");
+	delay = json_object_get(in, "delay_ms");
 	name = opt_string(in, "name", 150, &bad);
 	id = opt_string(in, "id_card", 31, &bad);
 	if (!json_is_true(pass))
 		code = json_is_integer(code_v) ? json_integer_value(code_v) : faceid_failures[0].code;
 	if (bad || !json_is_boolean(pass) || (code_v != NULL && !json_is_integer(code_v)) ||
-	    (!json_is_true(pass) && code == 0)) {
+	    (!json_is_true(pass) && code == 0) ||
+	    (delay != NULL && (!json_is_integer(delay) || json_integer_value(delay) < 0 ||
+			       json_integer_value(delay) > 30000))) {
 		json_decref(in);
 		return http_reply_error(r, 400, "bad_request",
-					"需要 pass (true/false)；err_code 为非零整数；name、id_card 为字符串",
+					"需要 pass (true/false)；err_code 为非零整数；name、id_card "
+					"为字符串；delay_ms 0-30000",
 					NULL);
 	}
 	rc = faceid_decide(http_param(r, "token"), (long)code, name, id, 1);
+	if (rc == 0 && delay != NULL)
+		rc = set_delay(http_param(r, "token"), (int)json_integer_value(delay));
 	json_decref(in);
 	if (rc != 0)
 		return http_reply_error(r, 404, "not_found", "没有这个 BizToken", NULL);

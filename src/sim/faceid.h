@@ -10,8 +10,9 @@ struct http_req;
 /* POST /faceid and /faceid/: the API, dispatched on X-TC-Action. The server's context is the
  * struct config. */
 int faceid_api(struct http_req *r);
-/* POST /_sim/faceid/{token}/decide {"pass":bool, "err_code":n, "name":"...", "id_card":"..."}:
- * records an outcome (again, if need be); name/id_card replace what the provider "verified". */
+/* POST /_sim/faceid/{token}/decide {"pass":bool, "err_code":n, "name":"...", "id_card":"...",
+ * "delay_ms":n}: records an outcome (again, if need be); name/id_card replace what the provider
+ * "verified"; delay_ms (0-30000) makes the result query of token answer that late (a slow FaceID). */
 int faceid_sim_decide(struct http_req *r);
 /* GET /faceid/h5?token=...: the page the phone opens (faceid_h5.c). */
 int faceid_h5_page(struct http_req *r);

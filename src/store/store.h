@@ -412,7 +412,8 @@ struct verif_rec {
 	char created_at[32], finished_at[32];
 };
 
-/* Records a started verification, audited. Returns DB_OK or < 0. */
+/* Records a started verification, audited, while the order still has v->verify_token and is not
+ * deleted. Returns DB_OK, DB_NOTFOUND (deleted or new legal person meanwhile) or < 0. */
 int store_verification_start(struct db_conn *c, const struct verif_rec *v, const char *order_no,
 			     const char *provider, const struct actor *a);
 /* Loads the newest verification of the order under verify_token. Returns DB_OK, DB_NOTFOUND or < 0. */

@@ -7,28 +7,30 @@
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
-static int start_steps(struct db_conn *c, const struct verif_rec *v, const char *order_no,
-		       const char *provider, const struct actor *a)
-{
-	char now[TIMEFMT_LEN];
-	int rc = db_exec(c,
-			 "INSERT INTO verifications (order_id, verify_token, provider, biz_token, "
-			 "legal_name, legal_id_number,"
-			 " state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)",
-			 DB_ARGS(DB_INT(v->order_id), DB_TEXT(v->verify_token), DB_TEXT(provider),
-				 DB_TEXT(v->biz_token), DB_TEXT(v->legal_name), DB_TEXT(v->legal_id_number),
-				 DB_TEXT(timefmt_rfc3339(time(NULL), now))),
-			 NULL);
-
-	return rc != DB_OK ? rc : store_audit_append(c, a, "verification.start", "order", order_no, NULL);
-}
-
 int store_verification_start(struct db_conn *c, const struct verif_rec *v, const char *order_no,
 			     const char *provider, const struct actor *a)
 {
-	int rc = db_begin(c);
+	char now[TIMEFMT_LEN];
+	int64_t changes = 0;
+	/* only while the order still has this token (not deleted, legal person unchanged): the
+	 * provider was asked without holding the order */
+	int rc = db_exec(
+		c,
+		"INSERT INTO verifications (order_id, verify_token, provider, biz_token, "
+		"legal_name, legal_id_number, state, created_at)"
+		" SELECT CAST(? AS BIGINT), ?, ?, ?, ?, ?, 'started', ? WHERE EXISTS (SELECT 1 FROM orders"
+		" WHERE id = ? AND verify_token = ? AND state <> 'deleted')",
+		DB_ARGS(DB_INT(v->order_id), DB_TEXT(v->verify_token), DB_TEXT(provider),
+			DB_TEXT(v->biz_token), DB_TEXT(v->legal_name), DB_TEXT(v->legal_id_number),
+			DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(v->order_id),
+			DB_TEXT(v->verify_token)),
+		&changes);
 
-	return rc != DB_OK ? rc : db_end(c, start_steps(c, v, order_no, provider, a));
+	if (rc != DB_OK)
+		return rc;
+	if (changes != 1)
+		return DB_NOTFOUND;
+	return store_audit_append(c, a, "verification.start", "order", order_no, NULL);
 }
 
 int store_verification_latest(struct db_conn *c, int64_t order_id, const char *verify_token,
@@ -62,8 +64,8 @@ int store_verification_latest(struct db_conn *c, int64_t order_id, const char *v
 	return rc == 1 ? DB_OK : rc == 0 ? DB_NOTFOUND : rc;
 }
 
-static int finish_steps(struct db_conn *c, const char *biz_token, int passed, const char *reason,
-			const char *order_no, const struct actor *a)
+int store_verification_finish(struct db_conn *c, const char *biz_token, int passed, const char *reason,
+			      const char *order_no, const struct actor *a)
 {
 	char now[TIMEFMT_LEN];
 	int64_t changes = 0;
@@ -85,12 +87,4 @@ static int finish_steps(struct db_conn *c, const char *biz_token, int passed, co
 				order_no, detail);
 	free(detail);
 	return rc;
-}
-
-int store_verification_finish(struct db_conn *c, const char *biz_token, int passed, const char *reason,
-			      const char *order_no, const struct actor *a)
-{
-	int rc = db_begin(c);
-
-	return rc != DB_OK ? rc : db_end(c, finish_steps(c, biz_token, passed, reason, order_no, a));
 }
