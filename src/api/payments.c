@@ -252,6 +252,19 @@ int api_order_cancel(struct http_req *r)
 	return rc;
 }
 
+struct retry_tx {
+	const struct order_rec *o;
+	const struct actor *a;
+	int64_t id;
+};
+
+static int retry_tx(struct db_conn *c, void *arg)
+{
+	struct retry_tx *t = arg;
+
+	return store_refund_retry(c, t->o->id, t->o->order_no, t->a, &t->id);
+}
+
 /* POST /api/v1/admin/orders/{order_no}/refund-retry: finance sends a refund that failed again (after
  * fixing what the provider complained about, e.g. the merchant's balance). */
 int api_refund_retry(struct http_req *r)
@@ -260,7 +273,7 @@ int api_refund_retry(struct http_req *r)
 	struct actor a = api_actor(r);
 	struct order_rec o = {0};
 	struct db_conn *c = db_acquire(app->db);
-	int64_t id = 0;
+	struct retry_tx t = {.o = &o, .a = &a};
 	json_t *j = NULL, *pays = NULL;
 	int rc;
 
@@ -268,10 +281,8 @@ int api_refund_retry(struct http_req *r)
 		db_release(c);
 		return 0;
 	}
-	rc = db_begin(c);
-	if (rc == DB_OK)
-		rc = db_end(c, store_refund_retry(c, o.id, o.order_no, &a, &id));
 	db_release(c);
+	rc = db_tx(app->db, retry_tx, &t);
 	if (rc == DB_NOTFOUND) {
 		store_order_free(&o);
 		return http_reply_error(r, 409, "no_failed_refund", "该订单没有失败的退款", NULL);
@@ -280,7 +291,7 @@ int api_refund_retry(struct http_req *r)
 		store_order_free(&o);
 		return api_internal(r, "refund retry");
 	}
-	paysvc_refund_run(app->pay, id);
+	paysvc_refund_run(app->pay, t.id);
 	store_order_free(&o);
 	c = db_acquire(app->db);
 	if (store_order_get(c, http_param(r, "order_no"), &o) == DB_OK) {
