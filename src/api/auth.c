@@ -137,7 +137,8 @@ static int known_address(const char *ok_at)
 {
 	char since[TIMEFMT_LEN];
 
-	return ok_at[0] != '\0' && strcmp(ok_at, timefmt_rfc3339(time(NULL) - STORE_LOGIN_KNOWN_S, since)) > 0;
+	return ok_at[0] != '\0' &&
+	       strcmp(ok_at, timefmt_rfc3339(time(NULL) - STORE_LOGIN_KNOWN_S, since)) > 0;
 }
 
 struct gate_args {
@@ -199,10 +200,11 @@ void api_login_locked(struct form *f, const struct login_gate *g, const char *hi
 
 	api_beijing_hhmm(g->until, hhmm);
 	if (g->everywhere)
-		snprintf(msg, sizeof(msg),
-			 "该账户近期密码错误次数过多，%s（北京时间）前只能从曾经登录过的网络登录。请稍后再试，"
-			 "或%s",
-			 hhmm, hint);
+		snprintf(
+			msg, sizeof(msg),
+			"该账户近期密码错误次数过多，%s（北京时间）前只能从曾经登录过的网络登录。请稍后再试，"
+			"或%s",
+			hhmm, hint);
 	else
 		snprintf(msg, sizeof(msg),
 			 "密码错误次数过多，%s（北京时间）前不能从当前网络登录该账户。请稍后再试，或%s", hhmm,
@@ -255,7 +257,7 @@ static int login_failed_tx(struct db_conn *c, void *arg)
 	rc = store_rate_hit(c, bucket, LOGIN_IP_WINDOW_S, &hits);
 	return rc != DB_OK ? rc
 			   : store_audit_append(c, &a, action, t->object, t->name,
-						t->id == 0     ? "{\"unknown\":true}"
+						t->id == 0    ? "{\"unknown\":true}"
 						: t->disabled ? "{\"disabled\":true}"
 							      : NULL);
 }
@@ -432,7 +434,8 @@ int api_password_reset(struct http_req *r)
 	if (form_failed(&f))
 		goto reply;
 	/* Hashing is slow work: the pooled connection went back first. */
-	if (password_hash(pw, hash) != 0 || db_tx(app->db, reset_tx, &(struct reset_args){o.id, hash, &a}) != DB_OK)
+	if (password_hash(pw, hash) != 0 ||
+	    db_tx(app->db, reset_tx, &(struct reset_args){o.id, hash, &a}) != DB_OK)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 	sodium_memzero(hash, sizeof(hash));
 reply:

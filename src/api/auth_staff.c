@@ -14,8 +14,8 @@
 /* Checks the password of username (s->id 0: no such account) with no pooled connection held;
  * records the answer's error in f, or logs in. A disabled account answers like a wrong password,
  * after the same work. */
-static void staff_check(struct http_req *r, struct form *f, const struct login_gate *g, const struct staff_rec *s,
-			const char *username, const char *pw)
+static void staff_check(struct http_req *r, struct form *f, const struct login_gate *g,
+			const struct staff_rec *s, const char *username, const char *pw)
 {
 	struct login_try t = {r, g, "staff", s->id, "staff", username, "staff-login-ip", s->disabled};
 	int ok = api_login_check(&t, s->id != 0 ? s->password_hash : NULL, pw);

@@ -4,31 +4,31 @@
 #define CERTDESK_LIMITS_H
 #include <stdint.h>
 
-#define SMS_TTL_S 300               /* an SMS code lives 5 minutes */
-#define SMS_MAX_ATTEMPTS 5          /* wrong guesses before a code is dead */
-#define SMS_PER_MOBILE_IP_MINUTE 1  /* codes to one mobile asked from one address per minute */
-#define SMS_PER_MOBILE_IP_HOUR 5    /* ... and per hour: others cannot use up the owner's quota */
-#define SMS_PER_MOBILE_HOUR 20      /* codes to one mobile from all addresses per hour (SMS budget) */
-#define SMS_PER_IP_HOUR 20          /* codes requested from one address per hour */
-#define LOGIN_MAX_FAILURES 5        /* wrong passwords for one account from one address ... */
-#define LOGIN_LOCK_S 900            /* ... lock it from that address for 15 minutes */
-#define LOGIN_ACCOUNT_FAILURES 20   /* wrong passwords for one account from all addresses ... */
-#define LOGIN_ACCOUNT_LOCK_S 3600   /* ... lock it for an hour, except from addresses it used before */
-#define LOGIN_IP_FAILURES 30        /* failed logins from one address per window, any account */
+#define SMS_TTL_S 300              /* an SMS code lives 5 minutes */
+#define SMS_MAX_ATTEMPTS 5         /* wrong guesses before a code is dead */
+#define SMS_PER_MOBILE_IP_MINUTE 1 /* codes to one mobile asked from one address per minute */
+#define SMS_PER_MOBILE_IP_HOUR 5   /* ... and per hour: others cannot use up the owner's quota */
+#define SMS_PER_MOBILE_HOUR 20     /* codes to one mobile from all addresses per hour (SMS budget) */
+#define SMS_PER_IP_HOUR 20         /* codes requested from one address per hour */
+#define LOGIN_MAX_FAILURES 5       /* wrong passwords for one account from one address ... */
+#define LOGIN_LOCK_S 900           /* ... lock it from that address for 15 minutes */
+#define LOGIN_ACCOUNT_FAILURES 20  /* wrong passwords for one account from all addresses ... */
+#define LOGIN_ACCOUNT_LOCK_S 3600  /* ... lock it for an hour, except from addresses it used before */
+#define LOGIN_IP_FAILURES 30       /* failed logins from one address per window, any account */
 #define LOGIN_IP_WINDOW_S 900
-#define PASSWORD_CHANGE_FAILURES 5  /* wrong current passwords on the account page ... */
-#define PASSWORD_CHANGE_LOCK_S 900  /* ... stop password changes for 15 minutes */
+#define PASSWORD_CHANGE_FAILURES 5 /* wrong current passwords on the account page ... */
+#define PASSWORD_CHANGE_LOCK_S 900 /* ... stop password changes for 15 minutes */
 
 struct http_req;
 struct db_conn;
 struct form;
 
 struct login_gate {
-	char account[96];   /* the counter's name, "org:<USCC>" or "staff:<username>" */
-	int64_t attempts;   /* attempts from this address, this one included */
-	char until[32];     /* when the lock ends (locked), or when the count would be forgotten */
-	int locked;         /* 1: refused without looking at the password */
-	int everywhere;     /* locked by the count of all addresses (else by this address's) */
+	char account[96]; /* the counter's name, "org:<USCC>" or "staff:<username>" */
+	int64_t attempts; /* attempts from this address, this one included */
+	char until[32];   /* when the lock ends (locked), or when the count would be forgotten */
+	int locked;       /* 1: refused without looking at the password */
+	int everywhere;   /* locked by the count of all addresses (else by this address's) */
 };
 
 /* One login attempt past its gate, to check and record (api_login_check). */

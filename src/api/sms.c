@@ -46,8 +46,8 @@ static int send_tx(struct db_conn *c, void *arg)
 
 /* Counts one request on bucket (window_s seconds) and records err when more than max were made.
  * Returns 0, or -1 with the error recorded. */
-static int over(struct db_conn *c, struct form *f, const char *bucket, int window_s, int64_t max, const char *code,
-		const char *msg)
+static int over(struct db_conn *c, struct form *f, const char *bucket, int window_s, int64_t max,
+		const char *code, const char *msg)
 {
 	int64_t hits = 0;
 
@@ -242,8 +242,9 @@ int api_sms_codes_post(struct http_req *r)
 			ip_quota(r, c, &f);
 	}
 	db_release(c);
-	return form_finish(&f, body, 200,
-			   json_pack("{s:b, s:i, s:i}", "sent", 1, "expires_in", SMS_TTL_S, "resend_after", 60));
+	return form_finish(
+		&f, body, 200,
+		json_pack("{s:b, s:i, s:i}", "sent", 1, "expires_in", SMS_TTL_S, "resend_after", 60));
 }
 
 int api_dev_outbox_get(struct http_req *r)

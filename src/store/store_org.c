@@ -9,7 +9,7 @@
 /* locked_until: the end of the latest lockout of its logins, from any address (login_attempts). */
 #define ORG_COLUMNS                                                                                          \
 	"id, uscc, name, handler_name, handler_mobile, password_hash, uscc_status,"                          \
-	" (SELECT MAX(a.period_ends) FROM login_attempts a WHERE a.account = 'org:' || organisations.uscc"  \
+	" (SELECT MAX(a.period_ends) FROM login_attempts a WHERE a.account = 'org:' || organisations.uscc"   \
 	" AND a.attempts >= a.max_attempts), created_at"
 
 /* Copies the current row (ORG_COLUMNS) into o. */
@@ -109,8 +109,7 @@ static int org_set_password_steps(struct db_conn *c, int64_t id, const char *has
 
 	if (rc == DB_OK)
 		rc = org_update(
-			c,
-			"UPDATE organisations SET password_hash = ?, updated_at = ? WHERE id = ?",
+			c, "UPDATE organisations SET password_hash = ?, updated_at = ? WHERE id = ?",
 			DB_ARGS(DB_TEXT(hash), DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
 	/* Whoever sets a new password (the owner by SMS code, or logged in) is let in everywhere. */
 	if (rc == DB_OK)
@@ -199,7 +198,7 @@ int store_org_search(struct db_conn *c, const char *q, int limit, int64_t before
 	rc = db_query(
 		c,
 		"SELECT " ORG_COLUMNS " FROM organisations WHERE (? = 0 OR id < ?) AND (CAST(? AS TEXT) IS "
-				      "NULL OR uscc LIKE ? ESCAPE '\\'"
+		"NULL OR uscc LIKE ? ESCAPE '\\'"
 		" OR name LIKE ? ESCAPE '\\' OR handler_mobile LIKE ? ESCAPE '\\') ORDER BY id DESC LIMIT ?",
 		DB_ARGS(DB_INT(before), DB_INT(before), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like),
 			DB_TEXT(like), DB_INT(limit)),

@@ -103,8 +103,8 @@ int store_login_passed(struct db_conn *c, const char *account, const char *ip)
 
 int store_login_clear(struct db_conn *c, const char *account)
 {
-	return db_exec(c, "UPDATE login_attempts SET attempts = 0 WHERE account = ?", DB_ARGS(DB_TEXT(account)),
-		       NULL);
+	return db_exec(c, "UPDATE login_attempts SET attempts = 0 WHERE account = ?",
+		       DB_ARGS(DB_TEXT(account)), NULL);
 }
 
 /* Counts that ended a day ago are of no use; an address stays known for STORE_LOGIN_KNOWN_S. */
@@ -113,8 +113,7 @@ int store_login_purge(struct db_conn *c)
 	char ended[TIMEFMT_LEN], known[TIMEFMT_LEN];
 	time_t t = time(NULL);
 
-	return db_exec(c,
-		       "DELETE FROM login_attempts WHERE period_ends < ? AND (ok_at IS NULL OR ok_at < ?)",
+	return db_exec(c, "DELETE FROM login_attempts WHERE period_ends < ? AND (ok_at IS NULL OR ok_at < ?)",
 		       DB_ARGS(DB_TEXT(timefmt_rfc3339(t - 86400, ended)),
 			       DB_TEXT(timefmt_rfc3339(t - STORE_LOGIN_KNOWN_S, known))),
 		       NULL);

@@ -2,7 +2,8 @@
 
 #include "store/store.h"
 
-int store_sms_count_since(struct db_conn *c, const char *mobile, const char *ip, const char *since, int64_t *n)
+int store_sms_count_since(struct db_conn *c, const char *mobile, const char *ip, const char *since,
+			  int64_t *n)
 {
 	return db_query_int(c,
 			    "SELECT COUNT(*) FROM sms_codes WHERE mobile = ? AND created_at > ?"
