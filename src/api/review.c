@@ -71,6 +71,8 @@ static char *join_reasons(json_t *reasons, json_t *note)
 	len += json_string_length(note) + 1;
 	text = xcalloc(len);
 	json_array_foreach (reasons, i, it) {
+		if (json_string_length(it) == 0)
+			continue;
 		if (text[0] != '\0')
 			strcat(text, "；");
 		strcat(text, json_string_value(it));
