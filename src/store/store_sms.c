@@ -22,11 +22,32 @@ int store_sms_insert(struct db_conn *c, const char *mobile, const char *purpose,
 		       NULL);
 }
 
+/* Uses the code up, or counts a wrong guess, in one conditional statement each: parallel requests
+ * cannot use one code twice nor make more than max_attempts guesses. Returns DB_OK or < 0 and sets
+ * *result to ok (or wrong) when the statement changed the row, else to locked. */
+static int consume_row(struct db_conn *c, int64_t id, int match, const char *now, int max_attempts,
+		       int *result)
+{
+	int64_t changed = 0;
+	int rc = match ? db_exec(c,
+				 "UPDATE sms_codes SET used_at = ? WHERE id = ? AND used_at IS NULL"
+				 " AND attempts < ?",
+				 DB_ARGS(DB_TEXT(now), DB_INT(id), DB_INT(max_attempts)), &changed)
+		       : db_exec(c,
+				 "UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ? AND used_at IS "
+				 "NULL"
+				 " AND attempts < ?",
+				 DB_ARGS(DB_INT(id), DB_INT(max_attempts)), &changed);
+
+	*result = changed == 1 ? (match ? SMS_CODE_OK : SMS_CODE_WRONG) : SMS_CODE_LOCKED;
+	return rc;
+}
+
 int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
 		      const char *now, int max_attempts, int *result)
 {
 	struct db_rows *r = NULL;
-	int64_t id = 0, attempts = 0;
+	int64_t id = 0;
 	int match = 0, rc;
 
 	/* Only the newest code counts: asking for a new one retires the older ones. */
@@ -40,22 +61,8 @@ int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose
 	/* Times are compared here, as text of one fixed format: the backends' booleans differ. */
 	if (db_rows_next(r) == 1 && db_rows_text(r, 3) == NULL && strcmp(db_rows_text(r, 4), now) > 0) {
 		id = db_rows_int(r, 0);
-		attempts = db_rows_int(r, 1);
 		match = db_rows_text(r, 2) != NULL && strcmp(db_rows_text(r, 2), code_hash) == 0;
 	}
 	db_rows_free(r);
-	if (id == 0)
-		return DB_OK;
-	if (attempts >= max_attempts) {
-		*result = SMS_CODE_LOCKED;
-		return DB_OK;
-	}
-	if (match) {
-		*result = SMS_CODE_OK;
-		return db_exec(c, "UPDATE sms_codes SET used_at = ? WHERE id = ?",
-			       DB_ARGS(DB_TEXT(now), DB_INT(id)), NULL);
-	}
-	*result = SMS_CODE_WRONG;
-	return db_exec(c, "UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ?", DB_ARGS(DB_INT(id)),
-		       NULL);
+	return id == 0 ? DB_OK : consume_row(c, id, match, now, max_attempts, result);
 }

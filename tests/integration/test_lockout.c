@@ -504,6 +504,59 @@ static void test_password_change_limited(void **state)
 	assert_int_equal(change(&c, "Secret-2026", code), 200);
 }
 
+struct guesser {
+	struct client *c;
+	char body[1024];
+	long status;
+};
+
+static void *guess(void *arg)
+{
+	struct guesser *g = arg;
+
+	g->status = client_do(g->c, "POST", "/api/v1/organisations", g->body, NULL);
+	return NULL;
+}
+
+static void test_parallel_code_guesses_count_five(void **state)
+{
+	enum { N = 12 };
+	struct client c[N];
+	struct guesser g[N];
+	pthread_t t[N];
+	char right[16];
+	(void)state;
+
+	client_init(&c[0], &S, "guess-0");
+	client_captcha(&c[0]);
+	assert_int_equal(
+		client_do(&c[0], "POST", "/api/v1/sms-codes",
+			  "{\"purpose\":\"register\",\"mobile\":\"13300133000\",\"captcha\":\"ABCDE\"}",
+			  NULL),
+		200);
+	snprintf(right, sizeof(right), "%s", client_sms_code(&c[0], "13300133000"));
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "guess-%d", i);
+		if (i > 0)
+			client_init(&c[i], &S, name);
+		g[i].c = &c[i];
+		snprintf(g[i].body, sizeof(g[i].body),
+			 "{\"unit_name\":\"某某公司\",\"uscc\":\"91440300MA5DC4XJ3C\",\"handler_name\":"
+			 "\"王五\",\"handler_mobile\":\"13300133000\",\"password\":\"Secret-2026\","
+			 "\"password_confirm\":\"Secret-2026\",\"sms_code\":\"%06d\"}",
+			 (atoi(right) + 1 + i) % 1000000);
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, guess, &g[i]), 0);
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(g[i].status, 422);
+	}
+	/* exactly five guesses were counted, however many came at once */
+	assert_int_equal(count("SELECT attempts FROM sms_codes WHERE mobile = ?", "13300133000"), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_reset_quota_per_address),
 		cmocka_unit_test(test_many_addresses_lock_only_new_ones),
 		cmocka_unit_test(test_password_change_limited),
+		cmocka_unit_test(test_parallel_code_guesses_count_five),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
