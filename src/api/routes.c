@@ -12,15 +12,16 @@
 /* Every path parameter of the route table, declared once: a value that does not fit is answered 404
  * before any handler runs (http/router.c), so handlers never see an over-long or odd value. */
 const struct http_param api_params[] = {
-	{"order_no", 1, 31, UPPER DIGITS "-"},         /* YT20261125-000001 */
-	{"kind", 1, 23, LOWER "_"},                    /* a document or form kind */
-	{"uscc", 18, 18, UPPER DIGITS},                /* GB 32100 character set */
-	{"id", 1, 18, DIGITS},                         /* a row id */
-	{"code", 1, 31, UPPER LOWER DIGITS "_-"},      /* a project code */
-	{"key_type", 1, 11, LOWER "_"},                /* main, secondary */
-	{"queue", 1, 31, LOWER "_"},                   /* a back-office queue */
-	{"year", 4, 4, DIGITS},                        /* a calendar year */
-	{"token", 43, 43, UPPER LOWER DIGITS "-_"},    /* base64url of 256 random bits */
+	{"order_no", 1, 31, UPPER DIGITS "-", NULL, NULL},         /* YT20261125-000001 */
+	{"kind", 1, 23, LOWER "_", NULL, NULL},                    /* a document or form kind */
+	{"uscc", 18, 18, UPPER LOWER DIGITS, NULL, NULL},          /* GB 32100 characters, any case */
+	{"id", 1, 18, DIGITS, NULL, NULL},                         /* a row id */
+	{"code", 1, 31, UPPER LOWER DIGITS "_-", NULL, NULL},      /* a project code */
+	{"key_type", 1, 11, LOWER "_", NULL, NULL},                /* main, secondary */
+	{"queue", 1, 31, LOWER "_", NULL, NULL},                   /* a back-office queue */
+	{"year", 4, 4, DIGITS, NULL, NULL},                        /* a calendar year */
+	{"token", 43, 43, UPPER LOWER DIGITS "-_",     /* base64url of 256 random bits */
+	 "verify_link_invalid", "二维码无效或已失效，请重新下载授权委托书后扫码"},
 };
 const int api_param_count = (int)(sizeof(api_params) / sizeof(api_params[0]));
 

@@ -30,6 +30,7 @@ struct http_param {
 	const char *name;
 	unsigned min_len, max_len; /* in bytes */
 	const char *chars;         /* every byte allowed in the value */
+	const char *code, *message; /* the 404's error, when not the generic not_found (may be NULL) */
 };
 
 /* --- request accessors --- */

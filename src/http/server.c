@@ -67,6 +67,19 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return (size_t)(w - s);
 }
 
+/* Answers 404 for the path parameter name whose value does not fit its declaration. */
+static void param_refused(struct http_req *r, const char *name)
+{
+	const struct http_server_opts *o = r->opts;
+
+	for (int i = 0; i < o->nparams; i++)
+		if (strcmp(o->params[i].name, name) == 0 && o->params[i].code != NULL) {
+			http_reply_error(r, 404, o->params[i].code, o->params[i].message, name);
+			return;
+		}
+	http_reply_error(r, 404, "not_found", "未找到请求的资源", name);
+}
+
 /* Calls the matched route's handler, or answers 404/405, or serves the web UI. */
 static void dispatch(struct http_req *r)
 {
@@ -98,7 +111,7 @@ static void dispatch(struct http_req *r)
 										      r->values, r->nparams)
 							    : NULL;
 			if (bad != NULL)
-				http_reply_error(r, 404, "not_found", "未找到请求的资源", bad);
+				param_refused(r, bad);
 			else
 				rt->fn(r);
 		}

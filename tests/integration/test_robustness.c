@@ -5,9 +5,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "harness.h"
@@ -173,6 +177,57 @@ static void test_nul_and_missing_host(void **state)
 	resp_free(&r);
 }
 
+/* Sends raw bytes to the server and returns its whole answer (malloc'd). */
+static char *raw_exchange(const char *req, size_t len)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.port)};
+	char *out = calloc(1, 65536);
+	size_t got = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	(void)!send(fd, req, len, MSG_NOSIGNAL);
+	while (got < 65535 && (n = recv(fd, out + got, 65535 - got, 0)) > 0)
+		got += (size_t)n;
+	close(fd);
+	return out;
+}
+
+/* Requests that libmicrohttpd itself refuses before any handler (a header without a colon, a bad
+ * Content-Length, bad chunks, an unknown HTTP version, a head too large) are answered as JSON too. */
+static void test_malformed_requests_get_json(void **state)
+{
+	static const struct {
+		const char *req, *status, *code;
+	} cases[] = {
+		{"GET /api/v1/meta HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n", "400", "bad_request"},
+		{"GET /api/v1/meta HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "400", "bad_request"},
+		{"POST /api/v1/meta HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", "400",
+		 "bad_request"},
+		{"GET /api/v1/meta HTTP/9.9\r\nHost: x\r\n\r\n", "505", "http_version_not_supported"},
+	};
+	static char big[80000];
+	char *out;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char want[64];
+		out = raw_exchange(cases[i].req, strlen(cases[i].req));
+		snprintf(want, sizeof(want), "HTTP/1.1 %s", cases[i].status);
+		if (strncmp(out, want, strlen(want)) != 0 || strstr(out, "application/json") == NULL ||
+		    strstr(out, cases[i].code) == NULL || strstr(out, "<html>") != NULL)
+			fail_msg("%s answered:\n%s", cases[i].req, out);
+		free(out);
+	}
+	snprintf(big, sizeof(big), "GET /api/v1/meta HTTP/1.1\r\nHost: x\r\nX-Big: %0*d\r\n\r\n", 70000, 0);
+	out = raw_exchange(big, strlen(big));
+	assert_non_null(strstr(out, "request_head_too_large"));
+	assert_null(strstr(out, "<html>"));
+	free(out);
+}
+
 /* An internal error carries its request id, the same as the X-Request-Id header. */
 static void test_request_id(void **state)
 {
@@ -189,10 +244,12 @@ static void test_request_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_route_fails_with_500),
+		/* first: the every-route loop uses up the address's SMS and login quotas */
 		cmocka_unit_test(test_long_order_number_is_404),
 		cmocka_unit_test(test_nul_and_missing_host),
 		cmocka_unit_test(test_request_id),
+		cmocka_unit_test(test_malformed_requests_get_json),
+		cmocka_unit_test(test_no_route_fails_with_500),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
