@@ -5,6 +5,7 @@
 #include "api/form.h"
 #include "auth/password.h"
 #include "core/roles.h"
+#include "util/strnum.h"
 
 int api_admin_staff_list(struct http_req *r)
 {
@@ -90,4 +91,32 @@ int api_admin_staff_create(struct http_req *r)
 			   json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)x.id, "username",
 				     x.username ? x.username : "", "display_name", x.name ? x.name : "",
 				     "roles", json_object_get(body, "roles")));
+}
+
+struct unlock_tx {
+	int64_t id;
+	struct actor a;
+};
+
+static int unlock_tx(struct db_conn *c, void *arg)
+{
+	struct unlock_tx *t = arg;
+	return store_staff_unlock(c, t->id, &t->a);
+}
+
+/* POST /admin/staff/{id}/unlock: the logins of a staff account locked by wrong passwords work again. */
+int api_admin_staff_unlock(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct unlock_tx t = {.a = api_actor(r)};
+	int rc;
+
+	if (strnum_parse(http_param(r, "id"), 1, INT64_MAX, &t.id) != 0)
+		return http_reply_error(r, 404, "not_found", "未找到该工作人员", NULL);
+	rc = db_tx(app->db, unlock_tx, &t);
+	if (rc == DB_NOTFOUND)
+		return http_reply_error(r, 404, "not_found", "未找到该工作人员", NULL);
+	if (rc != DB_OK)
+		return api_internal(r, "staff unlock");
+	return http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)t.id, "unlocked", 1));
 }

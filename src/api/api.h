@@ -164,6 +164,7 @@ int api_admin_org_unlock(struct http_req *r);        /* admin_orgs.c */
 int api_admin_org_confirm_uscc(struct http_req *r);  /* admin_orgs.c */
 int api_admin_staff_list(struct http_req *r);        /* admin_staff.c */
 int api_admin_staff_create(struct http_req *r);      /* admin_staff.c */
+int api_admin_staff_unlock(struct http_req *r);      /* admin_staff.c */
 int api_mobile_req_create(struct http_req *r);       /* mobile_req.c */
 int api_mobile_req_list_own(struct http_req *r);     /* mobile_req.c */
 int api_admin_mobile_req_list(struct http_req *r);   /* mobile_req.c */

@@ -94,6 +94,18 @@ int api_calendar_get(struct http_req *r)
 					 "data_dir", app->cfg->calendar_dir));
 }
 
+struct calendar_put_tx {
+	int year, off, work;
+	const char *text;
+	const struct actor *a;
+};
+
+static int calendar_put_tx(struct db_conn *c, void *arg)
+{
+	const struct calendar_put_tx *t = arg;
+	return store_calendar_put(c, t->year, t->text, t->off, t->work, t->a);
+}
+
 /* PUT /api/v1/admin/calendar/{year}: an admin uploads a year's holiday-cn JSON (the State Council's
  * announcement of holidays and 调休 make-up days); it replaces the repository's file of that year. */
 int api_calendar_put(struct http_req *r)
@@ -106,7 +118,6 @@ int api_calendar_put(struct http_req *r)
 	const char *body = http_body(r, &len);
 	long year = ys != NULL ? strtol(ys, &end, 10) : 0;
 	int off = 0, work = 0, rc;
-	struct db_conn *c;
 
 	if (ys == NULL || *end != '\0' || strlen(ys) != 4 || year < 2000 || year > 2100)
 		return http_reply_error(r, 404, "not_found", "年份应为 2000 至 2100 之间的四位数", "year");
@@ -118,11 +129,8 @@ int api_calendar_put(struct http_req *r)
 		return http_reply_json(r, 422, json_pack("{s:O, s:[o]}", "error", e, "errors", e));
 	}
 	text = strndup(body, len);
-	c = db_acquire(app->db);
-	rc = db_begin(c);
-	if (rc == DB_OK)
-		rc = db_end(c, store_calendar_put(c, (int)year, text, off, work, &a));
-	db_release(c);
+	rc = db_tx(app->db, calendar_put_tx,
+		   &(struct calendar_put_tx){.year = (int)year, .off = off, .work = work, .text = text, .a = &a});
 	free(text);
 	if (rc != DB_OK)
 		return api_internal(r, "calendar put");

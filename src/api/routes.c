@@ -51,6 +51,7 @@ const struct route api_routes[] = {
 	{"POST", "/api/v1/admin/organisations/{uscc}/confirm-uscc", api_admin_org_confirm_uscc, ADMIN},
 	{"GET", "/api/v1/admin/staff", api_admin_staff_list, ADMIN},
 	{"POST", "/api/v1/admin/staff", api_admin_staff_create, ADMIN},
+	{"POST", "/api/v1/admin/staff/{id}/unlock", api_admin_staff_unlock, ADMIN},
 	{"GET", "/api/v1/projects", api_projects_list, ACCESS_SESSION},
 	{"POST", "/api/v1/orders", api_orders_create, ACCESS_ORG},
 	{"GET", "/api/v1/orders", api_orders_list, ACCESS_ORG},

@@ -61,8 +61,12 @@ struct staff_rec {
 
 /* Loads the staff account username (or, with username NULL, id). Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_staff_get(struct db_conn *c, const char *username, int64_t id, struct staff_rec *s);
-/* *items gets every staff account (without password hashes) as a JSON array. */
+/* *items gets every staff account (without password hashes, with locked_until when its logins were
+ * locked) as a JSON array. */
 int store_staff_list(struct db_conn *c, json_t **items);
+/* Ends every lockout of staff id's logins, from every address, audited (run it in db_tx).
+ * Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_staff_unlock(struct db_conn *c, int64_t id, const struct actor *a);
 
 /* --- projects (store_project.c) --- */
 

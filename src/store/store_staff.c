@@ -75,7 +75,9 @@ int store_staff_list(struct db_conn *c, json_t **items)
 	json_t *cur = NULL;
 	int rc = db_query(
 		c,
-		"SELECT s.id, s.username, s.display_name, s.disabled, s.created_at, r.role FROM staff s"
+		"SELECT s.id, s.username, s.display_name, s.disabled, s.created_at, r.role,"
+		" (SELECT MAX(a.period_ends) FROM login_attempts a WHERE a.account = 'staff:' || s.username"
+		" AND a.attempts >= a.max_attempts) FROM staff s"
 		" LEFT JOIN staff_roles r ON r.staff_id = s.id ORDER BY s.id, r.role",
 		DB_NOARGS, &r);
 
@@ -87,6 +89,9 @@ int store_staff_list(struct db_conn *c, json_t **items)
 					db_rows_text(r, 1), "display_name", db_rows_text(r, 2), "disabled",
 					(int)db_rows_int(r, 3), "created_at", db_rows_text(r, 4), "roles");
 			json_array_append_new(*items, cur);
+			/* the end of the latest lockout of its logins, from any address */
+			if (db_rows_text(r, 6) != NULL && db_rows_text(r, 6)[0] != '\0')
+				json_object_set_new(cur, "locked_until", json_string(db_rows_text(r, 6)));
 		}
 		if (db_rows_text(r, 5) != NULL)
 			json_array_append_new(json_object_get(cur, "roles"), json_string(db_rows_text(r, 5)));
@@ -105,4 +110,16 @@ int store_staff_create(struct db_conn *c, const char *username, const char *disp
 	return rc != DB_OK ? rc
 			   : db_end(c, staff_create_steps(c, username, display_name, password_hash, roles, a,
 							  id));
+}
+
+int store_staff_unlock(struct db_conn *c, int64_t id, const struct actor *a)
+{
+	char account[STORE_LOGIN_ACCOUNT_LEN];
+	struct staff_rec s = {0};
+	int rc = store_staff_get(c, NULL, id, &s);
+
+	if (rc != DB_OK)
+		return rc;
+	rc = store_login_clear(c, store_login_account(account, "staff", s.username));
+	return rc != DB_OK ? rc : store_audit_append(c, a, "staff.unlock", "staff", s.username, NULL);
 }

@@ -354,6 +354,39 @@ static void test_staff_lock_per_address_and_ip_limit(void **state)
 	assert_string_equal(code_of(reply), "too_many_requests");
 }
 
+/* An admin unlocks a staff account locked from an address: the list shows the lock, and after the
+ * unlock the right password works from that address again (audited). */
+static void test_admin_unlocks_staff(void **state)
+{
+	struct client typo, admin;
+	char reply[1024];
+	json_t *j = NULL, *item;
+	json_int_t id = 0;
+	size_t i;
+	char path[80];
+	(void)state;
+
+	client_init_from(&typo, &S, "staff-typo", "127.0.0.11");
+	for (int k = 0; k < 5; k++)
+		staff_login(&typo, "shipper", "Wrong-pass-1", reply);
+	assert_int_equal(staff_login(&typo, "shipper", "Demo-2026", reply), 429);
+	client_init_from(&admin, &S, "staff-unlocker", "127.0.0.12");
+	assert_int_equal(staff_login(&admin, "admin", "Demo-2026", reply), 200);
+	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/staff", NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "items"), i, item)
+		if (strcmp(json_string_value(json_object_get(item, "username")), "shipper") == 0) {
+			id = json_integer_value(json_object_get(item, "id"));
+			assert_non_null(json_object_get(item, "locked_until"));
+		}
+	json_decref(j);
+	assert_true(id > 0);
+	snprintf(path, sizeof(path), "/api/v1/admin/staff/%lld/unlock", (long long)id);
+	assert_int_equal(client_do(&typo, "POST", path, NULL, NULL), 401); /* not logged in */
+	assert_int_equal(client_do(&admin, "POST", "/api/v1/admin/staff/999999/unlock", NULL, NULL), 404);
+	assert_int_equal(client_do(&admin, "POST", path, NULL, NULL), 200);
+	assert_int_equal(staff_login(&typo, "shipper", "Demo-2026", reply), 200);
+}
+
 /* Makes the SMS codes of the last minute a minute old, and forgets the per-minute buckets, so that
  * the next request is not refused as too frequent. */
 static void age_codes(void)
@@ -566,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_reset_answers_alike),
 		cmocka_unit_test(test_staff_unknown_user_costs_the_same),
 		cmocka_unit_test(test_staff_lock_per_address_and_ip_limit),
+		cmocka_unit_test(test_admin_unlocks_staff),
 		cmocka_unit_test(test_reset_quota_per_address),
 		cmocka_unit_test(test_many_addresses_lock_only_new_ones),
 		cmocka_unit_test(test_password_change_limited),
