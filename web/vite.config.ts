@@ -1,0 +1,42 @@
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import AutoImport from 'unplugin-auto-import/vite'
+import Components from 'unplugin-vue-components/vite'
+import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
+
+// The C server (certdeskd) serves web/dist: index.html for every unknown
+// non-/api path (history routing) and hashed files under /assets/.
+//
+// Element Plus on demand: a template's <el-button> or v-loading and a script's
+// ElMessage / ElMessageBox / ElLoading are imported with their CSS by these
+// plugins, so no file imports an Element Plus component or style by hand.
+// Our own components are imported explicitly (dirs: []), so only Element Plus
+// appears in the generated declarations (src/components.d.ts,
+// src/auto-imports.d.ts), which are committed for vue-tsc and the editor; a
+// build rewrites them and scripts/test.sh fails when they changed.
+export default defineConfig({
+  base: '/',
+  plugins: [
+    vue(),
+    AutoImport({
+      resolvers: [ElementPlusResolver()],
+      dts: 'src/auto-imports.d.ts',
+    }),
+    Components({
+      dirs: [],
+      resolvers: [ElementPlusResolver({ importStyle: 'css', directives: true })],
+      dts: 'src/components.d.ts',
+    }),
+  ],
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    emptyOutDir: true,
+  },
+  server: {
+    proxy: {
+      '/api': 'http://127.0.0.1:8080',
+      '/healthz': 'http://127.0.0.1:8080',
+    },
+  },
+})
