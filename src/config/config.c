@@ -127,6 +127,10 @@ static const struct opt opts[] = {
 	 NULL},
 	{"sim", "alipay_gateway_key", OPT_STR, F(sim_alipay_gateway_key), 1, 4096,
 	 "config/testkeys/alipay-gateway.key", NULL},
+	{"signer", "socket", OPT_STR, F(signer_socket), 1, 107, "var/signer.sock", NULL},
+	{"signer", "keys_dir", OPT_STR, F(signer_keys_dir), 1, 4096, "var/ca-keys", NULL},
+	{"signer", "log", OPT_STR, F(signer_log), 1, 4096, "var/signer.log", NULL},
+	{"signer", "user", OPT_STR, F(signer_user), 0, 32, "", NULL},
 };
 #undef F
 
@@ -238,7 +242,8 @@ static int apply_env(struct config *cfg, char *err, size_t errlen)
 			env_name(&opts[i], name, sizeof(name));
 			known = strlen(name) == len && strncmp(name, *e, len) == 0;
 		}
-		if (!known && strncmp(*e, "CERTDESK_TEST_", 14) != 0) {
+		/* CERTDESK_SIGNER_PIN_<KEY ID>: PKCS#11 PINs, read by certdesk-signer itself. */
+		if (!known && strncmp(*e, "CERTDESK_TEST_", 14) != 0 && strncmp(*e, "CERTDESK_SIGNER_PIN_", 20) != 0) {
 			snprintf(err, errlen, "environment: unknown variable %.*s", (int)len, *e);
 			return -1;
 		}

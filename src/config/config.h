@@ -113,6 +113,11 @@ struct config {
 	char *sim_wxpay_platform_key; /* signs replies and notifications */
 	char *sim_alipay_app_pub;
 	char *sim_alipay_gateway_key;
+	/* [signer] certdesk-signer, the one process that holds CA private keys (pki/signer_proto.h) */
+	char *signer_socket;   /* its UNIX socket, mode 0660 */
+	char *signer_keys_dir; /* <id>.pem or <id>.p11, and <id>.crt, per key */
+	char *signer_log;      /* append-only, one JSON line per signature or refusal */
+	char *signer_user;     /* "" or the user it becomes after opening keys and socket as root */
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the environment. Returns 0,
