@@ -1,11 +1,26 @@
-import { createRouter, createWebHistory } from 'vue-router'
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import PortalLayout from './layouts/PortalLayout.vue'
 import HomeView from './views/HomeView.vue'
-import { loadSession, session } from './api.js'
+import { loadSession, session, type Schemas } from './api'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** The page's title (document.title). */
+    title?: string
+    /** Who may see the page. */
+    auth?: 'org' | 'staff'
+    /** Staff roles of which one is required. */
+    roles?: Schemas['Role'][]
+    /** A back-office page (its own site title). */
+    console?: boolean
+    /** The work queue the page shows (AdminWorkQueueView). */
+    queue?: 'paper' | 'production' | 'shipping'
+  }
+}
 
 // Only the portal frame and the home page are in the first chunk; other pages load on demand.
 // meta.auth: 'org' | 'staff' — who may see the page; meta.roles: staff roles required (any of).
-const routes = [
+const routes: RouteRecordRaw[] = [
   // The legal person's phone, from the QR code on the authorisation letter: no login, no portal
   // frame (and no meta.auth, so the guard below lets it through).
   {

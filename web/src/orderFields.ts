@@ -1,9 +1,31 @@
 // The order form (订单信息): its sections and fields, in the order of the printed application
 // form. The server validates every field (POST/PUT /api/v1/orders); these are for the pages.
-import { ID_TYPES } from './format.js'
+import { ID_TYPES } from './format'
 
-// kind: text | mobile | idcard | email | tax | id_type; mainOnly: only for a main key (电子印章).
-export const ORDER_SECTIONS = [
+export type FieldKind = 'text' | 'mobile' | 'idcard' | 'email' | 'tax' | 'id_type'
+/** One field of the order form; mainOnly: only for a main key (电子印章). */
+export interface OrderField {
+  name: string
+  label: string
+  kind?: FieldKind
+  max?: number
+  placeholder?: string
+  wide?: boolean
+  mainOnly?: boolean
+}
+export interface OrderSection {
+  key: string
+  title: string
+  hint?: string
+  mainOnly?: boolean
+  fields: OrderField[]
+}
+/** The form as the pages edit it: every field a string ('' for absent ones). */
+export type OrderFormModel = Record<string, string>
+/** The form as the server sends it (absent or null for an empty field). */
+export type OrderFormValues = Record<string, string | number | null | undefined>
+
+export const ORDER_SECTIONS: OrderSection[] = [
   {
     key: 'unit',
     title: '单位信息',
@@ -79,21 +101,21 @@ export const ORDER_FIELD_NAMES = ORDER_FIELDS.map((f) => f.name)
 // Fields whose change voids the printed authorisation letter and the legal-person verification.
 export const LEGAL_FIELDS = ['legal_name', 'legal_id_type', 'legal_id_number']
 
-export const sectionsFor = (keyType) => ORDER_SECTIONS.filter((s) => !s.mainOnly || keyType === 'main')
+export const sectionsFor = (keyType?: string | null) => ORDER_SECTIONS.filter((s) => !s.mainOnly || keyType === 'main')
 
 // A form model with every field ('' for absent ones).
-export function emptyOrderForm() {
+export function emptyOrderForm(): OrderFormModel {
   return Object.fromEntries(ORDER_FIELD_NAMES.map((n) => [n, '']))
 }
 
-export function fillOrderForm(model, form) {
+export function fillOrderForm(model: OrderFormModel, form?: OrderFormValues | null): OrderFormModel {
   for (const n of ORDER_FIELD_NAMES) model[n] = form && form[n] !== undefined && form[n] !== null ? String(form[n]) : ''
   return model
 }
 
 // The fields of model for POST (no empty ones) — trimmed.
-export function formForCreate(model, keyType) {
-  const out = {}
+export function formForCreate(model: OrderFormModel, keyType?: string | null): Record<string, string> {
+  const out: Record<string, string> = {}
   for (const f of ORDER_FIELDS) {
     if (f.mainOnly && keyType !== 'main') continue
     const v = String(model[f.name] ?? '').trim()
@@ -103,8 +125,12 @@ export function formForCreate(model, keyType) {
 }
 
 // The changed fields for PUT: a cleared field is sent as null.
-export function formChanges(model, saved, keyType) {
-  const out = {}
+export function formChanges(
+  model: OrderFormModel,
+  saved: OrderFormValues | null | undefined,
+  keyType?: string | null,
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
   for (const f of ORDER_FIELDS) {
     if (f.mainOnly && keyType !== 'main') continue
     const now = String(model[f.name] ?? '').trim()
@@ -114,14 +140,14 @@ export function formChanges(model, saved, keyType) {
   return out
 }
 
-export function displayValue(field, value) {
+export function displayValue(field: Pick<OrderField, 'kind'>, value: unknown): string {
   if (value === undefined || value === null || value === '') return ''
-  if (field.kind === 'id_type') return ID_TYPES[value] || value
+  if (field.kind === 'id_type') return ID_TYPES[String(value)] || String(value)
   return String(value)
 }
 
 // Document codes (documents_required) → names, for the upload card.
-export const DOCUMENTS = {
+export const DOCUMENTS: Record<string, string> = {
   application_form: '数字证书用户申请表（盖章扫描件）',
   business_licence: '营业执照（电子营业执照或盖章复印件扫描件）',
   handler_id_front: '经办人身份证人像面（盖章复印件扫描件）',

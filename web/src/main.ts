@@ -1,7 +1,7 @@
 import { createApp } from 'vue'
 import App from './App.vue'
-import router from './router.js'
-import { onUnauthorized, session } from './api.js'
+import router from './router'
+import { onUnauthorized, session } from './api'
 import './styles.css'
 
 // A request answered 401 (not logged in / session expired): to the matching login page, with

@@ -1,6 +1,6 @@
 // "已等待" in a queue: calendar time since a moment, in 分钟 / 小时 / 天 (the dashboard has the
 // working-day figures from the server).
-export function ageText(since, now = Date.now()) {
+export function ageText(since?: string | null, now: number = Date.now()): string {
   if (!since) return '-'
   const ms = now - new Date(since).getTime()
   if (!Number.isFinite(ms)) return '-'
