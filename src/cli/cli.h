@@ -10,7 +10,13 @@ extern const struct actor cli_actor;
 
 /* certdesk staff add --username U --name N --roles r1,r2 [--password-stdin] */
 int cmd_staff(struct db *db, int argc, char **argv);
-/* Creates the Yingtan project; with demo set, one staff account per role too. */
-int cmd_init(struct db *db, int demo);
+/* Creates the Yingtan project; with demo set, one staff account per role and the demo CA too. */
+struct config;
+int cmd_init(struct db *db, const struct config *cfg, int demo);
+/* certdesk ca init|import|list (cmd_ca.c). */
+int cmd_ca(struct db *db, const struct config *cfg, int argc, char **argv);
+/* Runs the CA key ceremony for algs ("rsa2048,p256,sm2" when NULL) into keys_dir ([signer]
+ * keys_dir when NULL) and seeds the Yingtan profiles. Returns the exit code. */
+int cmd_ca_init(struct db *db, const struct config *cfg, const char *algs, const char *keys_dir);
 
 #endif

@@ -39,7 +39,7 @@ static int staff_tx(struct db_conn *c, void *arg)
 	return store_staff_create(c, s->username, s->name, s->hash, s->roles, &cli_actor, &s->id);
 }
 
-int cmd_init(struct db *db, int demo)
+int cmd_init(struct db *db, const struct config *cfg, int demo)
 {
 	char hash[PASSWORD_HASH_LEN];
 	int rc;
@@ -63,5 +63,6 @@ int cmd_init(struct db *db, int demo)
 		}
 		printf("  %-9s %s%s\n", s.username, role_label(r), rc == DB_CONFLICT ? " (existed)" : "");
 	}
-	return 0;
+	/* the demo's CA: certdesk-signer loads the keys written here */
+	return cmd_ca_init(db, cfg, NULL, NULL);
 }

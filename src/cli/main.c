@@ -17,7 +17,14 @@ static int usage(FILE *f, int rc)
 		   "commands:\n"
 		   "  migrate                 apply pending schema migrations\n"
 		   "  init [--demo]           migrate and create the Yingtan project; --demo adds one\n"
-		   "                          staff account per role (demo passwords, printed)\n"
+		   "                          staff account per role (demo passwords, printed) and\n"
+		   "                          the demo CA (ca init)\n"
+		   "  ca init [--algorithms rsa2048,p256,sm2] [--keys-dir DIR]\n"
+		   "                          create root, issuing, OCSP and seal-maker CA keys and\n"
+		   "                          certificates for certdesk-signer ([signer] keys_dir)\n"
+		   "  ca import --key-id ID --cert FILE (--key FILE | --pkcs11-uri URI) [--role R]\n"
+		   "                          record an operator's CA certificate and its key\n"
+		   "  ca list                 the CAs, algorithms, validity and where each key lives\n"
 		   "  staff add --username U --name NAME --roles r1,r2 [--password-stdin]\n"
 		   "                          create a staff account (roles: reviewer finance paper\n"
 		   "                          producer shipper admin); without --password-stdin a\n"
@@ -86,7 +93,9 @@ static int run(const struct config *cfg, int argc, char **argv)
 		printf("schema version %d (%d migrations applied now)\n", store_schema_version(db), applied);
 		rc = 0;
 	} else if (strcmp(argv[0], "init") == 0) {
-		rc = cmd_init(db, argc > 1 && strcmp(argv[1], "--demo") == 0);
+		rc = cmd_init(db, cfg, argc > 1 && strcmp(argv[1], "--demo") == 0);
+	} else if (strcmp(argv[0], "ca") == 0) {
+		rc = cmd_ca(db, cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "staff") == 0) {
 		rc = cmd_staff(db, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "audit") == 0 && argc > 1 && strcmp(argv[1], "verify") == 0) {

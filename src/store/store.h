@@ -621,4 +621,88 @@ int store_refunds_due(struct db_conn *c, int64_t id, struct refund_rec *rs, int 
 int store_refund_update(struct db_conn *c, int64_t id, const char *from, const char *to,
 			const char *refund_id, const char *error);
 
+/* --- the CA engine (store_pki.c): CAs, certificate profiles, certificates --- */
+
+/* A CA certificate whose private key the signer holds (or an HSM). */
+struct ca_rec {
+	int64_t id;
+	char key_id[48];
+	char role[12];      /* root, issuing, ocsp, sealmaker */
+	char algorithm[12]; /* rsa2048, rsa3072, p256, sm2 */
+	char parent_key_id[48]; /* "" for a root */
+	char subject[600];
+	char not_before[32], not_after[32];
+	char key_location[600]; /* "file:<path>" or a PKCS#11 URI (never a PIN) */
+	char created_at[32];
+	char *der_b64; /* the certificate, owned: store_ca_free */
+};
+
+/* Records a CA (id and created_at ignored), audited as ca.add. DB_CONFLICT when key_id exists. */
+int store_ca_insert(struct db_conn *c, const struct ca_rec *ca, const struct actor *a);
+/* Loads the CA with key_id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_ca_get(struct db_conn *c, const char *key_id, struct ca_rec *ca);
+/* *items gets every CA (roots first, then by key id) as JSON; with_der adds "der" (base64). */
+int store_ca_list_json(struct db_conn *c, int with_der, json_t **items);
+/* Frees what store_ca_get allocated. */
+void store_ca_free(struct ca_rec *ca);
+
+/* What the certificates of one project, key type and key algorithm contain. */
+struct cert_profile_rec {
+	int64_t id, project_id;
+	char key_type[12];
+	char algorithm[12];
+	int months_per_year; /* validity bought by one paid year */
+	char subject_template[512];
+	char key_usage[128];     /* digitalSignature,nonRepudiation,... */
+	char ext_key_usage[128]; /* clientAuth,emailProtection,... or "" */
+	char policy_oid[64];
+	char identity_oid[64];
+	char crl_url[300], ocsp_url[300], ca_issuers_url[300];
+	char issuing_key_id[48];
+	int dual;
+};
+
+/* Inserts p, or replaces the profile of its project, key type and algorithm; audited as
+ * profile.put. */
+int store_profile_put(struct db_conn *c, const struct cert_profile_rec *p, const struct actor *a);
+/* Loads up to max profiles of project_id and key_type into ps; *n gets how many. */
+int store_profiles_of(struct db_conn *c, int64_t project_id, const char *key_type, struct cert_profile_rec *ps,
+		      int max, int *n);
+/* *items gets the profiles of project_id (0: all projects) as JSON. */
+int store_profiles_json(struct db_conn *c, int64_t project_id, json_t **items);
+
+/* An issued certificate. */
+struct cert_rec {
+	int64_t id, order_id, org_id;
+	char serial[48]; /* upper-case hex, no leading zeros */
+	char ca_key_id[48];
+	char kind[8]; /* sign, enc */
+	char subject[600];
+	char not_before[32], not_after[32];
+	char spki_sha256[65];
+	char status[12]; /* good, revoked */
+	char revoked_at[32], reason[32];
+	char created_at[32];
+	char *der_b64; /* owned: store_cert_free */
+};
+
+/* Records an issued certificate (id, status, created_at ignored) while its order is in order_state,
+ * and audits it as cert.issue on order_no. DB_CONFLICT when the order already has one of this kind
+ * (or the serial exists), DB_NOTFOUND when the order left order_state. */
+int store_cert_insert(struct db_conn *c, struct cert_rec *v, const char *order_no, const char *order_state,
+		      const struct actor *a);
+/* Loads the certificate of order_id and kind. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_cert_of_order(struct db_conn *c, int64_t order_id, const char *kind, struct cert_rec *v);
+/* Loads the certificate with serial (hex, any case). Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_cert_by_serial(struct db_conn *c, const char *serial, struct cert_rec *v);
+/* *found gets 1 when a certificate of another organisation than org_id certifies the public key
+ * whose SubjectPublicKeyInfo hashes to spki_sha256 (hex), else 0. */
+int store_cert_key_elsewhere(struct db_conn *c, const char *spki_sha256, int64_t org_id, int *found);
+/* *items gets the certificates of order_id as JSON (store_cert_json each). */
+int store_certs_of_order_json(struct db_conn *c, int64_t order_id, json_t **items);
+/* Returns v as the API shows it (no DER). Caller decrefs. */
+json_t *store_cert_json(const struct cert_rec *v);
+/* Frees what the loaders allocated. */
+void store_cert_free(struct cert_rec *v);
+
 #endif

@@ -1,0 +1,291 @@
+/* pki_issue: read the order, its organisation, profile and CA (then release the connection), check
+ * the CSR, build the TBSCertificate, have certdesk-signer sign it (no connection held), and store the
+ * certificate in one transaction guarded by the order's state and the (order, kind) constraint. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "pki/issue.h"
+#include "pki/lint.h"
+#include "pki/pki.h"
+#include "pki/signer_client.h"
+#include "store/db.h"
+#include "util/strutil.h"
+
+#define MAX_PROFILES 8
+
+/* What issuance reads from the database before the slow work. */
+struct issue_ctx {
+	const struct pki_issue_req *rq;
+	struct order_rec order;
+	struct org_rec org;
+	struct cert_profile_rec profiles[MAX_PROFILES];
+	int nprofiles;
+	const struct cert_profile_rec *profile;
+	struct ca_rec ca;
+	X509_REQ *req;
+	EVP_PKEY *key; /* the CSR's, owned by req */
+	char spki[65];
+	int years;
+	struct cert_rec *out;
+};
+
+/* Returns the years paid for the order: the form's "years" (1..9), else 1. */
+static int years_of(const struct order_rec *o)
+{
+	json_t *form = json_loads(o->form != NULL ? o->form : "{}", 0, NULL);
+	json_int_t y = json_integer_value(json_object_get(form, "years"));
+
+	json_decref(form);
+	return y >= 1 && y <= 9 ? (int)y : 1;
+}
+
+/* Decodes and checks the CSR on its own (no database). Returns PKI_OK or an error. */
+static int check_csr(struct issue_ctx *x, char *detail, size_t dl)
+{
+	x->req = pki_csr_decode(x->rq->csr, x->rq->csrlen);
+	if (x->req == NULL)
+		return snprintf(detail, dl, "CSR does not decode"), PKI_CSR_INVALID;
+	x->key = X509_REQ_get0_pubkey(x->req);
+	if (x->key == NULL)
+		return snprintf(detail, dl, "CSR key does not decode"), PKI_CSR_INVALID;
+	if (!pki_csr_verify(x->req))
+		return snprintf(detail, dl, "CSR signature does not verify"), PKI_CSR_BAD_SIGNATURE;
+	if (pki_key_check_weak(x->key, detail, dl) != 0)
+		return PKI_KEY_WEAK;
+	if (pki_spki_sha256(x->key, x->spki) != 0)
+		return PKI_INTERNAL;
+	return PKI_OK;
+}
+
+/* Picks the profile whose algorithm is the CSR key's. Returns PKI_OK or PKI_CSR_KEY_MISMATCH. */
+static int pick_profile(struct issue_ctx *x, char *detail, size_t dl)
+{
+	char desc[64];
+	int alg = pki_key_alg(x->key, desc, sizeof(desc));
+
+	for (int i = 0; alg >= 0 && i < x->nprofiles; i++)
+		if (strcmp(x->profiles[i].algorithm, pki_alg_name(alg)) == 0) {
+			x->profile = &x->profiles[i];
+			return PKI_OK;
+		}
+	snprintf(detail, dl, "CSR key %s matches no profile of the order's project and key type", desc);
+	return PKI_CSR_KEY_MISMATCH;
+}
+
+/* Reads the order; *existing is set when it already has its certificate (loaded into x->out).
+ * Returns PKI_OK or an error. */
+static int load_order(struct db_conn *c, struct issue_ctx *x, int *existing, char *detail, size_t dl)
+{
+	int rc = store_order_get(c, x->rq->order_no, &x->order);
+
+	if (rc == DB_NOTFOUND)
+		return PKI_ORDER_NOT_FOUND;
+	if (rc != DB_OK)
+		return PKI_INTERNAL;
+	if (store_cert_of_order(c, x->order.id, x->rq->kind, x->out) == DB_OK)
+		return *existing = 1, PKI_OK;
+	if (strcmp(x->order.state, PKI_ISSUE_STATE) != 0)
+		return snprintf(detail, dl, "order in state %s", x->order.state), PKI_ORDER_STATE;
+	return PKI_OK;
+}
+
+/* Reads what the certificate needs (organisation, profile, CA) and checks the key is not another
+ * organisation's. Returns PKI_OK or an error. */
+static int load_rest(struct db_conn *c, struct issue_ctx *x, char *detail, size_t dl)
+{
+	int found = 0, rc;
+
+	if (store_org_get_id(c, x->order.org_id, &x->org) != DB_OK)
+		return PKI_INTERNAL;
+	if (store_profiles_of(c, x->order.project_id, x->order.key_type, x->profiles, MAX_PROFILES, &x->nprofiles) !=
+	    DB_OK)
+		return PKI_INTERNAL;
+	if (x->nprofiles == 0)
+		return snprintf(detail, dl, "no profile for %s", x->order.key_type), PKI_NO_PROFILE;
+	if ((rc = pick_profile(x, detail, dl)) != PKI_OK)
+		return rc;
+	if (store_ca_get(c, x->profile->issuing_key_id, &x->ca) != DB_OK)
+		return snprintf(detail, dl, "CA %s not recorded", x->profile->issuing_key_id), PKI_CA_MISSING;
+	if (store_cert_key_elsewhere(c, x->spki, x->order.org_id, &found) != DB_OK)
+		return PKI_INTERNAL;
+	if (found)
+		return snprintf(detail, dl, "key %s certified for another organisation", x->spki), PKI_KEY_REUSED;
+	x->years = years_of(&x->order);
+	return PKI_OK;
+}
+
+/* Maps signer_sign's result to an enum pki_err. */
+static int signer_err(int rc)
+{
+	switch (rc) {
+	case SIGNER_REFUSED:
+		return PKI_SIGNER_REFUSED;
+	case SIGNER_NO_KEY:
+	case SIGNER_KEY_UNAVAILABLE:
+		return PKI_CA_KEY_UNAVAILABLE;
+	default: /* -1: unreachable; SIGNER_INTERNAL: failed or busy. Either may work on a retry. */
+		return PKI_SIGNER_UNAVAILABLE;
+	}
+}
+
+/* Fills x->out from the signed certificate cert (DER). Returns PKI_OK or an error. */
+static int fill_out(struct issue_ctx *x, X509 *cert, const unsigned char *der, size_t derlen, const char *serial)
+{
+	struct cert_rec *v = x->out;
+
+	memset(v, 0, sizeof(*v));
+	v->order_id = x->order.id;
+	v->org_id = x->order.org_id;
+	str_copy(v->serial, serial, sizeof(v->serial));
+	str_copy(v->ca_key_id, x->ca.key_id, sizeof(v->ca_key_id));
+	str_copy(v->kind, x->rq->kind, sizeof(v->kind));
+	pki_name_text(X509_get_subject_name(cert), v->subject, sizeof(v->subject));
+	str_copy(v->spki_sha256, x->spki, sizeof(v->spki_sha256));
+	if (pki_asn1_time_text(X509_get0_notBefore(cert), v->not_before) != 0 ||
+	    pki_asn1_time_text(X509_get0_notAfter(cert), v->not_after) != 0)
+		return PKI_INTERNAL;
+	v->der_b64 = pki_b64_encode(der, derlen);
+	return v->der_b64 != NULL ? PKI_OK : PKI_INTERNAL;
+}
+
+/* Has the signer sign tbs and assembles the certificate; checks it against the CA's key.
+ * Returns PKI_OK with x->out filled, or an error. */
+static int sign(struct issue_ctx *x, X509 *ca, X509 *draft, const char *serial, char *detail, size_t dl)
+{
+	unsigned char *tbs = NULL, *alg = NULL, *sig = NULL, *der = NULL;
+	size_t tbslen = 0, alglen = 0, siglen = 0, derlen = 0;
+	const unsigned char *p;
+	X509 *cert = NULL;
+	int rc = PKI_INTERNAL, s;
+
+	if (pki_tbs_encode(draft, &tbs, &tbslen, &alg, &alglen) != 0)
+		goto out;
+	s = signer_sign(x->rq->signer_socket, x->ca.key_id, SIGNER_KIND_TBS_CERT, tbs, tbslen, &sig, &siglen, detail,
+			dl);
+	if (s != 0) {
+		rc = signer_err(s);
+		goto out;
+	}
+	if (pki_cert_assemble(tbs, tbslen, alg, alglen, sig, siglen, &der, &derlen) != 0)
+		goto out;
+	p = der;
+	cert = d2i_X509(NULL, &p, (long)derlen);
+	/* a signature that does not verify with the CA's key (wrong key behind the id) is never stored */
+	if (cert == NULL || p != der + derlen || !pki_x509_verify(cert, X509_get0_pubkey(ca))) {
+		snprintf(detail, dl, "the signer's signature does not verify with %s", x->ca.key_id);
+		rc = PKI_SIGNER_REFUSED;
+		goto out;
+	}
+	rc = fill_out(x, cert, der, derlen, serial);
+out:
+	free(tbs);
+	free(alg);
+	free(sig);
+	free(der);
+	X509_free(cert);
+	return rc;
+}
+
+/* Builds, lints and signs the certificate (no connection held). Returns PKI_OK or an error. */
+static int make(struct issue_ctx *x, char *detail, size_t dl)
+{
+	unsigned char serial[PKI_SERIAL_LEN];
+	char serial_hex[48];
+	X509 *ca = pki_cert_from_b64(x->ca.der_b64), *draft = NULL;
+	struct pki_tbs_in in = {0};
+	int rc = PKI_INTERNAL;
+
+	if (ca == NULL || pki_serial_new(serial) != 0)
+		goto out;
+	pki_serial_hex(serial, serial_hex);
+	in.profile = x->profile;
+	in.ca = ca;
+	in.subject_key = x->key;
+	in.org_name = x->org.name;
+	in.uscc = x->org.uscc;
+	in.years = x->years;
+	in.now = time(NULL);
+	in.serial = serial;
+	draft = pki_tbs_build(&in, detail, dl);
+	if (draft == NULL)
+		goto out;
+	if (pki_lint_run(draft, ca, x->profile, x->org.uscc, detail, dl) != 0) {
+		rc = PKI_LINT;
+		goto out;
+	}
+	rc = sign(x, ca, draft, serial_hex, detail, dl);
+out:
+	X509_free(ca);
+	X509_free(draft);
+	return rc;
+}
+
+struct store_arg {
+	struct issue_ctx *x;
+	int rc; /* DB result of the insert */
+};
+
+/* The write: the certificate while the order is still in production. */
+static int store_tx(struct db_conn *c, void *arg)
+{
+	struct store_arg *s = arg;
+	s->rc = store_cert_insert(c, s->x->out, s->x->order.order_no, PKI_ISSUE_STATE, s->x->rq->actor);
+	return s->rc;
+}
+
+/* Stores the new certificate; when a racing request stored one first, loads that one instead.
+ * Returns PKI_OK (with *created) or an error. */
+static int save(struct db *db, struct issue_ctx *x, int *created, char *detail, size_t dl)
+{
+	struct store_arg s = {x, DB_OK};
+	int rc = db_tx(db, store_tx, &s);
+	struct db_conn *c;
+
+	if (rc == DB_OK)
+		return *created = 1, PKI_OK;
+	if (s.rc == DB_NOTFOUND)
+		return snprintf(detail, dl, "order left %s meanwhile", PKI_ISSUE_STATE), PKI_ORDER_STATE;
+	if (s.rc != DB_CONFLICT)
+		return PKI_INTERNAL;
+	store_cert_free(x->out);
+	c = db_acquire(db);
+	rc = store_cert_of_order(c, x->order.id, x->rq->kind, x->out);
+	db_release(c);
+	if (rc != DB_OK)
+		return snprintf(detail, dl, "serial collision"), PKI_INTERNAL;
+	*created = 0;
+	return PKI_OK;
+}
+
+int pki_issue(struct db *db, const struct pki_issue_req *rq, struct cert_rec *out, int *created, char *detail,
+	      size_t detaillen)
+{
+	struct issue_ctx x = {.rq = rq, .out = out};
+	struct db_conn *c;
+	int existing = 0, rc;
+
+	*created = 0;
+	detail[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	c = db_acquire(db);
+	/* the order's own certificate comes first: a retry gets it whatever CSR it sends */
+	rc = load_order(c, &x, &existing, detail, detaillen);
+	if (rc == PKI_OK && !existing)
+		rc = check_csr(&x, detail, detaillen); /* a millisecond of CPU: not slow work */
+	if (rc == PKI_OK && !existing)
+		rc = load_rest(c, &x, detail, detaillen);
+	db_release(c);
+	if (rc == PKI_OK && !existing)
+		rc = make(&x, detail, detaillen); /* the signer: no connection held */
+	if (rc == PKI_OK && !existing)
+		rc = save(db, &x, created, detail, detaillen);
+	store_order_free(&x.order);
+	store_ca_free(&x.ca);
+	X509_REQ_free(x.req);
+	if (rc != PKI_OK)
+		store_cert_free(out);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/* Issuing an order's certificate: the order and its profile decide everything in it, the CSR only
+ * brings the public key (checked), certdesk-signer signs, the store keeps it once per order and kind. */
+#ifndef CERTDESK_PKI_ISSUE_H
+#define CERTDESK_PKI_ISSUE_H
+#include <stddef.h>
+
+#include "store/store.h"
+
+struct db;
+
+/* The state an order must be in for its certificate to be issued. */
+#define PKI_ISSUE_STATE "producing"
+
+struct pki_issue_req {
+	const char *order_no;
+	const unsigned char *csr; /* PEM or DER PKCS#10 */
+	size_t csrlen;
+	const char *kind;          /* "sign" (the encryption certificate of dual profiles comes later) */
+	const char *signer_socket; /* certdesk-signer's UNIX socket */
+	const struct actor *actor;
+};
+
+/* Issues (or finds) the certificate of rq's order. Holds no pooled connection while the signer
+ * works. Returns PKI_OK with *out filled (store_cert_free) and *created = 1 for a new certificate,
+ * 0 when the order already had one (a retry gets the first, never a second); or an enum pki_err
+ * with a detail for the log (English) in detail. */
+int pki_issue(struct db *db, const struct pki_issue_req *rq, struct cert_rec *out, int *created, char *detail,
+	      size_t detaillen);
+
+#endif
