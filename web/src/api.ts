@@ -77,6 +77,12 @@ export class ApiError extends Error {
   }
 }
 
+/** A caught value as an ApiError (anything else becomes one with its message), for catch blocks. */
+export function asApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e
+  return new ApiError(0, 'client', e instanceof Error ? e.message : String(e))
+}
+
 type UnauthorizedHandler = (err: ApiError, wasKind: SessionKind) => void
 let unauthorizedHandler: UnauthorizedHandler | null = null
 export function onUnauthorized(fn: UnauthorizedHandler) {
