@@ -224,5 +224,13 @@ int api_order_cancel(struct http_req *r);
 int api_refund_retry(struct http_req *r);
 /* ledger.c */
 int api_payments_ledger(struct http_req *r);
+/* certificates.c */
+int api_certificates_issue(struct http_req *r);
+int api_certificates_list(struct http_req *r);
+int api_certificate_get(struct http_req *r);
+int api_ca_list(struct http_req *r);
+int api_ca_file(struct http_req *r);
+/* Returns the certificates of o as the order pages show them (JSON array). Caller decrefs. */
+json_t *api_order_certificates(struct db_conn *c, const struct order_rec *o);
 
 #endif

@@ -20,6 +20,8 @@ const struct http_param api_params[] = {
 	{"key_type", 1, 11, LOWER "_", NULL, NULL},                /* main, secondary */
 	{"queue", 1, 31, LOWER "_", NULL, NULL},                   /* a back-office queue */
 	{"year", 4, 4, DIGITS, NULL, NULL},                        /* a calendar year */
+	{"serial", 1, 40, DIGITS "ABCDEFabcdef", NULL, NULL},      /* a certificate serial, hex */
+	{"ca_file", 5, 48, LOWER DIGITS "-.", NULL, NULL},         /* <CA key id>.crt */
 	{"token", 43, 43, UPPER LOWER DIGITS "-_",     /* base64url of 256 random bits */
 	 "verify_link_invalid", "二维码无效或已失效，请重新下载授权委托书后扫码"},
 };
@@ -102,6 +104,12 @@ const struct route api_routes[] = {
 	{"GET", "/api/v1/verify/{token}", api_verify_get, ACCESS_SESSION},
 	{"POST", "/api/v1/verify/{token}/start", api_verify_start, ACCESS_SESSION},
 	{"GET", "/api/v1/verify/{token}/result", api_verify_result, ACCESS_SESSION},
+	{"POST", "/api/v1/admin/orders/{order_no}/certificates", api_certificates_issue,
+	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
+	{"GET", "/api/v1/admin/orders/{order_no}/certificates", api_certificates_list, ACCESS_STAFF},
+	{"GET", "/api/v1/admin/certificates/{serial}", api_certificate_get, ACCESS_STAFF},
+	{"GET", "/api/v1/ca", api_ca_list, ACCESS_PUBLIC},
+	{"GET", "/ca/{ca_file}", api_ca_file, ACCESS_PUBLIC},
 	{"GET", "/api/v1/dev/outbox", api_dev_outbox_get, ACCESS_DEV},
 };
 

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,6 +137,13 @@ void harness_env(const struct srv *s)
 	setenv("CERTDESK_SIM_WXPAY_PLATFORM_KEY", SOURCE_DIR "/config/testkeys/wxpay-platform.key", 1);
 	setenv("CERTDESK_SIM_ALIPAY_APP_PUB", SOURCE_DIR "/config/testkeys/alipay-app.pub", 1);
 	setenv("CERTDESK_SIM_ALIPAY_GATEWAY_KEY", SOURCE_DIR "/config/testkeys/alipay-gateway.key", 1);
+	/* the CA keys (certdesk ca init, init --demo) and certdesk-signer stay inside the test's directory */
+	snprintf(v, sizeof(v), "%s/ca-keys", s->dir);
+	setenv("CERTDESK_SIGNER_KEYS_DIR", v, 1);
+	snprintf(v, sizeof(v), "%s/signer.sock", s->dir);
+	setenv("CERTDESK_SIGNER_SOCKET", v, 1);
+	snprintf(v, sizeof(v), "%s/signer.log", s->dir);
+	setenv("CERTDESK_SIGNER_LOG", v, 1);
 	/* Tests read SMS codes from the outbox and know the captcha's answer. */
 	setenv("CERTDESK_DEV_EXPOSE_OUTBOX", "true", 1);
 	setenv("CERTDESK_DEV_CAPTCHA_ANSWER", "ABCDE", 1);
@@ -319,12 +327,69 @@ int harness_stop(struct srv *s)
 	return -1;
 }
 
+int harness_start_ca(struct srv *s)
+{
+	char *init[] = {(char *)harness_bin("certdesk"), "ca", "init", NULL}, out[400], sock[300];
+	const char *bin = harness_bin("certdesk-signer");
+	struct stat st;
+
+	if (access(bin, X_OK) != 0)
+		return 77;
+	harness_env(s);
+	if (harness_run(init, NULL, NULL) != 0)
+		return -1;
+	snprintf(out, sizeof(out), "%s/signer.out", s->dir);
+	snprintf(sock, sizeof(sock), "%s/signer.sock", s->dir);
+	s->signer_pid = fork();
+	if (s->signer_pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(bin, "certdesk-signer", (char *)NULL);
+		_exit(127);
+	}
+	/* the signer answers once it connects: its keys are loaded before it listens */
+	for (int i = 0; i < 200 && s->signer_pid > 0; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0), up;
+		if (strlen(sock) >= sizeof(sa.sun_path)) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		memcpy(sa.sun_path, sock, strlen(sock) + 1);
+		up = fd >= 0 && stat(sock, &st) == 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (up)
+			return 0;
+		usleep(50000);
+	}
+	fprintf(stderr, "harness: certdesk-signer did not start; see %s\n", out);
+	return -1;
+}
+
+int harness_signer_kill(struct srv *s)
+{
+	if (s->signer_pid <= 0)
+		return -1;
+	kill(s->signer_pid, SIGKILL);
+	waitpid(s->signer_pid, NULL, 0);
+	s->signer_pid = 0;
+	return 0;
+}
+
 void harness_cleanup(struct srv *s)
 {
 	char cmd[300];
 
 	if (s->pid > 0)
 		harness_stop(s);
+	if (s->signer_pid > 0) {
+		kill(s->signer_pid, SIGTERM);
+		waitpid(s->signer_pid, NULL, 0);
+		s->signer_pid = 0;
+	}
 	if (s->sim_pid > 0) {
 		kill(s->sim_pid, SIGTERM);
 		waitpid(s->sim_pid, NULL, 0);

@@ -20,6 +20,7 @@ struct srv {
 	pid_t sim_pid;      /* certdesk-sim, when started with harness_start_sim */
 	char sim_base[64];
 	int sim_smtp_port; /* its SMTP receiver; certdeskd's [mail] smtp_url points there */
+	pid_t signer_pid;  /* certdesk-signer, when started with harness_start_ca */
 };
 
 struct resp {
@@ -52,6 +53,12 @@ int harness_restart(struct srv *s);
 /* Like harness_start, with certdesk-sim on another free port first and certdeskd's providers
  * pointed at it. harness_cleanup stops both. */
 int harness_start_sim(struct srv *s);
+/* Runs `certdesk ca init` into s's keys directory ([signer] keys_dir = <dir>/ca-keys; a no-op for
+ * the algorithms done already, e.g. by init --demo) and starts certdesk-signer on <dir>/signer.sock,
+ * waiting until it answers. Returns 0, 77 when certdesk-signer is not built, or -1. */
+int harness_start_ca(struct srv *s);
+/* Kills certdesk-signer with SIGKILL (it is "down") and waits for it. Returns 0 or -1. */
+int harness_signer_kill(struct srv *s);
 /* Sends SIGTERM and waits; returns the exit status (or 128+signal), or -1 on a time-out. */
 int harness_stop(struct srv *s);
 /* Removes the temporary directory and database of s. */

@@ -1,0 +1,214 @@
+/* Certificates (issue 12): producers issue an order's certificate from the CSR of its USB key;
+ * staff list and download them; anyone downloads the CA certificates (GET /api/v1/ca, /ca/<id>.crt). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "config/config.h"
+#include "pki/issue.h"
+#include "pki/pki.h"
+
+#define CSR_MAX_LEN 65536
+
+/* Returns the PEM text of a certificate stored as base64 DER (caller frees). */
+static char *pem_of(const char *b64)
+{
+	size_t n = strlen(b64), lines = n / 64 + 1;
+	char *out = malloc(n + lines + 64), *p = out;
+
+	if (out == NULL)
+		return NULL;
+	p += sprintf(p, "-----BEGIN CERTIFICATE-----\n");
+	for (size_t i = 0; i < n; i += 64)
+		p += sprintf(p, "%.*s\n", (int)(n - i < 64 ? n - i : 64), b64 + i);
+	sprintf(p, "-----END CERTIFICATE-----\n");
+	return out;
+}
+
+/* Returns the certificate's JSON with its PEM. */
+static json_t *cert_json_pem(const struct cert_rec *v)
+{
+	json_t *j = store_cert_json(v);
+	char *pem = pem_of(v->der_b64);
+
+	json_object_set_new(j, "pem", json_string(pem != NULL ? pem : ""));
+	free(pem);
+	return j;
+}
+
+/* Replies with the error of a failed issuance; 5xx ones are logged with the detail. */
+static int issue_error(struct http_req *r, int e, const char *detail)
+{
+	char msg[600];
+
+	if (pki_err_status(e) >= 500) {
+		fprintf(stderr, "certdeskd: certificate %s request %s: %s: %s\n", http_param(r, "order_no"),
+			http_request_id(r), pki_err_code(e), detail);
+		http_set_error_what(r, pki_err_code(e));
+	}
+	/* staff see why a key or a lint failed: it tells them what to do with the USB key */
+	if ((e == PKI_KEY_WEAK || e == PKI_CSR_KEY_MISMATCH || e == PKI_LINT) && detail[0] != '\0')
+		snprintf(msg, sizeof(msg), "%s（%s）", pki_err_message(e), detail);
+	else
+		snprintf(msg, sizeof(msg), "%s", pki_err_message(e));
+	return http_reply_error(r, pki_err_status(e), pki_err_code(e), msg,
+				pki_err_status(e) == 422 ? "csr" : NULL);
+}
+
+int api_certificates_issue(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	json_t *body = http_json_body(r), *j;
+	struct actor a = api_actor(r);
+	struct cert_rec cert = {0};
+	char detail[512];
+	const char *csr;
+	int created = 0, rc;
+
+	if (body == NULL)
+		return 0;
+	csr = json_string_value(json_object_get(body, "csr"));
+	if (csr == NULL || csr[0] == '\0' || strlen(csr) > CSR_MAX_LEN) {
+		json_decref(body);
+		return http_reply_error(r, 422, csr == NULL || csr[0] == '\0' ? "field_required" : "csr_invalid",
+					"请提供 PEM 格式的证书请求（CSR，不超过 64 KB）", "csr");
+	}
+	struct pki_issue_req rq = {http_param(r, "order_no"), (const unsigned char *)csr, strlen(csr), "sign",
+				   app->cfg->signer_socket, &a};
+	rc = pki_issue(app->db, &rq, &cert, &created, detail, sizeof(detail));
+	json_decref(body);
+	if (rc != PKI_OK)
+		return issue_error(r, rc, detail);
+	j = cert_json_pem(&cert);
+	store_cert_free(&cert);
+	return http_reply_json(r, created ? 201 : 200, j);
+}
+
+/* Replies with the certificates of order o. */
+static int list_of(struct http_req *r, struct db_conn *c, const struct order_rec *o)
+{
+	json_t *items = NULL;
+
+	if (store_certs_of_order_json(c, o->id, &items) != DB_OK) {
+		json_decref(items);
+		return api_internal(r, "certificates of order");
+	}
+	return http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+int api_certificates_list(struct http_req *r)
+{
+	return api_on_order(r, 0, list_of);
+}
+
+json_t *api_order_certificates(struct db_conn *c, const struct order_rec *o)
+{
+	json_t *items = NULL;
+
+	if (store_certs_of_order_json(c, o->id, &items) != DB_OK) {
+		json_decref(items);
+		return json_array();
+	}
+	return items;
+}
+
+/* Replies with the DER of a certificate (base64 b64) as application/pkix-cert named name. */
+static int reply_der(struct http_req *r, const char *b64, const char *name)
+{
+	size_t len = 0;
+	unsigned char *der = pki_b64_decode(b64, &len);
+	char disp[160];
+	int rc;
+
+	if (der == NULL)
+		return api_internal(r, "certificate DER");
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
+	http_add_header(r, "Content-Disposition", disp);
+	rc = http_reply_bytes(r, 200, "application/pkix-cert", der, len);
+	free(der);
+	return rc;
+}
+
+int api_certificate_get(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	const char *format = http_query(r, "format");
+	struct db_conn *c = db_acquire(app->db);
+	struct cert_rec v = {0};
+	char name[80], disp[160];
+	int rc = store_cert_by_serial(c, http_param(r, "serial"), &v);
+
+	db_release(c);
+	if (rc == DB_NOTFOUND)
+		return http_reply_error(r, 404, "not_found", "未找到该序列号的证书", NULL);
+	if (rc != DB_OK)
+		return api_internal(r, "certificate by serial");
+	if (format != NULL && strcmp(format, "der") == 0) {
+		snprintf(name, sizeof(name), "%s.cer", v.serial);
+		rc = reply_der(r, v.der_b64, name);
+	} else if (format != NULL && strcmp(format, "pem") == 0) {
+		char *pem = pem_of(v.der_b64);
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s.pem\"", v.serial);
+		http_add_header(r, "Content-Disposition", disp);
+		rc = pem != NULL ? http_reply_bytes(r, 200, "application/x-pem-file", pem, strlen(pem))
+				 : api_internal(r, "certificate PEM");
+		free(pem);
+	} else if (format == NULL || strcmp(format, "json") == 0) {
+		rc = http_reply_json(r, 200, cert_json_pem(&v));
+	} else {
+		rc = http_reply_error(r, 400, "bad_format", "format 只能是 pem、der 或 json", "format");
+	}
+	store_cert_free(&v);
+	return rc;
+}
+
+int api_ca_list(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	json_t *items = NULL, *it;
+	size_t i;
+	int rc = store_ca_list_json(c, 1, &items);
+
+	db_release(c);
+	if (rc != DB_OK) {
+		json_decref(items);
+		return api_internal(r, "CA list");
+	}
+	json_array_foreach(items, i, it)
+	{
+		char *pem = pem_of(json_string_value(json_object_get(it, "der")));
+		json_object_del(it, "key_location"); /* where the keys live is for operators only */
+		json_object_del(it, "der");
+		json_object_set_new(it, "pem", json_string(pem != NULL ? pem : ""));
+		free(pem);
+	}
+	return http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+int api_ca_file(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	const char *file = http_param(r, "ca_file");
+	size_t n = strlen(file);
+	struct ca_rec ca = {0};
+	char id[48];
+	struct db_conn *c;
+	int rc;
+
+	/* <key id>.crt: the CA certificate in DER, as RFC 5280 4.2.2.1 wants for caIssuers */
+	if (n < 5 || n - 4 >= sizeof(id) || strcmp(file + n - 4, ".crt") != 0)
+		return http_reply_error(r, 404, "not_found", "未找到该 CA 文件", NULL);
+	snprintf(id, sizeof(id), "%.*s", (int)(n - 4), file);
+	c = db_acquire(app->db);
+	rc = store_ca_get(c, id, &ca);
+	db_release(c);
+	if (rc == DB_NOTFOUND)
+		return http_reply_error(r, 404, "not_found", "未找到该 CA 证书", NULL);
+	if (rc != DB_OK)
+		return api_internal(r, "CA certificate");
+	rc = reply_der(r, ca.der_b64, file);
+	store_ca_free(&ca);
+	return rc;
+}

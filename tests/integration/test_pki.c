@@ -1,0 +1,595 @@
+/* The CA engine through the API (issue 12): certdesk ca init, certdesk-signer and certdeskd issue
+ * certificates for RSA-2048, P-256 and SM2 CSRs made here; each chain is verified by openssl verify
+ * -x509_strict and GnuTLS certtool (RSA, P-256) or in C with the SM2 ID on every certificate (SM2).
+ * Bad CSRs and keys get clear 422 errors and nothing is issued; a retry returns the first
+ * certificate; with the signer down issuance answers 503 and works again once it is back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "harness.h"
+#include "store/store.h"
+
+#define SM2_ID "1234567812345678"
+#define USCC_A "91360600MA35XXXX0A"
+
+static struct srv S;
+static struct config cfg;
+static struct db *db;
+static struct client org, other, producer, reviewer;
+static int skipped;
+
+#define FULL_FORM                                                                                                       \
+	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
+	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                                \
+	"\"11010519491231002X\","                                                                                       \
+	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":"              \
+	"\"王五\","                                                                                                   \
+	"\"recipient_mobile\":\"13700137000\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
+
+/* Creates a secondary-key order of c put into production (payment and paper checks are other
+ * issues'); writes its number into no. */
+static void producing_order(struct client *c, char no[32])
+{
+	json_t *j = NULL;
+	struct db_conn *dc;
+
+	assert_int_equal(client_do(c, "POST", "/api/v1/orders",
+				   "{\"project_code\":\"yingtan\",\"key_type\":\"secondary\",\"form\":" FULL_FORM "}", &j),
+			 201);
+	snprintf(no, 32, "%s", json_string_value(json_object_get(j, "order_no")));
+	json_decref(j);
+	dc = db_acquire(db);
+	assert_int_equal(db_exec(dc, "UPDATE orders SET state = 'producing', submitted_at = created_at WHERE order_no = ?",
+				 DB_ARGS(DB_TEXT(no)), NULL),
+			 DB_OK);
+	db_release(dc);
+}
+
+/* Returns a PEM CSR for key k (subject and a CA:TRUE request that must be ignored); with corrupt,
+ * one byte of its signature flipped. Caller frees. */
+static char *make_csr(EVP_PKEY *k, int corrupt)
+{
+	X509_REQ *req = X509_REQ_new();
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	int sm2 = EVP_PKEY_is_a(k, "SM2");
+	unsigned char *der = NULL;
+	int len;
+	BIO *b = BIO_new(BIO_s_mem()), *b64 = BIO_new(BIO_f_base64());
+	char *p, *out;
+	long n;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"Evil Requester", -1, -1, 0);
+	X509_REQ_set_pubkey(req, k);
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE"));
+	X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	if (sm2) {
+		pctx = EVP_PKEY_CTX_new(k, NULL);
+		assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
+		EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
+	}
+	assert_int_equal(EVP_DigestSignInit(mctx, NULL, sm2 ? EVP_sm3() : EVP_sha256(), NULL, k), 1);
+	assert_true(X509_REQ_sign_ctx(req, mctx) > 0);
+	len = i2d_X509_REQ(req, &der);
+	assert_true(len > 0);
+	if (corrupt)
+		der[len - 5] ^= 0x5a;
+	BIO_puts(b, "-----BEGIN CERTIFICATE REQUEST-----\n");
+	b64 = BIO_push(b64, b);
+	BIO_write(b64, der, len);
+	(void)BIO_flush(b64);
+	BIO_puts(b, "-----END CERTIFICATE REQUEST-----\n");
+	n = BIO_get_mem_data(b, &p);
+	out = calloc(1, (size_t)n + 1); /* the BIO's data has no NUL */
+	memcpy(out, p, (size_t)n);
+	BIO_free_all(b64);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_CTX_free(pctx);
+	X509_REQ_free(req);
+	return out;
+}
+
+/* Posts csr for order no as the producer; returns the status, the reply in *j. */
+static long post_csr(const char *no, const char *csr, json_t **j)
+{
+	char path[128];
+	json_t *body = json_pack("{s:s}", "csr", csr);
+	char *text = json_dumps(body, JSON_COMPACT);
+	long st;
+
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/certificates", no);
+	st = client_do(&producer, "POST", path, text, j);
+	free(text);
+	json_decref(body);
+	return st;
+}
+
+/* Returns how many certificates order no has (staff list). */
+static size_t cert_count(const char *no)
+{
+	char path[128];
+	json_t *j = NULL;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/certificates", no);
+	assert_int_equal(client_do(&reviewer, "GET", path, NULL, &j), 200);
+	n = json_array_size(json_object_get(j, "items"));
+	json_decref(j);
+	return n;
+}
+
+static int setup(void **state)
+{
+	char err[512];
+	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
+	int rc;
+	(void)state;
+
+	if (harness_start(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
+		return -1;
+	rc = harness_start_ca(&S);
+	if (rc == 77) {
+		skipped = 1;
+		return 0;
+	}
+	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+		return -1;
+	client_init(&org, &S, "org");
+	client_init(&other, &S, "other");
+	client_init(&producer, &S, "producer");
+	client_init(&reviewer, &S, "reviewer");
+	if (client_register_login(&org, "鹰潭证书测试有限公司", "91310115MA1K3BTP2B", "13800138031") != 0 ||
+	    client_register_login(&other, "鹰潭另一家有限公司", "91110000600037341L", "13800138032") != 0 ||
+	    client_staff_login(&producer, "producer") != 0 || client_staff_login(&reviewer, "reviewer") != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int status;
+	(void)state;
+	if (db != NULL)
+		db_close(db);
+	config_free(&cfg);
+	status = harness_stop(&S);
+	harness_cleanup(&S);
+	return status == 0 ? 0 : -1;
+}
+
+/* Writes text to dir/name; returns the path (static buffer of 4). */
+static const char *put(const char *name, const char *text)
+{
+	static char paths[4][400];
+	static int next;
+	char *p = paths[next++ % 4];
+	FILE *f;
+
+	snprintf(p, 400, "%s/%s", S.dir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+/* Returns the contents of the file at path (caller frees). */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Runs a shell command; returns its exit status. */
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Checks the fields the Yingtan profile puts into every certificate. */
+static void check_profile_fields(X509 *x, const char *alg)
+{
+	char buf[512], want[256];
+	X509_NAME *n = X509_get_subject_name(x);
+	uint32_t ku = X509_get_key_usage(x);
+	ASN1_OBJECT *id = OBJ_txt2obj("1.2.156.10260.4.1.4", 1);
+
+	X509_NAME_get_text_by_NID(n, NID_countryName, buf, sizeof(buf));
+	assert_string_equal(buf, "CN");
+	X509_NAME_get_text_by_NID(n, NID_stateOrProvinceName, buf, sizeof(buf));
+	assert_string_equal(buf, "江西省");
+	X509_NAME_get_text_by_NID(n, NID_localityName, buf, sizeof(buf));
+	assert_string_equal(buf, "鹰潭市");
+	X509_NAME_get_text_by_NID(n, NID_organizationName, buf, sizeof(buf));
+	assert_string_equal(buf, "鹰潭证书测试有限公司");
+	X509_NAME_get_text_by_NID(n, NID_commonName, buf, sizeof(buf));
+	assert_string_equal(buf, "鹰潭证书测试有限公司"); /* not the CSR's "Evil Requester" */
+	X509_NAME_get_text_by_NID(n, NID_serialNumber, buf, sizeof(buf));
+	assert_string_equal(buf, "91310115MA1K3BTP2B");
+	assert_true(X509_get_ext_by_OBJ(x, id, -1) >= 0); /* the USCC identity extension */
+	ASN1_OBJECT_free(id);
+	assert_int_equal(ku, KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION);
+	assert_int_equal(X509_check_ca(x), 0); /* the CSR's CA:TRUE request was ignored */
+	/* one year for one paid year */
+	int days = 0, secs = 0;
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)), 1);
+	assert_in_range(days, 364, 366);
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+	assert_non_null(dps);
+	GENERAL_NAME *gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps, 0)->distpoint->name.fullname, 0);
+	snprintf(want, sizeof(want), "%s/ca/%s-issuing-1.crl", S.base, alg);
+	assert_string_equal((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier), want);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+}
+
+/* Issues a certificate for a new key of alg on a new order; checks the reply and the fields;
+ * returns the leaf PEM (caller frees) and the order number in no. */
+static char *issue(EVP_PKEY *k, const char *alg, char no[32])
+{
+	json_t *j = NULL;
+	char *csr = make_csr(k, 0), *pem;
+	BIO *b;
+	X509 *x;
+
+	producing_order(&org, no);
+	assert_int_equal(post_csr(no, csr, &j), 201);
+	free(csr);
+	assert_string_equal(json_string_value(json_object_get(j, "ca")), alg[0] == 'r' ? "rsa2048-issuing-1"
+									  : alg[0] == 'p' ? "p256-issuing-1"
+											  : "sm2-issuing-1");
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "good");
+	pem = strdup(json_string_value(json_object_get(j, "pem")));
+	b = BIO_new_mem_buf(pem, -1);
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	assert_non_null(x);
+	check_profile_fields(x, alg);
+	/* 16 random bytes, top bit clear: a positive serial of 120+ bits */
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	assert_true(BN_num_bits(bn) >= 64 && !BN_is_negative(bn));
+	BN_free(bn);
+	X509_free(x);
+	BIO_free(b);
+	json_decref(j);
+	return pem;
+}
+
+/* Verifies leaf PEM with openssl verify -x509_strict and certtool --verify-chain against alg's CA. */
+static void verify_tools(const char *pem, const char *alg)
+{
+	char cmd[2000], root[400], issuing[400], *ipem, *rpem, *chain;
+	const char *leaf = put("leaf.pem", pem);
+
+	snprintf(root, sizeof(root), "%s/ca-keys/%s-root-1.crt", S.dir, alg);
+	snprintf(issuing, sizeof(issuing), "%s/ca-keys/%s-issuing-1.crt", S.dir, alg);
+	snprintf(cmd, sizeof(cmd), "openssl verify -x509_strict -CAfile %s -untrusted %s %s", root, issuing, leaf);
+	assert_int_equal(sh(cmd), 0);
+	ipem = slurp(issuing);
+	rpem = slurp(root);
+	chain = calloc(1, strlen(pem) + strlen(ipem) + strlen(rpem) + 1);
+	sprintf(chain, "%s%s%s", pem, ipem, rpem);
+	snprintf(cmd, sizeof(cmd), "certtool --verify-chain --infile %s >%s/certtool.out 2>&1", put("chain.pem", chain),
+		 S.dir);
+	if (sh(cmd) != 0) {
+		snprintf(cmd, sizeof(cmd), "cat %s/certtool.out >&2", S.dir);
+		(void)sh(cmd);
+		fail_msg("certtool --verify-chain failed for %s", alg);
+	}
+	free(ipem);
+	free(rpem);
+	free(chain);
+}
+
+static void test_issue_rsa2048(void **state)
+{
+	char no[32], *pem;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	(void)state;
+	if (skipped)
+		skip();
+	pem = issue(k, "rsa2048", no);
+	verify_tools(pem, "rsa2048");
+	free(pem);
+	EVP_PKEY_free(k);
+}
+
+static void test_issue_p256(void **state)
+{
+	char no[32], *pem;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
+	(void)state;
+	if (skipped)
+		skip();
+	pem = issue(k, "p256", no);
+	verify_tools(pem, "p256");
+	free(pem);
+	EVP_PKEY_free(k);
+}
+
+/* Reads a PEM certificate file. */
+static X509 *read_crt(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+
+	assert_non_null(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(x);
+	return x;
+}
+
+/* Verifies x with the issuer's key and the SM2 ID set: 1 or 0. */
+static int sm2_verify(X509 *x, X509 *issuer)
+{
+	ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+	ASN1_OCTET_STRING_set(id, (const unsigned char *)SM2_ID, 16);
+	X509_set0_distinguishing_id(x, id);
+	return X509_verify(x, X509_get0_pubkey(issuer)) == 1;
+}
+
+static void test_issue_sm2(void **state)
+{
+	char no[32], path[400], *pem;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	X509 *root, *issuing, *leaf;
+	BIO *b;
+	(void)state;
+	if (skipped)
+		skip();
+	pem = issue(k, "sm2", no);
+	snprintf(path, sizeof(path), "%s/ca-keys/sm2-root-1.crt", S.dir);
+	root = read_crt(path);
+	snprintf(path, sizeof(path), "%s/ca-keys/sm2-issuing-1.crt", S.dir);
+	issuing = read_crt(path);
+	b = BIO_new_mem_buf(pem, -1);
+	leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	/* the ID on every certificate of the chain: openssl verify's -vfyopt reaches only the leaf */
+	assert_true(sm2_verify(root, root));
+	assert_true(sm2_verify(issuing, root));
+	assert_true(sm2_verify(leaf, issuing));
+	/* and with the empty ID OpenSSL 3.0 would use by default, the leaf does not verify */
+	X509 *again = X509_dup(leaf);
+	assert_int_not_equal(X509_verify(again, X509_get0_pubkey(issuing)), 1);
+	assert_int_equal(OBJ_obj2nid(X509_get0_tbs_sigalg(leaf)->algorithm), NID_SM2_with_SM3);
+	X509_free(again);
+	X509_free(root);
+	X509_free(issuing);
+	X509_free(leaf);
+	BIO_free(b);
+	free(pem);
+	EVP_PKEY_free(k);
+}
+
+/* A retry (even with another CSR) returns the first certificate; the organisation sees it. */
+static void test_second_issuance_returns_first(void **state)
+{
+	char no[32], path[128], *pem = NULL, *csr;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1"), *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	json_t *j = NULL, *first = NULL;
+	(void)state;
+	if (skipped)
+		skip();
+	producing_order(&org, no);
+	csr = make_csr(k, 0);
+	assert_int_equal(post_csr(no, csr, &first), 201);
+	assert_int_equal(post_csr(no, csr, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "serial")),
+			    json_string_value(json_object_get(first, "serial")));
+	json_decref(j);
+	free(csr);
+	csr = make_csr(k2, 0);
+	assert_int_equal(post_csr(no, csr, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "serial")),
+			    json_string_value(json_object_get(first, "serial")));
+	json_decref(j);
+	assert_int_equal(cert_count(no), 1);
+	/* the organisation's order page shows the serial and validity */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", no);
+	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
+	json_t *c0 = json_array_get(json_object_get(j, "certificates"), 0);
+	assert_string_equal(json_string_value(json_object_get(c0, "serial")),
+			    json_string_value(json_object_get(first, "serial")));
+	assert_non_null(json_object_get(c0, "not_after"));
+	json_decref(j);
+	/* staff download by serial, PEM and DER */
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s?format=der",
+		 json_string_value(json_object_get(first, "serial")));
+	struct resp r;
+	char cookie[200];
+	snprintf(cookie, sizeof(cookie), "Cookie: certdesk_session=%s", client_cookie(&reviewer));
+	(void)pem;
+	const char *h[] = {cookie, NULL};
+	assert_int_equal(http_do(&S, "GET", path, NULL, 0, h, &r), 0);
+	assert_int_equal(r.status, 200);
+	const unsigned char *p = (const unsigned char *)r.body;
+	X509 *x = d2i_X509(NULL, &p, (long)r.len);
+	assert_non_null(x);
+	X509_free(x);
+	assert_string_equal(resp_header(&r, "Content-Type"), "application/pkix-cert");
+	resp_free(&r);
+	json_decref(first);
+	free(csr);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k2);
+}
+
+/* Posts a CSR of key k (corrupted or not) on a fresh order; expects 422 code and nothing issued. */
+static void refused(EVP_PKEY *k, int corrupt, const char *code)
+{
+	char no[32], *csr = make_csr(k, corrupt);
+	json_t *j = NULL;
+
+	producing_order(&org, no);
+	assert_int_equal(post_csr(no, csr, &j), 422);
+	assert_string_equal(error_code(j), code);
+	json_decref(j);
+	free(csr);
+	assert_int_equal(cert_count(no), 0);
+}
+
+static void test_bad_csrs(void **state)
+{
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp384r1");
+	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	EVP_PKEY *e3 = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	BIGNUM *three = BN_new();
+	char no[32];
+	json_t *j = NULL;
+	(void)state;
+	if (skipped)
+		skip();
+	refused(rsa, 1, "csr_bad_signature");
+	refused(p384, 0, "csr_key_mismatch");
+	refused(small, 0, "key_weak");
+	BN_set_word(three, 3);
+	assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
+	EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048);
+	EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, three);
+	assert_int_equal(EVP_PKEY_keygen(ctx, &e3), 1);
+	refused(e3, 0, "key_weak");
+	/* not a CSR at all */
+	producing_order(&org, no);
+	assert_int_equal(post_csr(no, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", &j),
+			 422);
+	assert_string_equal(error_code(j), "csr_invalid");
+	json_decref(j);
+	BN_free(three);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(small);
+	EVP_PKEY_free(e3);
+}
+
+/* A key certified for one organisation is refused for another. */
+static void test_reused_key(void **state)
+{
+	char no[32], no2[32], *csr;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
+	json_t *j = NULL;
+	(void)state;
+	if (skipped)
+		skip();
+	producing_order(&org, no);
+	csr = make_csr(k, 0);
+	assert_int_equal(post_csr(no, csr, &j), 201);
+	json_decref(j);
+	producing_order(&other, no2);
+	assert_int_equal(post_csr(no2, csr, &j), 422);
+	assert_string_equal(error_code(j), "key_reused");
+	json_decref(j);
+	assert_int_equal(cert_count(no2), 0);
+	free(csr);
+	EVP_PKEY_free(k);
+}
+
+/* Signer down: 503 signer_unavailable and nothing stored; back up: the retry issues. */
+static void test_signer_down(void **state)
+{
+	char no[32], *csr;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	json_t *j = NULL;
+	(void)state;
+	if (skipped)
+		skip();
+	producing_order(&org, no);
+	csr = make_csr(k, 0);
+	assert_int_equal(harness_signer_kill(&S), 0);
+	assert_int_equal(post_csr(no, csr, &j), 503);
+	assert_string_equal(error_code(j), "signer_unavailable");
+	json_decref(j);
+	assert_int_equal(cert_count(no), 0);
+	assert_int_equal(harness_start_ca(&S), 0);
+	assert_int_equal(post_csr(no, csr, &j), 201);
+	json_decref(j);
+	free(csr);
+	EVP_PKEY_free(k);
+}
+
+/* Only orders in production; only producers issue; the CA certificates are public. */
+static void test_state_access_and_ca(void **state)
+{
+	char no[32], *csr, path[128];
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
+	json_t *j = NULL, *it;
+	struct db_conn *dc;
+	struct resp r;
+	size_t i;
+	(void)state;
+	if (skipped)
+		skip();
+	producing_order(&org, no);
+	csr = make_csr(k, 0);
+	dc = db_acquire(db);
+	db_exec(dc, "UPDATE orders SET state = 'paper_pending' WHERE order_no = ?", DB_ARGS(DB_TEXT(no)), NULL);
+	db_release(dc);
+	assert_int_equal(post_csr(no, csr, &j), 409);
+	assert_string_equal(error_code(j), "state_conflict");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/certificates", no);
+	assert_int_equal(client_do(&reviewer, "POST", path, "{\"csr\":\"x\"}", &j), 403);
+	json_decref(j);
+	assert_int_equal(post_csr("YT20990101-000001", csr, &j), 404);
+	json_decref(j);
+	/* GET /api/v1/ca: every CA certificate, no key location */
+	assert_int_equal(client_do(&other, "GET", "/api/v1/ca", NULL, &j), 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 12);
+	json_array_foreach(json_object_get(j, "items"), i, it)
+	{
+		assert_null(json_object_get(it, "key_location"));
+		assert_non_null(strstr(json_string_value(json_object_get(it, "pem")), "BEGIN CERTIFICATE"));
+	}
+	json_decref(j);
+	assert_int_equal(http_do(&S, "GET", "/ca/sm2-issuing-1.crt", NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(resp_header(&r, "Content-Type"), "application/pkix-cert");
+	resp_free(&r);
+	assert_int_equal(http_do(&S, "GET", "/ca/nope-1.crt", NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	free(csr);
+	EVP_PKEY_free(k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_issue_rsa2048),
+		cmocka_unit_test(test_issue_p256),
+		cmocka_unit_test(test_issue_sm2),
+		cmocka_unit_test(test_second_issuance_returns_first),
+		cmocka_unit_test(test_bad_csrs),
+		cmocka_unit_test(test_reused_key),
+		cmocka_unit_test(test_signer_down),
+		cmocka_unit_test(test_state_access_and_ca),
+	};
+	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
+		return 77;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
