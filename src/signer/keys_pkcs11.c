@@ -2,7 +2,10 @@
  * an RFC 7512 URI in "<id>.p11". The module is dlopen'ed once per path and kept for the process's
  * life. Each key keeps one session, opened at its first signature; any failure closes it and answers
  * KEY_UNAVAILABLE, and the next request tries again from the slot list (a token pulled out and put
- * back, an HSM restarted). A wrong PIN is not tried again until the keys are reloaded (SIGHUP): the
+ * back, an HSM restarted). Modules fix their slot list at C_Initialize (SoftHSM2 does), so a token
+ * that is not found makes the module be finalized and initialized again (at most every 500 ms),
+ * under a per-module write lock; other keys of the module notice the new generation and reconnect
+ * transparently. A wrong PIN is not tried again until the keys are reloaded (SIGHUP): the
  * PIN cannot change in between, and real tokens lock after a few wrong tries.
  * SoftHSM2 offers only raw CKM_ECDSA for EC keys, so P-256 is hashed here and r||s DER-encoded;
  * every token signature is verified with the certificate's public key before it leaves. SM2 keys
@@ -25,14 +28,20 @@
 #include <openssl/ecdsa.h>
 #include <p11-kit/pkcs11.h>
 
+#include "pki/signer_client.h"
+
 #define DEFAULT_MODULE "p11-kit-proxy.so" /* every module registered with p11-kit */
 #define MAX_SLOTS 64
 #define P11_FILE_MAX 8192
+#define RESCAN_MIN_MS 500 /* a flood of requests for a missing token re-initializes no faster */
 
 struct p11_module {
 	char *path;
 	void *dl;
 	struct ck_function_list *f;
+	pthread_rwlock_t rw; /* read: any use of f; write: finalize and initialize again */
+	unsigned gen;        /* incremented by each re-initialization: older sessions are gone */
+	int64_t last_rescan; /* signer_now_ms() of the last re-initialization */
 	struct p11_module *next;
 };
 
@@ -41,12 +50,14 @@ static struct p11_module *modules;
 
 struct p11_key {
 	char id[SIGNER_MAX_KEY_ID + 1];
+	struct p11_module *mod;
 	struct ck_function_list *f;
 	struct p11_uri uri;
 	char *pin; /* from the URI or CERTDESK_SIGNER_PIN_<ID>; NULL: no login */
 	EVP_PKEY *pub;
 	pthread_mutex_t mu; /* one operation at a time on the key's session */
 	int have_session;
+	unsigned sess_gen; /* the module generation the session belongs to */
 	ck_session_handle_t sess;
 	ck_object_handle_t obj;
 	int pin_bad;
@@ -72,9 +83,10 @@ static const char *rv_name(ck_rv_t rv)
 	}
 }
 
-/* Returns the function list of the module at path, loading and initializing it once. */
-static struct ck_function_list *module_get(const char *path, char *why, size_t whylen)
+/* Returns the module at path, loading and initializing it once. */
+static struct p11_module *module_get(const char *path, char *why, size_t whylen)
 {
+	struct p11_module *found = NULL;
 	struct ck_function_list *f = NULL;
 	ck_rv_t (*get)(struct ck_function_list **) = NULL;
 	struct ck_c_initialize_args args = {0};
@@ -82,7 +94,7 @@ static struct ck_function_list *module_get(const char *path, char *why, size_t w
 	pthread_mutex_lock(&modules_mu);
 	for (struct p11_module *m = modules; m != NULL; m = m->next)
 		if (strcmp(m->path, path) == 0) {
-			f = m->f;
+			found = m;
 			goto out;
 		}
 	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -114,11 +126,30 @@ static struct ck_function_list *module_get(const char *path, char *why, size_t w
 	}
 	m->dl = dl;
 	m->f = f;
+	pthread_rwlock_init(&m->rw, NULL);
 	m->next = modules;
 	modules = m;
+	found = m;
 out:
 	pthread_mutex_unlock(&modules_mu);
-	return f;
+	return found;
+}
+
+/* Finalizes and initializes module m again so that it looks at its slots afresh (a token inserted
+ * since), at most every RESCAN_MIN_MS. Takes the module's write lock: no key uses it meanwhile. */
+static void module_rescan(struct p11_module *m)
+{
+	struct ck_c_initialize_args args = {0};
+
+	pthread_rwlock_wrlock(&m->rw);
+	if (signer_now_ms() - m->last_rescan >= RESCAN_MIN_MS) {
+		args.flags = CKF_OS_LOCKING_OK;
+		m->f->C_Finalize(NULL);
+		m->f->C_Initialize(&args);
+		m->gen++;
+		m->last_rescan = signer_now_ms();
+	}
+	pthread_rwlock_unlock(&m->rw);
 }
 
 void keys_pkcs11_shutdown(void)
@@ -129,6 +160,7 @@ void keys_pkcs11_shutdown(void)
 		modules = m->next;
 		m->f->C_Finalize(NULL);
 		dlclose(m->dl);
+		pthread_rwlock_destroy(&m->rw);
 		free(m->path);
 		free(m);
 	}
@@ -144,7 +176,8 @@ static int padded_eq(const unsigned char *f, size_t n, const char *s)
 	return strlen(s) == len && memcmp(f, s, len) == 0;
 }
 
-/* Finds the slot whose token has the URI's label (and serial); returns 0 or -1 with why. */
+/* Finds the slot whose token has the URI's label (and serial); returns 0, 1 when no such token is
+ * present, or -1 with why. */
 static int find_slot(struct p11_key *k, ck_slot_id_t *slot, char *why, size_t whylen)
 {
 	ck_slot_id_t slots[MAX_SLOTS];
@@ -166,7 +199,7 @@ static int find_slot(struct p11_key *k, ck_slot_id_t *slot, char *why, size_t wh
 		return 0;
 	}
 	snprintf(why, whylen, "token \"%s\" not present", k->uri.token);
-	return -1;
+	return 1;
 }
 
 /* Finds the one private key object the URI names in the open session. */
@@ -198,24 +231,27 @@ static int find_object(struct p11_key *k, char *why, size_t whylen)
 /* Closes the key's session (after any failure: the next request starts afresh). */
 static void drop_session(struct p11_key *k)
 {
-	if (k->have_session)
+	if (k->have_session && k->sess_gen == k->mod->gen)
 		k->f->C_CloseSession(k->sess);
 	k->have_session = 0;
 }
 
-/* Opens a session on the key's token, logs in and finds the key; returns 0 or -1 with why. */
+/* Opens a session on the key's token, logs in and finds the key; returns 0, 1 when the token is not
+ * present, or -1 with why. */
 static int connect_key(struct p11_key *k, char *why, size_t whylen)
 {
 	ck_slot_id_t slot;
+	int rc = find_slot(k, &slot, why, whylen);
 
-	if (find_slot(k, &slot, why, whylen) != 0)
-		return -1;
+	if (rc != 0)
+		return rc;
 	ck_rv_t rv = k->f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &k->sess);
 	if (rv != CKR_OK) {
 		snprintf(why, whylen, "C_OpenSession: %s", rv_name(rv));
 		return -1;
 	}
 	k->have_session = 1;
+	k->sess_gen = k->mod->gen;
 	if (k->pin != NULL) {
 		rv = k->f->C_Login(k->sess, CKU_USER, (unsigned char *)k->pin, strlen(k->pin));
 		if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_LEN_RANGE)
@@ -292,20 +328,28 @@ static int sig_verifies(EVP_PKEY *pub, const unsigned char *tbs, size_t len, con
 	return ok;
 }
 
-static int p11_sign(void *state, int alg, const unsigned char *tbs, size_t len, unsigned char **sig,
-		    size_t *siglen, char *why, size_t whylen)
+/* One attempt at a signature under the module's read lock; returns 0, 1 when the token is not
+ * present, SIGNER_KEY_UNAVAILABLE or SIGNER_INTERNAL. */
+static int p11_try_sign(struct p11_key *k, int alg, const unsigned char *tbs, size_t len, unsigned char **sig,
+			size_t *siglen, char *why, size_t whylen)
 {
-	struct p11_key *k = state;
 	int rc = SIGNER_KEY_UNAVAILABLE;
 
+	pthread_rwlock_rdlock(&k->mod->rw);
 	pthread_mutex_lock(&k->mu);
+	if (k->have_session && k->sess_gen != k->mod->gen)
+		k->have_session = 0; /* the module was initialized again: that session is gone */
 	if (k->pin_bad) {
 		snprintf(why, whylen, "PIN refused by the token; not tried again until the keys are reloaded (SIGHUP)");
 		goto out;
 	}
-	if (!k->have_session && connect_key(k, why, whylen) != 0) {
-		drop_session(k);
-		goto out;
+	if (!k->have_session) {
+		int c = connect_key(k, why, whylen);
+		if (c != 0) {
+			drop_session(k);
+			rc = c == 1 ? 1 : SIGNER_KEY_UNAVAILABLE;
+			goto out;
+		}
 	}
 	if (token_sign(k, alg, tbs, len, sig, siglen, why, whylen) != 0) {
 		drop_session(k);
@@ -321,7 +365,21 @@ static int p11_sign(void *state, int alg, const unsigned char *tbs, size_t len, 
 	rc = 0;
 out:
 	pthread_mutex_unlock(&k->mu);
+	pthread_rwlock_unlock(&k->mod->rw);
 	return rc;
+}
+
+static int p11_sign(void *state, int alg, const unsigned char *tbs, size_t len, unsigned char **sig,
+		    size_t *siglen, char *why, size_t whylen)
+{
+	struct p11_key *k = state;
+	int rc = p11_try_sign(k, alg, tbs, len, sig, siglen, why, whylen);
+
+	if (rc == 1) { /* maybe inserted since the module last looked */
+		module_rescan(k->mod);
+		rc = p11_try_sign(k, alg, tbs, len, sig, siglen, why, whylen);
+	}
+	return rc == 1 ? SIGNER_KEY_UNAVAILABLE : rc;
 }
 
 static void p11_free(void *state)
@@ -329,7 +387,11 @@ static void p11_free(void *state)
 	struct p11_key *k = state;
 	if (k == NULL)
 		return;
-	drop_session(k);
+	if (k->mod != NULL) {
+		pthread_rwlock_rdlock(&k->mod->rw);
+		drop_session(k);
+		pthread_rwlock_unlock(&k->mod->rw);
+	}
 	p11_uri_free(&k->uri);
 	if (k->pin != NULL)
 		OPENSSL_cleanse(k->pin, strlen(k->pin));
@@ -392,8 +454,9 @@ int keys_pkcs11_load(const char *id, const char *path, EVP_PKEY *pub, void **sta
 	if (line2 != NULL)
 		line2[strcspn(line2, "\r\n")] = '\0';
 	const char *mod = line2 != NULL && line2[0] != '\0' ? line2 : k->uri.module != NULL ? k->uri.module : DEFAULT_MODULE;
-	if ((k->f = module_get(mod, why, whylen)) == NULL)
+	if ((k->mod = module_get(mod, why, whylen)) == NULL)
 		goto out;
+	k->f = k->mod->f;
 	const char *pin = k->uri.pin != NULL ? k->uri.pin : env_pin(id);
 	if (pin != NULL && (k->pin = strdup(pin)) == NULL)
 		goto out;
