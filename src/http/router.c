@@ -17,9 +17,13 @@ static int pattern_match(const char *pattern, const char *path, const char *name
 		if (p[0] == '*' && p[1] == '\0')
 			return 1; /* a trailing * takes the rest of the path */
 		if (*p == '{') {
+			/* {name} takes the segment, less a literal suffix that follows it in the pattern
+			 * ("{ca}.crl" matches "x.crl" with ca = "x") */
 			const char *close = strchr(p, '}');
-			size_t len = strcspn(s, "/");
-			if (close == NULL || len == 0 || *n >= HTTP_MAX_PARAMS || used + len + 1 > bufsize)
+			size_t seg = strcspn(s, "/"), suffix = close != NULL ? strcspn(close + 1, "/{") : 0;
+			size_t len = seg - suffix;
+			if (close == NULL || seg <= suffix || memcmp(s + len, close + 1, suffix) != 0 ||
+			    *n >= HTTP_MAX_PARAMS || used + len + 1 > bufsize)
 				return 0;
 			memcpy(buf + used, s, len);
 			buf[used + len] = '\0';
@@ -27,8 +31,8 @@ static int pattern_match(const char *pattern, const char *path, const char *name
 			values[*n] = buf + used;
 			(*n)++;
 			used += len + 1;
-			p = close + 1;
-			s += len;
+			p = close + 1 + suffix;
+			s += seg;
 		} else if (*p++ != *s++) {
 			return 0;
 		}

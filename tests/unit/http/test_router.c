@@ -34,6 +34,8 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/orders/{order_no}/submit", h_b, 0},
 	{"GET", "/api/v1/orders/{order_no}/documents/{kind}", h_a, 0},
 	{"GET", "/static/*", h_a, 0},
+	{"GET", "/ca/{ca}.crl", h_a, 0},
+	{"GET", "/ca/{ca}.crt", h_b, 0},
 	{"GET", "/p/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}", h_a, 0},
 	{"GET", "/q/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", h_a, 0},
 };
@@ -250,6 +252,55 @@ static void test_too_long_params_refused(void **state)
 	assert_int_equal(run(&x, "GET", path), ROUTE_NO_PATH);
 }
 
+/* A literal suffix after a parameter in the same segment: "/ca/{ca}.crl". */
+static void test_param_with_suffix(void **state)
+{
+	const struct route *rt = NULL;
+	const char *names[HTTP_MAX_PARAMS], *values[HTTP_MAX_PARAMS];
+	char buf[256];
+	int n = 0;
+	(void)state;
+
+	assert_int_equal(router_match(routes, NROUTES, "GET", "/ca/sm2-issuing-1.crl", &rt, names, values, &n, buf,
+				      sizeof(buf)),
+			 ROUTE_FOUND);
+	assert_ptr_equal(rt->fn, h_a);
+	assert_int_equal(n, 1);
+	assert_string_equal(router_param(names, values, n, "ca"), "sm2-issuing-1");
+	assert_int_equal(router_match(routes, NROUTES, "GET", "/ca/x.crt", &rt, names, values, &n, buf, sizeof(buf)),
+			 ROUTE_FOUND);
+	assert_ptr_equal(rt->fn, h_b);
+	assert_string_equal(router_param(names, values, n, "ca"), "x");
+	/* the suffix alone, another suffix, or more after it: no match */
+	assert_int_equal(router_match(routes, NROUTES, "GET", "/ca/.crl", &rt, names, values, &n, buf, sizeof(buf)),
+			 ROUTE_NO_PATH);
+	assert_int_equal(router_match(routes, NROUTES, "GET", "/ca/x.pem", &rt, names, values, &n, buf, sizeof(buf)),
+			 ROUTE_NO_PATH);
+	assert_int_equal(router_match(routes, NROUTES, "GET", "/ca/x.crl/y", &rt, names, values, &n, buf,
+				      sizeof(buf)),
+			 ROUTE_NO_PATH);
+}
+
+/* Declared parameters: length and characters, and a name without a declaration never fits. */
+static void test_param_declarations(void **state)
+{
+	static const struct http_param decl[] = {
+		{"order_no", 1, 8, "ABC0123456789-", NULL, NULL},
+		{"ca", 1, 40, "abcdefghijklmnopqrstuvwxyz0123456789-", "ca_unknown", "x"},
+	};
+	const char *names[] = {"order_no}", "ca}"}, *ok[] = {"A1-2", "sm2-issuing-1"};
+	const char *too_long[] = {"A123456789", "x"}, *odd[] = {"A1", "SM2"}, *empty[] = {"", "x"};
+	(void)state;
+
+	assert_null(router_params_invalid(decl, 2, names, ok, 2));
+	assert_string_equal(router_params_invalid(decl, 2, names, too_long, 2), "order_no");
+	assert_string_equal(router_params_invalid(decl, 2, names, odd, 2), "ca");
+	assert_string_equal(router_params_invalid(decl, 2, names, empty, 2), "order_no");
+	assert_non_null(router_params_invalid(decl, 1, names, ok, 2)); /* ca undeclared */
+	assert_null(router_undeclared(routes, 4, decl, 2));
+	assert_string_equal(router_undeclared(routes, NROUTES, decl, 2), "kind");
+}
+
 static void test_small_buffer(void **state)
 {
 	const struct route *rt = NULL;
@@ -283,6 +334,8 @@ int main(void)
 		cmocka_unit_test(test_too_many_params_refused),
 		cmocka_unit_test(test_too_long_params_refused),
 		cmocka_unit_test(test_small_buffer),
+		cmocka_unit_test(test_param_with_suffix),
+		cmocka_unit_test(test_param_declarations),
 	};
 
 	return cmocka_run_group_tests_name("router", tests, NULL, NULL);
