@@ -422,6 +422,17 @@ static int read_p11_file(const char *path, char *buf, size_t buflen, char *why, 
 	return 0;
 }
 
+/* Opens the key's session at load time; returns as connect_key. */
+static int early_connect(struct p11_key *k, char *why, size_t whylen)
+{
+	pthread_rwlock_rdlock(&k->mod->rw);
+	int c = connect_key(k, why, whylen);
+	if (c != 0)
+		drop_session(k);
+	pthread_rwlock_unlock(&k->mod->rw);
+	return c;
+}
+
 /* Returns the PIN for key id from CERTDESK_SIGNER_PIN_<ID> (upper case, '-' as '_'), or NULL. */
 static const char *env_pin(const char *id)
 {
@@ -463,6 +474,16 @@ int keys_pkcs11_load(const char *id, const char *path, EVP_PKEY *pub, void **sta
 	if (EVP_PKEY_up_ref(pub) != 1)
 		goto out;
 	k->pub = pub;
+	/* Open the session now, before any privilege drop and so that start-up shows a token problem;
+	 * a failure here is retried at the first request. */
+	char early[256] = "";
+	int c = early_connect(k, early, sizeof(early));
+	if (c == 1) { /* a token made since the module was initialized (e.g. before a SIGHUP) */
+		module_rescan(k->mod);
+		c = early_connect(k, early, sizeof(early));
+	}
+	if (c != 0)
+		fprintf(stderr, "certdesk-signer: key %s: token not usable yet: %s\n", id, early);
 	*state = k;
 	k = NULL;
 	rc = 0;

@@ -112,8 +112,9 @@ struct keystore *keystore_load(const char *dir)
 	if (ks == NULL)
 		abort();
 	if (d == NULL) {
-		fprintf(stderr, "certdesk-signer: keys_dir %s: %s (no keys)\n", dir, strerror(errno));
-		return ks;
+		fprintf(stderr, "certdesk-signer: keys_dir %s: %s\n", dir, strerror(errno));
+		free(ks);
+		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
 		const char *ext = key_file_name(de->d_name, ".pem", id) ? ".pem"

@@ -156,14 +156,19 @@ static void *acceptor(void *arg)
 	return NULL;
 }
 
-/* Loads keys_dir and makes it the current key store. */
-static void load_keys(const char *dir)
+/* Loads keys_dir and makes it the current key store. A keys_dir that cannot be read (missing, or
+ * not readable after the privilege drop) keeps the keys already loaded: a reload never empties the
+ * signer by accident. */
+static void load_keys(const char *dir, int first)
 {
 	struct keystore *ks = keystore_load(dir);
-	int n = keystore_count(ks);
 
+	if (ks == NULL && !first) {
+		fprintf(stderr, "certdesk-signer: reload failed: keeping the keys loaded before\n");
+		return;
+	}
+	fprintf(stderr, "certdesk-signer: %d key(s) loaded from %s\n", ks != NULL ? keystore_count(ks) : 0, dir);
 	serve_keys_swap(ks);
-	fprintf(stderr, "certdesk-signer: %d key(s) loaded from %s\n", n, dir);
 }
 
 /* Serves until SIGTERM/SIGINT, reloading keys on SIGHUP; then waits for requests in flight. */
@@ -175,7 +180,7 @@ static void run(const struct config *cfg, int lfd, sigset_t *set)
 	pthread_create(&acc, NULL, acceptor, (void *)(intptr_t)lfd);
 	fprintf(stderr, "certdesk-signer: listening on %s\n", cfg->signer_socket);
 	while (sigwait(set, &sig) == 0 && sig == SIGHUP)
-		load_keys(cfg->signer_keys_dir);
+		load_keys(cfg->signer_keys_dir, 0);
 	atomic_store(&stopping, 1);
 	pthread_join(acc, NULL);
 	for (int i = 0; i < (SIGNER_IO_TIMEOUT_MS + 1000) / 50 && atomic_load(&active) > 0; i++)
@@ -217,7 +222,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdesk-signer: %s\n", err[0] != '\0' ? err : "cannot create the log's directory");
 		goto out;
 	}
-	load_keys(cfg.signer_keys_dir);
+	load_keys(cfg.signer_keys_dir, 1);
 	if ((lfd = open_socket(cfg.signer_socket, err, sizeof(err))) < 0 ||
 	    drop_privileges(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdesk-signer: %s\n", err);

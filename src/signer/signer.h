@@ -113,7 +113,7 @@ void keys_pkcs11_shutdown(void);
 /* ---- keystore.c ---- */
 struct keystore;
 /* Loads every key of dir ("<id>.pem" or "<id>.p11" with "<id>.crt"); a key that fails is skipped
- * with a line on stderr. Returns the store (never NULL; possibly empty). */
+ * with a line on stderr. Returns the store (possibly empty), or NULL when dir cannot be read. */
 struct keystore *keystore_load(const char *dir);
 /* Returns the number of keys in ks. */
 int keystore_count(const struct keystore *ks);

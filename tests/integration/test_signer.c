@@ -61,6 +61,7 @@ static int signatures; /* signatures the log must show */
 static EVP_PKEY *ee_p256, *ee_sm2;
 
 /* Runs a shell command (paths are the test's own); returns its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
 	char cmd[2048];
@@ -251,10 +252,10 @@ static void write_key_files(size_t i)
 	write_file(path, text, 0600);
 }
 
-static int signer_up(void)
+static int signer_up(const char *sock)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sockp);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	int up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	if (fd >= 0)
@@ -262,27 +263,36 @@ static int signer_up(void)
 	return up;
 }
 
-/* Starts certdesk-signer on the test's keys_dir and waits until it answers. */
-static void start_signer(void)
+/* Starts certdesk-signer on the test's keys_dir with socket sock, log logf and [signer] user (NULL:
+ * none); waits until it answers and returns its pid. */
+static pid_t spawn_signer(const char *sock, const char *logf, const char *user)
 {
-	signer_pid = fork();
-	if (signer_pid == 0) {
+	pid_t pid = fork();
+	if (pid == 0) {
 		int fd = open(outp, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		setenv("CERTDESK_SIGNER_SOCKET", sockp, 1);
+		setenv("CERTDESK_SIGNER_SOCKET", sock, 1);
 		setenv("CERTDESK_SIGNER_KEYS_DIR", keydir, 1);
-		setenv("CERTDESK_SIGNER_LOG", logp, 1);
+		setenv("CERTDESK_SIGNER_LOG", logf, 1);
 		setenv("CERTDESK_SIGNER_PIN_P11_RSA_1", "5678", 1);
+		if (user != NULL)
+			setenv("CERTDESK_SIGNER_USER", user, 1);
 		execl(BUILD_DIR "/certdesk-signer", "certdesk-signer", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 400; i++) {
-		if (signer_up())
-			return;
+		if (signer_up(sock))
+			return pid;
 		usleep(25000);
 	}
 	fail_msg("certdesk-signer did not start; see %s", outp);
+	return -1;
+}
+
+static void start_signer(void)
+{
+	signer_pid = spawn_signer(sockp, logp, NULL);
 }
 
 static int setup(void **state)
@@ -718,6 +728,49 @@ static void test_log_lines(void **state)
 	json_decref(log);
 }
 
+/* Started as root with [signer] user = nobody: the keys are opened as root, then the process runs
+ * as nobody, owns its socket (0660) and log, signs, and a SIGHUP that cannot read keys_dir (0700,
+ * root's) keeps the keys it has. */
+static void test_privilege_drop(void **state)
+{
+	char sock2[80], log2[160], status[200], line[256];
+	struct stat st;
+	unsigned char *sig = NULL;
+	size_t tlen, slen;
+	char err[256];
+	uid_t nobody_uid = 65534;
+	(void)state;
+	if (getuid() != 0)
+		skip();
+	snprintf(sock2, sizeof(sock2), "%s/drop.sock", dir);
+	snprintf(log2, sizeof(log2), "%s/drop.log", dir);
+	pid_t pid = spawn_signer(sock2, log2, "nobody");
+	snprintf(status, sizeof(status), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(status, "r");
+	assert_non_null(f);
+	int uid_ok = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Uid:", 4) == 0)
+			uid_ok = strtol(line + 4, NULL, 10) == (long)nobody_uid;
+	fclose(f);
+	assert_true(uid_ok);
+	assert_int_equal(stat(sock2, &st), 0);
+	assert_int_equal(st.st_uid, nobody_uid);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(stat(log2, &st), 0);
+	assert_int_equal(st.st_uid, nobody_uid);
+	kill(pid, SIGHUP);
+	usleep(300000);
+	unsigned char *tbs = make_tbs(&keys[2], 0, &tlen);
+	assert_int_equal(signer_sign(sock2, keys[2].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)), 0);
+	OPENSSL_free(sig);
+	OPENSSL_free(tbs);
+	kill(pid, SIGTERM);
+	int wst = 0;
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+}
+
 /* SIGTERM: the signer exits 0 and removes its socket. */
 static void test_sigterm(void **state)
 {
@@ -741,6 +794,7 @@ int main(void)
 		cmocka_unit_test(test_token_late_and_wrong_pin),
 		cmocka_unit_test(test_kill9_and_restart),
 		cmocka_unit_test(test_log_lines),
+		cmocka_unit_test(test_privilege_drop),
 		cmocka_unit_test(test_sigterm),
 	};
 	signal(SIGPIPE, SIG_IGN);
