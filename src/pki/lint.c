@@ -69,8 +69,12 @@ static int issuer_ok(const struct pki_lint_in *in, char *why, size_t whylen)
 static int end_entity(const struct pki_lint_in *in, char *why, size_t whylen)
 {
 	uint32_t ku = X509_get_key_usage(in->cert);
+	BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(in->cert, NID_basic_constraints, NULL, NULL);
+	int ca = bc != NULL && bc->ca;
 
-	if (X509_check_ca(in->cert) != 0)
+	BASIC_CONSTRAINTS_free(bc);
+	/* cA TRUE alone makes a CA for some relying parties, whatever keyUsage says */
+	if (ca || X509_check_ca(in->cert) != 0)
 		FAIL("certificate would be a CA");
 	if (ku != UINT32_MAX && (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) != 0)
 		FAIL("end-entity certificate with keyCertSign or cRLSign");

@@ -88,6 +88,21 @@ X509_NAME *pki_subject_from_template(const char *tmpl, const char *org_name, con
 	return name;
 }
 
+/* Adds certificatePolicies with the one policy oid (no qualifiers). Returns 0 or -1. */
+static int add_policy(X509 *x, const char *oid)
+{
+	CERTIFICATEPOLICIES *pols = CERTIFICATEPOLICIES_new();
+	POLICYINFO *pi = POLICYINFO_new();
+	int ok = pols != NULL && pi != NULL && (pi->policyid = OBJ_txt2obj(oid, 1)) != NULL &&
+		 sk_POLICYINFO_push(pols, pi) > 0;
+
+	if (!ok)
+		POLICYINFO_free(pi);
+	ok = ok && X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, X509V3_ADD_APPEND) == 1;
+	CERTIFICATEPOLICIES_free(pols);
+	return ok ? 0 : -1;
+}
+
 /* Adds the extension nid built from the OpenSSL config text value. Returns 0 or -1. */
 static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
@@ -141,7 +156,7 @@ static int add_extensions(X509 *x, X509 *ca, const struct cert_profile_rec *p, c
 	if (add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0 ||
 	    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0)
 		return snprintf(err, errlen, "key identifiers"), -1;
-	if (p->policy_oid[0] != '\0' && add_ext(x, &ctx, NID_certificate_policies, p->policy_oid) != 0)
+	if (p->policy_oid[0] != '\0' && add_policy(x, p->policy_oid) != 0)
 		return snprintf(err, errlen, "certificatePolicies (%s)", p->policy_oid), -1;
 	snprintf(buf, sizeof(buf), "URI:%s", p->crl_url);
 	if (p->crl_url[0] != '\0' && add_ext(x, &ctx, NID_crl_distribution_points, buf) != 0)
