@@ -18,9 +18,13 @@ interface Failure {
   handled?: boolean
 }
 
-export function useLoad<T>(fetch: () => Promise<T>, { initial = null, immediate = true }: LoadOptions<T> = {}) {
+export function useLoad<T>(
+  fetch: () => Promise<T>,
+  { initial = null, immediate = true }: LoadOptions<T> = {},
+) {
   const data = ref(initial) as Ref<T | null>
-  const loading = ref(false)
+  const willLoad = immediate && !!getCurrentInstance()
+  const loading = ref(willLoad) // a page that loads on mount starts with its skeleton
   const error = ref('')
   const notFound = ref(false)
   let seq = 0 // only the newest load's answer counts
@@ -46,6 +50,6 @@ export function useLoad<T>(fetch: () => Promise<T>, { initial = null, immediate 
     }
   }
 
-  if (immediate && getCurrentInstance()) onMounted(() => load())
+  if (willLoad) onMounted(() => load())
   return { data, loading, error, notFound, load }
 }

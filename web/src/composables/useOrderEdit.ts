@@ -5,7 +5,13 @@
 import { computed, nextTick, reactive, ref, type Ref } from 'vue'
 import { updateOrder } from '../api.js'
 import { useFormErrors } from '../form.js'
-import { LEGAL_FIELDS, emptyOrderForm, fillOrderForm, formChanges, type OrderFormValues } from '../orderFields.js'
+import {
+  LEGAL_FIELDS,
+  emptyOrderForm,
+  fillOrderForm,
+  formChanges,
+  type OrderFormValues,
+} from '../orderFields.js'
 import type { ApiFailure, OrderDetail } from '../components/order/types'
 
 export const LEGAL_WARNING = '修改法人信息后需重新下载并打印授权委托书、重新进行法人核验'
@@ -18,7 +24,9 @@ export interface OrderEditHooks {
 export function useOrderEdit(order: Ref<OrderDetail | null>, hooks: OrderEditHooks) {
   const model = reactive(emptyOrderForm())
   const errs = useFormErrors(model)
-  const changes = computed<Record<string, string | null>>(() => (order.value ? formChanges(model, order.value.form, order.value.key_type) : {}))
+  const changes = computed<Record<string, string | null>>(() =>
+    order.value ? formChanges(model, order.value.form, order.value.key_type) : {},
+  )
   const dirty = computed(() => Object.keys(changes.value).length > 0)
   const legalDirty = computed(() => LEGAL_FIELDS.some((f: string) => f in changes.value))
   const legalChanged = ref(false) // saved a change of the legal person: the notice stays
