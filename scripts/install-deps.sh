@@ -10,10 +10,14 @@ apt_pkgs=(
   # server and store
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   libssl-dev libcurl4-openssl-dev libinih-dev libsodium-dev
+  # CA signer: pkcs11.h (PKCS#11 modules are dlopen'ed)
+  libp11-kit-dev
   # documents and images (captcha, forms, uploads)
   libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev libpng-dev libjpeg62-turbo-dev libgd-dev libzbar-dev
   # tests and tools
   libcmocka-dev curl ca-certificates chromium wrk nginx-light poppler-utils zbar-tools
+  # PKI tests: a SoftHSM2 token and pkcs11-tool; GnuTLS certtool/ocsptool as a second verifier
+  softhsm2 opensc gnutls-bin
 )
 
 missing=()
