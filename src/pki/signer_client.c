@@ -49,10 +49,11 @@ const char *signer_status_name(int status)
 	return names[status];
 }
 
-int signer_req_head_encode(unsigned char out[SIGNER_REQ_HEAD_LEN], int kind, size_t key_id_len, size_t data_len)
+int signer_req_head_encode(unsigned char out[SIGNER_REQ_HEAD_LEN], int kind, size_t key_id_len,
+			   size_t data_len)
 {
-	if (kind < SIGNER_KIND_MIN || kind > SIGNER_KIND_MAX || key_id_len < 1 || key_id_len > SIGNER_MAX_KEY_ID ||
-	    data_len < 1 || data_len > SIGNER_MAX_DATA)
+	if (kind < SIGNER_KIND_MIN || kind > SIGNER_KIND_MAX || key_id_len < 1 ||
+	    key_id_len > SIGNER_MAX_KEY_ID || data_len < 1 || data_len > SIGNER_MAX_DATA)
 		return -1;
 	memcpy(out, SIGNER_MAGIC, SIGNER_MAGIC_LEN);
 	out[4] = (unsigned char)kind;
@@ -61,7 +62,8 @@ int signer_req_head_encode(unsigned char out[SIGNER_REQ_HEAD_LEN], int kind, siz
 	return 0;
 }
 
-int signer_req_head_decode(const unsigned char in[SIGNER_REQ_HEAD_LEN], struct signer_req_head *h, const char **why)
+int signer_req_head_decode(const unsigned char in[SIGNER_REQ_HEAD_LEN], struct signer_req_head *h,
+			   const char **why)
 {
 	uint32_t n = get_u32(in + 6);
 
@@ -84,7 +86,8 @@ int signer_req_head_decode(const unsigned char in[SIGNER_REQ_HEAD_LEN], struct s
 
 int signer_rep_head_encode(unsigned char out[SIGNER_REP_HEAD_LEN], int status, size_t len)
 {
-	if (status < 0 || status > SIGNER_STATUS_MAX || len > SIGNER_MAX_REPLY || (status == SIGNER_OK && len == 0))
+	if (status < 0 || status > SIGNER_STATUS_MAX || len > SIGNER_MAX_REPLY ||
+	    (status == SIGNER_OK && len == 0))
 		return -1;
 	memcpy(out, SIGNER_MAGIC, SIGNER_MAGIC_LEN);
 	out[4] = (unsigned char)status;
@@ -96,8 +99,8 @@ int signer_rep_head_decode(const unsigned char in[SIGNER_REP_HEAD_LEN], struct s
 {
 	uint32_t n = get_u32(in + 5);
 
-	if (memcmp(in, SIGNER_MAGIC, SIGNER_MAGIC_LEN) != 0 || in[4] > SIGNER_STATUS_MAX || n > SIGNER_MAX_REPLY ||
-	    (in[4] == SIGNER_OK && n == 0))
+	if (memcmp(in, SIGNER_MAGIC, SIGNER_MAGIC_LEN) != 0 || in[4] > SIGNER_STATUS_MAX ||
+	    n > SIGNER_MAX_REPLY || (in[4] == SIGNER_OK && n == 0))
 		return -1;
 	h->status = in[4];
 	h->len = n;
@@ -219,7 +222,8 @@ static int exchange(int fd, const char *key_id, int kind, const unsigned char *d
 
 	signer_req_head_encode(head, kind, idlen, len);
 	if (signer_write_full(fd, head, sizeof(head), deadline) != 0 ||
-	    signer_write_full(fd, key_id, idlen, deadline) != 0 || signer_write_full(fd, data, len, deadline) != 0) {
+	    signer_write_full(fd, key_id, idlen, deadline) != 0 ||
+	    signer_write_full(fd, data, len, deadline) != 0) {
 		snprintf(err, errlen, "signer: cannot send the request");
 		return -1;
 	}

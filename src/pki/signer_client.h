@@ -24,10 +24,12 @@ const char *signer_status_name(int status);
 
 /* Writes a request head into out (SIGNER_REQ_HEAD_LEN bytes); returns 0, or -1 when kind,
  * key_id_len or data_len is out of the protocol's limits. */
-int signer_req_head_encode(unsigned char out[SIGNER_REQ_HEAD_LEN], int kind, size_t key_id_len, size_t data_len);
+int signer_req_head_encode(unsigned char out[SIGNER_REQ_HEAD_LEN], int kind, size_t key_id_len,
+			   size_t data_len);
 /* Decodes a request head; returns 0, or -1 with a short reason in *why when the magic, kind,
  * key_id_len or data_len breaks the protocol. */
-int signer_req_head_decode(const unsigned char in[SIGNER_REQ_HEAD_LEN], struct signer_req_head *h, const char **why);
+int signer_req_head_decode(const unsigned char in[SIGNER_REQ_HEAD_LEN], struct signer_req_head *h,
+			   const char **why);
 /* Writes a reply head into out (SIGNER_REP_HEAD_LEN bytes); returns 0, or -1 when status or len
  * is out of limits. */
 int signer_rep_head_encode(unsigned char out[SIGNER_REP_HEAD_LEN], int status, size_t len);

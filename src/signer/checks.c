@@ -148,7 +148,8 @@ static int check_ocsp(const struct signer_key *k, OCSP_BASICRESP *bs, char *why,
 	if (name != NULL && name_same(name, X509_get_subject_name(k->cert)))
 		return 0;
 	if (kid != NULL && X509_pubkey_digest(k->cert, EVP_sha1(), md, &mdlen) == 1 &&
-	    (unsigned int)ASN1_STRING_length(kid) == mdlen && memcmp(ASN1_STRING_get0_data(kid), md, mdlen) == 0)
+	    (unsigned int)ASN1_STRING_length(kid) == mdlen &&
+	    memcmp(ASN1_STRING_get0_data(kid), md, mdlen) == 0)
 		return 0;
 	snprintf(why, whylen, "responder id is not the key's certificate");
 	return -1;
@@ -167,7 +168,11 @@ static int check_seal(const struct signer_key *k, const unsigned char *p, size_t
 		return -1;
 	}
 	if (child(p, n, 0, &a, &al) == 0 && child(p, n, 1, &b, &bl) == 0) {
-		if (a[0] == 0x30 && child(a, al, 0, &h, &hl) == 0 && hl == 4 && memcmp(h, "\x16\x02" "ES", 4) == 0)
+		if (a[0] == 0x30 && child(a, al, 0, &h, &hl) == 0 && hl == 4 &&
+		    memcmp(h,
+			   "\x16\x02"
+			   "ES",
+			   4) == 0)
 			return 0; /* SES_SealInfo */
 		if (a[0] == 0x02 && b[0] == 0x30)
 			return 0; /* TBS_Sign */

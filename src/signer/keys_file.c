@@ -22,7 +22,8 @@ int keys_evp_sign(EVP_PKEY *pkey, int alg, const unsigned char *tbs, size_t len,
 
 	if (m == NULL || n == 0 || (buf = OPENSSL_malloc(n)) == NULL)
 		goto out;
-	if (EVP_DigestSignInit_ex(m, &pctx, alg == KEY_ALG_SM2 ? "SM3" : "SHA256", NULL, NULL, pkey, NULL) != 1)
+	if (EVP_DigestSignInit_ex(m, &pctx, alg == KEY_ALG_SM2 ? "SM3" : "SHA256", NULL, NULL, pkey, NULL) !=
+	    1)
 		goto out;
 	/* OpenSSL 3.0 signs SM2 with an empty ID unless told: set the GM/T one before any data. */
 	if (alg == KEY_ALG_SM2 && EVP_PKEY_CTX_set1_id(pctx, SIGNER_SM2_ID, SIGNER_SM2_ID_LEN) != 1)

@@ -67,19 +67,32 @@ struct p11_key {
 static const char *rv_name(ck_rv_t rv)
 {
 	switch (rv) {
-	case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-	case CKR_PIN_LOCKED: return "CKR_PIN_LOCKED";
-	case CKR_TOKEN_NOT_PRESENT: return "CKR_TOKEN_NOT_PRESENT";
-	case CKR_DEVICE_REMOVED: return "CKR_DEVICE_REMOVED";
-	case CKR_DEVICE_ERROR: return "CKR_DEVICE_ERROR";
-	case CKR_SESSION_HANDLE_INVALID: return "CKR_SESSION_HANDLE_INVALID";
-	case CKR_SESSION_CLOSED: return "CKR_SESSION_CLOSED";
-	case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
-	case CKR_KEY_HANDLE_INVALID: return "CKR_KEY_HANDLE_INVALID";
-	case CKR_OBJECT_HANDLE_INVALID: return "CKR_OBJECT_HANDLE_INVALID";
-	case CKR_MECHANISM_INVALID: return "CKR_MECHANISM_INVALID";
-	case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-	default: return "CKR_other";
+	case CKR_PIN_INCORRECT:
+		return "CKR_PIN_INCORRECT";
+	case CKR_PIN_LOCKED:
+		return "CKR_PIN_LOCKED";
+	case CKR_TOKEN_NOT_PRESENT:
+		return "CKR_TOKEN_NOT_PRESENT";
+	case CKR_DEVICE_REMOVED:
+		return "CKR_DEVICE_REMOVED";
+	case CKR_DEVICE_ERROR:
+		return "CKR_DEVICE_ERROR";
+	case CKR_SESSION_HANDLE_INVALID:
+		return "CKR_SESSION_HANDLE_INVALID";
+	case CKR_SESSION_CLOSED:
+		return "CKR_SESSION_CLOSED";
+	case CKR_USER_NOT_LOGGED_IN:
+		return "CKR_USER_NOT_LOGGED_IN";
+	case CKR_KEY_HANDLE_INVALID:
+		return "CKR_KEY_HANDLE_INVALID";
+	case CKR_OBJECT_HANDLE_INVALID:
+		return "CKR_OBJECT_HANDLE_INVALID";
+	case CKR_MECHANISM_INVALID:
+		return "CKR_MECHANISM_INVALID";
+	case CKR_GENERAL_ERROR:
+		return "CKR_GENERAL_ERROR";
+	default:
+		return "CKR_other";
 	}
 }
 
@@ -191,9 +204,11 @@ static int find_slot(struct p11_key *k, ck_slot_id_t *slot, char *why, size_t wh
 	for (unsigned long i = 0; i < n && i < MAX_SLOTS; i++) {
 		struct ck_token_info ti;
 		memset(&ti, 0, sizeof(ti));
-		if (k->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK || !padded_eq(ti.label, sizeof(ti.label), k->uri.token))
+		if (k->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+		    !padded_eq(ti.label, sizeof(ti.label), k->uri.token))
 			continue;
-		if (k->uri.serial != NULL && !padded_eq(ti.serial_number, sizeof(ti.serial_number), k->uri.serial))
+		if (k->uri.serial != NULL &&
+		    !padded_eq(ti.serial_number, sizeof(ti.serial_number), k->uri.serial))
 			continue;
 		*slot = slots[i];
 		return 0;
@@ -220,8 +235,11 @@ static int find_object(struct p11_key *k, char *why, size_t whylen)
 		k->f->C_FindObjectsFinal(k->sess);
 	}
 	if (rv != CKR_OK || found != 1) {
-		snprintf(why, whylen, rv != CKR_OK ? "C_FindObjects: %s" : "%s private key objects match the URI",
-			 rv != CKR_OK ? rv_name(rv) : found == 0 ? "no" : "several");
+		snprintf(why, whylen,
+			 rv != CKR_OK ? "C_FindObjects: %s" : "%s private key objects match the URI",
+			 rv != CKR_OK ? rv_name(rv)
+			 : found == 0 ? "no"
+				      : "several");
 		return -1;
 	}
 	k->obj = h[0];
@@ -340,7 +358,8 @@ static int p11_try_sign(struct p11_key *k, int alg, const unsigned char *tbs, si
 	if (k->have_session && k->sess_gen != k->mod->gen)
 		k->have_session = 0; /* the module was initialized again: that session is gone */
 	if (k->pin_bad) {
-		snprintf(why, whylen, "PIN refused by the token; not tried again until the keys are reloaded (SIGHUP)");
+		snprintf(why, whylen,
+			 "PIN refused by the token; not tried again until the keys are reloaded (SIGHUP)");
 		goto out;
 	}
 	if (!k->have_session) {
@@ -464,7 +483,9 @@ int keys_pkcs11_load(const char *id, const char *path, EVP_PKEY *pub, void **sta
 		goto out;
 	if (line2 != NULL)
 		line2[strcspn(line2, "\r\n")] = '\0';
-	const char *mod = line2 != NULL && line2[0] != '\0' ? line2 : k->uri.module != NULL ? k->uri.module : DEFAULT_MODULE;
+	const char *mod = line2 != NULL && line2[0] != '\0' ? line2
+			  : k->uri.module != NULL           ? k->uri.module
+							    : DEFAULT_MODULE;
 	if ((k->mod = module_get(mod, why, whylen)) == NULL)
 		goto out;
 	k->f = k->mod->f;

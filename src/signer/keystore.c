@@ -117,13 +117,14 @@ struct keystore *keystore_load(const char *dir)
 		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		const char *ext = key_file_name(de->d_name, ".pem", id) ? ".pem"
+		const char *ext = key_file_name(de->d_name, ".pem", id)   ? ".pem"
 				  : key_file_name(de->d_name, ".p11", id) ? ".p11"
 									  : NULL;
 		if (ext == NULL)
 			continue;
 		if (keystore_find(ks, id) != NULL || ks->n == MAX_KEYS) {
-			fprintf(stderr, "certdesk-signer: key %s%s skipped: a key %s already, or too many keys\n", id,
+			fprintf(stderr,
+				"certdesk-signer: key %s%s skipped: a key %s already, or too many keys\n", id,
 				ext, id);
 			continue;
 		}

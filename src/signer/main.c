@@ -39,9 +39,10 @@ static atomic_int stopping;
 
 static int usage(FILE *f, int rc)
 {
-	fprintf(f, "usage: certdesk-signer [--config FILE]\n"
-		   "  Holds the CA private keys of [signer] keys_dir and signs what certdeskd and the CLI\n"
-		   "  ask over the UNIX socket [signer] socket, after checking it. SIGHUP reloads the keys.\n");
+	fprintf(f,
+		"usage: certdesk-signer [--config FILE]\n"
+		"  Holds the CA private keys of [signer] keys_dir and signs what certdeskd and the CLI\n"
+		"  ask over the UNIX socket [signer] socket, after checking it. SIGHUP reloads the keys.\n");
 	return rc;
 }
 
@@ -108,8 +109,9 @@ static int drop_privileges(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown user %s", cfg->signer_user);
 		return -1;
 	}
-	if (chown(cfg->signer_socket, pw->pw_uid, pw->pw_gid) != 0 || chown(cfg->signer_log, pw->pw_uid, pw->pw_gid) != 0 ||
-	    initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+	if (chown(cfg->signer_socket, pw->pw_uid, pw->pw_gid) != 0 ||
+	    chown(cfg->signer_log, pw->pw_uid, pw->pw_gid) != 0 || initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
 		snprintf(err, errlen, "cannot become %s: %s", cfg->signer_user, strerror(errno));
 		return -1;
 	}
@@ -167,7 +169,8 @@ static void load_keys(const char *dir, int first)
 		fprintf(stderr, "certdesk-signer: reload failed: keeping the keys loaded before\n");
 		return;
 	}
-	fprintf(stderr, "certdesk-signer: %d key(s) loaded from %s\n", ks != NULL ? keystore_count(ks) : 0, dir);
+	fprintf(stderr, "certdesk-signer: %d key(s) loaded from %s\n", ks != NULL ? keystore_count(ks) : 0,
+		dir);
 	serve_keys_swap(ks);
 }
 
@@ -201,7 +204,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--version") == 0)
 			return printf("certdesk-signer %s\n", CERTDESK_VERSION) < 0;
 		else
-			return usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr, strcmp(argv[i], "--help") != 0);
+			return usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr,
+				     strcmp(argv[i], "--help") != 0);
 	}
 	if (config_load(&cfg, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdesk-signer: configuration: %s\n", err);
@@ -218,8 +222,10 @@ int main(int argc, char **argv)
 #ifndef SANITIZED
 	prctl(PR_SET_DUMPABLE, 0); /* no core file or ptrace of the process holding the keys */
 #endif
-	if (fs_mkdir_parent(cfg.signer_log, 0750) != 0 || siglog_open(cfg.signer_log, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdesk-signer: %s\n", err[0] != '\0' ? err : "cannot create the log's directory");
+	if (fs_mkdir_parent(cfg.signer_log, 0750) != 0 ||
+	    siglog_open(cfg.signer_log, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdesk-signer: %s\n",
+			err[0] != '\0' ? err : "cannot create the log's directory");
 		goto out;
 	}
 	load_keys(cfg.signer_keys_dir, 1);

@@ -66,7 +66,8 @@ static unsigned char *pct_decode(const char *s, size_t n, size_t *outlen)
 static int set_attr(struct p11_uri *u, const char *name, size_t nl, const char *v, size_t n, char *why,
 		    size_t whylen)
 {
-	static const char *const names[] = {"token", "serial", "object", "id", "pin-value", "module-path", "type"};
+	static const char *const names[] = {"token",     "serial",      "object", "id",
+					    "pin-value", "module-path", "type"};
 	size_t dl = 0;
 	int which = -1;
 
@@ -74,7 +75,8 @@ static int set_attr(struct p11_uri *u, const char *name, size_t nl, const char *
 		if (strlen(names[i]) == nl && memcmp(names[i], name, nl) == 0)
 			which = i;
 	if (nl == 10 && memcmp(name, "pin-source", 10) == 0) {
-		snprintf(why, whylen, "pin-source is not supported: use pin-value or CERTDESK_SIGNER_PIN_<ID>");
+		snprintf(why, whylen,
+			 "pin-source is not supported: use pin-value or CERTDESK_SIGNER_PIN_<ID>");
 		return -1;
 	}
 	if (which < 0)
@@ -124,8 +126,8 @@ static int parse_attrs(struct p11_uri *u, const char *s, size_t n, char sep, cha
 				snprintf(why, whylen, "attribute without '='");
 				return -1;
 			}
-			if (set_attr(u, s + i, (size_t)(eq - (s + i)), eq + 1, (size_t)(s + end - eq - 1), why,
-				     whylen) != 0)
+			if (set_attr(u, s + i, (size_t)(eq - (s + i)), eq + 1, (size_t)(s + end - eq - 1),
+				     why, whylen) != 0)
 				return -1;
 		}
 		i = end + 1;

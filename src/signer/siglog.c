@@ -68,7 +68,8 @@ static json_t *entry_json(const struct siglog_entry *e)
 		json_object_set_new(o, "serial", json_string(e->serial));
 	json_object_set_new(o, "peer_uid", json_integer(e->peer_uid));
 	json_object_set_new(o, "peer_pid", json_integer(e->peer_pid));
-	json_object_set_new(o, "result", json_string(e->status == SIGNER_OK ? "signed" : signer_status_name(e->status)));
+	json_object_set_new(o, "result",
+			    json_string(e->status == SIGNER_OK ? "signed" : signer_status_name(e->status)));
 	if (e->reason != NULL)
 		json_object_set_new(o, "reason", json_string(e->reason)); /* NULL when not UTF-8: dropped */
 	return o;

@@ -42,8 +42,8 @@ struct key_backend {
 /* One CA key of keys_dir. */
 struct signer_key {
 	char id[SIGNER_MAX_KEY_ID + 1];
-	int alg;     /* enum key_alg, from the certificate's public key */
-	X509 *cert;  /* <id>.crt: issuer/validity/responder checks and the public key */
+	int alg;    /* enum key_alg, from the certificate's public key */
+	X509 *cert; /* <id>.crt: issuer/validity/responder checks and the public key */
 	const struct key_backend *be;
 	void *state; /* the backend's */
 };
@@ -88,13 +88,13 @@ int keys_evp_sign(EVP_PKEY *pkey, int alg, const unsigned char *tbs, size_t len,
 
 /* ---- p11uri.c ---- */
 struct p11_uri {
-	char *token;        /* token label */
-	char *serial;       /* token serial, optional */
-	char *object;       /* CKA_LABEL, optional if id */
-	unsigned char *id;  /* CKA_ID, optional if object */
+	char *token;       /* token label */
+	char *serial;      /* token serial, optional */
+	char *object;      /* CKA_LABEL, optional if id */
+	unsigned char *id; /* CKA_ID, optional if object */
 	size_t idlen;
-	char *pin;          /* pin-value, optional (wiped on free) */
-	char *module;       /* module-path, optional */
+	char *pin;    /* pin-value, optional (wiped on free) */
+	char *module; /* module-path, optional */
 };
 /* Parses an RFC 7512 PKCS#11 URI naming a private key; returns 0, or -1 with a reason in why. */
 int p11_uri_parse(const char *s, struct p11_uri *u, char *why, size_t whylen);

@@ -39,17 +39,17 @@ enum { RSA_K, P256_K, SM2_K };
 struct cakey {
 	const char *id;
 	int alg;
-	int p11;        /* 1: on the SoftHSM token, the test has only the public key */
-	EVP_PKEY *key;  /* private key (file keys), else the public key */
+	int p11;       /* 1: on the SoftHSM token, the test has only the public key */
+	EVP_PKEY *key; /* private key (file keys), else the public key */
 	X509 *cert;
-	int issuer;     /* index of the CA that issued cert, or -1: self-signed */
+	int issuer; /* index of the CA that issued cert, or -1: self-signed */
 };
 
 static struct cakey keys[] = {
 	{"rsa2048-issuing-1", RSA_K, 0, NULL, NULL, -1},
 	{"p256-issuing-1", P256_K, 0, NULL, NULL, -1},
 	{"sm2-issuing-1", SM2_K, 0, NULL, NULL, -1},
-	{"p11-rsa-1", RSA_K, 1, NULL, NULL, 0},   /* generated on the token; certified by the RSA file CA */
+	{"p11-rsa-1", RSA_K, 1, NULL, NULL, 0},    /* generated on the token; certified by the RSA file CA */
 	{"p11-p256-1", P256_K, 1, NULL, NULL, -1}, /* imported into the token; self-signed */
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -87,7 +87,8 @@ static void sign_local(X509 *x, EVP_PKEY *key, int alg)
 {
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pc = NULL;
-	assert_int_equal(EVP_DigestSignInit_ex(m, &pc, alg == SM2_K ? "SM3" : "SHA256", NULL, NULL, key, NULL), 1);
+	assert_int_equal(
+		EVP_DigestSignInit_ex(m, &pc, alg == SM2_K ? "SM3" : "SHA256", NULL, NULL, key, NULL), 1);
 	if (alg == SM2_K)
 		assert_int_equal(EVP_PKEY_CTX_set1_id(pc, SM2_ID, 16), 1);
 	assert_true(X509_sign_ctx(x, m) > 0);
@@ -186,8 +187,8 @@ static EVP_PKEY *read_spki(const char *path)
 /* Creates SoftHSM token label (SO PIN 1234, user PIN pin) in the test's token directory. */
 static void init_token(const char *label, const char *pin)
 {
-	assert_int_equal(sh("softhsm2-util --init-token --free --label %s --so-pin 1234 --pin %s >>%s 2>&1", label,
-			    pin, outp),
+	assert_int_equal(sh("softhsm2-util --init-token --free --label %s --so-pin 1234 --pin %s >>%s 2>&1",
+			    label, pin, outp),
 			 0);
 }
 
@@ -200,7 +201,8 @@ static void import_key(const char *label, const char *pin, EVP_PKEY *k, const ch
 	assert_non_null(f);
 	i2d_PKCS8PrivateKeyInfo_fp(f, k);
 	fclose(f);
-	assert_int_equal(sh("pkcs11-tool --module %s --token-label %s --login --pin %s --write-object %s --type privkey "
+	assert_int_equal(sh("pkcs11-tool --module %s --token-label %s --login --pin %s --write-object %s "
+			    "--type privkey "
 			    "--label %s --id %s >>%s 2>&1",
 			    SOFTHSM_MODULE, label, pin, der, object, id, outp),
 			 0);
@@ -213,20 +215,22 @@ static void make_token(void)
 	char conf[400], tokens[200], pub[200];
 	snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
 	mkdir(tokens, 0700);
-	snprintf(conf, sizeof(conf), "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n",
-		 tokens);
+	snprintf(conf, sizeof(conf),
+		 "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", tokens);
 	write_file(confp, conf, 0600);
 	setenv("SOFTHSM2_CONF", confp, 1);
 	init_token("certdesk-test", "5678");
-	assert_int_equal(sh("pkcs11-tool --module %s --token-label certdesk-test --login --pin 5678 --keypairgen "
-			    "--key-type rsa:2048 --label p11-rsa --id 01 >>%s 2>&1",
-			    SOFTHSM_MODULE, outp),
-			 0);
+	assert_int_equal(
+		sh("pkcs11-tool --module %s --token-label certdesk-test --login --pin 5678 --keypairgen "
+		   "--key-type rsa:2048 --label p11-rsa --id 01 >>%s 2>&1",
+		   SOFTHSM_MODULE, outp),
+		0);
 	snprintf(pub, sizeof(pub), "%s/p11-rsa.pub.der", dir);
-	assert_int_equal(sh("pkcs11-tool --module %s --token-label certdesk-test --read-object --type pubkey --id 01 "
-			    "-o %s >>%s 2>&1",
-			    SOFTHSM_MODULE, pub, outp),
-			 0);
+	assert_int_equal(
+		sh("pkcs11-tool --module %s --token-label certdesk-test --read-object --type pubkey --id 01 "
+		   "-o %s >>%s 2>&1",
+		   SOFTHSM_MODULE, pub, outp),
+		0);
 	keys[3].key = read_spki(pub);
 	keys[4].key = gen_key(P256_K);
 	import_key("certdesk-test", "5678", keys[4].key, "p11-p256", "02");
@@ -247,7 +251,8 @@ static void write_key_files(size_t i)
 		snprintf(text, sizeof(text), "pkcs11:token=certdesk-test;object=p11-rsa;type=private\n%s\n",
 			 SOFTHSM_MODULE);
 	else /* by CKA_ID, PIN and module in the URI */
-		snprintf(text, sizeof(text), "pkcs11:token=certdesk-test;id=%%02?pin-value=5678&module-path=%s\n",
+		snprintf(text, sizeof(text),
+			 "pkcs11:token=certdesk-test;id=%%02?pin-value=5678&module-path=%s\n",
 			 SOFTHSM_MODULE);
 	write_file(path, text, 0600);
 }
@@ -306,9 +311,11 @@ static int setup(void **state)
 	snprintf(logp, sizeof(logp), "%s/signer.log", dir);
 	snprintf(outp, sizeof(outp), "%s/signer.out", dir);
 	snprintf(confp, sizeof(confp), "%s/softhsm2.conf", dir);
-	have_softhsm = access(SOFTHSM_MODULE, R_OK) == 0 && sh("command -v pkcs11-tool softhsm2-util >/dev/null") == 0;
+	have_softhsm = access(SOFTHSM_MODULE, R_OK) == 0 &&
+		       sh("command -v pkcs11-tool softhsm2-util >/dev/null") == 0;
 	if (!have_softhsm)
-		fprintf(stderr, "SKIP PKCS#11 part: SoftHSM2 or pkcs11-tool missing (scripts/install-deps.sh)\n");
+		fprintf(stderr,
+			"SKIP PKCS#11 part: SoftHSM2 or pkcs11-tool missing (scripts/install-deps.sh)\n");
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (keys[i].p11)
 			continue;
@@ -392,8 +399,10 @@ static X509 *assemble(int alg, const unsigned char *tbs, size_t tlen, const unsi
 {
 	static const unsigned char rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
 					    0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
-	static const unsigned char p256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
-	static const unsigned char sm2[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75};
+	static const unsigned char p256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+					     0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+	static const unsigned char sm2[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x81,
+					    0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75};
 	const unsigned char *a = alg == RSA_K ? rsa : alg == P256_K ? p256 : sm2;
 	size_t alen = alg == RSA_K ? sizeof(rsa) : sizeof(p256);
 	unsigned char bits[600];
@@ -452,8 +461,7 @@ static json_t *log_line_for(json_t *log, const unsigned char *tbs, size_t len)
 	size_t i;
 	json_t *o;
 	sha256_hex(tbs, len, hex);
-	json_array_foreach(log, i, o)
-	{
+	json_array_foreach (log, i, o) {
 		const char *h = json_string_value(json_object_get(o, "tbs_sha256"));
 		if (h != NULL && strcmp(h, hex) == 0)
 			return o;
@@ -491,11 +499,13 @@ static void sign_and_verify(size_t i)
 		if (k->issuer >= 0) { /* three levels: root = the issuer, ca untrusted */
 			snprintf(root, sizeof(root), "%s/root-%s.pem", dir, k->id);
 			write_pem_cert(root, keys[k->issuer].cert);
-			assert_int_equal(sh("openssl verify -x509_strict -CAfile %s -untrusted %s %s >>%s 2>&1", root, ca, ee,
-					    outp),
-					 0);
+			assert_int_equal(
+				sh("openssl verify -x509_strict -CAfile %s -untrusted %s %s >>%s 2>&1", root,
+				   ca, ee, outp),
+				0);
 		} else {
-			assert_int_equal(sh("openssl verify -x509_strict -CAfile %s %s >>%s 2>&1", ca, ee, outp), 0);
+			assert_int_equal(
+				sh("openssl verify -x509_strict -CAfile %s %s >>%s 2>&1", ca, ee, outp), 0);
 		}
 	}
 	json_t *log = read_log();
@@ -536,13 +546,16 @@ static void test_refusals(void **state)
 	char err[256];
 	(void)state;
 	unsigned char *tbs = make_tbs(&keys[0], 1, &tlen);
-	assert_int_equal(signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)),
+	assert_int_equal(signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err,
+				     sizeof(err)),
 			 SIGNER_REFUSED);
 	assert_non_null(strstr(err, "cA TRUE"));
 	/* The RSA key's TBS given to the P-256 key: algorithm and issuer differ. */
-	assert_int_equal(signer_sign(sockp, keys[1].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)),
+	assert_int_equal(signer_sign(sockp, keys[1].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err,
+				     sizeof(err)),
 			 SIGNER_REFUSED);
-	assert_int_equal(signer_sign(sockp, "no-such-key", SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)),
+	assert_int_equal(signer_sign(sockp, "no-such-key", SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err,
+				     sizeof(err)),
 			 SIGNER_NO_KEY);
 	OPENSSL_free(tbs);
 	tbs = make_tbs(&keys[0], 0, &tlen);
@@ -550,10 +563,12 @@ static void test_refusals(void **state)
 	unsigned char *t = malloc(tlen + 1);
 	memcpy(t, tbs, tlen);
 	t[tlen] = 0;
-	assert_int_equal(signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CERT, t, tlen + 1, &sig, &slen, err, sizeof(err)),
+	assert_int_equal(signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CERT, t, tlen + 1, &sig, &slen, err,
+				     sizeof(err)),
 			 SIGNER_REFUSED);
-	assert_int_equal(signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CRL, tbs, tlen, &sig, &slen, err, sizeof(err)),
-			 SIGNER_REFUSED);
+	assert_int_equal(
+		signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CRL, tbs, tlen, &sig, &slen, err, sizeof(err)),
+		SIGNER_REFUSED);
 	assert_null(sig);
 	free(t);
 	OPENSSL_free(tbs);
@@ -582,7 +597,8 @@ static void *parallel_signer(void *arg)
 		unsigned char *sig = NULL;
 		char err[256];
 		unsigned char *tbs = make_tbs(&keys[1], 0, &tlen);
-		if (signer_sign(sockp, keys[1].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)) == 0)
+		if (signer_sign(sockp, keys[1].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err,
+				sizeof(err)) == 0)
 			p->ok++;
 		OPENSSL_free(sig);
 		OPENSSL_free(tbs);
@@ -621,12 +637,14 @@ static void test_token_late_and_wrong_pin(void **state)
 	snprintf(path, sizeof(path), "%s/%s.crt", keydir, late.id);
 	write_pem_cert(path, late.cert);
 	snprintf(path, sizeof(path), "%s/%s.p11", keydir, late.id);
-	snprintf(text, sizeof(text), "pkcs11:token=late-token;object=late-key?pin-value=1111\n%s\n", SOFTHSM_MODULE);
+	snprintf(text, sizeof(text), "pkcs11:token=late-token;object=late-key?pin-value=1111\n%s\n",
+		 SOFTHSM_MODULE);
 	write_file(path, text, 0600);
 	snprintf(path, sizeof(path), "%s/%s.crt", keydir, badpin.id);
 	write_pem_cert(path, badpin.cert);
 	snprintf(path, sizeof(path), "%s/%s.p11", keydir, badpin.id);
-	snprintf(text, sizeof(text), "pkcs11:token=pin-token;object=pin-key?pin-value=0000\n%s\n", SOFTHSM_MODULE);
+	snprintf(text, sizeof(text), "pkcs11:token=pin-token;object=pin-key?pin-value=0000\n%s\n",
+		 SOFTHSM_MODULE);
 	write_file(path, text, 0600);
 	init_token("pin-token", "2222");
 	import_key("pin-token", "2222", badpin.key, "pin-key", "05");
@@ -634,8 +652,9 @@ static void test_token_late_and_wrong_pin(void **state)
 	usleep(500000);
 
 	unsigned char *tbs = make_tbs(&late, 0, &tlen);
-	assert_int_equal(signer_sign(sockp, late.id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)),
-			 SIGNER_KEY_UNAVAILABLE);
+	assert_int_equal(
+		signer_sign(sockp, late.id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)),
+		SIGNER_KEY_UNAVAILABLE);
 	assert_non_null(strstr(err, "not present"));
 	init_token("late-token", "1111");
 	import_key("late-token", "1111", late.key, "late-key", "09");
@@ -652,7 +671,8 @@ static void test_token_late_and_wrong_pin(void **state)
 
 	tbs = make_tbs(&badpin, 0, &tlen);
 	for (int j = 0; j < 2; j++) {
-		assert_int_equal(signer_sign(sockp, badpin.id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)),
+		assert_int_equal(signer_sign(sockp, badpin.id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen,
+					     err, sizeof(err)),
 				 SIGNER_KEY_UNAVAILABLE);
 		assert_non_null(strstr(err, j == 0 ? "PIN" : "not tried again"));
 	}
@@ -676,7 +696,8 @@ static void *bg_sign(void *arg)
 	char err[256];
 	unsigned char *tbs = make_tbs(&keys[0], 0, &tlen);
 	int64_t t0 = signer_now_ms();
-	b->rc = signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err));
+	b->rc = signer_sign(sockp, keys[0].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err,
+			    sizeof(err));
 	b->ms = signer_now_ms() - t0;
 	OPENSSL_free(sig);
 	OPENSSL_free(tbs);
@@ -713,8 +734,7 @@ static void test_log_lines(void **state)
 	size_t i, signed_lines = 0, refused = 0;
 	json_t *o, *log = read_log();
 	(void)state;
-	json_array_foreach(log, i, o)
-	{
+	json_array_foreach (log, i, o) {
 		const char *r = json_string_value(json_object_get(o, "result"));
 		assert_non_null(r);
 		assert_non_null(json_string_value(json_object_get(o, "time")));
@@ -762,7 +782,9 @@ static void test_privilege_drop(void **state)
 	kill(pid, SIGHUP);
 	usleep(300000);
 	unsigned char *tbs = make_tbs(&keys[2], 0, &tlen);
-	assert_int_equal(signer_sign(sock2, keys[2].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err, sizeof(err)), 0);
+	assert_int_equal(signer_sign(sock2, keys[2].id, SIGNER_KIND_TBS_CERT, tbs, tlen, &sig, &slen, err,
+				     sizeof(err)),
+			 0);
 	OPENSSL_free(sig);
 	OPENSSL_free(tbs);
 	kill(pid, SIGTERM);

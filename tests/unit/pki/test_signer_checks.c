@@ -38,7 +38,9 @@ static void sign_obj(X509 *x, X509_CRL *crl, EVP_PKEY *key, int alg)
 {
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pc = NULL;
-	assert_int_equal(EVP_DigestSignInit_ex(m, &pc, alg == KEY_ALG_SM2 ? "SM3" : "SHA256", NULL, NULL, key, NULL), 1);
+	assert_int_equal(
+		EVP_DigestSignInit_ex(m, &pc, alg == KEY_ALG_SM2 ? "SM3" : "SHA256", NULL, NULL, key, NULL),
+		1);
 	if (alg == KEY_ALG_SM2)
 		assert_int_equal(EVP_PKEY_CTX_set1_id(pc, SIGNER_SM2_ID, SIGNER_SM2_ID_LEN), 1);
 	assert_true((x != NULL ? X509_sign_ctx(x, m) : X509_CRL_sign_ctx(crl, m)) > 0);
@@ -103,7 +105,9 @@ static void make_ca(int alg)
 	c->key = gen_key(alg);
 	assert_non_null(c->key);
 	c->cert = X509_new();
-	X509_NAME *n = name(alg == KEY_ALG_RSA ? "Test CA RSA" : alg == KEY_ALG_P256 ? "Test CA P-256" : "Test CA SM2");
+	X509_NAME *n = name(alg == KEY_ALG_RSA    ? "Test CA RSA"
+			    : alg == KEY_ALG_P256 ? "Test CA P-256"
+						  : "Test CA SM2");
 	X509_set_version(c->cert, X509_VERSION_3);
 	ASN1_INTEGER_set(X509_get_serialNumber(c->cert), alg);
 	X509_set_issuer_name(c->cert, n);
@@ -116,7 +120,9 @@ static void make_ca(int alg)
 	sign_obj(c->cert, NULL, c->key, alg);
 	X509_NAME_free(n);
 	EVP_PKEY_up_ref(c->key);
-	c->sk = keystore_key_from_evp(alg == KEY_ALG_RSA ? "rsa-ca" : alg == KEY_ALG_P256 ? "p256-ca" : "sm2-ca",
+	c->sk = keystore_key_from_evp(alg == KEY_ALG_RSA    ? "rsa-ca"
+				      : alg == KEY_ALG_P256 ? "p256-ca"
+							    : "sm2-ca",
 				      c->key, c->cert);
 	assert_int_equal(c->sk->alg, alg);
 }
@@ -161,11 +167,13 @@ static void test_good_cert_each_alg(void **state)
 		char why[256] = "";
 		size_t len, alen, wl;
 		unsigned char *tbs = make_tbs_cert(alg, &o, &len), *sig = NULL;
-		assert_int_equal(checks_request(cas[alg].sk, SIGNER_KIND_TBS_CERT, tbs, len, &info, why, sizeof(why)),
-				 0);
+		assert_int_equal(
+			checks_request(cas[alg].sk, SIGNER_KIND_TBS_CERT, tbs, len, &info, why, sizeof(why)),
+			0);
 		assert_string_equal(info.serial, "1234567890ABCDEF");
 		size_t siglen = 0;
-		assert_int_equal(cas[alg].sk->be->sign(cas[alg].sk->state, alg, tbs, len, &sig, &siglen, why, sizeof(why)),
+		assert_int_equal(cas[alg].sk->be->sign(cas[alg].sk->state, alg, tbs, len, &sig, &siglen, why,
+						       sizeof(why)),
 				 0);
 		/* BIT STRING { 0 unused bits, sig } */
 		unsigned char *bs = malloc(siglen + 4);
@@ -217,7 +225,8 @@ static void test_bad_certs(void **state)
 		expect_refused(alg, &(struct ee_opts){.long_validity = 1}, "validity");
 		expect_refused(alg, &(struct ee_opts){.key_cert_sign = 1}, "keyCertSign");
 		/* TBS signed with another algorithm than the key's */
-		expect_refused(alg, &(struct ee_opts){.sign_alg = alg == KEY_ALG_RSA ? KEY_ALG_P256 : KEY_ALG_RSA},
+		expect_refused(alg,
+			       &(struct ee_opts){.sign_alg = alg == KEY_ALG_RSA ? KEY_ALG_P256 : KEY_ALG_RSA},
 			       "algorithm");
 	}
 	/* SM2 key, TBS says ecdsa-with-SHA256 (P-256's) */
@@ -253,7 +262,8 @@ static void test_trailing_and_ber(void **state)
 	free(ber);
 	free(t);
 	OPENSSL_free(tbs);
-	assert_int_equal(check(KEY_ALG_RSA, SIGNER_KIND_TBS_CERT, (const unsigned char *)"\x30\x00", 2, why), -1);
+	assert_int_equal(check(KEY_ALG_RSA, SIGNER_KIND_TBS_CERT, (const unsigned char *)"\x30\x00", 2, why),
+			 -1);
 }
 
 static unsigned char *make_tbs_crl(int alg, int wrong_issuer, int sign_alg, size_t *len)
@@ -345,9 +355,10 @@ static void test_ocsp(void **state)
 
 static void test_seal(void **state)
 {
-	/* SES_SealInfo-like: SEQUENCE { SEQUENCE { IA5String "ES", INTEGER 4, IA5String "v" }, IA5String "1" } */
-	static const unsigned char info[] = {0x30, 0x0f, 0x30, 0x0a, 0x16, 0x02, 'E', 'S', 0x02, 0x01,
-					     0x04, 0x16, 0x01, 'v',  0x16, 0x01, '1'};
+	/* SES_SealInfo-like: SEQUENCE { SEQUENCE { IA5String "ES", INTEGER 4, IA5String "v" }, IA5String "1"
+	 * } */
+	static const unsigned char info[] = {0x30, 0x0f, 0x30, 0x0a, 0x16, 0x02, 'E',  'S', 0x02,
+					     0x01, 0x04, 0x16, 0x01, 'v',  0x16, 0x01, '1'};
 	/* TBS_Sign-like: SEQUENCE { INTEGER 4, SEQUENCE {} } */
 	static const unsigned char tbs_sign[] = {0x30, 0x05, 0x02, 0x01, 0x04, 0x30, 0x00};
 	static const unsigned char junk[] = {0x30, 0x04, 0x05, 0x00, 0x05, 0x00};
@@ -366,13 +377,19 @@ static void test_der(void **state)
 	(void)state;
 	assert_true(der_is_one_value((const unsigned char *)"\x30\x03\x02\x01\x05", 5, &tag));
 	assert_int_equal(tag, 0x30);
-	assert_false(der_is_one_value((const unsigned char *)"\x30\x81\x03\x02\x01\x05", 6, &tag)); /* long form < 128 */
-	assert_false(der_is_one_value((const unsigned char *)"\x30\x80\x02\x01\x05\x00\x00", 7, &tag)); /* indefinite */
-	assert_false(der_is_one_value((const unsigned char *)"\x30\x04\x02\x02\x00\x05", 6, &tag)); /* INTEGER 00 05 */
-	assert_false(der_is_one_value((const unsigned char *)"\x30\x03\x01\x01\x01", 5, &tag)); /* BOOLEAN 1 */
+	assert_false(der_is_one_value((const unsigned char *)"\x30\x81\x03\x02\x01\x05", 6,
+				      &tag)); /* long form < 128 */
+	assert_false(der_is_one_value((const unsigned char *)"\x30\x80\x02\x01\x05\x00\x00", 7,
+				      &tag)); /* indefinite */
+	assert_false(der_is_one_value((const unsigned char *)"\x30\x04\x02\x02\x00\x05", 6,
+				      &tag)); /* INTEGER 00 05 */
+	assert_false(
+		der_is_one_value((const unsigned char *)"\x30\x03\x01\x01\x01", 5, &tag)); /* BOOLEAN 1 */
 	assert_false(der_is_one_value((const unsigned char *)"\x30\x04\x02\x01\x05", 5, &tag)); /* too long */
-	assert_false(der_is_one_value((const unsigned char *)"\x30\x02\x02\x01\x05", 5, &tag)); /* child overruns */
-	assert_false(der_is_one_value((const unsigned char *)"\x30\x03\x02\x01\x05\x00", 6, &tag)); /* trailing */
+	assert_false(der_is_one_value((const unsigned char *)"\x30\x02\x02\x01\x05", 5,
+				      &tag)); /* child overruns */
+	assert_false(
+		der_is_one_value((const unsigned char *)"\x30\x03\x02\x01\x05\x00", 6, &tag)); /* trailing */
 	assert_true(der_is_one_value((const unsigned char *)"\x30\x04\x02\x02\x00\x80", 6, &tag));
 }
 
@@ -392,15 +409,18 @@ static void test_p11_uri(void **state)
 	assert_string_equal(u.pin, "1234");
 	assert_string_equal(u.module, "/usr/lib/softhsm/libsofthsm2.so");
 	p11_uri_free(&u);
-	assert_int_equal(p11_uri_parse("pkcs11:token=T;manufacturer=SoftHSM%20project;id=%0a", &u, why, sizeof(why)), 0);
+	assert_int_equal(
+		p11_uri_parse("pkcs11:token=T;manufacturer=SoftHSM%20project;id=%0a", &u, why, sizeof(why)),
+		0);
 	assert_null(u.object);
 	assert_null(u.pin);
 	p11_uri_free(&u);
-	assert_int_equal(p11_uri_parse("pkcs11:object=k", &u, why, sizeof(why)), -1);   /* no token */
-	assert_int_equal(p11_uri_parse("pkcs11:token=T", &u, why, sizeof(why)), -1);    /* no object */
+	assert_int_equal(p11_uri_parse("pkcs11:object=k", &u, why, sizeof(why)), -1); /* no token */
+	assert_int_equal(p11_uri_parse("pkcs11:token=T", &u, why, sizeof(why)), -1);  /* no object */
 	assert_int_equal(p11_uri_parse("pkcs11:token=T;object=%4", &u, why, sizeof(why)), -1);
 	assert_int_equal(p11_uri_parse("pkcs11:token=T;object=k;type=public", &u, why, sizeof(why)), -1);
-	assert_int_equal(p11_uri_parse("pkcs11:token=T;object=k?pin-source=file:/p", &u, why, sizeof(why)), -1);
+	assert_int_equal(p11_uri_parse("pkcs11:token=T;object=k?pin-source=file:/p", &u, why, sizeof(why)),
+			 -1);
 	assert_int_equal(p11_uri_parse("pkcs11:token=T;object=a%00b", &u, why, sizeof(why)), -1);
 	assert_int_equal(p11_uri_parse("file:token=T;object=k", &u, why, sizeof(why)), -1);
 }

@@ -116,8 +116,8 @@ static void *fake_serve(void *arg)
 }
 
 /* Runs signer_sign against a fake signer replying with reply; returns signer_sign's result. */
-static int run_fake(const void *reply, size_t rlen, unsigned char **sig, size_t *siglen, char *err, size_t errlen,
-		    struct fake *f)
+static int run_fake(const void *reply, size_t rlen, unsigned char **sig, size_t *siglen, char *err,
+		    size_t errlen, struct fake *f)
 {
 	char path[] = "/tmp/cd-signer-proto-XXXXXX";
 	assert_non_null(mkdtemp(path));
@@ -133,8 +133,8 @@ static int run_fake(const void *reply, size_t rlen, unsigned char **sig, size_t 
 	pthread_t t;
 	pthread_create(&t, NULL, fake_serve, f);
 	/* "CDS1" 1 key "ab" + 7 data bytes: exactly 19 bytes, which the fake reads whole. */
-	int rc = signer_sign(sock, "ab", 1, (const unsigned char *)"\x30\x05\x02\x01\x01\x05\x00", 7, sig, siglen,
-			     err, errlen);
+	int rc = signer_sign(sock, "ab", 1, (const unsigned char *)"\x30\x05\x02\x01\x01\x05\x00", 7, sig,
+			     siglen, err, errlen);
 	pthread_join(t, NULL);
 	close(f->lfd);
 	unlink(sock);
@@ -157,7 +157,10 @@ static void test_client_ok_and_request_bytes(void **state)
 	assert_memory_equal(sig, "xyz", 3);
 	free(sig);
 	assert_int_equal(f.gotlen, 19);
-	assert_memory_equal(f.got, "CDS1\x01\x02\x00\x00\x00\x07" "ab\x30\x05\x02\x01\x01\x05\x00", 19);
+	assert_memory_equal(f.got,
+			    "CDS1\x01\x02\x00\x00\x00\x07"
+			    "ab\x30\x05\x02\x01\x01\x05\x00",
+			    19);
 }
 
 static void test_client_statuses(void **state)
@@ -189,7 +192,8 @@ static void test_client_hostile_replies(void **state)
 	/* A length beyond the limit is not believed (nothing allocated, -1). */
 	assert_int_equal(run_fake("CDS1\x00\x7f\xff\xff\xff", 9, &sig, &siglen, err, sizeof(err), &f), -1);
 	/* A reply cut short, an empty OK, a bad magic, no reply at all. */
-	assert_int_equal(run_fake("CDS1\x00\x00\x00\x00\x08xyz", 12, &sig, &siglen, err, sizeof(err), &f), -1);
+	assert_int_equal(run_fake("CDS1\x00\x00\x00\x00\x08xyz", 12, &sig, &siglen, err, sizeof(err), &f),
+			 -1);
 	assert_int_equal(run_fake("CDS1\x00\x00\x00\x00\x00", 9, &sig, &siglen, err, sizeof(err), &f), -1);
 	assert_int_equal(run_fake("HTTP/1.1 200", 12, &sig, &siglen, err, sizeof(err), &f), -1);
 	assert_int_equal(run_fake("", 0, &sig, &siglen, err, sizeof(err), &f), -1);
@@ -204,13 +208,16 @@ static void test_client_unreachable_and_bad_args(void **state)
 	unsigned char big[1] = {0x30};
 	(void)state;
 
-	assert_int_equal(signer_sign("/nonexistent/signer.sock", "ab", 1, big, 1, &sig, &siglen, err, sizeof(err)),
-			 -1);
+	assert_int_equal(
+		signer_sign("/nonexistent/signer.sock", "ab", 1, big, 1, &sig, &siglen, err, sizeof(err)),
+		-1);
 	assert_non_null(strstr(err, "unreachable"));
-	assert_int_equal(signer_sign("/nonexistent/signer.sock", "AB", 1, big, 1, &sig, &siglen, err, sizeof(err)),
-			 SIGNER_REFUSED);
-	assert_int_equal(signer_sign("/nonexistent/signer.sock", "ab", 7, big, 1, &sig, &siglen, err, sizeof(err)),
-			 SIGNER_REFUSED);
+	assert_int_equal(
+		signer_sign("/nonexistent/signer.sock", "AB", 1, big, 1, &sig, &siglen, err, sizeof(err)),
+		SIGNER_REFUSED);
+	assert_int_equal(
+		signer_sign("/nonexistent/signer.sock", "ab", 7, big, 1, &sig, &siglen, err, sizeof(err)),
+		SIGNER_REFUSED);
 	assert_int_equal(
 		signer_sign("/nonexistent/signer.sock", "ab", 1, big, 65537, &sig, &siglen, err, sizeof(err)),
 		SIGNER_REFUSED);
