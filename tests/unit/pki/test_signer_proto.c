@@ -99,6 +99,7 @@ struct fake {
 	size_t rlen;
 	unsigned char got[SIGNER_REQ_HEAD_LEN + 64];
 	size_t gotlen;
+	int stall;
 };
 
 static void *fake_serve(void *arg)
@@ -109,6 +110,11 @@ static void *fake_serve(void *arg)
 		return NULL;
 	ssize_t n = recv(c, f->got, 19, MSG_WAITALL); /* the request run_fake sends */
 	f->gotlen = n > 0 ? (size_t)n : 0;
+	if (f->stall) { /* answer nothing: wait until the client gives up and closes */
+		char b;
+		while (recv(c, &b, 1, 0) > 0)
+			;
+	}
 	if (f->rlen > 0 && send(c, f->reply, f->rlen, MSG_NOSIGNAL) < 0)
 		f->rlen = 0;
 	close(c);
@@ -200,6 +206,22 @@ static void test_client_hostile_replies(void **state)
 	assert_null(sig);
 }
 
+/* A signer that accepts the request and never answers: the client gives up after 10 s, not later. */
+static void test_client_timeout(void **state)
+{
+	struct fake f = {.stall = 1};
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	char err[256];
+	(void)state;
+
+	int64_t t0 = signer_now_ms();
+	assert_int_equal(run_fake("", 0, &sig, &siglen, err, sizeof(err), &f), -1);
+	int64_t ms = signer_now_ms() - t0;
+	assert_true(ms >= SIGNER_IO_TIMEOUT_MS - 100 && ms < SIGNER_IO_TIMEOUT_MS + 3000);
+	assert_non_null(strstr(err, "timed out"));
+}
+
 static void test_client_unreachable_and_bad_args(void **state)
 {
 	unsigned char *sig = NULL;
@@ -233,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_client_statuses),
 		cmocka_unit_test(test_client_hostile_replies),
 		cmocka_unit_test(test_client_unreachable_and_bad_args),
+		cmocka_unit_test(test_client_timeout),
 	};
 	return cmocka_run_group_tests_name("signer_proto", tests, NULL, NULL);
 }
