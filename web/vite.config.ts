@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import AutoImport from 'unplugin-auto-import/vite'
@@ -38,5 +39,11 @@ export default defineConfig({
       '/api': 'http://127.0.0.1:8080',
       '/healthz': 'http://127.0.0.1:8080',
     },
+  },
+  // Unit tests (npm test): src/**/*.test.ts next to what they test; components mounted with
+  // @vue/test-utils in happy-dom, with the same Element Plus auto-import as the app.
+  test: {
+    environment: 'happy-dom',
+    include: ['src/**/*.test.ts'],
   },
 })
