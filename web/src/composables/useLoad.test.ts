@@ -61,3 +61,12 @@ describe('useLoad', () => {
     expect(data.value).toBe('new')
   })
 })
+
+describe('useLoad with an initial value', () => {
+  it('starts from it (a list: [])', async () => {
+    const { data, load } = useLoad(async () => ['a', 'b'], { initial: [] as string[] })
+    expect(data.value).toEqual([])
+    await load()
+    expect(data.value).toEqual(['a', 'b'])
+  })
+})

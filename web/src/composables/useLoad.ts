@@ -18,10 +18,21 @@ interface Failure {
   handled?: boolean
 }
 
+export interface LoadState<D, T> {
+  data: Ref<D>
+  loading: Ref<boolean>
+  error: Ref<string>
+  notFound: Ref<boolean>
+  load: (opts?: { quiet?: boolean }) => Promise<T | null>
+}
+
+// With an initial value (a list's []) the data is never null.
+export function useLoad<T>(fetch: () => Promise<T>, options: LoadOptions<T> & { initial: T }): LoadState<T, T>
+export function useLoad<T>(fetch: () => Promise<T>, options?: LoadOptions<T>): LoadState<T | null, T>
 export function useLoad<T>(
   fetch: () => Promise<T>,
   { initial = null, immediate = true }: LoadOptions<T> = {},
-) {
+): LoadState<T | null, T> {
   const data = ref(initial) as Ref<T | null>
   const willLoad = immediate && !!getCurrentInstance()
   const loading = ref(willLoad) // a page that loads on mount starts with its skeleton
