@@ -1730,6 +1730,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders/{order_no}/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        /** The certificates of an order (any staff) */
+        get: operations["listOrderCertificates"];
+        put?: never;
+        /**
+         * Issue the order's signing certificate from the USB key's CSR (producer)
+         * @description The order must be `producing`. The CSR (PKCS#10, PEM; at most 64 KB) only brings the public
+         *     key: the subject, validity (one year per paid year) and extensions come from the order's
+         *     organisation and the project's certificate profile for the key's algorithm (RSA-2048,
+         *     RSA-3072, P-256 or SM2; the SM2 signature is checked with the ID `1234567812345678`). The
+         *     key must not be weak (RSA under 2048 bits, an even or small exponent, a small factor, the
+         *     ROCA fingerprint, an EC point off its curve) nor certified for another organisation. The
+         *     certificate is built, linted (`cert_lint_failed`) and signed by `certdesk-signer`, the only
+         *     process holding CA keys, then stored and audited (`cert.issue`). Idempotent: a retry, with
+         *     any CSR, answers 200 with the certificate issued first; nothing is ever issued twice.
+         *     Errors: 422 `csr_invalid`, `csr_bad_signature`, `csr_key_mismatch`, `key_weak`,
+         *     `key_reused`, `cert_lint_failed` (field `csr`; nothing issued); 409 `state_conflict`,
+         *     `profile_missing`, `ca_missing`; 503 `signer_unavailable` (the signer is down or busy) or
+         *     `ca_key_unavailable` (the signer lacks the CA key or its token): retry later; 502
+         *     `signer_refused`.
+         */
+        post: operations["issueCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/certificates/{serial}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A certificate's serial number in hex (any case, leading zeros ignored), at most 40 digits. */
+                serial: components["parameters"]["SerialPath"];
+            };
+            cookie?: never;
+        };
+        /** A certificate by serial (any staff), as JSON or for download */
+        get: operations["getCertificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ca": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The CA certificates (roots, issuing CAs, OCSP responders, seal makers), for anyone
+         * @description Where each CA key lives is not shown here (`certdesk ca list` shows operators).
+         */
+        get: operations["listCaCertificates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ca/{ca_file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `<CA key id>.crt`, e.g. `sm2-issuing-1.crt`. */
+                ca_file: components["parameters"]["CaFilePath"];
+            };
+            cookie?: never;
+        };
+        /** A CA certificate in DER, at the caIssuers URL of the certificates it issued */
+        get: operations["getCaCertificateFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dev/outbox": {
         parameters: {
             query?: never;
@@ -1756,6 +1856,45 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An issued certificate as staff and the organisation see it. */
+        Certificate: {
+            /** @description Upper-case hex, no leading zeros (16 random bytes, top bit clear). */
+            serial?: string;
+            /** @enum {string} */
+            kind?: "sign" | "enc";
+            /** @description The issuing CA's key id. */
+            ca?: string;
+            subject?: string;
+            /** Format: date-time */
+            not_before?: string;
+            /** Format: date-time */
+            not_after?: string;
+            /** @enum {string} */
+            status?: "good" | "revoked";
+            /** Format: date-time */
+            revoked_at?: string;
+            reason?: string;
+            /** Format: date-time */
+            created_at?: string;
+        };
+        CertificateWithPem: components["schemas"]["Certificate"] & {
+            /** @description The certificate in PEM. */
+            pem?: string;
+        };
+        CaCertificate: {
+            key_id?: string;
+            /** @enum {string} */
+            role?: "root" | "issuing" | "ocsp" | "sealmaker";
+            /** @enum {string} */
+            algorithm?: "rsa2048" | "rsa3072" | "p256" | "sm2";
+            parent_key_id?: string;
+            subject?: string;
+            /** Format: date-time */
+            not_before?: string;
+            /** Format: date-time */
+            not_after?: string;
+            pem?: string;
+        };
         MobileRequestCreated: {
             id: number;
             /** @enum {string} */
@@ -2305,6 +2444,8 @@ export interface components {
             documents_required: components["schemas"]["DocumentKind"][];
             documents: components["schemas"]["DocumentSlots"];
             verification: components["schemas"]["Verification"];
+            /** @description The order's certificates once issued (serial and validity on the organisation's page). */
+            certificates?: components["schemas"]["Certificate"][];
             /** @description The current invoice, or null before finance uploads one. */
             invoice?: components["schemas"]["Invoice"] | null;
             /**
@@ -3229,6 +3370,10 @@ export interface components {
         Next: string;
         /** @description The organisation's unified social credit code (18 characters). */
         UsccPath: components["schemas"]["Uscc"];
+        /** @description A certificate's serial number in hex (any case, leading zeros ignored), at most 40 digits. */
+        SerialPath: string;
+        /** @description `<CA key id>.crt`, e.g. `sm2-issuing-1.crt`. */
+        CaFilePath: string;
         /**
          * @description The order number: the project's order prefix, the Beijing date of creation and a daily
          *     counter (`YT20250131-000001`); at most 24 characters.
@@ -6749,6 +6894,184 @@ export interface operations {
             404: components["responses"]["VerifyLinkInvalid"];
             500: components["responses"]["Internal"];
             502: components["responses"]["IdvUnavailable"];
+        };
+    };
+    listOrderCertificates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order's certificates, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items?: components["schemas"]["Certificate"][];
+                    };
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            404: components["responses"]["OrderNotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    issueCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The PKCS#10 request in PEM. */
+                    csr: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The order already had its certificate (a retry); it is returned. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateWithPem"];
+                };
+            };
+            /** @description The certificate issued. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateWithPem"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            409: components["responses"]["OrderStateConflict"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            /** @description `signer_refused`: the signer would not sign this certificate (see the server log). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `signer_unavailable` or `ca_key_unavailable`: nothing issued; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCertificate: {
+        parameters: {
+            query?: {
+                /** @description `json` (default, with `pem`), `pem` (application/x-pem-file) or `der` (application/pkix-cert). */
+                format?: "json" | "pem" | "der";
+            };
+            header?: never;
+            path: {
+                /** @description A certificate's serial number in hex (any case, leading zeros ignored), at most 40 digits. */
+                serial: components["parameters"]["SerialPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateWithPem"];
+                    "application/x-pem-file": string;
+                    "application/pkix-cert": string;
+                };
+            };
+            400: components["responses"]["BadQuery"];
+            401: components["responses"]["NotLoggedIn"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    listCaCertificates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every CA, roots first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items?: components["schemas"]["CaCertificate"][];
+                    };
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    getCaCertificateFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `<CA key id>.crt`, e.g. `sm2-issuing-1.crt`. */
+                ca_file: components["parameters"]["CaFilePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CA certificate (`<key id>.crt`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pkix-cert": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
         };
     };
     getDevOutbox: {
