@@ -233,4 +233,10 @@ int api_ca_file(struct http_req *r);
 /* Returns the certificates of o as the order pages show them (JSON array). Caller decrefs. */
 json_t *api_order_certificates(struct db_conn *c, const struct order_rec *o);
 
+/* revocation.c */
+int api_cert_revoke(struct http_req *r);
+int api_ca_crl(struct http_req *r);
+int api_ocsp_get(struct http_req *r);
+int api_ocsp_post(struct http_req *r);
+
 #endif

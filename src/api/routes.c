@@ -22,6 +22,7 @@ const struct http_param api_params[] = {
 	{"year", 4, 4, DIGITS, NULL, NULL},                        /* a calendar year */
 	{"serial", 1, 40, DIGITS "ABCDEFabcdef", NULL, NULL},      /* a certificate serial, hex */
 	{"ca_file", 5, 48, LOWER DIGITS "-.", NULL, NULL},         /* <CA key id>.crt */
+	{"ca", 1, 47, LOWER DIGITS "-", NULL, NULL},               /* a CA key id */
 	{"token", 43, 43, UPPER LOWER DIGITS "-_",     /* base64url of 256 random bits */
 	 "verify_link_invalid", "二维码无效或已失效，请重新下载授权委托书后扫码"},
 };
@@ -109,7 +110,11 @@ const struct route api_routes[] = {
 	{"GET", "/api/v1/admin/orders/{order_no}/certificates", api_certificates_list, ACCESS_STAFF},
 	{"GET", "/api/v1/admin/certificates/{serial}", api_certificate_get, ACCESS_STAFF},
 	{"GET", "/api/v1/ca", api_ca_list, ACCESS_PUBLIC},
+	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC}, /* before /ca/{ca_file}, which would take it */
 	{"GET", "/ca/{ca_file}", api_ca_file, ACCESS_PUBLIC},
+	{"POST", "/api/v1/admin/certificates/{serial}/revoke", api_cert_revoke, ADMIN},
+	{"GET", "/ocsp/*", api_ocsp_get, ACCESS_PUBLIC},
+	{"POST", "/ocsp", api_ocsp_post, ACCESS_PUBLIC},
 	{"GET", "/api/v1/dev/outbox", api_dev_outbox_get, ACCESS_DEV},
 };
 

@@ -131,6 +131,8 @@ static const struct opt opts[] = {
 	{"signer", "keys_dir", OPT_STR, F(signer_keys_dir), 1, 4096, "var/ca-keys", NULL},
 	{"signer", "log", OPT_STR, F(signer_log), 1, 4096, "var/signer.log", NULL},
 	{"signer", "user", OPT_STR, F(signer_user), 0, 32, "", NULL},
+	{"ca", "crl_interval_s", OPT_INT, F(ca_crl_interval_s), 60, 604800, "86400", NULL},
+	{"ca", "ocsp_validity_s", OPT_INT, F(ca_ocsp_validity_s), 600, 604800, "86400", NULL},
 };
 #undef F
 

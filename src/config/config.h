@@ -118,6 +118,9 @@ struct config {
 	char *signer_keys_dir; /* <id>.pem or <id>.p11, and <id>.crt, per key */
 	char *signer_log;      /* append-only, one JSON line per signature or refusal */
 	char *signer_user;     /* "" or the user it becomes after opening keys and socket as root */
+	/* [ca] what certdeskd publishes about the certificates */
+	int ca_crl_interval_s;  /* a CRL is made at least this often (valid for twice as long) */
+	int ca_ocsp_validity_s; /* a pre-signed OCSP response is valid this long, refreshed at half */
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the environment. Returns 0,

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "jobs/outbox.h"
 #include "pay/payments.h"
+#include "pki/publish.h"
 #include "util/periodic.h"
 #include "core/workdays.h"
 #include "store/store.h"
@@ -34,6 +35,9 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* How often the publishing job looks for CRLs and OCSP responses to make (seconds). */
+#define PUBLISH_POLL_S 30
+
 static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: certdeskd [--config FILE]\n"
@@ -51,9 +55,10 @@ int main(int argc, char **argv)
 	struct http_server *srv = NULL;
 	struct outbox_worker *outbox = NULL, *mailer = NULL;
 	struct paysvc pay = {0};
-	struct periodic *reconciler = NULL, *sweeper = NULL;
+	struct periodic *reconciler = NULL, *sweeper = NULL, *publishing = NULL;
 	struct store_sweep_job sweep = {0};
 	struct outbox_opts outbox_opts, mail_opts;
+	struct pki_publisher publisher;
 	struct outbox_mail_ctx mail;
 	struct sms_config sms;
 	const char *path = NULL;
@@ -162,6 +167,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
 	}
+	publisher = (struct pki_publisher){app.db, cfg.signer_socket, cfg.ca_crl_interval_s, cfg.ca_ocsp_validity_s};
+	if ((publishing = periodic_start("CRL and OCSP publishing", pki_publish_pass, &publisher, PUBLISH_POLL_S, err,
+					 sizeof(err))) == NULL) {
+		fprintf(stderr, "certdeskd: %s\n", err);
+		goto out;
+	}
 	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
 	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
 	       store_schema_latest(), applied);
@@ -179,6 +190,7 @@ out:
 	outbox_worker_stop(mailer);
 	periodic_stop(reconciler);
 	periodic_stop(sweeper);
+	periodic_stop(publishing);
 	paysvc_free(&pay);
 	db_close(app.db);
 	if (calendar_ok)

@@ -705,4 +705,43 @@ json_t *store_cert_json(const struct cert_rec *v);
 /* Frees what the loaders allocated. */
 void store_cert_free(struct cert_rec *v);
 
+/* --- revocation, CRLs and OCSP responses (store_revocation.c) --- */
+
+/* Revokes the good certificate serial with an RFC 5280 reason name, audited as cert.revoke on its
+ * order; *v gets the certificate after (store_cert_free). Returns DB_OK, DB_NOTFOUND (no such
+ * serial), DB_CONFLICT (revoked already) or < 0. */
+int store_cert_revoke(struct db_conn *c, const char *serial, const char *reason, const struct actor *a,
+		      struct cert_rec *v);
+/* *items gets the revoked certificates of CA ca_key_id: [{serial, revoked_at, reason}]. */
+int store_revoked_of_ca(struct db_conn *c, const char *ca_key_id, json_t **items);
+
+/* A CRL as published. */
+struct crl_rec {
+	char ca_key_id[48];
+	int64_t number;
+	char this_update[32], next_update[32];
+	int revoked_count;
+	char *der_b64; /* owned: store_crl_free */
+};
+/* Loads the newest CRL of ca_key_id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_crl_latest(struct db_conn *c, const char *ca_key_id, struct crl_rec *out);
+/* Records a CRL. DB_CONFLICT when its number exists (another server made it first). */
+int store_crl_insert(struct db_conn *c, const struct crl_rec *crl);
+void store_crl_free(struct crl_rec *crl);
+/* *items gets the CAs (roots and issuing CAs still valid at now) whose CRL is missing, expires
+ * before renew_before, or misses a revocation: [{ca, last (newest CRL number, 0 for none)}]. */
+int store_crls_due(struct db_conn *c, const char *now, const char *renew_before, json_t **items);
+
+/* Loads the pre-signed OCSP response of serial (*der_b64 caller frees) and when it expires. Returns
+ * DB_OK, DB_NOTFOUND or < 0. */
+int store_ocsp_get(struct db_conn *c, const char *serial, char **der_b64, char next_update[32]);
+/* Records (or replaces) the OCSP response of serial, saying status. */
+int store_ocsp_put(struct db_conn *c, const char *serial, const char *status, const char *this_update,
+		   const char *next_update, const char *der_b64);
+/* *items gets up to limit certificates valid at now whose OCSP response is missing, expires before
+ * renew_before or says another status: [{serial, ca, status, revoked_at, reason}]. */
+int store_ocsp_due(struct db_conn *c, const char *now, const char *renew_before, int limit, json_t **items);
+/* Loads the delegated OCSP responder of issuing CA issuing_key_id. DB_OK, DB_NOTFOUND or < 0. */
+int store_ocsp_responder(struct db_conn *c, const char *issuing_key_id, struct ca_rec *out);
+
 #endif

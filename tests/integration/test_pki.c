@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
@@ -577,6 +578,299 @@ static void test_state_access_and_ca(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* --- revocation, CRL, OCSP --- */
+
+/* Revokes serial as admin with reason; returns the status, *j the reply. */
+static long revoke_as_admin(const char *serial, const char *reason, json_t **j)
+{
+	static struct client admin;
+	static int logged_in;
+	char path[128], body[128];
+
+	if (!logged_in) {
+		client_init(&admin, &S, "admin");
+		assert_int_equal(client_staff_login(&admin, "admin"), 0);
+		logged_in = 1;
+	}
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s/revoke", serial);
+	snprintf(body, sizeof(body), "{\"reason\":\"%s\"}", reason);
+	return client_do(&admin, "POST", path, body, j);
+}
+
+/* Writes the serial of the PEM certificate as upper-case hex into out. */
+static void serial_of(const char *pem, char out[48])
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = BN_bn2hex(bn);
+
+	snprintf(out, 48, "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(x);
+	BIO_free(b);
+}
+
+/* Fetches ca's CRL from certdeskd into <dir>/<ca>.crl; returns its path (static). */
+static const char *fetch_crl(const char *ca, char etag[80])
+{
+	static char path[400];
+	char url[128];
+	struct resp r = {0};
+	FILE *f;
+
+	snprintf(url, sizeof(url), "/ca/%s.crl", ca);
+	assert_int_equal(http_do(&S, "GET", url, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(resp_header(&r, "Content-Type"), "application/pkix-crl");
+	snprintf(etag, 80, "%s", resp_header(&r, "ETag"));
+	snprintf(path, sizeof(path), "%s/%s.crl", S.dir, ca);
+	assert_non_null(f = fopen(path, "wb"));
+	fwrite(r.body, 1, r.len, f);
+	fclose(f);
+	resp_free(&r);
+	return path;
+}
+
+/* Runs openssl ocsp against certdeskd for the leaf (or -serial when leaf is NULL); returns the
+ * output (caller frees), having checked that the response verified. */
+static char *ocsp_ask(const char *alg, const char *leaf, const char *serial)
+{
+	char cmd[2000], root[400], issuing[400], out[400];
+
+	snprintf(root, sizeof(root), "%s/ca-keys/%s-root-1.crt", S.dir, alg);
+	snprintf(issuing, sizeof(issuing), "%s/ca-keys/%s-issuing-1.crt", S.dir, alg);
+	snprintf(out, sizeof(out), "%s/ocsp.out", S.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl ocsp -issuer %s %s %s -url %s/ocsp -CAfile %s -verify_other %s -no_nonce >%s 2>&1", issuing,
+		 leaf ? "-cert" : "-serial", leaf ? leaf : serial, S.base, root, issuing, out);
+	int rc = sh(cmd);
+	char *text = slurp(out);
+	if (rc != 0 || strstr(text, "Response verify OK") == NULL)
+		fail_msg("openssl ocsp (%s): %s", alg, text);
+	return text;
+}
+
+/* An RSA and a P-256 certificate: good by OCSP, revoked by an admin, then listed in the CRL that
+ * openssl crl verifies and reported revoked by openssl ocsp and GnuTLS ocsptool; a serial the CA
+ * never issued is unknown; the CRL's ETag answers 304. */
+static void revoke_and_check(const char *alg, EVP_PKEY *k)
+{
+	char no[32], serial[48], cmd[2000], etag[80], etag2[80], ca[48], issuing[400], *pem, *text;
+	const char *leaf, *crl;
+	json_t *j = NULL;
+	struct resp r = {0};
+	const char *inm[2] = {NULL, NULL};
+	char inm_line[120];
+
+	pem = issue(k, alg, no);
+	serial_of(pem, serial);
+	leaf = put("revoke-leaf.pem", pem);
+	text = ocsp_ask(alg, leaf, NULL);
+	assert_non_null(strstr(text, ": good"));
+	free(text);
+
+	assert_int_equal(revoke_as_admin(serial, "keyCompromise", &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "revoked");
+	assert_true(json_is_true(json_object_get(j, "published")));
+	json_decref(j);
+
+	snprintf(ca, sizeof(ca), "%s-issuing-1", alg);
+	snprintf(issuing, sizeof(issuing), "%s/ca-keys/%s.crt", S.dir, ca);
+	crl = fetch_crl(ca, etag);
+	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -CAfile %s -noout -text >%s/crl.out 2>&1", crl,
+		 issuing, S.dir);
+	assert_int_equal(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/crl.out", S.dir);
+	text = slurp(cmd);
+	if (strstr(text, "verify OK") == NULL || strstr(text, serial) == NULL || strstr(text, "Key Compromise") == NULL)
+		fail_msg("openssl crl: %s", text);
+	free(text);
+	/* the same CRL again: 304 */
+	snprintf(inm_line, sizeof(inm_line), "If-None-Match: %s", etag);
+	inm[0] = inm_line;
+	snprintf(cmd, sizeof(cmd), "/ca/%s.crl", ca);
+	assert_int_equal(http_do(&S, "GET", cmd, NULL, 0, inm, &r), 0);
+	assert_int_equal(r.status, 304);
+	resp_free(&r);
+
+	text = ocsp_ask(alg, leaf, NULL);
+	if (strstr(text, ": revoked") == NULL || strstr(text, "Reason: keyCompromise") == NULL)
+		fail_msg("openssl ocsp after revocation: %s", text);
+	free(text);
+	text = ocsp_ask(alg, NULL, "0x7E57ABCDEF");
+	assert_non_null(strstr(text, ": unknown"));
+	free(text);
+
+	/* GnuTLS, an independent implementation */
+	snprintf(cmd, sizeof(cmd), "ocsptool --ask=%s/ocsp --load-issuer=%s --load-cert=%s --load-trust=%s >%s/ocsptool.out 2>&1",
+		 S.base, issuing, leaf, issuing, S.dir);
+	(void)sh(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/ocsptool.out", S.dir);
+	text = slurp(cmd);
+	if (strstr(text, "Certificate Status: revoked") == NULL || strstr(text, "Verifying OCSP Response: Success") == NULL)
+		fail_msg("ocsptool: %s", text);
+	free(text);
+	/* a second revocation is refused; the CRL keeps its number */
+	assert_int_equal(revoke_as_admin(serial, "superseded", &j), 409);
+	assert_string_equal(error_code(j), "cert_already_revoked");
+	json_decref(j);
+	fetch_crl(ca, etag2);
+	assert_string_equal(etag, etag2);
+	free(pem);
+}
+
+static void test_revoke_rsa2048(void **state)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	(void)state;
+	if (skipped)
+		skip();
+	revoke_and_check("rsa2048", k);
+	EVP_PKEY_free(k);
+}
+
+static void test_revoke_p256(void **state)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
+	(void)state;
+	if (skipped)
+		skip();
+	revoke_and_check("p256", k);
+	EVP_PKEY_free(k);
+}
+
+/* Verifies sig over tbs with pk, SM3 and the SM2 ID: 1 or 0. */
+static int sm2_verify_tbs(EVP_PKEY *pk, const unsigned char *tbs, size_t tbslen, const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pk, NULL);
+	int ok;
+
+	EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16);
+	EVP_MD_CTX_set_pkey_ctx(ctx, pctx);
+	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sm3(), NULL, pk) == 1 && EVP_DigestVerify(ctx, sig, siglen, tbs, tbslen) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(pctx);
+	return ok;
+}
+
+/* SM2: OpenSSL's CLI cannot check SM2 CRLs and OCSP responses signed with the standard ID, so the
+ * CRL and the OCSP response are checked here in C, with the ID. */
+static void test_revoke_sm2(void **state)
+{
+	char no[32], serial[48], etag[80], path[400], *pem;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	json_t *j = NULL;
+	X509 *issuing, *leaf;
+	X509_CRL *crl;
+	BIO *b;
+	FILE *f;
+	unsigned char *tbs = NULL, *rq = NULL;
+	int tl, found = 0;
+	const ASN1_BIT_STRING *sig = NULL;
+	(void)state;
+	if (skipped)
+		skip();
+	pem = issue(k, "sm2", no);
+	serial_of(pem, serial);
+	assert_int_equal(revoke_as_admin(serial, "cessationOfOperation", &j), 200);
+	json_decref(j);
+	snprintf(path, sizeof(path), "%s/ca-keys/sm2-issuing-1.crt", S.dir);
+	issuing = read_crt(path);
+	b = BIO_new_mem_buf(pem, -1);
+	leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+
+	/* the CRL: signed with the ID, lists the serial */
+	assert_non_null(f = fopen(fetch_crl("sm2-issuing-1", etag), "rb"));
+	assert_non_null(crl = d2i_X509_CRL_fp(f, NULL));
+	fclose(f);
+	tl = i2d_re_X509_CRL_tbs(crl, &tbs);
+	X509_CRL_get0_signature(crl, &sig, NULL);
+	assert_true(sm2_verify_tbs(X509_get0_pubkey(issuing), tbs, (size_t)tl, sig->data, (size_t)sig->length));
+	STACK_OF(X509_REVOKED) *rv = X509_CRL_get_REVOKED(crl);
+	for (int i = 0; i < sk_X509_REVOKED_num(rv); i++) {
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rv, i)), NULL);
+		char *hex = BN_bn2hex(bn);
+		found |= strcmp(hex, serial) == 0;
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+	assert_true(found);
+	OPENSSL_free(tbs);
+	tbs = NULL;
+	X509_CRL_free(crl);
+
+	/* OCSP: revoked, signed by the delegated responder with the ID */
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_request_add0_id(req, OCSP_cert_to_id(EVP_sha1(), leaf, issuing));
+	int rl = i2d_OCSP_REQUEST(req, &rq);
+	struct resp r = {0};
+	const char *ct[] = {"Content-Type: application/ocsp-request", NULL};
+	assert_int_equal(http_do(&S, "POST", "/ocsp", (const char *)rq, (size_t)rl, ct, &r), 0);
+	assert_int_equal(r.status, 200);
+	const unsigned char *p = (const unsigned char *)r.body;
+	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)r.len);
+	assert_non_null(resp);
+	assert_int_equal(OCSP_response_status(resp), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	OCSP_BASICRESP *bs = OCSP_response_get1_basic(resp);
+	int status = -1, reason = -1;
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, issuing);
+	assert_int_equal(OCSP_resp_find_status(bs, id, &status, &reason, NULL, NULL, NULL), 1);
+	assert_int_equal(status, V_OCSP_CERTSTATUS_REVOKED);
+	assert_int_equal(reason, OCSP_REVOKED_STATUS_CESSATIONOFOPERATION);
+	X509 *responder = sk_X509_value(OCSP_resp_get0_certs(bs), 0);
+	assert_non_null(responder);
+	assert_true(sm2_verify(responder, issuing));
+	tl = i2d_OCSP_RESPDATA(OCSP_resp_get0_respdata(bs), &tbs);
+	const ASN1_OCTET_STRING *osig = OCSP_resp_get0_signature(bs);
+	assert_true(sm2_verify_tbs(X509_get0_pubkey(responder), tbs, (size_t)tl, osig->data, (size_t)osig->length));
+	OPENSSL_free(tbs);
+	OCSP_CERTID_free(id);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	OCSP_REQUEST_free(req);
+	OPENSSL_free(rq);
+	resp_free(&r);
+	X509_free(leaf);
+	X509_free(issuing);
+	BIO_free(b);
+	free(pem);
+	EVP_PKEY_free(k);
+}
+
+/* Who may revoke, what is refused; malformed OCSP requests get malformedRequest. */
+static void test_revoke_refusals(void **state)
+{
+	json_t *j = NULL;
+	struct resp r = {0};
+	char path[128];
+	const unsigned char *p;
+	OCSP_RESPONSE *resp;
+	(void)state;
+	if (skipped)
+		skip();
+	assert_int_equal(revoke_as_admin("ABCDEF0123", "keyCompromise", &j), 404);
+	json_decref(j);
+	assert_int_equal(revoke_as_admin("ABCDEF0123", "certificateHold", &j), 422);
+	assert_string_equal(error_code(j), "reason_invalid");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s/revoke", "ABCDEF0123");
+	assert_int_equal(client_do(&producer, "POST", path, "{\"reason\":\"keyCompromise\"}", &j), 403);
+	json_decref(j);
+	assert_int_equal(http_do(&S, "POST", "/ocsp", "garbage", 7, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	p = (const unsigned char *)r.body;
+	assert_non_null(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)r.len));
+	assert_int_equal(OCSP_response_status(resp), OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	OCSP_RESPONSE_free(resp);
+	resp_free(&r);
+	assert_int_equal(http_do(&S, "GET", "/ca/nope-issuing-1.crl", NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +882,10 @@ int main(void)
 		cmocka_unit_test(test_reused_key),
 		cmocka_unit_test(test_signer_down),
 		cmocka_unit_test(test_state_access_and_ca),
+		cmocka_unit_test(test_revoke_rsa2048),
+		cmocka_unit_test(test_revoke_p256),
+		cmocka_unit_test(test_revoke_sm2),
+		cmocka_unit_test(test_revoke_refusals),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;

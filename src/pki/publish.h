@@ -1,0 +1,27 @@
+/* Keeping what the CA publishes current: each CA's CRL (made again every crl_interval_s, and at once
+ * after a revocation) and a pre-signed OCSP response for every valid certificate (refreshed at half
+ * its validity, and at once after a revocation). certdeskd runs pki_publish_pass as a background
+ * job; it holds no pooled connection while certdesk-signer signs. */
+#ifndef CERTDESK_PKI_PUBLISH_H
+#define CERTDESK_PKI_PUBLISH_H
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct db;
+
+struct pki_publisher {
+	struct db *db;
+	const char *signer_socket;
+	int crl_interval_s;  /* a CRL is made at least this often; it is valid for twice as long */
+	int ocsp_validity_s; /* an OCSP response is valid this long, and refreshed at half of it */
+};
+
+/* Makes and records a new CRL of CA ca_key_id. Returns 0, a SIGNER_* status (> 0) or -1 (signer
+ * unreachable, database error) with err. */
+int pki_publish_crl(const struct pki_publisher *p, const char *ca_key_id, char *err, size_t errlen);
+/* Signs and records the OCSP response of certificate serial as it stands now. Returns as above. */
+int pki_publish_ocsp(const struct pki_publisher *p, const char *serial, char *err, size_t errlen);
+/* One pass of the job (util/periodic.h): due CRLs, then a batch of due OCSP responses. */
+int pki_publish_pass(void *arg, const atomic_int *stop);
+
+#endif
