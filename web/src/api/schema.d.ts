@@ -1830,6 +1830,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ca/{ca}.crl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point. */
+                ca: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The CA's newest CRL (DER), at the CRL distribution point of its certificates
+         * @description Made again every `[ca] crl_interval_s` and at once after a revocation; nextUpdate is twice the
+         *     interval after thisUpdate. `ETag` is the CA and the CRL number; `If-None-Match` with it
+         *     answers 304.
+         */
+        get: operations["getCrl"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ocsp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OCSP responder (RFC 6960), one request per OCSPRequest (RFC 5019)
+         * @description The answer is the response signed in advance by the issuing CA's delegated responder (SHA-1
+         *     CertIDs; refreshed at half of `[ca] ocsp_validity_s` and at once after a revocation). A serial
+         *     the CA never issued answers `unknown`, a CertID hashed otherwise is answered too: both are
+         *     signed when asked. Malformed requests answer `malformedRequest`, CAs that are not ours
+         *     `unauthorized`, a signer that cannot be reached `tryLater` (all with HTTP 200, as RFC 6960
+         *     wants).
+         */
+        post: operations["postOcsp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ocsp/*": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OCSP responder, GET form (RFC 6960 A.1); the rest of the path is the base64 DER request */
+        get: operations["getOcsp"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/certificates/{serial}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A certificate's serial number in hex (any case, leading zeros ignored), at most 40 digits. */
+                serial: components["parameters"]["SerialPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a certificate for good (admin), with an RFC 5280 reason
+         * @description Audited as `cert.revoke` on the certificate's order; the CA's CRL and the certificate's OCSP
+         *     response are published at once (`published` false: the signer was not reachable, the
+         *     publishing job does it when it is back).
+         */
+        post: operations["revokeCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dev/outbox": {
         parameters: {
             query?: never;
@@ -7071,6 +7163,136 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getCrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point. */
+                ca: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CRL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pkix-crl": string;
+                };
+            };
+            /** @description Not modified (the ETag of If-None-Match is the newest CRL's). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    postOcsp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/ocsp-request": string;
+            };
+        };
+        responses: {
+            /** @description An OCSPResponse (DER). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/ocsp-response": string;
+                };
+            };
+        };
+    };
+    getOcsp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An OCSPResponse (DER), cacheable until the response's nextUpdate. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/ocsp-response": string;
+                };
+            };
+        };
+    };
+    revokeCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A certificate's serial number in hex (any case, leading zeros ignored), at most 40 digits. */
+                serial: components["parameters"]["SerialPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "unspecified" | "keyCompromise" | "affiliationChanged" | "superseded" | "cessationOfOperation" | "privilegeWithdrawn";
+                };
+            };
+        };
+        responses: {
+            /** @description The certificate, now revoked, and whether its status is published yet. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description `cert_already_revoked`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `reason_invalid`, `field_required`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["Internal"];
         };
     };
