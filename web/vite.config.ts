@@ -45,5 +45,8 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['src/**/*.test.ts'],
+    // Element Plus's per-component style imports (.css): through Vite, not Node, so a component
+    // test needs no mocks for them.
+    server: { deps: { inline: ['element-plus'] } },
   },
 })
