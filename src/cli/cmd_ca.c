@@ -6,7 +6,12 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "pki/ca_init.h"
+#include <stdlib.h>
+
+#include "pki/pki.h"
+#include "pki/publish.h"
 #include "pki/signer_client.h"
+#include "store/store.h"
 
 #define CA_ORG "certdesk 演示 CA"
 
@@ -83,6 +88,59 @@ static int ca_import(struct db *db, const struct config *cfg, int argc, char **a
 	return 0;
 }
 
+/* certdesk ca crl --ca KEY_ID [--out FILE] [--new]: writes the CA's newest CRL (DER) to FILE (or
+ * standard output); with --new, or when there is none yet, has certdesk-signer make one first. */
+static int ca_crl(struct db *db, const struct config *cfg, int argc, char **argv)
+{
+	static const char *const flags[] = {"--ca", "--out", "--new", NULL};
+	const char *ca = opt(argc, argv, "--ca"), *out = opt(argc, argv, "--out");
+	struct pki_publisher p = {db, cfg->signer_socket, cfg->ca_crl_interval_s, cfg->ca_ocsp_validity_s};
+	struct crl_rec crl = {0};
+	struct db_conn *c;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	char err[512];
+	int rc, fresh = 0;
+	FILE *f;
+
+	for (int i = 1; i < argc; i++)
+		fresh |= strcmp(argv[i], "--new") == 0;
+	if (ca == NULL || !flags_known(argc, argv, flags)) {
+		fprintf(stderr, "usage: certdesk ca crl --ca KEY_ID [--out FILE] [--new]\n");
+		return 2;
+	}
+	c = db_acquire(db);
+	rc = store_crl_latest(c, ca, &crl);
+	db_release(c);
+	if (fresh || rc == DB_NOTFOUND) {
+		store_crl_free(&crl);
+		if (pki_publish_crl(&p, ca, err, sizeof(err)) != 0) {
+			fprintf(stderr, "certdesk: no CRL made for %s: %s\n", ca, err);
+			return 1;
+		}
+		c = db_acquire(db);
+		rc = store_crl_latest(c, ca, &crl);
+		db_release(c);
+	}
+	if (rc != DB_OK || (der = pki_b64_decode(crl.der_b64, &len)) == NULL) {
+		fprintf(stderr, "certdesk: no CRL of %s\n", ca);
+		store_crl_free(&crl);
+		return 1;
+	}
+	f = out != NULL ? fopen(out, "wb") : stdout;
+	rc = f != NULL && fwrite(der, 1, len, f) == len ? 0 : 1;
+	if (f != NULL && f != stdout && fclose(f) != 0)
+		rc = 1;
+	if (rc != 0)
+		fprintf(stderr, "certdesk: cannot write %s\n", out != NULL ? out : "standard output");
+	else if (out != NULL)
+		printf("CRL %lld of %s (%d revoked, next update %s) written to %s\n", (long long)crl.number, ca,
+		       crl.revoked_count, crl.next_update, out);
+	free(der);
+	store_crl_free(&crl);
+	return rc;
+}
+
 int cmd_ca(struct db *db, const struct config *cfg, int argc, char **argv)
 {
 	static const char *const init_flags[] = {"--algorithms", "--keys-dir", NULL};
@@ -93,8 +151,11 @@ int cmd_ca(struct db *db, const struct config *cfg, int argc, char **argv)
 		return ca_import(db, cfg, argc, argv);
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
 		return pki_ca_list(db, stdout) == 0 ? 0 : 1;
+	if (argc >= 1 && strcmp(argv[0], "crl") == 0)
+		return ca_crl(db, cfg, argc, argv);
 	fprintf(stderr, "usage: certdesk ca init [--algorithms rsa2048,p256,sm2] [--keys-dir DIR]\n"
 			"       certdesk ca import --key-id ID --cert FILE (--key FILE | --pkcs11-uri URI)\n"
-			"       certdesk ca list\n");
+			"       certdesk ca list\n"
+			"       certdesk ca crl --ca KEY_ID [--out FILE] [--new]\n");
 	return 2;
 }
