@@ -32,8 +32,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# Web UI and browser-test packages, exactly as package-lock.json says.
-for d in web tests/e2e; do
+# Web UI, browser-test and SM2-verifier (tests/pki-verify) packages, exactly as package-lock.json says.
+for d in web tests/e2e tests/pki-verify; do
   if [ ! -f "$d/node_modules/.package-lock.json" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
     (cd "$d" && npm ci --no-audit --no-fund)
   fi

@@ -38,7 +38,8 @@ install() {
 		sudo scripts/install-deps.sh
 	else
 		echo "not root and no sudo: assuming the packages of scripts/install-deps.sh are installed"
-		(cd web && npm ci --no-audit --no-fund) && (cd tests/e2e && npm ci --no-audit --no-fund)
+		(cd web && npm ci --no-audit --no-fund) && (cd tests/e2e && npm ci --no-audit --no-fund) &&
+			(cd tests/pki-verify && npm ci --no-audit --no-fund)
 	fi
 }
 
