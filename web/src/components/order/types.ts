@@ -1,7 +1,7 @@
 // The order as the order pages' components read it: the API's own types (generated from
 // docs/openapi.yaml into src/api/schema.d.ts), under the names these components use, and the
 // few shapes that exist only in the UI.
-import type { Schemas } from '../../api.js'
+import type { PayProviderCode, Schemas } from '../../api.js'
 
 export type OrderDetail = Schemas['Order'] // GET /api/v1/orders/{no}
 export type StaffOrder = Schemas['AdminOrder'] // GET /api/v1/admin/orders/{no}
@@ -44,4 +44,11 @@ export interface ApiFailure {
   field?: string
   handled?: boolean
   missing?: Array<string | { label?: string }>
+}
+
+// A refused request for a QR code (POST .../payment), shown with 重试.
+export interface PayError {
+  message: string
+  provider: PayProviderCode
+  status: number
 }
