@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds under AddressSanitizer + UndefinedBehaviorSanitizer,
-# and runs the whole test suite: unit tests, integration tests on SQLite and on a real PostgreSQL
-# server started here, the browser smoke test, and short fuzzing runs. Ends with a pass/fail summary.
+# and runs the whole test suite: the web UI's lint, types and unit tests, unit tests, integration tests
+# on SQLite and on a real PostgreSQL server started here, the browser smoke test, and short fuzzing runs.
+# Ends with a pass/fail summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -49,6 +50,18 @@ build_all() {
 		cmake --build "$build" -j "$(nproc)"
 }
 
+# The web UI's checks (web/README.md): eslint with no warning; vue-tsc; src/api/schema.d.ts as
+# docs/openapi.yaml makes it; the auto-import declarations as the build just wrote them; Vitest.
+web_lint() { (cd web && npm run --silent lint); }
+web_types() {
+	(cd web && npm run --silent typecheck && npm run --silent check:api) || return 1
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git diff --exit-code -- web/src/components.d.ts web/src/auto-imports.d.ts ||
+			{ echo 'the build changed the auto-import declarations: commit them'; return 1; }
+	fi
+}
+web_unit() { (cd web && npm test --silent); }
+
 pg_dir=""
 pg_stop() { [ -n "$pg_dir" ] && scripts/pg-test-server.sh stop "$pg_dir"; pg_dir=""; }
 trap pg_stop EXIT
@@ -72,6 +85,9 @@ if [ "$failed" = 1 ]; then
 	summary
 	exit 1
 fi
+step "web lint" web_lint
+step "web types" web_types
+step "web unit tests" web_unit
 step "unit tests" ctest --test-dir "$build" -L unit --output-on-failure
 step "integration tests on SQLite" ctest --test-dir "$build" -L sqlite --output-on-failure
 step "start PostgreSQL" pg_start
