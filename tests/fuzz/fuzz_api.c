@@ -64,7 +64,7 @@ static void seed(void)
 	struct order_rec ord = {0};
 	int64_t org_id = 0;
 
-	if (cmd_init(app.db, 1) != 0)
+	if (cmd_init(app.db, &cfg, 1) != 0) /* the demo project, staff and CA */
 		abort();
 	c = db_acquire(app.db);
 	snprintf(o.uscc, sizeof(o.uscc), "91310115MA1K3BTP2B");
@@ -108,6 +108,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	snprintf(v, sizeof(v), "%s/db.sqlite", dir);
 	setenv("CERTDESK_DATABASE_SQLITE_PATH", v, 1);
+	snprintf(v, sizeof(v), "%s/ca-keys", dir);
+	setenv("CERTDESK_SIGNER_KEYS_DIR", v, 1);
+	snprintf(v, sizeof(v), "%s/signer.sock", dir); /* no signer runs: signing answers "unavailable" */
+	setenv("CERTDESK_SIGNER_SOCKET", v, 1);
 	snprintf(v, sizeof(v), "%s/files", dir);
 	setenv("CERTDESK_FILES_DATA_DIR", v, 1);
 	mkdir(v, 0700);
