@@ -1,13 +1,8 @@
-// @vitest-environment happy-dom
 // PasswordField: a masked input with the eye, the server's length limit, the autocomplete hint of
 // its kind and, for a new password, the rule as its placeholder.
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
 import PasswordField from './PasswordField.vue'
-
-// Element Plus's CSS (imported with the component by the auto-import plugin) means nothing to Node.
-vi.mock('element-plus/es/components/base/style/css', () => ({}))
-vi.mock('element-plus/es/components/input/style/css', () => ({}))
 
 function field(props: { name: string; kind?: 'current' | 'new' | 'confirm'; placeholder?: string }) {
   return mount(PasswordField, { props: { modelValue: '', ...props } })
