@@ -352,6 +352,64 @@ static int sm2_verify(X509 *x, X509 *issuer)
 	return X509_verify(x, X509_get0_pubkey(issuer)) == 1;
 }
 
+static void serial_of(const char *pem, char out[48]);
+
+/* The independent SM2 check (issue 12): tests/pki-verify/sm2verify.mjs, npm sm-crypto with its own
+ * DER walker, verifies the signature of the certificate, CRL or OCSP response at signed with the
+ * SM2 key of the certificate at signer and the default ID. Returns its exit status: 0 verified,
+ * 1 the signature fails, 2 malformed input. */
+static int sm2verify_node(const char *signed_path, const char *signer)
+{
+	char cmd[1500];
+
+	if (access(SOURCE_DIR "/tests/pki-verify/node_modules/sm-crypto/package.json", R_OK) != 0)
+		fail_msg("tests/pki-verify has no node_modules: run scripts/install-deps.sh (npm ci in tests/pki-verify)");
+	snprintf(cmd, sizeof(cmd), "node %s/tests/pki-verify/sm2verify.mjs %s %s >&2", SOURCE_DIR, signed_path, signer);
+	return sh(cmd);
+}
+
+/* Writes len bytes to <dir>/name; returns the path (static buffer of 4). */
+static const char *put_der(const char *name, const void *der, size_t len)
+{
+	static char paths[4][400];
+	static int next;
+	char *p = paths[next++ % 4];
+	FILE *f;
+
+	snprintf(p, 400, "%s/%s", S.dir, name);
+	assert_non_null(f = fopen(p, "wb"));
+	assert_int_equal(fwrite(der, 1, len, f), len);
+	fclose(f);
+	return p;
+}
+
+/* Writes a copy of the DER at path with the last byte of the serial serial_hex flipped where it
+ * first occurs (inside the signed part: the certificate's serial, the CRL's revoked entry, the
+ * OCSP CertID), so the DER stays well-formed and only the signature no longer matches. */
+static const char *put_tampered(const char *name, const char *path, const char *serial_hex)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = malloc(65536), sn[64], *at;
+	size_t n;
+	BIGNUM *bn = NULL;
+	int sl;
+	const char *out;
+
+	assert_non_null(f);
+	n = fread(buf, 1, 65536, f);
+	fclose(f);
+	assert_true(BN_hex2bn(&bn, serial_hex) > 0);
+	sl = BN_bn2bin(bn, sn);
+	BN_free(bn);
+	for (at = buf; at + sl <= buf + n && memcmp(at, sn, (size_t)sl) != 0; at++)
+		;
+	assert_true(at + sl <= buf + n);
+	at[sl - 1] ^= 0x01;
+	out = put_der(name, buf, n);
+	free(buf);
+	return out;
+}
+
 static void test_issue_sm2(void **state)
 {
 	char no[32], path[400], *pem;
@@ -376,6 +434,20 @@ static void test_issue_sm2(void **state)
 	X509 *again = X509_dup(leaf);
 	assert_int_not_equal(X509_verify(again, X509_get0_pubkey(issuing)), 1);
 	assert_int_equal(OBJ_obj2nid(X509_get0_tbs_sigalg(leaf)->algorithm), NID_SM2_with_SM3);
+	/* the same chain by an independent implementation (npm sm-crypto); a changed serial fails */
+	unsigned char *der = NULL;
+	int dl = i2d_X509(leaf, &der);
+	char serial[48], rootp[400], issuingp[400];
+	const char *leafp = put_der("sm2-leaf.der", der, (size_t)dl);
+	OPENSSL_free(der);
+	snprintf(rootp, sizeof(rootp), "%s/ca-keys/sm2-root-1.crt", S.dir);
+	snprintf(issuingp, sizeof(issuingp), "%s/ca-keys/sm2-issuing-1.crt", S.dir);
+	assert_int_equal(sm2verify_node(rootp, rootp), 0);
+	assert_int_equal(sm2verify_node(issuingp, rootp), 0);
+	assert_int_equal(sm2verify_node(leafp, issuingp), 0);
+	assert_int_equal(sm2verify_node(leafp, rootp), 1); /* not the root's signature */
+	serial_of(pem, serial);
+	assert_int_equal(sm2verify_node(put_tampered("sm2-leaf-tampered.der", leafp, serial), issuingp), 1);
 	X509_free(again);
 	X509_free(root);
 	X509_free(issuing);
@@ -768,7 +840,7 @@ static int sm2_verify_tbs(EVP_PKEY *pk, const unsigned char *tbs, size_t tbslen,
  * CRL and the OCSP response are checked here in C, with the ID. */
 static void test_revoke_sm2(void **state)
 {
-	char no[32], serial[48], etag[80], path[400], *pem;
+	char no[32], serial[48], etag[80], path[400], crlpath[400], *pem;
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
 	json_t *j = NULL;
 	X509 *issuing, *leaf;
@@ -809,6 +881,10 @@ static void test_revoke_sm2(void **state)
 	OPENSSL_free(tbs);
 	tbs = NULL;
 	X509_CRL_free(crl);
+	/* and by the independent verifier (npm sm-crypto); the CRL with the serial changed fails */
+	snprintf(crlpath, sizeof(crlpath), "%s/sm2-issuing-1.crl", S.dir);
+	assert_int_equal(sm2verify_node(crlpath, path), 0);
+	assert_int_equal(sm2verify_node(put_tampered("sm2-crl-tampered.der", crlpath, serial), path), 1);
 
 	/* OCSP: revoked, signed by the delegated responder with the ID */
 	OCSP_REQUEST *req = OCSP_REQUEST_new();
@@ -834,6 +910,16 @@ static void test_revoke_sm2(void **state)
 	tl = i2d_OCSP_RESPDATA(OCSP_resp_get0_respdata(bs), &tbs);
 	const ASN1_OCTET_STRING *osig = OCSP_resp_get0_signature(bs);
 	assert_true(sm2_verify_tbs(X509_get0_pubkey(responder), tbs, (size_t)tl, osig->data, (size_t)osig->length));
+	/* the response and the responder's certificate by the independent verifier too */
+	const char *ocspp = put_der("sm2-ocsp.der", r.body, r.len);
+	unsigned char *rder = NULL;
+	int rdl = i2d_X509(responder, &rder);
+	const char *responderp = put_der("sm2-responder.der", rder, (size_t)rdl);
+	OPENSSL_free(rder);
+	assert_int_equal(sm2verify_node(ocspp, responderp), 0);
+	assert_int_equal(sm2verify_node(responderp, path), 0);
+	assert_int_equal(sm2verify_node(ocspp, path), 1); /* signed by the responder, not the CA */
+	assert_int_equal(sm2verify_node(put_tampered("sm2-ocsp-tampered.der", ocspp, serial), responderp), 1);
 	OPENSSL_free(tbs);
 	OCSP_CERTID_free(id);
 	OCSP_BASICRESP_free(bs);
