@@ -228,6 +228,8 @@ int api_payments_ledger(struct http_req *r);
 int api_certificates_issue(struct http_req *r);
 int api_certificates_list(struct http_req *r);
 int api_certificate_get(struct http_req *r);
+/* GET .../certificates/enc-key: the encryption private key wrapped for the signing key (km.h). */
+int api_certificates_enc_key(struct http_req *r);
 int api_ca_list(struct http_req *r);
 int api_ca_file(struct http_req *r);
 /* Returns the certificates of o as the order pages show them (JSON array). Caller decrefs. */

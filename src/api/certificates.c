@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "config/config.h"
+#include "km/km.h"
 #include "pki/issue.h"
 #include "pki/pki.h"
 
@@ -37,10 +38,23 @@ static json_t *cert_json_pem(const struct cert_rec *v)
 	return j;
 }
 
+/* Replies with a key-management error (km.h), logged with its detail. */
+static int km_error(struct http_req *r, int e, const char *detail)
+{
+	fprintf(stderr, "certdeskd: order %s encryption key, request %s: %s: %s\n", http_param(r, "order_no"),
+		http_request_id(r), km_err_code(e), detail);
+	if (km_err_status(e) >= 500)
+		http_set_error_what(r, km_err_code(e));
+	return http_reply_error(r, km_err_status(e), km_err_code(e), km_err_message(e), NULL);
+}
+
 /* Replies with the error of a failed issuance; 5xx ones are logged with the detail. */
 static int issue_error(struct http_req *r, int e, const char *detail)
 {
 	char msg[600];
+
+	if (km_err_code(e) != NULL)
+		return km_error(r, e, detail);
 
 	if (pki_err_status(e) >= 500) {
 		fprintf(stderr, "certdeskd: certificate %s request %s: %s: %s\n", http_param(r, "order_no"),
@@ -61,10 +75,10 @@ int api_certificates_issue(struct http_req *r)
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r), *j;
 	struct actor a = api_actor(r);
-	struct cert_rec cert = {0};
+	struct cert_rec cert = {0}, enc = {0};
 	char detail[512];
 	const char *csr;
-	int created = 0, rc;
+	int created = 0, has_enc = 0, rc;
 
 	if (body == NULL)
 		return 0;
@@ -75,14 +89,109 @@ int api_certificates_issue(struct http_req *r)
 					"请提供 PEM 格式的证书请求（CSR，不超过 64 KB）", "csr");
 	}
 	struct pki_issue_req rq = {http_param(r, "order_no"), (const unsigned char *)csr, strlen(csr), "sign",
-				   app->cfg->signer_socket, &a};
-	rc = pki_issue(app->db, &rq, &cert, &created, detail, sizeof(detail));
+				   app->cfg->signer_socket, &a, NULL};
+	/* the signing certificate, and the encryption certificate too when the profile is dual */
+	rc = km_issue(app->db, app->cfg->km_kek_file, &rq, &cert, &enc, &created, &has_enc, detail, sizeof(detail));
 	json_decref(body);
 	if (rc != PKI_OK)
 		return issue_error(r, rc, detail);
 	j = cert_json_pem(&cert);
+	if (has_enc)
+		json_object_set_new(j, "enc_certificate", cert_json_pem(&enc));
 	store_cert_free(&cert);
+	store_cert_free(&enc);
 	return http_reply_json(r, created ? 201 : 200, j);
+}
+
+/* Reads the order's signing and encryption certificates and opens the encryption key (KEK from
+ * kek_file); the connection is released before the caller wraps it. Returns PKI_OK or an error. */
+static int enc_key_load(struct db *db, const char *kek_file, const char *order_no, struct cert_rec *sign,
+			struct cert_rec *enc, EVP_PKEY **key, char *detail, size_t dl)
+{
+	struct order_rec o = {0};
+	struct db_conn *c = db_acquire(db);
+	int rc = store_order_get(c, order_no, &o);
+
+	if (rc == DB_NOTFOUND)
+		rc = PKI_ORDER_NOT_FOUND;
+	else if (rc != DB_OK)
+		rc = PKI_INTERNAL;
+	else if (store_cert_of_order(c, o.id, "enc", enc) != DB_OK || store_cert_of_order(c, o.id, "sign", sign) != DB_OK)
+		rc = KM_NO_ENC_CERT;
+	else
+		rc = km_load_key(c, kek_file, enc, key, detail, dl);
+	db_release(c);
+	store_order_free(&o);
+	return rc;
+}
+
+struct export_audit {
+	const struct actor *a;
+	const char *order_no;
+	const struct cert_rec *sign, *enc;
+	const char *format;
+};
+
+static int export_audit_tx(struct db_conn *c, void *arg)
+{
+	const struct export_audit *x = arg;
+	return store_audit_order(c, x->a, "km.enc_key_export", x->order_no,
+				 json_pack("{s:s, s:s, s:s}", "enc_serial", x->enc->serial, "sign_serial",
+					   x->sign->serial, "format", x->format));
+}
+
+/* Replies with the wrapped key j after auditing the hand-out (nothing is handed out unaudited). */
+static int enc_key_reply(struct http_req *r, const struct cert_rec *sign, const struct cert_rec *enc, json_t *j)
+{
+	struct app *app = http_ctx(r);
+	struct actor a = api_actor(r);
+	struct export_audit x = {&a, http_param(r, "order_no"), sign, enc,
+				 json_string_value(json_object_get(j, "format"))};
+
+	if (db_tx(app->db, export_audit_tx, &x) != DB_OK) {
+		json_decref(j);
+		return api_internal(r, "encryption key audit");
+	}
+	json_object_set_new(j, "enc_serial", json_string(enc->serial));
+	json_object_set_new(j, "sign_serial", json_string(sign->serial));
+	http_add_header(r, "Cache-Control", "no-store");
+	return http_reply_json(r, 200, j);
+}
+
+int api_certificates_enc_key(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	const char *ul = http_query(r, "ulong");
+	struct cert_rec sign = {0}, enc = {0};
+	EVP_PKEY *key = NULL;
+	X509 *sx = NULL;
+	json_t *j = NULL;
+	char detail[512] = "";
+	int rc, ulong_bytes = ul == NULL || strcmp(ul, "32") == 0 ? 4 : strcmp(ul, "64") == 0 ? 8 : 0;
+
+	if (ulong_bytes == 0)
+		return http_reply_error(r, 400, "bad_ulong", "ulong 只能是 32 或 64（SKF ULONG 的位数）", "ulong");
+	rc = enc_key_load(app->db, app->cfg->km_kek_file, http_param(r, "order_no"), &sign, &enc, &key, detail,
+			  sizeof(detail));
+	if (rc == PKI_OK) {
+		/* wrapped for the USB key's signing key: the only key that can open it */
+		sx = pki_cert_from_b64(sign.der_b64);
+		j = sx != NULL ? km_export_json(key, X509_get0_pubkey(sx), ulong_bytes) : NULL;
+		rc = j != NULL ? PKI_OK : PKI_INTERNAL;
+	}
+	EVP_PKEY_free(key);
+	X509_free(sx);
+	if (rc == PKI_OK)
+		rc = enc_key_reply(r, &sign, &enc, j);
+	else if (km_err_code(rc) != NULL)
+		rc = km_error(r, rc, detail);
+	else if (rc == PKI_ORDER_NOT_FOUND)
+		rc = http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
+	else
+		rc = api_internal(r, "encryption key");
+	store_cert_free(&sign);
+	store_cert_free(&enc);
+	return rc;
 }
 
 /* Replies with the certificates of order o. */

@@ -108,6 +108,9 @@ const struct route api_routes[] = {
 	{"POST", "/api/v1/admin/orders/{order_no}/certificates", api_certificates_issue,
 	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
 	{"GET", "/api/v1/admin/orders/{order_no}/certificates", api_certificates_list, ACCESS_STAFF},
+	/* the encryption key of a dual certificate, wrapped for the USB key: producers write it */
+	{"GET", "/api/v1/admin/orders/{order_no}/certificates/enc-key", api_certificates_enc_key,
+	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
 	{"GET", "/api/v1/admin/certificates/{serial}", api_certificate_get, ACCESS_STAFF},
 	{"GET", "/api/v1/ca", api_ca_list, ACCESS_PUBLIC},
 	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC}, /* before /ca/{ca_file}, which would take it */

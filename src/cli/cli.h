@@ -19,4 +19,9 @@ int cmd_ca(struct db *db, const struct config *cfg, int argc, char **argv);
  * keys_dir when NULL) and seeds the Yingtan profiles. Returns the exit code. */
 int cmd_ca_init(struct db *db, const struct config *cfg, const char *algs, const char *keys_dir);
 
+/* certdesk km init|recover|rewrap (cmd_km.c). */
+int cmd_km(struct db *db, const struct config *cfg, int argc, char **argv);
+/* Creates the KEK file ([km] kek_file) when missing and prints its id. Returns the exit code. */
+int cmd_km_ensure_kek(const struct config *cfg);
+
 #endif

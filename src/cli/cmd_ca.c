@@ -55,7 +55,8 @@ int cmd_ca_init(struct db *db, const struct config *cfg, const char *algs, const
 	added = pki_profiles_seed(db, "yingtan", cfg->public_url, &cli_actor);
 	if (added > 0)
 		printf("certificate profiles of the Yingtan project: %d added\n", added);
-	return 0;
+	/* dual profiles need the key-encryption key of the key management */
+	return cmd_km_ensure_kek(cfg);
 }
 
 /* ca import --key-id ID --cert FILE (--key FILE | --pkcs11-uri URI) [--role R] [--keys-dir DIR] */

@@ -25,6 +25,12 @@ static int usage(FILE *f, int rc)
 		   "  ca import --key-id ID --cert FILE (--key FILE | --pkcs11-uri URI) [--role R]\n"
 		   "                          record an operator's CA certificate and its key\n"
 		   "  ca list                 the CAs, algorithms, validity and where each key lives\n"
+		   "  km init                 create the key-encryption key ([km] kek_file) if missing\n"
+		   "  km recover --serial S --out FILE\n"
+		   "                          write the encryption private key of dual certificate S\n"
+		   "                          (PKCS#8 PEM, mode 0600; lawful recovery, audited)\n"
+		   "  km rewrap --old-kek FILE\n"
+		   "                          re-seal the keys of an old KEK under [km] kek_file\n"
 		   "  staff add --username U --name NAME --roles r1,r2 [--password-stdin]\n"
 		   "                          create a staff account (roles: reviewer finance paper\n"
 		   "                          producer shipper admin); without --password-stdin a\n"
@@ -96,6 +102,8 @@ static int run(const struct config *cfg, int argc, char **argv)
 		rc = cmd_init(db, cfg, argc > 1 && strcmp(argv[1], "--demo") == 0);
 	} else if (strcmp(argv[0], "ca") == 0) {
 		rc = cmd_ca(db, cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "km") == 0) {
+		rc = cmd_km(db, cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "staff") == 0) {
 		rc = cmd_staff(db, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "audit") == 0 && argc > 1 && strcmp(argv[1], "verify") == 0) {

@@ -133,6 +133,7 @@ static const struct opt opts[] = {
 	{"signer", "user", OPT_STR, F(signer_user), 0, 32, "", NULL},
 	{"ca", "crl_interval_s", OPT_INT, F(ca_crl_interval_s), 60, 604800, "86400", NULL},
 	{"ca", "ocsp_validity_s", OPT_INT, F(ca_ocsp_validity_s), 600, 604800, "86400", NULL},
+	{"km", "kek_file", OPT_STR, F(km_kek_file), 1, 4096, "var/km.kek", NULL},
 };
 #undef F
 

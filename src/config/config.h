@@ -121,6 +121,8 @@ struct config {
 	/* [ca] what certdeskd publishes about the certificates */
 	int ca_crl_interval_s;  /* a CRL is made at least this often (valid for twice as long) */
 	int ca_ocsp_validity_s; /* a pre-signed OCSP response is valid this long, refreshed at half */
+	/* [km] key management of dual certificates' encryption keys (km/km.h) */
+	char *km_kek_file; /* the key-encryption key: 32 bytes, mode 0600, outside the database */
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the environment. Returns 0,

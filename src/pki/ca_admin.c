@@ -222,6 +222,9 @@ static void yingtan_profile(struct cert_profile_rec *p, int64_t project_id, cons
 	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "%s/ocsp", public_url);
 	snprintf(p->ca_issuers_url, sizeof(p->ca_issuers_url), "%s/ca/%s.crt", public_url, ca);
 	str_copy(p->issuing_key_id, ca, sizeof(p->issuing_key_id));
+	/* the main key's SM2 certificate comes in a pair (signing + encryption, GM/T 0015 practice:
+	 * e-procurement platforms encrypt bids to the encryption certificate); the others are single */
+	p->dual = strcmp(key_type, "main") == 0 && strcmp(alg, "sm2") == 0;
 }
 
 static int seed_tx(struct db_conn *c, void *arg)

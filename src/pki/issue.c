@@ -42,9 +42,21 @@ static int years_of(const struct order_rec *o)
 	return y >= 1 && y <= 9 ? (int)y : 1;
 }
 
-/* Decodes and checks the CSR on its own (no database). Returns PKI_OK or an error. */
+const char *pki_enc_key_usage(int alg)
+{
+	if (alg == PKI_ALG_SM2)
+		return "keyEncipherment,dataEncipherment,keyAgreement";
+	return alg == PKI_ALG_P256 ? "keyAgreement" : "keyEncipherment,dataEncipherment";
+}
+
+/* Decodes and checks the CSR on its own (no database); an encryption certificate's key is ours
+ * (rq->key) and has no CSR. Returns PKI_OK or an error. */
 static int check_csr(struct issue_ctx *x, char *detail, size_t dl)
 {
+	if (x->rq->key != NULL) {
+		x->key = x->rq->key;
+		return pki_spki_sha256(x->key, x->spki) == 0 ? PKI_OK : PKI_INTERNAL;
+	}
 	x->req = pki_csr_decode(x->rq->csr, x->rq->csrlen);
 	if (x->req == NULL)
 		return snprintf(detail, dl, "CSR does not decode"), PKI_CSR_INVALID;
@@ -196,12 +208,19 @@ static int make(struct issue_ctx *x, char *detail, size_t dl)
 	char serial_hex[48];
 	X509 *ca = pki_cert_from_b64(x->ca.der_b64), *draft = NULL;
 	struct pki_tbs_in in = {0};
+	struct cert_profile_rec enc = {0};
 	int rc = PKI_INTERNAL;
 
 	if (ca == NULL || pki_serial_new(serial) != 0)
 		goto out;
 	pki_serial_hex(serial, serial_hex);
 	in.profile = x->profile;
+	if (strcmp(x->rq->kind, "enc") == 0) { /* same subject and extensions, the encryption key usage */
+		enc = *x->profile;
+		snprintf(enc.key_usage, sizeof(enc.key_usage), "%s", pki_enc_key_usage(pki_key_alg(x->key, NULL, 0)));
+		enc.ext_key_usage[0] = '\0';
+		in.profile = &enc;
+	}
 	in.ca = ca;
 	in.subject_key = x->key;
 	in.org_name = x->org.name;
@@ -212,7 +231,7 @@ static int make(struct issue_ctx *x, char *detail, size_t dl)
 	draft = pki_tbs_build(&in, detail, dl);
 	if (draft == NULL)
 		goto out;
-	if (pki_lint_run(draft, ca, x->profile, x->org.uscc, detail, dl) != 0) {
+	if (pki_lint_run(draft, ca, in.profile, x->org.uscc, detail, dl) != 0) {
 		rc = PKI_LINT;
 		goto out;
 	}

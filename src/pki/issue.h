@@ -4,6 +4,8 @@
 #define CERTDESK_PKI_ISSUE_H
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #include "store/store.h"
 
 struct db;
@@ -15,10 +17,17 @@ struct pki_issue_req {
 	const char *order_no;
 	const unsigned char *csr; /* PEM or DER PKCS#10 */
 	size_t csrlen;
-	const char *kind;          /* "sign" (the encryption certificate of dual profiles comes later) */
+	const char *kind;          /* "sign", or "enc": the encryption certificate of a dual profile */
 	const char *signer_socket; /* certdesk-signer's UNIX socket */
 	const struct actor *actor;
+	EVP_PKEY *key; /* kind "enc": the key certdesk generated (km_issue), instead of a CSR's */
 };
+
+/* The keyUsage of an encryption certificate for a key of alg (enum pki_alg): RSA
+ * keyEncipherment,dataEncipherment; SM2 those and keyAgreement (GM/T 0015 practice); P-256
+ * keyAgreement only (RFC 5480 section 3: an id-ecPublicKey certificate MUST NOT assert
+ * keyEncipherment or dataEncipherment). */
+const char *pki_enc_key_usage(int alg);
 
 /* Issues (or finds) the certificate of rq's order. Holds no pooled connection while the signer
  * works. Returns PKI_OK with *out filled (store_cert_free) and *created = 1 for a new certificate,

@@ -144,6 +144,8 @@ void harness_env(const struct srv *s)
 	setenv("CERTDESK_SIGNER_SOCKET", v, 1);
 	snprintf(v, sizeof(v), "%s/signer.log", s->dir);
 	setenv("CERTDESK_SIGNER_LOG", v, 1);
+	snprintf(v, sizeof(v), "%s/km.kek", s->dir); /* the key management's KEK (ca init creates it) */
+	setenv("CERTDESK_KM_KEK_FILE", v, 1);
 	/* Tests read SMS codes from the outbox and know the captcha's answer. */
 	setenv("CERTDESK_DEV_EXPOSE_OUTBOX", "true", 1);
 	setenv("CERTDESK_DEV_CAPTCHA_ANSWER", "ABCDE", 1);
