@@ -50,9 +50,10 @@ build_all() {
 		cmake --build "$build" -j "$(nproc)"
 }
 
-# The web UI's checks (web/README.md): eslint with no warning; vue-tsc; src/api/schema.d.ts as
-# docs/openapi.yaml makes it; the auto-import declarations as the build just wrote them; Vitest.
-web_lint() { (cd web && npm run --silent lint); }
+# The web UI's checks (web/README.md): eslint with no warning and Prettier's layout; vue-tsc;
+# src/api/schema.d.ts as docs/openapi.yaml makes it; the auto-import declarations as the build
+# just wrote them; Vitest.
+web_lint() { (cd web && npm run --silent lint && npm run --silent format:check); }
 web_types() {
 	(cd web && npm run --silent typecheck && npm run --silent check:api) || return 1
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

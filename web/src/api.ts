@@ -57,7 +57,6 @@ export const session = reactive<SessionState>({
   flash: '',
 })
 
-
 export class ApiError extends Error {
   status: number
   code: string
@@ -101,7 +100,12 @@ interface SendOptions {
   raw?: boolean
 }
 
-async function send<T = unknown>(method: string, path: string, body?: unknown, { raw = false }: SendOptions = {}): Promise<T> {
+async function send<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  { raw = false }: SendOptions = {},
+): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   const init: RequestInit = { method, headers, credentials: 'same-origin', signal: AbortSignal.timeout(TIMEOUT_MS) }
   if (method !== 'GET' && method !== 'HEAD') {
@@ -151,7 +155,12 @@ export function loadSession(force = false): Promise<SessionState> {
   return sessionPromise
 }
 
-export async function request<T = unknown>(method: string, path: string, body?: unknown, opts?: SendOptions): Promise<T> {
+export async function request<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts?: SendOptions,
+): Promise<T> {
   if (method !== 'GET' && !session.csrf) await loadSession()
   for (let attempt = 0; ; attempt++) {
     try {
@@ -273,7 +282,11 @@ export async function download(path: string, fallbackName: string): Promise<{ na
     res = await fetch(path, { credentials: 'same-origin', signal: AbortSignal.timeout(60000) })
   } catch (e) {
     const timeout = isTimeout(e)
-    throw new ApiError(0, timeout ? 'timeout' : 'network', timeout ? '下载超时，请稍后重试' : '无法连接服务器，请检查网络连接后重试')
+    throw new ApiError(
+      0,
+      timeout ? 'timeout' : 'network',
+      timeout ? '下载超时，请稍后重试' : '无法连接服务器，请检查网络连接后重试',
+    )
   }
   if (!res.ok) {
     let data: unknown = null
@@ -312,7 +325,8 @@ export const getMeta = () => send<Reply<'getMeta'>>('GET', '/api/v1/meta')
 export const sendSmsCode = (body: Body<'createSmsCode'>) => post<Reply<'createSmsCode'>>('/api/v1/sms-codes', body)
 export const registerOrg = (body: Body<'registerOrganisation'>) =>
   post<Reply<'registerOrganisation'>>('/api/v1/organisations', body)
-export const resetPassword = (body: Body<'resetPassword'>) => post<Reply<'resetPassword'>>('/api/v1/password-resets', body)
+export const resetPassword = (body: Body<'resetPassword'>) =>
+  post<Reply<'resetPassword'>>('/api/v1/password-resets', body)
 export const getAccount = () => get<Reply<'getAccount'>>('/api/v1/account')
 export const changePassword = (body: Body<'changePassword'>) =>
   post<Reply<'changePassword'>>('/api/v1/account/password', body)
@@ -418,7 +432,8 @@ export const addHeldMainKey = (uscc: string, body: Body<'addHeldMainKey'>) =>
 
 export const adminListOrders = ({ state, q, limit = 20, next }: PageQuery & { state?: string; q?: string } = {}) =>
   get<Reply<'listAdminOrders'>>(`/api/v1/admin/orders${qs({ state, q, limit, next })}`)
-export const adminGetOrder = (no: string) => get<Reply<'getAdminOrder'>>(`/api/v1/admin/orders/${encodeURIComponent(no)}`)
+export const adminGetOrder = (no: string) =>
+  get<Reply<'getAdminOrder'>>(`/api/v1/admin/orders/${encodeURIComponent(no)}`)
 export const adminListProjects = () => get<Reply<'listAdminProjects'>>('/api/v1/admin/projects')
 export const adminPatchKeyType = (code: string, keyType: string, body: Body<'updateKeyType'>) =>
   patch<Reply<'updateKeyType'>>(
@@ -460,7 +475,8 @@ export const adminGetOrderRoute = (no: string) => get<Reply<'getAdminParcelRoute
 export const retryRefund = (no: string) => post<Reply<'retryRefund'>>(`${adminOrderPath(no)}/refund-retry`)
 
 // --- 缴费对账 (finance): the payments of one Beijing day, with totals per provider ------------------
-export const getPaymentLedger = (date: string) => get<Reply<'getPaymentLedger'>>(`/api/v1/admin/payments${qs({ date })}`)
+export const getPaymentLedger = (date: string) =>
+  get<Reply<'getPaymentLedger'>>(`/api/v1/admin/payments${qs({ date })}`)
 // The same day as a CSV file (UTF-8 with a BOM) to set against the providers' statements.
 export const paymentLedgerCsvURL = (date: string) => `/api/v1/admin/payments${qs({ date, format: 'csv' })}`
 export const downloadPaymentLedger = (date: string) => download(paymentLedgerCsvURL(date), `payments-${date}.csv`)

@@ -56,7 +56,10 @@ describe('useFormErrors', () => {
   })
   it('has() finds a code in the error list', () => {
     const errs = useFormErrors(null)
-    const e = apiError([{ code: 'a', message: 'x' }, { code: 'b', message: 'y' }])
+    const e = apiError([
+      { code: 'a', message: 'x' },
+      { code: 'b', message: 'y' },
+    ])
     expect(errs.has(e, 'b')).toBe(true)
     expect(errs.has(e, 'c')).toBe(false)
     expect(errs.has(null, 'a')).toBe(false)

@@ -87,7 +87,9 @@ export function useFormErrors(model?: Record<string, unknown> | null, { alias = 
 
 // Loose client-side check before asking for an SMS code (the server has the last word).
 export function looksLikeMobile(s: unknown): boolean {
-  const d = String(s || '').replace(/[\s-]/g, '').replace(/^\+?86/, '')
+  const d = String(s || '')
+    .replace(/[\s-]/g, '')
+    .replace(/^\+?86/, '')
   return /^1\d{10}$/.test(d)
 }
 

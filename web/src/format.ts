@@ -79,7 +79,8 @@ export function beijingToUTC(wall?: string | null): string | null {
 }
 
 // A time the courier writes in Beijing time already, "2026-11-25 07:15:32" → "2026-11-25 07:15".
-export const formatBeijingText = (s?: string | null): string => (s && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(s) ? s.slice(0, 16) : s || '-')
+export const formatBeijingText = (s?: string | null): string =>
+  s && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(s) ? s.slice(0, 16) : s || '-'
 
 // Carriers of the parcels both ways; where a parcel's route can be looked up by hand.
 export const CARRIERS: Record<string, { label: string; site: string }> = {
@@ -90,7 +91,8 @@ export const CARRIERS: Record<string, { label: string; site: string }> = {
 export const carrier = (c?: string | null) => (c && CARRIERS[c]) || { label: c || '-', site: '快递公司的官网' }
 
 // "13800138000" → "138****8000"
-export const maskMobile = (m?: string | null): string => (m && m.length === 11 ? `${m.slice(0, 3)}****${m.slice(7)}` : m || '')
+export const maskMobile = (m?: string | null): string =>
+  m && m.length === 11 ? `${m.slice(0, 3)}****${m.slice(7)}` : m || ''
 
 // Money: integer fen → "¥220.00" (never floats in requests: see yuanToFen).
 export function formatFen(fen?: number | string | null, { sign = true }: { sign?: boolean } = {}): string {
@@ -168,7 +170,8 @@ export const MOBILE_REQUEST_STATES: Record<string, Labelled> = {
   approved: { label: '已通过', type: 'success' },
   rejected: { label: '已驳回', type: 'danger' },
 }
-export const mobileRequestState = (s?: string | null): Labelled => (s && MOBILE_REQUEST_STATES[s]) || { label: s || '-', type: 'info' }
+export const mobileRequestState = (s?: string | null): Labelled =>
+  (s && MOBILE_REQUEST_STATES[s]) || { label: s || '-', type: 'info' }
 
 // Payment (缴费): providers, attempts, refunds and what became of each provider report.
 export const PAY_PROVIDERS: Record<string, { label: string; app: string }> = {
@@ -184,7 +187,8 @@ export const PAYMENT_STATES: Record<string, Labelled> = {
   closed: { label: '已关闭', type: 'info' },
   failed: { label: '创建失败', type: 'danger' },
 }
-export const paymentState = (s?: string | null): Labelled => (s && PAYMENT_STATES[s]) || { label: s || '-', type: 'info' }
+export const paymentState = (s?: string | null): Labelled =>
+  (s && PAYMENT_STATES[s]) || { label: s || '-', type: 'info' }
 
 export const REFUND_KINDS: Record<string, string> = { cancel: '取消订单退款', duplicate: '重复支付退款' }
 export const REFUND_STATES: Record<string, Labelled> = {

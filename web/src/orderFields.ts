@@ -56,7 +56,13 @@ export const ORDER_SECTIONS: OrderSection[] = [
     hint: '系统通知短信发送至经办人手机号，请务必填写正确。',
     fields: [
       { name: 'handler_name', label: '经办人姓名', max: 40 },
-      { name: 'handler_id_number', label: '经办人身份证号', kind: 'idcard', max: 18, placeholder: '18 位，最后一位可能为 X' },
+      {
+        name: 'handler_id_number',
+        label: '经办人身份证号',
+        kind: 'idcard',
+        max: 18,
+        placeholder: '18 位，最后一位可能为 X',
+      },
       { name: 'handler_mobile', label: '经办人手机号', kind: 'mobile', max: 20, placeholder: '11 位手机号码' },
       { name: 'handler_email', label: '经办人电子邮箱', kind: 'email', max: 100 },
     ],
@@ -67,7 +73,13 @@ export const ORDER_SECTIONS: OrderSection[] = [
     hint: '证书制作后 3 个工作日内，电子发票发送至发票接收邮箱。',
     fields: [
       { name: 'invoice_title', label: '发票抬头', max: 100 },
-      { name: 'invoice_tax_number', label: '纳税人识别号', kind: 'tax', max: 20, placeholder: '一般为统一社会信用代码' },
+      {
+        name: 'invoice_tax_number',
+        label: '纳税人识别号',
+        kind: 'tax',
+        max: 20,
+        placeholder: '一般为统一社会信用代码',
+      },
       { name: 'invoice_email', label: '发票接收邮箱', kind: 'email', max: 100 },
     ],
   },
@@ -77,7 +89,13 @@ export const ORDER_SECTIONS: OrderSection[] = [
     hint: '数字证书用顺丰快递寄出，快递费由申请单位承担。',
     fields: [
       { name: 'recipient_name', label: '收件人姓名', max: 40 },
-      { name: 'recipient_mobile', label: '收件人手机号', kind: 'mobile', max: 20, placeholder: '11 位手机号码，不支持座机' },
+      {
+        name: 'recipient_mobile',
+        label: '收件人手机号',
+        kind: 'mobile',
+        max: 20,
+        placeholder: '11 位手机号码，不支持座机',
+      },
       {
         name: 'recipient_address',
         label: '收件地址',

@@ -18,7 +18,9 @@ describe('CaptchaField', () => {
   })
 
   it('typing updates v-model', async () => {
-    const w = mount(CaptchaField, { props: { modelValue: '', 'onUpdate:modelValue': (v: string) => w.setProps({ modelValue: v }) } })
+    const w = mount(CaptchaField, {
+      props: { modelValue: '', 'onUpdate:modelValue': (v: string) => w.setProps({ modelValue: v }) },
+    })
     await w.find('input').setValue('AB12')
     expect(w.props('modelValue')).toBe('AB12')
   })

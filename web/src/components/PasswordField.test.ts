@@ -25,9 +25,7 @@ describe('PasswordField', () => {
   })
 
   it('a page may say its own placeholder', () => {
-    const input = field({ name: 'password_confirm', kind: 'confirm', placeholder: '再次输入登录密码' }).find(
-      'input',
-    )
+    const input = field({ name: 'password_confirm', kind: 'confirm', placeholder: '再次输入登录密码' }).find('input')
     expect(input.attributes('autocomplete')).toBe('new-password')
     expect(input.attributes('placeholder')).toBe('再次输入登录密码')
   })

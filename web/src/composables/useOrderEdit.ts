@@ -5,13 +5,7 @@
 import { computed, nextTick, reactive, ref, type Ref } from 'vue'
 import { updateOrder } from '../api.js'
 import { useFormErrors } from '../form.js'
-import {
-  LEGAL_FIELDS,
-  emptyOrderForm,
-  fillOrderForm,
-  formChanges,
-  type OrderFormValues,
-} from '../orderFields.js'
+import { LEGAL_FIELDS, emptyOrderForm, fillOrderForm, formChanges, type OrderFormValues } from '../orderFields.js'
 import type { ApiFailure, OrderDetail } from '../components/order/types'
 
 export const LEGAL_WARNING = '修改法人信息后需重新下载并打印授权委托书、重新进行法人核验'

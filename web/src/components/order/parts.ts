@@ -15,15 +15,12 @@ export const PAID_STATES = [
 
 export const NO_VERIFICATION: VerificationInfo = { state: 'none', message: '法人尚未扫码核验' }
 
-export const verificationOf = (o: OrderDetail | null): VerificationInfo =>
-  (o && o.verification) || NO_VERIFICATION
+export const verificationOf = (o: OrderDetail | null): VerificationInfo => (o && o.verification) || NO_VERIFICATION
 
-export const slotsOf = (o: OrderDetail | null): DocumentEntry[] =>
-  (o && o.documents && o.documents.slots) || []
+export const slotsOf = (o: OrderDetail | null): DocumentEntry[] => (o && o.documents && o.documents.slots) || []
 
 // The invoice is uploaded but its e-mail not yet sent: the page follows it.
 export const invoiceSending = (o: OrderDetail | null): boolean => !!(o && o.invoice && !o.invoice.sent_at)
 
 // 提交 / 删除 are offered while the order can be submitted.
-export const canSubmitState = (o: OrderDetail | null): boolean =>
-  !!o && (o.state === 'draft' || o.state === 'rejected')
+export const canSubmitState = (o: OrderDetail | null): boolean => !!o && (o.state === 'draft' || o.state === 'rejected')
