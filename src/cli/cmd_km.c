@@ -74,8 +74,14 @@ static int km_recover(struct db *db, const struct config *cfg, const char *seria
 	struct db_conn *c = db_acquire(db);
 	EVP_PKEY *pk = NULL;
 	char detail[600] = "";
-	int rc = store_cert_by_serial(c, serial, &v);
+	int rc;
 
+	if (access(out, F_OK) == 0) { /* checked before the audit too: a refused recovery recovers nothing */
+		db_release(c);
+		fprintf(stderr, "certdesk: km recover: %s exists (an existing file is never overwritten)\n", out);
+		return 1;
+	}
+	rc = store_cert_by_serial(c, serial, &v);
 	if (rc == DB_OK && strcmp(v.kind, "enc") != 0)
 		rc = DB_NOTFOUND;
 	if (rc == DB_OK)
