@@ -1757,6 +1757,14 @@ export interface paths {
          *     certificate is built, linted (`cert_lint_failed`) and signed by `certdesk-signer`, the only
          *     process holding CA keys, then stored and audited (`cert.issue`). Idempotent: a retry, with
          *     any CSR, answers 200 with the certificate issued first; nothing is ever issued twice.
+         *     Dual profiles (the Yingtan main key's SM2 profile): the same call also issues the
+         *     encryption certificate (`enc_certificate`: same subject, keyUsage keyEncipherment,
+         *     dataEncipherment, keyAgreement for SM2; keyEncipherment, dataEncipherment for RSA;
+         *     keyAgreement for P-256) for a key pair certdesk generates once per order and keeps sealed
+         *     under the key-encryption key ([km] kek_file) for lawful recovery; a retry returns the same
+         *     two. The encryption key itself is fetched wrapped for the USB key with
+         *     `GET .../certificates/enc-key`. 503 `km_unavailable`: the KEK file is missing (the signing
+         *     certificate may be issued already: the retry completes the pair).
          *     Errors: 422 `csr_invalid`, `csr_bad_signature`, `csr_key_mismatch`, `key_weak`,
          *     `key_reused`, `cert_lint_failed` (field `csr`; nothing issued); 409 `state_conflict`,
          *     `profile_missing`, `ca_missing`; 503 `signer_unavailable` (the signer is down or busy) or
@@ -1764,6 +1772,36 @@ export interface paths {
          *     `signer_refused`.
          */
         post: operations["issueCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/certificates/enc-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The encryption private key of a dual certificate, wrapped for the USB key (producer)
+         * @description For writing the encryption key pair onto the USB key whose signing key is in the order's
+         *     signing certificate. The key is opened from the database with the key-encryption key,
+         *     checked against the encryption certificate, wrapped for the signing certificate's public
+         *     key (see WrappedEncKey) and the hand-out is audited (`km.enc_key_export`) before the reply.
+         *     `Cache-Control: no-store`.
+         */
+        get: operations["getWrappedEncKey"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1972,6 +2010,54 @@ export interface components {
         CertificateWithPem: components["schemas"]["Certificate"] & {
             /** @description The certificate in PEM. */
             pem?: string;
+            /** @description Dual profiles only, on issuance - the encryption certificate of the pair. */
+            enc_certificate?: components["schemas"]["Certificate"] & {
+                pem?: string;
+            };
+        };
+        /**
+         * @description The encryption private key of a dual certificate, wrapped for the order's signing key (the
+         *     USB key) so that only the key can open it. Never the raw key.
+         *     SM2 (`format` `skf-envelopedkeyblob`): `blob` is the GM/T 0016 ENVELOPEDKEYBLOB that
+         *     SKF_ImportECCKeyPair takes, packed, every ULONG `ulong_bytes` wide and little-endian,
+         *     256-bit values right-aligned in 64-byte fields (with 4-byte ULONG, 388 bytes): Version (1),
+         *     ulSymmAlgID (SGD_SM4_ECB 0x401), ulBits (256), cbEncryptedPriKey[64] (32 zero bytes, then
+         *     the 32-byte private key SM4-ECB-encrypted under a random 16-byte session key), PubKey
+         *     (BitLen 256, X[64], Y[64] of the encryption public key), ECCCipherBlob (X[64], Y[64] of C1,
+         *     HASH[32] = C3, CipherLen 16, Cipher[16] = C2: the session key SM2-encrypted to the signing
+         *     public key).
+         *     RSA (`pkcs11-rsa-oaep-aes-kwp`): `wrapped_key` = RSA-OAEP (SHA-256, MGF1-SHA-256, no label)
+         *     of a random AES-256 key (C_UnwrapKey CKM_RSA_PKCS_OAEP); `wrapped_private_key` = AES key
+         *     wrap with padding, RFC 5649 (CKM_AES_KEY_WRAP_KWP), of the PKCS#8 private key.
+         *     P-256 (`pkcs11-ecdh-aes-kwp`): the AES-256 key is derived by ECDH between the signing key
+         *     and `ephemeral_public_key` (uncompressed point) with the ANSI X9.63 KDF, SHA-256, no shared
+         *     info (C_DeriveKey CKM_ECDH1_DERIVE, CKD_SHA256_KDF); `wrapped_private_key` as for RSA.
+         */
+        WrappedEncKey: {
+            /** @enum {string} */
+            format: "skf-envelopedkeyblob" | "pkcs11-rsa-oaep-aes-kwp" | "pkcs11-ecdh-aes-kwp";
+            /** @enum {string} */
+            algorithm: "sm2" | "rsa2048" | "rsa3072" | "p256";
+            /** @description The encryption certificate's serial. */
+            enc_serial: string;
+            /** @description The signing certificate whose key the wrap is for. */
+            sign_serial: string;
+            /** Format: byte */
+            blob?: string;
+            /** @enum {integer} */
+            ulong_bytes?: 4 | 8;
+            length?: number;
+            /** @enum {string} */
+            wrap?: "aes-256-kwp";
+            oaep_hash?: string;
+            /** Format: byte */
+            wrapped_key?: string;
+            /** @enum {string} */
+            kdf?: "x963-sha256";
+            /** Format: byte */
+            ephemeral_public_key?: string;
+            /** Format: byte */
+            wrapped_private_key?: string;
         };
         CaCertificate: {
             key_id?: string;
@@ -7076,6 +7162,73 @@ export interface operations {
                 };
             };
             /** @description `signer_unavailable` or `ca_key_unavailable`: nothing issued; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWrappedEncKey: {
+        parameters: {
+            query?: {
+                /** @description The SKF ULONG width of the blob in bits, 32 (default; GM/T 0016 as most vendors declare it) or 64 (vendors whose ULONG is a 64-bit unsigned long). */
+                ulong?: "32" | "64";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wrapped key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrappedEncKey"];
+                };
+            };
+            /** @description `bad_ulong`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found` (no such order) or `no_enc_certificate` (not a dual certificate, or not issued yet). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`, or `km_key_mismatch`: the stored key does not open with the current KEK or is not the certificate's. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `km_unavailable`: the KEK file is missing or unusable. */
             503: {
                 headers: {
                     [name: string]: unknown;
