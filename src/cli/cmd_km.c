@@ -25,7 +25,8 @@ int cmd_km_ensure_kek(const struct config *cfg)
 		fprintf(stderr, "certdesk: km: %s\n", why);
 		return 1;
 	}
-	printf("key-encryption key %s: %s (id %s)\n", created ? "created" : "present", cfg->km_kek_file, kek.id);
+	printf("key-encryption key %s: %s (id %s)\n", created ? "created" : "present", cfg->km_kek_file,
+	       kek.id);
 	km_kek_wipe(&kek);
 	return 0;
 }
@@ -57,7 +58,8 @@ static int recover_audit_tx(struct db_conn *c, void *arg)
 {
 	struct recover_audit *x = arg;
 	char *no = NULL;
-	int rc = db_query_text(c, "SELECT order_no FROM orders WHERE id = ?", DB_ARGS(DB_INT(x->v->order_id)), &no);
+	int rc = db_query_text(c, "SELECT order_no FROM orders WHERE id = ?", DB_ARGS(DB_INT(x->v->order_id)),
+			       &no);
 
 	if (rc == DB_OK && no != NULL)
 		rc = store_audit_order(c, &cli_actor, "km.recover", no,
@@ -78,7 +80,8 @@ static int km_recover(struct db *db, const struct config *cfg, const char *seria
 
 	if (access(out, F_OK) == 0) { /* checked before the audit too: a refused recovery recovers nothing */
 		db_release(c);
-		fprintf(stderr, "certdesk: km recover: %s exists (an existing file is never overwritten)\n", out);
+		fprintf(stderr, "certdesk: km recover: %s exists (an existing file is never overwritten)\n",
+			out);
 		return 1;
 	}
 	rc = store_cert_by_serial(c, serial, &v);
@@ -91,7 +94,8 @@ static int km_recover(struct db *db, const struct config *cfg, const char *seria
 		fprintf(stderr, "certdesk: km recover: no encryption certificate with serial %s\n", serial);
 		rc = 1;
 	} else if (rc != PKI_OK) {
-		fprintf(stderr, "certdesk: km recover: %s (%s)\n", detail, km_err_code(rc) ? km_err_code(rc) : "internal");
+		fprintf(stderr, "certdesk: km recover: %s (%s)\n", detail,
+			km_err_code(rc) ? km_err_code(rc) : "internal");
 		rc = 1;
 	} else if (db_tx(db, recover_audit_tx, &x) != DB_OK) { /* audited before the key is written */
 		fprintf(stderr, "certdesk: km recover: could not audit the recovery; nothing written\n");
@@ -164,7 +168,8 @@ static int km_rewrap(struct db *db, const struct config *cfg, const char *old_pa
 	} else {
 		while ((rc = rewrap_rows(db, &w)) == 1)
 			;
-		printf("keys re-sealed from KEK %s to %s: %d (%d failed)\n", old.id, cur.id, w.done, w.failed);
+		printf("keys re-sealed from KEK %s to %s: %d (%d failed)\n", old.id, cur.id, w.done,
+		       w.failed);
 		rc = rc == DB_OK && w.failed == 0 ? 0 : 1;
 	}
 	km_kek_wipe(&old);

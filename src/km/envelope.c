@@ -94,7 +94,8 @@ static int put_cipher(unsigned char *p, EVP_PKEY *sign_pub, const unsigned char 
 	int ok = 0;
 
 	if (ctx == NULL || EVP_PKEY_encrypt_init(ctx) != 1 ||
-	    EVP_PKEY_encrypt(ctx, NULL, &derlen, key, KM_SESSION_KEY_LEN) != 1 || (der = malloc(derlen)) == NULL ||
+	    EVP_PKEY_encrypt(ctx, NULL, &derlen, key, KM_SESSION_KEY_LEN) != 1 ||
+	    (der = malloc(derlen)) == NULL ||
 	    EVP_PKEY_encrypt(ctx, der, &derlen, key, KM_SESSION_KEY_LEN) != 1)
 		goto out;
 	q = der;
@@ -103,8 +104,9 @@ static int put_cipher(unsigned char *p, EVP_PKEY *sign_pub, const unsigned char 
 		goto out;
 	for (int i = 0; i < 4; i++)
 		t[i] = sk_ASN1_TYPE_value(seq, i);
-	if (t[0]->type != V_ASN1_INTEGER || t[1]->type != V_ASN1_INTEGER || t[2]->type != V_ASN1_OCTET_STRING ||
-	    t[3]->type != V_ASN1_OCTET_STRING || ASN1_STRING_length(t[2]->value.octet_string) != 32 ||
+	if (t[0]->type != V_ASN1_INTEGER || t[1]->type != V_ASN1_INTEGER ||
+	    t[2]->type != V_ASN1_OCTET_STRING || t[3]->type != V_ASN1_OCTET_STRING ||
+	    ASN1_STRING_length(t[2]->value.octet_string) != 32 ||
 	    ASN1_STRING_length(t[3]->value.octet_string) != KM_SESSION_KEY_LEN)
 		goto out;
 	x = ASN1_INTEGER_to_BN(t[0]->value.integer, NULL);
@@ -131,11 +133,13 @@ unsigned char *km_envelope_sm2(EVP_PKEY *enc, EVP_PKEY *sign_pub, int ulong_byte
 	size_t n = KM_ENVELOPE_LEN(ulong_bytes);
 	int ok;
 
-	if ((ulong_bytes != 4 && ulong_bytes != 8) || !EVP_PKEY_is_a(enc, "SM2") || !EVP_PKEY_is_a(sign_pub, "SM2"))
+	if ((ulong_bytes != 4 && ulong_bytes != 8) || !EVP_PKEY_is_a(enc, "SM2") ||
+	    !EVP_PKEY_is_a(sign_pub, "SM2"))
 		return NULL;
 	blob = calloc(1, n);
 	ok = blob != NULL && RAND_priv_bytes(key, sizeof(key)) == 1 &&
-	     EVP_PKEY_get_bn_param(enc, OSSL_PKEY_PARAM_PRIV_KEY, &priv) == 1 && BN_bn2binpad(priv, d, COORD) == COORD;
+	     EVP_PKEY_get_bn_param(enc, OSSL_PKEY_PARAM_PRIV_KEY, &priv) == 1 &&
+	     BN_bn2binpad(priv, d, COORD) == COORD;
 	if (ok) {
 		p = put_ulong(blob, KM_ENVELOPE_VERSION, ulong_bytes);
 		p = put_ulong(p, KM_SGD_SM4_ECB, ulong_bytes);

@@ -24,8 +24,8 @@ static void kek_fingerprint(struct km_kek *kek)
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-		 EVP_DigestUpdate(ctx, "certdesk-kek", 12) == 1 && EVP_DigestUpdate(ctx, kek->key, KM_KEK_LEN) == 1 &&
-		 EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+		 EVP_DigestUpdate(ctx, "certdesk-kek", 12) == 1 &&
+		 EVP_DigestUpdate(ctx, kek->key, KM_KEK_LEN) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
 
 	EVP_MD_CTX_free(ctx);
 	for (int i = 0; i < 8; i++) {

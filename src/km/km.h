@@ -94,12 +94,14 @@ struct enc_key_rec {
 /* Reads the encryption key of order_id. Returns DB_OK, DB_NOTFOUND or < 0. */
 int km_enc_key_of_order(struct db_conn *c, int64_t order_id, struct enc_key_rec *k);
 /* Inserts k (once per order: DB_CONFLICT when the order has one) and audits it. Returns DB_OK or < 0. */
-int km_enc_key_insert(struct db_conn *c, const struct enc_key_rec *k, const char *order_no, const struct actor *a);
+int km_enc_key_insert(struct db_conn *c, const struct enc_key_rec *k, const char *order_no,
+		      const struct actor *a);
 /* Links the order's key to its encryption certificate's serial (while unlinked). Returns DB_OK or < 0. */
 int km_enc_key_link(struct db_conn *c, int64_t order_id, const char *serial);
 /* Replaces the wrapped key of row id sealed under old_kek_id by wrapped under kek_id. Returns DB_OK,
  * DB_NOTFOUND (it changed meanwhile) or < 0. */
-int km_enc_key_rewrap(struct db_conn *c, int64_t id, const char *old_kek_id, const char *wrapped, const char *kek_id);
+int km_enc_key_rewrap(struct db_conn *c, int64_t id, const char *old_kek_id, const char *wrapped,
+		      const char *kek_id);
 void km_enc_key_free(struct enc_key_rec *k);
 
 /* --- dual issuance (km_issue.c) --- */

@@ -19,7 +19,8 @@ int km_load_key(struct db_conn *c, const char *kek_file, const struct cert_rec *
 
 	*key = NULL;
 	if (rc == DB_NOTFOUND)
-		return snprintf(detail, dl, "no stored key for order %lld", (long long)enc_cert->order_id), KM_KEY_MISMATCH;
+		return snprintf(detail, dl, "no stored key for order %lld", (long long)enc_cert->order_id),
+		       KM_KEY_MISMATCH;
 	if (rc != DB_OK)
 		return PKI_INTERNAL;
 	if (km_kek_load(kek_file, &kek, detail, dl) != KM_KEK_OK) {
@@ -33,7 +34,8 @@ int km_load_key(struct db_conn *c, const char *kek_file, const struct cert_rec *
 		*key = km_key_open(&kek, row.wrapped, row.order_id, row.algorithm);
 		x = pki_cert_from_b64(enc_cert->der_b64);
 		/* the key handed out is the certificate's, whatever the table says */
-		rc = *key != NULL && x != NULL && X509_check_private_key(x, *key) == 1 ? PKI_OK : KM_KEY_MISMATCH;
+		rc = *key != NULL && x != NULL && X509_check_private_key(x, *key) == 1 ? PKI_OK
+										       : KM_KEY_MISMATCH;
 		if (rc != PKI_OK)
 			snprintf(detail, dl, "the stored key of %s does not open or is not its certificate's",
 				 enc_cert->serial);
@@ -57,8 +59,9 @@ json_t *km_export_json(EVP_PKEY *enc, EVP_PKEY *sign_pub, int ulong_bytes)
 		size_t len = 0;
 		unsigned char *blob = km_envelope_sm2(enc, sign_pub, ulong_bytes, &len);
 		char *b64 = blob != NULL ? pki_b64_encode(blob, len) : NULL;
-		j = b64 != NULL ? json_pack("{s:s, s:s, s:i, s:i, s:s}", "format", "skf-envelopedkeyblob", "algorithm",
-					    "sm2", "ulong_bytes", ulong_bytes, "length", (int)len, "blob", b64)
+		j = b64 != NULL ? json_pack("{s:s, s:s, s:i, s:i, s:s}", "format", "skf-envelopedkeyblob",
+					    "algorithm", "sm2", "ulong_bytes", ulong_bytes, "length",
+					    (int)len, "blob", b64)
 				: NULL;
 		free(blob);
 		free(b64);

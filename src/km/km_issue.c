@@ -87,7 +87,8 @@ static int enc_generate(struct db *db, const struct km_kek *kek, struct enc_ctx 
 	if (pk == NULL || pki_spki_sha256(pk, e->row.spki_sha256) != 0 ||
 	    (e->row.wrapped = km_key_seal(kek, pk, e->order.id, e->row.algorithm)) == NULL) {
 		EVP_PKEY_free(pk);
-		return snprintf(detail, dl, "generating the %s encryption key", e->row.algorithm), PKI_INTERNAL;
+		return snprintf(detail, dl, "generating the %s encryption key", e->row.algorithm),
+		       PKI_INTERNAL;
 	}
 	EVP_PKEY_free(pk); /* what is certified is what opens from the table: one path for both cases */
 	rc = db_tx(db, insert_tx, &s);
@@ -102,8 +103,8 @@ static int enc_generate(struct db *db, const struct km_kek *kek, struct enc_ctx 
 }
 
 /* Certifies the sealed key of e (kind enc) and links it to its serial. Returns PKI_OK or an error. */
-static int enc_certify(struct db *db, const struct km_kek *kek, const struct pki_issue_req *rq, struct enc_ctx *e,
-		       struct cert_rec *enc, char *detail, size_t dl)
+static int enc_certify(struct db *db, const struct km_kek *kek, const struct pki_issue_req *rq,
+		       struct enc_ctx *e, struct cert_rec *enc, char *detail, size_t dl)
 {
 	struct pki_issue_req er = *rq;
 	EVP_PKEY *pk = km_key_open(kek, e->row.wrapped, e->order.id, e->row.algorithm);
@@ -119,8 +120,10 @@ static int enc_certify(struct db *db, const struct km_kek *kek, const struct pki
 		rc = PKI_OK;
 	if (rc != PKI_OK) {
 		EVP_PKEY_free(pk);
-		return snprintf(detail, dl, "the encryption key of order %s does not open with KEK %s (sealed by %s)",
-				e->order.order_no, kek->id, e->row.kek_id), rc;
+		return snprintf(detail, dl,
+				"the encryption key of order %s does not open with KEK %s (sealed by %s)",
+				e->order.order_no, kek->id, e->row.kek_id),
+		       rc;
 	}
 	er.kind = "enc";
 	er.key = pk;

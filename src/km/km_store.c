@@ -13,7 +13,8 @@
 int km_enc_key_of_order(struct db_conn *c, int64_t order_id, struct enc_key_rec *k)
 {
 	struct db_rows *r = NULL;
-	int rc = db_query(c, "SELECT " KEY_COLS " FROM enc_keys WHERE order_id = ?", DB_ARGS(DB_INT(order_id)), &r);
+	int rc = db_query(c, "SELECT " KEY_COLS " FROM enc_keys WHERE order_id = ?",
+			  DB_ARGS(DB_INT(order_id)), &r);
 
 	memset(k, 0, sizeof(*k));
 	if (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
@@ -31,23 +32,25 @@ int km_enc_key_of_order(struct db_conn *c, int64_t order_id, struct enc_key_rec 
 	return rc == 1 ? DB_OK : rc == 0 ? DB_NOTFOUND : rc;
 }
 
-int km_enc_key_insert(struct db_conn *c, const struct enc_key_rec *k, const char *order_no, const struct actor *a)
+int km_enc_key_insert(struct db_conn *c, const struct enc_key_rec *k, const char *order_no,
+		      const struct actor *a)
 {
 	char now[TIMEFMT_LEN];
 	int rc;
 
 	timefmt_rfc3339(time(NULL), now);
-	rc = db_exec(c,
-		     "INSERT INTO enc_keys (order_id, algorithm, spki_sha256, wrapped_key, kek_id, created_at)"
-		     " VALUES (?, ?, ?, ?, ?, ?)",
-		     DB_ARGS(DB_INT(k->order_id), DB_TEXT(k->algorithm), DB_TEXT(k->spki_sha256), DB_TEXT(k->wrapped),
-			     DB_TEXT(k->kek_id), DB_TEXT(now)),
-		     NULL);
+	rc = db_exec(
+		c,
+		"INSERT INTO enc_keys (order_id, algorithm, spki_sha256, wrapped_key, kek_id, created_at)"
+		" VALUES (?, ?, ?, ?, ?, ?)",
+		DB_ARGS(DB_INT(k->order_id), DB_TEXT(k->algorithm), DB_TEXT(k->spki_sha256),
+			DB_TEXT(k->wrapped), DB_TEXT(k->kek_id), DB_TEXT(now)),
+		NULL);
 	if (rc != DB_OK)
 		return rc;
 	return store_audit_order(c, a, "km.key_generate", order_no,
-				 json_pack("{s:s, s:s, s:s}", "algorithm", k->algorithm, "spki_sha256", k->spki_sha256,
-					   "kek_id", k->kek_id));
+				 json_pack("{s:s, s:s, s:s}", "algorithm", k->algorithm, "spki_sha256",
+					   k->spki_sha256, "kek_id", k->kek_id));
 }
 
 int km_enc_key_link(struct db_conn *c, int64_t order_id, const char *serial)
@@ -56,7 +59,8 @@ int km_enc_key_link(struct db_conn *c, int64_t order_id, const char *serial)
 		       DB_ARGS(DB_TEXT(serial), DB_INT(order_id)), NULL);
 }
 
-int km_enc_key_rewrap(struct db_conn *c, int64_t id, const char *old_kek_id, const char *wrapped, const char *kek_id)
+int km_enc_key_rewrap(struct db_conn *c, int64_t id, const char *old_kek_id, const char *wrapped,
+		      const char *kek_id)
 {
 	int64_t n = 0;
 	int rc = db_exec(c, "UPDATE enc_keys SET wrapped_key = ?, kek_id = ? WHERE id = ? AND kek_id = ?",

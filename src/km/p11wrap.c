@@ -23,7 +23,8 @@
 #define AES_KEY 32
 
 /* AES-KWP (RFC 5649) of in under key. Returns the wrapped bytes (caller frees, *outlen) or NULL. */
-static unsigned char *kwp(const unsigned char key[AES_KEY], const unsigned char *in, size_t inlen, size_t *outlen)
+static unsigned char *kwp(const unsigned char key[AES_KEY], const unsigned char *in, size_t inlen,
+			  size_t *outlen)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	unsigned char *out = malloc(inlen + 16);
@@ -31,8 +32,10 @@ static unsigned char *kwp(const unsigned char key[AES_KEY], const unsigned char 
 
 	if (ctx != NULL)
 		EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	ok = ctx != NULL && out != NULL && EVP_EncryptInit_ex(ctx, EVP_aes_256_wrap_pad(), NULL, key, NULL) == 1 &&
-	     EVP_EncryptUpdate(ctx, out, &n, in, (int)inlen) == 1 && EVP_EncryptFinal_ex(ctx, out + n, &fin) == 1;
+	ok = ctx != NULL && out != NULL &&
+	     EVP_EncryptInit_ex(ctx, EVP_aes_256_wrap_pad(), NULL, key, NULL) == 1 &&
+	     EVP_EncryptUpdate(ctx, out, &n, in, (int)inlen) == 1 &&
+	     EVP_EncryptFinal_ex(ctx, out + n, &fin) == 1;
 	EVP_CIPHER_CTX_free(ctx);
 	if (!ok) {
 		free(out);
@@ -133,7 +136,8 @@ json_t *km_wrap_p11(EVP_PKEY *enc, EVP_PKEY *sign_pub)
 		     json_object_set_new(j, "format", json_string("pkcs11-ecdh-aes-kwp")) == 0 &&
 		     json_object_set_new(j, "kdf", json_string("x963-sha256")) == 0 && set_point(j, eph) == 0;
 	}
-	ok = ok && (p8 = km_pkcs8_der(enc, &p8len)) != NULL && (wrapped = kwp(key, p8, p8len, &wlen)) != NULL &&
+	ok = ok && (p8 = km_pkcs8_der(enc, &p8len)) != NULL &&
+	     (wrapped = kwp(key, p8, p8len, &wlen)) != NULL &&
 	     json_object_set_new(j, "wrap", json_string("aes-256-kwp")) == 0 &&
 	     set_b64(j, "wrapped_private_key", wrapped, wlen) == 0;
 	OPENSSL_cleanse(key, sizeof(key));

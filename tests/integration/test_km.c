@@ -19,6 +19,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@
 static struct srv S;
 static struct config cfg;
 static struct db *db;
-static struct client org, producer, reviewer, anon;
+static struct client org, org2, producer, producer2, reviewer, anon;
 static int skipped;
 
 #define FULL_FORM                                                                                                       \
@@ -46,23 +47,30 @@ static int skipped;
 	"\"王五\","                                                                                                   \
 	"\"recipient_mobile\":\"13700137000\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
 
-/* Creates an order of key_type (main or secondary) in production; writes its number into no. */
-static void producing_order(const char *key_type, char no[32])
+/* Creates an order of oc of key_type (main or secondary) in production; writes its number into no. */
+static void producing_order_of(struct client *oc, const char *key_type, char no[32])
 {
 	char body[2048];
 	json_t *j = NULL;
 	struct db_conn *dc;
 
-	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":" FULL_FORM "}",
-		 key_type);
-	assert_int_equal(client_do(&org, "POST", "/api/v1/orders", body, &j), 201);
+	snprintf(body, sizeof(body),
+		 "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":" FULL_FORM "}", key_type);
+	assert_int_equal(client_do(oc, "POST", "/api/v1/orders", body, &j), 201);
 	snprintf(no, 32, "%s", json_string_value(json_object_get(j, "order_no")));
 	json_decref(j);
 	dc = db_acquire(db);
-	assert_int_equal(db_exec(dc, "UPDATE orders SET state = 'producing', submitted_at = created_at WHERE order_no = ?",
-				 DB_ARGS(DB_TEXT(no)), NULL),
-			 DB_OK);
+	assert_int_equal(
+		db_exec(dc,
+			"UPDATE orders SET state = 'producing', submitted_at = created_at WHERE order_no = ?",
+			DB_ARGS(DB_TEXT(no)), NULL),
+		DB_OK);
 	db_release(dc);
+}
+
+static void producing_order(const char *key_type, char no[32])
+{
+	producing_order_of(&org, key_type, no);
 }
 
 /* Returns a PEM CSR signed by k (SM2 with the ID). Caller frees. */
@@ -75,8 +83,8 @@ static char *make_csr(EVP_PKEY *k)
 	char *p, *out;
 	long n;
 
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8, (const unsigned char *)"USB key",
-				   -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"USB key", -1, -1, 0);
 	X509_REQ_set_pubkey(req, k);
 	assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
 	EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
@@ -93,8 +101,8 @@ static char *make_csr(EVP_PKEY *k)
 	return out;
 }
 
-/* Posts csr for order no as the producer; returns the status, the reply in *j. */
-static long post_csr(const char *no, const char *csr, json_t **j)
+/* Posts csr for order no as producer client c; returns the status, the reply in *j. */
+static long post_csr_as(struct client *c, const char *no, const char *csr, json_t **j)
 {
 	char path[128];
 	json_t *body = json_pack("{s:s}", "csr", csr);
@@ -102,10 +110,15 @@ static long post_csr(const char *no, const char *csr, json_t **j)
 	long st;
 
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/certificates", no);
-	st = client_do(&producer, "POST", path, text, j);
+	st = client_do(c, "POST", path, text, j);
 	free(text);
 	json_decref(body);
 	return st;
+}
+
+static long post_csr(const char *no, const char *csr, json_t **j)
+{
+	return post_csr_as(&producer, no, csr, j);
 }
 
 /* GETs the wrapped encryption key of order no as c (query may be ""). */
@@ -155,7 +168,8 @@ static int64_t audits(const char *action)
 {
 	struct db_conn *c = db_acquire(db);
 	int64_t n = -1;
-	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE action = ?", DB_ARGS(DB_TEXT(action)), &n),
+	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE action = ?",
+				      DB_ARGS(DB_TEXT(action)), &n),
 			 DB_OK);
 	db_release(c);
 	return n;
@@ -175,14 +189,20 @@ static int setup(void **state)
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
+	    db_open(&db, &cfg, err, sizeof(err)) != 0)
 		return -1;
 	client_init(&org, &S, "org");
+	client_init(&org2, &S, "org2");
 	client_init(&producer, &S, "producer");
+	client_init(&producer2, &S, "producer2");
 	client_init(&reviewer, &S, "reviewer");
 	client_init(&anon, &S, "anon");
 	if (client_register_login(&org, "鹰潭双证书测试有限公司", "91310115MA1K3BTP2B", "13800138041") != 0 ||
-	    client_staff_login(&producer, "producer") != 0 || client_staff_login(&reviewer, "reviewer") != 0)
+	    client_register_login(&org2, "鹰潭另一家双证书有限公司", "91110000600037341L", "13800138042") !=
+		    0 ||
+	    client_staff_login(&producer, "producer") != 0 ||
+	    client_staff_login(&producer2, "producer") != 0 || client_staff_login(&reviewer, "reviewer") != 0)
 		return -1;
 	return 0;
 }
@@ -234,20 +254,23 @@ static void test_dual_issuance(void **state)
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(sign), usb_key), 1);
 	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(enc), usb_key), 1);
 	assert_int_equal(X509_get_key_usage(sign), KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION);
-	assert_int_equal(X509_get_key_usage(enc), KU_KEY_ENCIPHERMENT | KU_DATA_ENCIPHERMENT | KU_KEY_AGREEMENT);
+	assert_int_equal(X509_get_key_usage(enc),
+			 KU_KEY_ENCIPHERMENT | KU_DATA_ENCIPHERMENT | KU_KEY_AGREEMENT);
 	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(sign), X509_get_subject_name(enc)), 0);
 	assert_int_equal(X509_check_ca(enc), 0);
 	/* a retry (same CSR, or another one) returns the same two, never new ones */
 	assert_int_equal(post_csr(dual_no, csr, &again), 200);
 	assert_string_equal(json_string_value(json_object_get(again, "serial")), sign_serial);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(again, "enc_certificate"), "serial")),
-			    enc_serial);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(again, "enc_certificate"), "serial")),
+		enc_serial);
 	json_decref(again);
 	EVP_PKEY *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
 	char *csr2 = make_csr(k2);
 	assert_int_equal(post_csr(dual_no, csr2, &again), 200);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(again, "enc_certificate"), "serial")),
-			    enc_serial);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(again, "enc_certificate"), "serial")),
+		enc_serial);
 	json_decref(again);
 	/* two certificates on the order, one generated key, audited */
 	char path[128];
@@ -272,6 +295,68 @@ static void test_dual_issuance(void **state)
 	X509_free(sign);
 	X509_free(enc);
 	json_decref(j);
+}
+
+struct racer {
+	struct client *c;
+	const char *no;
+	char *csr;
+	long status;
+	json_t *reply;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	r->status = post_csr_as(r->c, r->no, r->csr, &r->reply);
+	return NULL;
+}
+
+/* Two producers issue the same dual order at once (different USB keys): both get the same pair,
+ * and the order has one generated key and two certificates. */
+static void test_concurrent_dual(void **state)
+{
+	char no[32];
+	EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2"), *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	struct racer a = {&producer, no, make_csr(k1), 0, NULL}, b = {&producer2, no, make_csr(k2), 0, NULL};
+	pthread_t ta, tb;
+	int64_t keys = 0, certs = 0;
+	struct db_conn *c;
+	(void)state;
+	if (skipped)
+		skip();
+	producing_order_of(&org2, "main", no); /* one main key per organisation */
+	assert_int_equal(pthread_create(&ta, NULL, race, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, race, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_true(a.status == 201 || a.status == 200);
+	assert_true(b.status == 201 || b.status == 200);
+	assert_string_equal(json_string_value(json_object_get(a.reply, "serial")),
+			    json_string_value(json_object_get(b.reply, "serial")));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a.reply, "enc_certificate"), "serial")),
+		json_string_value(json_object_get(json_object_get(b.reply, "enc_certificate"), "serial")));
+	c = db_acquire(db);
+	assert_int_equal(db_query_int(c,
+				      "SELECT COUNT(*) FROM enc_keys k JOIN orders o ON o.id = k.order_id "
+				      "WHERE o.order_no = ?",
+				      DB_ARGS(DB_TEXT(no)), &keys),
+			 DB_OK);
+	assert_int_equal(db_query_int(c,
+				      "SELECT COUNT(*) FROM certificates k JOIN orders o ON o.id = k.order_id"
+				      " WHERE o.order_no = ?",
+				      DB_ARGS(DB_TEXT(no)), &certs),
+			 DB_OK);
+	db_release(c);
+	assert_int_equal(keys, 1);
+	assert_int_equal(certs, 2);
+	json_decref(a.reply);
+	json_decref(b.reply);
+	free(a.csr);
+	free(b.csr);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
 }
 
 /* Returns the 256-bit value right-aligned in the 64-byte field at p (leading 32 bytes zero). */
@@ -340,10 +425,11 @@ static void check_d_matches(const unsigned char d[32], X509 *enc)
 	EVP_PKEY *key = NULL;
 	BIGNUM *priv = BN_bin2bn(d, 32, NULL);
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	EVP_PKEY_CTX *ectx = EVP_PKEY_CTX_new(X509_get0_pubkey(enc), NULL), *fc = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+	EVP_PKEY_CTX *ectx = EVP_PKEY_CTX_new(X509_get0_pubkey(enc), NULL),
+		     *fc = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
 
-	assert_int_equal(EVP_PKEY_get_octet_string_param(X509_get0_pubkey(enc), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
-							 &publen),
+	assert_int_equal(EVP_PKEY_get_octet_string_param(X509_get0_pubkey(enc), OSSL_PKEY_PARAM_PUB_KEY, pub,
+							 sizeof(pub), &publen),
 			 1);
 	OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0);
 	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen);
@@ -491,7 +577,8 @@ static void test_recover_cli(void **state)
 	if (skipped)
 		skip();
 	snprintf(out, sizeof(out), "%s/recovered.pem", S.dir);
-	char *argv[] = {(char *)harness_bin("certdesk"), "km", "recover", "--serial", enc_serial, "--out", out, NULL};
+	char *argv[] = {
+		(char *)harness_bin("certdesk"), "km", "recover", "--serial", enc_serial, "--out", out, NULL};
 	assert_int_equal(harness_run(argv, NULL, &text), 0);
 	free(text);
 	assert_int_equal(stat(out, &st), 0);
@@ -523,9 +610,9 @@ static void test_recover_cli(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dual_issuance),        cmocka_unit_test(test_enc_key_envelope),
-		cmocka_unit_test(test_enc_key_access),       cmocka_unit_test(test_kek_missing_or_wrong),
-		cmocka_unit_test(test_recover_cli),
+		cmocka_unit_test(test_dual_issuance),  cmocka_unit_test(test_enc_key_envelope),
+		cmocka_unit_test(test_enc_key_access), cmocka_unit_test(test_kek_missing_or_wrong),
+		cmocka_unit_test(test_recover_cli),    cmocka_unit_test(test_concurrent_dual),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;

@@ -104,8 +104,8 @@ static void check_envelope(const unsigned char *b, size_t len, int w, EVP_PKEY *
 	BIGNUM *x = NULL, *y = NULL, *priv = NULL, *bx, *by;
 
 	assert_int_equal(len, (size_t)(w == 4 ? 388 : 408));
-	assert_int_equal(get_ulong(b, w), 1);          /* Version */
-	assert_int_equal(get_ulong(b + w, w), 0x401);  /* ulSymmAlgID = SGD_SM4_ECB */
+	assert_int_equal(get_ulong(b, w), 1);           /* Version */
+	assert_int_equal(get_ulong(b + w, w), 0x401);   /* ulSymmAlgID = SGD_SM4_ECB */
 	assert_int_equal(get_ulong(b + 2 * w, w), 256); /* ulBits */
 	assert_int_equal(get_ulong(pub, w), 256);       /* PubKey.BitLen */
 	/* PubKey: the encryption key's public point */
@@ -240,9 +240,10 @@ static void test_wrap_p256(void **state)
 	/* what the token does: ECDH with its private key and the ephemeral point, X9.63 KDF SHA-256 */
 	EVP_PKEY *eph = EVP_PKEY_new_raw_public_key_ex(NULL, "EC", NULL, pt, ptlen);
 	if (eph == NULL) {
-		OSSL_PARAM params[3] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0),
-					OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, ptlen),
-					OSSL_PARAM_construct_end()};
+		OSSL_PARAM params[3] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0),
+			OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, ptlen),
+			OSSL_PARAM_construct_end()};
 		EVP_PKEY_CTX *fc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 		assert_int_equal(EVP_PKEY_fromdata_init(fc), 1);
 		assert_int_equal(EVP_PKEY_fromdata(fc, &eph, EVP_PKEY_PUBLIC_KEY, params), 1);
@@ -255,7 +256,8 @@ static void test_wrap_p256(void **state)
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "X963KDF", NULL);
 	EVP_KDF_CTX *kc = EVP_KDF_CTX_new(kdf);
 	OSSL_PARAM kp[3] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
-			    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, zlen), OSSL_PARAM_construct_end()};
+			    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, zlen),
+			    OSSL_PARAM_construct_end()};
 	assert_int_equal(EVP_KDF_derive(kc, key, 32, kp), 1);
 	check_kwp(key, wp, wplen, enc);
 	EVP_KDF_CTX_free(kc);
