@@ -75,6 +75,26 @@ static void test_non_ascii_password(void **state)
 	assert_int_equal(password_verify(h, "密码ABC124"), -1);
 }
 
+/* The dummy hash an unknown account is checked against costs what a real one does: the same
+ * algorithm and parameters as password_hash (so no timing is needed to know it). */
+static void test_dummy_costs_like_a_real_hash(void **state)
+{
+	char real[PASSWORD_HASH_LEN];
+	const char *dummy = password_dummy_hash();
+	(void)state;
+
+	assert_int_equal(password_hash("Secret-2026", real), 0);
+	assert_int_equal(strncmp(dummy, "$argon2id$", 10), 0);
+	assert_int_equal(crypto_pwhash_str_needs_rehash(dummy, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+							crypto_pwhash_MEMLIMIT_INTERACTIVE),
+			 0);
+	assert_int_equal(crypto_pwhash_str_needs_rehash(real, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+							crypto_pwhash_MEMLIMIT_INTERACTIVE),
+			 0);
+	/* the same parameter section ("$argon2id$v=19$m=65536,t=2,p=1$") */
+	assert_int_equal(strncmp(dummy, real, (size_t)(strchr(dummy + 30, '$') - dummy)), 0);
+}
+
 static void test_policy(void **state)
 {
 	char s129[130], s128[129];
@@ -111,6 +131,7 @@ int main(void)
 		cmocka_unit_test(test_verify_refuses_bad_hashes),
 		cmocka_unit_test(test_non_ascii_password),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_dummy_costs_like_a_real_hash),
 	};
 
 	return cmocka_run_group_tests_name("password", tests, NULL, NULL);
