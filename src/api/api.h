@@ -240,5 +240,7 @@ int api_cert_revoke(struct http_req *r);
 int api_ca_crl(struct http_req *r);
 int api_ocsp_get(struct http_req *r);
 int api_ocsp_post(struct http_req *r);
+int api_cert_search(struct http_req *r);
+int api_cert_profiles(struct http_req *r);
 
 #endif

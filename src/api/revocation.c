@@ -281,3 +281,48 @@ int api_ocsp_get(struct http_req *r)
 	free(der);
 	return rc;
 }
+
+/* GET /api/v1/admin/certificates?q=&status=good|revoked: staff search certificates by serial, USCC,
+ * organisation name or order number. */
+int api_cert_search(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	const char *q = http_query(r, "q"), *status = http_query(r, "status");
+	json_t *items = NULL;
+	struct db_conn *c;
+	int64_t before;
+	int limit, rc;
+
+	if (api_page_args(r, &limit, &before) != 0)
+		return 0;
+	if (status != NULL && status[0] == '\0')
+		status = NULL;
+	if (status != NULL && strcmp(status, "good") != 0 && strcmp(status, "revoked") != 0)
+		return http_reply_error(r, 400, "bad_query", "状态应为 good 或 revoked", "status");
+	if (q != NULL && strlen(q) > 100)
+		return http_reply_error(r, 400, "bad_query", "查询内容不能超过 100 个字符", "q");
+	c = db_acquire(app->db);
+	rc = store_cert_search(c, q != NULL && q[0] != '\0' ? q : NULL, status, limit + 1, before, &items);
+	db_release(c);
+	if (rc != DB_OK) {
+		json_decref(items);
+		return api_internal(r, "certificate search");
+	}
+	return http_reply_json(r, 200, api_page(items, limit));
+}
+
+/* GET /api/v1/admin/cert-profiles: what each project's certificates contain (read-only). */
+int api_cert_profiles(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	json_t *items = NULL;
+	struct db_conn *c = db_acquire(app->db);
+	int rc = store_profiles_json(c, 0, &items);
+
+	db_release(c);
+	if (rc != DB_OK) {
+		json_decref(items);
+		return api_internal(r, "certificate profiles");
+	}
+	return http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}

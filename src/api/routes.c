@@ -116,6 +116,8 @@ const struct route api_routes[] = {
 	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC}, /* before /ca/{ca_file}, which would take it */
 	{"GET", "/ca/{ca_file}", api_ca_file, ACCESS_PUBLIC},
 	{"POST", "/api/v1/admin/certificates/{serial}/revoke", api_cert_revoke, ADMIN},
+	{"GET", "/api/v1/admin/certificates", api_cert_search, ACCESS_STAFF},
+	{"GET", "/api/v1/admin/cert-profiles", api_cert_profiles, ACCESS_STAFF},
 	{"GET", "/ocsp/*", api_ocsp_get, ACCESS_PUBLIC},
 	{"POST", "/ocsp", api_ocsp_post, ACCESS_PUBLIC},
 	{"GET", "/api/v1/dev/outbox", api_dev_outbox_get, ACCESS_DEV},

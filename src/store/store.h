@@ -741,6 +741,11 @@ int store_ocsp_put(struct db_conn *c, const char *serial, const char *status, co
 /* *items gets up to limit certificates valid at now whose OCSP response is missing, expires before
  * renew_before or says another status: [{serial, ca, status, revoked_at, reason}]. */
 int store_ocsp_due(struct db_conn *c, const char *now, const char *renew_before, int limit, json_t **items);
+/* *items gets up to limit certificates (newest first, ids below before; 0: all) whose serial,
+ * organisation's USCC or name, or order number holds q (NULL: any), in status (NULL: any), each with
+ * order_no, uscc and unit_name. */
+int store_cert_search(struct db_conn *c, const char *q, const char *status, int limit, int64_t before,
+		      json_t **items);
 /* Loads the delegated OCSP responder of issuing CA issuing_key_id. DB_OK, DB_NOTFOUND or < 0. */
 int store_ocsp_responder(struct db_conn *c, const char *issuing_key_id, struct ca_rec *out);
 

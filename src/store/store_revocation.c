@@ -195,3 +195,41 @@ int store_ocsp_responder(struct db_conn *c, const char *issuing_key_id, struct c
 	free(key_id);
 	return rc;
 }
+
+int store_cert_search(struct db_conn *c, const char *q, const char *status, int limit, int64_t before,
+		      json_t **items)
+{
+	struct db_rows *r = NULL;
+	char *like = store_like_pattern(q);
+	int rc = db_query(
+		c,
+		"SELECT v.id, v.serial, v.kind, v.ca_key_id, v.subject, v.not_before, v.not_after, v.status,"
+		" v.revoked_at, v.reason, v.created_at, o.order_no, g.uscc, g.name"
+		" FROM certificates v JOIN orders o ON o.id = v.order_id JOIN organisations g ON g.id = v.org_id"
+		" WHERE (CAST(? AS TEXT) IS NULL OR v.status = ?)"
+		" AND (CAST(? AS TEXT) IS NULL OR UPPER(v.serial) LIKE UPPER(?) ESCAPE '\\'"
+		" OR g.uscc LIKE UPPER(?) ESCAPE '\\' OR g.name LIKE ? ESCAPE '\\' OR o.order_no LIKE ? ESCAPE '\\')"
+		" AND (? = 0 OR v.id < ?) ORDER BY v.id DESC LIMIT ?",
+		DB_ARGS(DB_TEXT(status), DB_TEXT(status), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like),
+			DB_TEXT(like), DB_INT(before), DB_INT(before), DB_INT(limit)),
+		&r);
+
+	*items = json_array();
+	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
+		json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+				      (json_int_t)db_rows_int(r, 0), "serial", db_rows_text(r, 1), "kind",
+				      db_rows_text(r, 2), "ca", db_rows_text(r, 3), "subject", db_rows_text(r, 4),
+				      "not_before", db_rows_text(r, 5), "not_after", db_rows_text(r, 6), "status",
+				      db_rows_text(r, 7), "created_at", db_rows_text(r, 10), "order_no",
+				      db_rows_text(r, 11), "uscc", db_rows_text(r, 12), "unit_name", db_rows_text(r, 13));
+		if (db_rows_text(r, 8) != NULL)
+			json_object_set_new(j, "revoked_at", json_string(db_rows_text(r, 8)));
+		if (db_rows_text(r, 9) != NULL)
+			json_object_set_new(j, "reason", json_string(db_rows_text(r, 9)));
+		json_array_append_new(*items, j);
+		rc = DB_OK;
+	}
+	db_rows_free(r);
+	free(like);
+	return rc < 0 ? rc : DB_OK;
+}

@@ -934,6 +934,45 @@ static void test_revoke_sm2(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* Staff find certificates by serial, USCC, name and status; the profiles are listed read-only. */
+static void test_search_and_profiles(void **state)
+{
+	json_t *j = NULL, *first;
+	char path[200], serial[48];
+	(void)state;
+	if (skipped)
+		skip();
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/certificates?limit=100", NULL, &j), 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 3);
+	first = json_array_get(json_object_get(j, "items"), 0);
+	snprintf(serial, sizeof(serial), "%s", json_string_value(json_object_get(first, "serial")));
+	assert_non_null(json_object_get(first, "order_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates?q=%.10s", serial);
+	assert_int_equal(client_do(&reviewer, "GET", path, NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "serial")),
+			    serial);
+	json_decref(j);
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/certificates?status=revoked&q=91310115", NULL, &j),
+			 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 1);
+	json_t *it;
+	size_t i;
+	json_array_foreach(json_object_get(j, "items"), i, it)
+	{
+		assert_string_equal(json_string_value(json_object_get(it, "status")), "revoked");
+		assert_string_equal(json_string_value(json_object_get(it, "uscc")), "91310115MA1K3BTP2B");
+	}
+	json_decref(j);
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/certificates?status=hold", NULL, &j), 400);
+	json_decref(j);
+	assert_int_equal(client_do(&org, "GET", "/api/v1/admin/certificates", NULL, &j), 403);
+	json_decref(j);
+	assert_int_equal(client_do(&reviewer, "GET", "/api/v1/admin/cert-profiles", NULL, &j), 200);
+	assert_true(json_array_size(json_object_get(j, "items")) >= 3);
+	json_decref(j);
+}
+
 /* Who may revoke, what is refused; malformed OCSP requests get malformedRequest. */
 static void test_revoke_refusals(void **state)
 {
@@ -980,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(test_revoke_p256),
 		cmocka_unit_test(test_revoke_sm2),
 		cmocka_unit_test(test_revoke_refusals),
+		cmocka_unit_test(test_search_and_profiles),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;
