@@ -1935,6 +1935,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search certificates by serial, USCC, organisation name or order number (staff) */
+        get: operations["searchCertificates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/cert-profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The certificate profiles of every project (staff, read-only) */
+        get: operations["listCertProfiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/certificates/{serial}/revoke": {
         parameters: {
             query?: never;
@@ -7393,6 +7427,74 @@ export interface operations {
                     "application/ocsp-response": string;
                 };
             };
+        };
+    };
+    searchCertificates: {
+        parameters: {
+            query?: {
+                /** @description Part of a serial, USCC, organisation name or order number (up to 100 characters). */
+                q?: string;
+                status?: "good" | "revoked";
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next` cursor of the previous page. */
+                next?: components["parameters"]["Next"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Certificates, newest first, with their order and organisation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: Record<string, never>[];
+                        next?: string;
+                    };
+                };
+            };
+            /** @description `bad_query` (paging, or field `q` or `status`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    listCertProfiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every profile (algorithm, validity per paid year, subject template, key usages, policy and identity OIDs, CRL / OCSP / CA issuers URLs, issuing CA, dual). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: Record<string, never>[];
+                    };
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
         };
     };
     revokeCertificate: {
