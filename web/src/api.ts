@@ -500,3 +500,51 @@ export function uploadInvoice(no: string, file: File, onProgress?: OnProgress) {
 }
 export const adminInvoiceURL = (no: string) => `${adminOrderPath(no)}/invoice`
 export const orderInvoiceURL = (no: string) => `${orderPath(no)}/invoice`
+
+// --- certificates (证书): issue from the USB key's CSR (producer), list, download, revoke (admin),
+// search, the profiles (read-only) and the public CA certificates -----------------------------
+export type CertificateInfo = Schemas['Certificate']
+// A row of 证书查询: the certificate with its order and organisation (the schema leaves it open).
+export interface CertificateSearchItem extends CertificateInfo {
+  id: number
+  order_no: string
+  uscc: string
+  unit_name: string
+}
+// One certificate profile (the schema leaves it open): what each project's certificates contain.
+export interface CertProfile {
+  project_id: number
+  project_code?: string
+  project_name?: string
+  key_type: string
+  algorithm: string
+  months_per_year: number
+  subject_template: string
+  key_usage: string
+  ext_key_usage: string
+  policy_oid: string
+  identity_oid: string
+  crl_url: string
+  ocsp_url: string
+  ca_issuers_url: string
+  issuing_key_id: string
+  dual: boolean
+}
+const certPath = (serial: string) => `/api/v1/admin/certificates/${encodeURIComponent(serial)}`
+export const listOrderCertificates = (no: string) =>
+  get<Reply<'listOrderCertificates'>>(`${adminOrderPath(no)}/certificates`)
+// 201 a new certificate, 200 the one issued before (a retry); 422 csr_* / key_* / cert_lint_failed.
+export const issueCertificate = (no: string, csr: string) =>
+  post<Reply<'issueCertificate'>>(`${adminOrderPath(no)}/certificates`, { csr })
+export const certificateURL = (serial: string, format: 'pem' | 'der') => `${certPath(serial)}${qs({ format })}`
+export const downloadCertificate = (serial: string, format: 'pem' | 'der') =>
+  download(certificateURL(serial, format), `${serial}.${format === 'pem' ? 'pem' : 'cer'}`)
+// 409 cert_already_revoked; published: false when the CRL / OCSP follow later (signer away).
+export const revokeCertificate = (serial: string, reason: Body<'revokeCertificate'>['reason']) =>
+  post<CertificateInfo & { published?: boolean }>(`${certPath(serial)}/revoke`, { reason })
+export const searchCertificates = ({ q, status, limit = 20, next }: PageQuery & { q?: string; status?: string } = {}) =>
+  get<{ items: CertificateSearchItem[]; next?: string }>(`/api/v1/admin/certificates${qs({ q, status, limit, next })}`)
+export const listCertProfiles = () => get<{ items: CertProfile[] }>('/api/v1/admin/cert-profiles')
+export const listCaCertificates = () => get<Reply<'listCaCertificates'>>('/api/v1/ca')
+// A CA certificate (DER) at its caIssuers URL.
+export const caCertificateURL = (keyId: string) => `/ca/${encodeURIComponent(keyId)}.crt`

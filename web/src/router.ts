@@ -71,6 +71,18 @@ const routes: RouteRecordRaw[] = [
         meta: { title: '订单详情' },
       },
       {
+        path: 'certificates',
+        name: 'admin-certificates',
+        component: () => import('./views/admin/AdminCertificatesView.vue'),
+        meta: { title: '证书查询' },
+      },
+      {
+        path: 'cert-profiles',
+        name: 'admin-cert-profiles',
+        component: () => import('./views/admin/AdminCertProfilesView.vue'),
+        meta: { title: '证书模板', roles: ['admin'] },
+      },
+      {
         path: 'review',
         name: 'admin-review',
         component: () => import('./views/admin/AdminReviewQueueView.vue'),
