@@ -111,8 +111,12 @@ static void test_no_route_fails_with_500(void **state)
 			const struct route *rt = &api_routes[i];
 			if (strcmp(rt->pattern, "/api/v1/auth/logout") == 0)
 				continue; /* would end the session the rest of the loop needs */
-			for (size_t p = 0; p < sizeof(params) / sizeof(params[0]); p++)
-				for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+			/* a route without parameters once; the single-role staff (all but admin, the last)
+			 * with the first three bodies: their routes are the admin's */
+			size_t np = strchr(rt->pattern, '{') != NULL ? sizeof(params) / sizeof(params[0]) : 1;
+			size_t nb = w >= 2 && w < NWHO - 1 ? 3 : sizeof(bodies) / sizeof(bodies[0]);
+			for (size_t p = 0; p < np; p++)
+				for (size_t b = 0; b < nb; b++) {
 					if (strcmp(rt->method, "GET") == 0 && b > 0)
 						break;
 					fill(rt->pattern, params[p], path, sizeof(path));
