@@ -19,6 +19,9 @@
 //   CERTDESKD          server binary (default <repo>/build/certdeskd)
 //   CERTDESK_CLI       admin CLI (default: "certdesk" next to the server binary)
 //   CERTDESK_SIM_BIN   simulator (default: "certdesk-sim" next to the server binary)
+//   CERTDESK_SIGNER_BIN  the CA's signing process (default: "certdesk-signer" next to the server
+//                      binary); it loads the demo CA keys `certdesk init --demo` wrote into the
+//                      server's temp dir and listens on a socket there (certificate issuance)
 //   CERTDESK_WEB_ROOT  built web UI (default <repo>/web/dist)
 //   CHROMIUM           browser binary (default /usr/bin/chromium)
 //   E2E_ARTIFACTS      directory for screenshots (default: a new /tmp dir, kept)
@@ -51,6 +54,9 @@ const CLI_BIN = process.env.CERTDESK_CLI
 const SIM_BIN = process.env.CERTDESK_SIM_BIN
   ? path.resolve(REPO, process.env.CERTDESK_SIM_BIN)
   : path.join(path.dirname(SERVER_BIN), 'certdesk-sim')
+const SIGNER_BIN = process.env.CERTDESK_SIGNER_BIN
+  ? path.resolve(REPO, process.env.CERTDESK_SIGNER_BIN)
+  : path.join(path.dirname(SERVER_BIN), 'certdesk-signer')
 const DEV_CAPTCHA_ANSWER = 'ABCDE' // also in helpers.mjs
 const WEB_ROOT = path.resolve(REPO, process.env.CERTDESK_WEB_ROOT || 'web/dist')
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
@@ -66,6 +72,7 @@ let serverExit = null // { code, signal } once exited
 let serverStdout = ''
 let serverStderr = ''
 let sim = null // { child, exit, stdout, stderr }
+let signer = null // the same shape, for certdesk-signer
 let context = null
 let autoArtifacts = null // artifacts dir we created ourselves (removed if left empty)
 
@@ -100,7 +107,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // The harness's own settings share the CERTDESK_ prefix; the programs reject unknown
 // CERTDESK_* variables, so those stay out of their environment.
-const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI', 'CERTDESK_SIM_BIN']
+const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI', 'CERTDESK_SIM_BIN', 'CERTDESK_SIGNER_BIN']
 
 let simPort = 0 // chosen in main() before any program starts
 let smtpPort = 0 // the simulator's SMTP server (invoice mail), also chosen in main()
@@ -148,6 +155,11 @@ function serverEnv(port, dir) {
     CERTDESK_LOG_ACCESS_LOG: path.join(dir, 'access.log'),
     CERTDESK_DEV_CAPTCHA_ANSWER: DEV_CAPTCHA_ANSWER,
     CERTDESK_DEV_EXPOSE_OUTBOX: 'true',
+    // the demo CA's keys (init --demo), the signer's socket and log, the KEK: inside the temp dir
+    CERTDESK_SIGNER_KEYS_DIR: path.join(dir, 'ca-keys'),
+    CERTDESK_SIGNER_SOCKET: path.join(dir, 'signer.sock'),
+    CERTDESK_SIGNER_LOG: path.join(dir, 'signer.log'),
+    CERTDESK_KM_KEK_FILE: path.join(dir, 'km.kek'),
   }
 }
 
@@ -211,6 +223,45 @@ async function stopSim() {
   sim.child.kill('SIGKILL')
   await exited
   return { graceful: false }
+}
+
+// certdesk-signer with the server's environment ([signer] keys_dir, socket, log in the temp dir).
+function startSigner(port, dir) {
+  const s = { child: null, exit: null, stdout: '', stderr: '' }
+  s.child = spawn(SIGNER_BIN, [], { argv0: 'certdesk-signer', cwd: dir, env: serverEnv(port, dir), stdio: ['ignore', 'pipe', 'pipe'] })
+  s.child.stdout.setEncoding('utf8')
+  s.child.stderr.setEncoding('utf8')
+  s.child.stdout.on('data', (d) => (s.stdout = tail(s.stdout + d)))
+  s.child.stderr.on('data', (d) => (s.stderr = tail(s.stderr + d)))
+  s.child.on('exit', (code, signal) => (s.exit = { code, signal }))
+  s.child.on('error', (err) => (s.exit = { code: null, signal: null, error: err }))
+  return s
+}
+
+// The signer is up once its socket accepts a connection (it loads its keys before listening).
+async function waitSigner(socketPath) {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS
+  while (Date.now() < deadline) {
+    if (signer.exit) throw new Error(`certdesk-signer exited (code ${signer.exit.code}, signal ${signer.exit.signal})`)
+    const up = await new Promise((resolve) => {
+      const c = net.connect(socketPath)
+      c.once('connect', () => (c.destroy(), resolve(true)))
+      c.once('error', () => resolve(false))
+    })
+    if (up) return
+    await sleep(100)
+  }
+  throw new Error(`certdesk-signer socket ${socketPath} not accepting within ${HEALTH_TIMEOUT_MS} ms`)
+}
+
+async function stopSigner() {
+  if (!signer || signer.exit) return
+  const exited = new Promise((r) => signer.child.once('exit', r))
+  signer.child.kill('SIGTERM')
+  if (!(await Promise.race([exited.then(() => true), sleep(SHUTDOWN_TIMEOUT_MS).then(() => false)]))) {
+    signer.child.kill('SIGKILL')
+    await exited
+  }
 }
 
 // Polls baseURL/healthz until 200; exitOf() tells whether the program already exited.
@@ -310,6 +361,7 @@ async function main() {
   if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN} (set CERTDESKD)`)
   if (!fs.existsSync(CLI_BIN)) throw new Error(`admin CLI not found: ${CLI_BIN} (set CERTDESK_CLI)`)
   if (!fs.existsSync(SIM_BIN)) throw new Error(`simulator not found: ${SIM_BIN} (set CERTDESK_SIM_BIN)`)
+  if (!fs.existsSync(SIGNER_BIN)) throw new Error(`signer not found: ${SIGNER_BIN} (set CERTDESK_SIGNER_BIN)`)
   if (!fs.existsSync(path.join(WEB_ROOT, 'index.html'))) {
     throw new Error(`web root has no index.html: ${WEB_ROOT} (run "npm ci && npm run build" in web/)`)
   }
@@ -343,6 +395,14 @@ async function main() {
   } catch (e) {
     report('certdesk init --demo', e)
     diag(e.message)
+    return results
+  }
+  signer = startSigner(port, serverDir)
+  try {
+    await waitSigner(path.join(serverDir, 'signer.sock'))
+  } catch (e) {
+    report('certdesk-signer starts', e)
+    diag(`signer stderr:\n${tail(signer.stderr) || '(empty)'}`)
     return results
   }
   sim = startSim(port, serverDir)
@@ -452,6 +512,7 @@ async function main() {
   } else if (stop && stop.graceful) {
     report('server exits on SIGTERM', null)
   }
+  await stopSigner()
   const simStop = await stopSim()
   if (simStop && simStop.graceful === false) {
     report('simulator exits on SIGTERM', new Error(`still running ${SHUTDOWN_TIMEOUT_MS} ms after SIGTERM; killed`))
@@ -470,6 +531,13 @@ async function cleanup() {
   if (server && !serverExit) {
     try {
       server.kill('SIGKILL')
+    } catch {
+      /* already gone */
+    }
+  }
+  if (signer && !signer.exit) {
+    try {
+      signer.child.kill('SIGKILL')
     } catch {
       /* already gone */
     }
