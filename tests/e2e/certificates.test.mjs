@@ -53,6 +53,7 @@ export default [
     timeoutMs: 120000,
     async fn(t) {
       const { page } = t
+      await page.setViewportSize({ width: 1366, height: 800 }) // the console's usual screen
       await freshStart(t)
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certdesk-e2e-certs-'))
       try {
@@ -164,6 +165,7 @@ export default [
         await page.locator('.el-select-dropdown__item', { hasText: '已吊销' }).click()
         await t.waitForText(table, serial)
         await page.waitForLoadState('networkidle')
+        await table.locator('.el-loading-mask').waitFor({ state: 'hidden' })
         await t.screenshot('certs-search')
         // the order number leads to the staff order page
         await table.getByRole('link', { name: no }).click()
