@@ -12,10 +12,20 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { apiClient, expectNoPageErrors, freshStart, idNumber, loginViaPage, staffLoginViaPage, uscc } from './helpers.mjs'
+import {
+  apiClient,
+  expectNoPageErrors,
+  freshStart,
+  idNumber,
+  loginViaPage,
+  staffClient,
+  staffLoginViaPage,
+  uscc,
+} from './helpers.mjs'
 
 const PASSWORD = 'Abcd-1234'
 const ORG = { uscc: uscc('91360600MA35Y0601'), name: '鹰潭市证书测试有限公司', mobile: '13800006001' }
+const ORG_SM2 = { uscc: uscc('91360600MA35Y0602'), name: '鹰潭市双证书测试有限公司', mobile: '13800006002' }
 
 function form(org) {
   return {
@@ -35,6 +45,18 @@ function form(org) {
     recipient_address: '江西省鹰潭市月湖区胜利西路 6 号收发室',
     seal_name: org.name,
   }
+}
+
+// An organisation with a main-key order in 'producing' (straight in the database): its order number.
+async function producingOrder(t, org) {
+  const api = apiClient(t)
+  await api.register({ ...org, password: PASSWORD })
+  assert.equal((await api.login(org.uscc, PASSWORD)).status, 200, 'login')
+  const made = await api.call('POST', '/api/v1/orders', { project_code: 'yingtan', key_type: 'main', form: form(org) })
+  assert.equal(made.status, 201, JSON.stringify(made.data))
+  // Paid, paper checked, in production.
+  execFileSync('sqlite3', [t.dbPath, `UPDATE orders SET state='producing' WHERE order_no='${made.data.order_no}'`])
+  return made.data.order_no
 }
 
 // A P-256 key pair (node's crypto) and its PKCS#10 request (node has no CSR maker: openssl req).
@@ -57,14 +79,7 @@ export default [
       await freshStart(t)
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certdesk-e2e-certs-'))
       try {
-        const api = apiClient(t)
-        await api.register({ ...ORG, password: PASSWORD })
-        assert.equal((await api.login(ORG.uscc, PASSWORD)).status, 200, 'login')
-        const made = await api.call('POST', '/api/v1/orders', { project_code: 'yingtan', key_type: 'main', form: form(ORG) })
-        assert.equal(made.status, 201, JSON.stringify(made.data))
-        const no = made.data.order_no
-        // Paid, paper checked, in production: straight to 'producing' in the database.
-        execFileSync('sqlite3', [t.dbPath, `UPDATE orders SET state='producing' WHERE order_no='${no}'`])
+        const no = await producingOrder(t, ORG)
         const { csrFile, spki } = makeCsr(dir)
 
         // 制证员: the order page's certificate card offers 签发证书.
@@ -190,6 +205,59 @@ export default [
         await page.waitForLoadState('networkidle')
         await orgCard.scrollIntoViewIfNeeded()
         await t.screenshot('certs-org-revoked')
+        await expectNoPageErrors(t)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  },
+  {
+    name: 'certificates: a dual SM2 main key shows its signing and encryption certificates, never the key',
+    timeoutMs: 60000,
+    async fn(t) {
+      const { page } = t
+      await page.setViewportSize({ width: 1366, height: 800 })
+      await freshStart(t)
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certdesk-e2e-certs-sm2-'))
+      try {
+        const no = await producingOrder(t, ORG_SM2)
+        // The USB key's SM2 request, signed with the standard ID (openssl req), issued through the API.
+        const key = path.join(dir, 'sm2.key')
+        const csr = path.join(dir, 'sm2.csr')
+        execFileSync('openssl', ['genpkey', '-algorithm', 'SM2', '-out', key])
+        execFileSync('openssl', ['req', '-new', '-key', key, '-subj', '/CN=x', '-sm3', '-sigopt', 'distid:1234567812345678', '-out', csr])
+        const producer = await staffClient(t, 'producer')
+        const issued = await producer.call('POST', `/api/v1/admin/orders/${no}/certificates`, { csr: fs.readFileSync(csr, 'utf8') })
+        assert.equal(issued.status, 201, JSON.stringify(issued.data).slice(0, 300))
+        const sign = issued.data.serial
+        const enc = issued.data.enc_certificate && issued.data.enc_certificate.serial
+        assert.ok(sign && enc, 'a pair')
+
+        await staffLoginViaPage(t, 'admin')
+        await page.goto(t.url(`/admin/orders/${no}`), { waitUntil: 'domcontentloaded' })
+        const card = page.locator('[data-test=staff-certificates]')
+        await t.waitForText(card.locator('[data-test=cert-serial-sign]'), sign)
+        await t.waitForText(card.locator('[data-test=cert-serial-enc]'), enc)
+        await t.waitForText(card.locator('[data-test=cert-table]'), '加密证书')
+        await t.waitForText(card.locator('[data-test=cert-status-enc]'), '有效')
+        await t.waitForText(card.locator('[data-test=cert-enc-note]'), '此处不显示')
+        assert.equal(await card.locator('[data-test=cert-revoke-enc]').count(), 1, 'admins may revoke either')
+        assert.ok(!(await card.textContent()).includes('PRIVATE KEY'), 'no key on the page')
+        await page.waitForLoadState('networkidle')
+        await card.scrollIntoViewIfNeeded()
+        await t.screenshot('certs-staff-dual')
+
+        await freshStart(t)
+        await loginViaPage(t, ORG_SM2.uscc, PASSWORD)
+        await page.goto(t.url(`/orders/${no}`), { waitUntil: 'domcontentloaded' })
+        const orgCard = page.locator('[data-test=order-certificates]')
+        await t.waitForText(orgCard.locator('[data-test=order-cert-sign]'), sign)
+        await t.waitForText(orgCard.locator('[data-test=order-cert-sign]'), '签名证书')
+        await t.waitForText(orgCard.locator('[data-test=order-cert-enc]'), enc)
+        await t.waitForText(orgCard.locator('[data-test=order-cert-enc]'), '加密证书')
+        await page.waitForLoadState('networkidle')
+        await orgCard.scrollIntoViewIfNeeded()
+        await t.screenshot('certs-org-dual')
         await expectNoPageErrors(t)
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
