@@ -186,7 +186,7 @@ for a in $algs; do
 	lines0=$(wc -l <"$tmp/signer.log")
 	log "$a: issuing $count certificates, $clients in flight"
 	if [[ $with_perf == 1 && -z $perf_pid ]] && command -v perf >/dev/null; then
-		perf record -q -g -F 499 -o "$tmp/perf-$a.data" -p "$server_pid,$signer_pid" >"$tmp/perf.log" 2>&1 &
+		perf record -q -F 999 -o "$tmp/perf-$a.data" -p "$server_pid,$signer_pid" >"$tmp/perf.log" 2>&1 &
 		perf_pid=$!
 		sleep 0.5
 	fi
@@ -201,8 +201,11 @@ for a in $algs; do
 	if [[ -n $perf_pid && ! -s $tmp/perf-report.txt ]]; then
 		kill -INT "$perf_pid" 2>/dev/null
 		wait "$perf_pid" 2>/dev/null || true
-		perf report -i "$tmp/perf-$a.data" --no-children --sort comm,dso,symbol --stdio 2>/dev/null |
-			grep -v '^#' | grep '%' | head -n 40 >"$tmp/perf-report.txt" || true
+		{
+			perf report -i "$tmp/perf-$a.data" --sort comm,dso --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -n 15
+			echo
+			perf report -i "$tmp/perf-$a.data" --sort comm,dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -n 30
+		} >"$tmp/perf-report.txt" || true
 	fi
 	jq -e ".issued == $count" "$tmp/issue-$a.json" >/dev/null ||
 		die "$a: not every request issued a certificate: $(cat "$tmp/issue-$a.json"); server: $(tail -n 5 "$tmp/server/stderr")"
@@ -334,8 +337,14 @@ ocsp_run nginx-get "$nginx_pid" "http://127.0.0.1:$nginx_port$ocsp_path" "$tmp/r
 signed_after=$(wc -l <"$tmp/signer.log")
 
 # ---------------------------------------------------------------- report
-git_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -z $(git --no-optional-locks -C "$root" status --porcelain -- src CMakeLists.txt 2>/dev/null) ]] || git_rev+="-dirty"
+# The commit of the tree the binaries were built from (BUILD_DIR may belong to another checkout).
+src_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
+src_dir=${src_dir:-$root}
+if git_rev=$(git -C "$src_dir" rev-parse --short HEAD 2>/dev/null); then
+	[[ -z $(git --no-optional-locks -C "$src_dir" status --porcelain -- src CMakeLists.txt 2>/dev/null) ]] || git_rev+="-dirty"
+else
+	git_rev="unknown (built from $src_dir)"
+fi
 issue_json=$(for a in $algs; do jq -c --arg alg "$a" --argjson speed "${speed[$a]}" \
 	'{alg: $alg} + . + {openssl_sign_per_s_all_cores: $speed, ratio: (.certs_per_s / $speed),
 	  certdeskd_cpu_ms_per_cert: (.cpu_s.certdeskd * 1000 / .issued), signer_cpu_ms_per_cert: (.cpu_s.signer * 1000 / .issued)}' \
@@ -374,11 +383,13 @@ jq -r '
   "OCSP: \(.ocsp.response_bytes)-byte pre-signed response (\(.ocsp.alg)); signatures made during these runs: \(.ocsp.signatures_during_ocsp_runs)",
   "\("target" | pad(15)) \("responses/s" | pad(12)) \("p50 ms" | pad(8)) \("p99 ms" | pad(8)) \("server cpu/resp" | pad(16))",
   (.ocsp.results[] | "\(.target | pad(15)) \(r(.per_s; 0) | pad(12)) \(r(.p50_us / 1000; 3) | pad(8)) \(r(.p99_us / 1000; 3) | pad(8)) \("\(r(.server_cpu_us; 1)) us" | pad(16))"),
-  "ratio certdeskd GET / nginx: \(r(.ocsp.ratio_get_vs_nginx; 2))"
+  "ratio certdeskd GET / nginx: \(r(.ocsp.ratio_get_vs_nginx; 2))",
+  (if .ocsp.signatures_during_ocsp_runs > 0 then "WARNING: certdesk-signer signed \(.ocsp.signatures_during_ocsp_runs) times during the OCSP runs: not (only) the pre-signed store" else empty end),
+  (if .machine.cpu_busy_before_pct > 10 then "WARNING: the CPUs were \(.machine.cpu_busy_before_pct)% busy before the run: the numbers are skewed" else empty end)
 ' "$out_file"
 if [[ -s $tmp/perf-report.txt ]]; then
 	echo
-	echo "perf (first algorithm's issuance; self time by process, library, symbol):"
+	echo "perf (during the first algorithm's issuance; CPU samples of certdeskd and certdesk-signer by process and library, then by symbol):"
 	cat "$tmp/perf-report.txt"
 fi
 echo
