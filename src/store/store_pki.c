@@ -198,8 +198,9 @@ int store_profiles_json(struct db_conn *c, int64_t project_id, json_t **items)
 {
 	struct db_rows *r = NULL;
 	int rc = db_query(c,
-			  "SELECT " PROFILE_COLS " FROM cert_profiles WHERE ? = 0 OR project_id = ?"
-			  " ORDER BY project_id, key_type, algorithm",
+			  "SELECT " PROFILE_COLS ", (SELECT code FROM projects j WHERE j.id = cert_profiles.project_id),"
+			  " (SELECT name FROM projects j WHERE j.id = cert_profiles.project_id)"
+			  " FROM cert_profiles WHERE ? = 0 OR project_id = ? ORDER BY project_id, key_type, algorithm",
 			  DB_ARGS(DB_INT(project_id), DB_INT(project_id)), &r);
 
 	*items = json_array();
@@ -215,6 +216,10 @@ int store_profiles_json(struct db_conn *c, int64_t project_id, json_t **items)
 				  p.policy_oid, "identity_oid", p.identity_oid, "crl_url", p.crl_url, "ocsp_url",
 				  p.ocsp_url, "ca_issuers_url", p.ca_issuers_url, "issuing_key_id",
 				  p.issuing_key_id, "dual", p.dual));
+		json_object_set_new(json_array_get(*items, json_array_size(*items) - 1), "project_code",
+				    json_string(db_rows_text(r, 15) ? db_rows_text(r, 15) : ""));
+		json_object_set_new(json_array_get(*items, json_array_size(*items) - 1), "project_name",
+				    json_string(db_rows_text(r, 16) ? db_rows_text(r, 16) : ""));
 		rc = DB_OK;
 	}
 	db_rows_free(r);

@@ -2020,6 +2020,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A certificate found by the staff search, with its order and organisation. */
+        CertificateSearchItem: components["schemas"]["Certificate"] & {
+            id: number;
+            order_no: string;
+            uscc: string;
+            unit_name: string;
+        };
+        /** @description What the certificates of one project, key type and key algorithm contain. */
+        CertProfile: {
+            project_id: number;
+            project_code: string;
+            project_name: string;
+            /** @enum {string} */
+            key_type: "main" | "secondary";
+            /** @enum {string} */
+            algorithm: "rsa2048" | "rsa3072" | "p256" | "sm2";
+            /** @description Months of validity one paid year buys. */
+            months_per_year: number;
+            subject_template: string;
+            key_usage: string;
+            ext_key_usage: string;
+            policy_oid: string;
+            identity_oid: string;
+            crl_url: string;
+            ocsp_url: string;
+            ca_issuers_url: string;
+            issuing_key_id: string;
+            /** @description A dual profile also issues an encryption certificate for a key certdesk generates. */
+            dual: boolean;
+        };
         /** @description An issued certificate as staff and the organisation see it. */
         Certificate: {
             /** @description Upper-case hex, no leading zeros (16 random bytes, top bit clear). */
@@ -7453,7 +7483,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: Record<string, never>[];
+                        items: components["schemas"]["CertificateSearchItem"][];
                         next?: string;
                     };
                 };
@@ -7488,7 +7518,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: Record<string, never>[];
+                        items: components["schemas"]["CertProfile"][];
                     };
                 };
             };
@@ -7522,7 +7552,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Certificate"] & {
+                        published: boolean;
+                    };
                 };
             };
             400: components["responses"]["BadJson"];
