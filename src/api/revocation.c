@@ -3,6 +3,7 @@
  * a question about a serial the CA never issued, or one hashed with other than SHA-1, is signed
  * when asked. */
 #define _GNU_SOURCE /* strptime */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,41 @@
 #include "pki/signer_proto.h"
 #include "pki/status.h"
 #include "util/timefmt.h"
+
+/* CA certificates never change once recorded (a new key is a new key id): the OCSP responder keeps
+ * them parsed instead of decoding them from the database for every request. */
+#define CA_CACHE 64
+static struct {
+	char key_id[48];
+	X509 *cert;
+} ca_cache[CA_CACHE];
+static int ca_cached;
+static pthread_mutex_t ca_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Returns the parsed certificate of CA key_id (a reference the caller frees), or NULL. */
+static X509 *ca_cert(struct db_conn *c, const char *key_id)
+{
+	struct ca_rec ca = {0};
+	X509 *x = NULL;
+
+	pthread_mutex_lock(&ca_cache_lock);
+	for (int i = 0; i < ca_cached && x == NULL; i++)
+		if (strcmp(ca_cache[i].key_id, key_id) == 0 && X509_up_ref(ca_cache[i].cert) == 1)
+			x = ca_cache[i].cert;
+	pthread_mutex_unlock(&ca_cache_lock);
+	if (x != NULL)
+		return x;
+	if (store_ca_get(c, key_id, &ca) == DB_OK && (x = pki_cert_from_b64(ca.der_b64)) != NULL) {
+		pthread_mutex_lock(&ca_cache_lock);
+		if (ca_cached < CA_CACHE && X509_up_ref(x) == 1) {
+			snprintf(ca_cache[ca_cached].key_id, sizeof(ca_cache[ca_cached].key_id), "%s", key_id);
+			ca_cache[ca_cached++].cert = x;
+		}
+		pthread_mutex_unlock(&ca_cache_lock);
+	}
+	store_ca_free(&ca);
+	return x;
+}
 
 /* The publishing settings of this server. */
 static struct pki_publisher publisher(struct http_req *r)
@@ -150,16 +186,16 @@ static int issuer_of(struct db_conn *c, const OCSP_CERTID *id, struct ca_rec *ca
 	json_array_foreach (items, i, it) {
 		const char *role = json_string_value(json_object_get(it, "role"));
 		const char *key_id = json_string_value(json_object_get(it, "key_id"));
-		if (role == NULL || key_id == NULL || strcmp(role, "issuing") != 0 || store_ca_get(c, key_id, ca) != DB_OK)
+		if (role == NULL || key_id == NULL || strcmp(role, "issuing") != 0)
 			continue;
-		*x = pki_cert_from_b64(ca->der_b64);
+		*x = ca_cert(c, key_id);
 		if (*x != NULL && pki_ocsp_id_issued_by(id, *x)) {
+			snprintf(ca->key_id, sizeof(ca->key_id), "%s", key_id);
 			found = 0;
 			break;
 		}
 		X509_free(*x);
 		*x = NULL;
-		store_ca_free(ca);
 	}
 out:
 	json_decref(items);
@@ -225,8 +261,7 @@ static int ocsp_answer(struct http_req *r, const unsigned char *der, size_t len)
 	OCSP_id_get0_info(NULL, &md, NULL, NULL, id);
 	c = db_acquire(app->db);
 	rc = store_cert_by_serial(c, serial, &v);
-	if (rc == DB_OK && store_ca_get(c, v.ca_key_id, &ca) == DB_OK && (cax = pki_cert_from_b64(ca.der_b64)) != NULL &&
-	    pki_ocsp_id_issued_by(id, cax)) {
+	if (rc == DB_OK && (cax = ca_cert(c, v.ca_key_id)) != NULL && pki_ocsp_id_issued_by(id, cax)) {
 		if (OBJ_obj2nid(md) == NID_sha1 && store_ocsp_get(c, serial, &b64, next) == DB_OK &&
 		    strcmp(next, timefmt_rfc3339(time(NULL), now)) > 0) {
 			size_t n = 0;
