@@ -2,7 +2,6 @@
  * OCSP responder. Answers come from what the publishing job (pki/publish.c) signed in advance; only
  * a question about a serial the CA never issued, or one hashed with other than SHA-1, is signed
  * when asked. */
-#define _GNU_SOURCE /* strptime */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,10 +221,10 @@ static int ocsp_on_demand(struct http_req *r, struct db_conn *c, const OCSP_CERT
 		return ocsp_fail(r, 6); /* unauthorized: we answer for no such CA */
 	}
 	if (v != NULL) {
-		struct tm tm = {0};
 		a.status = strcmp(v->status, "revoked") == 0 ? PKI_OCSP_REVOKED : PKI_OCSP_GOOD;
 		a.reason = pki_reason_code(v->reason[0] ? v->reason : "unspecified");
-		a.revoked_at = strptime(v->revoked_at, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL ? timegm(&tm) : now;
+		if (timefmt_parse_rfc3339(v->revoked_at, &a.revoked_at) != 0)
+			a.revoked_at = now;
 	}
 	a.this_update = now;
 	a.next_update = now + app->cfg->ca_ocsp_validity_s;
@@ -266,10 +265,10 @@ static int ocsp_answer(struct http_req *r, const unsigned char *der, size_t len)
 		    strcmp(next, timefmt_rfc3339(time(NULL), now)) > 0) {
 			size_t n = 0;
 			unsigned char *resp = pki_b64_decode(b64, &n);
-			struct tm tm = {0};
+			time_t until = 0;
 			db_release(c);
-			strptime(next, "%Y-%m-%dT%H:%M:%SZ", &tm);
-			rc = resp != NULL ? ocsp_reply(r, resp, n, (long)(timegm(&tm) - time(NULL)))
+			timefmt_parse_rfc3339(next, &until);
+			rc = resp != NULL ? ocsp_reply(r, resp, n, (long)(until - time(NULL)))
 					  : api_internal(r, "OCSP response decode");
 			free(resp);
 		} else {

@@ -1,5 +1,4 @@
 /* The publishing job: read what is due, release the connection, have it signed, write it. */
-#define _GNU_SOURCE /* strptime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +14,6 @@
 #include "util/timefmt.h"
 
 #define OCSP_BATCH 50
-
-/* Parses RFC 3339 UTC text ("2026-12-06T10:00:00Z") into a time. Returns 0 or -1. */
-static int when(const char *text, time_t *t)
-{
-	struct tm tm = {0};
-	const char *end = text != NULL ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-
-	if (end == NULL || *end != '\0')
-		return -1;
-	*t = timegm(&tm);
-	return 0;
-}
 
 /* Loads CA key_id's certificate (caller frees) and record. Returns 0 or -1 with err. */
 static X509 *load_ca(struct db_conn *c, const char *key_id, struct ca_rec *ca, char *err, size_t errlen)
@@ -70,7 +57,7 @@ int pki_publish_crl(const struct pki_publisher *p, const char *ca_key_id, char *
 		json_array_foreach (items, i, it) {
 			rv[n].serial_hex = json_string_value(json_object_get(it, "serial"));
 			rv[n].reason = pki_reason_code(json_string_value(json_object_get(it, "reason")));
-			if (when(json_string_value(json_object_get(it, "revoked_at")), &rv[n].when) == 0)
+			if (timefmt_parse_rfc3339(json_string_value(json_object_get(it, "revoked_at")), &rv[n].when) == 0)
 				n++;
 		}
 		rc = 0;
@@ -149,7 +136,7 @@ int pki_publish_ocsp(const struct pki_publisher *p, const char *serial, char *er
 		a.id = id;
 		a.status = strcmp(v.status, "revoked") == 0 ? PKI_OCSP_REVOKED : PKI_OCSP_GOOD;
 		a.reason = pki_reason_code(v.reason[0] ? v.reason : "unspecified");
-		if (a.status == PKI_OCSP_REVOKED && when(v.revoked_at, &a.revoked_at) != 0)
+		if (a.status == PKI_OCSP_REVOKED && timefmt_parse_rfc3339(v.revoked_at, &a.revoked_at) != 0)
 			a.revoked_at = now;
 		a.this_update = now;
 		a.next_update = now + p->ocsp_validity_s;

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* strptime, timegm */
 #include "util/timefmt.h"
 
 #include <stdio.h>
@@ -22,4 +23,15 @@ char *timefmt_now_ms(char *buf)
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, TIMEFMT_LEN, "%.20s.%03dZ", base, (int)(ts.tv_nsec / 1000000) % 1000);
 	return buf;
+}
+
+int timefmt_parse_rfc3339(const char *text, time_t *t)
+{
+	struct tm tm = {0};
+	const char *end = text != NULL ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+
+	if (end == NULL || *end != '\0')
+		return -1;
+	*t = timegm(&tm);
+	return 0;
 }

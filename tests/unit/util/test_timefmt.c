@@ -73,12 +73,29 @@ static void test_now_ms_shape(void **state)
 	assert_true(strncmp(buf, today, 4) == 0 || atoi(year) == atoi(today) + 1);
 }
 
+/* What timefmt_rfc3339 writes parses back; anything else is refused. */
+static void test_parse(void **state)
+{
+	char buf[TIMEFMT_LEN];
+	time_t t = 0;
+	(void)state;
+
+	assert_int_equal(timefmt_parse_rfc3339(timefmt_rfc3339(1764979200, buf), &t), 0);
+	assert_int_equal(t, 1764979200);
+	assert_int_equal(timefmt_parse_rfc3339("2026-12-06T10:00:00Z", &t), 0);
+	assert_int_equal(timefmt_parse_rfc3339("2026-12-06T10:00:00Zx", &t), -1);
+	assert_int_equal(timefmt_parse_rfc3339("2026-12-06 10:00:00", &t), -1);
+	assert_int_equal(timefmt_parse_rfc3339("", &t), -1);
+	assert_int_equal(timefmt_parse_rfc3339(NULL, &t), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed_times),
 		cmocka_unit_test(test_utc_not_local),
 		cmocka_unit_test(test_now_ms_shape),
+		cmocka_unit_test(test_parse),
 	};
 
 	return cmocka_run_group_tests_name("timefmt", tests, NULL, NULL);
