@@ -24,8 +24,8 @@ import {
 } from './helpers.mjs'
 
 const PASSWORD = 'Abcd-1234'
-const ORG = { uscc: uscc('91360600MA35Y0601'), name: '鹰潭市证书测试有限公司', mobile: '13800006001' }
-const ORG_SM2 = { uscc: uscc('91360600MA35Y0602'), name: '鹰潭市双证书测试有限公司', mobile: '13800006002' }
+const ORG = { uscc: uscc('91360600MA35Y0801'), name: '鹰潭市证书测试有限公司', mobile: '13800008001' }
+const ORG_SM2 = { uscc: uscc('91360600MA35Y0802'), name: '鹰潭市双证书测试有限公司', mobile: '13800008002' }
 
 function form(org) {
   return {

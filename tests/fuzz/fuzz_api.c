@@ -110,6 +110,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	setenv("CERTDESK_DATABASE_SQLITE_PATH", v, 1);
 	snprintf(v, sizeof(v), "%s/ca-keys", dir);
 	setenv("CERTDESK_SIGNER_KEYS_DIR", v, 1);
+	snprintf(v, sizeof(v), "%s/km.kek", dir);
+	setenv("CERTDESK_KM_KEK_FILE", v, 1);
 	snprintf(v, sizeof(v), "%s/signer.sock", dir); /* no signer runs: signing answers "unavailable" */
 	setenv("CERTDESK_SIGNER_SOCKET", v, 1);
 	snprintf(v, sizeof(v), "%s/files", dir);

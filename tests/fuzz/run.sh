@@ -27,7 +27,7 @@ fi
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCERTDESK_FUZZ=ON >/dev/null || exit 2
 # The programs too: this is the build that keeps the whole tree clean under clang -Werror.
 # shellcheck disable=SC2086 # targets is a list
-cmake --build "$build" -j2 --target $targets certdeskd certdesk certdesk-sim >/dev/null || exit 2
+cmake --build "$build" -j2 --target $targets certdeskd certdesk certdesk-sim certdesk-signer >/dev/null || exit 2
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/certdesk-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
