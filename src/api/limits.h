@@ -9,7 +9,6 @@
 #define SMS_PER_MOBILE_IP_MINUTE 1 /* codes to one mobile asked from one address per minute */
 #define SMS_PER_MOBILE_IP_HOUR 5   /* ... and per hour: others cannot use up the owner's quota */
 #define SMS_PER_MOBILE_HOUR 20     /* codes to one mobile from all addresses per hour (SMS budget) */
-#define SMS_PER_IP_HOUR 20         /* codes requested from one address per hour */
 #define LOGIN_MAX_FAILURES 5       /* wrong passwords for one account from one address ... */
 #define LOGIN_LOCK_S 900           /* ... lock it from that address for 15 minutes */
 #define LOGIN_ACCOUNT_FAILURES 20  /* wrong passwords for one account from all addresses ... */

@@ -95,8 +95,10 @@ static int ip_quota(struct http_req *r, struct db_conn *c, struct form *f)
 {
 	char bucket[96];
 
+	const struct app *app = http_ctx(r);
+
 	snprintf(bucket, sizeof(bucket), "sms-ip:%s", http_remote_addr(r));
-	return over(c, f, bucket, 3600, SMS_PER_IP_HOUR, "sms_limit", LIMIT_REACHED);
+	return over(c, f, bucket, 3600, app->cfg->sms_per_ip_hour, "sms_limit", LIMIT_REACHED);
 }
 
 int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile,

@@ -65,6 +65,7 @@ static const struct opt opts[] = {
 	{"sms", "template_paper_problem", OPT_STR, F(sms_template_paper_problem), 1, 20, "2000004", NULL},
 	{"sms", "template_shipped", OPT_STR, F(sms_template_shipped), 1, 20, "2000005", NULL},
 	{"sms", "timeout_s", OPT_INT, F(sms_timeout_s), 1, 60, "10", NULL},
+	{"sms", "per_ip_hour", OPT_INT, F(sms_per_ip_hour), 1, 100000, "20", NULL},
 	{"mail", "smtp_url", OPT_STR, F(mail_smtp_url), 0, 1024, "smtp://127.0.0.1:2525", NULL},
 	{"mail", "from", OPT_STR, F(mail_from), 3, 254, "certdesk@localhost", NULL},
 	{"mail", "username", OPT_STR, F(mail_username), 0, 254, "", NULL},

@@ -53,6 +53,7 @@ struct config {
 	char *sms_template_paper_problem;
 	char *sms_template_shipped;
 	int sms_timeout_s;
+	int sms_per_ip_hour; /* codes one client address may request in an hour */
 	/* [mail] e-mail (invoices) over SMTP, delivered by the outbox worker; "" smtp_url: not sent */
 	char *mail_smtp_url;
 	char *mail_from;
