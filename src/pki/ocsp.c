@@ -78,14 +78,16 @@ static void gentime(struct der *d, time_t t)
 	tlv(d, 0x18, s, strlen(s));
 }
 
-/* Appends the DER of an OpenSSL value encoded by i2d (n bytes at q, freed). */
-static void put_i2d(struct der *d, unsigned char *q, int n)
+/* Appends the DER of an OpenSSL value that i2d encoded: n bytes at *q, which is freed. (q is passed
+ * by address so that it is read after the i2d call in the same argument list has set it.) */
+static void put_i2d(struct der *d, unsigned char **q, int n)
 {
 	if (n <= 0)
 		d->failed = 1;
 	else
-		put(d, q, (size_t)n);
-	OPENSSL_free(q);
+		put(d, *q, (size_t)n);
+	OPENSSL_free(*q);
+	*q = NULL;
 }
 
 OCSP_CERTID *pki_ocsp_request_id(const unsigned char *der, size_t len)
@@ -170,7 +172,7 @@ static void response_data(struct der *d, const struct pki_ocsp_answer *a, X509 *
 	wrap(&body, 0xa2, &rid);
 	gentime(&body, now);
 	/* SingleResponse */
-	put_i2d(&single, q, i2d_OCSP_CERTID((OCSP_CERTID *)a->id, &q));
+	put_i2d(&single, &q, i2d_OCSP_CERTID((OCSP_CERTID *)a->id, &q));
 	if (a->status == PKI_OCSP_GOOD) {
 		tlv(&single, 0x80, "", 0);
 	} else if (a->status == PKI_OCSP_UNKNOWN) {
@@ -205,7 +207,7 @@ static void sig_alg(struct der *d, EVP_PKEY *pk)
 			     NULL))
 		d->failed = 1;
 	else
-		put_i2d(d, q, i2d_X509_ALGOR(a, &q));
+		put_i2d(d, &q, i2d_X509_ALGOR(a, &q));
 	X509_ALGOR_free(a);
 }
 
@@ -238,7 +240,7 @@ int pki_ocsp_sign(const struct pki_ocsp_answer *a, X509 *responder, const char *
 		put(&bits, &zero, 1);
 		put(&bits, sig, siglen);
 		wrap(&basic, 0x03, &bits);
-		put_i2d(&certs, q, i2d_X509(responder, &q));
+		put_i2d(&certs, &q, i2d_X509(responder, &q));
 		wrap(&seq, 0x30, &certs);
 		wrap(&basic, 0xa0, &seq);
 		/* OCSPResponse ::= SEQUENCE { successful, [0] EXPLICIT ResponseBytes { id-pkix-ocsp-basic,
