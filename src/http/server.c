@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "http/conn_guard.h"
@@ -245,6 +246,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&s->inflight, 1);
 }
 
+/* Each connection takes two descriptors (its socket, and the guard's duplicate): the soft limit of
+ * open files (often 1024) is raised to the hard one so that max_connections can be reached. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 struct http_server *http_server_start(const struct http_server_opts *o, char *err, size_t errlen)
 {
 	struct http_server *s = xcalloc(sizeof(*s));
@@ -266,6 +279,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		free(s);
 		return NULL;
 	}
+	raise_fd_limit();
 	s->opts = *o;
 	s->guard = conn_guard_new(&s->proxies, o->max_connections_per_ip,
 				  o->head_timeout_s ? o->head_timeout_s : 10);
