@@ -299,17 +299,14 @@ int api_ca_list(struct http_req *r)
 int api_ca_file(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
-	const char *file = http_param(r, "ca_file");
-	size_t n = strlen(file);
+	const char *id = http_param(r, "ca"); /* /ca/{ca}.crt: the router takes the suffix off */
 	struct ca_rec ca = {0};
-	char id[48];
+	char file[64];
 	struct db_conn *c;
 	int rc;
 
-	/* <key id>.crt: the CA certificate in DER, as RFC 5280 4.2.2.1 wants for caIssuers */
-	if (n < 5 || n - 4 >= sizeof(id) || strcmp(file + n - 4, ".crt") != 0)
-		return http_reply_error(r, 404, "not_found", "未找到该 CA 文件", NULL);
-	snprintf(id, sizeof(id), "%.*s", (int)(n - 4), file);
+	/* the CA certificate in DER, as RFC 5280 4.2.2.1 wants for caIssuers */
+	snprintf(file, sizeof(file), "%s.crt", id);
 	c = db_acquire(app->db);
 	rc = store_ca_get(c, id, &ca);
 	db_release(c);

@@ -21,7 +21,6 @@ const struct http_param api_params[] = {
 	{"queue", 1, 31, LOWER "_", NULL, NULL},                   /* a back-office queue */
 	{"year", 4, 4, DIGITS, NULL, NULL},                        /* a calendar year */
 	{"serial", 1, 40, DIGITS "ABCDEFabcdef", NULL, NULL},      /* a certificate serial, hex */
-	{"ca_file", 5, 48, LOWER DIGITS "-.", NULL, NULL},         /* <CA key id>.crt */
 	{"ca", 1, 47, LOWER DIGITS "-", NULL, NULL},               /* a CA key id */
 	{"token", 43, 43, UPPER LOWER DIGITS "-_",     /* base64url of 256 random bits */
 	 "verify_link_invalid", "二维码无效或已失效，请重新下载授权委托书后扫码"},
@@ -113,8 +112,8 @@ const struct route api_routes[] = {
 	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
 	{"GET", "/api/v1/admin/certificates/{serial}", api_certificate_get, ACCESS_STAFF},
 	{"GET", "/api/v1/ca", api_ca_list, ACCESS_PUBLIC},
-	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC}, /* before /ca/{ca_file}, which would take it */
-	{"GET", "/ca/{ca_file}", api_ca_file, ACCESS_PUBLIC},
+	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC},
+	{"GET", "/ca/{ca}.crt", api_ca_file, ACCESS_PUBLIC},
 	{"POST", "/api/v1/admin/certificates/{serial}/revoke", api_cert_revoke, ADMIN},
 	{"GET", "/api/v1/admin/certificates", api_cert_search, ACCESS_STAFF},
 	{"GET", "/api/v1/admin/cert-profiles", api_cert_profiles, ACCESS_STAFF},

@@ -27,10 +27,9 @@ int store_cert_revoke(struct db_conn *c, const char *serial, const char *reason,
 		     DB_ARGS(DB_TEXT(now), DB_TEXT(reason), DB_INT(v->id)), &changes);
 	if (rc != DB_OK || changes == 0)
 		return rc != DB_OK ? rc : DB_CONFLICT; /* revoked already */
-	store_cert_free(v);
-	rc = store_cert_by_serial(c, serial, v);
-	if (rc != DB_OK)
-		return rc;
+	str_copy(v->status, "revoked", sizeof(v->status));
+	str_copy(v->revoked_at, now, sizeof(v->revoked_at));
+	str_copy(v->reason, reason, sizeof(v->reason));
 	rc = db_query_text(c, "SELECT order_no FROM orders WHERE id = ?", DB_ARGS(DB_INT(v->order_id)), &order_no);
 	if (rc == DB_OK)
 		rc = store_audit_order(c, a, "cert.revoke", order_no,

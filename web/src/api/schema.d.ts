@@ -1848,13 +1848,13 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/ca/{ca_file}": {
+    "/ca/{ca}.crt": {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description `<CA key id>.crt`, e.g. `sm2-issuing-1.crt`. */
-                ca_file: components["parameters"]["CaFilePath"];
+                /** @description A CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point and caIssuers URL. */
+                ca: components["parameters"]["CaPath"];
             };
             cookie?: never;
         };
@@ -1873,8 +1873,8 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point. */
-                ca: string;
+                /** @description A CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point and caIssuers URL. */
+                ca: components["parameters"]["CaPath"];
             };
             cookie?: never;
         };
@@ -3614,8 +3614,8 @@ export interface components {
         UsccPath: components["schemas"]["Uscc"];
         /** @description A certificate's serial number in hex (any case, leading zeros ignored), at most 40 digits. */
         SerialPath: string;
-        /** @description `<CA key id>.crt`, e.g. `sm2-issuing-1.crt`. */
-        CaFilePath: string;
+        /** @description A CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point and caIssuers URL. */
+        CaPath: string;
         /**
          * @description The order number: the project's order prefix, the Beijing date of creation and a daily
          *     counter (`YT20250131-000001`); at most 24 characters.
@@ -7363,8 +7363,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description `<CA key id>.crt`, e.g. `sm2-issuing-1.crt`. */
-                ca_file: components["parameters"]["CaFilePath"];
+                /** @description A CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point and caIssuers URL. */
+                ca: components["parameters"]["CaPath"];
             };
             cookie?: never;
         };
@@ -7388,8 +7388,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point. */
-                ca: string;
+                /** @description A CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point and caIssuers URL. */
+                ca: components["parameters"]["CaPath"];
             };
             cookie?: never;
         };
