@@ -2,7 +2,6 @@
  * OCSP responder. Answers come from what the publishing job (pki/publish.c) signed in advance; only
  * a question about a serial the CA never issued, or one hashed with other than SHA-1, is signed
  * when asked. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,37 +16,15 @@
 #include "pki/status.h"
 #include "util/timefmt.h"
 
-/* CA certificates never change once recorded (a new key is a new key id): the OCSP responder keeps
- * them parsed instead of decoding them from the database for every request. */
-#define CA_CACHE 64
-static struct {
-	char key_id[48];
-	X509 *cert;
-} ca_cache[CA_CACHE];
-static int ca_cached;
-static pthread_mutex_t ca_cache_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Returns the parsed certificate of CA key_id (a reference the caller frees), or NULL. */
+/* Returns the parsed certificate of CA key_id (a reference the caller frees), or NULL; the database
+ * is read only the first time (pki_ca_cert keeps it). */
 static X509 *ca_cert(struct db_conn *c, const char *key_id)
 {
 	struct ca_rec ca = {0};
-	X509 *x = NULL;
+	X509 *x = pki_ca_cert_cached(key_id);
 
-	pthread_mutex_lock(&ca_cache_lock);
-	for (int i = 0; i < ca_cached && x == NULL; i++)
-		if (strcmp(ca_cache[i].key_id, key_id) == 0 && X509_up_ref(ca_cache[i].cert) == 1)
-			x = ca_cache[i].cert;
-	pthread_mutex_unlock(&ca_cache_lock);
-	if (x != NULL)
-		return x;
-	if (store_ca_get(c, key_id, &ca) == DB_OK && (x = pki_cert_from_b64(ca.der_b64)) != NULL) {
-		pthread_mutex_lock(&ca_cache_lock);
-		if (ca_cached < CA_CACHE && X509_up_ref(x) == 1) {
-			snprintf(ca_cache[ca_cached].key_id, sizeof(ca_cache[ca_cached].key_id), "%s", key_id);
-			ca_cache[ca_cached++].cert = x;
-		}
-		pthread_mutex_unlock(&ca_cache_lock);
-	}
+	if (x == NULL && store_ca_get(c, key_id, &ca) == DB_OK)
+		x = pki_ca_cert(key_id, ca.der_b64);
 	store_ca_free(&ca);
 	return x;
 }

@@ -206,7 +206,7 @@ static int make(struct issue_ctx *x, char *detail, size_t dl)
 {
 	unsigned char serial[PKI_SERIAL_LEN];
 	char serial_hex[48];
-	X509 *ca = pki_cert_from_b64(x->ca.der_b64), *draft = NULL;
+	X509 *ca = pki_ca_cert(x->ca.key_id, x->ca.der_b64), *draft = NULL;
 	struct pki_tbs_in in = {0};
 	struct cert_profile_rec enc = {0};
 	int rc = PKI_INTERNAL;

@@ -45,6 +45,11 @@ char *pki_b64_encode(const unsigned char *data, size_t len);
 unsigned char *pki_b64_decode(const char *text, size_t *len);
 /* Parses a certificate stored as base64 DER. Returns it (caller frees) or NULL. */
 X509 *pki_cert_from_b64(const char *b64);
+/* The parsed certificate of CA key_id whose stored text is der_b64, from a process-wide cache
+ * (parsed and kept on first use). Returns a new reference (X509_free it) or NULL. */
+X509 *pki_ca_cert(const char *key_id, const char *der_b64);
+/* The cached certificate of CA key_id if it was parsed before (a new reference), or NULL. */
+X509 *pki_ca_cert_cached(const char *key_id);
 
 /* --- errors of issuance: stable codes for the API --- */
 enum pki_err {

@@ -21,7 +21,7 @@ static X509 *load_ca(struct db_conn *c, const char *key_id, struct ca_rec *ca, c
 	X509 *x = NULL;
 
 	if (store_ca_get(c, key_id, ca) == DB_OK)
-		x = pki_cert_from_b64(ca->der_b64);
+		x = pki_ca_cert(ca->key_id, ca->der_b64);
 	if (x == NULL)
 		snprintf(err, errlen, "CA %s is not recorded or its certificate does not parse", key_id);
 	return x;
