@@ -295,16 +295,14 @@ SKF_EXPORT ULONG SKF_OpenApplication(DEVHANDLE hDev, LPSTR szAppName, HAPPLICATI
 	SK_LOCKED(open_application(hDev, szAppName, phApplication));
 }
 
-/* Frees an application handle and its containers; allowed on a removed device. */
+/* Closes an application handle; allowed on a removed device. Its open containers stay closable. */
 static ULONG close_application(HAPPLICATION hApplication)
 {
 	struct sk_app *a = sk_reg_find(hApplication, SK_APP);
 
 	if (a == NULL)
 		return SAR_INVALIDHANDLEERR;
-	sk_reg_free_children(NULL, a);
-	sk_reg_del(a);
-	free(a);
+	sk_app_close(a);
 	return SAR_OK;
 }
 

@@ -39,6 +39,7 @@ static struct sk_con *con_handle(struct sk_app *a, const char *name)
 		free(c);
 		return NULL;
 	}
+	a->refs++;
 	return c;
 }
 
@@ -124,8 +125,7 @@ static ULONG close_container(HCONTAINER hContainer)
 
 	if (c == NULL)
 		return SAR_INVALIDHANDLEERR;
-	sk_reg_del(c);
-	free(c);
+	sk_con_close(c);
 	return SAR_OK;
 }
 

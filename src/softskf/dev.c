@@ -97,7 +97,7 @@ static ULONG disconnect_dev(DEVHANDLE hDev)
 
 	if (d == NULL)
 		return SAR_INVALIDHANDLEERR;
-	sk_reg_free_children(d, NULL);
+	sk_reg_free_children(d);
 	sk_reg_del(d);
 	OPENSSL_cleanse(d, sizeof(*d));
 	free(d);

@@ -67,31 +67,45 @@ void sk_reg_del(void *p)
 	}
 }
 
-/* Frees the registered handles of kind for which match(handle, dev, app) holds. Walks backwards:
- * sk_reg_del moves the last entry (already seen) into the freed slot. */
-static void free_matching(enum sk_kind kind, const struct sk_dev *dev, const struct sk_app *app)
+void sk_app_close(struct sk_app *a)
+{
+	sk_reg_del(a);
+	a->user_in = a->admin_in = 0;
+	if (a->refs > 0)
+		a->closed = 1;
+	else
+		free(a);
+}
+
+void sk_con_close(struct sk_con *c)
+{
+	struct sk_app *a = c->app;
+
+	sk_reg_del(c);
+	free(c);
+	if (--a->refs == 0 && a->closed)
+		free(a);
+}
+
+/* Closes the registered handles of kind that belong to dev. Walks backwards: sk_reg_del moves the
+ * last entry (already seen) into the freed slot. */
+static void close_kind(enum sk_kind kind, const struct sk_dev *dev)
 {
 	for (size_t i = reg_n; i-- > 0;) {
 		void *p = reg[i].p;
-		int hit = 0;
-		if (reg[i].kind != kind)
+		if (i >= reg_n || reg[i].kind != kind)
 			continue;
-		if (kind == SK_CON)
-			hit = ((struct sk_con *)p)->app == app || ((struct sk_con *)p)->app->dev == dev;
-		else
-			hit = ((struct sk_app *)p)->dev == dev;
-		if (hit) {
-			sk_reg_del(p);
-			free(p);
-		}
+		if (kind == SK_CON && ((struct sk_con *)p)->app->dev == dev)
+			sk_con_close(p);
+		else if (kind == SK_APP && ((struct sk_app *)p)->dev == dev)
+			sk_app_close(p);
 	}
 }
 
-void sk_reg_free_children(struct sk_dev *dev, struct sk_app *app)
+void sk_reg_free_children(struct sk_dev *dev)
 {
-	free_matching(SK_CON, dev, app); /* containers first: they point at their application */
-	if (dev != NULL)
-		free_matching(SK_APP, dev, NULL);
+	close_kind(SK_CON, dev); /* containers first: closing them frees closed applications */
+	close_kind(SK_APP, dev);
 }
 
 int sk_dev_present(const char *path)
@@ -167,7 +181,7 @@ ULONG sk_con_get(HANDLE h, int change, struct sk_con **out)
 	struct sk_app *a;
 	ULONG r;
 
-	if (c == NULL)
+	if (c == NULL || c->app->closed)
 		return SAR_INVALIDHANDLEERR;
 	r = sk_app_get(c->app, change, &a);
 	if (r != SAR_OK)

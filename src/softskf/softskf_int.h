@@ -36,6 +36,8 @@ struct sk_app {
 	char path[SOFTSKF_PATH_MAX];
 	int user_in;  /* the user PIN was verified on this handle */
 	int admin_in; /* the admin PIN was verified on this handle */
+	int refs;     /* container handles opened through it */
+	int closed;   /* CloseApplication came while containers were open: kept for them, unusable */
 };
 
 struct sk_con {
@@ -53,8 +55,13 @@ int sk_reg_add(void *p, enum sk_kind kind);
 void sk_reg_del(void *p);
 /* Returns p when it is a live handle of kind, else NULL (p is not dereferenced). */
 void *sk_reg_find(const void *p, enum sk_kind kind);
-/* Frees every application handle of dev and container handle of app (when not NULL). */
-void sk_reg_free_children(struct sk_dev *dev, struct sk_app *app);
+/* Frees every application and container handle of dev (DisConnectDev). */
+void sk_reg_free_children(struct sk_dev *dev);
+/* Closes application handle a: unusable at once, freed when its last container handle is closed
+ * (callers such as GmSSL close the application before its containers). */
+void sk_app_close(struct sk_app *a);
+/* Frees container handle c and releases its application. */
+void sk_con_close(struct sk_con *c);
 
 /* Looks h up as a device / application / container handle and checks the device is still inserted.
  * change != 0 marks a state-changing call: it counts down `remove-after`, and the call after the

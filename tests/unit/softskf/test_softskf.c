@@ -48,7 +48,7 @@ static char dir[64];
 #define SM2_ID "1234567812345678"
 
 /* Runs the tool with args (a printf format). Returns its exit status. */
-static int tool(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int tool(const char *fmt, ...)
 {
 	char args[512], cmd[1024];
 	va_list ap;
@@ -603,6 +603,15 @@ static void test_handle_misuse(void **state)
 	/* closed handles are refused, also the children of a disconnected device */
 	assert_int_equal(f.SKF_CloseContainer(con), SAR_OK);
 	assert_int_equal(f.SKF_CloseContainer(con), SAR_INVALIDHANDLEERR);
+	/* GmSSL's skf_release_key closes the application before its container */
+	assert_int_equal(f.SKF_OpenContainer(app, "c1", &con), SAR_OK);
+	assert_int_equal(f.SKF_CloseApplication(app), SAR_OK);
+	assert_int_equal(f.SKF_ECCSignData(con, e, 32, &sig), SAR_INVALIDHANDLEERR);
+	assert_int_equal(f.SKF_CloseContainer(con), SAR_OK);
+	assert_int_equal(f.SKF_OpenApplication(dev, APP, &app), SAR_OK);
+	assert_int_equal(f.SKF_OpenContainer(app, "c1", &con), SAR_OK);
+	assert_int_equal(f.SKF_CloseApplication(app), SAR_OK); /* the container is freed with the device */
+	assert_int_equal(f.SKF_OpenApplication(dev, APP, &app), SAR_OK);
 	assert_int_equal(f.SKF_OpenContainer(app, "c1", &con), SAR_OK);
 	dead = dev;
 	assert_int_equal(f.SKF_DisConnectDev(dev), SAR_OK);
