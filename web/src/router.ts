@@ -107,6 +107,12 @@ const routes: RouteRecordRaw[] = [
         meta: { title: '制证', roles: ['producer'], queue: 'production' },
       },
       {
+        path: 'production/:no',
+        name: 'admin-production-order',
+        component: () => import('./views/admin/AdminProductionView.vue'),
+        meta: { title: '制证', roles: ['producer'] },
+      },
+      {
         path: 'shipping',
         name: 'admin-shipping',
         component: () => import('./views/admin/AdminWorkQueueView.vue'),
