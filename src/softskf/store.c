@@ -199,7 +199,7 @@ char **softskf_list(const char *dir, int dirs_only)
 		return errno == ENOENT ? v : (free(v), NULL);
 	while ((e = readdir(d)) != NULL) {
 		char **nv;
-		if (!softskf_name_ok(e->d_name, 255) || strstr(e->d_name, ".tmp") != NULL ||
+		if (!softskf_name_ok(e->d_name, 255) || (!dirs_only && strstr(e->d_name, ".tmp") != NULL) ||
 		    is_dir(dir, e->d_name) != dirs_only)
 			continue;
 		nv = realloc(v, (n + 2) * sizeof(char *));

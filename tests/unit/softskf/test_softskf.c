@@ -302,8 +302,29 @@ static void test_dev_auth_and_application(void **state)
 	assert_int_equal(f.SKF_OpenApplication(dev, APP, &app2), SAR_APPLICATION_NOT_EXISTS);
 	assert_int_equal(f.SKF_ClearSecureState(app), SAR_OK);
 	assert_int_equal(f.SKF_CreateContainer(app, "c1", &app2), SAR_APPLICATION_NOT_EXISTS);
+	assert_int_equal(f.SKF_ChangeDevAuthKey(dev, (BYTE *)"abcdefghabcdefgh", 16), SAR_OK);
 	assert_int_equal(f.SKF_DisConnectDev(dev), SAR_OK);
 	assert_int_equal(f.SKF_CloseApplication(app), SAR_INVALIDHANDLEERR); /* freed with its device */
+
+	/* the new key on a new connection (auth is per connection), and a key made with --devauth */
+	assert_int_equal(f.SKF_ConnectDev("key1", &dev), SAR_OK);
+	assert_int_equal(f.SKF_ChangeDevAuthKey(dev, (BYTE *)"abcdefghabcdefgh", 16), SAR_USER_NOT_LOGGED_IN);
+	assert_int_equal(dev_auth(dev, "1234567812345678"), SAR_INDATAERR);
+	assert_int_equal(dev_auth(dev, "abcdefghabcdefgh"), SAR_OK);
+	assert_int_equal(f.SKF_DisConnectDev(dev), SAR_OK);
+	assert_int_equal(tool("create %s key3 --devauth 000102030405060708090a0b0c0d0e0f", dir), 0);
+	assert_int_equal(f.SKF_ConnectDev("key3", &dev), SAR_OK);
+	assert_int_equal(dev_auth(dev, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"), SAR_OK);
+	assert_int_equal(f.SKF_DisConnectDev(dev), SAR_OK);
+}
+
+/* Only the SKF functions leave the library. */
+static void test_exports(void **state)
+{
+	(void)state;
+	assert_null(dlsym(lib, "sk_dev_get"));
+	assert_null(dlsym(lib, "softskf_write_file"));
+	assert_null(dlsym(lib, "sk_lock"));
 }
 
 static void test_pin_lock_unblock(void **state)
@@ -632,6 +653,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_certificates_and_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_misuse, setup, teardown),
+		cmocka_unit_test(test_exports),
 	};
 	int r;
 
