@@ -43,6 +43,9 @@ int api_admin_orders_get(struct http_req *r)
 		return http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
 	}
 	j = api_order_json(c, &o);
+	json_t *key = store_usbkey_of_order_json(c, o.id, 0); /* staff see the key being produced too */
+	if (key != NULL)
+		json_object_set_new(j, "usb_key", key);
 	json_t *contacts = NULL;
 	store_paper_contacts_json(c, o.id, &contacts);
 	json_object_set_new(j, "paper_contacts", contacts ? contacts : json_array());

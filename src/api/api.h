@@ -235,6 +235,16 @@ int api_ca_file(struct http_req *r);
 /* Returns the certificates of o as the order pages show them (JSON array). Caller decrefs. */
 json_t *api_order_certificates(struct db_conn *c, const struct order_rec *o);
 
+/* production.c: production onto a USB key (issue 13) */
+/* POST .../production {kind, serial, model, manufacturer, ulong_bits?}: starts (201) or resumes (200). */
+int api_production_start(struct http_req *r);
+/* POST .../production/complete {serial, certificates}: the read-back checked, the order produced. */
+int api_production_complete(struct http_req *r);
+/* GET .../production/pin-slip.pdf: the PIN slip (证书密码信封) of the order's key. */
+int api_production_pin_slip(struct http_req *r);
+/* GET /api/v1/admin/usb-keys/{key_serial}/so-pin: the key's SO PIN (admins, audited). */
+int api_usbkey_so_pin(struct http_req *r);
+
 /* revocation.c */
 int api_cert_revoke(struct http_req *r);
 int api_ca_crl(struct http_req *r);

@@ -38,6 +38,8 @@ int api_queue_get(struct http_req *r)
 		return http_reply_error(r, 403, "forbidden", "您的岗位无权查看该队列", NULL);
 	c = db_acquire(app->db);
 	rc = store_state_queue(c, queues[i].state, &items);
+	if (rc == DB_OK && strcmp(queues[i].name, "production") == 0)
+		store_usbkey_annotate(c, items); /* where each order's USB key stands */
 	db_release(c);
 	if (rc != DB_OK) {
 		json_decref(items);

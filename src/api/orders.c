@@ -104,6 +104,9 @@ json_t *api_order_json(struct db_conn *c, const struct order_rec *o)
 	json_object_set_new(j, "shipments", ships ? ships : json_array());
 	json_object_set_new(j, "invoice", api_invoice_json(c, o));
 	json_object_set_new(j, "certificates", api_order_certificates(c, o)); /* serial, validity once issued */
+	json_t *key = store_usbkey_of_order_json(c, o->id, 1); /* the organisation's view: once written */
+	if (key != NULL)
+		json_object_set_new(j, "usb_key", key);
 	json_object_set_new(j, "can_submit",
 			    json_boolean(order_fsm_decide(s, OE_SUBMIT, OA_ORG, 0, &facts, &next) == FSM_OK));
 	return j;

@@ -22,6 +22,7 @@ const struct http_param api_params[] = {
 	{"year", 4, 4, DIGITS, NULL, NULL},                        /* a calendar year */
 	{"serial", 1, 40, DIGITS "ABCDEFabcdef", NULL, NULL},      /* a certificate serial, hex */
 	{"ca", 1, 47, LOWER DIGITS "-", NULL, NULL},               /* a CA key id */
+	{"key_serial", 1, 64, UPPER LOWER DIGITS "._:-", NULL, NULL},  /* a USB key's serial number */
 	{"token", 43, 43, UPPER LOWER DIGITS "-_",     /* base64url of 256 random bits */
 	 "verify_link_invalid", "二维码无效或已失效，请重新下载授权委托书后扫码"},
 };
@@ -110,6 +111,14 @@ const struct route api_routes[] = {
 	/* the encryption key of a dual certificate, wrapped for the USB key: producers write it */
 	{"GET", "/api/v1/admin/orders/{order_no}/certificates/enc-key", api_certificates_enc_key,
 	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
+	/* production onto a USB key (issue 13): producers, and admins */
+	{"POST", "/api/v1/admin/orders/{order_no}/production", api_production_start,
+	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER) | ACCESS_ROLE(ROLE_ADMIN)},
+	{"POST", "/api/v1/admin/orders/{order_no}/production/complete", api_production_complete,
+	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER) | ACCESS_ROLE(ROLE_ADMIN)},
+	{"GET", "/api/v1/admin/orders/{order_no}/production/pin-slip.pdf", api_production_pin_slip,
+	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER) | ACCESS_ROLE(ROLE_ADMIN)},
+	{"GET", "/api/v1/admin/usb-keys/{key_serial}/so-pin", api_usbkey_so_pin, ADMIN},
 	{"GET", "/api/v1/admin/certificates/{serial}", api_certificate_get, ACCESS_STAFF},
 	{"GET", "/api/v1/ca", api_ca_list, ACCESS_PUBLIC},
 	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC},

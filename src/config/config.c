@@ -27,6 +27,7 @@ struct opt {
 static const char *const backends[] = {"sqlite", "postgres", NULL};
 static const char *const sms_providers[] = {"outbox", "tencent", NULL};
 static const char *const booleans[] = {"false", "true", NULL};
+static const char *const user_pin_modes[] = {"random", "default", NULL};
 
 #define F(field) offsetof(struct config, field)
 static const struct opt opts[] = {
@@ -135,6 +136,8 @@ static const struct opt opts[] = {
 	{"ca", "crl_interval_s", OPT_INT, F(ca_crl_interval_s), 60, 604800, "86400", NULL},
 	{"ca", "ocsp_validity_s", OPT_INT, F(ca_ocsp_validity_s), 600, 604800, "86400", NULL},
 	{"km", "kek_file", OPT_STR, F(km_kek_file), 1, 4096, "var/km.kek", NULL},
+	{"production", "user_pin", OPT_ENUM, F(production_user_pin), 0, 0, "random", user_pin_modes},
+	{"production", "default_user_pin", OPT_STR, F(production_default_user_pin), 6, 16, "12345678", NULL},
 };
 #undef F
 

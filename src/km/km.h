@@ -52,6 +52,20 @@ char *km_key_seal(const struct km_kek *kek, EVP_PKEY *pk, int64_t order_id, cons
  * algorithm is not the one it was sealed with, or the text was changed. */
 EVP_PKEY *km_key_open(const struct km_kek *kek, const char *sealed, int64_t order_id, const char *algorithm);
 
+/* --- USB key PINs under the KEK (pinseal.c, issue 13) --- */
+
+/* Seals pin (1..64 bytes) for the key serial of order_id; which is "so" or "user" (bound into the
+ * additional data). Returns base64(nonce 12 | AES-256-GCM | tag 16) (caller frees) or NULL. */
+char *km_pin_seal(const struct km_kek *kek, const char *pin, int64_t order_id, const char *serial,
+		  const char *which);
+/* Opens what km_pin_seal made with the same order, serial and which. Returns the PIN (caller wipes
+ * and frees) or NULL when anything differs. */
+char *km_pin_open(const struct km_kek *kek, const char *sealed, int64_t order_id, const char *serial,
+		  const char *which);
+/* Writes len - 1 random characters and a NUL into out: digits, or letters and digits without the
+ * ones that read alike. Returns 0 or -1. */
+int km_pin_random(char *out, size_t len, int digits_only);
+
 /* --- the SKF ENVELOPEDKEYBLOB (envelope.c) --- */
 
 #define KM_SGD_SM4_ECB 0x00000401u

@@ -30,6 +30,7 @@ struct issue_ctx {
 	char spki[65];
 	int years;
 	struct cert_rec *out;
+	int64_t usb_key_id; /* the order's key being produced */
 };
 
 /* Returns the years paid for the order: the form's "years" (1..9), else 1. */
@@ -87,6 +88,20 @@ static int pick_profile(struct issue_ctx *x, char *detail, size_t dl)
 	return PKI_CSR_KEY_MISMATCH;
 }
 
+/* Sets x->usb_key_id to the order's key being produced: a certificate is issued for one key.
+ * Returns PKI_OK, PKI_PRODUCTION_NOT_STARTED or PKI_INTERNAL. */
+static int live_key(struct db_conn *c, struct issue_ctx *x, char *detail, size_t dl)
+{
+	struct usbkey_rec k = {0};
+	int rc = store_usbkey_live_of_order(c, x->order.id, &k);
+
+	x->usb_key_id = k.id;
+	store_usbkey_free(&k);
+	if (rc == DB_NOTFOUND || (rc == DB_OK && strcmp(k.state, "producing") != 0))
+		return snprintf(detail, dl, "no USB key being produced"), PKI_PRODUCTION_NOT_STARTED;
+	return rc == DB_OK ? PKI_OK : PKI_INTERNAL;
+}
+
 /* Reads the order; *existing is set when it already has its certificate (loaded into x->out).
  * Returns PKI_OK or an error. */
 static int load_order(struct db_conn *c, struct issue_ctx *x, int *existing, char *detail, size_t dl)
@@ -101,7 +116,7 @@ static int load_order(struct db_conn *c, struct issue_ctx *x, int *existing, cha
 		return *existing = 1, PKI_OK;
 	if (strcmp(x->order.state, PKI_ISSUE_STATE) != 0)
 		return snprintf(detail, dl, "order in state %s", x->order.state), PKI_ORDER_STATE;
-	return PKI_OK;
+	return live_key(c, x, detail, dl);
 }
 
 /* Reads what the certificate needs (organisation, profile, CA) and checks the key is not another
@@ -151,6 +166,7 @@ static int fill_out(struct issue_ctx *x, X509 *cert, const unsigned char *der, s
 	memset(v, 0, sizeof(*v));
 	v->order_id = x->order.id;
 	v->org_id = x->order.org_id;
+	v->usb_key_id = x->usb_key_id;
 	str_copy(v->serial, serial, sizeof(v->serial));
 	str_copy(v->ca_key_id, x->ca.key_id, sizeof(v->ca_key_id));
 	str_copy(v->kind, x->rq->kind, sizeof(v->kind));

@@ -237,6 +237,7 @@ static const struct {
 	[PKI_SIGNER_UNAVAILABLE] = {"signer_unavailable", "签名服务暂时不可用，请稍后重试", 503},
 	[PKI_SIGNER_REFUSED] = {"signer_refused", "签名服务拒绝签发该证书", 502},
 	[PKI_CA_KEY_UNAVAILABLE] = {"ca_key_unavailable", "签发 CA 的私钥当前不可用（密钥缺失或硬件令牌未连接），请稍后重试", 503},
+	[PKI_PRODUCTION_NOT_STARTED] = {"production_not_started", "该订单尚未开始制证（未登记 USB Key），请先选择 USB Key 开始制证", 409},
 	[PKI_INTERNAL] = {"internal", "服务器内部错误，请稍后重试", 500},
 };
 

@@ -67,6 +67,7 @@ enum pki_err {
 	PKI_SIGNER_UNAVAILABLE, /* the signer cannot be reached, or its key is unavailable: retry */
 	PKI_SIGNER_REFUSED,     /* the signer refused to sign */
 	PKI_CA_KEY_UNAVAILABLE, /* the signer lacks the CA's key or its token: retry once fixed */
+	PKI_PRODUCTION_NOT_STARTED, /* the order has no USB key being produced (POST .../production) */
 	PKI_INTERNAL,
 };
 

@@ -683,15 +683,19 @@ struct cert_rec {
 	char status[12]; /* good, revoked */
 	char revoked_at[32], reason[32];
 	char created_at[32];
-	char *der_b64; /* owned: store_cert_free */
+	int64_t usb_key_id; /* the USB key (usb_keys) it was issued for; 0 before keys were recorded */
+	char *der_b64;      /* owned: store_cert_free */
 };
 
-/* Records an issued certificate (id, status, created_at ignored) while its order is in order_state,
- * and audits it as cert.issue on order_no. DB_CONFLICT when the order already has one of this kind
- * (or the serial exists), DB_NOTFOUND when the order left order_state. */
+/* Records an issued certificate (id, status, created_at ignored) while its order is in order_state
+ * (and, with v->usb_key_id, while that key is still being produced), and audits it as cert.issue on
+ * order_no. DB_CONFLICT when the order already has one of this kind for the key (or the serial
+ * exists), DB_NOTFOUND when the order left order_state or the key was abandoned. */
 int store_cert_insert(struct db_conn *c, struct cert_rec *v, const char *order_no, const char *order_state,
 		      const struct actor *a);
-/* Loads the certificate of order_id and kind. Returns DB_OK, DB_NOTFOUND or < 0. */
+/* Loads the current certificate of order_id and kind: the one of the order's live USB key (producing
+ * or written), or, when the order has none, the one issued before keys were recorded (certificates of
+ * an abandoned key never count). Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_cert_of_order(struct db_conn *c, int64_t order_id, const char *kind, struct cert_rec *v);
 /* Loads the certificate with serial (hex, any case). Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_cert_by_serial(struct db_conn *c, const char *serial, struct cert_rec *v);
@@ -748,5 +752,45 @@ int store_cert_search(struct db_conn *c, const char *q, const char *status, int 
 		      json_t **items);
 /* Loads the delegated OCSP responder of issuing CA issuing_key_id. DB_OK, DB_NOTFOUND or < 0. */
 int store_ocsp_responder(struct db_conn *c, const char *issuing_key_id, struct ca_rec *out);
+
+/* --- USB keys an order is produced onto (store_usbkey.c, migration 018) --- */
+
+/* One key an order was produced onto, or started on. PINs are kept sealed under the KEK (km.h). */
+struct usbkey_rec {
+	int64_t id, order_id;
+	char serial[72];
+	char kind[8]; /* skf, pkcs11 */
+	char model[72], manufacturer[72];
+	int ulong_bits; /* SKF library's ULONG width, 0 when unknown or PKCS#11 */
+	char state[12]; /* producing, written, abandoned */
+	char *so_pin, *user_pin; /* sealed (km_pin_seal), owned: store_usbkey_free */
+	int user_pin_default;    /* the user PIN is the project's documented default */
+	char kek_id[17];
+	char created_at[32], written_at[32];
+};
+
+/* Loads the live key (producing or written) of order_id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_usbkey_live_of_order(struct db_conn *c, int64_t order_id, struct usbkey_rec *k);
+/* Loads the live key with serial, of any order. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_usbkey_live_by_serial(struct db_conn *c, const char *serial, struct usbkey_rec *k);
+/* Loads the newest record of the key with serial, in any state. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_usbkey_latest_by_serial(struct db_conn *c, const char *serial, struct usbkey_rec *k);
+/* Records k in state producing (k->id set) while its order is producing (else DB_NOTFOUND).
+ * DB_CONFLICT when the serial or the order has a live key already. Returns DB_OK or < 0. */
+int store_usbkey_insert(struct db_conn *c, struct usbkey_rec *k);
+/* Moves key id from producing to state (written or abandoned), stamped now. Returns DB_OK,
+ * DB_NOTFOUND when it is no longer producing, or < 0. */
+int store_usbkey_finish(struct db_conn *c, int64_t id, const char *state);
+/* *serials gets the serials of the good certificates issued for key id (a JSON array of strings). */
+int store_usbkey_cert_serials(struct db_conn *c, int64_t id, json_t **serials);
+/* Returns {"serial","model","state"} of k (caller decrefs). */
+json_t *store_usbkey_json(const struct usbkey_rec *k);
+/* Returns the JSON of order_id's live key, or when org_view only a written one; NULL when none. */
+json_t *store_usbkey_of_order_json(struct db_conn *c, int64_t order_id, int org_view);
+/* Adds "usb_key" {serial, model, state} to each item of items (objects with "order_no") whose order
+ * has a live key: the production queue shows where each order's key stands. */
+void store_usbkey_annotate(struct db_conn *c, json_t *items);
+/* Wipes and frees the sealed PINs k holds. */
+void store_usbkey_free(struct usbkey_rec *k);
 
 #endif

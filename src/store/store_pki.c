@@ -228,7 +228,7 @@ int store_profiles_json(struct db_conn *c, int64_t project_id, json_t **items)
 
 #define CERT_COLS                                                                                            \
 	"id, order_id, org_id, serial, ca_key_id, kind, subject, not_before, not_after, spki_sha256, status,"\
-	" revoked_at, reason, created_at, der"
+	" revoked_at, reason, created_at, der, usb_key_id"
 
 /* Copies the current row (CERT_COLS) into v. */
 static void cert_from_row(struct db_rows *r, struct cert_rec *v)
@@ -251,6 +251,7 @@ static void cert_from_row(struct db_rows *r, struct cert_rec *v)
 		str_copy(v->reason, db_rows_text(r, 12), sizeof(v->reason));
 	str_copy(v->created_at, db_rows_text(r, 13), sizeof(v->created_at));
 	v->der_b64 = xstrdup(db_rows_text(r, 14) != NULL ? db_rows_text(r, 14) : "");
+	v->usb_key_id = db_rows_int(r, 15);
 }
 
 /* Runs a query for one certificate with two text arguments into v. */
@@ -278,16 +279,21 @@ int store_cert_insert(struct db_conn *c, struct cert_rec *v, const char *order_n
 	timefmt_rfc3339(time(NULL), now);
 	str_copy(v->created_at, now, sizeof(v->created_at));
 	str_copy(v->status, "good", sizeof(v->status));
-	/* written only while the order is still in the state the issuance was decided in */
+	/* written only while the order is still in the state the issuance was decided in, and its key
+	 * still the one being produced (a key switched meanwhile gets no certificate) */
 	rc = db_query_int(c,
 			  "INSERT INTO certificates (serial, order_id, org_id, ca_key_id, kind, subject, not_before,"
-			  " not_after, der, spki_sha256, status, created_at)"
-			  " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'good', ?"
-			  " WHERE EXISTS (SELECT 1 FROM orders WHERE id = ? AND state = ?) RETURNING id",
+			  " not_after, der, spki_sha256, status, created_at, usb_key_id)"
+			  " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'good', ?, ?"
+			  " WHERE EXISTS (SELECT 1 FROM orders WHERE id = ? AND state = ?)"
+			  " AND (? = 0 OR EXISTS (SELECT 1 FROM usb_keys WHERE id = ? AND order_id = ?"
+			  " AND state = 'producing')) RETURNING id",
 			  DB_ARGS(DB_TEXT(v->serial), DB_INT(v->order_id), DB_INT(v->org_id), DB_TEXT(v->ca_key_id),
 				  DB_TEXT(v->kind), DB_TEXT(v->subject), DB_TEXT(v->not_before),
 				  DB_TEXT(v->not_after), DB_TEXT(v->der_b64), DB_TEXT(v->spki_sha256), DB_TEXT(now),
-				  DB_INT(v->order_id), DB_TEXT(order_state)),
+				  v->usb_key_id != 0 ? DB_INT(v->usb_key_id) : DB_NULLV, DB_INT(v->order_id),
+				  DB_TEXT(order_state), DB_INT(v->usb_key_id), DB_INT(v->usb_key_id),
+				  DB_INT(v->order_id)),
 			  &v->id);
 	if (rc != DB_OK)
 		return rc;
@@ -298,8 +304,13 @@ int store_cert_insert(struct db_conn *c, struct cert_rec *v, const char *order_n
 
 int store_cert_of_order(struct db_conn *c, int64_t order_id, const char *kind, struct cert_rec *v)
 {
-	return cert_one(c, "SELECT " CERT_COLS " FROM certificates WHERE order_id = ? AND kind = ?",
-			DB_ARGS(DB_INT(order_id), DB_TEXT(kind)), v);
+	/* NULL = NULL is not true: the unkeyed certificate is asked for apart */
+	return cert_one(c,
+			"SELECT " CERT_COLS " FROM certificates WHERE order_id = ? AND kind = ? AND"
+			" (usb_key_id = (SELECT id FROM usb_keys k WHERE k.order_id = ? AND k.state IN"
+			" ('producing', 'written')) OR (usb_key_id IS NULL AND NOT EXISTS (SELECT 1 FROM usb_keys k"
+			" WHERE k.order_id = ? AND k.state IN ('producing', 'written'))))",
+			DB_ARGS(DB_INT(order_id), DB_TEXT(kind), DB_INT(order_id), DB_INT(order_id)), v);
 }
 
 int store_cert_by_serial(struct db_conn *c, const char *serial, struct cert_rec *v)

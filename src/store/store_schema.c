@@ -36,6 +36,40 @@ static char *dialect(const char *sql, const char *backend)
 	return out;
 }
 
+/* Removes from sql (in place) the blocks {{sqlite}} ... {{end}} and {{postgres}} ... {{end}} that are
+ * not backend's, and the markers of those that are: what one backend cannot say like the other
+ * (dropping a table constraint) is written once per backend in the same migration. */
+static void dialect_blocks(char *sql, const char *backend)
+{
+	static const char *const names[] = {"sqlite", "postgres"};
+	char *out = sql, *p = sql;
+	int skip = 0;
+
+	while (*p != '\0') {
+		size_t n = 0;
+		for (int i = 0; i < 2 && n == 0; i++) {
+			size_t len = strlen(names[i]);
+			if (strncmp(p, "{{", 2) == 0 && strncmp(p + 2, names[i], len) == 0 &&
+			    strncmp(p + 2 + len, "}}", 2) == 0) {
+				skip = strcmp(names[i], backend) != 0;
+				n = len + 4;
+			}
+		}
+		if (n == 0 && strncmp(p, "{{end}}", 7) == 0) {
+			skip = 0;
+			n = 7;
+		}
+		if (n > 0) {
+			p += n;
+			continue;
+		}
+		if (!skip)
+			*out++ = *p;
+		p++;
+	}
+	*out = '\0';
+}
+
 /* Applies migrations newer than the recorded version on c (in an open transaction). */
 static int apply_pending(struct db_conn *c, int *applied, char *err, size_t errlen)
 {
@@ -59,6 +93,7 @@ static int apply_pending(struct db_conn *c, int *applied, char *err, size_t errl
 		if (m->version <= current)
 			continue;
 		char *sql = dialect(m->sql, backend);
+		dialect_blocks(sql, backend);
 		int rc = db_exec_script(c, sql);
 		free(sql);
 		if (rc == DB_OK)

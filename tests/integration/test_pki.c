@@ -55,6 +55,13 @@ static void producing_order(struct client *c, char no[32])
 	assert_int_equal(db_exec(dc, "UPDATE orders SET state = 'producing', submitted_at = created_at WHERE order_no = ?",
 				 DB_ARGS(DB_TEXT(no)), NULL),
 			 DB_OK);
+	/* issuance needs a key being produced (POST .../production, test_production.c): recorded here */
+	assert_int_equal(db_exec(dc,
+				 "INSERT INTO usb_keys (order_id, serial, kind, state, so_pin, user_pin, kek_id, created_at)"
+				 " SELECT id, 'TEST-' || order_no, 'skf', 'producing', 'x', 'x', 'x', created_at FROM orders"
+				 " WHERE order_no = ?",
+				 DB_ARGS(DB_TEXT(no)), NULL),
+			 DB_OK);
 	db_release(dc);
 }
 

@@ -1808,6 +1808,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders/{order_no}/production": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start (or resume) production of the order onto a USB key (producer or admin)
+         * @description The producer's page picked a key through certdesk-agent (`GET /v1/keys`) and sends what the
+         *     agent reported. The order must be `producing` (409 `state_conflict`). A new key gets a random
+         *     SO PIN (16 letters and digits) and user PIN (8 digits, or `[production] default_user_pin`
+         *     when `[production] user_pin = default`), both stored sealed under the key-encryption key
+         *     (`[km] kek_file`; missing: 503 `km_unavailable`) and returned here because the page hands
+         *     them to the agent (`POST /v1/keys/{id}/init`); they are never logged (`Cache-Control:
+         *     no-store`; audited as `production.start` without the PINs).
+         *     The same key again (same serial): 200, `resumed: true`, the same PINs and the certificates
+         *     already issued for it (write those; never a second issuance). Another key while one is being
+         *     produced: the previous key's record becomes `abandoned`, its certificates are revoked
+         *     (reason superseded, CRL and OCSP republished), its SO PIN comes back in `previous_key` so the
+         *     producer can wipe it (`POST /v1/keys/{id}/wipe`), and the new key gets new certificates
+         *     (the dual profile's encryption key is certified again for it).
+         *     409 `key_in_use`: the serial is being produced or was written for another order;
+         *     409 `state_conflict`: the order's key is already written, or the order is not producing;
+         *     409 `profile_missing`: no certificate profile of the project fits the key's kind (SKF: SM2;
+         *     PKCS#11: RSA or P-256).
+         */
+        post: operations["startProduction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/production/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish production with what was read back from the key (producer or admin)
+         * @description The read-back must equal the order's live certificates exactly: the signing certificate,
+         *     and the encryption certificate for a dual profile, byte for byte, and the serial must be
+         *     the key being produced; otherwise 409 `readback_mismatch` with a Chinese message naming
+         *     what differs, and nothing changes. Then, in one transaction, the key becomes `written` and
+         *     the order `producing → produced` (event `made`, as `POST .../made`), audited as
+         *     `production.complete` (key serial, certificate serials). Replies with the order.
+         *     409 `production_not_started`: no key is being produced; 409 `state_conflict`: the order is
+         *     not producing (or changed meanwhile).
+         */
+        post: operations["completeProduction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/production/pin-slip.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The PIN slip (证书密码信封) of the order's USB key, A5 PDF (producer or admin)
+         * @description The organisation's name, the order number, the key's serial and model, the initial user PIN
+         *     (or "默认 PIN，见说明" when it is the project's default) and how to change it at first use.
+         *     Audited as `production.pin_slip`; `Cache-Control: no-store`.
+         */
+        get: operations["getPinSlip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/usb-keys/{key_serial}/so-pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A USB key's serial number as the agent reports it. */
+                key_serial: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The SO (admin) PIN of a USB key, for a PIN unlock (admin)
+         * @description The newest record of the key with this serial. Audited as `usbkey.so_pin`;
+         *     `Cache-Control: no-store`.
+         */
+        get: operations["getUsbKeySoPin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/certificates/{serial}": {
         parameters: {
             query?: never;
@@ -2688,6 +2815,8 @@ export interface components {
             verification: components["schemas"]["Verification"];
             /** @description The order's certificates once issued (serial and validity on the organisation's page). */
             certificates?: components["schemas"]["Certificate"][];
+            /** @description The USB key of the order - for staff once production started, for the organisation once written. */
+            usb_key?: components["schemas"]["UsbKey"];
             /** @description The current invoice, or null before finance uploads one. */
             invoice?: components["schemas"]["Invoice"] | null;
             /**
@@ -3182,6 +3311,80 @@ export interface components {
              * @description When that parcel was marked received; absent until then.
              */
             paper_received_at?: string;
+            /** @description The production queue only - the order's USB key once production started. */
+            usb_key?: components["schemas"]["UsbKey"];
+        };
+        /**
+         * @description producing (started), written (read back, order produced), abandoned (replaced by another key).
+         * @enum {string}
+         */
+        UsbKeyState: "producing" | "written" | "abandoned";
+        UsbKey: {
+            serial: string;
+            model: string;
+            state: components["schemas"]["UsbKeyState"];
+        };
+        ProductionStart: {
+            /** @enum {string} */
+            kind: "skf" | "pkcs11";
+            serial: string;
+            model?: string;
+            manufacturer?: string;
+            /**
+             * @description The SKF library's ULONG width (SKF keys).
+             * @enum {integer}
+             */
+            ulong_bits?: 32 | 64;
+        };
+        ProductionCertificate: {
+            /** @enum {string} */
+            usage: "sign" | "enc";
+            serial: string;
+            /** @description The certified public key, base64 SubjectPublicKeyInfo DER (find the key pair on the key). */
+            public_key: string;
+            /** @description The certificate, base64 DER. */
+            der: string;
+        };
+        Production: {
+            order_no: string;
+            key: {
+                /** @enum {string} */
+                kind: "skf" | "pkcs11";
+                serial: string;
+                model: string;
+                state: components["schemas"]["UsbKeyState"];
+            };
+            resumed: boolean;
+            /** @description The key's SO (admin) PIN, for the agent's init. */
+            so_pin: string;
+            /** @description The initial user PIN, for the agent's init and login. */
+            user_pin: string;
+            user_pin_is_default: boolean;
+            /** @description The token label (the order number). */
+            label: string;
+            /**
+             * @description The key pair to generate (the agent's name), from the order's certificate profile.
+             * @enum {string}
+             */
+            algorithm: "sm2" | "rsa-2048" | "rsa-3072" | "ec-p256";
+            /** @description An encryption certificate and key (GET .../certificates/enc-key) come too. */
+            dual: boolean;
+            /** @description Already issued for this key (a resume); empty for a new key. */
+            certificates: components["schemas"]["ProductionCertificate"][];
+            /** @description The key abandoned by this start, to wipe with its SO PIN. */
+            previous_key?: {
+                serial: string;
+                so_pin: string;
+            };
+        };
+        ProductionComplete: {
+            serial: string;
+            certificates: {
+                /** @enum {string} */
+                usage: "sign" | "enc";
+                /** @description The certificate read back from the key, base64 DER. */
+                der: string;
+            }[];
         };
         WorkQueue: {
             /** @enum {string} */
@@ -7292,6 +7495,219 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `km_unavailable`: the KEK file is missing or unusable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startProduction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductionStart"];
+            };
+        };
+        responses: {
+            /** @description Resumed on the key already recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Production"];
+                };
+            };
+            /** @description Started on a new key. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Production"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            /** @description `state_conflict`, `key_in_use` or `profile_missing` (see above). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            /** @description `internal`, or `km_key_mismatch`: the stored PINs do not open with the current KEK. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `km_unavailable`: the KEK file is missing or unusable; nothing recorded. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    completeProduction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductionComplete"];
+            };
+        };
+        responses: {
+            /** @description The order, now produced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            /** @description `readback_mismatch`, `production_not_started` or `state_conflict`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getPinSlip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PDF. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            /** @description `production_not_started`: no key recorded for the order. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            /** @description `km_unavailable`: the KEK file is missing or unusable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUsbKeySoPin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A USB key's serial number as the agent reports it. */
+                key_serial: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The SO PIN. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        serial: string;
+                        order_no: string;
+                        state: components["schemas"]["UsbKeyState"];
+                        so_pin: string;
+                    };
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no key with this serial. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
             /** @description `km_unavailable`: the KEK file is missing or unusable. */
             503: {
                 headers: {
