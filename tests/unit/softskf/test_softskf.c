@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,46 @@ static void test_dev_auth_and_application(void **state)
 	assert_int_equal(tool("create %s key3 --devauth 000102030405060708090a0b0c0d0e0f", dir), 0);
 	assert_int_equal(f.SKF_ConnectDev("key3", &dev), SAR_OK);
 	assert_int_equal(dev_auth(dev, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"), SAR_OK);
+	assert_int_equal(f.SKF_DisConnectDev(dev), SAR_OK);
+}
+
+struct sign_job {
+	HCONTAINER con;
+	ECCPUBLICKEYBLOB pub;
+	int failures;
+};
+
+/* Signs and reads the container type 10 times on the shared handle. */
+static void *sign_loop(void *arg)
+{
+	struct sign_job *j = arg;
+	unsigned char e[32] = {7};
+	ECCSIGNATUREBLOB sig;
+	ULONG type = 0;
+
+	for (int i = 0; i < 10; i++) {
+		e[1] = (unsigned char)i;
+		if (f.SKF_ECCSignData(j->con, e, 32, &sig) != SAR_OK || f.SKF_GetContainerType(j->con, &type) != SAR_OK)
+			__atomic_add_fetch(&j->failures, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/* Four threads on the same container handle (the library's one mutex serialises them). */
+static void test_threads(void **state)
+{
+	DEVHANDLE dev = NULL;
+	HAPPLICATION app = NULL;
+	struct sign_job j = {0};
+	pthread_t t[4];
+	(void)state;
+
+	open_con(&dev, &app, &j.con, &j.pub);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, sign_loop, &j), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(j.failures, 0);
 	assert_int_equal(f.SKF_DisConnectDev(dev), SAR_OK);
 }
 
@@ -653,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_certificates_and_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_misuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test(test_exports),
 	};
 	int r;
