@@ -177,8 +177,9 @@ static int h_init(struct http_req *r)
 		return reply_err(r, 422, "bad_request", "请填写管理员 PIN、用户 PIN 和标签（标签最多 32 字节）", NULL);
 	}
 	agent_lock(A(r));
-	agent_sessions_drop_key(A(r), http_param(r, "id"));
 	rc = m->ops->init(m, http_param(r, "id"), so, user, label, &res);
+	if (rc == TOK_OK) /* a key initialised anew has no login left */
+		agent_sessions_drop_key(A(r), http_param(r, "id"));
 	agent_unlock(A(r));
 	json_decref(j);
 	return rc == TOK_OK ? http_reply_json(r, 200, json_pack("{s:b}", "ok", 1)) : reply_tok(r, rc, &res);
@@ -504,8 +505,8 @@ static int h_wipe(struct http_req *r)
 		return reply_err(r, 422, "bad_request", "请输入管理员 PIN 码", NULL);
 	}
 	agent_lock(A(r));
-	agent_sessions_drop_key(A(r), http_param(r, "id"));
 	rc = m->ops->wipe(m, http_param(r, "id"), so, &res);
+	agent_sessions_drop_key(A(r), http_param(r, "id")); /* the backend has logged the key out */
 	agent_unlock(A(r));
 	json_decref(j);
 	return rc == TOK_OK ? http_reply_json(r, 200, json_pack("{s:b}", "ok", 1)) : reply_tok(r, rc, &res);
@@ -545,7 +546,7 @@ static const struct route routes[] = {
 	{"PUT", "/v1/keys/{id}/data/{name}", h_data_put, ACC_SESSION},
 	{"GET", "/v1/keys/{id}/data/{name}", h_data_get, ACC_SESSION},
 	{"DELETE", "/v1/keys/{id}/data/{name}", h_data_del, ACC_SESSION},
-	{"POST", "/v1/keys/{id}/wipe", h_wipe, ACC_SESSION},
+	{"POST", "/v1/keys/{id}/wipe", h_wipe, ACC_ORIGIN}, /* the SO PIN authorises: a locked key has no session */
 	{"OPTIONS", "/*", h_preflight, ACC_ORIGIN},
 	/* Anything else still passes the Host and Origin checks before its 404. */
 	{"GET", "/*", h_not_found, ACC_ORIGIN},

@@ -576,6 +576,7 @@ static int skf_data_get(struct token_module *m, const char *id, const char *name
 	if (fa.FileSize > 1024 * 1024)
 		return TOK_ERROR;
 	*out = xcalloc(fa.FileSize + 1);
+	got = fa.FileSize; /* in: the buffer's size */
 	if (fa.FileSize > 0 &&
 	    (rc = sar(F(m).SKF_ReadFile(app, (LPSTR)name, 0, fa.FileSize, *out, &got), "SKF_ReadFile", res)) != TOK_OK) {
 		free(*out);

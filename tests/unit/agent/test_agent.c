@@ -1,1 +1,215 @@
-int main(void){return 0;}
+/* Unit tests for certdesk-agent: the SKF blob conversions (ECCPUBLICKEYBLOB <-> SubjectPublicKeyInfo,
+ * ECCSIGNATUREBLOB <-> DER, both directions, leading-zero cases, blobs that are not right-aligned
+ * refused), the SM2 digest e = SM3(Z || M) against OpenSSL's own SM2 verification, and the Origin and
+ * Host checks (src/agent/skfblob.c, checks.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/skfblob.h"
+
+/* Returns a new SM2 key pair. */
+static EVP_PKEY *sm2_key(void)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	assert_non_null(pk);
+	return pk;
+}
+
+static void test_pub_blob_round_trip(void **state)
+{
+	EVP_PKEY *pk = sm2_key();
+	unsigned char *spki = NULL, *back = NULL;
+	int n = i2d_PUBKEY(pk, &spki);
+	uint8_t x[64], y[64], zero[32] = {0};
+	unsigned long bits = 0;
+	size_t blen = 0;
+
+	(void)state;
+	assert_true(n > 0);
+	assert_int_equal(skfb_spki_to_pub(spki, (size_t)n, &bits, x, y), 0);
+	assert_int_equal(bits, 256);
+	assert_memory_equal(x, zero, 32); /* right-aligned in the 64-byte field */
+	assert_memory_equal(y, zero, 32);
+	assert_int_equal(skfb_pub_to_spki(bits, x, y, &back, &blen), 0);
+	assert_int_equal(blen, (size_t)n);
+	assert_memory_equal(back, spki, blen);
+	OPENSSL_free(back);
+	OPENSSL_free(spki);
+	EVP_PKEY_free(pk);
+}
+
+static void test_pub_blob_refused(void **state)
+{
+	EVP_PKEY *pk = sm2_key(), *p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	unsigned char *spki = NULL, *out = NULL;
+	int n = i2d_PUBKEY(pk, &spki);
+	uint8_t x[64], y[64];
+	unsigned long bits = 0;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(skfb_spki_to_pub(spki, (size_t)n, &bits, x, y), 0);
+	x[0] = 0x01; /* a value that is not right-aligned (left-aligned, or a 512-bit field) */
+	assert_int_equal(skfb_pub_to_spki(256, x, y, &out, &len), -1);
+	x[0] = 0;
+	assert_int_equal(skfb_pub_to_spki(512, x, y, &out, &len), -1); /* BitLen must be 256 */
+	y[63] ^= 1;                                                      /* off the curve */
+	assert_int_equal(skfb_pub_to_spki(256, x, y, &out, &len), -1);
+	OPENSSL_free(spki);
+	spki = NULL;
+	n = i2d_PUBKEY(p256, &spki); /* not an SM2 key */
+	assert_int_equal(skfb_spki_to_pub(spki, (size_t)n, &bits, x, y), -1);
+	assert_int_equal(skfb_spki_to_pub(spki, (size_t)n - 1, &bits, x, y), -1); /* truncated */
+	OPENSSL_free(spki);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_free(p256);
+}
+
+/* Converts r/s blob fields to DER and back, checking the DER's integer lengths. */
+static void sig_round_trip(const uint8_t r[64], const uint8_t s[64], size_t want_len)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	uint8_t r2[64], s2[64];
+
+	assert_int_equal(skfb_sig_to_der(r, s, &der, &len), 0);
+	assert_int_equal(len, want_len);
+	assert_int_equal(skfb_der_to_sig(der, len, r2, s2), 0);
+	assert_memory_equal(r, r2, 64);
+	assert_memory_equal(s, s2, 64);
+	OPENSSL_free(der);
+}
+
+static void test_sig_blob(void **state)
+{
+	uint8_t r[64] = {0}, s[64] = {0};
+
+	(void)state;
+	memset(r + 32, 0x11, 32);
+	memset(s + 32, 0x22, 32);
+	sig_round_trip(r, s, 2 + 2 * (2 + 32)); /* SEQUENCE{INTEGER 32, INTEGER 32} */
+	r[32] = 0x80;                           /* high bit: DER adds a 0x00 */
+	sig_round_trip(r, s, 2 + (2 + 33) + (2 + 32));
+	r[32] = 0x00;
+	r[33] = 0x00;
+	r[34] = 0x05; /* leading zero bytes: DER is shorter, the blob right-aligned again */
+	sig_round_trip(r, s, 2 + (2 + 30) + (2 + 32));
+}
+
+static void test_sig_blob_refused(void **state)
+{
+	uint8_t r[64] = {0}, s[64] = {0}, r2[64], s2[64];
+	unsigned char *der = NULL, big[80];
+	size_t len = 0;
+
+	(void)state;
+	memset(r + 32, 0x11, 32);
+	memset(s + 32, 0x22, 32);
+	r[31] = 1; /* not right-aligned */
+	assert_int_equal(skfb_sig_to_der(r, s, &der, &len), -1);
+	r[31] = 0;
+	memset(s, 0, 64); /* s = 0 is no signature */
+	assert_int_equal(skfb_sig_to_der(r, s, &der, &len), -1);
+	/* a DER signature whose r has 33 significant bytes does not fit the blob */
+	big[0] = 0x30;
+	big[1] = 2 + 34 + 3;
+	big[2] = 0x02;
+	big[3] = 34;
+	big[4] = 0x00;
+	memset(big + 5, 0xff, 33);
+	big[38] = 0x02;
+	big[39] = 1;
+	big[40] = 1;
+	assert_int_equal(skfb_der_to_sig(big, 41, r2, s2), -1);
+	assert_int_equal(skfb_der_to_sig(big, 40, r2, s2), -1); /* truncated */
+}
+
+/* e = SM3(Z || M) signed as a digest verifies as an SM2 signature over M with the default ID: Z is
+ * computed as OpenSSL computes it. */
+static void test_sm2_e(void **state)
+{
+	EVP_PKEY *pk = sm2_key();
+	const unsigned char msg[] = "certdesk CertificationRequestInfo";
+	uint8_t x[32], y[32], e[32];
+	unsigned char sig[128];
+	size_t siglen = sizeof(sig);
+	EVP_PKEY_CTX *sc = EVP_PKEY_CTX_new(pk, NULL);
+	EVP_MD_CTX *vc = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+
+	(void)state;
+	assert_int_equal(skfb_pkey_xy(pk, x, y), 0);
+	assert_int_equal(skfb_sm2_e(x, y, msg, sizeof(msg) - 1, e), 0);
+	assert_int_equal(EVP_PKEY_sign_init(sc), 1);
+	assert_int_equal(EVP_PKEY_sign(sc, sig, &siglen, e, 32), 1);
+	pctx = EVP_PKEY_CTX_new(pk, NULL);
+	assert_int_equal(EVP_PKEY_CTX_set1_id(pctx, SKFB_SM2_ID, SKFB_SM2_ID_LEN), 1);
+	EVP_MD_CTX_set_pkey_ctx(vc, pctx);
+	assert_int_equal(EVP_DigestVerifyInit(vc, NULL, EVP_sm3(), NULL, pk), 1);
+	assert_int_equal(EVP_DigestVerify(vc, sig, siglen, msg, sizeof(msg) - 1), 1);
+	EVP_MD_CTX_free(vc);
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_CTX_free(sc);
+	EVP_PKEY_free(pk);
+}
+
+static void test_origin(void **state)
+{
+	const char *list = "http://127.0.0.1:8080, https://ca.example.cn";
+
+	(void)state;
+	assert_true(agent_origin_allowed(list, "http://127.0.0.1:8080"));
+	assert_true(agent_origin_allowed(list, "https://ca.example.cn"));
+	assert_false(agent_origin_allowed(list, "http://127.0.0.1:808"));   /* a prefix */
+	assert_false(agent_origin_allowed(list, "http://127.0.0.1:80800")); /* longer */
+	assert_false(agent_origin_allowed(list, "https://ca.example.cn.evil.com"));
+	assert_false(agent_origin_allowed(list, "HTTPS://CA.EXAMPLE.CN")); /* exact match only */
+	assert_false(agent_origin_allowed(list, "null"));
+	assert_false(agent_origin_allowed(list, ""));
+	assert_false(agent_origin_allowed(list, NULL));
+	assert_false(agent_origin_allowed("", "http://127.0.0.1:8080"));
+}
+
+static void test_host(void **state)
+{
+	(void)state;
+	assert_true(agent_host_allowed("127.0.0.1:21088", 21088));
+	assert_true(agent_host_allowed("localhost:21088", 21088));
+	assert_true(agent_host_allowed("[::1]:21088", 21088));
+	assert_false(agent_host_allowed("127.0.0.1:21089", 21088));
+	assert_false(agent_host_allowed("127.0.0.1", 21088)); /* browsers always send the port */
+	assert_false(agent_host_allowed("evil.example:21088", 21088));
+	assert_false(agent_host_allowed("127.0.0.1:21088.evil.example", 21088));
+	assert_false(agent_host_allowed("localhost.evil.example:21088", 21088));
+	assert_false(agent_host_allowed("", 21088));
+	assert_false(agent_host_allowed(NULL, 21088));
+}
+
+static void test_key_id(void **state)
+{
+	(void)state;
+	assert_true(agent_key_id_valid("skf0:SOFTKEY1"));
+	assert_true(agent_key_id_valid("p11-1-5d3a9f"));
+	assert_false(agent_key_id_valid(""));
+	assert_false(agent_key_id_valid("skf0:a/b"));
+	assert_false(agent_key_id_valid("p11 1"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pub_blob_round_trip), cmocka_unit_test(test_pub_blob_refused),
+		cmocka_unit_test(test_sig_blob),            cmocka_unit_test(test_sig_blob_refused),
+		cmocka_unit_test(test_sm2_e),               cmocka_unit_test(test_origin),
+		cmocka_unit_test(test_host),                cmocka_unit_test(test_key_id),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
