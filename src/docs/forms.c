@@ -3,6 +3,7 @@
  * forms_seal.c. */
 #define FORMS_INTERNAL
 #include "docs/forms.h"
+#include "docs/forms_seal_layout.h"
 
 #include <cairo-pdf.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 
 #define MM_TO_PT (72.0 / 25.4)
-#define QR_TOP 12.0
+#define QR_TOP FORMS_QR_TOP
 
 const char *forms_title(enum form_kind kind)
 {

@@ -3,11 +3,12 @@
  * inside: any print there would spoil the impression. */
 #define FORMS_INTERNAL
 #include "docs/forms.h"
+#include "docs/forms_seal_layout.h" /* the numbers src/seal/extract*.c finds the boxes by */
 
-#define LABEL_W 30.0
-#define ROW_H 9.0
-#define BIG 50.0   /* 单位公章 impression box */
-#define SMALL 25.0 /* 法人章 impression box */
+#define LABEL_W FORMS_SEAL_LABEL_W
+#define ROW_H FORMS_SEAL_ROW_H
+#define BIG FORMS_SEAL_BIG     /* 单位公章 impression box */
+#define SMALL FORMS_SEAL_SMALL /* 法人章 impression box */
 
 static const struct forms_style label_st = {.pt = 9, .align = FA_CENTER};
 static const struct forms_style value_st = {.pt = 10, .min_pt = 6};
@@ -39,7 +40,7 @@ static double identity(struct form *f, double y)
 /* Draws an impression box of side s centred in the cell x,y,w,h with its caption below it. */
 static void impression(struct form *f, double x, double y, double w, double h, double s, const char *caption)
 {
-	const double bx = x + (w - s) / 2, by = y + (h - s - 7) / 2;
+	const double bx = x + (w - s) / 2, by = y + (h - s - FORMS_SEAL_CAPTION) / 2;
 
 	forms_rect(f, bx, by, s, s, -1, 0.4, 0);
 	forms_text(f, x + 2, by + s + 2.2, w - 4, 5, caption_st, caption);
@@ -50,7 +51,7 @@ static void impression(struct form *f, double x, double y, double w, double h, d
 static double grid(struct form *f, double y)
 {
 	const double half = FORMS_WIDTH / 2, mid = FORMS_LEFT + half;
-	const double top = y, head = 8.0, big_h = BIG + 16, small_h = SMALL + 15;
+	const double top = y, head = FORMS_SEAL_HEAD, big_h = FORMS_SEAL_BIG_H, small_h = FORMS_SEAL_SMALL_H;
 
 	forms_cell(f, FORMS_LEFT, y, FORMS_WIDTH, head, 1, head_st,
 		   "单位公章印模（请在框内加盖单位公章原章）");
@@ -93,8 +94,8 @@ void forms_draw_seal(struct form *f)
 {
 	double y;
 
-	forms_frame(f, f->d->form_qr_text, 30.0, "（主锁 · 含电子签章 · 印模用于制作电子签章）");
+	forms_frame(f, f->d->form_qr_text, FORMS_SEAL_QR_SIZE, "（主锁 · 含电子签章 · 印模用于制作电子签章）");
 	y = identity(f, FORMS_BODY_TOP);
-	y = grid(f, y + 4);
+	y = grid(f, y + 4); /* at FORMS_SEAL_GRID_TOP */
 	rules(f, y + 4);
 }

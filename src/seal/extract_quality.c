@@ -1,0 +1,178 @@
+/* The seed's impression rules as checks on a segmented crop: a red impression must be there, whole
+ * (not cut by the box edge, not over the printed frame), strong and sharp, and without a background
+ * tint; blue or black ink is refused, except a legal person's black signature where the project
+ * allows it. Each refusal says why, in Chinese, for staff. */
+#define SEAL_EXTRACT_INTERNAL
+#include "seal/extract.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const codes[] = {"ok",    "signature", "no_impression", "cut",      "faint",
+				    "tint",  "blue_ink",  "black_ink",     "too_small"};
+
+const char *seal_verdict_code(enum seal_verdict v)
+{
+	return (unsigned)v < sizeof(codes) / sizeof(codes[0]) ? codes[v] : "";
+}
+
+int seal_verdict_accepts(enum seal_verdict v)
+{
+	return v == SEAL_OK || v == SEAL_SIGNATURE;
+}
+
+/* Sets the verdict and its reason. */
+static void verdict(struct seal_result *res, enum seal_verdict v, const char *reason)
+{
+	res->verdict = v;
+	snprintf(res->reason, sizeof(res->reason), "%s", reason);
+}
+
+struct census {
+	unsigned red, blue, dark;
+	unsigned red_edge;    /* red pixels on the crop's outermost pixel ring */
+	unsigned red_outside; /* red pixels beyond the printed frame */
+	unsigned red_full;    /* red pixels inked at least 70 % of the strongest tenth */
+	unsigned rx0, ry0, rx1, ry1;
+};
+
+/* Returns the pct quantile of the provisional red strength over the n red pixels (0 when none). */
+static double red_median(const struct seal_crop *c, unsigned n, double pct)
+{
+	unsigned hist[256] = {0};
+	unsigned want = (unsigned)(n * pct), seen = 0;
+
+	for (size_t i = 0; i < (size_t)c->w * c->h; i++)
+		if (c->cls[i] == CLS_RED)
+			hist[c->alpha[i] > 255 ? 255 : (int)c->alpha[i]]++;
+	for (int v = 0; v < 256; v++)
+		if ((seen += hist[v]) > want)
+			return v;
+	return 0;
+}
+
+/* Counts the classes, inside the frame (fx0..fx1, fy0..fy1) for dark and blue ink. */
+static void count(const struct seal_crop *c, unsigned fx0, unsigned fx1, unsigned fy0, unsigned fy1,
+		  struct census *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->rx0 = c->w, k->ry0 = c->h;
+	for (unsigned y = 0; y < c->h; y++)
+		for (unsigned x = 0; x < c->w; x++) {
+			unsigned char cls = c->cls[(size_t)y * c->w + x];
+			int inside = x >= fx0 && x < fx1 && y >= fy0 && y < fy1;
+			if (cls == CLS_RED) {
+				k->red++;
+				k->red_edge += x == 0 || y == 0 || x + 1 == c->w || y + 1 == c->h;
+				k->red_outside += !inside;
+				k->rx0 = x < k->rx0 ? x : k->rx0, k->rx1 = x > k->rx1 ? x : k->rx1;
+				k->ry0 = y < k->ry0 ? y : k->ry0, k->ry1 = y > k->ry1 ? y : k->ry1;
+			} else if (cls == CLS_BLUE && inside) {
+				k->blue++;
+			} else if (cls == CLS_DARK && inside) {
+				k->dark++;
+			}
+		}
+}
+
+/* Returns the share of the impression's bounding box (not red) that carries a faint red haze. */
+static double haze(const struct seal_crop *c, const struct census *k)
+{
+	size_t hazy = 0, other = 0;
+
+	for (unsigned y = k->ry0; y <= k->ry1 && y < c->h; y++)
+		for (unsigned x = k->rx0; x <= k->rx1 && x < c->w; x++) {
+			size_t i = (size_t)y * c->w + x;
+			if (c->cls[i] == CLS_RED)
+				continue;
+			other++;
+			hazy += c->alpha[i] >= 7;
+		}
+	return other > 0 ? (double)hazy / other : 0;
+}
+
+/* Judges an image that has no red: blue ink, black ink (a signature where allowed), or nothing. */
+static enum seal_cls judge_no_red(const struct census *k, double box_px, enum seal_slot slot,
+				  const struct seal_opts *opts, struct seal_result *res)
+{
+	int legal = slot == SEAL_LEGAL_1 || slot == SEAL_LEGAL_2;
+
+	if (k->blue > 0.004 * box_px) {
+		verdict(res, SEAL_BLUE, "印模为蓝色，须加盖红色原章");
+		return CLS_PAPER;
+	}
+	if (k->dark > 0.004 * box_px) {
+		if (legal && opts != NULL && opts->allow_signature) {
+			verdict(res, SEAL_SIGNATURE, "");
+			return CLS_DARK;
+		}
+		verdict(res, SEAL_BLACK,
+			legal ? "框内为黑色字迹或黑色印章：法人章须为红色方章（本项目不接受法人签字代替）"
+			      : "印模为黑色，须加盖红色原章（请勿提供打印、复印的印章）");
+		return CLS_PAPER;
+	}
+	verdict(res, SEAL_NO_IMPRESSION, "框内没有印模");
+	return CLS_PAPER;
+}
+
+/* Judges a red impression: whole, strong, sharp, without a tint. */
+static void judge_red(const struct seal_crop *c, const struct census *k, double box_px, int frame_known,
+		      struct seal_result *res)
+{
+	if (!c->loose && k->red_edge >= 3) {
+		verdict(res, SEAL_CUT, "印模被框边截断，请调整裁剪框或重新盖章");
+		return;
+	}
+	if (frame_known && k->red_outside > 0.01 * k->red) {
+		verdict(res, SEAL_CUT, "印模压盖框线，不完整，请在框内重新盖章");
+		return;
+	}
+	if (k->red < 0.02 * box_px) {
+		verdict(res, SEAL_FAINT, "印模过淡或不完整（红色笔画太少），须清晰可辨每一个字符");
+		return;
+	}
+	if (res->contrast < 40) {
+		verdict(res, SEAL_FAINT, "印模颜色过浅，与纸张对比度不足，请重新盖章");
+		return;
+	}
+	if (res->sharpness < 0.45) {
+		verdict(res, SEAL_FAINT, "印模模糊，笔画边缘不清，请重新盖章或重新扫描");
+		return;
+	}
+	if (c->paper_cr - 128 > 12 || haze(c, k) > 0.25) {
+		verdict(res, SEAL_TINT, "印模有底色（印泥渗开或纸张有色），须无杂质、无底色");
+		return;
+	}
+	verdict(res, SEAL_OK, "");
+}
+
+enum seal_cls seal_judge(struct seal_crop *crop, enum seal_slot slot, const struct seal_opts *opts,
+			 struct seal_result *res)
+{
+	unsigned fx0, fx1, fy0, fy1;
+	int lines = seal_find_frame(crop, &fx0, &fx1, &fy0, &fy1);
+	double ppm = crop->px_per_mm;
+	double box_px = pow(seal_slot_box_mm(slot) * ppm, 2);
+	/* Specks: anything under 0.4 mm square (scanner dust, toner dots). */
+	unsigned speck = (unsigned)fmax(4, pow(0.4 * ppm, 2));
+	struct census k;
+
+	seal_clean(crop, CLS_RED, speck);
+	seal_clean(crop, CLS_BLUE, speck);
+	seal_clean(crop, CLS_DARK, speck);
+	count(crop, fx0, fx1, fy0, fy1, &k);
+	res->red_pixels = k.red, res->blue_pixels = k.blue, res->dark_pixels = k.dark;
+	res->paper_r = crop->paper[0], res->paper_g = crop->paper[1], res->paper_b = crop->paper[2];
+	if (k.red < 0.004 * box_px)
+		return judge_no_red(&k, box_px, slot, opts, res);
+	res->contrast = red_median(crop, k.red, 0.5);
+	crop->ink = red_median(crop, k.red, 0.9);
+	/* Sharp: most of the impression inked nearly as strongly as its strongest part. */
+	for (size_t i = 0; i < (size_t)crop->w * crop->h; i++)
+		k.red_full += crop->cls[i] == CLS_RED && crop->alpha[i] >= 0.7 * crop->ink;
+	res->sharpness = (double)k.red_full / k.red;
+	judge_red(crop, &k, box_px, lines > 0, res);
+	return CLS_RED;
+}
