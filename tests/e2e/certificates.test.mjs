@@ -56,6 +56,11 @@ async function producingOrder(t, org) {
   assert.equal(made.status, 201, JSON.stringify(made.data))
   // Paid, paper checked, in production.
   execFileSync('sqlite3', [t.dbPath, `UPDATE orders SET state='producing' WHERE order_no='${made.data.order_no}'`])
+  // Issuance needs a USB key being produced (POST …/production, issue 13): one recorded here.
+  execFileSync('sqlite3', [
+    t.dbPath,
+    `INSERT INTO usb_keys (order_id, serial, kind, state, so_pin, user_pin, kek_id, created_at) SELECT id, 'E2E-' || order_no, 'skf', 'producing', 'x', 'x', 'x', created_at FROM orders WHERE order_no='${made.data.order_no}'`,
+  ])
   return made.data.order_no
 }
 
