@@ -253,4 +253,7 @@ int api_ocsp_post(struct http_req *r);
 int api_cert_search(struct http_req *r);
 int api_cert_profiles(struct http_req *r);
 
+/* seals.c: POST /api/v1/seals/verify, the report of seal/seal.h's seal_verify (issue 14) */
+int api_seals_verify(struct http_req *r);
+
 #endif

@@ -128,6 +128,8 @@ const struct route api_routes[] = {
 	{"GET", "/api/v1/admin/cert-profiles", api_cert_profiles, ACCESS_STAFF},
 	{"GET", "/ocsp/*", api_ocsp_get, ACCESS_PUBLIC},
 	{"POST", "/ocsp", api_ocsp_post, ACCESS_PUBLIC},
+	/* electronic seals (issue 14): any staff member checks a seal file */
+	{"POST", "/api/v1/seals/verify", api_seals_verify, ACCESS_STAFF},
 	{"GET", "/api/v1/dev/outbox", api_dev_outbox_get, ACCESS_DEV},
 };
 

@@ -39,6 +39,9 @@ static int usage(FILE *f, int rc)
 		   "  files sweep [--grace-s N]\n"
 		   "                          remove stored files no row names, older than N seconds\n"
 		   "                          (default 3600; certdeskd also does it every hour)\n"
+		   "  seal verify FILE [--json] [--picture OUT]\n"
+		   "                          check a GB/T 38540 / GM/T 0031 seal file (.esl): exit 0\n"
+		   "                          valid, 1 invalid; --picture writes its image\n"
 		   "  version                 print the version\n"
 		   "Settings come from FILE and CERTDESK_<SECTION>_<KEY> variables, as for certdeskd.\n");
 	return rc;
@@ -135,6 +138,8 @@ int main(int argc, char **argv)
 		printf("certdesk %s\n", CERTDESK_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[i], "seal") == 0) /* seal files only: no configuration, no database */
+		return cmd_seal(argc - i - 1, argv + i + 1);
 	if (config_load(&cfg, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdesk: configuration: %s\n", err);
 		config_free(&cfg);
