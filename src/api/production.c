@@ -3,7 +3,8 @@
  * sealed under the KEK), issues through POST .../certificates (pki_issue links each certificate to
  * the key), writes everything to the key and sends what it read back: only a read-back equal to the
  * order's certificates moves the order to produced. A different key mid-production abandons the
- * first (its certificates revoked as superseded); the same key again resumes. */
+ * first (its certificates revoked as superseded); the same key again resumes. The PIN slip and the
+ * SO PIN are in production_slip.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,9 @@
 
 #include "api/api.h"
 #include "api/form.h"
+#include "api/production.h"
 #include "config/config.h"
 #include "core/order_fsm.h"
-#include "docs/pin_slip.h"
 #include "km/km.h"
 #include "pki/pki.h"
 #include "pki/publish.h"
@@ -55,7 +56,8 @@ static const char *agent_alg(const char *a)
 
 /* Picks the profile of order o a key of kind can hold: SM2 for an SKF key, else the first RSA or
  * P-256 one (PKCS#11). Writes its algorithm (profile name) and dual flag. Returns 0 or -1 (none). */
-static int pick_profile(struct db_conn *c, const struct order_rec *o, const char *kind, char alg[16], int *dual)
+static int pick_profile(struct db_conn *c, const struct order_rec *o, const char *kind, char alg[16],
+			int *dual)
 {
 	struct cert_profile_rec ps[MAX_PROFILES];
 	int n = 0, skf = strcmp(kind, "skf") == 0;
@@ -81,8 +83,7 @@ static int kek_error(struct http_req *r, const char *why)
 				km_err_message(KM_UNAVAILABLE), NULL);
 }
 
-/* Loads the KEK of the configuration. Returns 0, or -1 after replying 503. */
-static int kek_load(struct http_req *r, struct km_kek *kek)
+int production_kek_load(struct http_req *r, struct km_kek *kek)
 {
 	struct app *app = http_ctx(r);
 	char why[512];
@@ -103,8 +104,8 @@ static json_t *readback_cert_json(const struct cert_rec *v)
 	json_t *j = NULL;
 
 	if (b64 != NULL)
-		j = json_pack("{s:s, s:s, s:s, s:s}", "usage", v->kind, "serial", v->serial, "public_key", b64, "der",
-			      v->der_b64);
+		j = json_pack("{s:s, s:s, s:s, s:s}", "usage", v->kind, "serial", v->serial, "public_key",
+			      b64, "der", v->der_b64);
 	free(b64);
 	OPENSSL_free(spki);
 	X509_free(x);
@@ -119,8 +120,7 @@ static int key_certs(struct db_conn *c, int64_t id, struct cert_rec *vs, int max
 	int rc = store_usbkey_cert_serials(c, id, &serials);
 
 	*n = 0;
-	json_array_foreach(serials, i, s)
-	{
+	json_array_foreach (serials, i, s) {
 		if (rc != DB_OK || *n >= max)
 			break;
 		rc = store_cert_by_serial(c, json_string_value(s), &vs[*n]);
@@ -151,7 +151,7 @@ struct start {
 	json_t *revoked;       /* switch: the serials revoked with the previous key */
 	struct usbkey_rec key; /* new: the record inserted */
 	struct actor a;
-	char ca_revoked[48];   /* the CA of the revoked certificates, for its CRL */
+	char ca_revoked[48]; /* the CA of the revoked certificates, for its CRL */
 };
 
 /* Reads the body into s; returns 0, or -1 with the problems recorded in f. */
@@ -166,8 +166,10 @@ static int start_fields(struct form *f, json_t *body, struct start *s)
 	if (s->kind != NULL && strcmp(s->kind, "skf") != 0 && strcmp(s->kind, "pkcs11") != 0)
 		form_error(f, 422, "kind", "field_invalid", "USB Key 类型应为 skf 或 pkcs11");
 	if (s->serial != NULL && !serial_ok(s->serial))
-		form_error(f, 422, "serial", "field_invalid", "USB Key 序列号只能包含字母、数字和 . _ : -（不超过 64 个字符）");
-	if (ub != NULL && (!json_is_integer(ub) || (json_integer_value(ub) != 32 && json_integer_value(ub) != 64)))
+		form_error(f, 422, "serial", "field_invalid",
+			   "USB Key 序列号只能包含字母、数字和 . _ : -（不超过 64 个字符）");
+	if (ub != NULL &&
+	    (!json_is_integer(ub) || (json_integer_value(ub) != 32 && json_integer_value(ub) != 64)))
 		form_error(f, 422, "ulong_bits", "field_invalid", "ulong_bits 只能是 32 或 64");
 	s->ulong_bits = ub != NULL ? (int)json_integer_value(ub) : 0;
 	if (s->model == NULL)
@@ -185,12 +187,17 @@ static int start_read(struct db_conn *c, struct form *f, struct start *s)
 	int rc;
 
 	if (strcmp(s->o.state, "producing") != 0)
-		return form_error(f, 409, NULL, "state_conflict", "订单不在制证中（资料合格后才能制证），请刷新"), -1;
+		return form_error(f, 409, NULL, "state_conflict",
+				  "订单不在制证中（资料合格后才能制证），请刷新"),
+		       -1;
 	if (pick_profile(c, &s->o, s->kind, s->alg, &s->dual) != 0)
-		return form_error(f, 409, "kind", "profile_missing", "本项目没有适合该类型 USB Key 的证书模板"), -1;
+		return form_error(f, 409, "kind", "profile_missing",
+				  "本项目没有适合该类型 USB Key 的证书模板"),
+		       -1;
 	rc = store_usbkey_live_by_serial(c, s->serial, &other);
 	if (rc == DB_OK && other.order_id != s->o.id)
-		form_error(f, 409, "serial", "key_in_use", "该 USB Key 正在用于或已用于另一个订单，请换一个空白 USB Key");
+		form_error(f, 409, "serial", "key_in_use",
+			   "该 USB Key 正在用于或已用于另一个订单，请换一个空白 USB Key");
 	store_usbkey_free(&other);
 	if (rc != DB_OK && rc != DB_NOTFOUND)
 		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
@@ -246,8 +253,7 @@ static int start_tx(struct db_conn *c, void *arg)
 	size_t i;
 	int rc = DB_OK;
 
-	json_array_foreach(s->revoked, i, sv)
-	{
+	json_array_foreach (s->revoked, i, sv) {
 		struct cert_rec v = {0};
 		rc = store_cert_revoke(c, json_string_value(sv), "superseded", &s->a, &v);
 		str_copy(s->ca_revoked, v.ca_key_id, sizeof(s->ca_revoked));
@@ -274,8 +280,9 @@ static int start_tx(struct db_conn *c, void *arg)
 static int resume_audit_tx(struct db_conn *c, void *arg)
 {
 	struct start *s = arg;
-	return store_audit_order(c, &s->a, "production.start", s->o.order_no,
-				 json_pack("{s:s, s:s, s:b}", "serial", s->serial, "kind", s->kind, "resumed", 1));
+	return store_audit_order(
+		c, &s->a, "production.start", s->o.order_no,
+		json_pack("{s:s, s:s, s:b}", "serial", s->serial, "kind", s->kind, "resumed", 1));
 }
 
 /* Publishes the CRL and the OCSP responses after a switch revoked certificates (the publishing job
@@ -292,25 +299,28 @@ static void publish_revoked(struct http_req *r, const struct start *s)
 	if (json_array_size(s->revoked) == 0)
 		return;
 	if (pki_publish_crl(&p, s->ca_revoked, err, sizeof(err)) != 0)
-		fprintf(stderr, "certdeskd: CRL after a key switch on %s not published yet: %s\n", s->o.order_no, err);
-	json_array_foreach(s->revoked, i, sv)
-	{
+		fprintf(stderr, "certdeskd: CRL after a key switch on %s not published yet: %s\n",
+			s->o.order_no, err);
+	json_array_foreach (s->revoked, i, sv) {
 		if (pki_publish_ocsp(&p, json_string_value(sv), err, sizeof(err)) != 0)
-			fprintf(stderr, "certdeskd: OCSP of %s not published yet: %s\n", json_string_value(sv), err);
+			fprintf(stderr, "certdeskd: OCSP of %s not published yet: %s\n",
+				json_string_value(sv), err);
 	}
 }
 
 /* Returns the Production reply for s with its PINs (wiped by the caller). */
-static json_t *start_reply(const struct start *s, const struct usbkey_rec *k, const char *so, const char *user)
+static json_t *start_reply(const struct start *s, const struct usbkey_rec *k, const char *so,
+			   const char *user)
 {
 	char label[33];
 
 	str_copy(label, s->o.order_no, sizeof(label)); /* a token label is 32 bytes at most */
 	return json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:b, s:s, s:s, s:b, s:s, s:s, s:b, s:O}", "order_no",
-			 s->o.order_no, "key", "kind", k->kind, "serial", k->serial, "model", k->model, "state",
-			 k->state, "resumed", s->resume, "so_pin", so, "user_pin", user, "user_pin_is_default",
-			 k->user_pin_default, "label", label, "algorithm", agent_alg(s->alg), "dual", s->dual,
-			 "certificates", s->certs != NULL ? s->certs : json_array());
+			 s->o.order_no, "key", "kind", k->kind, "serial", k->serial, "model", k->model,
+			 "state", k->state, "resumed", s->resume, "so_pin", so, "user_pin", user,
+			 "user_pin_is_default", k->user_pin_default, "label", label, "algorithm",
+			 agent_alg(s->alg), "dual", s->dual, "certificates",
+			 s->certs != NULL ? s->certs : json_array());
 }
 
 /* Resumes production on the key already recorded: its PINs, the certificates issued. */
@@ -360,11 +370,14 @@ static int start_new(struct http_req *r, const struct km_kek *kek, struct start 
 	}
 	rc = db_tx(app->db, start_tx, s);
 	if (rc == DB_CONFLICT) {
-		rc = http_reply_error(r, 409, "key_in_use", "该 USB Key 正在用于另一个订单，或本订单已在制作另一个 USB Key，请刷新", "serial");
+		rc = http_reply_error(r, 409, "key_in_use",
+				      "该 USB Key 正在用于另一个订单，或本订单已在制作另一个 USB Key，请刷新",
+				      "serial");
 		goto out;
 	}
 	if (rc == DB_NOTFOUND) {
-		rc = http_reply_error(r, 409, "state_conflict", "订单或 USB Key 的状态已变化，请刷新后重试", NULL);
+		rc = http_reply_error(r, 409, "state_conflict", "订单或 USB Key 的状态已变化，请刷新后重试",
+				      NULL);
 		goto out;
 	}
 	if (rc != DB_OK) {
@@ -374,7 +387,8 @@ static int start_new(struct http_req *r, const struct km_kek *kek, struct start 
 	publish_revoked(r, s);
 	j = start_reply(s, &s->key, so, user);
 	if (s->cur.id != 0 && (prev = km_pin_open(kek, s->cur.so_pin, s->o.id, s->cur.serial, "so")) != NULL)
-		json_object_set_new(j, "previous_key", json_pack("{s:s, s:s}", "serial", s->cur.serial, "so_pin", prev));
+		json_object_set_new(j, "previous_key",
+				    json_pack("{s:s, s:s}", "serial", s->cur.serial, "so_pin", prev));
 	http_add_header(r, "Cache-Control", "no-store");
 	rc = http_reply_json(r, 201, j);
 out:
@@ -410,7 +424,7 @@ int api_production_start(struct http_req *r)
 	}
 	start_read(c, &f, &s);
 	db_release(c);
-	if (!form_failed(&f) && kek_load(r, &kek) == 0) {
+	if (!form_failed(&f) && production_kek_load(r, &kek) == 0) {
 		rc = s.resume ? start_resume(r, &kek, &s) : start_new(r, &kek, &s);
 		km_kek_wipe(&kek);
 	} else if (form_failed(&f)) {
@@ -463,8 +477,7 @@ static const char *readback_of(json_t *list, const char *usage, int *dup)
 	json_t *it;
 	size_t i;
 
-	json_array_foreach(list, i, it)
-	{
+	json_array_foreach (list, i, it) {
 		const char *u = json_string_value(json_object_get(it, "usage"));
 		if (u != NULL && strcmp(u, usage) == 0) {
 			*dup |= found != NULL;
@@ -482,8 +495,7 @@ static int readback_check(const struct complete *x, json_t *list, int dual, char
 	json_t *it;
 	size_t i;
 
-	json_array_foreach(list, i, it)
-	{
+	json_array_foreach (list, i, it) {
 		const char *u = json_string_value(json_object_get(it, "usage"));
 		if (u == NULL || (strcmp(u, "sign") != 0 && strcmp(u, "enc") != 0))
 			return snprintf(msg, ml, "读回的第 %zu 个证书用途应为 sign 或 enc", i + 1), -1;
@@ -496,13 +508,18 @@ static int readback_check(const struct complete *x, json_t *list, int dual, char
 			if (strcmp(x->certs[k].kind, usages[u]) == 0)
 				want = &x->certs[k];
 		if (want == NULL && (u == 0 || dual))
-			return snprintf(msg, ml, "%s尚未签发，请先完成签发再写入 USB Key", usage_cn(usages[u])), -1;
+			return snprintf(msg, ml, "%s尚未签发，请先完成签发再写入 USB Key",
+					usage_cn(usages[u])),
+			       -1;
 		if (dup)
 			return snprintf(msg, ml, "读回了多个%s", usage_cn(usages[u])), -1;
 		if (want == NULL && got != NULL)
-			return snprintf(msg, ml, "USB Key 中读回了本订单没有签发的%s", usage_cn(usages[u])), -1;
+			return snprintf(msg, ml, "USB Key 中读回了本订单没有签发的%s", usage_cn(usages[u])),
+			       -1;
 		if (want != NULL && got == NULL)
-			return snprintf(msg, ml, "USB Key 中没有读回%s（序列号 %s）", usage_cn(usages[u]), want->serial), -1;
+			return snprintf(msg, ml, "USB Key 中没有读回%s（序列号 %s）", usage_cn(usages[u]),
+					want->serial),
+			       -1;
 		if (want != NULL && !same_der(got, want->der_b64))
 			return snprintf(msg, ml, "USB Key 中读回的%s与已签发的证书（序列号 %s）不一致",
 					usage_cn(usages[u]), want->serial),
@@ -520,10 +537,10 @@ static int complete_fields(struct form *f, json_t *body, const char **serial, js
 	*serial = form_text(f, "serial", "USB Key 序列号", 1, SERIAL_MAX, 1);
 	*list = json_object_get(body, "certificates");
 	if (!json_is_array(*list) || json_array_size(*list) == 0 || json_array_size(*list) > READBACK_MAX)
-		form_error(f, 422, "certificates", "field_invalid", "请提供从 USB Key 读回的证书（1 至 4 个）");
+		form_error(f, 422, "certificates", "field_invalid",
+			   "请提供从 USB Key 读回的证书（1 至 4 个）");
 	else
-		json_array_foreach(*list, i, it)
-		{
+		json_array_foreach (*list, i, it) {
 			const char *d = json_string_value(json_object_get(it, "der"));
 			if (!json_is_object(it) || d == NULL || strlen(d) > DER_B64_MAX)
 				form_error(f, 422, "certificates", "field_invalid",
@@ -564,7 +581,9 @@ static int complete_read(struct http_req *r, struct db_conn *c, struct form *f, 
 		return form_error(f, 409, NULL, "state_conflict", "订单不在制证中，请刷新"), -1;
 	rc = store_usbkey_live_of_order(c, x->o.id, &x->key);
 	if (rc == DB_NOTFOUND || (rc == DB_OK && strcmp(x->key.state, "producing") != 0))
-		return form_error(f, 409, NULL, "production_not_started", "该订单尚未开始制证（未登记 USB Key）"), -1;
+		return form_error(f, 409, NULL, "production_not_started",
+				  "该订单尚未开始制证（未登记 USB Key）"),
+		       -1;
 	if (rc != DB_OK || key_certs(c, x->key.id, x->certs, READBACK_MAX, &x->ncerts) != DB_OK)
 		return form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试"), -1;
 	if (strcmp(x->key.serial, serial) != 0) {
@@ -575,7 +594,8 @@ static int complete_read(struct http_req *r, struct db_conn *c, struct form *f, 
 	if (readback_check(x, list, sign_dual(c, x), msg, sizeof(msg)) != 0)
 		return form_error(f, 409, "certificates", "readback_mismatch", msg), -1;
 	api_order_facts(c, &x->o, &facts);
-	if (order_fsm_decide(OS_PRODUCING, OE_MADE, OA_STAFF, api_session(r)->roles, &facts, &x->next) != FSM_OK)
+	if (order_fsm_decide(OS_PRODUCING, OE_MADE, OA_STAFF, api_session(r)->roles, &facts, &x->next) !=
+	    FSM_OK)
 		return form_error(f, 403, NULL, "forbidden", "您的岗位无权执行此操作"), -1;
 	x->serials = json_array();
 	for (int k = 0; k < x->ncerts; k++)
@@ -593,8 +613,9 @@ static int complete_tx(struct db_conn *c, void *arg)
 		rc = store_order_transition(c, x->o.id, "producing", order_state_name(x->next),
 					    order_event_name(OE_MADE), NULL, &x->a);
 	if (rc == DB_OK)
-		rc = store_audit_order(c, &x->a, "production.complete", x->o.order_no,
-				       json_pack("{s:s, s:O}", "serial", x->key.serial, "certificates", x->serials));
+		rc = store_audit_order(
+			c, &x->a, "production.complete", x->o.order_no,
+			json_pack("{s:s, s:O}", "serial", x->key.serial, "certificates", x->serials));
 	return rc;
 }
 
@@ -640,159 +661,4 @@ int api_production_complete(struct http_req *r)
 	store_usbkey_free(&x.key);
 	store_order_free(&x.o);
 	return form_finish(&f, body, 200, ok);
-}
-
-/* --- GET .../production/pin-slip.pdf --- */
-
-struct slip_audit {
-	const struct actor *a;
-	const char *order_no, *serial;
-};
-
-static int slip_audit_tx(struct db_conn *c, void *arg)
-{
-	struct slip_audit *s = arg;
-	return store_audit_order(c, s->a, "production.pin_slip", s->order_no, json_pack("{s:s}", "serial", s->serial));
-}
-
-/* Reads the order's live key and organisation name (c released by the caller). Returns 0, or -1
- * after replying. */
-static int slip_read(struct http_req *r, struct db_conn *c, struct order_rec *o, struct usbkey_rec *k,
-		     struct org_rec *org)
-{
-	int rc;
-
-	if (api_staff_order(r, c, o) != 0)
-		return -1;
-	rc = store_usbkey_live_of_order(c, o->id, k);
-	if (rc == DB_NOTFOUND)
-		return http_reply_error(r, 409, "production_not_started", "该订单尚未开始制证（未登记 USB Key），没有证书密码信封",
-					NULL),
-		       -1;
-	if (rc != DB_OK || store_org_get_id(c, o->org_id, org) != DB_OK)
-		return api_internal(r, "PIN slip"), -1;
-	return 0;
-}
-
-/* Renders the slip (no connection held), audits and replies. */
-static int slip_reply(struct http_req *r, const struct order_rec *o, const struct usbkey_rec *k,
-		      const struct org_rec *org, const char *pin)
-{
-	struct app *app = http_ctx(r);
-	struct actor a = api_actor(r);
-	struct slip_audit sa = {&a, o->order_no, k->serial};
-	struct pin_slip s = {org->name, o->order_no, o->project_name, k->serial, k->model, pin, time(NULL)};
-	unsigned char *pdf = NULL;
-	size_t len = 0;
-	char disp[96];
-	int rc;
-
-	if (pin_slip_render_pdf(&s, &pdf, &len) != 0)
-		return api_internal(r, "PIN slip PDF");
-	if (db_tx(app->db, slip_audit_tx, &sa) != DB_OK) {
-		rc = api_internal(r, "PIN slip audit");
-	} else {
-		snprintf(disp, sizeof(disp), "attachment; filename=\"pin-slip-%s.pdf\"", o->order_no);
-		http_add_header(r, "Content-Disposition", disp);
-		http_add_header(r, "Cache-Control", "no-store");
-		rc = http_reply_bytes(r, 200, "application/pdf", pdf, len);
-	}
-	OPENSSL_cleanse(pdf, len);
-	free(pdf);
-	return rc;
-}
-
-int api_production_pin_slip(struct http_req *r)
-{
-	struct app *app = http_ctx(r);
-	struct order_rec o = {0};
-	struct usbkey_rec k = {0};
-	struct org_rec org = {0};
-	struct km_kek kek;
-	struct db_conn *c = db_acquire(app->db);
-	char *pin = NULL;
-	int rc = 0;
-
-	if (slip_read(r, c, &o, &k, &org) != 0) {
-		db_release(c);
-		goto out;
-	}
-	db_release(c);
-	if (kek_load(r, &kek) != 0)
-		goto out;
-	if (!k.user_pin_default)
-		pin = km_pin_open(&kek, k.user_pin, o.id, k.serial, "user");
-	km_kek_wipe(&kek);
-	if (!k.user_pin_default && pin == NULL)
-		rc = http_reply_error(r, km_err_status(KM_KEY_MISMATCH), km_err_code(KM_KEY_MISMATCH),
-				      km_err_message(KM_KEY_MISMATCH), NULL);
-	else
-		rc = slip_reply(r, &o, &k, &org, pin);
-	if (pin != NULL)
-		OPENSSL_cleanse(pin, strlen(pin));
-	free(pin);
-out:
-	store_usbkey_free(&k);
-	store_order_free(&o);
-	return rc;
-}
-
-/* --- GET /api/v1/admin/usb-keys/{key_serial}/so-pin --- */
-
-struct so_audit {
-	const struct actor *a;
-	const char *serial, *order_no;
-};
-
-static int so_audit_tx(struct db_conn *c, void *arg)
-{
-	struct so_audit *s = arg;
-	json_t *d = json_pack("{s:s}", "order_no", s->order_no);
-	char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-	int rc = store_audit_append(c, s->a, "usbkey.so_pin", "usb_key", s->serial, text);
-
-	free(text);
-	json_decref(d);
-	return rc;
-}
-
-int api_usbkey_so_pin(struct http_req *r)
-{
-	struct app *app = http_ctx(r);
-	struct actor a = api_actor(r);
-	struct usbkey_rec k = {0};
-	struct km_kek kek;
-	struct db_conn *c = db_acquire(app->db);
-	char *no = NULL, *pin = NULL;
-	int rc = store_usbkey_latest_by_serial(c, http_param(r, "key_serial"), &k);
-
-	if (rc == DB_OK)
-		rc = db_query_text(c, "SELECT order_no FROM orders WHERE id = ?", DB_ARGS(DB_INT(k.order_id)), &no);
-	db_release(c);
-	if (rc == DB_NOTFOUND)
-		rc = http_reply_error(r, 404, "not_found", "未找到该序列号的 USB Key", NULL);
-	else if (rc != DB_OK)
-		rc = api_internal(r, "USB key");
-	else if (kek_load(r, &kek) == 0) {
-		struct so_audit sa = {&a, k.serial, no};
-		pin = km_pin_open(&kek, k.so_pin, k.order_id, k.serial, "so");
-		km_kek_wipe(&kek);
-		if (pin == NULL)
-			rc = http_reply_error(r, km_err_status(KM_KEY_MISMATCH), km_err_code(KM_KEY_MISMATCH),
-					      km_err_message(KM_KEY_MISMATCH), NULL);
-		else if (db_tx(app->db, so_audit_tx, &sa) != DB_OK)
-			rc = api_internal(r, "SO PIN audit");
-		else {
-			http_add_header(r, "Cache-Control", "no-store");
-			rc = http_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:s}", "serial", k.serial, "order_no", no,
-								"state", k.state, "so_pin", pin));
-		}
-	} else
-		rc = 0;
-	if (pin != NULL)
-		OPENSSL_cleanse(pin, strlen(pin));
-	free(pin);
-	free(no);
-	store_usbkey_free(&k);
-	return rc;
 }

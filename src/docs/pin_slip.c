@@ -27,9 +27,10 @@ static const char *const steps[] = {
 /* Draws a label/value row of the key table at y; returns the next row's y. */
 static double row(struct form *f, double y, const char *label, const char *value, double h, double pt)
 {
-	forms_cell(f, LEFT, y, 32, h, 1, (struct forms_style){.pt = 10, .bold = 1, .align = FA_CENTER}, label);
-	forms_cell(f, LEFT + 32, y, WIDTH - 32, h, 0, (struct forms_style){.pt = pt, .bold = pt > 12, .min_pt = 6},
-		   value);
+	forms_cell(f, LEFT, y, 32, h, 1, (struct forms_style){.pt = 10, .bold = 1, .align = FA_CENTER},
+		   label);
+	forms_cell(f, LEFT + 32, y, WIDTH - 32, h, 0,
+		   (struct forms_style){.pt = pt, .bold = pt > 12, .min_pt = 6}, value);
 	return y + h;
 }
 
@@ -55,16 +56,19 @@ static void draw(struct form *f, const struct pin_slip *s)
 	forms_text(f, LEFT, y, WIDTH, 6, (struct forms_style){.pt = 11, .bold = 1}, "首次使用说明");
 	y += 7;
 	if (s->user_pin == NULL)
-		y += forms_text(f, LEFT, y, WIDTH, 0, (struct forms_style){.pt = 9.5, .spacing = 1.3},
-				"本项目的 USB Key 使用项目公布的默认证书密码，请查阅办理指南或致电江西CA获取，"
-				"并在首次使用时立即修改。") + 2;
+		y += forms_text(
+			     f, LEFT, y, WIDTH, 0, (struct forms_style){.pt = 9.5, .spacing = 1.3},
+			     "本项目的 USB Key 使用项目公布的默认证书密码，请查阅办理指南或致电江西CA获取，"
+			     "并在首次使用时立即修改。") +
+		     2;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		y += forms_text(f, LEFT, y, WIDTH, 0, (struct forms_style){.pt = 9.5, .spacing = 1.3, .hang = 4},
-				steps[i]) + 2;
+		y += forms_text(f, LEFT, y, WIDTH, 0,
+				(struct forms_style){.pt = 9.5, .spacing = 1.3, .hang = 4}, steps[i]) +
+		     2;
 	forms_date_cn(s->created_at, date, sizeof(date));
 	forms_line(f, LEFT, A5_H - 16, LEFT + WIDTH, A5_H - 16, 0.2);
-	forms_text(f, LEFT, A5_H - 14.5, WIDTH, 5, (struct forms_style){.pt = 8, .align = FA_CENTER, .gray = 0.35},
-		   date);
+	forms_text(f, LEFT, A5_H - 14.5, WIDTH, 5,
+		   (struct forms_style){.pt = 8, .align = FA_CENTER, .gray = 0.35}, date);
 }
 
 struct buf {

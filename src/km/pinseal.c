@@ -50,8 +50,8 @@ char *km_pin_seal(const struct km_kek *kek, const char *pin, int64_t order_id, c
 	if (n == 0 || n > PIN_MAX)
 		return NULL;
 	pin_aad(aad, sizeof(aad), order_id, serial, which);
-	if (RAND_bytes(box, GCM_NONCE) == 1 &&
-	    pin_gcm(1, kek, box, aad, (const unsigned char *)pin, (int)n, box + GCM_NONCE, box + GCM_NONCE + n) == 0)
+	if (RAND_bytes(box, GCM_NONCE) == 1 && pin_gcm(1, kek, box, aad, (const unsigned char *)pin, (int)n,
+						       box + GCM_NONCE, box + GCM_NONCE + n) == 0)
 		text = pki_b64_encode(box, GCM_NONCE + n + GCM_TAG);
 	OPENSSL_cleanse(box, sizeof(box));
 	return text;
@@ -69,8 +69,8 @@ char *km_pin_open(const struct km_kek *kek, const char *sealed, int64_t order_id
 	n = len - GCM_NONCE - GCM_TAG;
 	pin = calloc(1, n + 1);
 	pin_aad(aad, sizeof(aad), order_id, serial, which);
-	if (pin != NULL &&
-	    pin_gcm(0, kek, box, aad, box + GCM_NONCE, (int)n, (unsigned char *)pin, box + GCM_NONCE + n) != 0) {
+	if (pin != NULL && pin_gcm(0, kek, box, aad, box + GCM_NONCE, (int)n, (unsigned char *)pin,
+				   box + GCM_NONCE + n) != 0) {
 		OPENSSL_cleanse(pin, n + 1);
 		free(pin);
 		pin = NULL;

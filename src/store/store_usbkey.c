@@ -37,7 +37,8 @@ static void key_from_row(struct db_rows *r, struct usbkey_rec *k)
 }
 
 /* Runs a query for one key into k. Returns DB_OK, DB_NOTFOUND or < 0. */
-static int key_one(struct db_conn *c, const char *sql, const struct db_val *args, int nargs, struct usbkey_rec *k)
+static int key_one(struct db_conn *c, const char *sql, const struct db_val *args, int nargs,
+		   struct usbkey_rec *k)
 {
 	struct db_rows *r = NULL;
 	int rc = db_query(c, sql, args, nargs, &r);
@@ -78,16 +79,17 @@ int store_usbkey_insert(struct db_conn *c, struct usbkey_rec *k)
 	timefmt_rfc3339(time(NULL), now);
 	str_copy(k->created_at, now, sizeof(k->created_at));
 	str_copy(k->state, "producing", sizeof(k->state));
-	return db_query_int(c,
-			    "INSERT INTO usb_keys (order_id, serial, kind, model, manufacturer, ulong_bits, state,"
-			    " so_pin, user_pin, user_pin_default, kek_id, created_at)"
-			    " SELECT ?, ?, ?, ?, ?, ?, 'producing', ?, ?, ?, ?, ?"
-			    " WHERE EXISTS (SELECT 1 FROM orders WHERE id = ? AND state = 'producing') RETURNING id",
-			    DB_ARGS(DB_INT(k->order_id), DB_TEXT(k->serial), DB_TEXT(k->kind), DB_TEXT(k->model),
-				    DB_TEXT(k->manufacturer), DB_INT(k->ulong_bits), DB_TEXT(k->so_pin),
-				    DB_TEXT(k->user_pin), DB_INT(k->user_pin_default), DB_TEXT(k->kek_id),
-				    DB_TEXT(now), DB_INT(k->order_id)),
-			    &k->id);
+	return db_query_int(
+		c,
+		"INSERT INTO usb_keys (order_id, serial, kind, model, manufacturer, ulong_bits, state,"
+		" so_pin, user_pin, user_pin_default, kek_id, created_at)"
+		" SELECT ?, ?, ?, ?, ?, ?, 'producing', ?, ?, ?, ?, ?"
+		" WHERE EXISTS (SELECT 1 FROM orders WHERE id = ? AND state = 'producing') RETURNING id",
+		DB_ARGS(DB_INT(k->order_id), DB_TEXT(k->serial), DB_TEXT(k->kind), DB_TEXT(k->model),
+			DB_TEXT(k->manufacturer), DB_INT(k->ulong_bits), DB_TEXT(k->so_pin),
+			DB_TEXT(k->user_pin), DB_INT(k->user_pin_default), DB_TEXT(k->kek_id), DB_TEXT(now),
+			DB_INT(k->order_id)),
+		&k->id);
 }
 
 int store_usbkey_finish(struct db_conn *c, int64_t id, const char *state)
@@ -98,11 +100,14 @@ int store_usbkey_finish(struct db_conn *c, int64_t id, const char *state)
 
 	timefmt_rfc3339(time(NULL), now);
 	if (strcmp(state, "written") == 0)
-		rc = db_exec(c, "UPDATE usb_keys SET state = 'written', written_at = ? WHERE id = ? AND state = 'producing'",
+		rc = db_exec(c,
+			     "UPDATE usb_keys SET state = 'written', written_at = ? WHERE id = ? AND state = "
+			     "'producing'",
 			     DB_ARGS(DB_TEXT(now), DB_INT(id)), &n);
 	else
 		rc = db_exec(c,
-			     "UPDATE usb_keys SET state = 'abandoned', abandoned_at = ? WHERE id = ? AND state = 'producing'",
+			     "UPDATE usb_keys SET state = 'abandoned', abandoned_at = ? WHERE id = ? AND "
+			     "state = 'producing'",
 			     DB_ARGS(DB_TEXT(now), DB_INT(id)), &n);
 	return rc != DB_OK ? rc : n == 1 ? DB_OK : DB_NOTFOUND;
 }
@@ -110,8 +115,9 @@ int store_usbkey_finish(struct db_conn *c, int64_t id, const char *state)
 int store_usbkey_cert_serials(struct db_conn *c, int64_t id, json_t **serials)
 {
 	struct db_rows *r = NULL;
-	int rc = db_query(c, "SELECT serial FROM certificates WHERE usb_key_id = ? AND status = 'good' ORDER BY id",
-			  DB_ARGS(DB_INT(id)), &r);
+	int rc = db_query(
+		c, "SELECT serial FROM certificates WHERE usb_key_id = ? AND status = 'good' ORDER BY id",
+		DB_ARGS(DB_INT(id)), &r);
 
 	*serials = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
@@ -132,7 +138,8 @@ json_t *store_usbkey_of_order_json(struct db_conn *c, int64_t order_id, int org_
 	struct usbkey_rec k = {0};
 	json_t *j = NULL;
 
-	if (store_usbkey_live_of_order(c, order_id, &k) == DB_OK && (!org_view || strcmp(k.state, "written") == 0))
+	if (store_usbkey_live_of_order(c, order_id, &k) == DB_OK &&
+	    (!org_view || strcmp(k.state, "written") == 0))
 		j = store_usbkey_json(&k);
 	store_usbkey_free(&k);
 	return j;
@@ -160,22 +167,22 @@ void store_usbkey_annotate(struct db_conn *c, json_t *items)
 	size_t i;
 	json_t *it;
 
-	json_array_foreach(items, i, it)
-	{
+	json_array_foreach (items, i, it) {
 		struct db_rows *r = NULL;
 		const char *no = json_string_value(json_object_get(it, "order_no"));
-		if (no == NULL ||
-		    db_query(c,
-			     "SELECT k.serial, k.model, k.state FROM usb_keys k JOIN orders o ON o.id = k.order_id"
-			     " WHERE o.order_no = ? AND k.state IN ('producing', 'written')",
-			     DB_ARGS(DB_TEXT(no)), &r) != DB_OK) {
+		if (no == NULL || db_query(c,
+					   "SELECT k.serial, k.model, k.state FROM usb_keys k JOIN orders o "
+					   "ON o.id = k.order_id"
+					   " WHERE o.order_no = ? AND k.state IN ('producing', 'written')",
+					   DB_ARGS(DB_TEXT(no)), &r) != DB_OK) {
 			db_rows_free(r);
 			continue;
 		}
 		if (db_rows_next(r) == 1)
 			json_object_set_new(it, "usb_key",
-					    json_pack("{s:s, s:s, s:s}", "serial", db_rows_text(r, 0), "model",
-						      db_rows_text(r, 1), "state", db_rows_text(r, 2)));
+					    json_pack("{s:s, s:s, s:s}", "serial", db_rows_text(r, 0),
+						      "model", db_rows_text(r, 1), "state",
+						      db_rows_text(r, 2)));
 		db_rows_free(r);
 	}
 }

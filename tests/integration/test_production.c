@@ -48,17 +48,20 @@ static void producing_order_of(struct client *oc, const char *key_type, char no[
 	json_t *j = NULL;
 	struct db_conn *dc;
 
-	assert_int_equal(client_do(oc, "POST", "/api/v1/orders",
-				   "{\"project_code\":\"yingtan\",\"key_type\":\"secondary\",\"form\":" FULL_FORM "}", &j),
-			 201);
+	assert_int_equal(
+		client_do(oc, "POST", "/api/v1/orders",
+			  "{\"project_code\":\"yingtan\",\"key_type\":\"secondary\",\"form\":" FULL_FORM "}",
+			  &j),
+		201);
 	snprintf(no, 32, "%s", json_string_value(json_object_get(j, "order_no")));
 	json_decref(j);
 	dc = db_acquire(db);
-	assert_int_equal(db_exec(dc,
-				 "UPDATE orders SET state = 'producing', submitted_at = created_at, key_type = ?"
-				 " WHERE order_no = ?",
-				 DB_ARGS(DB_TEXT(key_type), DB_TEXT(no)), NULL),
-			 DB_OK);
+	assert_int_equal(
+		db_exec(dc,
+			"UPDATE orders SET state = 'producing', submitted_at = created_at, key_type = ?"
+			" WHERE order_no = ?",
+			DB_ARGS(DB_TEXT(key_type), DB_TEXT(no)), NULL),
+		DB_OK);
 	db_release(dc);
 }
 
@@ -74,8 +77,8 @@ static long start_as(struct client *c, const char *no, const char *kind, const c
 
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production", no);
 	snprintf(body, sizeof(body),
-		 "{\"kind\":\"%s\",\"serial\":\"%s\",\"model\":\"SoftKey 1\",\"manufacturer\":\"certdesk\"}", kind,
-		 serial);
+		 "{\"kind\":\"%s\",\"serial\":\"%s\",\"model\":\"SoftKey 1\",\"manufacturer\":\"certdesk\"}",
+		 kind, serial);
 	return client_do(c, "POST", path, body, j);
 }
 
@@ -182,7 +185,8 @@ static int setup(void **state)
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
+	    db_open(&db, &cfg, err, sizeof(err)) != 0)
 		return -1;
 	client_init(&org, &S, "org");
 	client_init(&org2, &S, "org2");
@@ -197,8 +201,9 @@ static int setup(void **state)
 	    client_register_login(&org2, "鹰潭制证第二有限公司", "91110000600037341L", "13800138052") != 0 ||
 	    client_register_login(&org3, "鹰潭制证第三有限公司", "9144030071526726XG", "13800138053") != 0 ||
 	    client_register_login(&org4, "鹰潭制证第四有限公司", "92340602MA2PBMEM24", "13800138054") != 0 ||
-	    client_staff_login(&producer, "producer") != 0 || client_staff_login(&reviewer, "reviewer") != 0 ||
-	    client_staff_login(&admin, "admin") != 0 || client_staff_login(&shipper, "shipper") != 0)
+	    client_staff_login(&producer, "producer") != 0 ||
+	    client_staff_login(&reviewer, "reviewer") != 0 || client_staff_login(&admin, "admin") != 0 ||
+	    client_staff_login(&shipper, "shipper") != 0)
 		return -1;
 	return 0;
 }
@@ -256,17 +261,19 @@ static void test_start_pins(void **state)
 	json_decref(j);
 	/* sealed: the columns do not hold the PINs; the audit names the key, not its PINs */
 	dc = db_acquire(db);
-	assert_int_equal(db_query_text(dc, "SELECT so_pin || '|' || user_pin FROM usb_keys WHERE serial = 'PIN-KEY-A'",
-				       DB_NOARGS, &col),
-			 DB_OK);
+	assert_int_equal(
+		db_query_text(dc, "SELECT so_pin || '|' || user_pin FROM usb_keys WHERE serial = 'PIN-KEY-A'",
+			      DB_NOARGS, &col),
+		DB_OK);
 	assert_null(strstr(col, so));
 	assert_null(strstr(col, user));
 	free(col);
-	assert_int_equal(db_query_int(dc, "SELECT COUNT(*) FROM audit_log WHERE action = 'production.start'", DB_NOARGS,
-				      &n),
+	assert_int_equal(db_query_int(dc, "SELECT COUNT(*) FROM audit_log WHERE action = 'production.start'",
+				      DB_NOARGS, &n),
 			 DB_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(db_query_int(dc, "SELECT COUNT(*) FROM audit_log WHERE detail LIKE ? OR detail LIKE ?",
+	assert_int_equal(db_query_int(dc,
+				      "SELECT COUNT(*) FROM audit_log WHERE detail LIKE ? OR detail LIKE ?",
 				      DB_ARGS(DB_TEXT(so), DB_TEXT(user)), &n),
 			 DB_OK);
 	assert_int_equal(n, 0);
@@ -396,14 +403,17 @@ static void test_flow_dual(void **state)
 	snprintf(certs, sizeof(certs), "[{\"usage\":\"sign\",\"der\":\"%s\"}]", sign_der);
 	assert_int_equal(complete(no, "FLOW-KEY-1", certs, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "加密证书"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+			       "加密证书"));
 	json_decref(j);
-	snprintf(certs, sizeof(certs), "[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]", enc_der,
+	snprintf(certs, sizeof(certs),
+		 "[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]", enc_der,
 		 sign_der);
 	assert_int_equal(complete(no, "FLOW-KEY-1", certs, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
 	json_decref(j);
-	snprintf(certs, sizeof(certs), "[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]", sign_der,
+	snprintf(certs, sizeof(certs),
+		 "[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]", sign_der,
 		 enc_der);
 	assert_int_equal(complete(no, "OTHER-KEY", certs, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
@@ -446,13 +456,15 @@ static void test_flow_dual(void **state)
 	assert_string_equal(str(j, "state"), "shipped");
 	json_decref(j);
 	/* the SO PIN: admins only */
-	assert_int_equal(client_do(&producer, "GET", "/api/v1/admin/usb-keys/FLOW-KEY-1/so-pin", NULL, &j), 403);
+	assert_int_equal(client_do(&producer, "GET", "/api/v1/admin/usb-keys/FLOW-KEY-1/so-pin", NULL, &j),
+			 403);
 	json_decref(j);
 	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/usb-keys/FLOW-KEY-1/so-pin", NULL, &j), 200);
 	assert_string_equal(str(j, "so_pin"), so);
 	assert_string_equal(str(j, "order_no"), no);
 	json_decref(j);
-	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/usb-keys/NO-SUCH-KEY/so-pin", NULL, &j), 404);
+	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/usb-keys/NO-SUCH-KEY/so-pin", NULL, &j),
+			 404);
 	json_decref(j);
 	EVP_PKEY_free(k);
 }
@@ -530,8 +542,9 @@ static void test_kek_missing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_start_pins), cmocka_unit_test(test_refusals), cmocka_unit_test(test_flow_dual),
-		cmocka_unit_test(test_key_switch), cmocka_unit_test(test_kek_missing),
+		cmocka_unit_test(test_start_pins),  cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_flow_dual),   cmocka_unit_test(test_key_switch),
+		cmocka_unit_test(test_kek_missing),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;

@@ -309,6 +309,38 @@ static void test_seal_round_trip(void **state)
 	}
 }
 
+/* A USB key's PINs (issue 13): sealed, opened only with the same KEK, order, serial and PIN kind. */
+static void test_pin_seal(void **state)
+{
+	struct km_kek kek, other;
+	char pin[17], again[17], *sealed, *got;
+	(void)state;
+
+	kek_of(&kek, 0x11, "1111111111111111");
+	kek_of(&other, 0x22, "2222222222222222");
+	assert_int_equal(km_pin_random(pin, sizeof(pin), 0), 0);
+	assert_int_equal(strlen(pin), 16);
+	assert_int_equal(km_pin_random(again, sizeof(again), 0), 0);
+	assert_string_not_equal(pin, again);
+	assert_int_equal(km_pin_random(again, 9, 1), 0);
+	assert_int_equal(strspn(again, "0123456789"), 8);
+	sealed = km_pin_seal(&kek, pin, 7, "KEY-1", "so");
+	assert_non_null(sealed);
+	assert_null(strstr(sealed, pin));
+	got = km_pin_open(&kek, sealed, 7, "KEY-1", "so");
+	assert_non_null(got);
+	assert_string_equal(got, pin);
+	free(got);
+	assert_null(km_pin_open(&other, sealed, 7, "KEY-1", "so"));
+	assert_null(km_pin_open(&kek, sealed, 8, "KEY-1", "so"));
+	assert_null(km_pin_open(&kek, sealed, 7, "KEY-2", "so"));
+	assert_null(km_pin_open(&kek, sealed, 7, "KEY-1", "user"));
+	sealed[4] = sealed[4] == 'A' ? 'B' : 'A';
+	assert_null(km_pin_open(&kek, sealed, 7, "KEY-1", "so"));
+	free(sealed);
+	assert_null(km_pin_seal(&kek, "", 7, "KEY-1", "so"));
+}
+
 static void test_kek_file(void **state)
 {
 	char dir[] = "/tmp/km-test-XXXXXX", path[128], why[256];
@@ -357,7 +389,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_envelope_sm2), cmocka_unit_test(test_wrap_rsa),
 		cmocka_unit_test(test_wrap_p256),    cmocka_unit_test(test_seal_round_trip),
-		cmocka_unit_test(test_kek_file),
+		cmocka_unit_test(test_kek_file),     cmocka_unit_test(test_pin_seal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
