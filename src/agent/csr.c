@@ -151,11 +151,13 @@ static void list_key_text(json_t *k, FILE *f)
 		json_string_value(json_object_get(k, "kind")), json_string_value(json_object_get(k, "module")),
 		json_string_value(json_object_get(k, "label")), json_string_value(json_object_get(k, "serial")),
 		json_string_value(json_object_get(k, "model")), json_string_value(json_object_get(k, "manufacturer")),
-		json_is_true(json_object_get(k, "blank")) ? "  (空白，未初始化)" : "");
-	if (pin != NULL)
-		fprintf(f, "  PIN: 剩余重试 %lld/%lld%s\n", json_integer_value(json_object_get(pin, "retries_left")),
+		json_is_true(json_object_get(k, "blank")) ? "  (空白 key)" : "");
+	if (json_is_true(json_object_get(pin, "locked")))
+		fprintf(f, "  PIN: 已锁定\n");
+	else if (pin != NULL && json_integer_value(json_object_get(pin, "max_retries")) > 0)
+		fprintf(f, "  PIN: 剩余重试 %lld/%lld 次%s\n", json_integer_value(json_object_get(pin, "retries_left")),
 			json_integer_value(json_object_get(pin, "max_retries")),
-			json_is_true(json_object_get(pin, "locked")) ? "，已锁定" : "");
+			json_is_true(json_object_get(pin, "default")) ? "（仍是初始 PIN，请修改）" : "");
 	if (json_array_size(certs) == 0)
 		fprintf(f, "  (无证书)\n");
 	json_array_foreach(certs, i, c)

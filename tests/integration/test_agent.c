@@ -147,7 +147,8 @@ static const char *err_code(const struct reply *rp)
 
 /* An operation of the contract with an allowed Origin; returns the status, the parsed body in *out
  * (may be NULL; caller decrefs). */
-static long op(const char *method, const char *path, const char *session, json_t **out, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static long op(const char *method, const char *path, const char *session,
+							json_t **out, const char *fmt, ...)
 {
 	struct reply rp;
 	char *body = NULL;
@@ -172,7 +173,7 @@ static long op(const char *method, const char *path, const char *session, json_t
 }
 
 /* Runs a shell command, returning its exit status; its output goes to *out when not NULL. */
-static int run(char **out, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int run(char **out, const char *fmt, ...)
 {
 	char cmd[2048], buf[4096];
 	size_t len = 0;
