@@ -130,8 +130,8 @@ json_t *agent_status_json(struct agent *a)
 
 	for (int i = 0; i < a->nmods; i++) {
 		struct token_module *m = a->mods[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "kind", m->kind, "name", m->name, "path", m->path, "ok",
-				      m->ok);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "kind", m->kind, "name", m->name, "path",
+				      m->path, "ok", m->ok);
 		if (strcmp(m->kind, "skf") == 0)
 			json_object_set_new(o, "ulong_bits", json_integer(m->ulong_bits));
 		if (!m->ok)
@@ -172,7 +172,8 @@ static void session_clear(struct agent *a, struct session *s)
 	int others = 0;
 
 	for (int i = 0; i < MAX_SESSIONS; i++)
-		if (&a->sessions[i] != s && a->sessions[i].token[0] != '\0' && strcmp(a->sessions[i].key, s->key) == 0)
+		if (&a->sessions[i] != s && a->sessions[i].token[0] != '\0' &&
+		    strcmp(a->sessions[i].key, s->key) == 0)
 			others++;
 	if (others == 0 && s->m != NULL)
 		s->m->ops->logout(s->m, s->key);
@@ -189,7 +190,8 @@ static void sessions_expire(struct agent *a)
 			session_clear(a, &a->sessions[i]);
 }
 
-void agent_session_new(struct agent *a, struct token_module *m, const char *id, const char *origin, char out[33])
+void agent_session_new(struct agent *a, struct token_module *m, const char *id, const char *origin,
+		       char out[33])
 {
 	struct session *s = NULL, *oldest = &a->sessions[0];
 

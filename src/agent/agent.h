@@ -17,12 +17,12 @@
 
 struct agent_config {
 	int port;
-	char origins[1024];      /* comma-separated, exact match */
-	char p11_modules[2048];  /* comma-separated paths */
-	int p11kit;              /* also load p11-kit's registered modules */
+	char origins[1024];       /* comma-separated, exact match */
+	char p11_modules[2048];   /* comma-separated paths */
+	int p11kit;               /* also load p11-kit's registered modules */
 	char skf_libraries[2048]; /* comma-separated path:bits */
 	unsigned char devauth_key[16];
-	char access_log[512];    /* "" none, "-" stderr */
+	char access_log[512]; /* "" none, "-" stderr */
 };
 
 /* Sets the defaults (port 21088, origin http://127.0.0.1:8080, devauth key 1234567812345678). */
@@ -56,7 +56,8 @@ void agent_id_prefix(const struct token_module *m, char out[16]);
 
 /* Sessions (random 32 hex, bound to a key and an Origin, AGENT_SESSION_IDLE_S idle expiry). */
 /* Creates a session for key id of module m from origin into out (33 bytes). */
-void agent_session_new(struct agent *a, struct token_module *m, const char *id, const char *origin, char out[33]);
+void agent_session_new(struct agent *a, struct token_module *m, const char *id, const char *origin,
+		       char out[33]);
 /* Returns 1 when session s is live for key id and origin (and refreshes it). */
 int agent_session_check(struct agent *a, const char *s, const char *id, const char *origin);
 /* Ends session s of key id (logging the key out when it was the last one). */

@@ -42,7 +42,8 @@ static int parse_subject(X509_NAME *name, const char *subject)
 			break;
 		}
 		*eq = '\0';
-		if (X509_NAME_add_entry_by_txt(name, t, MBSTRING_UTF8, (unsigned char *)eq + 1, -1, -1, 0) != 1)
+		if (X509_NAME_add_entry_by_txt(name, t, MBSTRING_UTF8, (unsigned char *)eq + 1, -1, -1, 0) !=
+		    1)
 			rc = -1;
 	}
 	free(copy);
@@ -57,8 +58,8 @@ static int set_signature(X509_REQ *req, int nid, const unsigned char *sig, size_
 	int ok;
 
 	ok = bits != NULL && alg != NULL && ASN1_BIT_STRING_set(bits, (unsigned char *)sig, (int)len) == 1 &&
-	     X509_ALGOR_set0(alg, OBJ_nid2obj(nid), nid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF,
-			     NULL) == 1 &&
+	     X509_ALGOR_set0(alg, OBJ_nid2obj(nid),
+			     nid == NID_sha256WithRSAEncryption ? V_ASN1_NULL : V_ASN1_UNDEF, NULL) == 1 &&
 	     X509_REQ_set1_signature_algo(req, alg) == 1;
 	X509_ALGOR_free(alg);
 	if (!ok) {
@@ -76,7 +77,8 @@ static int csr_verifies(X509_REQ *req, EVP_PKEY *pk, int nid)
 {
 	if (nid == NID_SM2_with_SM3) {
 		ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
-		if (id == NULL || ASN1_OCTET_STRING_set(id, (const unsigned char *)SKFB_SM2_ID, SKFB_SM2_ID_LEN) != 1) {
+		if (id == NULL ||
+		    ASN1_OCTET_STRING_set(id, (const unsigned char *)SKFB_SM2_ID, SKFB_SM2_ID_LEN) != 1) {
 			ASN1_OCTET_STRING_free(id);
 			return 0;
 		}
@@ -147,23 +149,29 @@ static void list_key_text(json_t *k, FILE *f)
 	json_t *certs = json_object_get(k, "certificates"), *c, *pin = json_object_get(k, "pin");
 	size_t i;
 
-	fprintf(f, "%s  [%s %s]  标签: %s  序列号: %s  型号: %s  厂商: %s%s\n", json_string_value(json_object_get(k, "id")),
-		json_string_value(json_object_get(k, "kind")), json_string_value(json_object_get(k, "module")),
-		json_string_value(json_object_get(k, "label")), json_string_value(json_object_get(k, "serial")),
-		json_string_value(json_object_get(k, "model")), json_string_value(json_object_get(k, "manufacturer")),
+	fprintf(f, "%s  [%s %s]  标签: %s  序列号: %s  型号: %s  厂商: %s%s\n",
+		json_string_value(json_object_get(k, "id")), json_string_value(json_object_get(k, "kind")),
+		json_string_value(json_object_get(k, "module")),
+		json_string_value(json_object_get(k, "label")),
+		json_string_value(json_object_get(k, "serial")),
+		json_string_value(json_object_get(k, "model")),
+		json_string_value(json_object_get(k, "manufacturer")),
 		json_is_true(json_object_get(k, "blank")) ? "  (空白 key)" : "");
 	if (json_is_true(json_object_get(pin, "locked")))
 		fprintf(f, "  PIN: 已锁定\n");
 	else if (pin != NULL && json_integer_value(json_object_get(pin, "max_retries")) > 0)
-		fprintf(f, "  PIN: 剩余重试 %lld/%lld 次%s\n", json_integer_value(json_object_get(pin, "retries_left")),
+		fprintf(f, "  PIN: 剩余重试 %lld/%lld 次%s\n",
+			json_integer_value(json_object_get(pin, "retries_left")),
 			json_integer_value(json_object_get(pin, "max_retries")),
 			json_is_true(json_object_get(pin, "default")) ? "（仍是初始 PIN，请修改）" : "");
 	if (json_array_size(certs) == 0)
 		fprintf(f, "  (无证书)\n");
-	json_array_foreach(certs, i, c)
+	json_array_foreach (certs, i, c)
 		fprintf(f, "  证书 [%s] %s\n    主题: %s\n    颁发者: %s\n    有效期: %s 至 %s\n",
-			json_string_value(json_object_get(c, "usage")), json_string_value(json_object_get(c, "serial")),
-			json_string_value(json_object_get(c, "subject")), json_string_value(json_object_get(c, "issuer")),
+			json_string_value(json_object_get(c, "usage")),
+			json_string_value(json_object_get(c, "serial")),
+			json_string_value(json_object_get(c, "subject")),
+			json_string_value(json_object_get(c, "issuer")),
 			json_string_value(json_object_get(c, "not_before")),
 			json_string_value(json_object_get(c, "not_after")));
 }
@@ -178,13 +186,14 @@ int agent_list(struct agent *a, int as_json, FILE *f)
 		json_dumpf(keys, f, JSON_INDENT(2));
 		fputc('\n', f);
 	} else {
-		json_array_foreach(json_object_get(st, "modules"), i, mod)
+		json_array_foreach (json_object_get(st, "modules"), i, mod)
 			if (!json_is_true(json_object_get(mod, "ok")))
-				fprintf(f, "模块 %s 未能加载: %s\n", json_string_value(json_object_get(mod, "path")),
+				fprintf(f, "模块 %s 未能加载: %s\n",
+					json_string_value(json_object_get(mod, "path")),
 					json_string_value(json_object_get(mod, "error")));
 		if (json_array_size(json_object_get(keys, "keys")) == 0)
 			fprintf(f, "未找到 USB key（请插入后重试，或检查配置中的模块）\n");
-		json_array_foreach(json_object_get(keys, "keys"), i, k)
+		json_array_foreach (json_object_get(keys, "keys"), i, k)
 			list_key_text(k, f);
 	}
 	json_decref(st);

@@ -50,11 +50,13 @@ static int reply_tok(struct http_req *r, int err, const struct tok_result *res)
 			snprintf(msg, sizeof(msg), "PIN 码错误，还可重试 %d 次", res->retries_left);
 		else
 			snprintf(msg, sizeof(msg), "PIN 码错误");
-		return reply_err(r, 401, "pin_incorrect", msg, json_pack("{s:i}", "retries_left", res->retries_left));
+		return reply_err(r, 401, "pin_incorrect", msg,
+				 json_pack("{s:i}", "retries_left", res->retries_left));
 	case TOK_PIN_LOCKED:
 		return reply_err(r, 423, "pin_locked", "PIN 码已锁定，请联系管理员解锁", NULL);
 	case TOK_NOT_BLANK:
-		return reply_err(r, 409, "key_not_blank", "该 USB key 不是空白 key，请先清除或换一个空白 key", NULL);
+		return reply_err(r, 409, "key_not_blank", "该 USB key 不是空白 key，请先清除或换一个空白 key",
+				 NULL);
 	case TOK_BLANK:
 		return reply_err(r, 409, "key_blank", "该 USB key 尚未初始化", NULL);
 	case TOK_SO_PIN_INCORRECT:
@@ -62,7 +64,8 @@ static int reply_tok(struct http_req *r, int err, const struct tok_result *res)
 	case TOK_BAD:
 		return reply_err(r, 422, "bad_request", "请求内容不正确", NULL);
 	case TOK_ULONG_MISMATCH:
-		return reply_err(r, 409, "ulong_mismatch", "加密密钥的格式与该 USB key 的驱动不匹配（ULONG 宽度不同）", NULL);
+		return reply_err(r, 409, "ulong_mismatch",
+				 "加密密钥的格式与该 USB key 的驱动不匹配（ULONG 宽度不同）", NULL);
 	case TOK_CERT_MISMATCH:
 		return reply_err(r, 409, "cert_key_mismatch", "证书的公钥与该密钥对不符", NULL);
 	case TOK_UNSUPPORTED:
@@ -72,7 +75,8 @@ static int reply_tok(struct http_req *r, int err, const struct tok_result *res)
 	case TOK_REF_NOT_FOUND:
 		return reply_err(r, 404, "object_not_found", "USB key 上没有该对象", NULL);
 	default:
-		snprintf(detail, sizeof(detail), "%s: 0x%08lx", res->what[0] ? res->what : "token", res->code);
+		snprintf(detail, sizeof(detail), "%s: 0x%08lx", res->what[0] ? res->what : "token",
+			 res->code);
 		return reply_err(r, 502, "token_error", "USB key 操作失败，请重试或更换 USB key",
 				 json_pack("{s:s}", "detail", detail));
 	}
@@ -102,7 +106,8 @@ static const char *field(json_t *j, const char *name, size_t max)
 	return n >= 1 && n <= max && !str_has_control(s) ? s : NULL;
 }
 
-/* Decodes base64 member name of j (at most AGENT_MAX_BODY bytes). Returns the bytes (caller frees) or NULL. */
+/* Decodes base64 member name of j (at most AGENT_MAX_BODY bytes). Returns the bytes (caller frees) or NULL.
+ */
 static unsigned char *field_b64(json_t *j, const char *name, size_t *len)
 {
 	const char *s = json_string_value(json_object_get(j, name));
@@ -174,7 +179,8 @@ static int h_init(struct http_req *r)
 	label = json_object_get(j, "label") != NULL ? field(j, "label", 32) : "certdesk";
 	if (so == NULL || user == NULL || label == NULL) {
 		json_decref(j);
-		return reply_err(r, 422, "bad_request", "请填写管理员 PIN、用户 PIN 和标签（标签最多 32 字节）", NULL);
+		return reply_err(r, 422, "bad_request",
+				 "请填写管理员 PIN、用户 PIN 和标签（标签最多 32 字节）", NULL);
 	}
 	agent_lock(A(r));
 	rc = m->ops->init(m, http_param(r, "id"), so, user, label, &res);
@@ -208,7 +214,8 @@ static int h_login(struct http_req *r)
 	json_decref(j);
 	if (rc != TOK_OK)
 		return reply_tok(r, rc, &res);
-	rc = http_reply_json(r, 200, json_pack("{s:s, s:i}", "session", session, "retries_left", res.retries_left));
+	rc = http_reply_json(r, 200,
+			     json_pack("{s:s, s:i}", "session", session, "retries_left", res.retries_left));
 	OPENSSL_cleanse(session, sizeof(session));
 	return rc;
 }
@@ -242,7 +249,8 @@ static int h_keypair_new(struct http_req *r)
 		known |= strcmp(alg, algs[i]) == 0;
 	if (!known) {
 		json_decref(j);
-		return reply_err(r, 422, "bad_request", "algorithm 必须是 sm2、rsa-2048、rsa-3072 或 ec-p256", NULL);
+		return reply_err(r, 422, "bad_request", "algorithm 必须是 sm2、rsa-2048、rsa-3072 或 ec-p256",
+				 NULL);
 	}
 	agent_lock(A(r));
 	rc = m->ops->keypair_new(m, http_param(r, "id"), alg, ref, &pub, &res);
@@ -269,7 +277,8 @@ static int h_keypairs(struct http_req *r)
 	agent_lock(A(r));
 	arr = m->ops->keypairs(m, http_param(r, "id"), &err, &res);
 	agent_unlock(A(r));
-	return arr != NULL ? http_reply_json(r, 200, json_pack("{s:o}", "keypairs", arr)) : reply_tok(r, err, &res);
+	return arr != NULL ? http_reply_json(r, 200, json_pack("{s:o}", "keypairs", arr))
+			   : reply_tok(r, err, &res);
 }
 
 static int h_keypair_del(struct http_req *r)
@@ -291,8 +300,9 @@ static const char *ref_field(json_t *j)
 {
 	const char *ref = field(j, "key_ref", TOK_REF_MAX - 1);
 
-	return ref != NULL && strspn(ref, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-					  strlen(ref)
+	return ref != NULL && strspn(ref,
+				     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+				       strlen(ref)
 		       ? ref
 		       : NULL;
 }
@@ -357,8 +367,8 @@ static int h_sign(struct http_req *r)
 }
 
 /* Checks a sign certificate against its key pair; returns TOK_OK or an error. */
-static int cert_check(struct token_module *m, const char *id, const char *ref, int enc, const unsigned char *der,
-		      size_t len, struct tok_result *res)
+static int cert_check(struct token_module *m, const char *id, const char *ref, int enc,
+		      const unsigned char *der, size_t len, struct tok_result *res)
 {
 	EVP_PKEY *pub = NULL;
 	int rc;
@@ -392,11 +402,12 @@ static int h_cert_put(struct http_req *r)
 	ref = ref_field(j);
 	usage = field(j, "usage", 8);
 	der = field_b64(j, "der", &len);
-	if (ref == NULL || usage == NULL || (strcmp(usage, "sign") != 0 && strcmp(usage, "enc") != 0) || der == NULL ||
-	    len == 0) {
+	if (ref == NULL || usage == NULL || (strcmp(usage, "sign") != 0 && strcmp(usage, "enc") != 0) ||
+	    der == NULL || len == 0) {
 		json_decref(j);
 		free(der);
-		return reply_err(r, 422, "bad_request", "请求需要 key_ref、usage（sign 或 enc）和 base64 的 der", NULL);
+		return reply_err(r, 422, "bad_request",
+				 "请求需要 key_ref、usage（sign 或 enc）和 base64 的 der", NULL);
 	}
 	enc = strcmp(usage, "enc") == 0;
 	agent_lock(A(r));
@@ -421,7 +432,8 @@ static int h_enc_key(struct http_req *r)
 		return 0;
 	if ((ref = ref_field(j)) == NULL || !json_is_object(json_object_get(j, "wrapped"))) {
 		json_decref(j);
-		return reply_err(r, 422, "bad_request", "请求需要 key_ref 和 wrapped（平台给出的加密密钥）", NULL);
+		return reply_err(r, 422, "bad_request", "请求需要 key_ref 和 wrapped（平台给出的加密密钥）",
+				 NULL);
 	}
 	agent_lock(A(r));
 	rc = m->ops->enc_import(m, http_param(r, "id"), ref, json_object_get(j, "wrapped"), &res);
@@ -546,7 +558,8 @@ static const struct route routes[] = {
 	{"PUT", "/v1/keys/{id}/data/{name}", h_data_put, ACC_SESSION},
 	{"GET", "/v1/keys/{id}/data/{name}", h_data_get, ACC_SESSION},
 	{"DELETE", "/v1/keys/{id}/data/{name}", h_data_del, ACC_SESSION},
-	{"POST", "/v1/keys/{id}/wipe", h_wipe, ACC_ORIGIN}, /* the SO PIN authorises: a locked key has no session */
+	{"POST", "/v1/keys/{id}/wipe", h_wipe,
+	 ACC_ORIGIN}, /* the SO PIN authorises: a locked key has no session */
 	{"OPTIONS", "/*", h_preflight, ACC_ORIGIN},
 	/* Anything else still passes the Host and Origin checks before its 404. */
 	{"GET", "/*", h_not_found, ACC_ORIGIN},
@@ -561,8 +574,8 @@ static const struct http_param params[] = {
 	{"id", 1, 96, IDCHARS, "key_not_found", "未找到该 USB key，请确认已插入"},
 	{"ref", 1, TOK_REF_MAX - 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-",
 	 "object_not_found", "USB key 上没有该密钥对"},
-	{"name", 1, 32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-", "object_not_found",
-	 "数据对象名称不正确"},
+	{"name", 1, 32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-",
+	 "object_not_found", "数据对象名称不正确"},
 };
 
 /* Host, Origin and session checks of every routed request. Returns 0 to go on, or -1 after replying. */

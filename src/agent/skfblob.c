@@ -83,8 +83,8 @@ int skfb_pkey_xy(EVP_PKEY *pk, uint8_t x[32], uint8_t y[32])
 	uint8_t pt[133];
 	size_t n = 0;
 
-	if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n) != 1 || n != 65 ||
-	    pt[0] != 0x04)
+	if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n) != 1 ||
+	    n != 65 || pt[0] != 0x04)
 		return -1;
 	memcpy(x, pt + 1, 32);
 	memcpy(y, pt + 33, 32);
@@ -138,7 +138,8 @@ static int rs_to_der(const uint8_t *r, const uint8_t *s, size_t n, unsigned char
 	return 0;
 }
 
-int skfb_sig_to_der(const uint8_t r[SKFB_FIELD], const uint8_t s[SKFB_FIELD], unsigned char **der, size_t *len)
+int skfb_sig_to_der(const uint8_t r[SKFB_FIELD], const uint8_t s[SKFB_FIELD], unsigned char **der,
+		    size_t *len)
 {
 	*der = NULL;
 	if (!right_aligned(r) || !right_aligned(s))
@@ -183,8 +184,8 @@ int skfb_sm2_e(const uint8_t x[32], const uint8_t y[32], const unsigned char *ms
 	unsigned zl = 0, el = 0;
 	int ok;
 
-	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sm3(), NULL) == 1 && EVP_DigestUpdate(ctx, entl, 2) == 1 &&
-	     EVP_DigestUpdate(ctx, SKFB_SM2_ID, SKFB_SM2_ID_LEN) == 1;
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sm3(), NULL) == 1 &&
+	     EVP_DigestUpdate(ctx, entl, 2) == 1 && EVP_DigestUpdate(ctx, SKFB_SM2_ID, SKFB_SM2_ID_LEN) == 1;
 	for (int i = 0; ok && i < 4; i++)
 		ok = EVP_DigestUpdate(ctx, sm2_abg[i], 32) == 1;
 	ok = ok && EVP_DigestUpdate(ctx, x, 32) == 1 && EVP_DigestUpdate(ctx, y, 32) == 1 &&

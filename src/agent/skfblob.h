@@ -23,7 +23,8 @@ int skfb_spki_to_pub(const unsigned char *der, size_t len, unsigned long *bitlen
 /* Writes the 32-byte coordinates of an EC/SM2 public key. Returns 0 or -1. */
 int skfb_pkey_xy(EVP_PKEY *pk, uint8_t x[32], uint8_t y[32]);
 /* Writes DER SEQUENCE{r, s} of an ECCSIGNATUREBLOB into *der (caller frees). Returns 0 or -1. */
-int skfb_sig_to_der(const uint8_t r[SKFB_FIELD], const uint8_t s[SKFB_FIELD], unsigned char **der, size_t *len);
+int skfb_sig_to_der(const uint8_t r[SKFB_FIELD], const uint8_t s[SKFB_FIELD], unsigned char **der,
+		    size_t *len);
 /* Fills r and s (right-aligned) from a DER ECDSA/SM2 signature. Returns 0 or -1. */
 int skfb_der_to_sig(const unsigned char *der, size_t len, uint8_t r[SKFB_FIELD], uint8_t s[SKFB_FIELD]);
 /* Converts a raw r||s of 2*n bytes (PKCS#11 CKM_ECDSA) into DER (caller frees). Returns 0 or -1. */

@@ -14,20 +14,20 @@
 /* Errors of token operations; the HTTP layer maps each to one status and code. */
 enum tok_err {
 	TOK_OK = 0,
-	TOK_NOT_FOUND = -1,        /* no such key (or removed before the operation) */
-	TOK_REMOVED = -2,          /* removed during the operation */
-	TOK_PIN_INCORRECT = -3,    /* res->retries_left says how many tries remain (-1: unknown) */
+	TOK_NOT_FOUND = -1,     /* no such key (or removed before the operation) */
+	TOK_REMOVED = -2,       /* removed during the operation */
+	TOK_PIN_INCORRECT = -3, /* res->retries_left says how many tries remain (-1: unknown) */
 	TOK_PIN_LOCKED = -4,
 	TOK_NOT_BLANK = -5,
 	TOK_SO_PIN_INCORRECT = -6,
-	TOK_ERROR = -7,            /* the vendor's code in res->code, the function in res->what */
-	TOK_BAD = -8,              /* a request the token cannot do (unknown algorithm, bad blob) */
-	TOK_ULONG_MISMATCH = -9,   /* an SKF blob made for the other ULONG width */
-	TOK_CERT_MISMATCH = -10,   /* the certificate is not for this key pair */
+	TOK_ERROR = -7,          /* the vendor's code in res->code, the function in res->what */
+	TOK_BAD = -8,            /* a request the token cannot do (unknown algorithm, bad blob) */
+	TOK_ULONG_MISMATCH = -9, /* an SKF blob made for the other ULONG width */
+	TOK_CERT_MISMATCH = -10, /* the certificate is not for this key pair */
 	TOK_UNSUPPORTED = -11,
 	TOK_NOT_LOGGED_IN = -12,
-	TOK_REF_NOT_FOUND = -13,   /* no such key pair / data object */
-	TOK_BLANK = -14,           /* the key is blank: nothing to log in to */
+	TOK_REF_NOT_FOUND = -13, /* no such key pair / data object */
+	TOK_BLANK = -14,         /* the key is blank: nothing to log in to */
 };
 
 /* What a failed operation reports besides its error. */
@@ -49,7 +49,8 @@ struct token_ops {
 	int (*login)(struct token_module *m, const char *id, const char *pin, struct tok_result *res);
 	/* Logs out of key id (no error when it was not logged in). */
 	void (*logout)(struct token_module *m, const char *id);
-	/* Generates a key pair of algorithm alg ("sm2", "rsa-2048", ...); fills ref and *pub (caller frees). */
+	/* Generates a key pair of algorithm alg ("sm2", "rsa-2048", ...); fills ref and *pub (caller frees).
+	 */
 	int (*keypair_new)(struct token_module *m, const char *id, const char *alg, char ref[TOK_REF_MAX],
 			   EVP_PKEY **pub, struct tok_result *res);
 	/* Returns the key pairs as the contract's array (caller decrefs), NULL with an error in *err. */
@@ -83,12 +84,12 @@ struct token_ops {
 
 struct token_module {
 	const struct token_ops *ops;
-	const char *kind;  /* "pkcs11" or "skf" */
-	char name[64];     /* file name of the module */
+	const char *kind; /* "pkcs11" or "skf" */
+	char name[64];    /* file name of the module */
 	char path[512];
-	int index;         /* position among the modules of its kind: part of the key ids */
-	int ulong_bits;    /* SKF only */
-	int ok;            /* loaded; else error says why */
+	int index;      /* position among the modules of its kind: part of the key ids */
+	int ulong_bits; /* SKF only */
+	int ok;         /* loaded; else error says why */
 	char error[256];
 	void *impl;
 };

@@ -66,7 +66,8 @@ static int ck(CK_RV rv, const char *what, struct tok_result *res)
 }
 
 /* Writes key id of the token in slot into out. */
-static void key_id(const struct token_module *m, CK_SLOT_ID slot, const CK_TOKEN_INFO *ti, char out[TOK_ID_MAX])
+static void key_id(const struct token_module *m, CK_SLOT_ID slot, const CK_TOKEN_INFO *ti,
+		   char out[TOK_ID_MAX])
 {
 	char serial[20], safe[40];
 
@@ -208,7 +209,8 @@ static json_t *key_json(struct token_module *m, CK_SLOT_ID slot, const CK_TOKEN_
 	tok_field(model, sizeof(model), ti->model, sizeof(ti->model));
 	tok_field(manu, sizeof(manu), ti->manufacturerID, sizeof(ti->manufacturerID));
 	o = open_of(p, id);
-	if (inited && (o != NULL || p->f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) == CKR_OK)) {
+	if (inited &&
+	    (o != NULL || p->f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) == CKR_OK)) {
 		CK_OBJECT_HANDLE any[MAX_OBJS];
 		CK_RV rv;
 		int n = find(p->f, o != NULL ? o->h : h, NULL, 0, any, &rv);
@@ -219,12 +221,15 @@ static json_t *key_json(struct token_module *m, CK_SLOT_ID slot, const CK_TOKEN_
 	}
 	/* PKCS#11 tells only "low", "final try" and "locked": -1 is "not known" */
 	pin = json_pack("{s:i, s:i, s:b, s:b}", "max_retries", -1, "retries_left",
-			(ti->flags & CKF_USER_PIN_LOCKED) ? 0 : (ti->flags & CKF_USER_PIN_FINAL_TRY) ? 1 : -1, "locked",
-			(ti->flags & CKF_USER_PIN_LOCKED) != 0, "default", (ti->flags & CKF_USER_PIN_TO_BE_CHANGED) != 0);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:[sss], s:o}", "id", id, "kind", "pkcs11",
-			 "module", m->name, "label", label, "serial", serial, "model", model, "manufacturer", manu,
-			 "blank", !inited || (objs_seen == 0 && o == NULL), "pin", pin, "algorithms", "rsa-2048",
-			 "rsa-3072", "ec-p256", "certificates", certs);
+			(ti->flags & CKF_USER_PIN_LOCKED)      ? 0
+			: (ti->flags & CKF_USER_PIN_FINAL_TRY) ? 1
+							       : -1,
+			"locked", (ti->flags & CKF_USER_PIN_LOCKED) != 0, "default",
+			(ti->flags & CKF_USER_PIN_TO_BE_CHANGED) != 0);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:[sss], s:o}", "id", id, "kind",
+			 "pkcs11", "module", m->name, "label", label, "serial", serial, "model", model,
+			 "manufacturer", manu, "blank", !inited || (objs_seen == 0 && o == NULL), "pin", pin,
+			 "algorithms", "rsa-2048", "rsa-3072", "ec-p256", "certificates", certs);
 }
 
 static void p11_list_keys(struct token_module *m, json_t *arr)
@@ -285,8 +290,8 @@ static int p11_init(struct token_module *m, const char *id, const char *so_pin, 
 	rc = ck(p->f->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, strlen(so_pin), lab), "C_InitToken", res);
 	if (rc != TOK_OK)
 		return rc == TOK_PIN_INCORRECT ? TOK_SO_PIN_INCORRECT : rc;
-	if ((rc = ck(p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h), "C_OpenSession",
-		     res)) != TOK_OK)
+	if ((rc = ck(p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h),
+		     "C_OpenSession", res)) != TOK_OK)
 		return rc;
 	rc = ck(p->f->C_Login(h, CKU_SO, (CK_UTF8CHAR *)so_pin, strlen(so_pin)), "C_Login(SO)", res);
 	if (rc == TOK_OK) {
@@ -313,8 +318,8 @@ static int p11_login(struct token_module *m, const char *id, const char *pin, st
 		return TOK_BLANK;
 	if (o != NULL)
 		p11_logout(m, id); /* a fresh login checks the PIN again */
-	if ((rc = ck(p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h), "C_OpenSession",
-		     res)) != TOK_OK)
+	if ((rc = ck(p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h),
+		     "C_OpenSession", res)) != TOK_OK)
 		return rc;
 	rv = p->f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
@@ -395,8 +400,10 @@ static int p11_keypair_new(struct token_module *m, const char *id, const char *a
 	hex(kid, sizeof(kid), ref);
 	snprintf(label, sizeof(label), "certdesk-%.8s", ref);
 	CK_ATTRIBUTE pubt[] = {
-		{CKA_TOKEN, (void *)&yes, sizeof(yes)},   {CKA_PRIVATE, (void *)&no, sizeof(no)},
-		{CKA_VERIFY, (void *)&yes, sizeof(yes)},  {CKA_ID, kid, sizeof(kid)},
+		{CKA_TOKEN, (void *)&yes, sizeof(yes)},
+		{CKA_PRIVATE, (void *)&no, sizeof(no)},
+		{CKA_VERIFY, (void *)&yes, sizeof(yes)},
+		{CKA_ID, kid, sizeof(kid)},
 		{CKA_LABEL, label, strlen(label)},
 		rsa ? (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)}
 		    : (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)p256, sizeof(p256)},
@@ -408,8 +415,8 @@ static int p11_keypair_new(struct token_module *m, const char *id, const char *a
 		{CKA_SIGN, (void *)&yes, sizeof(yes)},      {CKA_ID, kid, sizeof(kid)},
 		{CKA_LABEL, label, strlen(label)},
 	};
-	rc = ck(p->f->C_GenerateKeyPair(h, &mech, pubt, rsa ? 7 : 6, privt, 7, &hpub, &hpriv), "C_GenerateKeyPair",
-		res);
+	rc = ck(p->f->C_GenerateKeyPair(h, &mech, pubt, rsa ? 7 : 6, privt, 7, &hpub, &hpriv),
+		"C_GenerateKeyPair", res);
 	if (rc != TOK_OK)
 		return rc;
 	return p11_pubkey(m, id, ref, pub, res);
@@ -424,9 +431,10 @@ static EVP_PKEY *rsa_pub(const unsigned char *n, size_t nl, const unsigned char 
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
 	EVP_PKEY *pk = NULL;
 
-	if (b != NULL && bn != NULL && be != NULL && OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
-	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) == 1 && (params = OSSL_PARAM_BLD_to_param(b)) != NULL &&
-	    ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1)
+	if (b != NULL && bn != NULL && be != NULL &&
+	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
+	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be) == 1 &&
+	    (params = OSSL_PARAM_BLD_to_param(b)) != NULL && ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1)
 		EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(b);
@@ -504,7 +512,9 @@ static int p11_pubkey(struct token_module *m, const char *id, const char *ref, E
 static const char *alg_of(EVP_PKEY *pk)
 {
 	if (EVP_PKEY_is_a(pk, "RSA"))
-		return EVP_PKEY_get_bits(pk) == 3072 ? "rsa-3072" : EVP_PKEY_get_bits(pk) == 2048 ? "rsa-2048" : "rsa";
+		return EVP_PKEY_get_bits(pk) == 3072   ? "rsa-3072"
+		       : EVP_PKEY_get_bits(pk) == 2048 ? "rsa-2048"
+						       : "rsa";
 	return "ec-p256";
 }
 
@@ -540,8 +550,9 @@ static json_t *p11_keypairs(struct token_module *m, const char *id, int *err, st
 			json_t *certs = json_array();
 			if (find_by_id(p->f, h, CKO_CERTIFICATE, kid, (int)kl, &cert, res) == TOK_OK)
 				json_array_append_new(certs, json_string("sign"));
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "key_ref", ref, "algorithm", alg_of(pk),
-							     "public_key", spki, "certificates", certs));
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "key_ref", ref,
+							     "algorithm", alg_of(pk), "public_key", spki,
+							     "certificates", certs));
 			free(spki);
 		}
 		EVP_PKEY_free(pk);
@@ -553,7 +564,8 @@ static json_t *p11_keypairs(struct token_module *m, const char *id, int *err, st
 /* Signs with the private key obj: RSA CKM_SHA256_RSA_PKCS; EC SHA-256 then raw CKM_ECDSA (SoftHSM has
  * no CKM_ECDSA_SHA256), r||s turned into DER. */
 static int sign_with(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, int rsa,
-		     const unsigned char *data, size_t len, unsigned char **sig, size_t *siglen, struct tok_result *res)
+		     const unsigned char *data, size_t len, unsigned char **sig, size_t *siglen,
+		     struct tok_result *res)
 {
 	CK_MECHANISM mech = {rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA, NULL, 0};
 	unsigned char md[32], *raw;
@@ -590,8 +602,8 @@ static int sign_with(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
 	return rc;
 }
 
-static int p11_sign(struct token_module *m, const char *id, const char *ref, const unsigned char *data, size_t len,
-		    unsigned char **sig, size_t *siglen, struct tok_result *res)
+static int p11_sign(struct token_module *m, const char *id, const char *ref, const unsigned char *data,
+		    size_t len, unsigned char **sig, size_t *siglen, struct tok_result *res)
 {
 	struct p11 *p = m->impl;
 	CK_SESSION_HANDLE h;
@@ -628,8 +640,8 @@ static int destroy_all(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_ATTRIBUTE *t
 	return rc;
 }
 
-static int p11_cert_put(struct token_module *m, const char *id, const char *ref, int enc, const unsigned char *der,
-			size_t len, struct tok_result *res)
+static int p11_cert_put(struct token_module *m, const char *id, const char *ref, int enc,
+			const unsigned char *der, size_t len, struct tok_result *res)
 {
 	struct p11 *p = m->impl;
 	CK_SESSION_HANDLE h;
@@ -643,7 +655,8 @@ static int p11_cert_put(struct token_module *m, const char *id, const char *ref,
 	int n = unhex(ref, kid), rc, sl, il, snl;
 
 	if ((rc = session_of(m, id, &h)) != TOK_OK || (rc = enc ? TOK_UNSUPPORTED : TOK_OK) != TOK_OK ||
-	    (rc = n < 0 ? TOK_REF_NOT_FOUND : TOK_OK) != TOK_OK || (rc = x == NULL ? TOK_BAD : TOK_OK) != TOK_OK ||
+	    (rc = n < 0 ? TOK_REF_NOT_FOUND : TOK_OK) != TOK_OK ||
+	    (rc = x == NULL ? TOK_BAD : TOK_OK) != TOK_OK ||
 	    (rc = find_by_id(p->f, h, CKO_PRIVATE_KEY, kid, n, &key, res)) != TOK_OK)
 		goto out;
 	if ((rc = ck(get_attr(p->f, h, key, CKA_LABEL, &label, &ll), "C_GetAttributeValue", res)) != TOK_OK)
@@ -655,11 +668,16 @@ static int p11_cert_put(struct token_module *m, const char *id, const char *ref,
 	if ((rc = destroy_all(p->f, h, cls_id, 2, res)) != TOK_OK) /* a second write replaces the first */
 		goto out;
 	CK_ATTRIBUTE t[] = {
-		{CKA_CLASS, &cls, sizeof(cls)},        {CKA_CERTIFICATE_TYPE, &ct, sizeof(ct)},
-		{CKA_TOKEN, (void *)&yes, sizeof(yes)}, {CKA_PRIVATE, (void *)&no, sizeof(no)},
-		{CKA_VALUE, (void *)der, len},         {CKA_ID, kid, (CK_ULONG)n},
-		{CKA_LABEL, label, ll},                {CKA_SUBJECT, subj, (CK_ULONG)sl},
-		{CKA_ISSUER, iss, (CK_ULONG)il},       {CKA_SERIAL_NUMBER, ser, (CK_ULONG)snl},
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_CERTIFICATE_TYPE, &ct, sizeof(ct)},
+		{CKA_TOKEN, (void *)&yes, sizeof(yes)},
+		{CKA_PRIVATE, (void *)&no, sizeof(no)},
+		{CKA_VALUE, (void *)der, len},
+		{CKA_ID, kid, (CK_ULONG)n},
+		{CKA_LABEL, label, ll},
+		{CKA_SUBJECT, subj, (CK_ULONG)sl},
+		{CKA_ISSUER, iss, (CK_ULONG)il},
+		{CKA_SERIAL_NUMBER, ser, (CK_ULONG)snl},
 	};
 	rc = ck(p->f->C_CreateObject(h, t, 10, &obj), "C_CreateObject", res);
 out:
@@ -679,8 +697,11 @@ static int p11_enc_import(struct token_module *m, const char *id, const char *re
 }
 
 /* The template of data object name: CKO_DATA, CKA_APPLICATION "certdesk", CKA_LABEL name. */
-#define DATA_TMPL(name)                                                                                           \
-	{CKA_CLASS, &dcls, sizeof(dcls)}, {CKA_APPLICATION, (void *)"certdesk", 8}, {CKA_LABEL, (void *)(name), strlen(name) }
+#define DATA_TMPL(name)                                                                                      \
+	{CKA_CLASS, &dcls, sizeof(dcls)}, {CKA_APPLICATION, (void *)"certdesk", 8},                          \
+	{                                                                                                    \
+		CKA_LABEL, (void *)(name), strlen(name)                                                      \
+	}
 static CK_OBJECT_CLASS dcls = CKO_DATA; /* not const: templates take void * */
 
 static int p11_data_put(struct token_module *m, const char *id, const char *name, const unsigned char *data,
@@ -689,8 +710,10 @@ static int p11_data_put(struct token_module *m, const char *id, const char *name
 	struct p11 *p = m->impl;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE obj;
-	CK_ATTRIBUTE t[] = {DATA_TMPL(name), {CKA_TOKEN, (void *)&yes, sizeof(yes)},
-			    {CKA_PRIVATE, (void *)&yes, sizeof(yes)}, {CKA_VALUE, (void *)data, len}};
+	CK_ATTRIBUTE t[] = {DATA_TMPL(name),
+			    {CKA_TOKEN, (void *)&yes, sizeof(yes)},
+			    {CKA_PRIVATE, (void *)&yes, sizeof(yes)},
+			    {CKA_VALUE, (void *)data, len}};
 	int rc;
 
 	if ((rc = session_of(m, id, &h)) != TOK_OK || (rc = destroy_all(p->f, h, t, 3, res)) != TOK_OK)
@@ -698,8 +721,8 @@ static int p11_data_put(struct token_module *m, const char *id, const char *name
 	return ck(p->f->C_CreateObject(h, t, 6, &obj), "C_CreateObject", res);
 }
 
-static int p11_data_get(struct token_module *m, const char *id, const char *name, unsigned char **out, size_t *len,
-			struct tok_result *res)
+static int p11_data_get(struct token_module *m, const char *id, const char *name, unsigned char **out,
+			size_t *len, struct tok_result *res)
 {
 	struct p11 *p = m->impl;
 	CK_SESSION_HANDLE h;

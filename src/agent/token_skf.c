@@ -156,7 +156,8 @@ static json_t *container_cert(struct token_module *m, HCONTAINER c, const char *
 	unsigned char *der;
 	json_t *j = NULL;
 
-	if (F(m).SKF_ExportCertificate(c, sign ? TRUE : FALSE, NULL, &len) != SAR_OK || len == 0 || len > 65536)
+	if (F(m).SKF_ExportCertificate(c, sign ? TRUE : FALSE, NULL, &len) != SAR_OK || len == 0 ||
+	    len > 65536)
 		return NULL;
 	der = xcalloc(len);
 	if (F(m).SKF_ExportCertificate(c, sign ? TRUE : FALSE, der, &len) == SAR_OK)
@@ -202,7 +203,8 @@ static json_t *key_json(struct token_module *m, DEVHANDLE dev, const char *name)
 	tok_field(label, sizeof(label), di.Label, sizeof(di.Label));
 	tok_field(serial, sizeof(serial), di.SerialNumber, sizeof(di.SerialNumber));
 	tok_field(manu, sizeof(manu), di.Manufacturer, sizeof(di.Manufacturer));
-	tok_field(model, sizeof(model), di.Issuer, sizeof(di.Issuer)); /* SKF has no model field: the issuer */
+	tok_field(model, sizeof(model), di.Issuer,
+		  sizeof(di.Issuer)); /* SKF has no model field: the issuer */
 	o = open_of(m, id);
 	blank = !has_app(m, dev);
 	if (!blank && (o != NULL || F(m).SKF_OpenApplication(dev, APP_NAME, &app) == SAR_OK)) {
@@ -210,16 +212,16 @@ static json_t *key_json(struct token_module *m, DEVHANDLE dev, const char *name)
 		BOOL def = FALSE;
 		HAPPLICATION a = o != NULL ? o->app : app;
 		if (F(m).SKF_GetPINInfo(a, SKF_USER_TYPE, &max, &left, &def) == SAR_OK)
-			pin = json_pack("{s:i, s:i, s:b, s:b}", "max_retries", (int)max, "retries_left", (int)left,
-					"locked", left == 0, "default", def != FALSE);
+			pin = json_pack("{s:i, s:i, s:b, s:b}", "max_retries", (int)max, "retries_left",
+					(int)left, "locked", left == 0, "default", def != FALSE);
 		app_certs(m, a, certs);
 		if (app != NULL)
 			F(m).SKF_CloseApplication(app);
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o*, s:[s], s:o}", "id", id, "kind", "skf",
-			 "module", m->name, "label", label, "serial", serial, "model", model, "manufacturer", manu,
-			 "ulong_bits", SKF_ULONG_BITS, "blank", blank, "pin", pin, "algorithms", "sm2", "certificates",
-			 certs);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o*, s:[s], s:o}", "id", id, "kind",
+			 "skf", "module", m->name, "label", label, "serial", serial, "model", model,
+			 "manufacturer", manu, "ulong_bits", SKF_ULONG_BITS, "blank", blank, "pin", pin,
+			 "algorithms", "sm2", "certificates", certs);
 }
 
 static void skf_list_keys(struct token_module *m, json_t *arr)
@@ -275,7 +277,8 @@ static int skf_init(struct token_module *m, const char *id, const char *so_pin, 
 						      SECURE_USER_ACCOUNT, &app),
 			   "SKF_CreateApplication", res)) == TOK_OK) {
 		F(m).SKF_CloseApplication(app);
-		F(m).SKF_SetLabel(dev, (LPSTR)label); /* the label is a nicety: a key that refuses it still works */
+		F(m).SKF_SetLabel(
+			dev, (LPSTR)label); /* the label is a nicety: a key that refuses it still works */
 	}
 	F(m).SKF_DisConnectDev(dev);
 	return rc;
@@ -320,8 +323,10 @@ static int skf_login(struct token_module *m, const char *id, const char *pin, st
 			str_copy(s->open[i].id, id, sizeof(s->open[i].id));
 			s->open[i].dev = dev;
 			s->open[i].app = app;
-			res->retries_left = F(m).SKF_GetPINInfo(app, SKF_USER_TYPE, &max, &left, &def) == SAR_OK ? (int)left
-														: -1;
+			res->retries_left =
+				F(m).SKF_GetPINInfo(app, SKF_USER_TYPE, &max, &left, &def) == SAR_OK
+					? (int)left
+					: -1;
 			return TOK_OK;
 		}
 	if (rc == TOK_OK) {
@@ -365,7 +370,8 @@ static int container_pub(struct token_module *m, HCONTAINER c, EVP_PKEY **pub, s
 	int rc;
 
 	memset(&blob, 0, sizeof(blob));
-	if ((rc = sar(F(m).SKF_ExportPublicKey(c, TRUE, (BYTE *)&blob, &len), "SKF_ExportPublicKey", res)) != TOK_OK)
+	if ((rc = sar(F(m).SKF_ExportPublicKey(c, TRUE, (BYTE *)&blob, &len), "SKF_ExportPublicKey", res)) !=
+	    TOK_OK)
 		return rc;
 	*pub = len == sizeof(blob) ? skfb_pub_to_pkey(blob.BitLen, blob.XCoordinate, blob.YCoordinate) : NULL;
 	if (*pub == NULL) {
@@ -395,7 +401,8 @@ static int skf_keypair_new(struct token_module *m, const char *id, const char *a
 		return rc;
 	memset(&blob, 0, sizeof(blob));
 	rc = sar(F(m).SKF_GenECCKeyPair(c, SGD_SM2_1, &blob), "SKF_GenECCKeyPair", res);
-	if (rc == TOK_OK && (*pub = skfb_pub_to_pkey(blob.BitLen, blob.XCoordinate, blob.YCoordinate)) == NULL) {
+	if (rc == TOK_OK &&
+	    (*pub = skfb_pub_to_pkey(blob.BitLen, blob.XCoordinate, blob.YCoordinate)) == NULL) {
 		snprintf(res->what, sizeof(res->what), "ECCPUBLICKEYBLOB");
 		rc = TOK_ERROR;
 	}
@@ -445,8 +452,9 @@ static json_t *skf_keypairs(struct token_module *m, const char *id, int *err, st
 		if ((j = container_cert(m, c, n, 0)) != NULL)
 			json_array_append_new(certs, json_string("enc")), json_decref(j);
 		if (container_pub(m, c, &pk, res) == TOK_OK && (spki = tok_spki_b64(pk)) != NULL) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:O}", "key_ref", n, "algorithm", "sm2",
-							     "public_key", spki, "certificates", certs));
+			json_array_append_new(arr,
+					      json_pack("{s:s, s:s, s:s, s:O}", "key_ref", n, "algorithm",
+							"sm2", "public_key", spki, "certificates", certs));
 			free(spki);
 		}
 		json_decref(certs);
@@ -457,8 +465,8 @@ static json_t *skf_keypairs(struct token_module *m, const char *id, int *err, st
 }
 
 /* SM2 signature on the key: e = SM3(Z || data) computed here, SKF_ECCSignData(e), blob to DER. */
-static int skf_sign(struct token_module *m, const char *id, const char *ref, const unsigned char *data, size_t len,
-		    unsigned char **sig, size_t *siglen, struct tok_result *res)
+static int skf_sign(struct token_module *m, const char *id, const char *ref, const unsigned char *data,
+		    size_t len, unsigned char **sig, size_t *siglen, struct tok_result *res)
 {
 	HCONTAINER c = NULL;
 	EVP_PKEY *pk = NULL;
@@ -493,16 +501,16 @@ out:
 	return rc;
 }
 
-static int skf_cert_put(struct token_module *m, const char *id, const char *ref, int enc, const unsigned char *der,
-			size_t len, struct tok_result *res)
+static int skf_cert_put(struct token_module *m, const char *id, const char *ref, int enc,
+			const unsigned char *der, size_t len, struct tok_result *res)
 {
 	HCONTAINER c = NULL;
 	int rc;
 
 	if ((rc = container_of(m, id, ref, &c, res)) != TOK_OK)
 		return rc;
-	rc = sar(F(m).SKF_ImportCertificate(c, enc ? FALSE : TRUE, (BYTE *)der, (ULONG)len), "SKF_ImportCertificate",
-		 res);
+	rc = sar(F(m).SKF_ImportCertificate(c, enc ? FALSE : TRUE, (BYTE *)der, (ULONG)len),
+		 "SKF_ImportCertificate", res);
 	F(m).SKF_CloseContainer(c);
 	return rc;
 }
@@ -551,7 +559,8 @@ static int skf_data_put(struct token_module *m, const char *id, const char *name
 	rv = F(m).SKF_DeleteFile(app, (LPSTR)name); /* a file's size is fixed at creation: replace it */
 	if (rv != SAR_OK && rv != SAR_FILE_NOT_EXIST)
 		return sar(rv, "SKF_DeleteFile", res);
-	if ((rc = sar(F(m).SKF_CreateFile(app, (LPSTR)name, (ULONG)len, SECURE_USER_ACCOUNT, SECURE_USER_ACCOUNT),
+	if ((rc = sar(F(m).SKF_CreateFile(app, (LPSTR)name, (ULONG)len, SECURE_USER_ACCOUNT,
+					  SECURE_USER_ACCOUNT),
 		      "SKF_CreateFile", res)) != TOK_OK)
 		return rc;
 	if (len == 0)
@@ -559,8 +568,8 @@ static int skf_data_put(struct token_module *m, const char *id, const char *name
 	return sar(F(m).SKF_WriteFile(app, (LPSTR)name, 0, (BYTE *)data, (ULONG)len), "SKF_WriteFile", res);
 }
 
-static int skf_data_get(struct token_module *m, const char *id, const char *name, unsigned char **out, size_t *len,
-			struct tok_result *res)
+static int skf_data_get(struct token_module *m, const char *id, const char *name, unsigned char **out,
+			size_t *len, struct tok_result *res)
 {
 	HAPPLICATION app;
 	FILEATTRIBUTE fa;
@@ -577,8 +586,8 @@ static int skf_data_get(struct token_module *m, const char *id, const char *name
 		return TOK_ERROR;
 	*out = xcalloc(fa.FileSize + 1);
 	got = fa.FileSize; /* in: the buffer's size */
-	if (fa.FileSize > 0 &&
-	    (rc = sar(F(m).SKF_ReadFile(app, (LPSTR)name, 0, fa.FileSize, *out, &got), "SKF_ReadFile", res)) != TOK_OK) {
+	if (fa.FileSize > 0 && (rc = sar(F(m).SKF_ReadFile(app, (LPSTR)name, 0, fa.FileSize, *out, &got),
+					 "SKF_ReadFile", res)) != TOK_OK) {
 		free(*out);
 		*out = NULL;
 		return rc;
@@ -688,11 +697,11 @@ struct token_module *SKF_LOAD(const char *path, int index, const unsigned char d
 		snprintf(m->error, sizeof(m->error), "无法加载: %s", dlerror());
 		return m;
 	}
-#define SKF_SYM(ret, name, params)                                                                                \
-	*(void **)&s->f.name = dlsym(s->dl, #name);                                                               \
-	if (s->f.name == NULL) {                                                                                  \
-		snprintf(m->error, sizeof(m->error), "SKF 库缺少函数 %s", #name);                                   \
-		return m;                                                                                         \
+#define SKF_SYM(ret, name, params)                                                                           \
+	*(void **)&s->f.name = dlsym(s->dl, #name);                                                          \
+	if (s->f.name == NULL) {                                                                             \
+		snprintf(m->error, sizeof(m->error), "SKF 库缺少函数 %s", #name);                            \
+		return m;                                                                                    \
 	}
 	SKF_FUNCTIONS(SKF_SYM)
 #undef SKF_SYM

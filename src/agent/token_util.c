@@ -38,7 +38,8 @@ void tok_id_safe(char *out, size_t outlen, const char *s)
 	size_t i = 0;
 
 	for (; s[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", s[i]) != NULL
+		out[i] = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", s[i]) !=
+					 NULL
 				 ? s[i]
 				 : '_';
 	out[i] = '\0';

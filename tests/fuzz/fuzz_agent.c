@@ -49,9 +49,9 @@ static int pair_of(const char *ref)
 
 static void f_list(struct token_module *m, json_t *arr)
 {
-	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:[s], s:[]}", "id", KEY, "kind", "skf",
-					     "module", m->name, "label", "fake", "serial", "KEY", "blank", 0,
-					     "algorithms", "ec-p256", "certificates"));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:[s], s:[]}", "id", KEY, "kind",
+					     "skf", "module", m->name, "label", "fake", "serial", "KEY",
+					     "blank", 0, "algorithms", "ec-p256", "certificates"));
 }
 
 /* Returns TOK_NOT_FOUND for any key but KEY. */
@@ -113,14 +113,16 @@ static json_t *f_keypairs(struct token_module *m, const char *id, int *err, stru
 	for (int i = 0; i < MAX_PAIRS; i++)
 		if (fk.pairs[i] != NULL) {
 			char *spki = tok_spki_b64(fk.pairs[i]);
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:[]}", "key_ref", fk.refs[i], "algorithm",
-							     "ec-p256", "public_key", spki, "certificates"));
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:[]}", "key_ref", fk.refs[i],
+							     "algorithm", "ec-p256", "public_key", spki,
+							     "certificates"));
 			free(spki);
 		}
 	return arr;
 }
 
-static int f_pubkey(struct token_module *m, const char *id, const char *ref, EVP_PKEY **pub, struct tok_result *res)
+static int f_pubkey(struct token_module *m, const char *id, const char *ref, EVP_PKEY **pub,
+		    struct tok_result *res)
 {
 	int i = pair_of(ref);
 
@@ -134,8 +136,8 @@ static int f_pubkey(struct token_module *m, const char *id, const char *ref, EVP
 	return TOK_OK;
 }
 
-static int f_sign(struct token_module *m, const char *id, const char *ref, const unsigned char *data, size_t len,
-		  unsigned char **sig, size_t *siglen, struct tok_result *res)
+static int f_sign(struct token_module *m, const char *id, const char *ref, const unsigned char *data,
+		  size_t len, unsigned char **sig, size_t *siglen, struct tok_result *res)
 {
 	int i = pair_of(ref), ok;
 	EVP_MD_CTX *ctx;
@@ -159,8 +161,8 @@ static int f_sign(struct token_module *m, const char *id, const char *ref, const
 	return TOK_OK;
 }
 
-static int f_cert_put(struct token_module *m, const char *id, const char *ref, int enc, const unsigned char *der,
-		      size_t len, struct tok_result *res)
+static int f_cert_put(struct token_module *m, const char *id, const char *ref, int enc,
+		      const unsigned char *der, size_t len, struct tok_result *res)
 {
 	(void)m, (void)enc, (void)der, (void)len, (void)res;
 	return known(id) != TOK_OK ? TOK_NOT_FOUND : pair_of(ref) < 0 ? TOK_REF_NOT_FOUND : TOK_OK;
@@ -207,8 +209,8 @@ static int f_data_put(struct token_module *m, const char *id, const char *name, 
 	return TOK_OK;
 }
 
-static int f_data_get(struct token_module *m, const char *id, const char *name, unsigned char **out, size_t *len,
-		      struct tok_result *res)
+static int f_data_get(struct token_module *m, const char *id, const char *name, unsigned char **out,
+		      size_t *len, struct tok_result *res)
 {
 	int i = data_of(name, 0);
 
@@ -262,10 +264,9 @@ static void f_unload(struct token_module *m)
 	free(m);
 }
 
-static const struct token_ops fake_ops = {f_list,    f_init,      f_login,      f_logout,   f_keypair_new,
-					  f_keypairs, f_pubkey,   f_sign,       f_cert_put, f_enc_import,
-					  f_data_put, f_data_get, f_data_del,   f_keypair_del, f_wipe,
-					  f_unload};
+static const struct token_ops fake_ops = {
+	f_list,     f_init,       f_login,    f_logout,   f_keypair_new, f_keypairs,    f_pubkey, f_sign,
+	f_cert_put, f_enc_import, f_data_put, f_data_get, f_data_del,    f_keypair_del, f_wipe,   f_unload};
 
 /* --- the driver --- */
 
@@ -371,9 +372,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3)
 		return 0;
 	route = data[0] % NROUTES;
-	origin = data[1] % 3;      /* allowed, another, none */
-	host = (data[1] / 3) % 3;  /* loopback, another, none */
-	sess = (data[1] / 9) % 3;  /* valid, made up, none */
+	origin = data[1] % 3;     /* allowed, another, none */
+	host = (data[1] / 3) % 3; /* loopback, another, none */
+	sess = (data[1] / 9) % 3; /* valid, made up, none */
 	ctype = (data[1] / 27) % 2;
 	data += 2;
 	size -= 2;
@@ -406,7 +407,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		agent_session_new(agent, fake, KEY, ORIGIN, session);
 		agent_unlock(agent);
 	}
-	r = (size_t)snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nConnection: close\r\n", routes[route][0], path);
+	r = (size_t)snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nConnection: close\r\n", routes[route][0],
+			     path);
 	if (host != 2)
 		r += (size_t)snprintf(req + r, sizeof(req) - r, "Host: %s:%d\r\n",
 				      host == 0 ? "127.0.0.1" : "evil.example", port);
@@ -417,7 +419,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r += (size_t)snprintf(req + r, sizeof(req) - r, "X-Agent-Session: %s\r\n",
 				      sess == 0 ? session : "00000000000000000000000000000000");
 	if (strcmp(routes[route][0], "OPTIONS") == 0)
-		r += (size_t)snprintf(req + r, sizeof(req) - r, "Access-Control-Request-Private-Network: true\r\n");
+		r += (size_t)snprintf(req + r, sizeof(req) - r,
+				      "Access-Control-Request-Private-Network: true\r\n");
 	if (ctype == 0)
 		r += (size_t)snprintf(req + r, sizeof(req) - r, "Content-Type: application/json\r\n");
 	r += (size_t)snprintf(req + r, sizeof(req) - r, "Content-Length: %zu\r\n\r\n", nbody);

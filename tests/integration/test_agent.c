@@ -39,15 +39,15 @@ static char dir[256];
 static int port;
 static pid_t agent_pid;
 
-#define CHECK(cond, ...)                                                                                          \
-	do {                                                                                                      \
-		checks++;                                                                                         \
-		if (!(cond)) {                                                                                    \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                          \
-			fprintf(stderr, __VA_ARGS__);                                                             \
-			fputc('\n', stderr);                                                                      \
-			failures++;                                                                               \
-		}                                                                                                 \
+#define CHECK(cond, ...)                                                                                     \
+	do {                                                                                                 \
+		checks++;                                                                                    \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                      \
+			fprintf(stderr, __VA_ARGS__);                                                        \
+			fputc('\n', stderr);                                                                 \
+			failures++;                                                                          \
+		}                                                                                            \
 	} while (0)
 
 struct reply {
@@ -147,8 +147,8 @@ static const char *err_code(const struct reply *rp)
 
 /* An operation of the contract with an allowed Origin; returns the status, the parsed body in *out
  * (may be NULL; caller decrefs). */
-__attribute__((format(printf, 5, 6))) static long op(const char *method, const char *path, const char *session,
-							json_t **out, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static long op(const char *method, const char *path,
+						     const char *session, json_t **out, const char *fmt, ...)
 {
 	struct reply rp;
 	char *body = NULL;
@@ -247,7 +247,7 @@ static json_t *find_key(const char *prefix, const char *field, const char *value
 
 	if (op("GET", "/v1/keys", NULL, &j, NULL) != 200)
 		return NULL;
-	json_array_foreach(json_object_get(j, "keys"), i, k)
+	json_array_foreach (json_object_get(j, "keys"), i, k)
 		if (strncmp(json_string_value(json_object_get(k, "id")), prefix, strlen(prefix)) == 0 &&
 		    strcmp(json_string_value(json_object_get(k, field)), value) == 0)
 			found = json_incref(k);
@@ -287,7 +287,8 @@ static void ca_make(void)
 	X509_set_version(ca_cert, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(ca_cert), 1);
 	n = X509_get_subject_name(ca_cert);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"certdesk test CA", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"certdesk test CA", -1, -1,
+				   0);
 	X509_set_issuer_name(ca_cert, n);
 	X509_gmtime_adj(X509_getm_notBefore(ca_cert), 0);
 	X509_gmtime_adj(X509_getm_notAfter(ca_cert), 86400);
@@ -305,7 +306,8 @@ static char *ca_issue(EVP_PKEY *pub, const char *cn, long serial)
 
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8, (const unsigned char *)cn,
+				   -1, -1, 0);
 	X509_set_issuer_name(x, X509_get_subject_name(ca_cert));
 	X509_gmtime_adj(X509_getm_notBefore(x), 0);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400 * 365);
@@ -364,11 +366,12 @@ static const char *keypair_cert(const char *id, const char *session, const char 
 	CHECK(pub != NULL, "public key of %s", alg);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/v1/keys/%s/csr", id);
-	CHECK(op("POST", path, session, &j, "{\"key_ref\":\"%s\",\"subject\":\"CN=测试单位 %s,O=certdesk\"}", ref, alg) ==
-		      200,
+	CHECK(op("POST", path, session, &j, "{\"key_ref\":\"%s\",\"subject\":\"CN=测试单位 %s,O=certdesk\"}",
+		 ref, alg) == 200,
 	      "csr %s", alg);
 	csr = csr_parse(json_string_value(json_object_get(j, "csr")) ?: "");
-	CHECK(csr != NULL && pub != NULL && EVP_PKEY_eq(X509_REQ_get0_pubkey(csr), pub) == 1, "CSR key %s", alg);
+	CHECK(csr != NULL && pub != NULL && EVP_PKEY_eq(X509_REQ_get0_pubkey(csr), pub) == 1, "CSR key %s",
+	      alg);
 	snprintf(csrf, sizeof(csrf), "%s/%s.csr", dir, alg);
 	if ((f = fopen(csrf, "w")) != NULL) {
 		fputs(json_string_value(json_object_get(j, "csr")) ?: "", f);
@@ -379,10 +382,11 @@ static const char *keypair_cert(const char *id, const char *session, const char 
 		ASN1_OCTET_STRING *sid = ASN1_OCTET_STRING_new();
 		ASN1_OCTET_STRING_set(sid, (const unsigned char *)SKFB_SM2_ID, SKFB_SM2_ID_LEN);
 		X509_REQ_set0_distinguishing_id(csr, sid);
-		CHECK(csr != NULL && X509_REQ_verify(csr, X509_REQ_get0_pubkey(csr)) == 1, "SM2 CSR verifies");
+		CHECK(csr != NULL && X509_REQ_verify(csr, X509_REQ_get0_pubkey(csr)) == 1,
+		      "SM2 CSR verifies");
 	} else {
-		CHECK(run(&out, "openssl req -in %s -verify -noout 2>&1", csrf) == 0, "openssl req -verify %s: %s", alg,
-		      out);
+		CHECK(run(&out, "openssl req -in %s -verify -noout 2>&1", csrf) == 0,
+		      "openssl req -verify %s: %s", alg, out);
 		free(out);
 	}
 	/* a certificate for another key is refused */
@@ -390,24 +394,27 @@ static const char *keypair_cert(const char *id, const char *session, const char 
 		EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 		char *ob = ca_issue(other, "other", serial + 1000);
 		snprintf(path, sizeof(path), "/v1/keys/%s/certificates", id);
-		CHECK(op("PUT", path, session, &j, "{\"key_ref\":\"%s\",\"usage\":\"sign\",\"der\":\"%s\"}", ref, ob) == 409,
+		CHECK(op("PUT", path, session, &j, "{\"key_ref\":\"%s\",\"usage\":\"sign\",\"der\":\"%s\"}",
+			 ref, ob) == 409,
 		      "foreign certificate");
 		CHECK(strcmp(json_string_value(json_object_get(json_object_get(j, "error"), "code")) ?: "",
-			     "cert_key_mismatch") == 0, "cert_key_mismatch");
+			     "cert_key_mismatch") == 0,
+		      "cert_key_mismatch");
 		json_decref(j);
 		free(ob);
 		EVP_PKEY_free(other);
 	}
 	b64 = ca_issue(X509_REQ_get0_pubkey(csr), alg, serial);
 	snprintf(path, sizeof(path), "/v1/keys/%s/certificates", id);
-	CHECK(op("PUT", path, session, NULL, "{\"key_ref\":\"%s\",\"usage\":\"sign\",\"der\":\"%s\"}", ref, b64) == 200,
+	CHECK(op("PUT", path, session, NULL, "{\"key_ref\":\"%s\",\"usage\":\"sign\",\"der\":\"%s\"}", ref,
+		 b64) == 200,
 	      "write certificate %s", alg);
 	/* read back */
 	CHECK(op("GET", "/v1/keys", NULL, &j, NULL) == 200, "keys");
-	json_array_foreach(json_object_get(j, "keys"), i, k)
+	json_array_foreach (json_object_get(j, "keys"), i, k)
 		if (strcmp(json_string_value(json_object_get(k, "id")), id) == 0) {
 			size_t n;
-			json_array_foreach(json_object_get(k, "certificates"), n, c)
+			json_array_foreach (json_object_get(k, "certificates"), n, c)
 				if (strcmp(json_string_value(json_object_get(c, "key_ref")), ref) == 0 &&
 				    strcmp(json_string_value(json_object_get(c, "der")), b64) == 0 &&
 				    strcmp(json_string_value(json_object_get(c, "usage")), "sign") == 0)
@@ -431,7 +438,8 @@ static void data_round_trip(const char *id, const char *session)
 	CHECK(op("PUT", path, session, NULL, "{\"data\":\"5Y2w56ug5pWw5o2u\"}") == 200, "data put");
 	CHECK(op("PUT", path, session, NULL, "{\"data\":\"c2VhbCB2Mg==\"}") == 200, "data replace");
 	CHECK(op("GET", path, session, &j, NULL) == 200, "data get");
-	CHECK(strcmp(json_string_value(json_object_get(j, "data")) ?: "", "c2VhbCB2Mg==") == 0, "data read back");
+	CHECK(strcmp(json_string_value(json_object_get(j, "data")) ?: "", "c2VhbCB2Mg==") == 0,
+	      "data read back");
 	json_decref(j);
 	CHECK(op("DELETE", path, session, NULL, NULL) == 200, "data delete");
 	CHECK(op("GET", path, session, &j, NULL) == 404, "data gone");
@@ -451,8 +459,10 @@ static void test_softhsm(void)
 	snprintf(id, sizeof(id), "%s", k ? json_string_value(json_object_get(k, "id")) : "none");
 	json_decref(k);
 	snprintf(path, sizeof(path), "/v1/keys/%s/init", id);
-	CHECK(op("POST", path, NULL, NULL, "{\"so_pin\":\"%s\",\"user_pin\":\"%s\",\"label\":\"certdesk-p11\"}", SO_PIN,
-		 USER_PIN) == 200, "init");
+	CHECK(op("POST", path, NULL, NULL,
+		 "{\"so_pin\":\"%s\",\"user_pin\":\"%s\",\"label\":\"certdesk-p11\"}", SO_PIN,
+		 USER_PIN) == 200,
+	      "init");
 	k = find_key("p11-", "label", "certdesk-p11");
 	CHECK(k != NULL, "token relabelled");
 	snprintf(id, sizeof(id), "%s", k ? json_string_value(json_object_get(k, "id")) : "none");
@@ -475,8 +485,9 @@ static void test_softhsm(void)
 	json_decref(j);
 	data_round_trip(id, sess);
 	/* other middleware reads the pairs: certificate and private key share CKA_ID and CKA_LABEL */
-	CHECK(run(&out, "pkcs11-tool --module %s --token-label certdesk-p11 --login --pin %s -O 2>&1", SOFTHSM,
-		  USER_PIN) == 0, "pkcs11-tool");
+	CHECK(run(&out, "pkcs11-tool --module %s --token-label certdesk-p11 --login --pin %s -O 2>&1",
+		  SOFTHSM, USER_PIN) == 0,
+	      "pkcs11-tool");
 	for (int i = 0; i < 2 && out != NULL; i++) {
 		const char *ref = i == 0 ? rsa : ec;
 		char want_id[200], want_label[64];
@@ -487,8 +498,10 @@ static void test_softhsm(void)
 			ids++;
 		for (const char *p = out; (p = strstr(p, want_label)) != NULL; p++)
 			labels++;
-		CHECK(ids == 3 && labels == 3, "pkcs11-tool shows private key, public key and certificate of %s with one ID "
-					       "and label (ids %d labels %d):\n%s", ref, ids, labels, out);
+		CHECK(ids == 3 && labels == 3,
+		      "pkcs11-tool shows private key, public key and certificate of %s with one ID "
+		      "and label (ids %d labels %d):\n%s",
+		      ref, ids, labels, out);
 	}
 	CHECK(out != NULL && strstr(out, "Certificate Object") != NULL, "certificate object listed");
 	free(out);
@@ -507,15 +520,16 @@ static void test_softhsm(void)
 	CHECK(op("POST", path, sess, NULL, "{\"so_pin\":\"%s\"}", SO_PIN) == 200, "wipe");
 	k = find_key("p11-", "label", "certdesk-p11");
 	CHECK(k != NULL && json_is_true(json_object_get(k, "blank")) &&
-		      json_array_size(json_object_get(k, "certificates")) == 0, "wiped token is blank");
+		      json_array_size(json_object_get(k, "certificates")) == 0,
+	      "wiped token is blank");
 	json_decref(k);
 }
 
 #define SKF_SO_PIN "12345678"
 
 /* The enc-key import of an SM2 envelope made by src/km for key pair ref (public key sign_pub). */
-static long enc_import(const char *id, const char *session, const char *ref, EVP_PKEY *enc, EVP_PKEY *sign_pub,
-		       int ulong_bytes, json_t **out)
+static long enc_import(const char *id, const char *session, const char *ref, EVP_PKEY *enc,
+		       EVP_PKEY *sign_pub, int ulong_bytes, json_t **out)
 {
 	size_t len = 0;
 	unsigned char *blob = km_envelope_sm2(enc, sign_pub, ulong_bytes, &len);
@@ -543,7 +557,7 @@ static EVP_PKEY *keypair_pub(const char *id, const char *session, const char *re
 
 	snprintf(path, sizeof(path), "/v1/keys/%s/keypairs", id);
 	if (op("GET", path, session, &j, NULL) == 200)
-		json_array_foreach(json_object_get(j, "keypairs"), i, kp)
+		json_array_foreach (json_object_get(j, "keypairs"), i, kp)
 			if (strcmp(json_string_value(json_object_get(kp, "key_ref")), ref) == 0) {
 				pk = spki_parse(json_string_value(json_object_get(kp, "public_key")));
 				if (certs != NULL)
@@ -561,11 +575,13 @@ static int certs_on_key(const char *id, const char *ref, const char *usage)
 	int count = 0;
 
 	if (op("GET", "/v1/keys", NULL, &j, NULL) == 200)
-		json_array_foreach(json_object_get(j, "keys"), i, k)
+		json_array_foreach (json_object_get(j, "keys"), i, k)
 			if (strcmp(json_string_value(json_object_get(k, "id")), id) == 0)
-				json_array_foreach(json_object_get(k, "certificates"), n, c)
-					count += strcmp(json_string_value(json_object_get(c, "key_ref")), ref) == 0 &&
-						 strcmp(json_string_value(json_object_get(c, "usage")), usage) == 0;
+				json_array_foreach (json_object_get(k, "certificates"), n, c)
+					count += strcmp(json_string_value(json_object_get(c, "key_ref")),
+							ref) == 0 &&
+						 strcmp(json_string_value(json_object_get(c, "usage")),
+							usage) == 0;
 	json_decref(j);
 	return count;
 }
@@ -582,7 +598,8 @@ static void wrong_pin(const char *id, int want)
 	if (want < 0) {
 		CHECK(st == 423, "locked: %ld", st);
 	} else {
-		CHECK(st == 401 && json_integer_value(json_object_get(json_object_get(j, "error"), "retries_left")) == want,
+		CHECK(st == 401 && json_integer_value(json_object_get(json_object_get(j, "error"),
+								      "retries_left")) == want,
 		      "wrong PIN: %ld, want %d left", st, want);
 	}
 	json_decref(j);
@@ -596,17 +613,21 @@ static void test_skf(int bits, int index, const char *name)
 	json_t *k, *j = NULL, *certs = NULL;
 	EVP_PKEY *sign_pub, *enc;
 
-	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool create %s/skf %s --serial %s --label blank", BUILD_DIR, dir,
-		  name, name) == 0, "create soft key");
+	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool create %s/skf %s --serial %s --label blank",
+		  BUILD_DIR, dir, name, name) == 0,
+	      "create soft key");
 	snprintf(id, sizeof(id), "skf%d:%s", index, name);
 	k = find_key(id, "serial", name);
 	CHECK(k != NULL && json_is_true(json_object_get(k, "blank")) &&
-		      json_integer_value(json_object_get(k, "ulong_bits")) == bits, "blank soft key %d listed", bits);
+		      json_integer_value(json_object_get(k, "ulong_bits")) == bits,
+	      "blank soft key %d listed", bits);
 	json_decref(k);
 	snprintf(path, sizeof(path), "/v1/keys/%s/init", id);
-	CHECK(op("POST", path, NULL, NULL, "{\"so_pin\":\"%s\",\"user_pin\":\"%s\",\"label\":\"certdesk\"}", SKF_SO_PIN,
-		 USER_PIN) == 200, "skf init");
-	CHECK(op("POST", path, NULL, &j, "{\"so_pin\":\"%s\",\"user_pin\":\"%s\"}", SKF_SO_PIN, USER_PIN) == 409,
+	CHECK(op("POST", path, NULL, NULL, "{\"so_pin\":\"%s\",\"user_pin\":\"%s\",\"label\":\"certdesk\"}",
+		 SKF_SO_PIN, USER_PIN) == 200,
+	      "skf init");
+	CHECK(op("POST", path, NULL, &j, "{\"so_pin\":\"%s\",\"user_pin\":\"%s\"}", SKF_SO_PIN, USER_PIN) ==
+		      409,
 	      "skf key_not_blank");
 	json_decref(j);
 	wrong_pin(id, 5);
@@ -621,32 +642,39 @@ static void test_skf(int bits, int index, const char *name)
 	enc = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
 	CHECK(enc_import(id, sess, ref, enc, sign_pub, bits == 32 ? 8 : 4, &j) == 409 &&
 		      strcmp(json_string_value(json_object_get(json_object_get(j, "error"), "code")) ?: "",
-			     "ulong_mismatch") == 0, "ulong_mismatch");
+			     "ulong_mismatch") == 0,
+	      "ulong_mismatch");
 	json_decref(j);
 	CHECK(enc_import(id, sess, ref, enc, sign_pub, bits / 8, NULL) == 200, "enc-key import");
 	b64 = ca_issue(enc, "enc", 40 + bits);
 	snprintf(path, sizeof(path), "/v1/keys/%s/certificates", id);
-	CHECK(op("PUT", path, sess, NULL, "{\"key_ref\":\"%s\",\"usage\":\"enc\",\"der\":\"%s\"}", ref, b64) == 200,
+	CHECK(op("PUT", path, sess, NULL, "{\"key_ref\":\"%s\",\"usage\":\"enc\",\"der\":\"%s\"}", ref,
+		 b64) == 200,
 	      "write enc certificate");
 	free(b64);
-	CHECK(certs_on_key(id, ref, "sign") == 1 && certs_on_key(id, ref, "enc") == 1, "sign and enc read back");
+	CHECK(certs_on_key(id, ref, "sign") == 1 && certs_on_key(id, ref, "enc") == 1,
+	      "sign and enc read back");
 	EVP_PKEY_free(keypair_pub(id, sess, ref, &certs));
 	CHECK(json_array_size(certs) == 2, "keypairs lists both certificates");
 	json_decref(certs);
 	data_round_trip(id, sess);
 	/* pulled out during the next write */
-	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool remove-after %s/skf %s 0", BUILD_DIR, dir, name) == 0,
+	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool remove-after %s/skf %s 0", BUILD_DIR, dir,
+		  name) == 0,
 	      "remove-after");
 	b64 = ca_issue(sign_pub, "again", 60 + bits);
-	CHECK(op("PUT", path, sess, &j, "{\"key_ref\":\"%s\",\"usage\":\"sign\",\"der\":\"%s\"}", ref, b64) == 410 &&
+	CHECK(op("PUT", path, sess, &j, "{\"key_ref\":\"%s\",\"usage\":\"sign\",\"der\":\"%s\"}", ref, b64) ==
+			      410 &&
 		      strcmp(json_string_value(json_object_get(json_object_get(j, "error"), "code")) ?: "",
-			     "key_removed") == 0, "key_removed");
+			     "key_removed") == 0,
+	      "key_removed");
 	json_decref(j);
 	free(b64);
 	k = find_key(id, "serial", name);
 	CHECK(k == NULL, "removed key not listed");
 	json_decref(k);
-	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool insert %s/skf %s", BUILD_DIR, dir, name) == 0, "insert");
+	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool insert %s/skf %s", BUILD_DIR, dir, name) == 0,
+	      "insert");
 	s = login(id, USER_PIN);
 	CHECK(s != NULL, "login after re-insertion");
 	snprintf(sess, sizeof(sess), "%s", s ? s : "");
@@ -661,14 +689,16 @@ static void test_skf(int bits, int index, const char *name)
 	json_decref(k);
 	/* lock the user PIN; the SO PIN still wipes the key (no session can exist then) */
 	snprintf(path, sizeof(path), "/v1/keys/%s/init", id);
-	CHECK(op("POST", path, NULL, NULL, "{\"so_pin\":\"%s\",\"user_pin\":\"%s\"}", SKF_SO_PIN, USER_PIN) == 200,
+	CHECK(op("POST", path, NULL, NULL, "{\"so_pin\":\"%s\",\"user_pin\":\"%s\"}", SKF_SO_PIN, USER_PIN) ==
+		      200,
 	      "skf init again");
 	for (int left = 5; left >= 1; left--)
 		wrong_pin(id, left);
 	wrong_pin(id, -1);
 	CHECK(login(id, USER_PIN) == NULL, "locked PIN refuses the right PIN too");
 	k = find_key(id, "serial", name);
-	CHECK(k != NULL && json_is_true(json_object_get(json_object_get(k, "pin"), "locked")), "listed as locked");
+	CHECK(k != NULL && json_is_true(json_object_get(json_object_get(k, "pin"), "locked")),
+	      "listed as locked");
 	json_decref(k);
 	snprintf(path, sizeof(path), "/v1/keys/%s/wipe", id);
 	CHECK(op("POST", path, NULL, NULL, "{\"so_pin\":\"%s\"}", SKF_SO_PIN) == 200, "wipe a locked key");
@@ -681,22 +711,26 @@ static void test_bad_requests(const char *any_id)
 {
 	struct reply rp;
 	char host[64], path[200], *big;
-	const char *pna[] = {"Access-Control-Request-Method: POST", "Access-Control-Request-Private-Network: true",
+	const char *pna[] = {"Access-Control-Request-Method: POST",
+			     "Access-Control-Request-Private-Network: true",
 			     "Access-Control-Request-Headers: content-type, x-agent-session", NULL};
 	const char *evil_host[] = {host, NULL};
 	const char *s;
 
 	req("GET", "/v1/keys", NULL, 0, "http://evil.example", NULL, NULL, &rp);
-	CHECK(rp.status == 403 && strcmp(err_code(&rp), "origin_forbidden") == 0, "other origin: %ld", rp.status);
+	CHECK(rp.status == 403 && strcmp(err_code(&rp), "origin_forbidden") == 0, "other origin: %ld",
+	      rp.status);
 	CHECK(rp.headers != NULL && strcasestr(rp.headers, "Access-Control-Allow-Origin") == NULL, "no ACAO");
 	reply_free(&rp);
 	req("GET", "/v1/keys", NULL, 0, ORIGIN, NULL, NULL, &rp);
-	CHECK(rp.status == 200 && has_header(&rp, "Access-Control-Allow-Origin", ORIGIN) && has_header(&rp, "Vary", "Origin"),
+	CHECK(rp.status == 200 && has_header(&rp, "Access-Control-Allow-Origin", ORIGIN) &&
+		      has_header(&rp, "Vary", "Origin"),
 	      "allowed origin gets ACAO");
 	reply_free(&rp);
 	snprintf(host, sizeof(host), "Host: evil.example:%d", port);
 	req("GET", "/v1/status", NULL, 0, NULL, NULL, evil_host, &rp);
-	CHECK(rp.status == 421 && strcmp(err_code(&rp), "host_forbidden") == 0, "DNS rebinding: %ld", rp.status);
+	CHECK(rp.status == 421 && strcmp(err_code(&rp), "host_forbidden") == 0, "DNS rebinding: %ld",
+	      rp.status);
 	reply_free(&rp);
 	snprintf(host, sizeof(host), "Host: localhost:%d", port);
 	req("GET", "/v1/status", NULL, 0, NULL, NULL, evil_host, &rp);
@@ -707,19 +741,23 @@ static void test_bad_requests(const char *any_id)
 	CHECK(rp.status == 204 && has_header(&rp, "Access-Control-Allow-Private-Network", "true") &&
 		      has_header(&rp, "Access-Control-Allow-Origin", ORIGIN) &&
 		      has_header(&rp, "Access-Control-Allow-Headers", "Content-Type, X-Agent-Session") &&
-		      has_header(&rp, "Access-Control-Max-Age", "600"), "PNA preflight: %ld\n%s", rp.status, rp.headers);
+		      has_header(&rp, "Access-Control-Max-Age", "600"),
+	      "PNA preflight: %ld\n%s", rp.status, rp.headers);
 	reply_free(&rp);
 	req("OPTIONS", path, NULL, 0, "http://evil.example", NULL, pna, &rp);
-	CHECK(rp.status == 403 && strcasestr(rp.headers ?: "", "Access-Control-Allow") == NULL, "evil preflight");
+	CHECK(rp.status == 403 && strcasestr(rp.headers ?: "", "Access-Control-Allow") == NULL,
+	      "evil preflight");
 	reply_free(&rp);
 	req("POST", path, "{\"pin\":\"123456\"}", 16, NULL, NULL, NULL, &rp);
 	CHECK(rp.status == 403, "login without Origin: %ld", rp.status);
 	reply_free(&rp);
 	snprintf(path, sizeof(path), "/v1/keys/%s/keypairs", any_id);
 	req("POST", path, "{\"algorithm\":\"sm2\"}", 19, ORIGIN, NULL, NULL, &rp);
-	CHECK(rp.status == 401 && strcmp(err_code(&rp), "session_required") == 0, "no session: %ld", rp.status);
+	CHECK(rp.status == 401 && strcmp(err_code(&rp), "session_required") == 0, "no session: %ld",
+	      rp.status);
 	reply_free(&rp);
-	req("POST", path, "{\"algorithm\":\"sm2\"}", 19, ORIGIN, "0123456789abcdef0123456789abcdef", NULL, &rp);
+	req("POST", path, "{\"algorithm\":\"sm2\"}", 19, ORIGIN, "0123456789abcdef0123456789abcdef", NULL,
+	    &rp);
 	CHECK(rp.status == 401, "made-up session: %ld", rp.status);
 	reply_free(&rp);
 	/* a session is bound to its Origin */
@@ -740,7 +778,8 @@ static void test_bad_requests(const char *any_id)
 	reply_free(&rp);
 	free(big);
 	req("POST", path, "{not json", 9, ORIGIN, NULL, NULL, &rp);
-	CHECK(rp.status == 422 && strcmp(err_code(&rp), "bad_request") == 0, "malformed body: %ld", rp.status);
+	CHECK(rp.status == 422 && strcmp(err_code(&rp), "bad_request") == 0, "malformed body: %ld",
+	      rp.status);
 	reply_free(&rp);
 	req("GET", "/v1/keys/skf9:NOPE/keypairs", NULL, 0, ORIGIN, NULL, NULL, &rp);
 	CHECK(rp.status == 401, "unknown key without session: %ld", rp.status);
@@ -775,8 +814,8 @@ static void setup(int with_p11, int with_skf)
 	setenv("SOFTHSM2_CONF", path, 1);
 	snprintf(path, sizeof(path), "%s/agent.ini", dir);
 	f = fopen(path, "w");
-	fprintf(f, "[agent]\nport = %d\norigins = %s, http://localhost:8080\naccess_log = %s/access.log\n", port, ORIGIN,
-		dir);
+	fprintf(f, "[agent]\nport = %d\norigins = %s, http://localhost:8080\naccess_log = %s/access.log\n",
+		port, ORIGIN, dir);
 	if (with_p11)
 		fprintf(f, "[pkcs11]\nmodules = %s\n", SOFTHSM);
 	if (with_skf)
@@ -793,8 +832,8 @@ static int free_port(void)
 	char *out = NULL;
 	int p = 0;
 
-	if (run(&out, "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'") ==
-	    0)
+	if (run(&out, "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+		      "print(s.getsockname()[1])'") == 0)
 		p = atoi(out);
 	free(out);
 	return p;
@@ -819,8 +858,10 @@ int main(void)
 	setup(with_p11, with_skf);
 	ca_make();
 	if (with_p11)
-		CHECK(run(NULL, "softhsm2-util --init-token --free --label blank --so-pin %s --pin %s >/dev/null", SO_PIN,
-			  USER_PIN) == 0, "softhsm2-util");
+		CHECK(run(NULL,
+			  "softhsm2-util --init-token --free --label blank --so-pin %s --pin %s >/dev/null",
+			  SO_PIN, USER_PIN) == 0,
+		      "softhsm2-util");
 	if (agent_start() != 0) {
 		fprintf(stderr, "FAIL: certdesk-agent did not start\n");
 		run(NULL, "cat %s/agent.log >&2", dir);
@@ -833,7 +874,8 @@ int main(void)
 	if (with_skf) {
 		test_skf(32, 0, "SOFTKEY32");
 		test_skf(64, 1, "SOFTKEY64");
-		CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool create %s/skf BAD --serial BAD", BUILD_DIR, dir) == 0,
+		CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool create %s/skf BAD --serial BAD",
+			  BUILD_DIR, dir) == 0,
 		      "create");
 		test_bad_requests("skf0:BAD");
 	} else {

@@ -61,7 +61,7 @@ static void test_pub_blob_refused(void **state)
 	assert_int_equal(skfb_pub_to_spki(256, x, y, &out, &len), -1);
 	x[0] = 0;
 	assert_int_equal(skfb_pub_to_spki(512, x, y, &out, &len), -1); /* BitLen must be 256 */
-	y[63] ^= 1;                                                      /* off the curve */
+	y[63] ^= 1;                                                    /* off the curve */
 	assert_int_equal(skfb_pub_to_spki(256, x, y, &out, &len), -1);
 	OPENSSL_free(spki);
 	spki = NULL;
@@ -206,10 +206,14 @@ static void test_key_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pub_blob_round_trip), cmocka_unit_test(test_pub_blob_refused),
-		cmocka_unit_test(test_sig_blob),            cmocka_unit_test(test_sig_blob_refused),
-		cmocka_unit_test(test_sm2_e),               cmocka_unit_test(test_origin),
-		cmocka_unit_test(test_host),                cmocka_unit_test(test_key_id),
+		cmocka_unit_test(test_pub_blob_round_trip),
+		cmocka_unit_test(test_pub_blob_refused),
+		cmocka_unit_test(test_sig_blob),
+		cmocka_unit_test(test_sig_blob_refused),
+		cmocka_unit_test(test_sm2_e),
+		cmocka_unit_test(test_origin),
+		cmocka_unit_test(test_host),
+		cmocka_unit_test(test_key_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
