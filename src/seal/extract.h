@@ -97,8 +97,8 @@ struct seal_result {
 	unsigned off_x, off_y;
 	/* Measurements behind the verdict, for staff and tests. */
 	unsigned red_pixels, blue_pixels, dark_pixels;
-	double contrast; /* median chroma distance of the impression from the paper */
-	double sharpness; /* share of impression pixels that are fully inked */
+	double contrast;  /* how far well-inked pixels are from the paper (90th percentile of Cr above it) */
+	double sharpness; /* share of the impression's pixels inked at least 70 % of that */
 	double paper_r, paper_g, paper_b;
 };
 
@@ -143,9 +143,11 @@ int seal_crop_from_rgba(const unsigned char *rgba, unsigned w, unsigned h, doubl
 void seal_crop_free(struct seal_crop *crop);
 /* Estimates the paper colour and classifies every pixel (red, blue, dark, paper) with the red alpha. */
 void seal_segment(struct seal_crop *crop);
-/* Marks the printed frame lines (long straight dark runs) CLS_LINE; returns how many were found and
- * sets *x0, *x1, *y0, *y1 to the innermost box they enclose (the crop's edges when none). */
-int seal_find_frame(struct seal_crop *crop, unsigned *x0, unsigned *x1, unsigned *y0, unsigned *y1);
+/* Marks the printed frame lines (straight dark rows or columns at least min_len pixels long) CLS_LINE;
+ * returns how many were found and sets *x0, *x1, *y0, *y1 to the innermost box they enclose (the
+ * crop's edges on a side without one). */
+int seal_find_frame(struct seal_crop *crop, double min_len, unsigned *x0, unsigned *x1, unsigned *y0,
+		    unsigned *y1);
 /* Removes connected components of cls smaller than min_area pixels (specks) and long thin ones
  * (lines). Returns how many pixels remain of cls. */
 unsigned seal_clean(struct seal_crop *crop, enum seal_cls cls, unsigned min_area);

@@ -215,9 +215,9 @@ static int dark_near(const struct seal_crop *c, unsigned x, unsigned y, int hori
 }
 
 /* Finds the frame lines along one axis (rows when horizontal): a row is a line when dark pixels,
- * allowing a pixel of drift, cover most of it. Marks them CLS_LINE; sets *lo and *hi to the inner
+ * allowing a pixel of drift, cover min_len of it. Marks them CLS_LINE; sets *lo and *hi to the inner
  * edges of the lines nearest the middle on each side. Returns how many lines. */
-static int frame_axis(struct seal_crop *c, int horizontal, unsigned *lo, unsigned *hi)
+static int frame_axis(struct seal_crop *c, int horizontal, double min_len, unsigned *lo, unsigned *hi)
 {
 	unsigned n = horizontal ? c->h : c->w, len = horizontal ? c->w : c->h, mid = n / 2;
 	unsigned char *is_line = calloc(n, 1);
@@ -230,7 +230,7 @@ static int frame_axis(struct seal_crop *c, int horizontal, unsigned *lo, unsigne
 		unsigned dark = 0;
 		for (unsigned t = 0; t < len; t++)
 			dark += dark_near(c, horizontal ? t : k, horizontal ? k : t, horizontal);
-		is_line[k] = dark * 10 > len * 4;
+		is_line[k] = dark >= min_len;
 	}
 	for (unsigned k = 0; k < n; k++) {
 		if (!is_line[k])
@@ -250,11 +250,12 @@ static int frame_axis(struct seal_crop *c, int horizontal, unsigned *lo, unsigne
 	return lines;
 }
 
-int seal_find_frame(struct seal_crop *crop, unsigned *x0, unsigned *x1, unsigned *y0, unsigned *y1)
+int seal_find_frame(struct seal_crop *crop, double min_len, unsigned *x0, unsigned *x1, unsigned *y0,
+		    unsigned *y1)
 {
-	int n = frame_axis(crop, 1, y0, y1);
+	int n = frame_axis(crop, 1, min_len, y0, y1);
 
-	return n + frame_axis(crop, 0, x0, x1);
+	return n + frame_axis(crop, 0, min_len, x0, x1);
 }
 
 struct comp {

@@ -88,7 +88,7 @@ static double haze(const struct seal_crop *c, const struct census *k)
 			if (c->cls[i] == CLS_RED)
 				continue;
 			other++;
-			hazy += c->alpha[i] >= 7;
+			hazy += c->alpha[i] >= 9;
 		}
 	return other > 0 ? (double)hazy / other : 0;
 }
@@ -117,10 +117,76 @@ static enum seal_cls judge_no_red(const struct census *k, double box_px, enum se
 	return CLS_PAPER;
 }
 
+/* Marks in near the pixels within r of a pixel that is set in src (a square window: a row pass, then a
+ * column pass). */
+static void dilate(const unsigned char *src, unsigned w, unsigned h, unsigned r, unsigned char *near)
+{
+	unsigned char *row = calloc((size_t)w * h, 1);
+
+	if (row == NULL)
+		return;
+	for (unsigned y = 0; y < h; y++) {
+		long last = -1000000;
+		for (unsigned x = 0; x < w; x++) { /* forward: a set pixel at most r to the left */
+			if (src[(size_t)y * w + x])
+				last = x;
+			row[(size_t)y * w + x] = (long)x - last <= (long)r;
+		}
+		last = 1000000;
+		for (unsigned x = w; x-- > 0;) {
+			if (src[(size_t)y * w + x])
+				last = x;
+			row[(size_t)y * w + x] |= last - (long)x <= (long)r;
+		}
+	}
+	for (unsigned x = 0; x < w; x++) {
+		long last = -1000000;
+		for (unsigned y = 0; y < h; y++) {
+			if (row[(size_t)y * w + x])
+				last = y;
+			near[(size_t)y * w + x] = (long)y - last <= (long)r;
+		}
+		last = 1000000;
+		for (unsigned y = h; y-- > 0;) {
+			if (row[(size_t)y * w + x])
+				last = y;
+			near[(size_t)y * w + x] |= last - (long)y <= (long)r;
+		}
+	}
+	free(row);
+}
+
+/* Returns the weakly red pixels lying over 1 mm away from any well-inked one (ink pad haze, a pink
+ * background), as a share of the well-inked ones; *strong gets how many are well inked. A blurred
+ * edge is weak too, but it hugs the strokes. */
+static double stray_weak(const struct seal_crop *c, unsigned *strong)
+{
+	size_t n = (size_t)c->w * c->h, far = 0;
+	unsigned char *ink = calloc(n, 1), *near = calloc(n, 1);
+
+	*strong = 0;
+	if (ink == NULL || near == NULL) {
+		free(ink);
+		free(near);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		*strong += ink[i] = c->cls[i] == CLS_RED && c->alpha[i] >= 0.5 * c->ink;
+	dilate(ink, c->w, c->h, (unsigned)lrint(c->px_per_mm), near);
+	for (size_t i = 0; i < n; i++)
+		far += c->cls[i] == CLS_RED && !ink[i] && !near[i];
+	free(ink);
+	free(near);
+	return *strong > 0 ? (double)far / *strong : 0;
+}
+
 /* Judges a red impression: whole, strong, sharp, without a tint. */
 static void judge_red(const struct seal_crop *c, const struct census *k, double box_px, int frame_known,
 		      struct seal_result *res)
 {
+	unsigned strong;
+	double stray = stray_weak(c, &strong);
+
 	if (!c->loose && k->red_edge >= 3) {
 		verdict(res, SEAL_CUT, "印模被框边截断，请调整裁剪框或重新盖章");
 		return;
@@ -129,20 +195,20 @@ static void judge_red(const struct seal_crop *c, const struct census *k, double 
 		verdict(res, SEAL_CUT, "印模压盖框线，不完整，请在框内重新盖章");
 		return;
 	}
-	if (k->red < 0.02 * box_px) {
-		verdict(res, SEAL_FAINT, "印模过淡或不完整（红色笔画太少），须清晰可辨每一个字符");
-		return;
-	}
 	if (res->contrast < 40) {
 		verdict(res, SEAL_FAINT, "印模颜色过浅，与纸张对比度不足，请重新盖章");
 		return;
 	}
-	if (res->sharpness < 0.45) {
-		verdict(res, SEAL_FAINT, "印模模糊，笔画边缘不清，请重新盖章或重新扫描");
+	if (strong < 0.02 * box_px) {
+		verdict(res, SEAL_FAINT, "印模过淡或不完整（红色笔画太少），须清晰可辨每一个字符");
 		return;
 	}
-	if (c->paper_cr - 128 > 12 || haze(c, k) > 0.25) {
+	if (c->paper_cr - 128 > 12 || stray > 0.15 || haze(c, k) > 0.25) {
 		verdict(res, SEAL_TINT, "印模有底色（印泥渗开或纸张有色），须无杂质、无底色");
+		return;
+	}
+	if (res->sharpness < 0.45) {
+		verdict(res, SEAL_FAINT, "印模模糊，笔画边缘不清，请重新盖章或重新扫描");
 		return;
 	}
 	verdict(res, SEAL_OK, "");
@@ -152,8 +218,9 @@ enum seal_cls seal_judge(struct seal_crop *crop, enum seal_slot slot, const stru
 			 struct seal_result *res)
 {
 	unsigned fx0, fx1, fy0, fy1;
-	int lines = seal_find_frame(crop, &fx0, &fx1, &fy0, &fy1);
 	double ppm = crop->px_per_mm;
+	/* The printed frame's lines are as long as the box's side; a stamp's straight border is shorter. */
+	int lines = seal_find_frame(crop, 0.8 * seal_slot_box_mm(slot) * ppm, &fx0, &fx1, &fy0, &fy1);
 	double box_px = pow(seal_slot_box_mm(slot) * ppm, 2);
 	/* Specks: anything under 0.4 mm square (scanner dust, toner dots). */
 	unsigned speck = (unsigned)fmax(4, pow(0.4 * ppm, 2));
@@ -167,8 +234,7 @@ enum seal_cls seal_judge(struct seal_crop *crop, enum seal_slot slot, const stru
 	res->paper_r = crop->paper[0], res->paper_g = crop->paper[1], res->paper_b = crop->paper[2];
 	if (k.red < 0.004 * box_px)
 		return judge_no_red(&k, box_px, slot, opts, res);
-	res->contrast = red_median(crop, k.red, 0.5);
-	crop->ink = red_median(crop, k.red, 0.9);
+	crop->ink = res->contrast = red_median(crop, k.red, 0.9);
 	/* Sharp: most of the impression inked nearly as strongly as its strongest part. */
 	for (size_t i = 0; i < (size_t)crop->w * crop->h; i++)
 		k.red_full += crop->cls[i] == CLS_RED && crop->alpha[i] >= 0.7 * crop->ink;
