@@ -625,8 +625,8 @@ static int p11_sign(struct token_module *m, const char *id, const char *ref, con
 	return sign_with(p->f, h, obj, kt == CKK_RSA, data, len, sig, siglen, res);
 }
 
-/* Destroys every object matching tmpl. */
-static int destroy_all(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+/* Destroys every object matching tmpl; with must, finding none is TOK_REF_NOT_FOUND. */
+static int destroy_all(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl, CK_ULONG n, int must,
 		       struct tok_result *res)
 {
 	CK_OBJECT_HANDLE objs[MAX_OBJS];
@@ -635,6 +635,8 @@ static int destroy_all(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_ATTRIBUTE *t
 
 	if (count < 0)
 		return ck(rv, "C_FindObjects", res);
+	if (count == 0 && must)
+		return TOK_REF_NOT_FOUND;
 	for (int i = 0; i < count && rc == TOK_OK; i++)
 		rc = ck(f->C_DestroyObject(h, objs[i]), "C_DestroyObject", res);
 	return rc;
@@ -665,7 +667,7 @@ static int p11_cert_put(struct token_module *m, const char *id, const char *ref,
 	il = i2d_X509_NAME(X509_get_issuer_name(x), &iss);
 	snl = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &ser);
 	CK_ATTRIBUTE cls_id[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_ID, kid, (CK_ULONG)n}};
-	if ((rc = destroy_all(p->f, h, cls_id, 2, res)) != TOK_OK) /* a second write replaces the first */
+	if ((rc = destroy_all(p->f, h, cls_id, 2, 0, res)) != TOK_OK) /* a second write replaces the first */
 		goto out;
 	CK_ATTRIBUTE t[] = {
 		{CKA_CLASS, &cls, sizeof(cls)},
@@ -716,7 +718,7 @@ static int p11_data_put(struct token_module *m, const char *id, const char *name
 			    {CKA_VALUE, (void *)data, len}};
 	int rc;
 
-	if ((rc = session_of(m, id, &h)) != TOK_OK || (rc = destroy_all(p->f, h, t, 3, res)) != TOK_OK)
+	if ((rc = session_of(m, id, &h)) != TOK_OK || (rc = destroy_all(p->f, h, t, 3, 0, res)) != TOK_OK)
 		return rc;
 	return ck(p->f->C_CreateObject(h, t, 6, &obj), "C_CreateObject", res);
 }
@@ -753,7 +755,7 @@ static int p11_data_del(struct token_module *m, const char *id, const char *name
 
 	if ((rc = session_of(m, id, &h)) != TOK_OK)
 		return rc;
-	return destroy_all(p->f, h, t, 3, res);
+	return destroy_all(p->f, h, t, 3, 1, res);
 }
 
 static int p11_keypair_del(struct token_module *m, const char *id, const char *ref, struct tok_result *res)
@@ -768,7 +770,7 @@ static int p11_keypair_del(struct token_module *m, const char *id, const char *r
 	if (n < 0)
 		return TOK_REF_NOT_FOUND;
 	CK_ATTRIBUTE t[] = {{CKA_ID, kid, (CK_ULONG)n}}; /* private and public key, certificate */
-	return destroy_all(p->f, h, t, 1, res);
+	return destroy_all(p->f, h, t, 1, 1, res);
 }
 
 static int p11_wipe(struct token_module *m, const char *id, const char *so_pin, struct tok_result *res)

@@ -609,8 +609,12 @@ static int skf_data_del(struct token_module *m, const char *id, const char *name
 static int skf_keypair_del(struct token_module *m, const char *id, const char *ref, struct tok_result *res)
 {
 	HAPPLICATION app;
+	HCONTAINER c = NULL;
 	int rc;
 
+	if ((rc = container_of(m, id, ref, &c, res)) != TOK_OK) /* vendors differ on deleting a missing one */
+		return rc;
+	F(m).SKF_CloseContainer(c);
 	if ((rc = app_of(m, id, &app)) != TOK_OK)
 		return rc;
 	return sar(F(m).SKF_DeleteContainer(app, (LPSTR)ref), "SKF_DeleteContainer", res);

@@ -345,6 +345,40 @@ static EVP_PKEY *spki_parse(const char *b64)
 	return d2i_PUBKEY(NULL, &p, n);
 }
 
+/* POST sign of a server challenge: the DER signature verifies with the key pair's public key (SM2 with
+ * the default ID over the data, RSA and EC with SHA-256). */
+static void challenge_signed(const char *id, const char *session, const char *ref, EVP_PKEY *pub, int sm2)
+{
+	const char challenge[] = "certdesk challenge 2026-12-06";
+	char path[200], b64[64];
+	unsigned char sig[1024];
+	json_t *j = NULL;
+	const char *s;
+	int n = 0;
+	EVP_MD_CTX *vc = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)challenge, (int)strlen(challenge));
+	snprintf(path, sizeof(path), "/v1/keys/%s/sign", id);
+	CHECK(op("POST", path, session, &j, "{\"key_ref\":\"%s\",\"data\":\"%s\"}", ref, b64) == 200, "sign");
+	s = json_string_value(json_object_get(j, "signature"));
+	if (s != NULL && (n = EVP_DecodeBlock(sig, (const unsigned char *)s, (int)strlen(s))) > 0)
+		n -= (s[strlen(s) - 1] == '=') + (strlen(s) > 1 && s[strlen(s) - 2] == '=');
+	if (sm2) {
+		pctx = EVP_PKEY_CTX_new(pub, NULL);
+		EVP_PKEY_CTX_set1_id(pctx, SKFB_SM2_ID, SKFB_SM2_ID_LEN);
+		EVP_MD_CTX_set_pkey_ctx(vc, pctx);
+	}
+	CHECK(pub != NULL && n > 0 &&
+		      EVP_DigestVerifyInit(vc, NULL, sm2 ? EVP_sm3() : EVP_sha256(), NULL, pub) == 1 &&
+		      EVP_DigestVerify(vc, sig, (size_t)n, (const unsigned char *)challenge,
+				       strlen(challenge)) == 1,
+	      "signature of the challenge verifies (%s)", ref);
+	EVP_MD_CTX_free(vc);
+	EVP_PKEY_CTX_free(pctx);
+	json_decref(j);
+}
+
 /* Generates a key pair of alg on key id, makes its CSR (checked with `openssl req -verify`), issues
  * and writes its certificate, and checks it is read back by GET /v1/keys. Returns the key ref (static). */
 static const char *keypair_cert(const char *id, const char *session, const char *alg, long serial)
@@ -423,6 +457,7 @@ static const char *keypair_cert(const char *id, const char *session, const char 
 	CHECK(found, "certificate %s read back", alg);
 	json_decref(j);
 	free(b64);
+	challenge_signed(id, session, ref, pub, strcmp(alg, "sm2") == 0);
 	X509_REQ_free(csr);
 	EVP_PKEY_free(pub);
 	return ref;
@@ -443,6 +478,8 @@ static void data_round_trip(const char *id, const char *session)
 	json_decref(j);
 	CHECK(op("DELETE", path, session, NULL, NULL) == 200, "data delete");
 	CHECK(op("GET", path, session, &j, NULL) == 404, "data gone");
+	json_decref(j);
+	CHECK(op("DELETE", path, session, &j, NULL) == 404, "data deleted twice");
 	json_decref(j);
 }
 
@@ -484,6 +521,20 @@ static void test_softhsm(void)
 	      "key_not_blank");
 	json_decref(j);
 	data_round_trip(id, sess);
+	/* a third pair, deleted again with its certificate */
+	{
+		char extra[160], dpath[400];
+		snprintf(extra, sizeof(extra), "%s", keypair_cert(id, sess, "ec-p256", 13));
+		snprintf(dpath, sizeof(dpath), "/v1/keys/%s/keypairs/%s", id, extra);
+		CHECK(op("DELETE", dpath, sess, NULL, NULL) == 200, "delete key pair");
+		CHECK(op("DELETE", dpath, sess, &j, NULL) == 404, "deleted key pair is gone");
+		json_decref(j);
+		snprintf(dpath, sizeof(dpath), "/v1/keys/%s/keypairs", id);
+		CHECK(op("GET", dpath, sess, &j, NULL) == 200 &&
+			      json_array_size(json_object_get(j, "keypairs")) == 2,
+		      "two key pairs left");
+		json_decref(j);
+	}
 	/* other middleware reads the pairs: certificate and private key share CKA_ID and CKA_LABEL */
 	CHECK(run(&out, "pkcs11-tool --module %s --token-label certdesk-p11 --login --pin %s -O 2>&1",
 		  SOFTHSM, USER_PIN) == 0,
@@ -658,6 +709,22 @@ static void test_skf(int bits, int index, const char *name)
 	CHECK(json_array_size(certs) == 2, "keypairs lists both certificates");
 	json_decref(certs);
 	data_round_trip(id, sess);
+	/* a second container, deleted again */
+	{
+		char dpath[400], ref2[160] = "";
+		snprintf(path, sizeof(path), "/v1/keys/%s/keypairs", id);
+		CHECK(op("POST", path, sess, &j, "{\"algorithm\":\"sm2\"}") == 201, "second SM2 pair");
+		snprintf(ref2, sizeof(ref2), "%s", json_string_value(json_object_get(j, "key_ref")) ?: "x");
+		json_decref(j);
+		CHECK(op("POST", path, sess, &j, "{\"algorithm\":\"rsa-2048\"}") == 422,
+		      "RSA on SKF: not_supported");
+		json_decref(j);
+		snprintf(dpath, sizeof(dpath), "/v1/keys/%s/keypairs/%s", id, ref2);
+		CHECK(op("DELETE", dpath, sess, NULL, NULL) == 200, "delete container");
+		CHECK(op("DELETE", dpath, sess, &j, NULL) == 404, "deleted container is gone");
+		json_decref(j);
+		snprintf(path, sizeof(path), "/v1/keys/%s/certificates", id);
+	}
 	/* pulled out during the next write */
 	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool remove-after %s/skf %s 0", BUILD_DIR, dir,
 		  name) == 0,
@@ -882,6 +949,9 @@ int main(void)
 		fprintf(stderr, "note: software SKF key not built, SKF part skipped\n");
 	}
 	agent_stop();
+	CHECK(run(NULL, "grep -q -e %s -e %s -e %s %s/agent.log %s/access.log", USER_PIN, SO_PIN, SKF_SO_PIN,
+		  dir, dir) == 1,
+	      "no PIN in the agent's logs");
 	X509_free(ca_cert);
 	EVP_PKEY_free(ca_key);
 	curl_global_cleanup();
