@@ -1767,7 +1767,9 @@ export interface paths {
          *     certificate may be issued already: the retry completes the pair).
          *     Errors: 422 `csr_invalid`, `csr_bad_signature`, `csr_key_mismatch`, `key_weak`,
          *     `key_reused`, `cert_lint_failed` (field `csr`; nothing issued); 409 `state_conflict`,
-         *     `profile_missing`, `ca_missing`; 503 `signer_unavailable` (the signer is down or busy) or
+         *     `profile_missing`, `ca_missing`, `production_not_started` (no USB key being produced:
+         *     `POST .../production` first; each certificate is issued for that key, and a retry returns
+         *     the key's certificate); 503 `signer_unavailable` (the signer is down or busy) or
          *     `ca_key_unavailable` (the signer lacks the CA key or its token): retry later; 502
          *     `signer_refused`.
          */
@@ -2143,10 +2145,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/seals/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check an electronic seal file (.esl), GB/T 38540 or GM/T 0031 (any staff)
+         * @description The body is the seal file itself (`application/octet-stream`) or a `multipart/form-data`
+         *     part `file`, at most 1,048,576 bytes. The answer is the report `certdesk seal verify --json`
+         *     prints: 200 whether the seal is valid or not (`valid`, and every check with its result and
+         *     a Chinese message). Read: GB/T 38540 v4 (4 elements), GM/T 0031 v1 (2 elements) and the
+         *     "v5" variant (an optional `[0]` timestamp), with the tolerances of real seals
+         *     (GeneralizedTime or UTCTime, BIT or OCTET STRING, picture types of any case, `extDatas`,
+         *     raw r‖s signatures). Checks: `structure` (truncated, trailing bytes, unknown version or a
+         *     header id other than `ES` fail here), `algorithm` (SM2-with-SM3), `maker_certificate`,
+         *     `maker_signature` (v4 over DER(SES_SealInfo), v1 over DER(SEQUENCE{SES_SealInfo, cert,
+         *     signatureAlgorithm}), SM2 ID 1234567812345678), `maker_validity`, `seal_validity`,
+         *     `cert_list`, `picture` (PNG/GIF/JPG content matches the type, width and height > 0).
+         */
+        post: operations["verifySeal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A seal verification report (`certdesk seal verify --json`). The seal's contents are present when `structure` passed. */
+        SealReport: {
+            valid: boolean;
+            /** @enum {string} */
+            format?: "GM/T 0031 (v1)" | "GB/T 38540 (v4)" | "v5";
+            version?: number;
+            vid?: string;
+            es_id?: string;
+            /** @description 1 单位印章 (organisation seal), 2 法人章 (legal person's seal); others as written. */
+            type?: number;
+            name?: string;
+            /** @description 1 certificates, 2 certificate digests. */
+            cert_list_type?: number;
+            certificates?: components["schemas"]["SealCertificate"][];
+            /** Format: date-time */
+            create_date?: string;
+            /** Format: date-time */
+            valid_start?: string;
+            /** Format: date-time */
+            valid_end?: string;
+            picture?: {
+                type: string;
+                width_mm: number;
+                height_mm: number;
+                bytes: number;
+                sha256: string;
+            };
+            ext_datas?: number;
+            has_timestamp?: boolean;
+            maker?: components["schemas"]["SealCertificate"];
+            signature_algorithm?: string;
+            /**
+             * @description How the signature value was stored (absent when it is neither).
+             * @enum {string}
+             */
+            signature_format?: "der" | "raw";
+            checks: {
+                /** @enum {string} */
+                name: "structure" | "algorithm" | "maker_certificate" | "maker_signature" | "maker_validity" | "seal_validity" | "cert_list" | "picture";
+                /** @enum {string} */
+                result: "passed" | "failed" | "skipped";
+                message: string;
+            }[];
+        };
+        /** @description A certificate of a seal (its SHA-256 only when it does not parse), or a certList digest (type 2). */
+        SealCertificate: {
+            sha256?: string;
+            subject?: string;
+            issuer?: string;
+            serial?: string;
+            /** Format: date-time */
+            not_before?: string;
+            /** Format: date-time */
+            not_after?: string;
+            digest_type?: string;
+            digest?: string;
+        };
         /** @description A certificate found by the staff search, with its order and organisation. */
         CertificateSearchItem: components["schemas"]["Certificate"] & {
             id: number;
@@ -8024,6 +8113,55 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
+        };
+    };
+    verifySeal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "multipart/form-data": {
+                    /** @description The seal file, at most 1,048,576 bytes. */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The verification report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SealReport"];
+                };
+            };
+            /** @description `seal_missing`: an empty body or file part; the multipart errors of document uploads. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            /** @description `seal_too_large` or `file_too_large`: over 1,048,576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
 }
