@@ -180,13 +180,13 @@ static void session_clear(struct agent *a, struct session *s)
 	OPENSSL_cleanse(s, sizeof(*s));
 }
 
-/* Ends the sessions idle for longer than AGENT_SESSION_IDLE_S. */
+/* Ends the sessions idle for longer than the configured time (10 minutes by default). */
 static void sessions_expire(struct agent *a)
 {
 	time_t now = time(NULL);
 
 	for (int i = 0; i < MAX_SESSIONS; i++)
-		if (a->sessions[i].token[0] != '\0' && now - a->sessions[i].last > AGENT_SESSION_IDLE_S)
+		if (a->sessions[i].token[0] != '\0' && now - a->sessions[i].last > a->cfg.session_idle_s)
 			session_clear(a, &a->sessions[i]);
 }
 

@@ -23,6 +23,7 @@ struct agent_config {
 	char skf_libraries[2048]; /* comma-separated path:bits */
 	unsigned char devauth_key[16];
 	char access_log[512]; /* "" none, "-" stderr */
+	int session_idle_s;   /* idle expiry of sessions, AGENT_SESSION_IDLE_S by default */
 };
 
 /* Sets the defaults (port 21088, origin http://127.0.0.1:8080, devauth key 1234567812345678). */
@@ -54,7 +55,7 @@ struct token_module *agent_module_of(struct agent *a, const char *id);
 /* Writes the prefix of m's key ids ("p11-1-", "skf0:") into out (16 bytes). */
 void agent_id_prefix(const struct token_module *m, char out[16]);
 
-/* Sessions (random 32 hex, bound to a key and an Origin, AGENT_SESSION_IDLE_S idle expiry). */
+/* Sessions (random 32 hex, bound to a key and an Origin, session_idle_s idle expiry). */
 /* Creates a session for key id of module m from origin into out (33 bytes). */
 void agent_session_new(struct agent *a, struct token_module *m, const char *id, const char *origin,
 		       char out[33]);

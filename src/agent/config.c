@@ -12,6 +12,7 @@ void agent_config_defaults(struct agent_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->port = AGENT_DEFAULT_PORT;
+	c->session_idle_s = AGENT_SESSION_IDLE_S;
 	str_copy(c->origins, "http://127.0.0.1:8080", sizeof(c->origins));
 	memcpy(c->devauth_key, "1234567812345678", 16);
 }
@@ -46,6 +47,11 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		if (*value == '\0' || *end != '\0' || p < 1 || p > 65535)
 			return 0;
 		c->port = (int)p;
+	} else if (strcmp(section, "agent") == 0 && strcmp(name, "session_idle_s") == 0) {
+		long v = strtol(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || v < 1 || v > 86400)
+			return 0;
+		c->session_idle_s = (int)v;
 	} else if (strcmp(section, "agent") == 0 && strcmp(name, "origins") == 0) {
 		return str_copy(c->origins, value, sizeof(c->origins)) < sizeof(c->origins);
 	} else if (strcmp(section, "agent") == 0 && strcmp(name, "access_log") == 0) {

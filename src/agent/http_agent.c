@@ -97,6 +97,22 @@ static json_t *body_json(struct http_req *r)
 	return j;
 }
 
+/* Overwrites the PIN members of j and the request body, so PINs do not linger in freed memory. */
+static void forget_pins(struct http_req *r, json_t *j)
+{
+	static const char *const names[] = {"pin", "so_pin", "user_pin"};
+	size_t len = 0;
+	char *body = (char *)http_body(r, &len); /* the request's own buffer ("" when empty: len 0) */
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = json_string_value(json_object_get(j, names[i]));
+		if (v != NULL)
+			OPENSSL_cleanse((void *)v, strlen(v));
+	}
+	if (len > 0)
+		OPENSSL_cleanse(body, len);
+}
+
 /* Returns string member name of j of 1..max bytes without control characters, or NULL. */
 static const char *field(json_t *j, const char *name, size_t max)
 {
@@ -178,7 +194,8 @@ static int h_init(struct http_req *r)
 	user = field(j, "user_pin", 64);
 	label = json_object_get(j, "label") != NULL ? field(j, "label", 32) : "certdesk";
 	if (so == NULL || user == NULL || label == NULL) {
-		json_decref(j);
+		forget_pins(r, j);
+	json_decref(j);
 		return reply_err(r, 422, "bad_request",
 				 "请填写管理员 PIN、用户 PIN 和标签（标签最多 32 字节）", NULL);
 	}
@@ -187,6 +204,7 @@ static int h_init(struct http_req *r)
 	if (rc == TOK_OK) /* a key initialised anew has no login left */
 		agent_sessions_drop_key(A(r), http_param(r, "id"));
 	agent_unlock(A(r));
+	forget_pins(r, j);
 	json_decref(j);
 	return rc == TOK_OK ? http_reply_json(r, 200, json_pack("{s:b}", "ok", 1)) : reply_tok(r, rc, &res);
 }
@@ -203,7 +221,8 @@ static int h_login(struct http_req *r)
 	if (j == NULL)
 		return 0;
 	if ((pin = field(j, "pin", 64)) == NULL) {
-		json_decref(j);
+		forget_pins(r, j);
+	json_decref(j);
 		return reply_err(r, 422, "bad_request", "请输入 PIN 码", NULL);
 	}
 	agent_lock(A(r));
@@ -211,6 +230,7 @@ static int h_login(struct http_req *r)
 	if (rc == TOK_OK)
 		agent_session_new(A(r), m, http_param(r, "id"), http_header(r, "Origin"), session);
 	agent_unlock(A(r));
+	forget_pins(r, j);
 	json_decref(j);
 	if (rc != TOK_OK)
 		return reply_tok(r, rc, &res);
@@ -513,13 +533,15 @@ static int h_wipe(struct http_req *r)
 	if (j == NULL)
 		return 0;
 	if ((so = field(j, "so_pin", 64)) == NULL) {
-		json_decref(j);
+		forget_pins(r, j);
+	json_decref(j);
 		return reply_err(r, 422, "bad_request", "请输入管理员 PIN 码", NULL);
 	}
 	agent_lock(A(r));
 	rc = m->ops->wipe(m, http_param(r, "id"), so, &res);
 	agent_sessions_drop_key(A(r), http_param(r, "id")); /* the backend has logged the key out */
 	agent_unlock(A(r));
+	forget_pins(r, j);
 	json_decref(j);
 	return rc == TOK_OK ? http_reply_json(r, 200, json_pack("{s:b}", "ok", 1)) : reply_tok(r, rc, &res);
 }

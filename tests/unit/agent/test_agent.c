@@ -10,7 +10,10 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/skfblob.h"
@@ -203,6 +206,127 @@ static void test_key_id(void **state)
 	assert_false(agent_key_id_valid("p11 1"));
 }
 
+/* --- sessions, over a module that only counts logouts --- */
+
+static int logouts;
+
+static void count_logout(struct token_module *m, const char *id)
+{
+	(void)m, (void)id;
+	logouts++;
+}
+
+static void free_module(struct token_module *m)
+{
+	free(m);
+}
+
+static const struct token_ops counting_ops = {.logout = count_logout, .unload = free_module};
+
+/* Returns an agent without modules but the counting one ("skf0:"), sessions idle after idle_s. */
+static struct agent *session_agent(int idle_s, struct token_module **m)
+{
+	struct agent_config c;
+	struct agent *a;
+
+	agent_config_defaults(&c);
+	c.session_idle_s = idle_s;
+	a = agent_new(&c);
+	*m = calloc(1, sizeof(**m));
+	(*m)->ops = &counting_ops;
+	(*m)->kind = "skf";
+	(*m)->ok = 1;
+	agent_add_module(a, *m);
+	logouts = 0;
+	return a;
+}
+
+static void test_sessions(void **state)
+{
+	struct token_module *m;
+	struct agent *a = session_agent(600, &m);
+	char s1[33], s2[33];
+
+	(void)state;
+	assert_ptr_equal(agent_module_of(a, "skf0:KEY"), m);
+	assert_null(agent_module_of(a, "skf1:KEY"));
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s1);
+	assert_int_equal(strlen(s1), 32);
+	assert_true(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
+	assert_false(
+		agent_session_check(a, s1, "skf0:OTHER", "http://127.0.0.1:8080"));    /* bound to its key */
+	assert_false(agent_session_check(a, s1, "skf0:KEY", "http://localhost:8080")); /* and its Origin */
+	assert_false(agent_session_check(a, s1, "skf0:KEY", NULL));
+	assert_false(agent_session_check(a, "00000000000000000000000000000000", "skf0:KEY",
+					 "http://127.0.0.1:8080"));
+	assert_false(agent_session_check(a, NULL, "skf0:KEY", "http://127.0.0.1:8080"));
+	assert_false(agent_session_check(a, "short", "skf0:KEY", "http://127.0.0.1:8080"));
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s2);
+	assert_string_not_equal(s1, s2);
+	agent_session_end(a, s1, "skf0:KEY");
+	assert_false(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
+	assert_int_equal(logouts, 0); /* the key stays logged in for the other session */
+	agent_session_end(a, s2, "skf0:KEY");
+	assert_int_equal(logouts, 1);
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s1);
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s2);
+	agent_sessions_drop_key(a, "skf0:KEY");
+	assert_false(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
+	assert_false(agent_session_check(a, s2, "skf0:KEY", "http://127.0.0.1:8080"));
+	agent_free(a);
+}
+
+static void test_session_idle_expiry(void **state)
+{
+	struct token_module *m;
+	struct agent *a = session_agent(1, &m);
+	char s1[33];
+
+	(void)state;
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s1);
+	assert_true(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
+	sleep(3);
+	assert_false(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
+	assert_int_equal(logouts, 1); /* an expired session logs its key out */
+	agent_free(a);
+}
+
+/* Writes text to a temporary INI file and loads it over the defaults. */
+static int load_ini(const char *text, struct agent_config *c, char *err, size_t errlen)
+{
+	char path[] = "/tmp/certdesk-agent-ini-XXXXXX";
+	int fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	agent_config_defaults(c);
+	rc = agent_config_load(path, c, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void test_config(void **state)
+{
+	struct agent_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load_ini("[agent]\nport = 21100\norigins = https://a.example, http://b:1\n[skf]\n"
+				  "devauth_key = 31323334353637383132333435363738\nlibraries = /x.so:64\n",
+				  &c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c.port, 21100);
+	assert_memory_equal(c.devauth_key, "1234567812345678", 16);
+	assert_int_equal(c.session_idle_s, 600);
+	assert_true(agent_origin_allowed(c.origins, "http://b:1"));
+	assert_int_equal(load_ini("[agent]\nport = 0\n", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2:"));
+	assert_int_equal(load_ini("[agent]\nsession_idle_s = 0\n", &c, err, sizeof(err)), -1);
+	assert_int_equal(load_ini("[skf]\ndevauth_key = short\n", &c, err, sizeof(err)), -1);
+	assert_int_equal(load_ini("[agent]\nprot = 1\n", &c, err, sizeof(err)), -1); /* a typo stops */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +338,9 @@ int main(void)
 		cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_key_id),
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_session_idle_expiry),
+		cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
