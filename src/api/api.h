@@ -256,4 +256,12 @@ int api_cert_profiles(struct http_req *r);
 /* seals.c: POST /api/v1/seals/verify, the report of seal/seal.h's seal_verify (issue 14) */
 int api_seals_verify(struct http_req *r);
 
+/* seal_crops.c: seal pictures from the scanned seal form, for staff (issue 14) */
+/* GET .../seal-crops: the boxes located from the form's QR code, each with its quality verdict. */
+int api_seal_crops_get(struct http_req *r);
+/* POST .../seal-crops/extract {boxes: [{slot, x, y, w, h}], allow_signature?}: the pictures. */
+int api_seal_crops_extract(struct http_req *r);
+/* POST .../seal-crops/check-png (multipart: file, slot, width_mm?): the same checks on staff's PNG. */
+int api_seal_crops_check_png(struct http_req *r);
+
 #endif

@@ -4,6 +4,7 @@
 #define ADMIN (ACCESS_STAFF | ACCESS_ROLE(ROLE_ADMIN))
 #define REVIEWER (ACCESS_STAFF | ACCESS_ROLE(ROLE_REVIEWER))
 #define FINANCE (ACCESS_STAFF | ACCESS_ROLE(ROLE_FINANCE))
+#define SEAL_STAFF (ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER) | ACCESS_ROLE(ROLE_REVIEWER))
 
 #define DIGITS "0123456789"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -119,6 +120,10 @@ const struct route api_routes[] = {
 	{"GET", "/api/v1/admin/orders/{order_no}/production/pin-slip.pdf", api_production_pin_slip,
 	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER) | ACCESS_ROLE(ROLE_ADMIN)},
 	{"GET", "/api/v1/admin/usb-keys/{key_serial}/so-pin", api_usbkey_so_pin, ADMIN},
+	/* seal pictures from the scanned seal form (issue 14): producers and reviewers */
+	{"GET", "/api/v1/admin/orders/{order_no}/seal-crops", api_seal_crops_get, SEAL_STAFF},
+	{"POST", "/api/v1/admin/orders/{order_no}/seal-crops/extract", api_seal_crops_extract, SEAL_STAFF},
+	{"POST", "/api/v1/admin/orders/{order_no}/seal-crops/check-png", api_seal_crops_check_png, SEAL_STAFF},
 	{"GET", "/api/v1/admin/certificates/{serial}", api_certificate_get, ACCESS_STAFF},
 	{"GET", "/api/v1/ca", api_ca_list, ACCESS_PUBLIC},
 	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC},
