@@ -556,6 +556,26 @@ static void test_softhsm(void)
 	}
 	CHECK(out != NULL && strstr(out, "Certificate Object") != NULL, "certificate object listed");
 	free(out);
+	/* and GnuTLS's p11tool: one URL per object, id and object (label) the same for the three */
+	out = NULL;
+	CHECK(run(&out,
+		  "p11tool --provider %s --list-all --login --set-pin %s 'pkcs11:token=certdesk-p11' 2>&1",
+		  SOFTHSM, USER_PIN) == 0,
+	      "p11tool");
+	for (int i = 0; i < 2 && out != NULL; i++) {
+		const char *ref = i == 0 ? rsa : ec;
+		char want[300];
+		int n = 0, o = snprintf(want, sizeof(want), "id=");
+		for (size_t b = 0; ref[b] != '\0' && ref[b + 1] != '\0'; b += 2)
+			o += snprintf(want + o, sizeof(want) - (size_t)o, "%%%c%c", ref[b], ref[b + 1]);
+		snprintf(want + o, sizeof(want) - (size_t)o, ";object=certdesk-%.8s;type=", ref);
+		for (const char *p = out; (p = strcasestr(p, want)) != NULL; p++)
+			n++;
+		CHECK(n == 3, "p11tool lists private key, public key and certificate of %s (%d):\n%s", ref, n,
+		      out);
+	}
+	CHECK(out != NULL && strstr(out, "type=cert") != NULL, "p11tool lists a certificate");
+	free(out);
 	/* logout ends the session */
 	snprintf(path, sizeof(path), "/v1/keys/%s/logout", id);
 	CHECK(op("POST", path, sess, NULL, NULL) == 200, "logout");
