@@ -1937,6 +1937,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders/{order_no}/seal-crops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The four impression boxes proposed on the order's seal-form scan (producer or reviewer)
+         * @description The order's current `seal_form` scan is decoded and the form's QR code (this order's
+         *     `certdesk:form:seal:...`) read with zbar: its corners give the page's scale and rotation,
+         *     which place the four printed impression boxes (2 × 单位公章 50 mm, 2 × 法人章 25 mm), each
+         *     then snapped onto its printed frame; a box is proposed with a 2 mm margin. Without a readable
+         *     QR code `located` is false, `message` says so, and the boxes are those of an upright scan of
+         *     the whole page (staff adjust them). Each box carries the quality verdict of what it holds
+         *     (no picture: `POST .../seal-crops/extract` makes them). `?allow_signature=true`: a black
+         *     signature in a legal-person box is accepted as `signature`. Nothing is written.
+         *     409 `no_seal`: the order's key carries no seal (secondary key).
+         */
+        get: operations["getSealCrops"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/seal-crops/extract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cut the seal pictures out of the boxes staff confirmed or adjusted (producer or reviewer)
+         * @description Each box (scan pixels, top left and size, along the page's axes: the page's rotation found
+         *     from the QR code is undone around the box's centre) is resampled upright; the red
+         *     impression is separated from the paper by a colour model (YCbCr distance from the paper's
+         *     own colour measured on the box's border, hue and saturation; grey and black print, frame
+         *     lines and specks removed), trimmed and made transparent (opacity from how strongly a pixel
+         *     is inked). `png_base64` is the picture; `width_mm` / `height_mm` its real size from the
+         *     scan's scale. `verdict`: `ok`, `signature` (accepted), or a refusal with a Chinese `reason`:
+         *     `no_impression`, `cut` (touches the box edge or lies over the printed frame), `faint`
+         *     (pale, too few red pixels, or blurred), `tint` (a background tint, e.g. spread ink),
+         *     `blue_ink`, `black_ink`. Refused impressions still come with their picture (not for
+         *     `no_impression` and `blue_ink`) so staff see why. Nothing is written.
+         */
+        post: operations["extractSealCrops"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/seal-crops/check-png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The impression checks on a clean seal PNG staff made (producer or reviewer)
+         * @description multipart/form-data: `file` (a PNG of at most 1,048,576 bytes, transparent or white
+         *     background), `slot`, optional `width_mm` (the picture's real width, 5 to 80; absent: 42 for
+         *     a unit seal, 20 for a legal person's seal) and `allow_signature` (`true`). Under 64 × 64
+         *     pixels is refused as `too_small`; otherwise the same verdicts as `.../extract`, with the
+         *     cleaned picture. Nothing is written.
+         */
+        post: operations["checkSealPng"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/certificates/{serial}": {
         parameters: {
             query?: never;
@@ -2377,6 +2477,60 @@ export interface components {
                 /** Format: date-time */
                 decided_at?: string;
             }[];
+        };
+        /**
+         * @description The impression box on the seal form (单位公章 one and two, 法人章 one and two).
+         * @enum {string}
+         */
+        SealSlot: "unit_1" | "unit_2" | "legal_1" | "legal_2";
+        SealBox: {
+            slot: components["schemas"]["SealSlot"];
+            /** @description Left edge in scan pixels. */
+            x: number;
+            /** @description Top edge in scan pixels. */
+            y: number;
+            w: number;
+            h: number;
+        };
+        SealPage: {
+            /** @description The page was placed from the form's QR code (false — boxes estimated; see message). */
+            located: boolean;
+            px_per_mm: number;
+            angle_deg: number;
+            message?: string;
+            scan: {
+                sha256: string;
+                width: number;
+                height: number;
+            };
+        };
+        SealCropResult: {
+            slot: components["schemas"]["SealSlot"];
+            /** @enum {string} */
+            verdict: "ok" | "signature" | "no_impression" | "cut" | "faint" | "tint" | "blue_ink" | "black_ink" | "too_small";
+            accepted: boolean;
+            /** @description Why it is refused, in Chinese; empty when accepted. */
+            reason: string;
+            width_px?: number;
+            height_px?: number;
+            width_mm?: number;
+            height_mm?: number;
+            /** @description The picture, PNG with a transparent background, trimmed to the impression. */
+            png_base64?: string;
+            measurements: {
+                red_pixels?: number;
+                blue_pixels?: number;
+                dark_pixels?: number;
+                contrast?: number;
+                sharpness?: number;
+            };
+        };
+        SealCrops: components["schemas"]["SealPage"] & {
+            boxes: (components["schemas"]["SealBox"] & {
+                label: string;
+                box_mm: number;
+                quality?: components["schemas"]["SealCropResult"];
+            })[];
         };
         /** @description The one shape of every error reply. */
         Error: {
@@ -7806,6 +7960,221 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    getSealCrops: {
+        parameters: {
+            query?: {
+                allow_signature?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page transform and the proposed boxes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SealCrops"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no such order, or no seal-form scan uploaded yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `no_seal`: the order's key carries no electronic seal. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `file_type` and the image codes of uploads: the stored scan does not decode. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    extractSealCrops: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    boxes: components["schemas"]["SealBox"][];
+                    /** @description The project accepts the legal person's handwritten signature instead of the 法人章. */
+                    allow_signature?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description One result per box, in the request's order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SealPage"] & {
+                        results: components["schemas"]["SealCropResult"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no such order, or no seal-form scan uploaded yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `no_seal`: the order's key carries no electronic seal. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `invalid_box` (field `boxes` or `boxes[i]`: not 1 to 4 boxes, a size under 8 px or over the
+             *     scan, a centre outside it), `invalid_slot` (unknown or repeated slot), `file_type` (the
+             *     stored scan does not decode).
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    checkSealPng: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                    slot: components["schemas"]["SealSlot"];
+                    width_mm?: string;
+                    /** @enum {string} */
+                    allow_signature?: "true" | "false";
+                };
+            };
+        };
+        responses: {
+            /** @description The verdict and the cleaned picture. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SealCropResult"];
+                };
+            };
+            /** @description `bad_multipart` and the other multipart codes of uploads. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            /** @description `no_seal`: the order's key carries no electronic seal. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `file_too_large`: over 1,048,576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `file_type`: not a PNG, or a PNG that does not decode. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `field_required`, `invalid_slot`, `invalid_width`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
         };
     };
     getCertificate: {
