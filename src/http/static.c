@@ -82,9 +82,12 @@ static int send_file(struct http_req *r, int fd, off_t size, const char *type, c
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
 	MHD_add_response_header(resp, "Cache-Control", cache);
+	/* connect-src: the producer's page talks to certdesk-agent on this PC's loopback address
+	 * (any port: the agent's port is a setting). */
 	if (strncmp(type, "text/html", 9) == 0)
 		MHD_add_response_header(resp, "Content-Security-Policy",
-					"default-src 'self'; img-src 'self' data: blob:; "
+					"default-src 'self'; connect-src 'self' http://127.0.0.1:*; "
+					"img-src 'self' data: blob:; "
 					"style-src 'self' 'unsafe-inline'; object-src 'none'; "
 					"frame-ancestors 'none'; base-uri 'self'");
 	return http_queue(r, 200, resp);

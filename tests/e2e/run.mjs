@@ -22,6 +22,10 @@
 //   CERTDESK_SIGNER_BIN  the CA's signing process (default: "certdesk-signer" next to the server
 //                      binary); it loads the demo CA keys `certdesk init --demo` wrote into the
 //                      server's temp dir and listens on a socket there (certificate issuance)
+//   CERTDESK_AGENT_BIN certdesk-agent, the producer's local key program (default: next to the server
+//                      binary); it runs with the software SKF key (CERTDESK_SOFTSKF_LIB, default
+//                      <build>/src/softskf/libcertdesk-softskf.so, 32-bit ULONG) over a temp directory
+//                      of keys that tests fill with CERTDESK_SOFTSKF_TOOL (default next to the library)
 //   CERTDESK_WEB_ROOT  built web UI (default <repo>/web/dist)
 //   CHROMIUM           browser binary (default /usr/bin/chromium)
 //   E2E_ARTIFACTS      directory for screenshots (default: a new /tmp dir, kept)
@@ -33,10 +37,12 @@
 //
 // A test file exports an array:  export default [{ name, fn: async (t) => {}, timeoutMs? }]
 // where t = { baseURL, simURL, url(path), page, context, artifacts, dbPath, fetch(path, init),
-// getJSON(path), waitForText(locator, text, ms), screenshot(name), serverLog() }.
+// getJSON(path), waitForText(locator, text, ms), screenshot(name), serverLog(), agent }; t.agent is
+// { port, dir, tool(...args), list() } (the software keys' directory, certdesk-softskf-tool on it,
+// `certdesk-agent list --json` parsed), or null when certdesk-agent is not built.
 // Each test gets a fresh page; throw (e.g. via node:assert) to fail.
 
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -57,6 +63,15 @@ const SIM_BIN = process.env.CERTDESK_SIM_BIN
 const SIGNER_BIN = process.env.CERTDESK_SIGNER_BIN
   ? path.resolve(REPO, process.env.CERTDESK_SIGNER_BIN)
   : path.join(path.dirname(SERVER_BIN), 'certdesk-signer')
+const AGENT_BIN = process.env.CERTDESK_AGENT_BIN
+  ? path.resolve(REPO, process.env.CERTDESK_AGENT_BIN)
+  : path.join(path.dirname(SERVER_BIN), 'certdesk-agent')
+const SOFTSKF_LIB = process.env.CERTDESK_SOFTSKF_LIB
+  ? path.resolve(REPO, process.env.CERTDESK_SOFTSKF_LIB)
+  : path.join(path.dirname(SERVER_BIN), 'src', 'softskf', 'libcertdesk-softskf.so')
+const SOFTSKF_TOOL = process.env.CERTDESK_SOFTSKF_TOOL
+  ? path.resolve(REPO, process.env.CERTDESK_SOFTSKF_TOOL)
+  : path.join(path.dirname(SOFTSKF_LIB), 'certdesk-softskf-tool')
 const DEV_CAPTCHA_ANSWER = 'ABCDE' // also in helpers.mjs
 const WEB_ROOT = path.resolve(REPO, process.env.CERTDESK_WEB_ROOT || 'web/dist')
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
@@ -73,6 +88,7 @@ let serverStdout = ''
 let serverStderr = ''
 let sim = null // { child, exit, stdout, stderr }
 let signer = null // the same shape, for certdesk-signer
+let agent = null // the same shape plus { port, dir, config }, for certdesk-agent
 let context = null
 let autoArtifacts = null // artifacts dir we created ourselves (removed if left empty)
 
@@ -107,7 +123,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // The harness's own settings share the CERTDESK_ prefix; the programs reject unknown
 // CERTDESK_* variables, so those stay out of their environment.
-const HARNESS_VARS = ['CERTDESK_WEB_ROOT', 'CERTDESK_CLI', 'CERTDESK_SIM_BIN', 'CERTDESK_SIGNER_BIN']
+const HARNESS_VARS = [
+  'CERTDESK_WEB_ROOT',
+  'CERTDESK_CLI',
+  'CERTDESK_SIM_BIN',
+  'CERTDESK_SIGNER_BIN',
+  'CERTDESK_AGENT_BIN',
+  'CERTDESK_SOFTSKF_LIB',
+  'CERTDESK_SOFTSKF_TOOL',
+  'CERTDESK_SOFTSKF_DIR',
+]
 
 let simPort = 0 // chosen in main() before any program starts
 let smtpPort = 0 // the simulator's SMTP server (invoice mail), also chosen in main()
@@ -262,6 +287,66 @@ async function stopSigner() {
   signer.child.kill('SIGTERM')
   if (!(await Promise.race([exited.then(() => true), sleep(SHUTDOWN_TIMEOUT_MS).then(() => false)]))) {
     signer.child.kill('SIGKILL')
+    await exited
+  }
+}
+
+// certdesk-agent on a free port, answering the server's origin, with the software SKF key over an
+// empty directory of keys (tests create, pull out and plug in keys there with certdesk-softskf-tool;
+// the library reads the directory at every enumeration).
+async function startAgent(baseURL) {
+  const dir = mkTemp('certdesk-e2e-keys-')
+  const port = await freePort()
+  const config = path.join(dir, 'agent.ini')
+  fs.writeFileSync(
+    config,
+    `[agent]\nport = ${port}\norigins = ${baseURL}\n[skf]\nlibraries = ${SOFTSKF_LIB}:32\n`,
+  )
+  const env = { ...process.env, CERTDESK_SOFTSKF_DIR: dir, XDG_CONFIG_HOME: dir }
+  for (const k of HARNESS_VARS) if (k !== 'CERTDESK_SOFTSKF_DIR') delete env[k]
+  const s = { child: null, exit: null, stdout: '', stderr: '', port, dir, config, env }
+  s.child = spawn(AGENT_BIN, ['--config', config, 'serve'], { argv0: 'certdesk-agent', cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  s.child.stdout.setEncoding('utf8')
+  s.child.stderr.setEncoding('utf8')
+  s.child.stdout.on('data', (d) => (s.stdout = tail(s.stdout + d)))
+  s.child.stderr.on('data', (d) => (s.stderr = tail(s.stderr + d)))
+  s.child.on('exit', (code, signal) => (s.exit = { code, signal }))
+  s.child.on('error', (err) => (s.exit = { code: null, signal: null, error: err }))
+  agent = s
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS
+  while (Date.now() < deadline) {
+    if (s.exit) throw new Error(`certdesk-agent exited (code ${s.exit.code}, signal ${s.exit.signal})\n${tail(s.stderr, 4096)}`)
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/status`, { signal: AbortSignal.timeout(1000) })
+      await res.arrayBuffer()
+      if (res.status === 200) return s
+    } catch {
+      /* not yet */
+    }
+    await sleep(100)
+  }
+  throw new Error(`certdesk-agent not answering on port ${port} within ${HEALTH_TIMEOUT_MS} ms`)
+}
+
+// What tests get as t.agent.
+function agentHandle() {
+  if (!agent) return null
+  const run = (bin, args) => execFileSync(bin, args, { env: agent.env, encoding: 'utf8' })
+  return {
+    port: agent.port,
+    dir: agent.dir,
+    tool: (...args) => run(SOFTSKF_TOOL, args),
+    list: () => JSON.parse(run(AGENT_BIN, ['--config', agent.config, 'list', '--json'])),
+    stderr: () => agent.stderr,
+  }
+}
+
+async function stopAgent() {
+  if (!agent || agent.exit) return
+  const exited = new Promise((r) => agent.child.once('exit', r))
+  agent.child.kill('SIGTERM')
+  if (!(await Promise.race([exited.then(() => true), sleep(SHUTDOWN_TIMEOUT_MS).then(() => false)]))) {
+    agent.child.kill('SIGKILL')
     await exited
   }
 }
@@ -425,6 +510,18 @@ async function main() {
     return results
   }
 
+  if (fs.existsSync(AGENT_BIN) && fs.existsSync(SOFTSKF_LIB) && fs.existsSync(SOFTSKF_TOOL)) {
+    try {
+      await startAgent(baseURL)
+      diag(`certdesk-agent ${AGENT_BIN} on 127.0.0.1:${agent.port}, software keys in ${agent.dir}`)
+    } catch (e) {
+      report('certdesk-agent starts', e)
+      return results
+    }
+  } else {
+    diag(`certdesk-agent or the software key not built (${AGENT_BIN}, ${SOFTSKF_LIB}): t.agent is null`)
+  }
+
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: process.env.E2E_HEADED !== '1',
@@ -479,6 +576,7 @@ async function main() {
         return file
       },
       serverLog: () => ({ stdout: serverStdout, stderr: serverStderr }),
+      agent: agentHandle(),
     }
     let err = null
     try {
@@ -515,6 +613,7 @@ async function main() {
     report('server exits on SIGTERM', null)
   }
   await stopSigner()
+  await stopAgent()
   const simStop = await stopSim()
   if (simStop && simStop.graceful === false) {
     report('simulator exits on SIGTERM', new Error(`still running ${SHUTDOWN_TIMEOUT_MS} ms after SIGTERM; killed`))
@@ -524,6 +623,7 @@ async function main() {
   if (results.some((r) => !r.ok)) {
     diag(`server stderr (tail):\n${tail(serverStderr, 4096) || '(empty)'}`)
     if (sim && sim.stderr) diag(`simulator stderr (tail):\n${tail(sim.stderr, 4096)}`)
+    if (agent && agent.stderr) diag(`certdesk-agent stderr (tail):\n${tail(agent.stderr, 4096)}`)
   }
   return results
 }
@@ -533,6 +633,13 @@ async function cleanup() {
   if (server && !serverExit) {
     try {
       server.kill('SIGKILL')
+    } catch {
+      /* already gone */
+    }
+  }
+  if (agent && !agent.exit) {
+    try {
+      agent.child.kill('SIGKILL')
     } catch {
       /* already gone */
     }

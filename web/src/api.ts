@@ -12,7 +12,6 @@
 //   what POST /orders takes, Schemas['Order'] a named schema.
 import { reactive } from 'vue'
 import type { components, operations } from './api/schema'
-import type { Production, StartBody, Usage } from './production'
 
 export type Schemas = components['schemas']
 type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : never
@@ -551,12 +550,10 @@ export const listCaCertificates = () => get<Reply<'listCaCertificates'>>('/api/v
 export const caCertificateURL = (keyId: string) => `/ca/${encodeURIComponent(keyId)}.crt`
 
 // --- production onto a USB key (制证, producer): the server half of the steps in production.ts --------
-export const startProduction = (no: string, body: StartBody) =>
-  post<Production>(`${adminOrderPath(no)}/production`, body)
-export const completeProduction = (
-  no: string,
-  body: { serial: string; certificates: { usage: Usage; der: string }[] },
-) => post<unknown>(`${adminOrderPath(no)}/production/complete`, body)
+export const startProduction = (no: string, body: Body<'startProduction'>) =>
+  post<Reply<'startProduction'>>(`${adminOrderPath(no)}/production`, body)
+export const completeProduction = (no: string, body: Body<'completeProduction'>) =>
+  post<Reply<'completeProduction'>>(`${adminOrderPath(no)}/production/complete`, body)
 export const getWrappedEncKey = (no: string, ulong: 32 | 64) =>
   get<Reply<'getWrappedEncKey'>>(`${adminOrderPath(no)}/certificates/enc-key${qs({ ulong })}`)
 export const pinSlipURL = (no: string) => `${adminOrderPath(no)}/production/pin-slip.pdf`

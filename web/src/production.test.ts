@@ -103,12 +103,14 @@ describe('chooseKey', () => {
     expect(!used.ok && used.code).toBe('not_blank')
     expect(!used.ok && used.message).toContain('不是空白')
     expect(!used.ok && used.message).toContain('管理员 PIN')
-    expect(chooseKey([key({ blank: false })], { serial: 'SOFT1', state: 'producing' })).toMatchObject({
-      ok: true,
-      resume: true,
-    })
-    expect(chooseKey([key({ blank: false })], { serial: 'OTHER', state: 'producing' }).ok).toBe(false)
-    expect(chooseKey([key({ blank: false })], { serial: 'SOFT1', state: 'written' })).toMatchObject({
+    expect(chooseKey([key({ blank: false })], { serial: 'SOFT1', model: 'SoftKey', state: 'producing' })).toMatchObject(
+      {
+        ok: true,
+        resume: true,
+      },
+    )
+    expect(chooseKey([key({ blank: false })], { serial: 'OTHER', model: 'SoftKey', state: 'producing' }).ok).toBe(false)
+    expect(chooseKey([key({ blank: false })], { serial: 'SOFT1', model: 'SoftKey', state: 'written' })).toMatchObject({
       ok: false,
       code: 'already_written',
     })
@@ -193,7 +195,7 @@ describe('ProductionRun', () => {
         resumed: true,
         certificates: [
           { usage: 'sign', serial: 'S1', public_key: 'PUBA', der: 'SIGNDER' },
-          { usage: 'enc', serial: 'S2', der: 'ENCDER' },
+          { usage: 'enc', serial: 'S2', public_key: 'ENCPUB', der: 'ENCDER' },
         ],
       }),
     )
@@ -244,7 +246,7 @@ describe('ProductionRun', () => {
         resumed: true,
         certificates: [
           { usage: 'sign', serial: 'S1', public_key: 'PUBA', der: 'SIGNDER' },
-          { usage: 'enc', serial: 'S2', der: 'ENCDER' },
+          { usage: 'enc', serial: 'S2', public_key: 'ENCPUB', der: 'ENCDER' },
         ],
       }),
     )

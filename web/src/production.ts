@@ -9,6 +9,7 @@
 // the key, the certificate is issued) and skipped, and nothing is issued twice.
 import type { AgentCert, AgentKey, AgentKeyPair } from './agent'
 import { pemToBase64 } from './agent'
+import type { components } from './api/schema'
 
 export type Usage = 'sign' | 'enc'
 export type StepId =
@@ -44,33 +45,12 @@ export function stepsFor(dual: boolean): StepId[] {
   return (Object.keys(STEP_TITLES) as StepId[]).filter((s) => dual || !DUAL_ONLY.includes(s))
 }
 
-// --- what certdeskd says and takes (POST …/production; see docs/openapi.yaml) ----------------------
-export interface IssuedCert {
-  usage: Usage
-  serial: string
-  public_key?: string
-  der: string
-}
-export interface Production {
-  order_no: string
-  key: { kind: string; serial: string; model: string; state: string }
-  resumed: boolean
-  so_pin: string
-  user_pin: string
-  user_pin_is_default: boolean
-  label: string
-  algorithm: string
-  dual: boolean
-  certificates?: IssuedCert[]
-  previous_key?: { serial: string; so_pin: string } | null
-}
-export interface StartBody {
-  kind: 'skf' | 'pkcs11'
-  serial: string
-  model: string
-  manufacturer: string
-  ulong_bits?: number
-}
+// --- what certdeskd says and takes (docs/openapi.yaml: startProduction, completeProduction) ---------
+type Schemas = components['schemas']
+export type IssuedCert = Schemas['ProductionCertificate']
+export type Production = Schemas['Production']
+export type StartBody = Schemas['ProductionStart']
+export type CompleteBody = Schemas['ProductionComplete']
 interface PemCert {
   serial?: string
   pem?: string
@@ -86,7 +66,7 @@ export interface ServerSide {
   start(no: string, body: StartBody): Promise<Production>
   issue(no: string, csr: string): Promise<IssueReply>
   encKey(no: string, ulong: 32 | 64): Promise<unknown>
-  complete(no: string, body: { serial: string; certificates: { usage: Usage; der: string }[] }): Promise<unknown>
+  complete(no: string, body: CompleteBody): Promise<unknown>
 }
 
 /** certdesk-agent's side (AgentClient in the page, a mock in the tests). */
@@ -104,11 +84,7 @@ export interface AgentSide {
 
 // --- which key ------------------------------------------------------------------------------------
 /** What the order already knows of its key (the order JSON's usb_key). */
-export interface OrderKey {
-  serial: string
-  model?: string
-  state: string
-}
+export type OrderKey = Schemas['UsbKey']
 
 export type KeyVerdict =
   | { ok: true; key: AgentKey; resume: boolean }
@@ -262,7 +238,7 @@ export class ProductionRun {
 
   private start(key: AgentKey): Promise<Production> {
     const body: StartBody = { kind: key.kind, serial: key.serial, model: key.model, manufacturer: key.manufacturer }
-    if (key.kind === 'skf' && key.ulong_bits) body.ulong_bits = key.ulong_bits
+    if (key.kind === 'skf' && key.ulong_bits) body.ulong_bits = key.ulong_bits === 64 ? 64 : 32
     return this.server.start(this.orderNo, body)
   }
 

@@ -1,0 +1,184 @@
+// Production onto a USB key from the staff console (issue 13): the harness runs certdesk-agent with
+// the software SKF key (t.agent); this test makes a blank key with certdesk-softskf-tool. An order in
+// `producing`: the producer opens it from the production queue, the page first finds no agent on
+// the default port (how to install/start it, 访问本地网络), then on the harness's port; it shows the
+// blank key, 开始制证 runs every step to 完成 (SM2, dual certificates). The order is `produced`
+// (API), `certdesk-agent list --json` shows the signing and encryption certificates on the key, the
+// PIN slip downloads. A second order: no key inserted → 请插入; the written key → not blank; two
+// keys → 请只插入一个.
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { apiClient, expectNoPageErrors, freshStart, idNumber, staffClient, staffLoginViaPage, uscc } from './helpers.mjs'
+
+const PASSWORD = 'Abcd-1234'
+const ORG = { uscc: uscc('91360600MA35Y0803'), name: '鹰潭市制证测试有限公司', mobile: '13800008003' }
+const ORG2 = { uscc: uscc('91360600MA35Y0804'), name: '鹰潭市待制证测试有限公司', mobile: '13800008004' }
+const KEY1 = { name: 'E2EKEY1', serial: 'E2EPROD0001' }
+const KEY2 = { name: 'E2EKEY2', serial: 'E2EPROD0002' }
+
+function form(org) {
+  return {
+    unit_address: '江西省鹰潭市月湖区胜利西路 8 号',
+    legal_name: '钱法人',
+    legal_id_number: idNumber('36042619800101008'),
+    legal_mobile: '13910080001',
+    handler_name: '孙经办',
+    handler_id_number: idNumber('36060219900202008'),
+    handler_mobile: '13910080002',
+    handler_email: 'jingban@example.com',
+    invoice_title: org.name,
+    invoice_tax_number: org.uscc,
+    invoice_email: 'fapiao@example.com',
+    recipient_name: '李收件',
+    recipient_mobile: '13910080003',
+    recipient_address: '江西省鹰潭市月湖区胜利西路 8 号收发室',
+    seal_name: org.name,
+  }
+}
+
+// An organisation with a main-key order (SM2, dual certificates) put in 'producing' in the database.
+async function producingOrder(t, org) {
+  const api = apiClient(t)
+  await api.register({ ...org, password: PASSWORD })
+  assert.equal((await api.login(org.uscc, PASSWORD)).status, 200, 'login')
+  const made = await api.call('POST', '/api/v1/orders', { project_code: 'yingtan', key_type: 'main', form: form(org) })
+  assert.equal(made.status, 201, JSON.stringify(made.data))
+  execFileSync('sqlite3', [t.dbPath, `UPDATE orders SET state='producing' WHERE order_no='${made.data.order_no}'`])
+  return made.data.order_no
+}
+
+// The page's agent port: the harness's agent instead of the default 21088.
+async function usePort(t, port) {
+  const input = t.page.locator('[data-test=agent-port] input')
+  await input.fill(String(port))
+  await t.page.getByRole('button', { name: '保存并检测' }).click()
+  await t.page.locator('[data-test=agent-ok]').waitFor()
+}
+
+const settle = async (t) => {
+  await t.page.waitForLoadState('networkidle')
+  await t.page.locator('.el-loading-mask').first().waitFor({ state: 'hidden' }).catch(() => {})
+}
+
+export default [
+  {
+    name: 'production: the producer writes an SM2 dual-certificate key through certdesk-agent; no key, a used key and two keys are refused',
+    timeoutMs: 180000,
+    async fn(t) {
+      assert.ok(t.agent, 'certdesk-agent and the software SKF key are built (the harness starts them)')
+      const { page } = t
+      const keys = t.agent
+      await page.setViewportSize({ width: 1366, height: 800 })
+      await freshStart(t)
+      const no = await producingOrder(t, ORG)
+      keys.tool('create', keys.dir, KEY1.name, '--serial', KEY1.serial, '--label', 'blank')
+      try {
+        await staffLoginViaPage(t, 'producer')
+        // the queue's 制证 leads to the order's production page
+        await page.locator('[data-test="menu-/admin/production"]').click()
+        await page.waitForURL((u) => u.pathname === '/admin/production')
+        await page.locator(`[data-test=produce-${no}]`).click()
+        await page.waitForURL((u) => u.pathname === `/admin/production/${no}`)
+
+        // Nothing on the default port (or not an agent for this site): how to get it going.
+        await page.locator('[data-test=agent-port] input').fill('1')
+        await page.getByRole('button', { name: '保存并检测' }).click()
+        const missing = page.locator('[data-test=agent-missing]')
+        await t.waitForText(missing, 'certdesk-agent serve')
+        await t.waitForText(missing, '访问本地网络')
+        await t.waitForText(missing, '允许')
+        await settle(t)
+        await t.screenshot('production-no-agent')
+
+        await usePort(t, keys.port)
+        const table = page.locator('[data-test=key-table]')
+        await t.waitForText(table, KEY1.serial)
+        await t.waitForText(table, '空白')
+        assert.equal(await page.locator('[data-test=key-problem]').count(), 0, 'the blank key is fine')
+        await settle(t)
+        await t.screenshot('production-key-blank')
+
+        await page.locator('[data-test=production-start]').click()
+        const done = page.locator('[data-test=production-done]')
+        await done.waitFor({ timeout: 120000 })
+        await t.waitForText(done, '制证完成')
+        const signSerial = (await done.locator('[data-test=done-serial-sign]').textContent()).trim()
+        const encSerial = (await done.locator('[data-test=done-serial-enc]').textContent()).trim()
+        assert.match(signSerial, /^[0-9A-F]+$/)
+        assert.match(encSerial, /^[0-9A-F]+$/)
+        await t.waitForText(page.locator('[data-test=production-ship-hint]'), '待寄出')
+        await t.waitForText(page.locator('[data-test=production-order-state]'), '待寄出')
+        await settle(t)
+        await t.screenshot('production-done')
+
+        // the PIN slip for the parcel
+        const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test=pin-slip]').click()])
+        assert.match(download.suggestedFilename(), /\.pdf$/)
+        const pdf = path.join(t.artifacts, 'production-pin-slip.pdf')
+        await download.saveAs(pdf)
+        assert.equal(fs.readFileSync(pdf).subarray(0, 5).toString(), '%PDF-')
+
+        // certdeskd: produced, the key written with the certificates the page showed.
+        const staff = await staffClient(t, 'producer')
+        const order = await staff.call('GET', `/api/v1/admin/orders/${no}`)
+        assert.equal(order.data.state, 'produced', JSON.stringify(order.data).slice(0, 300))
+        assert.deepEqual(order.data.usb_key && [order.data.usb_key.serial, order.data.usb_key.state], [KEY1.serial, 'written'])
+        // The key itself, as the seed's "user tool" lists it.
+        const listed = keys.list().keys.find((k) => k.serial === KEY1.serial)
+        assert.ok(listed, JSON.stringify(keys.list()))
+        const bySerial = Object.fromEntries(listed.certificates.map((c) => [c.usage, c]))
+        assert.equal(bySerial.sign && bySerial.sign.serial, signSerial)
+        assert.equal(bySerial.enc && bySerial.enc.serial, encSerial)
+        for (const c of [bySerial.sign, bySerial.enc]) {
+          const der = Buffer.from(c.der, 'base64')
+          const x = new crypto.X509Certificate(der)
+          assert.ok(x.subject.includes(ORG.name), x.subject)
+          const text = execFileSync('openssl', ['x509', '-inform', 'DER', '-noout', '-text'], { input: der, encoding: 'utf8' })
+          assert.match(text, /SM2/, 'an SM2 key')
+        }
+        assert.ok(listed.certificates.every((c) => c.not_after && c.not_before), 'validity listed')
+
+        // A second order: the written key pulled out, nothing inserted → 请插入.
+        const no2 = await producingOrder(t, ORG2)
+        keys.tool('remove', keys.dir, KEY1.name)
+        await page.goto(t.url(`/admin/production/${no2}`), { waitUntil: 'domcontentloaded' })
+        await page.locator('[data-test=agent-ok]').waitFor()
+        const problem = page.locator('[data-test=key-problem]')
+        await t.waitForText(problem, '请插入空白 USB Key')
+        assert.ok(await page.locator('[data-test=production-start]').isDisabled(), 'nothing to start without a key')
+        await settle(t)
+        await t.screenshot('production-no-key')
+
+        // The first order's key again: it is not blank.
+        keys.tool('insert', keys.dir, KEY1.name)
+        await page.locator('[data-test=keys-refresh]').click()
+        await t.waitForText(problem, '不是空白')
+        assert.ok(await page.locator('[data-test=production-start]').isDisabled(), 'a used key is not produced onto')
+        await settle(t)
+        await t.screenshot('production-not-blank')
+
+        // Two keys: only one, please.
+        keys.tool('create', keys.dir, KEY2.name, '--serial', KEY2.serial)
+        await page.locator('[data-test=keys-refresh]').click()
+        await t.waitForText(problem, '请只插入一个')
+        await settle(t)
+        await t.screenshot('production-two-keys')
+        const o2 = await staff.call('GET', `/api/v1/admin/orders/${no2}`)
+        assert.equal(o2.data.state, 'producing', 'nothing happened to the second order')
+        await expectNoPageErrors(t)
+      } finally {
+        // later tests find no key inserted
+        for (const k of [KEY1, KEY2]) {
+          try {
+            keys.tool('remove', keys.dir, k.name)
+          } catch {
+            /* never created or already out */
+          }
+        }
+      }
+    },
+  },
+]
