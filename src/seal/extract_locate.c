@@ -247,7 +247,7 @@ static int find_edge(const unsigned char *grey, unsigned w, unsigned h, const st
 
 /* Moves box i onto its printed frame when both pairs of opposite edges are found a side apart (the
  * QR code's corners come in whole pixels: far from the code this corrects a millimetre). Returns the
- * measured side in pixels, or 0 when the frame was not found. */
+ * scale it measured (pixels per mm), or 0 when the frame was not found. */
 static double refine_box(const unsigned char *grey, unsigned w, unsigned h, const struct seal_page *p, int i,
 			 struct seal_box *b)
 {
@@ -272,7 +272,7 @@ static double refine_box(const unsigned char *grey, unsigned w, unsigned h, cons
 int seal_locate_grey(const unsigned char *grey, unsigned w, unsigned h, const char *prefix,
 		     struct seal_page *page, struct seal_box boxes[SEAL_NSLOTS])
 {
-	double ppm_sum = 0;
+	double mm[SEAL_NSLOTS][2], px[SEAL_NSLOTS][2];
 	int found = 0;
 
 	if (grey == NULL || w == 0 || h == 0)
@@ -282,15 +282,25 @@ int seal_locate_grey(const unsigned char *grey, unsigned w, unsigned h, const ch
 		assume_page(w, page);
 	propose_boxes(page, boxes);
 	for (int i = 0; i < SEAL_NSLOTS; i++) {
-		double ppm = refine_box(grey, w, h, page, i, &boxes[i]);
-		ppm_sum += ppm, found += ppm > 0;
+		double side;
+		if (refine_box(grey, w, h, page, i, &boxes[i]) == 0)
+			continue;
+		forms_seal_box_mm(i, &mm[found][0], &mm[found][1], &side);
+		mm[found][0] += side / 2, mm[found][1] += side / 2;
+		px[found][0] = boxes[i].cx, px[found][1] = boxes[i].cy;
+		found++;
 	}
-	/* The printed frames, 50 mm wide, measure the scale better than the 25 mm code. */
-	if (found >= 2 && fabs(ppm_sum / found / page->px_per_mm - 1) < 0.05) {
-		double k = ppm_sum / found / page->px_per_mm;
-		page->a *= k, page->b *= k, page->px_per_mm *= k;
-		for (int i = 0; i < SEAL_NSLOTS; i++)
-			boxes[i].w = boxes[i].h = (seal_slot_box_mm(i) + 2 * SEAL_BOX_MARGIN_MM) * page->px_per_mm;
+	/* The printed frames, spread over 90 by 80 mm, fix scale and rotation better than the 25 mm code
+	 * (and give them at all when the code was not read); a box not found keeps its own guess. */
+	if (found >= 3) {
+		struct seal_page fit = *page;
+		fit_similarity(mm, px, found, &fit);
+		if (fabs(fit.px_per_mm / page->px_per_mm - 1) < 0.05 && fabs(fit.angle_deg - page->angle_deg) < 3) {
+			fit.located = page->located;
+			*page = fit;
+			for (int i = 0; i < SEAL_NSLOTS; i++)
+				boxes[i].w = boxes[i].h = (seal_slot_box_mm(i) + 2 * SEAL_BOX_MARGIN_MM) * page->px_per_mm;
+		}
 	}
 	return 0;
 }

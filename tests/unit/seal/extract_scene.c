@@ -12,6 +12,8 @@
 #include "docs/forms_seal_layout.h"
 #include "docs/png_out.h"
 
+#include <gd.h>
+
 void scene_box_centre(enum seal_slot slot, double *x, double *y)
 {
 	double side;
@@ -122,7 +124,7 @@ static unsigned rnd(unsigned *s)
 }
 
 /* Copies the surface to RGB with the scanner's grey noise and dust specks. */
-static int to_rgb(cairo_surface_t *s, unsigned seed, struct seal_rgb *img)
+static int to_rgb(cairo_surface_t *s, unsigned seed, int clean, struct seal_rgb *img)
 {
 	unsigned w = (unsigned)cairo_image_surface_get_width(s), h = (unsigned)cairo_image_surface_get_height(s);
 	const unsigned char *data = cairo_image_surface_get_data(s);
@@ -136,8 +138,8 @@ static int to_rgb(cairo_surface_t *s, unsigned seed, struct seal_rgb *img)
 	for (unsigned y = 0; y < h; y++)
 		for (unsigned x = 0; x < w; x++) {
 			uint32_t px;
-			int n = (int)(rnd(&st) % 25) - 12; /* grey: the same on the three channels */
-			int speck = rnd(&st) % 4000 == 0 ? -120 : 0;
+			int n = clean ? 0 : (int)(rnd(&st) % 25) - 12; /* grey: the same on the three channels */
+			int speck = !clean && rnd(&st) % 4000 == 0 ? -120 : 0;
 			memcpy(&px, data + (size_t)y * (size_t)stride + x * 4, 4);
 			for (int c = 0; c < 3; c++) {
 				int v = (int)(px >> (16 - 8 * c) & 0xff) + n + speck;
@@ -168,7 +170,7 @@ int scene_draw(const struct scene *sc, struct seal_rgb *img)
 		stamp(cr, &sc->stamps[i]);
 	cairo_destroy(cr);
 	cairo_surface_flush(s);
-	rc = cairo_surface_status(s) == CAIRO_STATUS_SUCCESS ? to_rgb(s, sc->seed, img) : -1;
+	rc = cairo_surface_status(s) == CAIRO_STATUS_SUCCESS ? to_rgb(s, sc->seed, sc->clean, img) : -1;
 	cairo_surface_destroy(s);
 	return rc;
 }
@@ -213,4 +215,30 @@ int scene_png(const struct seal_rgb *img, unsigned char **png, size_t *len)
 	rc = png_out(s, png, len);
 	cairo_surface_destroy(s);
 	return rc;
+}
+
+int scene_jpeg(const struct seal_rgb *img, unsigned char **jpeg, size_t *len)
+{
+	gdImagePtr im = gdImageCreateTrueColor((int)img->w, (int)img->h);
+	void *p;
+	int n = 0;
+
+	*jpeg = NULL;
+	if (im == NULL)
+		return -1;
+	for (unsigned y = 0; y < img->h; y++)
+		for (unsigned x = 0; x < img->w; x++) {
+			const unsigned char *q = img->px + ((size_t)y * img->w + x) * 3;
+			gdImageSetPixel(im, (int)x, (int)y, gdTrueColor(q[0], q[1], q[2]));
+		}
+	p = gdImageJpegPtr(im, &n, 90);
+	gdImageDestroy(im);
+	if (p == NULL || n <= 0 || (*jpeg = malloc((size_t)n)) == NULL) {
+		gdFree(p);
+		return -1;
+	}
+	memcpy(*jpeg, p, (size_t)n);
+	*len = (size_t)n;
+	gdFree(p);
+	return 0;
 }

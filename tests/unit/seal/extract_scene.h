@@ -22,6 +22,7 @@ struct scene {
 	const char *qr_text; /* NULL: no QR code (an unreadable scan) */
 	struct stamp stamps[SEAL_NSLOTS];
 	unsigned seed; /* the noise */
+	int clean;     /* no noise nor specks (a scan that must stay small as a JPEG) */
 };
 
 /* Draws the scan of sc into *img (RGB, caller frees with seal_rgb_free). Returns 0 or -1. */
@@ -32,6 +33,8 @@ void scene_box_centre(enum seal_slot slot, double *x, double *y);
  * crop of w x h pixels centred on the page point (mx, my) at ppm pixels per mm. */
 void scene_truth(const struct stamp *st, double mx, double my, double ppm, unsigned w, unsigned h,
 		 unsigned char *mask);
+/* Encodes img as a JPEG of quality 90 (malloc'd into *jpeg, free with free()). Returns 0 or -1. */
+int scene_jpeg(const struct seal_rgb *img, unsigned char **jpeg, size_t *len);
 /* Encodes img as a PNG (malloc'd into *png). Returns 0 or -1. */
 int scene_png(const struct seal_rgb *img, unsigned char **png, size_t *len);
 
