@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 1: installs what is missing, builds, initialises a demo instance on the embedded
 # defaults (SQLite in var/, simulators, demo staff accounts, the Yingtan project, a demo CA whose
-# keys go to var/ca-keys) and runs certdesk-signer (the only process holding the CA keys),
-# certdeskd and certdesk-sim until Ctrl-C. With --background they keep running and
+# keys go to var/ca-keys, a blank software USB key in var/softkeys) and runs certdesk-signer (the only
+# process holding the CA keys), certdeskd, certdesk-sim and certdesk-agent (the producer's local key
+# program, here over the software key) until Ctrl-C. With --background they keep running and
 # `scripts/demo.sh stop` stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ mkdir -p "$var"
 stop() {
 	# certdeskd before the signer it calls
 	local p pid
-	for p in certdeskd certdesk-sim certdesk-signer; do
+	for p in certdesk-agent certdeskd certdesk-sim certdesk-signer; do
 		pid=$(cat "$var/$p.pid" 2>/dev/null || true)
 		rm -f "$var/$p.pid"
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null || continue
@@ -28,7 +29,8 @@ fi
 if [ "$(id -u)" = 0 ]; then scripts/install-deps.sh; else sudo scripts/install-deps.sh; fi
 (cd web && npm run build)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build -j "$(nproc)" --target certdeskd certdesk certdesk-sim certdesk-signer
+cmake --build build -j "$(nproc)" --target certdeskd certdesk certdesk-sim certdesk-signer \
+	certdesk-agent certdesk-softskf certdesk-softskf-tool
 
 export CERTDESK_DATABASE_SQLITE_PATH=${CERTDESK_DATABASE_SQLITE_PATH:-$var/certdesk.db}
 export CERTDESK_FILES_DATA_DIR=${CERTDESK_FILES_DATA_DIR:-$var/files}
@@ -58,6 +60,23 @@ if ! grep -q 'listening on' "$var/signer-stderr.log"; then
 fi
 build/certdesk-sim >"$var/sim.log" 2>&1 &
 echo $! >"$var/certdesk-sim.pid"
+# No USB key can be plugged in here: the demo's key is the software SKF key (a test library, never for
+# production) in $var/softkeys, one blank key DEMOKEY01 made once; certdesk-agent drives it as it would
+# a vendor's SKF library, and answers this server's pages only.
+agent_port=${CERTDESK_DEMO_AGENT_PORT:-21088}
+export CERTDESK_SOFTSKF_DIR=$PWD/$var/softkeys
+mkdir -p "$CERTDESK_SOFTSKF_DIR"
+[ -d "$CERTDESK_SOFTSKF_DIR/DEMOKEY01" ] ||
+	build/src/softskf/certdesk-softskf-tool create "$CERTDESK_SOFTSKF_DIR" DEMOKEY01 --serial DEMOKEY01 >/dev/null
+cat >"$var/agent.ini" <<INI
+[agent]
+port = $agent_port
+origins = http://127.0.0.1:$port, http://localhost:$port
+[skf]
+libraries = $PWD/build/src/softskf/libcertdesk-softskf.so:32
+INI
+build/certdesk-agent --config "$var/agent.ini" serve >"$var/agent.log" 2>&1 &
+echo $! >"$var/certdesk-agent.pid"
 build/certdeskd >"$var/certdeskd.log" 2>&1 &
 echo $! >"$var/certdeskd.pid"
 for _ in $(seq 100); do
@@ -75,9 +94,12 @@ certdesk is running:   http://127.0.0.1:$port/   (staff console: http://127.0.0.
 SMS codes (demo only): http://127.0.0.1:$port/api/v1/dev/outbox
 simulators:            http://127.0.0.1:${CERTDESK_SIM_PORT:-8090}/_sim/requests
 database (SQLite):     $CERTDESK_DATABASE_SQLITE_PATH
-logs:                  $var/certdeskd.log, $var/access.log, $var/sim.log, $var/signer-stderr.log
+logs:                  $var/certdeskd.log, $var/access.log, $var/sim.log, $var/signer-stderr.log, $var/agent.log
 demo CA:               keys in $CERTDESK_SIGNER_KEYS_DIR (held by certdesk-signer on $CERTDESK_SIGNER_SOCKET;
                        its signature log: $CERTDESK_SIGNER_LOG); CA certificates: http://127.0.0.1:$port/api/v1/ca
+USB key (software):    certdesk-agent on 127.0.0.1:$agent_port with one blank software key DEMOKEY01
+                       (build/certdesk-agent --config $var/agent.ini list; more keys:
+                       build/src/softskf/certdesk-softskf-tool create $CERTDESK_SOFTSKF_DIR NAME)
 demo staff logins:     reviewer, finance, paper, producer, shipper, admin — password Demo-2026
 MSG
 if [ "${1:-}" = --background ]; then
