@@ -5,7 +5,8 @@
 // blank key, 开始制证 runs every step to 完成 (SM2, dual certificates). The order is `produced`
 // (API), `certdesk-agent list --json` shows the signing and encryption certificates on the key, the
 // PIN slip downloads. A second order: no key inserted → 请插入; the written key → not blank; two
-// keys → 请只插入一个.
+// keys → 请只插入一个; the blank one pulled out mid-write → the message and 重试, which resumes
+// once it is back (one issuance).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
@@ -18,6 +19,9 @@ const ORG = { uscc: uscc('91360600MA35Y0803'), name: '鹰潭市制证测试有�
 const ORG2 = { uscc: uscc('91360600MA35Y0804'), name: '鹰潭市待制证测试有限公司', mobile: '13800008004' }
 const KEY1 = { name: 'E2EKEY1', serial: 'E2EPROD0001' }
 const KEY2 = { name: 'E2EKEY2', serial: 'E2EPROD0002' }
+// The software key is pulled out during its (N+1)-th state-changing call: after the application,
+// the container and the key pair, while the certificates and the encryption key are written.
+const PULL_AFTER = 5
 
 function form(org) {
   return {
@@ -168,6 +172,31 @@ export default [
         await t.screenshot('production-two-keys')
         const o2 = await staff.call('GET', `/api/v1/admin/orders/${no2}`)
         assert.equal(o2.data.state, 'producing', 'nothing happened to the second order')
+
+        // The blank one alone, pulled out while being written (after issuance): the run stops with
+        // the message and 重试; plugged in again, 重试 resumes on it without a second issuance.
+        keys.tool('remove', keys.dir, KEY1.name)
+        keys.tool('remove-after', keys.dir, KEY2.name, String(PULL_AFTER))
+        await page.locator('[data-test=keys-refresh]').click()
+        await t.waitForText(table, KEY2.serial)
+        await page.locator('[data-test=key-problem]').waitFor({ state: 'detached' })
+        await page.locator('[data-test=production-start]').click()
+        const failed = page.locator('[data-test=production-error]')
+        await t.waitForText(failed, '拔出', 60000)
+        const stopped = await page.locator('[data-test=production-steps] [data-status=error]').getAttribute('data-test')
+        assert.ok(['step-write_sign', 'step-enc_key', 'step-write_enc'].includes(stopped), `stopped at ${stopped}`)
+        assert.equal((await staff.call('GET', `/api/v1/admin/orders/${no2}`)).data.state, 'producing')
+        await settle(t)
+        await t.screenshot('production-key-pulled')
+        keys.tool('insert', keys.dir, KEY2.name)
+        await page.locator('[data-test=production-retry]').click()
+        await done.waitFor({ timeout: 120000 })
+        const certs2 = await staff.call('GET', `/api/v1/admin/orders/${no2}/certificates`)
+        const items = certs2.data.items || certs2.data
+        assert.deepEqual(items.map((c) => c.kind).sort(), ['enc', 'sign'], `one issuance: ${JSON.stringify(certs2.data).slice(0, 300)}`)
+        assert.equal((await staff.call('GET', `/api/v1/admin/orders/${no2}`)).data.state, 'produced')
+        await settle(t)
+        await t.screenshot('production-resumed-done')
         await expectNoPageErrors(t)
       } finally {
         // later tests find no key inserted

@@ -95,6 +95,8 @@ describe('chooseKey', () => {
     const two = chooseKey([key(), key({ id: 'skf0:SOFT2', serial: 'SOFT2' })])
     expect(!two.ok && two.code).toBe('many_keys')
     expect(!two.ok && two.message).toContain('请只插入一个')
+    const back = chooseKey([], { serial: 'SOFT1', model: 'SoftKey', state: 'producing' })
+    expect(!back.ok && back.message).toContain('请插入本订单制证中的 Key（序列号 SOFT1）')
   })
 
   it('a blank key is fine; a key with content is refused unless it is this order’s', () => {

@@ -95,7 +95,16 @@ export type KeyVerdict =
  * production started on (resume).
  */
 export function chooseKey(keys: AgentKey[], orderKey?: OrderKey | null): KeyVerdict {
-  if (keys.length === 0) return { ok: false, code: 'no_key', message: '请插入空白 USB Key，然后点击“刷新”' }
+  if (keys.length === 0) {
+    const half = orderKey && orderKey.state === 'producing'
+    return {
+      ok: false,
+      code: 'no_key',
+      message: half
+        ? `请插入本订单制证中的 Key（序列号 ${orderKey.serial}）以继续，或插入空白 USB Key 重新制证，然后点击“刷新”`
+        : '请插入空白 USB Key，然后点击“刷新”',
+    }
+  }
   if (keys.length > 1) {
     return {
       ok: false,
