@@ -1,7 +1,7 @@
 // The back office through its pages: the dashboard; the reviewer rejects one scan with a reason
 // (the organisation sees it), the organisation re-uploads and resubmits (API), the reviewer passes;
 // the organisation pays on its order page with the WeChat Pay simulator (a phone opens the QR code
-// and pays); the organisation registers its SF parcel on the order page; 资料审核员 合格, 制证员 (the production page; produced via the API), 发货员 寄出 with an
+// and pays); the organisation registers its SF parcel on the order page; 资料审核员 合格, 制证员 produces onto a software USB key (the production page), 发货员 寄出 with an
 // SF number; the organisation sees 证书已寄出 with both tracking numbers and the parcel's route
 // (物流跟踪) from the SF simulator, a notice when SF does not answer, and 已完成 once the route shows
 // the parcel signed for; the staff's order page shows the same route.
@@ -18,6 +18,7 @@ import {
   loginViaPage,
   payOnPhone,
   phoneScreenshot,
+  produceOnPage,
   staffClient,
   staffLoginViaPage,
   uscc,
@@ -339,8 +340,8 @@ export default [
         await confirmBox(page)
         await t.waitForText(page.locator('.el-message'), '纸质资料合格')
 
-        // 制证员: the queue's 制证 opens the order's production page (production.test.mjs produces
-        // onto a software key through certdesk-agent); here the order is marked produced directly.
+        // 制证员: the queue's 制证 opens the order's production page; the order is produced onto a
+        // software USB key through certdesk-agent (production.test.mjs shows the page's cases).
         await asStaff(t, 'producer')
         await page.locator('[data-test="menu-/admin/production"]').click()
         await page.waitForURL((u) => u.pathname === '/admin/production')
@@ -350,9 +351,8 @@ export default [
         await t.screenshot('backoffice-production-queue')
         await page.locator(`[data-test=produce-${no}]`).click()
         await page.waitForURL((u) => u.pathname === `/admin/production/${no}`)
-        await page.locator('[data-test=production-page]').waitFor()
-        const producer = await staffClient(t, 'producer')
-        assert.equal((await producer.call('POST', `/api/v1/admin/orders/${no}/made`)).status, 200)
+        await produceOnPage(t, 'BACKOFFICE1', 'E2EBACKOFFICE1')
+        await t.waitForText(page.locator('[data-test=production-order-state]'), '待寄出')
 
         // 发货员: 寄出 with the SF number.
         await asStaff(t, 'shipper')

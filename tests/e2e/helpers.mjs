@@ -257,3 +257,27 @@ export async function payOnPhone(t, url, button, shot) {
     await phone.close()
   }
 }
+
+// --- production onto a USB key (certdesk-agent with the software SKF key, t.agent) ------------
+
+// Points the production page at the harness's certdesk-agent (the page's port setting).
+export async function useAgentPort(t) {
+  assert.ok(t.agent, 'certdesk-agent and the software SKF key are built (the harness starts them)')
+  await t.page.locator('[data-test=agent-port] input').fill(String(t.agent.port))
+  await t.page.getByRole('button', { name: '保存并检测' }).click()
+  await t.page.locator('[data-test=agent-ok]').waitFor()
+}
+
+// Produces the order on its production page (already open) onto a new blank software key named
+// `name`, waits for 完成 and pulls the key out again (later tests find no key inserted).
+export async function produceOnPage(t, name, serial) {
+  t.agent.tool('create', t.agent.dir, name, '--serial', serial)
+  try {
+    await useAgentPort(t)
+    await t.waitForText(t.page.locator('[data-test=key-table]'), serial)
+    await t.page.locator('[data-test=production-start]').click()
+    await t.page.locator('[data-test=production-done]').waitFor({ timeout: 120000 })
+  } finally {
+    t.agent.tool('remove', t.agent.dir, name)
+  }
+}

@@ -12,7 +12,16 @@ import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { apiClient, expectNoPageErrors, freshStart, idNumber, staffClient, staffLoginViaPage, uscc } from './helpers.mjs'
+import {
+  apiClient,
+  expectNoPageErrors,
+  freshStart,
+  idNumber,
+  staffClient,
+  staffLoginViaPage,
+  useAgentPort,
+  uscc,
+} from './helpers.mjs'
 
 const PASSWORD = 'Abcd-1234'
 const ORG = { uscc: uscc('91360600MA35Y0803'), name: '鹰潭市制证测试有限公司', mobile: '13800008003' }
@@ -54,14 +63,6 @@ async function producingOrder(t, org) {
   return made.data.order_no
 }
 
-// The page's agent port: the harness's agent instead of the default 21088.
-async function usePort(t, port) {
-  const input = t.page.locator('[data-test=agent-port] input')
-  await input.fill(String(port))
-  await t.page.getByRole('button', { name: '保存并检测' }).click()
-  await t.page.locator('[data-test=agent-ok]').waitFor()
-}
-
 const settle = async (t) => {
   await t.page.waitForLoadState('networkidle')
   await t.page.locator('.el-loading-mask').first().waitFor({ state: 'hidden' }).catch(() => {})
@@ -97,7 +98,7 @@ export default [
         await settle(t)
         await t.screenshot('production-no-agent')
 
-        await usePort(t, keys.port)
+        await useAgentPort(t) // the harness's agent instead of the default 21088
         const table = page.locator('[data-test=key-table]')
         await t.waitForText(table, KEY1.serial)
         await t.waitForText(table, '空白')
