@@ -76,7 +76,9 @@ static int scan_read(struct http_req *r, struct scan *s)
 	rc = store_document_current(c, s->o.id, SEAL_FORM_KIND, &s->d);
 	db_release(c);
 	if (!kt.has_seal)
-		return http_reply_error(r, 409, "no_seal", "该订单的证书不含电子签章（副锁），无需签章采集表", NULL), -1;
+		return http_reply_error(r, 409, "no_seal", "该订单的证书不含电子签章（副锁），无需签章采集表",
+					NULL),
+		       -1;
 	if (rc == DB_NOTFOUND)
 		return http_reply_error(r, 404, "not_found", "本订单尚未上传签章采集表", NULL), -1;
 	if (rc != DB_OK)
@@ -118,8 +120,10 @@ static json_t *page_json(const struct seal_page *p, const struct scan *s)
 			      (json_int_t)s->d.height);
 
 	if (!p->located)
-		json_object_set_new(j, "message",
-				    json_string("未能识别扫描件上的二维码：裁剪框按整页端正扫描估计，请逐个核对并手动调整"));
+		json_object_set_new(
+			j, "message",
+			json_string(
+				"未能识别扫描件上的二维码：裁剪框按整页端正扫描估计，请逐个核对并手动调整"));
 	return j;
 }
 
@@ -138,14 +142,15 @@ static char *b64(const unsigned char *d, size_t len)
 static json_t *result_json(enum seal_slot slot, const struct seal_result *res, int with_png)
 {
 	json_t *j = json_pack("{s:s, s:s, s:b, s:s}", "slot", seal_slot_name(slot), "verdict",
-			      seal_verdict_code(res->verdict), "accepted", seal_verdict_accepts(res->verdict), "reason",
-			      res->reason);
+			      seal_verdict_code(res->verdict), "accepted", seal_verdict_accepts(res->verdict),
+			      "reason", res->reason);
 
 	json_object_set_new(j, "measurements",
 			    json_pack("{s:i, s:i, s:i, s:f, s:f}", "red_pixels", (json_int_t)res->red_pixels,
 				      "blue_pixels", (json_int_t)res->blue_pixels, "dark_pixels",
-				      (json_int_t)res->dark_pixels, "contrast", round(res->contrast * 10) / 10,
-				      "sharpness", round(res->sharpness * 1000) / 1000));
+				      (json_int_t)res->dark_pixels, "contrast",
+				      round(res->contrast * 10) / 10, "sharpness",
+				      round(res->sharpness * 1000) / 1000));
 	if (res->png == NULL)
 		return j;
 	json_object_set_new(j, "width_px", json_integer(res->width_px));
@@ -164,8 +169,8 @@ static json_t *result_json(enum seal_slot slot, const struct seal_result *res, i
 static json_t *box_json(enum seal_slot slot, const struct seal_box *b)
 {
 	return json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f}", "slot", seal_slot_name(slot), "label",
-			 slot_labels[slot], "box_mm", seal_slot_box_mm(slot), "x", round(b->cx - b->w / 2), "y",
-			 round(b->cy - b->h / 2), "w", round(b->w), "h", round(b->h));
+			 slot_labels[slot], "box_mm", seal_slot_box_mm(slot), "x", round(b->cx - b->w / 2),
+			 "y", round(b->cy - b->h / 2), "w", round(b->w), "h", round(b->h));
 }
 
 /* GET: the proposed boxes and their verdicts (no pictures: the page shows them from /extract). */
@@ -237,7 +242,8 @@ static int parse_boxes(struct form *f, const struct scan *s, struct seal_box box
 		int slot = seal_slot_parse(json_string_value(json_object_get(it, "slot")));
 		snprintf(path, sizeof(path), "boxes[%zu]", i);
 		if (slot < 0 || (seen & 1u << slot)) {
-			form_error(f, 422, path, "invalid_slot", "裁剪框的 slot 须为 unit_1、unit_2、legal_1、legal_2 之一且不重复");
+			form_error(f, 422, path, "invalid_slot",
+				   "裁剪框的 slot 须为 unit_1、unit_2、legal_1、legal_2 之一且不重复");
 			continue;
 		}
 		seen |= 1u << slot;
@@ -313,7 +319,9 @@ static int seal_order(struct http_req *r)
 	if (rc != 0)
 		return -1;
 	if (!kt.has_seal)
-		return http_reply_error(r, 409, "no_seal", "该订单的证书不含电子签章（副锁），无需签章图片", NULL), -1;
+		return http_reply_error(r, 409, "no_seal", "该订单的证书不含电子签章（副锁），无需签章图片",
+					NULL),
+		       -1;
 	return 0;
 }
 

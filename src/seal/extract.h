@@ -18,7 +18,8 @@ struct seal_rgb {
  * The caller has checked the bytes with image_inspect (size and pixel bounds). */
 int seal_rgb_decode(const unsigned char *data, size_t len, struct seal_rgb *img);
 /* Decodes a PNG keeping its alpha: *rgba gets w * h * 4 bytes (malloc'd, caller frees). Returns 0 or -1. */
-int seal_rgba_decode_png(const unsigned char *data, size_t len, unsigned char **rgba, unsigned *w, unsigned *h);
+int seal_rgba_decode_png(const unsigned char *data, size_t len, unsigned char **rgba, unsigned *w,
+			 unsigned *h);
 /* Frees img's pixels and clears it. */
 void seal_rgb_free(struct seal_rgb *img);
 
@@ -123,10 +124,10 @@ void seal_result_free(struct seal_result *res);
 struct seal_crop {
 	unsigned w, h;
 	double px_per_mm;
-	unsigned char *rgb;   /* w * h * 3 */
-	float *alpha;         /* w * h: how red (0..1), the impression's opacity */
-	unsigned char *cls;   /* w * h: enum seal_cls */
-	double paper[3];      /* the paper's colour (border median) */
+	unsigned char *rgb; /* w * h * 3 */
+	float *alpha;       /* w * h: how red (0..1), the impression's opacity */
+	unsigned char *cls; /* w * h: enum seal_cls */
+	double paper[3];    /* the paper's colour (border median) */
 	double paper_cb, paper_cr, paper_y;
 	double ink; /* the red strength of well-inked pixels (90th percentile), set by seal_judge */
 	int loose;  /* an uploaded picture: trimmed already, so touching the edge is no cut */

@@ -49,9 +49,10 @@ static void sample(const struct seal_rgb *img, double x, double y, unsigned char
 			double wgt = (i ? dx : 1 - dx) * (j ? dy : 1 - dy);
 			long px = (long)fx + i, py = (long)fy + j;
 			for (int c = 0; c < 3; c++)
-				acc[c] += wgt * (px < 0 || py < 0 || px >= (long)img->w || py >= (long)img->h
-							 ? 255.0
-							 : img->px[((size_t)py * img->w + (size_t)px) * 3 + c]);
+				acc[c] +=
+					wgt * (px < 0 || py < 0 || px >= (long)img->w || py >= (long)img->h
+						       ? 255.0
+						       : img->px[((size_t)py * img->w + (size_t)px) * 3 + c]);
 		}
 	for (int c = 0; c < 3; c++)
 		out[c] = (unsigned char)lrint(acc[c] < 0 ? 0 : acc[c] > 255 ? 255 : acc[c]);
@@ -88,7 +89,8 @@ int seal_crop_from_rgba(const unsigned char *rgba, unsigned w, unsigned h, doubl
 	 * paper's colour is measured. */
 	unsigned pad = (w > h ? w : h) / 10 + 8;
 
-	if (w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE || crop_alloc(crop, w + 2 * pad, h + 2 * pad) != 0)
+	if (w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE ||
+	    crop_alloc(crop, w + 2 * pad, h + 2 * pad) != 0)
 		return -1;
 	crop->px_per_mm = px_per_mm;
 	memset(crop->rgb, 255, (size_t)crop->w * crop->h * 3);

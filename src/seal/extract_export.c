@@ -48,8 +48,8 @@ static void grow(const struct seal_crop *c, enum seal_cls cls, unsigned char *ke
 
 /* Writes the trimmed picture (x0, y0, w, h of the crop) with its opacities into a cairo surface and
  * encodes it. Returns 0 or -1. */
-static int encode(const struct seal_crop *c, const float *op, unsigned x0, unsigned y0, unsigned w, unsigned h,
-		  struct seal_result *res)
+static int encode(const struct seal_crop *c, const float *op, unsigned x0, unsigned y0, unsigned w,
+		  unsigned h, struct seal_result *res)
 {
 	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)w, (int)h);
 	unsigned char *data;

@@ -218,7 +218,8 @@ static int grey_at(const unsigned char *grey, unsigned w, unsigned h, const stru
  * middle of the edge, at most reach pixels from expect (box-local, along v when horizontal, else u).
  * Returns 0 with *at (sub-pixel), or -1 when no line stands out from the paper. */
 static int find_edge(const unsigned char *grey, unsigned w, unsigned h, const struct seal_page *p,
-		     const struct seal_box *b, double side, int horizontal, double expect, double reach, double *at)
+		     const struct seal_box *b, double side, int horizontal, double expect, double reach,
+		     double *at)
 {
 	double prof[512], best = 1e9, sum = 0;
 	int n = (int)(2 * reach) + 1, k_best = -1, len = (int)(0.8 * side);
@@ -229,7 +230,8 @@ static int find_edge(const unsigned char *grey, unsigned w, unsigned h, const st
 		double off = expect - reach + k, acc = 0;
 		for (int t = 0; t < len; t++) {
 			double along = -0.4 * side + t;
-			acc += horizontal ? grey_at(grey, w, h, p, b, along, off) : grey_at(grey, w, h, p, b, off, along);
+			acc += horizontal ? grey_at(grey, w, h, p, b, along, off)
+					  : grey_at(grey, w, h, p, b, off, along);
 		}
 		prof[k] = acc / len, sum += prof[k];
 		if (prof[k] < best)
@@ -295,11 +297,13 @@ int seal_locate_grey(const unsigned char *grey, unsigned w, unsigned h, const ch
 	if (found >= 3) {
 		struct seal_page fit = *page;
 		fit_similarity(mm, px, found, &fit);
-		if (fabs(fit.px_per_mm / page->px_per_mm - 1) < 0.05 && fabs(fit.angle_deg - page->angle_deg) < 3) {
+		if (fabs(fit.px_per_mm / page->px_per_mm - 1) < 0.05 &&
+		    fabs(fit.angle_deg - page->angle_deg) < 3) {
 			fit.located = page->located;
 			*page = fit;
 			for (int i = 0; i < SEAL_NSLOTS; i++)
-				boxes[i].w = boxes[i].h = (seal_slot_box_mm(i) + 2 * SEAL_BOX_MARGIN_MM) * page->px_per_mm;
+				boxes[i].w = boxes[i].h =
+					(seal_slot_box_mm(i) + 2 * SEAL_BOX_MARGIN_MM) * page->px_per_mm;
 		}
 	}
 	return 0;

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const codes[] = {"ok",    "signature", "no_impression", "cut",      "faint",
-				    "tint",  "blue_ink",  "black_ink",     "too_small"};
+static const char *const codes[] = {"ok",   "signature", "no_impression", "cut",      "faint",
+				    "tint", "blue_ink",  "black_ink",     "too_small"};
 
 const char *seal_verdict_code(enum seal_verdict v)
 {

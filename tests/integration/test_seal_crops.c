@@ -20,11 +20,11 @@ static struct srv S;
 static struct client org, producer, reviewer, finance;
 static char main_no[32]; /* the main-key order with its scan (one main key per organisation) */
 
-#define FULL_FORM                                                                                            \
-	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":"      \
-	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                     \
-	"\"11010519491231002X\",\"handler_email\":\"zhang@example.com\",\"invoice_email\":"                  \
-	"\"fp@example.com\",\"recipient_name\":\"王五\",\"recipient_mobile\":\"13700137000\","                \
+#define FULL_FORM                                                                                                       \
+	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
+	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                                \
+	"\"11010519491231002X\",\"handler_email\":\"zhang@example.com\",\"invoice_email\":"                             \
+	"\"fp@example.com\",\"recipient_name\":\"王五\",\"recipient_mobile\":\"13700137000\","                        \
 	"\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
 
 /* Creates an order of key_type; writes its number into no and returns its form version. */
@@ -34,8 +34,8 @@ static long long create(const char *key_type, char no[32])
 	json_t *j = NULL;
 	long long v;
 
-	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":%s}", key_type,
-		 FULL_FORM);
+	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":%s}",
+		 key_type, FULL_FORM);
 	assert_int_equal(client_do(&org, "POST", "/api/v1/orders", body, &j), 201);
 	snprintf(no, 32, "%s", json_string_value(json_object_get(j, "order_no")));
 	v = json_integer_value(json_object_get(j, "form_version"));
@@ -56,7 +56,8 @@ static void upload_scan(const char *no, long long v)
 
 	snprintf(qr, sizeof(qr), "certdesk:form:seal:%s:v%lld", no, v);
 	for (int i = 0; i < 3; i++) {
-		sc.stamps[i] = (struct stamp){.shape = i < 2 ? STAMP_ROUND : STAMP_SQUARE, .r = 0.82, .g = 0.12, .b = 0.14};
+		sc.stamps[i] = (struct stamp){
+			.shape = i < 2 ? STAMP_ROUND : STAMP_SQUARE, .r = 0.82, .g = 0.12, .b = 0.14};
 		scene_box_centre(i, &sc.stamps[i].cx, &sc.stamps[i].cy);
 	}
 	assert_int_equal(scene_draw(&sc, &img), 0);
@@ -124,8 +125,10 @@ static void test_locate_and_extract(void **state)
 		 json_number_value(json_object_get(box_of(j, "unit_1"), "y")),
 		 json_number_value(json_object_get(box_of(j, "unit_1"), "w")),
 		 json_number_value(json_object_get(box_of(j, "unit_1"), "h")),
-		 json_number_value(json_object_get(b, "x")) + 3, json_number_value(json_object_get(b, "y")) - 2,
-		 json_number_value(json_object_get(b, "w")) + 6, json_number_value(json_object_get(b, "h")) + 4);
+		 json_number_value(json_object_get(b, "x")) + 3,
+		 json_number_value(json_object_get(b, "y")) - 2,
+		 json_number_value(json_object_get(b, "w")) + 6,
+		 json_number_value(json_object_get(b, "h")) + 4);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-crops/extract", no);
 	assert_int_equal(client_do(&producer, "POST", path, body, &r), 200);
@@ -134,9 +137,10 @@ static void test_locate_and_extract(void **state)
 	assert_string_equal(json_string_value(json_object_get(res, "verdict")), "ok");
 	assert_true(json_is_true(json_object_get(res, "accepted")));
 	assert_true(fabs(json_number_value(json_object_get(res, "width_mm")) - 42) <= 1);
-	assert_int_equal(sodium_base642bin(png, sizeof(png), json_string_value(json_object_get(res, "png_base64")),
-					   strlen(json_string_value(json_object_get(res, "png_base64"))), NULL, &png_len,
-					   NULL, sodium_base64_VARIANT_ORIGINAL),
+	assert_int_equal(sodium_base642bin(png, sizeof(png),
+					   json_string_value(json_object_get(res, "png_base64")),
+					   strlen(json_string_value(json_object_get(res, "png_base64"))),
+					   NULL, &png_len, NULL, sodium_base64_VARIANT_ORIGINAL),
 			 0);
 	assert_memory_equal(png, "\x89PNG", 4);
 	res = json_array_get(json_object_get(r, "results"), 1);
@@ -152,19 +156,23 @@ static void test_locate_and_extract(void **state)
 		const char *bad_slot[] = {"slot", "unit_9", NULL};
 		size_t one_len;
 		unsigned char *one = harness_png(1, 1, &one_len);
-		assert_int_equal(client_upload(&producer, "POST", path, fields, "seal.png", png, png_len, &r), 200);
+		assert_int_equal(client_upload(&producer, "POST", path, fields, "seal.png", png, png_len, &r),
+				 200);
 		assert_string_equal(json_string_value(json_object_get(r, "verdict")), "ok");
 		json_decref(r);
-		assert_int_equal(client_upload(&producer, "POST", path, fields, "dot.png", one, one_len, &r), 200);
+		assert_int_equal(client_upload(&producer, "POST", path, fields, "dot.png", one, one_len, &r),
+				 200);
 		assert_string_equal(json_string_value(json_object_get(r, "verdict")), "too_small");
 		assert_false(json_is_true(json_object_get(r, "accepted")));
 		assert_non_null(strstr(json_string_value(json_object_get(r, "reason")), "图片太小"));
 		json_decref(r);
-		assert_int_equal(client_upload(&producer, "POST", path, bad_slot, "seal.png", png, png_len, &r), 422);
+		assert_int_equal(
+			client_upload(&producer, "POST", path, bad_slot, "seal.png", png, png_len, &r), 422);
 		assert_string_equal(error_code(r), "invalid_slot");
 		json_decref(r);
-		assert_int_equal(client_upload(&producer, "POST", path, fields, "seal.jpg", "\xff\xd8\xff\xe0", 4, &r),
-				 415);
+		assert_int_equal(
+			client_upload(&producer, "POST", path, fields, "seal.jpg", "\xff\xd8\xff\xe0", 4, &r),
+			415);
 		json_decref(r);
 		free(one);
 	}
@@ -177,8 +185,8 @@ static void test_bad_boxes(void **state)
 		"{\"boxes\":[]}",
 		"{\"boxes\":[{\"slot\":\"unit_1\",\"x\":10,\"y\":10,\"w\":2,\"h\":300}]}",
 		"{\"boxes\":[{\"slot\":\"unit_1\",\"x\":1e9,\"y\":10,\"w\":300,\"h\":300}]}",
-		"{\"boxes\":[{\"slot\":\"unit_1\",\"x\":10,\"y\":10,\"w\":300,\"h\":300},"
-		"{\"slot\":\"unit_1\",\"x\":10,\"y\":10,\"w\":300,\"h\":300}]}",
+		("{\"boxes\":[{\"slot\":\"unit_1\",\"x\":10,\"y\":10,\"w\":300,\"h\":300},"
+		 "{\"slot\":\"unit_1\",\"x\":10,\"y\":10,\"w\":300,\"h\":300}]}"),
 		"{\"boxes\":[{\"slot\":\"seal\",\"x\":10,\"y\":10,\"w\":300,\"h\":300}]}",
 		"{\"boxes\":[{\"slot\":\"unit_1\",\"x\":\"10\",\"y\":10,\"w\":300,\"h\":300}]}",
 	};
@@ -190,7 +198,8 @@ static void test_bad_boxes(void **state)
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-crops/extract", main_no);
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		assert_int_equal(client_do(&producer, "POST", path, bodies[i], &j), 422);
-		assert_true(strcmp(error_code(j), "invalid_box") == 0 || strcmp(error_code(j), "invalid_slot") == 0);
+		assert_true(strcmp(error_code(j), "invalid_box") == 0 ||
+			    strcmp(error_code(j), "invalid_slot") == 0);
 		json_decref(j);
 	}
 }
@@ -210,8 +219,9 @@ static void test_secondary_key(void **state)
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-crops/extract", no);
 	assert_int_equal(client_do(&producer, "POST", path, "{\"boxes\":[]}", &j), 409);
 	json_decref(j);
-	assert_int_equal(client_do(&producer, "GET", "/api/v1/admin/orders/YT20000101-999999/seal-crops", NULL, NULL),
-			 404);
+	assert_int_equal(
+		client_do(&producer, "GET", "/api/v1/admin/orders/YT20000101-999999/seal-crops", NULL, NULL),
+		404);
 }
 
 static int setup(void **state)
@@ -225,8 +235,8 @@ static int setup(void **state)
 	client_init(&producer, &S, "producer");
 	client_init(&reviewer, &S, "reviewer");
 	client_init(&finance, &S, "finance");
-	if (client_staff_login(&producer, "producer") != 0 || client_staff_login(&reviewer, "reviewer") != 0 ||
-	    client_staff_login(&finance, "finance") != 0)
+	if (client_staff_login(&producer, "producer") != 0 ||
+	    client_staff_login(&reviewer, "reviewer") != 0 || client_staff_login(&finance, "finance") != 0)
 		return -1;
 	return client_register_login(&org, "鹰潭签章测试有限公司", "91310115MA1K3BTP2B", "13800138031");
 }

@@ -103,10 +103,15 @@ static void stamp(cairo_t *cr, const struct stamp *st)
  * form's dashed placeholder, which no scanner reads). */
 static void form(cairo_t *cr, const char *qr_text)
 {
-	struct order_doc d = {.order_no = "YT20261124-000123", .project_name = "鹰潭市阳光采购服务平台",
-			      .key_type = "main", .key_type_label = "主锁（含电子签章）",
-			      .unit_name = "鹰潭市信江建设工程有限公司", .uscc = "91360600MA35XXXX1K",
-			      .legal_name = "王建国", .form_qr_text = qr_text, .created_at = 1795487400LL};
+	struct order_doc d = {.order_no = "YT20261124-000123",
+			      .project_name = "鹰潭市阳光采购服务平台",
+			      .key_type = "main",
+			      .key_type_label = "主锁（含电子签章）",
+			      .unit_name = "鹰潭市信江建设工程有限公司",
+			      .uscc = "91360600MA35XXXX1K",
+			      .legal_name = "王建国",
+			      .form_qr_text = qr_text,
+			      .created_at = 1795487400LL};
 	struct form f = {.cr = cr, .d = &d, .kind = FORM_SEAL};
 
 	f.pc = pango_cairo_create_context(cr);
@@ -126,7 +131,8 @@ static unsigned rnd(unsigned *s)
 /* Copies the surface to RGB with the scanner's grey noise and dust specks. */
 static int to_rgb(cairo_surface_t *s, unsigned seed, int clean, struct seal_rgb *img)
 {
-	unsigned w = (unsigned)cairo_image_surface_get_width(s), h = (unsigned)cairo_image_surface_get_height(s);
+	unsigned w = (unsigned)cairo_image_surface_get_width(s),
+		 h = (unsigned)cairo_image_surface_get_height(s);
 	const unsigned char *data = cairo_image_surface_get_data(s);
 	int stride = cairo_image_surface_get_stride(s);
 	unsigned st = seed ? seed : 1;
@@ -138,12 +144,15 @@ static int to_rgb(cairo_surface_t *s, unsigned seed, int clean, struct seal_rgb 
 	for (unsigned y = 0; y < h; y++)
 		for (unsigned x = 0; x < w; x++) {
 			uint32_t px;
-			int n = clean ? 0 : (int)(rnd(&st) % 25) - 12; /* grey: the same on the three channels */
+			int n = clean ? 0
+				      : (int)(rnd(&st) % 25) - 12; /* grey: the same on the three channels */
 			int speck = !clean && rnd(&st) % 4000 == 0 ? -120 : 0;
 			memcpy(&px, data + (size_t)y * (size_t)stride + x * 4, 4);
 			for (int c = 0; c < 3; c++) {
 				int v = (int)(px >> (16 - 8 * c) & 0xff) + n + speck;
-				img->px[((size_t)y * w + x) * 3 + c] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+				img->px[((size_t)y * w + x) * 3 + c] = (unsigned char)(v < 0     ? 0
+										       : v > 255 ? 255
+												 : v);
 			}
 		}
 	return 0;

@@ -22,8 +22,8 @@
 #define BLACK 0.12, 0.12, 0.13
 
 /* Returns the stamp of shape and colour centred on slot's box, moved by (dx, dy) mm. */
-static struct stamp on_box(enum seal_slot slot, enum stamp_shape shape, double r, double g, double b, double dx,
-			   double dy)
+static struct stamp on_box(enum seal_slot slot, enum stamp_shape shape, double r, double g, double b,
+			   double dx, double dy)
 {
 	struct stamp st = {.shape = shape, .r = r, .g = g, .b = b};
 
@@ -74,11 +74,12 @@ static void locate_ok(const struct scene *sc, const struct seal_rgb *img, struct
 		scene_box_centre(i, &x, &y);
 		page_to_scan(sc, img, x, y, &px, &py);
 		printf("box %d off by %.2f mm (angle %.3f/%.3f, ppm %.4f/%.4f)\n", i,
-		       hypot(boxes[i].cx - px, boxes[i].cy - py) / page->px_per_mm, page->angle_deg, sc->angle_deg,
-		       page->px_per_mm, sc->dpi / 25.4);
+		       hypot(boxes[i].cx - px, boxes[i].cy - py) / page->px_per_mm, page->angle_deg,
+		       sc->angle_deg, page->px_per_mm, sc->dpi / 25.4);
 		/* Within 1 mm of the printed box's centre. */
 		assert_true(hypot(boxes[i].cx - px, boxes[i].cy - py) < page->px_per_mm);
-		assert_true(fabs(boxes[i].w / page->px_per_mm - seal_slot_box_mm(i) - 2 * SEAL_BOX_MARGIN_MM) < 0.5);
+		assert_true(fabs(boxes[i].w / page->px_per_mm - seal_slot_box_mm(i) -
+				 2 * SEAL_BOX_MARGIN_MM) < 0.5);
 	}
 }
 
@@ -99,7 +100,8 @@ static void picture_matches(const struct scene *sc, const struct seal_rgb *img, 
 	assert_int_equal(ph, res->height_px);
 	for (unsigned y = 0; y < h; y++)
 		for (unsigned x = 0; x < w; x++) {
-			int in = x >= res->off_x && y >= res->off_y && x < res->off_x + pw && y < res->off_y + ph;
+			int in = x >= res->off_x && y >= res->off_y && x < res->off_x + pw &&
+				 y < res->off_y + ph;
 			unsigned a = in ? rgba[((size_t)(y - res->off_y) * pw + x - res->off_x) * 4 + 3] : 0;
 			int t = truth[(size_t)y * w + x], near = 0;
 			both += t && a > 127, either += t || a > 127;
@@ -111,8 +113,8 @@ static void picture_matches(const struct scene *sc, const struct seal_rgb *img, 
 				}
 			stray += !near && a > 25;
 		}
-	printf("  IoU %.3f, %zu stray pixels, %ux%u px = %.1fx%.1f mm\n", (double)both / either, stray, pw, ph,
-	       res->width_mm, res->height_mm);
+	printf("  IoU %.3f, %zu stray pixels, %ux%u px = %.1fx%.1f mm\n", (double)both / either, stray, pw,
+	       ph, res->width_mm, res->height_mm);
 	assert_true((double)both / either >= 0.9);
 	assert_true(stray * 1000 <= (size_t)pw * ph); /* the background is transparent */
 	if (st->shape == STAMP_ROUND)
@@ -123,7 +125,8 @@ static void picture_matches(const struct scene *sc, const struct seal_rgb *img, 
 
 /* Extracts slot and expects an accepted picture matching st of the given size (mm). */
 static void extract_ok(const struct scene *sc, const struct seal_rgb *img, const struct seal_page *page,
-		       const struct seal_box *box, enum seal_slot slot, const struct stamp *st, double size_mm)
+		       const struct seal_box *box, enum seal_slot slot, const struct stamp *st,
+		       double size_mm)
 {
 	struct seal_result res;
 
@@ -319,14 +322,16 @@ static void test_check_png(void **state)
 	assert_int_equal(res.verdict, SEAL_TOO_SMALL);
 	assert_true(strstr(res.reason, "图片太小") != NULL);
 	seal_result_free(&res);
-	assert_int_equal(seal_check_png((const unsigned char *)"not a png", 9, SEAL_UNIT_1, 0, NULL, &res), -1);
+	assert_int_equal(seal_check_png((const unsigned char *)"not a png", 9, SEAL_UNIT_1, 0, NULL, &res),
+			 -1);
 	draw(&sc, &img);
 	locate_ok(&sc, &img, &page, boxes);
 	for (int i = 0; i < SEAL_NSLOTS; i++) {
 		assert_int_equal(seal_extract(&img, &page, i, &boxes[i], NULL, &res), 0);
 		assert_int_equal(res.verdict, SEAL_OK);
 		assert_int_equal(seal_check_png(res.png, res.png_len, i, res.width_mm, NULL, &again), 0);
-		printf("%s again: %s %s\n", seal_slot_name(i), seal_verdict_code(again.verdict), again.reason);
+		printf("%s again: %s %s\n", seal_slot_name(i), seal_verdict_code(again.verdict),
+		       again.reason);
 		assert_int_equal(again.verdict, SEAL_OK);
 		assert_true(fabs(again.width_mm - res.width_mm) <= 1.0);
 		seal_result_free(&again);
@@ -348,8 +353,10 @@ static void test_bad_boxes(void **state)
 	memset(px, 250, sizeof(px));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(seal_extract(&img, &page, SEAL_UNIT_1, &bad[i], NULL, &res), -1);
-	assert_int_equal(seal_extract(&img, &page, SEAL_NSLOTS, &(struct seal_box){32, 32, 40, 40}, NULL, &res), -1);
-	assert_int_equal(seal_extract(&img, &page, SEAL_UNIT_1, &(struct seal_box){32, 32, 40, 40}, NULL, &res), 0);
+	assert_int_equal(
+		seal_extract(&img, &page, SEAL_NSLOTS, &(struct seal_box){32, 32, 40, 40}, NULL, &res), -1);
+	assert_int_equal(
+		seal_extract(&img, &page, SEAL_UNIT_1, &(struct seal_box){32, 32, 40, 40}, NULL, &res), 0);
 	assert_int_equal(res.verdict, SEAL_NO_IMPRESSION);
 	seal_result_free(&res);
 	for (int i = 0; i < SEAL_NSLOTS; i++)
@@ -361,11 +368,10 @@ static void test_bad_boxes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_150dpi_rotated), cmocka_unit_test(test_300dpi_rotated),
+		cmocka_unit_test(test_150dpi_rotated),  cmocka_unit_test(test_300dpi_rotated),
 		cmocka_unit_test(test_bad_impressions), cmocka_unit_test(test_faint_and_tint),
 		cmocka_unit_test(test_qr_unreadable),   cmocka_unit_test(test_jpeg_scan),
-		cmocka_unit_test(test_check_png),
-		cmocka_unit_test(test_bad_boxes),
+		cmocka_unit_test(test_check_png),       cmocka_unit_test(test_bad_boxes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
