@@ -8,10 +8,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../unit/seal/extract_scene.h"
 #include "harness.h"
@@ -43,9 +46,9 @@ static long long create(const char *key_type, char no[32])
 	return v;
 }
 
-/* Uploads a JPEG scan of the seal form of order no (QR text of form version v): red seals in
+/* Uploads as c a JPEG scan of the seal form of order no (QR text of form version v): red seals in
  * unit_1, unit_2 and legal_1, nothing in legal_2; the page turned by 1.3 degrees. */
-static void upload_scan(const char *no, long long v)
+static void upload_scan_as(struct client *c, const char *no, long long v)
 {
 	char qr[120], path[160];
 	struct scene sc = {.dpi = 150, .angle_deg = 1.3, .qr_text = qr, .clean = 1};
@@ -64,9 +67,14 @@ static void upload_scan(const char *no, long long v)
 	assert_int_equal(scene_jpeg(&img, &jpeg, &len), 0);
 	seal_rgb_free(&img);
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/documents/seal_form", no);
-	assert_int_equal(client_upload(&org, "PUT", path, NULL, "seal.jpg", jpeg, len, &j), 201);
+	assert_int_equal(client_upload(c, "PUT", path, NULL, "seal.jpg", jpeg, len, &j), 201);
 	free(jpeg);
 	json_decref(j);
+}
+
+static void upload_scan(const char *no, long long v)
+{
+	upload_scan_as(&org, no, v);
 }
 
 /* Returns the box of slot in the GET reply j. */
@@ -224,6 +232,82 @@ static void test_secondary_key(void **state)
 		404);
 }
 
+/* Returns the milliseconds from a to b. */
+static double ms(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+struct slow_crops {
+	struct client *c;
+	const char *path;
+	long status;
+	struct timespec done;
+};
+
+static void *slow_crops(void *arg)
+{
+	struct slow_crops *u = arg;
+
+	u->status = client_do(u->c, "GET", u->path, NULL, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &u->done);
+	return NULL;
+}
+
+/* With a pool of one database connection, the order is served while the seal crops are being
+ * computed (decoding, zbar, four extractions): that work holds no connection. */
+static void test_no_connection_held(void **state)
+{
+	struct srv s2;
+	struct client o2, p2;
+	struct slow_crops u = {0};
+	struct timespec start, asked, got;
+	pthread_t t;
+	char no[32], path[96], crops[128], body[1200];
+	char *init[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
+	json_t *j = NULL;
+	long long v;
+
+	(void)state;
+	memset(&s2, 0, sizeof(s2));
+	setenv("CERTDESK_DATABASE_POOL_SIZE", "1", 1);
+	assert_int_equal(harness_start(&s2), 0);
+	unsetenv("CERTDESK_DATABASE_POOL_SIZE");
+	assert_int_equal(harness_run(init, NULL, NULL), 0);
+	client_init(&o2, &s2, "pool1");
+	client_init(&p2, &s2, "producer");
+	assert_int_equal(client_staff_login(&p2, "producer"), 0);
+	assert_int_equal(
+		client_register_login(&o2, "鹰潭单连接签章有限公司", "91110000600037341L", "13800138032"), 0);
+	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"main\",\"form\":%s}",
+		 FULL_FORM);
+	assert_int_equal(client_do(&o2, "POST", "/api/v1/orders", body, &j), 201);
+	snprintf(no, sizeof(no), "%s", json_string_value(json_object_get(j, "order_no")));
+	v = json_integer_value(json_object_get(j, "form_version"));
+	json_decref(j);
+	upload_scan_as(&o2, no, v);
+
+	snprintf(crops, sizeof(crops), "/api/v1/admin/orders/%s/seal-crops", no);
+	u = (struct slow_crops){&p2, crops, 0, {0, 0}};
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(pthread_create(&t, NULL, slow_crops, &u), 0);
+	usleep(100 * 1000); /* the scan is being processed */
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", no);
+	clock_gettime(CLOCK_MONOTONIC, &asked);
+	assert_int_equal(client_do(&o2, "GET", path, NULL, NULL), 200);
+	clock_gettime(CLOCK_MONOTONIC, &got);
+	pthread_join(t, NULL);
+	assert_int_equal(u.status, 200);
+	printf("seal crops %.0f ms; the order page, asked meanwhile, %.0f ms\n", ms(&start, &u.done),
+	       ms(&asked, &got));
+	/* Served at once, not after the processing (that takes several times as long). */
+	assert_true(ms(&start, &u.done) > 3 * ms(&asked, &got) + 100);
+
+	assert_int_equal(harness_stop(&s2), 0);
+	harness_cleanup(&s2);
+	harness_env(&S);
+}
+
 static int setup(void **state)
 {
 	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
@@ -256,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_locate_and_extract),
 		cmocka_unit_test(test_bad_boxes),
 		cmocka_unit_test(test_secondary_key),
+		cmocka_unit_test(test_no_connection_held),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
