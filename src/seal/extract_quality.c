@@ -77,22 +77,6 @@ static void count(const struct seal_crop *c, unsigned fx0, unsigned fx1, unsigne
 		}
 }
 
-/* Returns the share of the impression's bounding box (not red) that carries a faint red haze. */
-static double haze(const struct seal_crop *c, const struct census *k)
-{
-	size_t hazy = 0, other = 0;
-
-	for (unsigned y = k->ry0; y <= k->ry1 && y < c->h; y++)
-		for (unsigned x = k->rx0; x <= k->rx1 && x < c->w; x++) {
-			size_t i = (size_t)y * c->w + x;
-			if (c->cls[i] == CLS_RED)
-				continue;
-			other++;
-			hazy += c->alpha[i] >= 9;
-		}
-	return other > 0 ? (double)hazy / other : 0;
-}
-
 /* Judges an image that has no red: blue ink, black ink (a signature where allowed), or nothing. */
 static enum seal_cls judge_no_red(const struct census *k, double box_px, enum seal_slot slot,
 				  const struct seal_opts *opts, struct seal_result *res)
@@ -156,36 +140,50 @@ static void dilate(const unsigned char *src, unsigned w, unsigned h, unsigned r,
 	free(row);
 }
 
-/* Returns the weakly red pixels lying over 1 mm away from any well-inked one (ink pad haze, a pink
- * background), as a share of the well-inked ones; *strong gets how many are well inked. A blurred
- * edge is weak too, but it hugs the strokes. */
-static double stray_weak(const struct seal_crop *c, unsigned *strong)
+struct tint {
+	unsigned strokes; /* red pixels inked at least 30 % of the ink's strength */
+	double stray;     /* weakly red pixels over 1 mm from any stroke, per stroke pixel */
+	double haze;      /* share of the impression's box, away from the strokes, with a red cast */
+};
+
+/* Measures what red lies away from the strokes (ink pad haze, a pink background): weakly red pixels
+ * and a faint cast of the paper over 1 mm from any stroke. A blurred edge is weak too, but it hugs
+ * the strokes, and a smeared thin stroke still rises above 30 %. */
+static void measure_tint(const struct seal_crop *c, const struct census *k, struct tint *t)
 {
-	size_t n = (size_t)c->w * c->h, far = 0;
+	size_t n = (size_t)c->w * c->h, far_red = 0, cast = 0, away = 0;
 	unsigned char *ink = calloc(n, 1), *near = calloc(n, 1);
 
-	*strong = 0;
-	if (ink == NULL || near == NULL) {
-		free(ink);
-		free(near);
-		return 0;
-	}
+	memset(t, 0, sizeof(*t));
+	if (ink == NULL || near == NULL)
+		goto out;
 	for (size_t i = 0; i < n; i++)
-		*strong += ink[i] = c->cls[i] == CLS_RED && c->alpha[i] >= 0.5 * c->ink;
+		t->strokes += ink[i] = c->cls[i] == CLS_RED && c->alpha[i] >= 0.3 * c->ink;
 	dilate(ink, c->w, c->h, (unsigned)lrint(c->px_per_mm), near);
 	for (size_t i = 0; i < n; i++)
-		far += c->cls[i] == CLS_RED && !ink[i] && !near[i];
+		far_red += c->cls[i] == CLS_RED && !ink[i] && !near[i];
+	for (unsigned y = k->ry0; y <= k->ry1 && y < c->h; y++)
+		for (unsigned x = k->rx0; x <= k->rx1 && x < c->w; x++) {
+			size_t i = (size_t)y * c->w + x;
+			if (near[i] || c->cls[i] == CLS_RED)
+				continue;
+			away++;
+			cast += c->alpha[i] >= 9;
+		}
+	t->stray = t->strokes > 0 ? (double)far_red / t->strokes : 0;
+	t->haze = away > 0 ? (double)cast / away : 0;
+out:
 	free(ink);
 	free(near);
-	return *strong > 0 ? (double)far / *strong : 0;
 }
 
 /* Judges a red impression: whole, strong, sharp, without a tint. */
 static void judge_red(const struct seal_crop *c, const struct census *k, double box_px, int frame_known,
 		      struct seal_result *res)
 {
-	unsigned strong;
-	double stray = stray_weak(c, &strong);
+	struct tint tint;
+
+	measure_tint(c, k, &tint);
 
 	if (!c->loose && k->red_edge >= 3) {
 		verdict(res, SEAL_CUT, "印模被框边截断，请调整裁剪框或重新盖章");
@@ -199,15 +197,15 @@ static void judge_red(const struct seal_crop *c, const struct census *k, double 
 		verdict(res, SEAL_FAINT, "印模颜色过浅，与纸张对比度不足，请重新盖章");
 		return;
 	}
-	if (strong < 0.02 * box_px) {
+	if (tint.strokes < 0.02 * box_px) {
 		verdict(res, SEAL_FAINT, "印模过淡或不完整（红色笔画太少），须清晰可辨每一个字符");
 		return;
 	}
-	if (c->paper_cr - 128 > 12 || stray > 0.15 || haze(c, k) > 0.25) {
+	if (c->paper_cr - 128 > 12 || tint.stray > 0.15 || tint.haze > 0.25) {
 		verdict(res, SEAL_TINT, "印模有底色（印泥渗开或纸张有色），须无杂质、无底色");
 		return;
 	}
-	if (res->sharpness < 0.45) {
+	if (res->sharpness < 0.55) {
 		verdict(res, SEAL_FAINT, "印模模糊，笔画边缘不清，请重新盖章或重新扫描");
 		return;
 	}

@@ -93,6 +93,25 @@ static void stamp(cairo_t *cr, const struct stamp *st)
 		cairo_arc(cr, st->cx, st->cy, st->shape == STAMP_ROUND ? 23.0 : 11.0, 0, 2 * M_PI);
 		cairo_fill(cr);
 	}
+	if (st->blur > 0) { /* a smeared impression: the ink averaged over offsets up to blur mm */
+		const int k = 7;
+		cairo_push_group(cr);
+		cairo_set_operator(cr, CAIRO_OPERATOR_ADD);
+		cairo_set_source_rgba(cr, st->r, st->g, st->b, 1.0 / (k * k));
+		for (int i = 0; i < k * k; i++) {
+			cairo_save(cr);
+			cairo_translate(cr, st->blur * (2.0 * (i % k) / (k - 1) - 1),
+					st->blur * (2.0 * (i / k) / (k - 1) - 1));
+			stamp_path(cr, st);
+			cairo_fill(cr);
+			cairo_restore(cr);
+		}
+		cairo_pop_group_to_source(cr);
+		cairo_set_operator(cr, CAIRO_OPERATOR_MULTIPLY);
+		cairo_paint(cr);
+		cairo_restore(cr);
+		return;
+	}
 	cairo_set_source_rgb(cr, st->r, st->g, st->b);
 	stamp_path(cr, st);
 	cairo_fill(cr);

@@ -15,6 +15,7 @@ struct stamp {
 	double cx, cy;
 	double r, g, b; /* ink colour 0..1 */
 	double tint;    /* > 0: a pale haze of the ink around the impression, of this opacity */
+	double blur;    /* > 0: smeared over this many mm */
 };
 
 struct scene {

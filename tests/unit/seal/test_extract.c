@@ -222,7 +222,7 @@ static void test_bad_impressions(void **state)
 	seal_rgb_free(&img);
 }
 
-/* A pale stamp and one with a pink haze around it. */
+/* A pale stamp, one with a pink haze around it, and a smeared one. */
 static void test_faint_and_tint(void **state)
 {
 	struct scene sc = {.dpi = 150, .angle_deg = -0.5, .qr_text = QR, .seed = 5};
@@ -234,10 +234,13 @@ static void test_faint_and_tint(void **state)
 	sc.stamps[SEAL_UNIT_1] = on_box(SEAL_UNIT_1, STAMP_ROUND, 0.97, 0.78, 0.78, 0, 0);
 	sc.stamps[SEAL_UNIT_2] = on_box(SEAL_UNIT_2, STAMP_ROUND, RED, 0, 0);
 	sc.stamps[SEAL_UNIT_2].tint = 0.25;
+	sc.stamps[SEAL_LEGAL_1] = on_box(SEAL_LEGAL_1, STAMP_SQUARE, RED, 0, 0);
+	sc.stamps[SEAL_LEGAL_1].blur = 0.8;
 	draw(&sc, &img);
 	locate_ok(&sc, &img, &page, boxes);
 	expect(&img, &page, &boxes[SEAL_UNIT_1], SEAL_UNIT_1, NULL, SEAL_FAINT);
 	expect(&img, &page, &boxes[SEAL_UNIT_2], SEAL_UNIT_2, NULL, SEAL_TINT);
+	expect(&img, &page, &boxes[SEAL_LEGAL_1], SEAL_LEGAL_1, NULL, SEAL_FAINT);
 	seal_rgb_free(&img);
 }
 
