@@ -2497,6 +2497,16 @@ export interface components {
             located: boolean;
             px_per_mm: number;
             angle_deg: number;
+            /**
+             * @description Form millimetres (origin at the page's top left) to scan pixels:
+             *     px = a·x − b·y + tx, py = b·x + a·y + ty.
+             */
+            transform: {
+                a: number;
+                b: number;
+                tx: number;
+                ty: number;
+            };
             message?: string;
             scan: {
                 sha256: string;
