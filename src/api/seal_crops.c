@@ -120,8 +120,9 @@ static json_t *page_json(const struct seal_page *p, const struct scan *s)
 			      (json_int_t)s->d.height);
 
 	/* Form millimetres to scan pixels: px = a·x − b·y + tx, py = b·x + a·y + ty. */
-	json_object_set_new(j, "transform",
-			    json_pack("{s:f, s:f, s:f, s:f}", "a", p->a, "b", p->b, "tx", p->tx, "ty", p->ty));
+	json_object_set_new(
+		j, "transform",
+		json_pack("{s:f, s:f, s:f, s:f}", "a", p->a, "b", p->b, "tx", p->tx, "ty", p->ty));
 	if (!p->located)
 		json_object_set_new(
 			j, "message",
