@@ -35,11 +35,11 @@ static void load_p11(struct agent *a)
 	str_copy(list, a->cfg.p11_modules, sizeof(list));
 	for (char *t = strtok_r(list, ", \t", &save); t != NULL; t = strtok_r(NULL, ", \t", &save))
 		if (a->nmods < AGENT_MAX_MODULES)
-			agent_add_module(a, token_p11_load(t, a->np11 + 1));
+			agent_add_module(a, token_p11_load(t, a->np11 + 1, a->cfg.p11_transport_so_pin));
 	if (a->cfg.p11kit) {
 		struct token_module **extra = NULL;
 		int n = 0;
-		token_p11_load_registered(&extra, &n, a->np11 + 1);
+		token_p11_load_registered(&extra, &n, a->np11 + 1, a->cfg.p11_transport_so_pin);
 		for (int i = 0; i < n; i++) {
 			if (a->nmods < AGENT_MAX_MODULES)
 				agent_add_module(a, extra[i]);

@@ -22,6 +22,7 @@ struct agent_config {
 	int p11kit;               /* also load p11-kit's registered modules */
 	char skf_libraries[2048]; /* comma-separated path:bits */
 	unsigned char devauth_key[16];
+	char p11_transport_so_pin[64]; /* the SO PIN PKCS#11 tokens ship with ("": none) */
 	char access_log[512]; /* "" none, "-" stderr */
 	int session_idle_s;   /* idle expiry of sessions, AGENT_SESSION_IDLE_S by default */
 };

@@ -61,6 +61,9 @@ static int on_value(void *user, const char *section, const char *name, const cha
 	} else if (strcmp(section, "pkcs11") == 0 && strcmp(name, "p11kit") == 0) {
 		c->p11kit = strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
 			    strcmp(value, "1") == 0;
+	} else if (strcmp(section, "pkcs11") == 0 && strcmp(name, "transport_so_pin") == 0) {
+		return str_copy(c->p11_transport_so_pin, value, sizeof(c->p11_transport_so_pin)) <
+		       sizeof(c->p11_transport_so_pin);
 	} else if (strcmp(section, "skf") == 0 && strcmp(name, "libraries") == 0) {
 		return str_copy(c->skf_libraries, value, sizeof(c->skf_libraries)) < sizeof(c->skf_libraries);
 	} else if (strcmp(section, "skf") == 0 && strcmp(name, "devauth_key") == 0) {

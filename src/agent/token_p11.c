@@ -34,6 +34,7 @@ struct p11 {
 	void *dl;
 	CK_FUNCTION_LIST *f;
 	struct open_key open[MAX_OPEN];
+	char transport_so_pin[64]; /* [pkcs11] transport_so_pin: the SO PIN tokens ship with */
 };
 
 static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -275,6 +276,7 @@ static int p11_init(struct token_module *m, const char *id, const char *so_pin, 
 	CK_TOKEN_INFO ti;
 	CK_UTF8CHAR lab[32];
 	CK_SESSION_HANDLE h;
+	const char *first = so_pin;
 	json_t *k;
 	int rc, blank;
 
@@ -285,19 +287,26 @@ static int p11_init(struct token_module *m, const char *id, const char *so_pin, 
 	json_decref(k);
 	if (!blank)
 		return TOK_NOT_BLANK;
+	/* C_InitToken of an initialised token wants its current SO PIN and keeps it: a token initialised
+	 * at the factory has the transport SO PIN, changed to so_pin below */
+	if ((ti.flags & CKF_TOKEN_INITIALIZED) && p->transport_so_pin[0] != '\0')
+		first = p->transport_so_pin;
 	p11_logout(m, id);
 	pad32(lab, label);
-	rc = ck(p->f->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, strlen(so_pin), lab), "C_InitToken", res);
+	rc = ck(p->f->C_InitToken(slot, (CK_UTF8CHAR *)first, strlen(first), lab), "C_InitToken", res);
 	if (rc != TOK_OK)
 		return rc == TOK_PIN_INCORRECT ? TOK_SO_PIN_INCORRECT : rc;
 	if ((rc = ck(p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h),
 		     "C_OpenSession", res)) != TOK_OK)
 		return rc;
-	rc = ck(p->f->C_Login(h, CKU_SO, (CK_UTF8CHAR *)so_pin, strlen(so_pin)), "C_Login(SO)", res);
-	if (rc == TOK_OK) {
+	rc = ck(p->f->C_Login(h, CKU_SO, (CK_UTF8CHAR *)first, strlen(first)), "C_Login(SO)", res);
+	if (rc == TOK_OK && first != so_pin)
+		rc = ck(p->f->C_SetPIN(h, (CK_UTF8CHAR *)first, strlen(first), (CK_UTF8CHAR *)so_pin,
+				       strlen(so_pin)),
+			"C_SetPIN(SO)", res);
+	if (rc == TOK_OK)
 		rc = ck(p->f->C_InitPIN(h, (CK_UTF8CHAR *)user_pin, strlen(user_pin)), "C_InitPIN", res);
-		p->f->C_Logout(h);
-	}
+	p->f->C_Logout(h);
 	p->f->C_CloseSession(h);
 	return rc;
 }
@@ -778,6 +787,7 @@ static int p11_wipe(struct token_module *m, const char *id, const char *so_pin, 
 	struct p11 *p = m->impl;
 	CK_SLOT_ID slot;
 	CK_TOKEN_INFO ti;
+	CK_SESSION_HANDLE h;
 	int rc;
 
 	if (find_slot(m, id, &slot, &ti) != TOK_OK)
@@ -785,7 +795,22 @@ static int p11_wipe(struct token_module *m, const char *id, const char *so_pin, 
 	p11_logout(m, id);
 	p->f->C_CloseAllSessions(slot); /* C_InitToken refuses while sessions are open */
 	rc = ck(p->f->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, strlen(so_pin), ti.label), "C_InitToken", res);
-	return rc == TOK_PIN_INCORRECT || rc == TOK_PIN_LOCKED ? TOK_SO_PIN_INCORRECT : rc;
+	if (rc == TOK_PIN_INCORRECT || rc == TOK_PIN_LOCKED)
+		return TOK_SO_PIN_INCORRECT;
+	if (rc != TOK_OK || p->transport_so_pin[0] == '\0' || strcmp(so_pin, p->transport_so_pin) == 0)
+		return rc;
+	/* blank as it came from the factory: the transport SO PIN again, so that init takes it */
+	if ((rc = ck(p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h),
+		     "C_OpenSession", res)) != TOK_OK)
+		return rc;
+	rc = ck(p->f->C_Login(h, CKU_SO, (CK_UTF8CHAR *)so_pin, strlen(so_pin)), "C_Login(SO)", res);
+	if (rc == TOK_OK)
+		rc = ck(p->f->C_SetPIN(h, (CK_UTF8CHAR *)so_pin, strlen(so_pin), (CK_UTF8CHAR *)p->transport_so_pin,
+				       strlen(p->transport_so_pin)),
+			"C_SetPIN(SO)", res);
+	p->f->C_Logout(h);
+	p->f->C_CloseSession(h);
+	return rc;
 }
 
 static void p11_unload(struct token_module *m)
@@ -824,7 +849,7 @@ static const struct token_ops p11_ops = {
 	.unload = p11_unload,
 };
 
-struct token_module *token_p11_load(const char *path, int index)
+struct token_module *token_p11_load(const char *path, int index, const char *transport_so_pin)
 {
 	struct token_module *m = xcalloc(sizeof(*m));
 	struct p11 *p = xcalloc(sizeof(*p));
@@ -837,6 +862,7 @@ struct token_module *token_p11_load(const char *path, int index)
 	m->kind = "pkcs11";
 	m->index = index;
 	m->impl = p;
+	str_copy(p->transport_so_pin, transport_so_pin != NULL ? transport_so_pin : "", sizeof(p->transport_so_pin));
 	str_copy(m->path, path, sizeof(m->path));
 	str_copy(m->name, slash != NULL ? slash + 1 : path, sizeof(m->name));
 	if ((p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
@@ -859,7 +885,7 @@ struct token_module *token_p11_load(const char *path, int index)
 	return m;
 }
 
-void token_p11_load_registered(struct token_module ***mods, int *count, int index)
+void token_p11_load_registered(struct token_module ***mods, int *count, int index, const char *transport_so_pin)
 {
 	CK_FUNCTION_LIST **list = p11_kit_modules_load(NULL, 0);
 
@@ -869,7 +895,7 @@ void token_p11_load_registered(struct token_module ***mods, int *count, int inde
 		char *file = p11_kit_module_get_filename(list[i]);
 		if (file != NULL) {
 			*mods = xrealloc(*mods, sizeof(**mods) * (size_t)(*count + 1));
-			(*mods)[(*count)++] = token_p11_load(file, index++);
+			(*mods)[(*count)++] = token_p11_load(file, index++, transport_so_pin);
 		}
 		free(file);
 	}

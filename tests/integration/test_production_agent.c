@@ -39,6 +39,7 @@
 #include "store/store.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#define TRANSPORT_SO_PIN "11223344" /* the SO PIN the "vendor's" SoftHSM token ships with */
 #define SM2_ID "1234567812345678"
 #define TOOL BUILD_DIR "/src/softskf/certdesk-softskf-tool"
 
@@ -755,7 +756,7 @@ static void agent_config(void)
 	assert_non_null(f);
 	fprintf(f, "[agent]\nport = %d\norigins = %s\naccess_log = %s/agent-access.log\n", A.port, S.base, S.dir);
 	if (access(SOFTHSM, R_OK) == 0)
-		fprintf(f, "[pkcs11]\nmodules = %s\n", SOFTHSM);
+		fprintf(f, "[pkcs11]\nmodules = %s\ntransport_so_pin = %s\n", SOFTHSM, TRANSPORT_SO_PIN);
 	fprintf(f, "[skf]\nlibraries = %s/src/softskf/libcertdesk-softskf.so:32\ndevauth_key = 1234567812345678\n",
 		BUILD_DIR);
 	fclose(f);
@@ -804,8 +805,14 @@ static int teardown(void **state)
 	config_free(&cfg);
 	status = harness_stop(&S);
 	if (agent == 0 && sh(NULL, "grep -q -e '\"so_pin\"' -e '\"user_pin\"' %s/agent.log %s/agent-access.log 2>/dev/null",
-			     S.dir, S.dir) == 0)
+			     S.dir, S.dir) == 0) {
+		fprintf(stderr, "a PIN in the agent's logs\n");
 		agent = -1;
+	}
+	if (status != 0) {
+		fprintf(stderr, "certdeskd stopped with status %d; its output:\n", status);
+		sh(NULL, "sed -n '/LeakSanitizer/,$p' %s/server.out | grep -v -e libsanitizer -e libjansson | head -80 >&2", S.dir);
+	}
 	harness_cleanup(&S);
 	return status == 0 && agent == 0 ? 0 : -1;
 }
@@ -914,7 +921,7 @@ static void test_secondary_softhsm(void **state)
 	if (skipped || access(SOFTHSM, R_OK) != 0)
 		skip();
 	/* a token as it comes from the vendor (SoftHSM2 reads its tokens when the agent starts) */
-	assert_int_equal(sh(NULL, "softhsm2-util --init-token --free --label blank --so-pin 11223344 --pin 556677 "
+	assert_int_equal(sh(NULL, "softhsm2-util --init-token --free --label blank --so-pin " TRANSPORT_SO_PIN " --pin 556677 "
 				  ">/dev/null 2>&1"),
 			 0);
 	assert_int_equal(agent_stop(), 0);
@@ -932,6 +939,10 @@ static void test_secondary_softhsm(void **state)
 	produce(&p, ST_COMPLETE);
 	assert_false(dual(&p));
 	assert_string_equal(jstr(p.start, "algorithm"), "ec-p256");
+	k = agent_key(p.serial); /* the serial certdeskd recorded is still the token's */
+	assert_non_null(k);
+	assert_string_equal(jstr(k, "label"), p.no);
+	json_decref(k);
 	assert_string_equal(readback_of(&p, "sign"), p.der[0]);
 	/* other middleware reads the pair: private key and certificate under one ID and label */
 	assert_int_equal(sh(&out, "pkcs11-tool --module %s --token-label %s -O --login --pin %s 2>&1", SOFTHSM, p.label,
@@ -959,6 +970,11 @@ static void test_secondary_softhsm(void **state)
 	       S.dir, S.dir, path) != 0)
 		fail_msg("openssl verify: %s", out);
 	free(out);
+	/* wiped with its SO PIN the token is blank as it came: another production can initialise it */
+	snprintf(path, sizeof(path), "/v1/keys/%s/wipe", p.id);
+	assert_int_equal(ag("POST", path, NULL, NULL, "{\"so_pin\":\"%s\"}", jstr(p.start, "so_pin")), 200);
+	snprintf(path, sizeof(path), "/v1/keys/%s/init", p.id);
+	assert_int_equal(ag("POST", path, NULL, NULL, "{\"so_pin\":\"A1b2C3d4E5f6G7h8\",\"user_pin\":\"24681357\"}"), 200);
 	prod_free(&p);
 }
 
