@@ -315,12 +315,12 @@ static json_t *start_reply(const struct start *s, const struct usbkey_rec *k, co
 	char label[33];
 
 	str_copy(label, s->o.order_no, sizeof(label)); /* a token label is 32 bytes at most */
-	return json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:b, s:s, s:s, s:b, s:s, s:s, s:b, s:O}", "order_no",
+	return json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:b, s:s, s:s, s:b, s:s, s:s, s:b, s:o}", "order_no",
 			 s->o.order_no, "key", "kind", k->kind, "serial", k->serial, "model", k->model,
 			 "state", k->state, "resumed", s->resume, "so_pin", so, "user_pin", user,
 			 "user_pin_is_default", k->user_pin_default, "label", label, "algorithm",
 			 agent_alg(s->alg), "dual", s->dual, "certificates",
-			 s->certs != NULL ? s->certs : json_array());
+			 s->certs != NULL ? json_incref(s->certs) : json_array()); /* o: the reply owns it */
 }
 
 /* Resumes production on the key already recorded: its PINs, the certificates issued. */
