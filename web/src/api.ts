@@ -12,6 +12,15 @@
 //   what POST /orders takes, Schemas['Order'] a named schema.
 import { reactive } from 'vue'
 import type { components, operations } from './api/schema'
+import type {
+  Challenge as RenewalChallenge,
+  CompleteBody as RenewalCompleteBody,
+  Invoice as RenewalInvoice,
+  IssueBody as RenewalIssueBody,
+  IssueReply as RenewalIssued,
+  ProveReply as RenewalProof,
+  Renewal as RenewalInfo,
+} from './renewal'
 
 export type Schemas = components['schemas']
 type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : never
@@ -98,15 +107,16 @@ function applySession(data: Partial<Schemas['Session']>) {
 // raw: body is already the JSON text to send (e.g. a file's content), not an object to encode.
 interface SendOptions {
   raw?: boolean
+  headers?: Record<string, string> // e.g. the renewal token (X-Renewal-Token)
 }
 
 async function send<T = unknown>(
   method: string,
   path: string,
   body?: unknown,
-  { raw = false }: SendOptions = {},
+  { raw = false, headers: extra }: SendOptions = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
+  const headers: Record<string, string> = { Accept: 'application/json', ...extra }
   const init: RequestInit = { method, headers, credentials: 'same-origin', signal: AbortSignal.timeout(TIMEOUT_MS) }
   if (method !== 'GET' && method !== 'HEAD') {
     headers['Content-Type'] = 'application/json'
@@ -558,3 +568,35 @@ export const getWrappedEncKey = (no: string, ulong: 32 | 64) =>
   get<Reply<'getWrappedEncKey'>>(`${adminOrderPath(no)}/certificates/enc-key${qs({ ulong })}`)
 export const pinSlipURL = (no: string) => `${adminOrderPath(no)}/production/pin-slip.pdf`
 export const downloadPinSlip = (no: string) => download(pinSlipURL(no), `${no}-pin.pdf`)
+
+// --- online renewal (在线更新, /renew): public routes, the USB key is the credential ------------
+// The challenge and its proof need nothing; every later call carries the renewal token certdeskd
+// returned for the proof (X-Renewal-Token). Shapes: renewal.ts (the renewal contract).
+const renewalPath = (no: string) => `/api/v1/renewals/${encodeURIComponent(no)}`
+const withToken = (token: string): SendOptions => ({ headers: { 'X-Renewal-Token': token } })
+export const renewalChallenge = (certificate: string) =>
+  post<RenewalChallenge>('/api/v1/renewals/challenge', { certificate })
+export const renewalProve = (challengeId: string, signature: string) =>
+  post<RenewalProof>('/api/v1/renewals/prove', { challenge_id: challengeId, signature })
+export const createRenewal = (token: string, body: { years: number; invoice: RenewalInvoice }) =>
+  request<RenewalInfo>('POST', '/api/v1/renewals', body, withToken(token))
+export const getRenewal = (token: string, no: string) =>
+  request<RenewalInfo>('GET', renewalPath(no), undefined, withToken(token))
+export const startRenewalPayment = (token: string, no: string, provider: PayProviderCode) =>
+  request<Schemas['Payment']>('POST', `${renewalPath(no)}/payments`, { provider }, withToken(token))
+export const getRenewalPayment = (token: string, no: string) =>
+  request<Schemas['Payment']>('GET', `${renewalPath(no)}/payments/current`, undefined, withToken(token))
+export const issueRenewal = (token: string, no: string, body: RenewalIssueBody) =>
+  request<RenewalIssued>('POST', `${renewalPath(no)}/issue`, body, withToken(token))
+export const completeRenewal = (token: string, no: string, body: RenewalCompleteBody) =>
+  request<RenewalInfo>('POST', `${renewalPath(no)}/complete`, body, withToken(token))
+// The open attempt's QR code (PNG) as an object URL: an <img> cannot send the token header.
+export async function renewalPaymentQr(token: string, no: string, v?: string | null): Promise<string> {
+  const res = await fetch(`${renewalPath(no)}/payments/current/qr.png${v ? `?v=${encodeURIComponent(v)}` : ''}`, {
+    headers: { 'X-Renewal-Token': token },
+    credentials: 'same-origin',
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  })
+  if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, '二维码加载失败')
+  return URL.createObjectURL(await res.blob())
+}

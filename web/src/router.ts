@@ -203,6 +203,13 @@ const routes: RouteRecordRaw[] = [
         component: () => import('./views/orders/OrderDetailView.vue'),
         meta: { title: '订单详情', auth: 'org' },
       },
+      // 证书在线更新: public, the USB key is the credential (no account, no captcha)
+      {
+        path: 'renew',
+        name: 'renew',
+        component: () => import('./views/RenewView.vue'),
+        meta: { title: '证书在线更新' },
+      },
       {
         path: ':pathMatch(.*)*',
         name: 'not-found',
