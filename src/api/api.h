@@ -146,6 +146,8 @@ int api_path_org(struct http_req *r, struct db_conn *c, struct org_rec *o);
 /* --- handlers, by resource --- */
 int api_meta_get(struct http_req *r);                /* meta.c */
 int api_healthz_get(struct http_req *r);             /* meta.c */
+int api_readyz_get(struct http_req *r);              /* metrics.c: 200 when this node can serve */
+int api_metrics_get(struct http_req *r);             /* metrics.c: Prometheus text format */
 int api_session_get(struct http_req *r);             /* session.c */
 int api_captcha_get(struct http_req *r);             /* captcha.c */
 int api_sms_codes_post(struct http_req *r);          /* sms.c */

@@ -32,6 +32,9 @@ const int api_param_count = (int)(sizeof(api_params) / sizeof(api_params[0]));
 /* Every route of certdeskd. tests/unit/test_openapi.c fails when this and docs/openapi.yaml differ. */
 const struct route api_routes[] = {
 	{"GET", "/healthz", api_healthz_get, ACCESS_PUBLIC},
+	/* operations (issue 18): /metrics checks [metrics] allow or a staff admin itself */
+	{"GET", "/readyz", api_readyz_get, ACCESS_PUBLIC},
+	{"GET", "/metrics", api_metrics_get, ACCESS_PUBLIC},
 	{"GET", "/api/v1/meta", api_meta_get, ACCESS_PUBLIC},
 	{"GET", "/api/v1/session", api_session_get, ACCESS_SESSION},
 	{"GET", "/api/v1/captcha", api_captcha_get, ACCESS_SESSION},

@@ -24,6 +24,9 @@ int cmd_km(struct db *db, const struct config *cfg, int argc, char **argv);
 /* Creates the KEK file ([km] kek_file) when missing and prints its id. Returns the exit code. */
 int cmd_km_ensure_kek(const struct config *cfg);
 
+/* certdesk backup DIR | restore DIR (cmd_backup.c): argv[0] is the subcommand. */
+int cmd_backup(const struct config *cfg, int argc, char **argv);
+
 /* certdesk seal verify FILE [--json] [--picture OUT] (cmd_seal.c): no configuration or database. */
 int cmd_seal(int argc, char **argv);
 

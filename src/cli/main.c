@@ -36,6 +36,11 @@ static int usage(FILE *f, int rc)
 		   "                          producer shipper admin); without --password-stdin a\n"
 		   "                          random password is generated and printed once\n"
 		   "  audit verify            recompute the audit log's hash chain\n"
+		   "  backup DIR              copy the database, the stored files and the CA\n"
+		   "                          certificates into the new directory DIR (no private\n"
+		   "                          keys, no KEK: back those up apart)\n"
+		   "  restore DIR             check the backup in DIR and load it into the empty\n"
+		   "                          configured database and files directory\n"
 		   "  files sweep [--grace-s N]\n"
 		   "                          remove stored files no row names, older than N seconds\n"
 		   "                          (default 3600; certdeskd also does it every hour)\n"
@@ -145,7 +150,10 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	rc = run(&cfg, argc - i, argv + i);
+	if (strcmp(argv[i], "backup") == 0 || strcmp(argv[i], "restore") == 0) /* no migration first */
+		rc = cmd_backup(&cfg, argc - i, argv + i);
+	else
+		rc = run(&cfg, argc - i, argv + i);
 	config_free(&cfg);
 	return rc;
 }

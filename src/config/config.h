@@ -128,6 +128,8 @@ struct config {
 	 * 1 the project's documented default_user_pin */
 	int production_user_pin;
 	char *production_default_user_pin;
+	/* [metrics] who may read /metrics without a staff admin session (addresses or CIDR prefixes) */
+	char *metrics_allow;
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the environment. Returns 0,

@@ -11,6 +11,7 @@
 struct http_req {
 	struct MHD_Connection *conn;
 	const struct http_server_opts *opts;
+	struct http_stats *stats;   /* the server's request counters (stats.h) */
 	const char *method;
 	char *path;
 	char *body;

@@ -12,6 +12,7 @@
 #include "http/conn_guard.h"
 #include "http/http_internal.h"
 #include "http/proxy.h"
+#include "http/stats.h"
 #include "util/timefmt.h"
 #include "util/xalloc.h"
 
@@ -22,6 +23,7 @@ struct http_server {
 	int port;
 	struct proxy_list proxies;
 	struct conn_guard *guard;
+	struct http_stats *stats;
 };
 
 /* Writes the text form of the socket address sa into out (64 bytes), "-" when unknown. */
@@ -165,6 +167,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r = xcalloc(sizeof(*r));
 		r->conn = conn;
 		r->opts = &s->opts;
+		r->stats = s->stats;
 		r->method = method;
 		r->path = xstrdup(url);
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
@@ -192,6 +195,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!r->replied)
 		dispatch(r);
 	return MHD_YES;
+}
+
+/* Returns the seconds since r's head arrived. */
+static double elapsed_s(const struct http_req *r)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	return (double)(end.tv_sec - r->start.tv_sec) + (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
 }
 
 /* Writes one JSON line for the finished request. */
@@ -233,6 +245,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (s->opts.access_log != NULL)
 		access_log(s->opts.access_log, r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	http_stats_record(s->stats, r->route != NULL ? (int)(r->route - s->opts.routes) : -1, r->status,
+			  elapsed_s(r));
 	for (int i = 0; i < r->nextra; i++) {
 		free(r->extra[i].name);
 		free(r->extra[i].value);
@@ -281,6 +295,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 	}
 	raise_fd_limit();
 	s->opts = *o;
+	s->stats = http_stats_new(o->routes, o->nroutes);
 	s->guard = conn_guard_new(&s->proxies, o->max_connections_per_ip,
 				  o->head_timeout_s ? o->head_timeout_s : 10);
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
@@ -295,6 +310,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		snprintf(err, errlen, "cannot listen on %s:%d (in use or not allowed)", o->listen_address,
 			 o->port);
 		conn_guard_free(s->guard);
+		http_stats_free(s->stats);
 		free(s);
 		return NULL;
 	}
@@ -319,5 +335,6 @@ void http_server_stop(struct http_server *s, int timeout_s)
 		usleep(50000);
 	MHD_stop_daemon(s->d);
 	conn_guard_free(s->guard);
+	http_stats_free(s->stats);
 	free(s);
 }

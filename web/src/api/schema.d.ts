@@ -26,6 +26,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness probe
+         * @description Answers 200 only when this node can serve: its database answers, the database's schema is
+         *     the one this program expects (`certdesk migrate` has run, and no newer release migrated it
+         *     further), and, once a CA is set up, certdesk-signer accepts connections on `[signer] socket`.
+         *     Otherwise 503 with the reason. For load balancers and orchestrators (docs/operations.md);
+         *     `/healthz` stays the liveness probe. Needs no session.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Prometheus text exposition format 0.0.4: requests by route pattern and status and their
+         *     latency histograms (`certdesk_http_*`), back-office queue sizes and oldest ages, promises
+         *     past due, outbox, payments and refunds, certificates, CRL and OCSP freshness. Readable
+         *     without a session from the `[metrics] allow` addresses (default 127.0.0.1), otherwise only
+         *     by a staff admin. docs/operations.md lists each metric and what to alert on.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/meta": {
         parameters: {
             query?: never;
@@ -2587,6 +2635,16 @@ export interface components {
             /** @constant */
             database: "ok";
         };
+        Readiness: {
+            /** @constant */
+            status: "ready";
+            /** @constant */
+            database: "ok";
+            /** @enum {string} */
+            backend: "sqlite" | "postgres";
+            /** @description The schema version of the database (the newest migration applied). */
+            schema: number;
+        };
         /**
          * @description Unified social credit code (统一社会信用代码): 18 digits and capital letters without I, O,
          *     Z, S, V; characters 3 to 8 are digits; the last is a check character. Input is trimmed and
@@ -4139,6 +4197,83 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["DatabaseUnavailable"];
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This node is ready. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ready",
+                     *       "database": "ok",
+                     *       "backend": "postgres",
+                     *       "schema": 19
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            /**
+             * @description Not ready: `database_unavailable`, `schema_not_current` (run `certdesk migrate`, or this
+             *     node is older than the schema) or `signer_unavailable`; `reason` says what in English.
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "schema_not_current",
+                     *         "message": "数据库结构版本不一致"
+                     *       },
+                     *       "status": "not_ready",
+                     *       "reason": "schema version 18, this program needs 19: run certdesk migrate"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example certdesk_queue_size{queue="review"} 3 */
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
         };
     };
     getMeta: {
