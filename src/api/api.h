@@ -195,7 +195,6 @@ int api_review_reasons_retire(struct http_req *r);   /* review.c */
 int api_orders_courier(struct http_req *r);          /* backoffice.c */
 int api_queue_get(struct http_req *r);               /* backoffice.c */
 int api_paper_check(struct http_req *r);             /* backoffice.c */
-int api_made(struct http_req *r);                    /* backoffice.c */
 int api_ship(struct http_req *r);                    /* backoffice.c */
 int api_dashboard(struct http_req *r);               /* dashboard.c */
 int api_projects_list(struct http_req *r);           /* catalogue.c */

@@ -250,23 +250,6 @@ int api_paper_check(struct http_req *r)
 	return finish(r, c, &f, body, &o);
 }
 
-int api_made(struct http_req *r)
-{
-	struct app *app = http_ctx(r);
-	struct actor a = api_actor(r);
-	struct order_rec o = {0};
-	struct db_conn *c = db_acquire(app->db);
-	struct form f;
-
-	if (load(r, c, &o, 0) != 0) {
-		db_release(c);
-		return 0;
-	}
-	form_init(&f, r, NULL);
-	run_step(r, c, &f, &o, OE_MADE, &(struct step){.a = &a});
-	return finish(r, c, &f, NULL, &o);
-}
-
 int api_ship(struct http_req *r)
 {
 	return parcel(r, 0, OE_SHIP);

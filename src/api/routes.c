@@ -90,7 +90,6 @@ const struct route api_routes[] = {
 	{"PUT", "/api/v1/admin/calendar/{year}", api_calendar_put, ADMIN},
 	{"POST", "/api/v1/admin/orders/{order_no}/paper-check", api_paper_check,
 	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PAPER)},
-	{"POST", "/api/v1/admin/orders/{order_no}/made", api_made, ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER)},
 	{"POST", "/api/v1/admin/orders/{order_no}/ship", api_ship, ACCESS_STAFF | ACCESS_ROLE(ROLE_SHIPPER)},
 	{"GET", "/api/v1/admin/invoices/queue", api_invoice_queue, FINANCE},
 	{"PUT", "/api/v1/admin/orders/{order_no}/invoice", api_invoice_put, FINANCE},

@@ -149,7 +149,8 @@ static void test_ui_index_and_fallback(void **state)
 	assert_string_equal(resp_header(&r, "Cache-Control"), "no-cache");
 	assert_non_null(resp_header(&r, "Content-Security-Policy"));
 	/* the production page calls certdesk-agent on the loopback address (issue 13) */
-	assert_non_null(strstr(resp_header(&r, "Content-Security-Policy"), "connect-src 'self' http://127.0.0.1:*"));
+	assert_non_null(
+		strstr(resp_header(&r, "Content-Security-Policy"), "connect-src 'self' http://127.0.0.1:*"));
 	assert_non_null(strstr(r.body, "数字证书在线业务办理平台"));
 	resp_free(&r);
 

@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,83 @@ static char main_no[32], sec_no[32];
 	"\"王五\","                                                                                                   \
 	"\"recipient_mobile\":\"13700137000\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
 
+/* The USB key the main order is produced onto (what certdesk-agent reports of a software key). */
+#define USB_KEY                                                                                              \
+	"{\"kind\":\"skf\",\"serial\":\"SUBMIT-KEY-1\",\"model\":\"SoftKey\",\"manufacturer\":\"certdesk\"}"
+
+/* Returns a PEM CSR of a new SM2 key signed with the GM/T default ID (what the key's CSR is).
+ * Caller frees. */
+static char *sm2_csr(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	X509_REQ *req = X509_REQ_new();
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(k, NULL);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p, *out;
+	long n;
+
+	assert_non_null(k);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"USB key", -1, -1, 0);
+	X509_REQ_set_pubkey(req, k);
+	assert_true(EVP_PKEY_CTX_set1_id(pctx, "1234567812345678", 16) > 0);
+	EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
+	assert_int_equal(EVP_DigestSignInit(mctx, NULL, EVP_sm3(), NULL, k), 1);
+	assert_true(X509_REQ_sign_ctx(req, mctx) > 0);
+	PEM_write_bio_X509_REQ(b, req);
+	n = BIO_get_mem_data(b, &p);
+	out = calloc(1, (size_t)n + 1);
+	memcpy(out, p, (size_t)n);
+	BIO_free(b);
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_CTX_free(pctx);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+	return out;
+}
+
+/* Sets the base64 DER of the PEM certificate pem as key name of o (the agent's read-back form). */
+static void set_der(json_t *o, const char *name, const char *pem)
+{
+	const char *p = strstr(pem, "-----\n") + 6, *e = strstr(pem, "-----END");
+	char *der = calloc(1, strlen(pem)), *d = der;
+
+	for (; p < e; p++)
+		if (*p != '\n' && *p != '\r')
+			*d++ = *p;
+	json_object_set_new(o, name, json_string(der));
+	free(der);
+}
+
+/* The agent's half of production on the started key, as the producer's page runs it: issue from
+ * the key's CSR (dual SM2: the encryption certificate comes along), then complete with the
+ * certificates "read back". The completed order in *order. */
+static void produce_on_key(struct client *producer, const char *no, json_t **order)
+{
+	char path[128], *csr = sm2_csr(), *text;
+	json_t *body = json_pack("{s:s}", "csr", csr), *issued = NULL, *sign, *enc, *done;
+
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/certificates", no);
+	text = json_dumps(body, JSON_COMPACT);
+	assert_int_equal(client_do(producer, "POST", path, text, &issued), 201);
+	free(text);
+	sign = json_pack("{s:s}", "usage", "sign");
+	set_der(sign, "der", json_string_value(json_object_get(issued, "pem")));
+	enc = json_pack("{s:s}", "usage", "enc");
+	set_der(enc, "der",
+		json_string_value(json_object_get(json_object_get(issued, "enc_certificate"), "pem")));
+	done = json_pack("{s:s, s:[o,o]}", "serial", "SUBMIT-KEY-1", "certificates", sign, enc);
+	text = json_dumps(done, JSON_COMPACT);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production/complete", no);
+	assert_int_equal(client_do(producer, "POST", path, text, order), 200);
+	free(text);
+	free(csr);
+	json_decref(done);
+	json_decref(issued);
+	json_decref(body);
+}
+
 /* Creates an order of key_type with the full form; writes its number into no. */
 static void create(struct client *c, const char *key_type, char no[32])
 {
@@ -47,7 +127,8 @@ static int setup(void **state)
 	(void)state;
 
 	setenv("CERTDESK_COURIER_CACHE_S", "0", 1); /* the route test asks SF on every view */
-	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
+	/* the CA (certdesk ca init, certdesk-signer) issues the main order's certificates */
+	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0 || harness_start_ca(&S) != 0)
 		return -1;
 	if (config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
 		return -1;
@@ -574,13 +655,17 @@ static void test_paper_production_shipping(void **state)
 	json_decref(j);
 	assert_int_equal(client_do(&org, "GET", "/api/v1/admin/dashboard", NULL, NULL), 403);
 
-	/* production, then shipping, each by its role only */
+	/* production onto a USB key, then shipping, each by its role only; the old "made" button
+	 * (produced without a key) is gone */
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/made", main_no);
-	assert_int_equal(client_do(&shipper, "POST", path, NULL, NULL), 403);
+	assert_int_equal(client_do(&producer, "POST", path, NULL, NULL), 404);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production", main_no);
+	assert_int_equal(client_do(&shipper, "POST", path, USB_KEY, NULL), 403);
 	assert_int_equal(client_do(&producer, "GET", "/api/v1/admin/queues/production", NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
 	json_decref(j);
-	assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 200);
+	assert_int_equal(client_do(&producer, "POST", path, USB_KEY, NULL), 201);
+	produce_on_key(&producer, main_no, &j);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "produced");
 	json_decref(j);
 	/* and the invoice is promised within 3 working days of production */

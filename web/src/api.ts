@@ -473,7 +473,6 @@ export const getWorkQueue = (queue: string) =>
   get<Reply<'getWorkQueue'>>(`/api/v1/admin/queues/${encodeURIComponent(queue)}`)
 export const paperCheck = (no: string, body: Body<'checkOrderPaper'>) =>
   post<Reply<'checkOrderPaper'>>(`${adminOrderPath(no)}/paper-check`, body)
-export const markMade = (no: string) => post<Reply<'markOrderMade'>>(`${adminOrderPath(no)}/made`)
 export const shipOrder = (no: string, trackingNo: string) =>
   post<Reply<'shipOrder'>>(`${adminOrderPath(no)}/ship`, { tracking_no: trackingNo })
 // Finance cancels a paid order not yet in production and refunds it: body { reason }.

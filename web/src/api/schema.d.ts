@@ -1197,33 +1197,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/orders/{order_no}/made": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
-                 *     counter (`YT20250131-000001`); at most 24 characters.
-                 */
-                order_no: components["parameters"]["OrderNoPath"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Record that the certificate and key are made (producer)
-         * @description Moves an order in `producing` to `produced` (`made`), by staff holding the `producer`
-         *     role. No request body.
-         */
-        post: operations["markOrderMade"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/admin/orders/{order_no}/ship": {
         parameters: {
             query?: never;
@@ -1921,7 +1894,7 @@ export interface paths {
          *     and the encryption certificate for a dual profile, byte for byte, and the serial must be
          *     the key being produced; otherwise 409 `readback_mismatch` with a Chinese message naming
          *     what differs, and nothing changes. Then, in one transaction, the key becomes `written` and
-         *     the order `producing → produced` (event `made`, as `POST .../made`), audited as
+         *     the order `producing → produced` (event `made`), audited as
          *     `production.complete` (key serial, certificate serials). Replies with the order.
          *     409 `production_not_started`: no key is being produced; 409 `state_conflict`: the order is
          *     not producing (or changed meanwhile).
@@ -6724,37 +6697,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            500: components["responses"]["Internal"];
-        };
-    };
-    markOrderMade: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
-                 *     counter (`YT20250131-000001`); at most 24 characters.
-                 */
-                order_no: components["parameters"]["OrderNoPath"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Recorded; the order after the change (`state` `produced`). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Order"];
-                };
-            };
-            401: components["responses"]["NotLoggedIn"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["OrderNotFound"];
-            409: components["responses"]["OrderStateConflict"];
             500: components["responses"]["Internal"];
         };
     };
