@@ -265,4 +265,14 @@ int api_seal_crops_extract(struct http_req *r);
 /* POST .../seal-crops/check-png (multipart: file, slot, width_mm?): the same checks on staff's PNG. */
 int api_seal_crops_check_png(struct http_req *r);
 
+/* renewal.c, renewal_issue.c: online renewal (issue 15), public, the key is the credential */
+int api_renewal_challenge(struct http_req *r);   /* POST /renewals/challenge {certificate} */
+int api_renewal_prove(struct http_req *r);       /* POST /renewals/prove {challenge_id, signature} */
+int api_renewal_create(struct http_req *r);      /* POST /renewals {years, invoice} */
+int api_renewal_get(struct http_req *r);         /* GET /renewals/{renewal_no} */
+int api_renewal_pay(struct http_req *r);         /* POST .../payments {provider} */
+int api_renewal_payment_get(struct http_req *r); /* GET .../payments/current */
+int api_renewal_issue(struct http_req *r);       /* POST .../issue {challenge_id, signature, csr?, ...} */
+int api_renewal_complete(struct http_req *r);    /* POST .../complete {certificates, seals?} */
+
 #endif

@@ -89,7 +89,7 @@ int api_certificates_issue(struct http_req *r)
 					"请提供 PEM 格式的证书请求（CSR，不超过 64 KB）", "csr");
 	}
 	struct pki_issue_req rq = {http_param(r, "order_no"), (const unsigned char *)csr, strlen(csr), "sign",
-				   app->cfg->signer_socket, &a, NULL};
+				   app->cfg->signer_socket, &a, NULL, NULL, 0, 0};
 	/* the signing certificate, and the encryption certificate too when the profile is dual */
 	rc = km_issue(app->db, app->cfg->km_kek_file, &rq, &cert, &enc, &created, &has_enc, detail, sizeof(detail));
 	json_decref(body);

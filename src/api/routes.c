@@ -24,6 +24,7 @@ const struct http_param api_params[] = {
 	{"serial", 1, 40, DIGITS "ABCDEFabcdef", NULL, NULL},      /* a certificate serial, hex */
 	{"ca", 1, 47, LOWER DIGITS "-", NULL, NULL},               /* a CA key id */
 	{"key_serial", 1, 64, UPPER LOWER DIGITS "._:-", NULL, NULL},  /* a USB key's serial number */
+	{"renewal_no", 1, 31, UPPER DIGITS "-", NULL, NULL},       /* a renewal (its order's number) */
 	{"token", 43, 43, UPPER LOWER DIGITS "-_",     /* base64url of 256 random bits */
 	 "verify_link_invalid", "二维码无效或已失效，请重新下载授权委托书后扫码"},
 };
@@ -100,6 +101,15 @@ const struct route api_routes[] = {
 	{"GET", "/api/v1/orders/{order_no}/payment", api_payment_get, ACCESS_ORG},
 	{"POST", "/api/v1/orders/{order_no}/payment", api_payment_post, ACCESS_ORG},
 	{"GET", "/api/v1/orders/{order_no}/payment/qr.png", api_payment_qr, ACCESS_ORG},
+	/* online renewal (issue 15): public, the USB key is the credential (X-Renewal-Token) */
+	{"POST", "/api/v1/renewals/challenge", api_renewal_challenge, ACCESS_PUBLIC},
+	{"POST", "/api/v1/renewals/prove", api_renewal_prove, ACCESS_PUBLIC},
+	{"POST", "/api/v1/renewals", api_renewal_create, ACCESS_PUBLIC},
+	{"GET", "/api/v1/renewals/{renewal_no}", api_renewal_get, ACCESS_PUBLIC},
+	{"POST", "/api/v1/renewals/{renewal_no}/payments", api_renewal_pay, ACCESS_PUBLIC},
+	{"GET", "/api/v1/renewals/{renewal_no}/payments/current", api_renewal_payment_get, ACCESS_PUBLIC},
+	{"POST", "/api/v1/renewals/{renewal_no}/issue", api_renewal_issue, ACCESS_PUBLIC},
+	{"POST", "/api/v1/renewals/{renewal_no}/complete", api_renewal_complete, ACCESS_PUBLIC},
 	{"POST", "/api/v1/payments/wxpay/notify", api_wxpay_notify, ACCESS_PUBLIC},
 	{"POST", "/api/v1/payments/alipay/notify", api_alipay_notify, ACCESS_PUBLIC},
 	{"POST", "/api/v1/admin/orders/{order_no}/cancel", api_order_cancel, FINANCE},

@@ -76,7 +76,8 @@ int order_fsm_decide(enum order_state s, enum order_event e, enum order_actor ac
 static const char *const state_names[OS_COUNT] = {
 	"draft",      "submitted",      "rejected",  "awaiting_payment", "awaiting_paper",
 	"paper_sent", "paper_rejected", "producing", "produced",         "shipped",
-	"completed",  "deleted",        "refunding", "refunded",
+	"completed",  "deleted",        "refunding", "refunded",         "paid",
+	"issued",     "cancelled",
 };
 
 static const char *const state_labels[OS_COUNT] = {
@@ -94,6 +95,9 @@ static const char *const state_labels[OS_COUNT] = {
 	"已删除",
 	"退款中",
 	"已退款",
+	"已付款，待下载证书",
+	"证书已签发，待写入USBKEY",
+	"已取消",
 };
 
 static const char *const next_steps[OS_COUNT] = {
@@ -112,6 +116,9 @@ static const char *const next_steps[OS_COUNT] = {
 	"订单已删除，其申请表和法人核验均已作废；如需办理请重新申请。",
 	"退款处理中。",
 	"款项已退回。",
+	"已付款，请插入原证书（CA锁）点击“下载证书到USBKEY”。",
+	"新证书已签发，请点击“下载证书到USBKEY”完成写入，写入过程中切勿拔插证书（CA锁）。",
+	"订单已取消。",
 };
 
 static const char *const event_names[OE_COUNT] = {
@@ -149,5 +156,5 @@ const char *order_event_name(enum order_event e)
 
 int order_state_live(enum order_state s)
 {
-	return s != OS_DELETED && s != OS_REFUNDED && s != OS_REFUNDING;
+	return s != OS_DELETED && s != OS_REFUNDED && s != OS_REFUNDING && s != OS_CANCELLED;
 }

@@ -7,6 +7,10 @@
  *  paper_sent --paper_ok--> producing --made--> produced --ship--> shipped --complete--> completed
  *  draft | submitted | rejected --delete--> deleted
  *  awaiting_paper | paper_sent | paper_rejected --cancel--> refunding --refunded--> refunded
+ *
+ * Renewals (orders of kind 'renewal', api/renewal.c; issue 15) have their own path through the same
+ * names: awaiting_payment --paid--> paid --issue--> issued --confirm--> completed, and an unpaid one
+ * superseded by a new attempt --> cancelled.
  */
 #ifndef CERTDESK_ORDER_FSM_H
 #define CERTDESK_ORDER_FSM_H
@@ -26,6 +30,9 @@ enum order_state {
 	OS_DELETED,
 	OS_REFUNDING,
 	OS_REFUNDED,
+	OS_PAID,      /* renewal: paid, certificates not yet issued */
+	OS_ISSUED,    /* renewal: renewed certificates issued, not yet confirmed on the key */
+	OS_CANCELLED, /* renewal: unpaid, superseded */
 	OS_COUNT
 };
 

@@ -333,6 +333,12 @@ static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct paymen
 	if (rc != DB_OK)
 		return rc;
 	order_fsm_decide(OS_AWAITING_PAYMENT, OE_PAID, OA_SYSTEM, 0, NULL, &next);
+	/* a renewal (issue 15) has no paper to send: paid, its certificates are issued online */
+	rc = store_order_is_renewal(c, pm->order_id);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		next = OS_PAID;
 	snprintf(note, sizeof(note), "%s %s", t->provider, t->st->trade_no);
 	rc = store_order_transition(c, pm->order_id, order_state_name(OS_AWAITING_PAYMENT),
 				    order_state_name(next), order_event_name(OE_PAID), note, a);

@@ -102,6 +102,12 @@ static int live_key(struct db_conn *c, struct issue_ctx *x, char *detail, size_t
 	return rc == DB_OK ? PKI_OK : PKI_INTERNAL;
 }
 
+/* The state the order must be in for rq's issuance. */
+static const char *issue_state(const struct pki_issue_req *rq)
+{
+	return rq->order_state != NULL ? rq->order_state : PKI_ISSUE_STATE;
+}
+
 /* Reads the order; *existing is set when it already has its certificate (loaded into x->out).
  * Returns PKI_OK or an error. */
 static int load_order(struct db_conn *c, struct issue_ctx *x, int *existing, char *detail, size_t dl)
@@ -114,9 +120,9 @@ static int load_order(struct db_conn *c, struct issue_ctx *x, int *existing, cha
 		return PKI_INTERNAL;
 	if (store_cert_of_order(c, x->order.id, x->rq->kind, x->out) == DB_OK)
 		return *existing = 1, PKI_OK;
-	if (strcmp(x->order.state, PKI_ISSUE_STATE) != 0)
+	if (strcmp(x->order.state, issue_state(x->rq)) != 0)
 		return snprintf(detail, dl, "order in state %s", x->order.state), PKI_ORDER_STATE;
-	return live_key(c, x, detail, dl);
+	return x->rq->without_key ? PKI_OK : live_key(c, x, detail, dl);
 }
 
 /* Reads what the certificate needs (organisation, profile, CA) and checks the key is not another
@@ -243,6 +249,7 @@ static int make(struct issue_ctx *x, char *detail, size_t dl)
 	in.uscc = x->org.uscc;
 	in.years = x->years;
 	in.now = time(NULL);
+	in.not_after = x->rq->not_after;
 	in.serial = serial;
 	draft = pki_tbs_build(&in, detail, dl);
 	if (draft == NULL)
@@ -267,7 +274,7 @@ struct store_arg {
 static int store_tx(struct db_conn *c, void *arg)
 {
 	struct store_arg *s = arg;
-	s->rc = store_cert_insert(c, s->x->out, s->x->order.order_no, PKI_ISSUE_STATE, s->x->rq->actor);
+	s->rc = store_cert_insert(c, s->x->out, s->x->order.order_no, issue_state(s->x->rq), s->x->rq->actor);
 	return s->rc;
 }
 
@@ -282,7 +289,7 @@ static int save(struct db *db, struct issue_ctx *x, int *created, char *detail, 
 	if (rc == DB_OK)
 		return *created = 1, PKI_OK;
 	if (s.rc == DB_NOTFOUND)
-		return snprintf(detail, dl, "order left %s meanwhile", PKI_ISSUE_STATE), PKI_ORDER_STATE;
+		return snprintf(detail, dl, "order left %s meanwhile", issue_state(x->rq)), PKI_ORDER_STATE;
 	if (s.rc != DB_CONFLICT)
 		return PKI_INTERNAL;
 	store_cert_free(x->out);

@@ -3,6 +3,7 @@
 #ifndef CERTDESK_PKI_ISSUE_H
 #define CERTDESK_PKI_ISSUE_H
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -20,7 +21,14 @@ struct pki_issue_req {
 	const char *kind;          /* "sign", or "enc": the encryption certificate of a dual profile */
 	const char *signer_socket; /* certdesk-signer's UNIX socket */
 	const struct actor *actor;
-	EVP_PKEY *key; /* kind "enc": the key certdesk generated (km_issue), instead of a CSR's */
+	EVP_PKEY *key; /* kind "enc": the key certdesk generated (km_issue), instead of a CSR's; a
+			* renewal's recertify: the old certificate's public key */
+	/* Renewals (issue 15): the state the order must be in (NULL: PKI_ISSUE_STATE), no USB key being
+	 * produced needed (without_key), and the end of the validity when not 0 (the old certificate's
+	 * notAfter + the years paid; still capped by the CA's). */
+	const char *order_state;
+	int without_key;
+	time_t not_after;
 };
 
 /* The keyUsage of an encryption certificate for a key of alg (enum pki_alg): RSA

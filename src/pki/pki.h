@@ -104,6 +104,7 @@ struct pki_tbs_in {
 	const char *uscc;         /* its unified social credit code */
 	int years;                /* years paid (1..9) */
 	time_t now;
+	time_t not_after;         /* when not 0: the end of the validity (a renewal), else from years */
 	const unsigned char *serial; /* PKI_SERIAL_LEN bytes (pki_serial_new) */
 };
 #define PKI_SERIAL_LEN 16

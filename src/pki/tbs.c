@@ -173,16 +173,16 @@ static int add_extensions(X509 *x, X509 *ca, const struct cert_profile_rec *p, c
 	return 0;
 }
 
-/* Sets notBefore = now and notAfter = now + years * months_per_year months - 1 s, within the CA's
- * validity. Returns 0 or -1. */
-static int set_validity(X509 *x, X509 *ca, time_t now, int years, int months_per_year)
+/* Sets notBefore = now and notAfter = now + years * months_per_year months - 1 s (or not_after when
+ * set: a renewal continues from the old expiry), within the CA's validity. Returns 0 or -1. */
+static int set_validity(X509 *x, X509 *ca, time_t now, int years, int months_per_year, time_t not_after)
 {
 	struct tm tm = {0};
 	time_t end;
 
 	gmtime_r(&now, &tm);
 	tm.tm_mon += years * months_per_year;
-	end = timegm(&tm) - 1;
+	end = not_after > now ? not_after : timegm(&tm) - 1;
 	if (ASN1_TIME_compare(X509_get0_notAfter(ca), X509_get0_notBefore(ca)) <= 0)
 		return -1;
 	/* ASN1_TIME_set picks UTCTime through 2049 and GeneralizedTime from 2050 (RFC 5280 4.1.2.5) */
@@ -240,7 +240,7 @@ X509 *pki_tbs_build(const struct pki_tbs_in *in, char *err, size_t errlen)
 		goto fail;
 	if (set_names(x, in, err, errlen) != 0)
 		goto fail;
-	if (set_validity(x, in->ca, in->now, in->years, in->profile->months_per_year) != 0) {
+	if (set_validity(x, in->ca, in->now, in->years, in->profile->months_per_year, in->not_after) != 0) {
 		snprintf(err, errlen, "validity");
 		goto fail;
 	}

@@ -109,11 +109,11 @@ int store_invoice_queue(struct db_conn *c, json_t **items)
 		c,
 		"SELECT o.order_no, g.name, g.uscc, o.key_type, o.state, o.price_fen, o.form,"
 		" COALESCE((SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.id"
-		" AND e.to_state = 'awaiting_paper'), o.submitted_at, o.created_at) AS since"
+		" AND e.to_state IN ('awaiting_paper', 'paid')), o.submitted_at, o.created_at) AS since"
 		" FROM orders o JOIN organisations g ON g.id = o.org_id"
 		" WHERE o.state IN ('awaiting_paper', 'paper_sent', 'paper_rejected', 'producing', "
 		"'produced',"
-		" 'shipped', 'completed') AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id)"
+		" 'shipped', 'completed', 'paid', 'issued') AND o.kind <> 'imported' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id)"
 		" ORDER BY 8, o.id LIMIT 500",
 		NULL, 0, &r);
 

@@ -1,0 +1,373 @@
+/* Online renewal (issue 15): writing the renewed certificate onto the key (下载证书到USBKEY).
+ * POST .../issue proves again that the key now plugged in is the one paid for (a fresh challenge),
+ * then issues once per renewal and kind: recertify gives the same public keys new certificates
+ * (signing: the old certificate's key; encryption: the old encryption certificate's), rekey certifies
+ * a new signing key whose CSR the old key also signed. The validity continues from the old expiry.
+ * POST .../complete takes the read-back from the key: byte-equal, the renewal is completed and only
+ * then the old certificates are revoked (superseded), CRL and OCSP following. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "api/form.h"
+#include "api/renewal.h"
+#include "config/config.h"
+#include "pki/issue.h"
+#include "pki/pki.h"
+#include "pki/publish.h"
+#include "util/strutil.h"
+#include "util/timefmt.h"
+
+/* Checks the fresh challenge of the body: signed by the key of the certificate renewed. Returns 0, or
+ * -1 after replying (401 challenge_invalid, 409 key_changed). */
+static int fresh_proof(struct http_req *r, struct db_conn *c, json_t *body, const struct renewal *rn)
+{
+	const char *cid = json_string_value(json_object_get(body, "challenge_id"));
+	const char *sig = json_string_value(json_object_get(body, "signature"));
+	char bound[48] = "";
+	int rc = cid != NULL && sig != NULL ? renewal_check_challenge(c, cid, sig, rn->old.serial, bound) : 1;
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		return api_internal(r, "renewal: challenge"), -1;
+	if (rc == 1)
+		return http_reply_error(r, 401, "challenge_invalid",
+					"验证失败或已过期，请重新插入证书（CA锁）并输入密码后重试", NULL),
+		       -1;
+	/* another certificate's challenge, or a signature of another key: paid for key A, key B is in */
+	return http_reply_error(r, 409, "key_changed",
+				"插入的证书（CA锁）不是缴费时的证书，请插入原证书后重试，切勿更换证书", NULL),
+	       -1;
+}
+
+/* The rekey request: the new key's CSR (PEM) and the old key's signature over its DER. Returns the
+ * CSR DER (caller frees) in *der, or -1 after replying 422. */
+static int rekey_csr(struct http_req *r, json_t *body, const struct renewal *rn, unsigned char **der,
+		     size_t *derlen)
+{
+	const char *pem = json_string_value(json_object_get(body, "csr"));
+	const char *old_sig = json_string_value(json_object_get(body, "csr_old_signature"));
+	X509_REQ *req = pem != NULL ? pki_csr_decode((const unsigned char *)pem, strlen(pem)) : NULL;
+	X509 *old = pki_cert_from_b64(rn->old.der_b64);
+	unsigned char *sig = NULL, *p = NULL;
+	size_t siglen = 0;
+	int len = req != NULL ? i2d_X509_REQ(req, &p) : -1, ok = 0;
+
+	if (len > 0 && old_sig != NULL && (sig = pki_b64_decode(old_sig, &siglen)) != NULL && old != NULL)
+		ok = renewal_sig_ok(X509_get0_pubkey(old), p, (size_t)len, sig, siglen);
+	X509_REQ_free(req);
+	X509_free(old);
+	free(sig);
+	if (len <= 0) {
+		OPENSSL_free(p);
+		return http_reply_error(r, 422, "csr_invalid", "证书请求无法读取，请重试", "csr"), -1;
+	}
+	if (!ok) {
+		OPENSSL_free(p);
+		return http_reply_error(r, 422, "csr_old_signature_invalid",
+					"原证书对新证书请求的签名验证失败，请插入原证书（CA锁）后重试",
+					"csr_old_signature"),
+		       -1;
+	}
+	*der = malloc((size_t)len);
+	memcpy(*der, p, (size_t)len);
+	*derlen = (size_t)len;
+	OPENSSL_free(p);
+	return 0;
+}
+
+/* Issues (or finds) the renewal's certificate of kind for key (or the CSR). Returns PKI_OK with *out. */
+static int issue_one(struct http_req *r, const struct renewal *rn, const char *kind, EVP_PKEY *key,
+		     const unsigned char *csr, size_t csrlen, time_t not_after, struct cert_rec *out, char *detail,
+		     size_t dl)
+{
+	struct app *app = http_ctx(r);
+	struct actor a = api_actor(r);
+	int created = 0;
+	struct pki_issue_req rq = {.order_no = rn->o.order_no,
+				   .csr = csr,
+				   .csrlen = csrlen,
+				   .kind = kind,
+				   .signer_socket = app->cfg->signer_socket,
+				   .actor = &a,
+				   .key = key,
+				   .order_state = "paid",
+				   .without_key = 1,
+				   .not_after = not_after};
+
+	return pki_issue(app->db, &rq, out, &created, detail, dl);
+}
+
+/* The public key of the certificate v (caller frees), or NULL. */
+static EVP_PKEY *key_of(const struct cert_rec *v)
+{
+	X509 *x = pki_cert_from_b64(v->der_b64);
+	EVP_PKEY *k = x != NULL ? X509_get_pubkey(x) : NULL;
+
+	X509_free(x);
+	return k;
+}
+
+struct issue_job {
+	struct renewal rn;
+	struct cert_rec enc_old; /* recertify of a dual profile: the old encryption certificate */
+	int dual, rekey;
+	unsigned char *csr;
+	size_t csrlen;
+	struct cert_rec sign, enc;
+};
+
+/* Issues what the renewal needs, holding no pooled connection (the signer works). Returns 0, or -1
+ * after replying. */
+static int issue_all(struct http_req *r, struct issue_job *j)
+{
+	char detail[512];
+	EVP_PKEY *k = j->rekey ? NULL : key_of(&j->rn.old);
+	time_t na = renewal_new_not_after(&j->rn, renewal_years(&j->rn), time(NULL));
+	int rc = issue_one(r, &j->rn, "sign", k, j->csr, j->csrlen, na, &j->sign, detail, sizeof(detail));
+
+	EVP_PKEY_free(k);
+	if (rc == PKI_OK && j->dual) {
+		k = key_of(&j->enc_old);
+		rc = k != NULL ? issue_one(r, &j->rn, "enc", k, NULL, 0, na, &j->enc, detail, sizeof(detail))
+			       : PKI_INTERNAL;
+		EVP_PKEY_free(k);
+	}
+	if (rc == PKI_OK)
+		return 0;
+	fprintf(stderr, "certdeskd: renewal %s not issued: %s\n", j->rn.o.order_no, detail);
+	http_reply_error(r, pki_err_status(rc), pki_err_code(rc), pki_err_message(rc), NULL);
+	return -1;
+}
+
+/* The issue reply: the certificates and their validity. */
+static json_t *issue_reply(const struct issue_job *j)
+{
+	json_t *certs = json_array();
+
+	json_array_append_new(certs, json_pack("{s:s, s:s, s:s}", "usage", "sign", "serial", j->sign.serial, "der",
+					       j->sign.der_b64));
+	if (j->dual)
+		json_array_append_new(certs, json_pack("{s:s, s:s, s:s}", "usage", "enc", "serial", j->enc.serial,
+						       "der", j->enc.der_b64));
+	return json_pack("{s:s, s:o, s:s, s:s, s:s}", "renewal_no", j->rn.o.order_no, "certificates", certs,
+			 "not_before", j->sign.not_before, "not_after", j->sign.not_after, "state", "issued");
+}
+
+static void job_free(struct issue_job *j)
+{
+	renewal_free(&j->rn);
+	store_cert_free(&j->enc_old);
+	store_cert_free(&j->sign);
+	store_cert_free(&j->enc);
+	free(j->csr);
+}
+
+/* POST /api/v1/renewals/{renewal_no}/issue (token) {challenge_id, signature, csr?, csr_old_signature?}:
+ * the renewed certificates, issued once (a retry gets the same ones). */
+int api_renewal_issue(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	json_t *body = http_json_body(r);
+	struct issue_job j = {0};
+	struct actor a = api_actor(r);
+	struct db_conn *c;
+	int ok = -1, rc;
+
+	if (body == NULL)
+		return 0;
+	c = db_acquire(app->db);
+	if (renewal_load(r, c, &j.rn) != 0)
+		goto out;
+	if (strcmp(j.rn.o.state, "paid") != 0 && strcmp(j.rn.o.state, "issued") != 0) {
+		http_reply_error(r, 409, "state_conflict",
+				 strcmp(j.rn.o.state, "awaiting_payment") == 0 ? "请先完成缴费" : "该更新业务已完成",
+				 NULL);
+		goto out;
+	}
+	if (fresh_proof(r, c, body, &j.rn) != 0)
+		goto out;
+	j.dual = j.rn.have_profile && j.rn.profile.dual;
+	j.rekey = strcmp(j.rn.set.mode, "rekey") == 0 && strcmp(j.rn.o.state, "paid") == 0;
+	if (j.dual && store_cert_sibling(c, &j.rn.old, "enc", &j.enc_old) != DB_OK) {
+		http_reply_error(r, 409, "enc_certificate_missing", "未找到原加密证书，请联系客服", NULL);
+		goto out;
+	}
+	/* already issued: the same certificates, whatever the body says (no second issuance) */
+	if (j.rekey && store_cert_of_order(c, j.rn.o.id, "sign", &j.sign) == DB_OK)
+		j.rekey = 0;
+	store_cert_free(&j.sign);
+	memset(&j.sign, 0, sizeof(j.sign));
+	if (j.rekey && rekey_csr(r, body, &j.rn, &j.csr, &j.csrlen) != 0)
+		goto out;
+	db_release(c);
+	c = NULL;
+	if (issue_all(r, &j) != 0)
+		goto out;
+	c = db_acquire(app->db);
+	rc = store_order_transition(c, j.rn.o.id, "paid", "issued", "issue", j.sign.serial, &a);
+	if (rc != DB_OK && rc != DB_NOTFOUND) {
+		api_internal(r, "renewal: issued");
+		goto out;
+	}
+	ok = 0;
+out:
+	if (c != NULL)
+		db_release(c);
+	if (ok == 0)
+		http_reply_json(r, 200, issue_reply(&j));
+	job_free(&j);
+	json_decref(body);
+	return 0;
+}
+
+/* --- completion --- */
+
+/* 1 when the read-back list holds exactly the certificate v for usage (and nothing else for it). */
+static int read_back_has(json_t *certs, const char *usage, const struct cert_rec *v)
+{
+	json_t *e;
+	size_t i;
+	int n = 0, same = 0;
+
+	json_array_foreach (certs, i, e) {
+		const char *u = json_string_value(json_object_get(e, "usage"));
+		const char *der = json_string_value(json_object_get(e, "der"));
+		if (u == NULL || strcmp(u, usage) != 0)
+			continue;
+		n++;
+		same = der != NULL && strcmp(der, v->der_b64) == 0;
+	}
+	return n == 1 && same;
+}
+
+struct complete_tx {
+	struct renewal *rn;
+	const struct actor *a;
+	const char *enc_old_serial; /* "" when none */
+	json_t *revoked;            /* serials revoked */
+};
+
+/* completed, then the old certificates revoked (superseded), in one transaction. */
+static int complete_tx(struct db_conn *c, void *arg)
+{
+	struct complete_tx *t = arg;
+	struct cert_rec v = {0};
+	int rc = store_order_transition(c, t->rn->o.id, "issued", "completed", "confirm", NULL, t->a);
+
+	json_array_clear(t->revoked);
+	if (rc == DB_OK) {
+		rc = store_cert_revoke(c, t->rn->old.serial, "superseded", t->a, &v);
+		store_cert_free(&v);
+		if (rc == DB_OK)
+			json_array_append_new(t->revoked, json_string(t->rn->old.serial));
+		else if (rc == DB_CONFLICT)
+			rc = DB_OK; /* revoked already (by staff): nothing to supersede */
+	}
+	if (rc == DB_OK && t->enc_old_serial[0] != '\0') {
+		memset(&v, 0, sizeof(v));
+		rc = store_cert_revoke(c, t->enc_old_serial, "superseded", t->a, &v);
+		store_cert_free(&v);
+		if (rc == DB_OK)
+			json_array_append_new(t->revoked, json_string(t->enc_old_serial));
+		else if (rc == DB_CONFLICT)
+			rc = DB_OK;
+	}
+	if (rc == DB_OK)
+		rc = store_audit_order(c, t->a, "renewal.complete", t->rn->o.order_no,
+				       json_pack("{s:s, s:O}", "renews_serial", t->rn->old.serial, "revoked", t->revoked));
+	return rc;
+}
+
+/* Publishes the CRL and OCSP responses of the certificates revoked (the publishing job does it later
+ * when the signer is down). */
+static void publish(struct http_req *r, const char *ca_key_id, json_t *revoked)
+{
+	struct app *app = http_ctx(r);
+	struct pki_publisher p = {app->db, app->cfg->signer_socket, app->cfg->ca_crl_interval_s,
+				  app->cfg->ca_ocsp_validity_s};
+	char err[512];
+	json_t *sv;
+	size_t i;
+
+	if (json_array_size(revoked) == 0)
+		return;
+	if (pki_publish_crl(&p, ca_key_id, err, sizeof(err)) != 0)
+		fprintf(stderr, "certdeskd: CRL after a renewal not published yet: %s\n", err);
+	json_array_foreach (revoked, i, sv)
+		if (pki_publish_ocsp(&p, json_string_value(sv), err, sizeof(err)) != 0)
+			fprintf(stderr, "certdeskd: OCSP of %s not published yet: %s\n", json_string_value(sv), err);
+}
+
+/* POST /api/v1/renewals/{renewal_no}/complete (token) {certificates: [{usage, der}], seals?}: the
+ * read-back from the key; byte-equal, the renewal is completed and the old certificates superseded. */
+int api_renewal_complete(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	json_t *body = http_json_body(r), *certs, *reply = NULL;
+	struct renewal rn = {0};
+	struct cert_rec sign = {0}, enc = {0}, enc_old = {0};
+	struct actor a = api_actor(r);
+	struct complete_tx t = {&rn, &a, "", json_array()};
+	struct db_conn *c;
+	int dual, rc;
+
+	if (body == NULL)
+		return 0;
+	c = db_acquire(app->db);
+	if (renewal_load(r, c, &rn) != 0)
+		goto out;
+	dual = rn.have_profile && rn.profile.dual;
+	if (strcmp(rn.o.state, "issued") != 0 && strcmp(rn.o.state, "completed") != 0) {
+		http_reply_error(r, 409, "state_conflict", "新证书尚未签发，请先点击“下载证书到USBKEY”", NULL);
+		goto out;
+	}
+	certs = json_object_get(body, "certificates");
+	if (store_cert_of_order(c, rn.o.id, "sign", &sign) != DB_OK ||
+	    (dual && store_cert_of_order(c, rn.o.id, "enc", &enc) != DB_OK)) {
+		api_internal(r, "renewal: issued certificates");
+		goto out;
+	}
+	if (!json_is_array(certs) || !read_back_has(certs, "sign", &sign) ||
+	    (dual && !read_back_has(certs, "enc", &enc))) {
+		http_reply_error(r, 409, "readback_mismatch",
+				 dual ? "从证书（CA锁）读回的签名证书或加密证书与签发的不一致，请重新下载证书到USBKEY"
+				      : "从证书（CA锁）读回的证书与签发的不一致，请重新下载证书到USBKEY",
+				 "certificates");
+		goto out;
+	}
+	if (strcmp(rn.o.state, "issued") == 0) {
+		if (dual && store_cert_sibling(c, &rn.old, "enc", &enc_old) == DB_OK)
+			t.enc_old_serial = enc_old.serial;
+		db_release(c);
+		c = NULL;
+		rc = db_tx(app->db, complete_tx, &t);
+		if (rc != DB_OK && rc != DB_NOTFOUND) {
+			api_internal(r, "renewal: complete");
+			goto out;
+		}
+		publish(r, rn.old.ca_key_id, t.revoked);
+		c = db_acquire(app->db);
+		store_order_free(&rn.o);
+		if (store_order_get(c, http_param(r, "renewal_no"), &rn.o) != DB_OK) {
+			api_internal(r, "renewal: reload");
+			goto out;
+		}
+	}
+	reply = renewal_json(c, &rn);
+	http_reply_json(r, 200, reply);
+out:
+	if (c != NULL)
+		db_release(c);
+	json_decref(t.revoked);
+	store_cert_free(&sign);
+	store_cert_free(&enc);
+	store_cert_free(&enc_old);
+	renewal_free(&rn);
+	json_decref(body);
+	return 0;
+}

@@ -1,0 +1,695 @@
+/* Online renewal, certdeskd's side (issue 15): certificates produced the way production does it
+ * (keys made here with OpenSSL: an SM2 dual main key, a P-256 secondary key) are renewed through the
+ * public routes: a one-time challenge bound to the certificate and its proof (forged, replayed and
+ * expired proofs 401), unknown 404, revoked and outside the window 409; the renewal order (bad tax
+ * number and ID number 422, a second create the same renewal, the price from the catalogue), paid
+ * through the WeChat Pay simulator; issue (recertify: the same public keys, new serials, notAfter =
+ * old notAfter + the years; a retry the same certificates; another key's signature key_changed), the
+ * read-back (wrong 409, right: completed, the old certificates revoked superseded only then); rekey on
+ * the P-256 certificate (the CSR also signed by the old key). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "harness.h"
+#include "store/store.h"
+
+#define SM2_ID "1234567812345678"
+
+static struct srv S;
+static struct config cfg;
+static struct db *db;
+static struct client org, org2, producer, admin, finance;
+static int skipped;
+
+#define FULL_FORM                                                                                         \
+	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
+	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                  \
+	"\"11010519491231002X\",\"handler_email\":\"zhang@example.com\",\"invoice_email\":"              \
+	"\"fp@example.com\",\"recipient_name\":\"王五\",\"recipient_mobile\":\"13700137000\","          \
+	"\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
+
+#define ORG_INVOICE                                                                                        \
+	"{\"kind\":\"org\",\"handler_name\":\"张三\",\"phone\":\"13800138000\",\"unit_name\":\"鹰潭更新测试有限公司\"," \
+	"\"tax_number\":\"%s\",\"email\":\"fp@example.com\"}"
+
+/* Returns the string field name of j (a copy, so j can be freed). */
+static const char *str(json_t *j, const char *name)
+{
+	static char buf[8][8192];
+	static int n;
+	const char *s = json_string_value(json_object_get(j, name));
+
+	assert_non_null(s);
+	n = (n + 1) % 8;
+	snprintf(buf[n], sizeof(buf[n]), "%s", s);
+	return buf[n];
+}
+
+static void sql(const char *text, const char *arg)
+{
+	struct db_conn *c = db_acquire(db);
+	if (arg != NULL)
+		assert_int_equal(db_exec(c, text, DB_ARGS(DB_TEXT(arg)), NULL), DB_OK);
+	else
+		assert_int_equal(db_exec(c, text, DB_NOARGS, NULL), DB_OK);
+	db_release(c);
+}
+
+/* Returns a PEM CSR signed by k (SM2 with the ID and SM3, else SHA-256). Caller frees. */
+static char *make_csr(EVP_PKEY *k, unsigned char **der, int *derlen)
+{
+	X509_REQ *req = X509_REQ_new();
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(k, NULL);
+	BIO *b = BIO_new(BIO_s_mem());
+	int sm2 = EVP_PKEY_is_a(k, "SM2");
+	char *p, *out;
+	long n;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"USB key", -1, -1, 0);
+	X509_REQ_set_pubkey(req, k);
+	if (sm2)
+		assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
+	EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
+	assert_int_equal(EVP_DigestSignInit(mctx, NULL, sm2 ? EVP_sm3() : EVP_sha256(), NULL, k), 1);
+	assert_true(X509_REQ_sign_ctx(req, mctx) > 0);
+	PEM_write_bio_X509_REQ(b, req);
+	n = BIO_get_mem_data(b, &p);
+	out = calloc(1, (size_t)n + 1);
+	memcpy(out, p, (size_t)n);
+	if (der != NULL) {
+		*der = NULL;
+		*derlen = i2d_X509_REQ(req, der);
+	}
+	BIO_free(b);
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_CTX_free(pctx);
+	X509_REQ_free(req);
+	return out;
+}
+
+/* Returns base64 of k's signature over data (as the agent signs). Caller frees. */
+static char *sign_b64(EVP_PKEY *k, const unsigned char *data, size_t len)
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char sig[600];
+	size_t siglen = sizeof(sig);
+	int sm2 = EVP_PKEY_is_a(k, "SM2");
+	char *out = calloc(1, 1024);
+
+	if (sm2) {
+		pctx = EVP_PKEY_CTX_new(k, NULL);
+		assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
+		EVP_MD_CTX_set_pkey_ctx(m, pctx);
+	}
+	assert_int_equal(EVP_DigestSignInit(m, NULL, sm2 ? EVP_sm3() : EVP_sha256(), NULL, k), 1);
+	assert_int_equal(EVP_DigestSign(m, sig, &siglen, data, len), 1);
+	EVP_EncodeBlock((unsigned char *)out, sig, (int)siglen);
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_CTX_free(pctx);
+	return out;
+}
+
+/* Returns the base64 DER of the PEM certificate pem (caller frees). */
+static char *der_of_pem(const char *pem)
+{
+	const char *p = strstr(pem, "-----\n") + 6, *e = strstr(pem, "-----END");
+	char *out = calloc(1, strlen(pem)), *o = out;
+
+	for (; p < e; p++)
+		if (*p != '\n' && *p != '\r')
+			*o++ = *p;
+	return out;
+}
+
+/* A certificate produced onto a key: sign (and enc for dual) base64 DER and serials. */
+struct produced {
+	char no[32];
+	char sign_der[4096], enc_der[4096];
+	char sign_serial[48], enc_serial[48];
+	char not_after[32];
+};
+
+/* Produces an order of key_type for oc onto key serial keyserial (kind skf/pkcs11) with key k. */
+static void produce(struct client *oc, const char *key_type, const char *kind, const char *keyserial, EVP_PKEY *k,
+		    struct produced *p)
+{
+	json_t *j = NULL, *body;
+	char path[160], buf[10000], *csr, *text, *der;
+	struct db_conn *dc;
+
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(client_do(oc, "POST", "/api/v1/orders",
+				   "{\"project_code\":\"yingtan\",\"key_type\":\"secondary\",\"form\":" FULL_FORM "}", &j),
+			 201);
+	snprintf(p->no, sizeof(p->no), "%s", str(j, "order_no"));
+	json_decref(j);
+	dc = db_acquire(db);
+	assert_int_equal(db_exec(dc,
+				 "UPDATE orders SET state = 'producing', submitted_at = created_at, key_type = ?"
+				 " WHERE order_no = ?",
+				 DB_ARGS(DB_TEXT(key_type), DB_TEXT(p->no)), NULL),
+			 DB_OK);
+	db_release(dc);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production", p->no);
+	snprintf(buf, sizeof(buf), "{\"kind\":\"%s\",\"serial\":\"%s\",\"model\":\"SoftKey 1\",\"manufacturer\":\"x\"}",
+		 kind, keyserial);
+	assert_int_equal(client_do(&producer, "POST", path, buf, &j), 201);
+	json_decref(j);
+	csr = make_csr(k, NULL, NULL);
+	body = json_pack("{s:s}", "csr", csr);
+	text = json_dumps(body, JSON_COMPACT);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/certificates", p->no);
+	assert_int_equal(client_do(&producer, "POST", path, text, &j), 201);
+	free(text);
+	free(csr);
+	json_decref(body);
+	snprintf(p->sign_serial, sizeof(p->sign_serial), "%s", str(j, "serial"));
+	snprintf(p->not_after, sizeof(p->not_after), "%s", str(j, "not_after"));
+	der = der_of_pem(str(j, "pem"));
+	snprintf(p->sign_der, sizeof(p->sign_der), "%s", der);
+	free(der);
+	if (json_object_get(j, "enc_certificate") != NULL) {
+		der = der_of_pem(str(json_object_get(j, "enc_certificate"), "pem"));
+		snprintf(p->enc_der, sizeof(p->enc_der), "%s", der);
+		free(der);
+		snprintf(p->enc_serial, sizeof(p->enc_serial), "%s", str(json_object_get(j, "enc_certificate"), "serial"));
+	}
+	json_decref(j);
+	/* written onto the key and shipped (the read-back, seals included, is test_production's) */
+	sql("UPDATE usb_keys SET state = 'written', written_at = created_at WHERE serial = ?", keyserial);
+	sql("UPDATE orders SET state = 'shipped' WHERE order_no = ?", p->no);
+}
+
+/* A public request with an optional renewal token; returns the status, the reply in *j. */
+static long pub(const char *method, const char *path, const char *body, const char *token, json_t **j)
+{
+	char th[120];
+	const char *h[] = {"Content-Type: application/json", NULL, NULL};
+	struct resp r;
+	long st;
+
+	if (token != NULL) {
+		snprintf(th, sizeof(th), "X-Renewal-Token: %s", token);
+		h[1] = th;
+	}
+	assert_int_equal(http_do(&S, method, path, body, body != NULL ? strlen(body) : 0, h, &r), 0);
+	st = r.status;
+	if (j != NULL)
+		*j = r.body != NULL ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+	resp_free(&r);
+	return st;
+}
+
+/* POSTs a challenge for the certificate der; returns the status, the reply in *j. */
+static long challenge(const char *der, json_t **j)
+{
+	char body[5000];
+
+	snprintf(body, sizeof(body), "{\"certificate\":\"%s\"}", der);
+	return pub("POST", "/api/v1/renewals/challenge", body, NULL, j);
+}
+
+/* Gets a challenge for der and signs it with k: *id and the signature (caller frees). */
+static char *signed_challenge(const char *der, EVP_PKEY *k, char id[64])
+{
+	json_t *j = NULL;
+	unsigned char bytes[64];
+	char *sig;
+	int n;
+
+	assert_int_equal(challenge(der, &j), 200);
+	snprintf(id, 64, "%s", str(j, "challenge_id"));
+	n = EVP_DecodeBlock(bytes, (const unsigned char *)str(j, "challenge"), 44);
+	assert_int_equal(n - 1, 32); /* 44 base64 characters with one '=' */
+	sig = sign_b64(k, bytes, 32);
+	json_decref(j);
+	return sig;
+}
+
+/* Proves possession of der's key k; returns the status, the token in tok. */
+static long prove(const char *der, EVP_PKEY *k, char tok[80], json_t **jout)
+{
+	char id[64], body[2000], *sig = signed_challenge(der, k, id);
+	json_t *j = NULL;
+	long st;
+
+	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
+	free(sig);
+	st = pub("POST", "/api/v1/renewals/prove", body, NULL, &j);
+	if (st == 200)
+		snprintf(tok, 80, "%s", str(j, "token"));
+	if (jout != NULL)
+		*jout = j;
+	else
+		json_decref(j);
+	return st;
+}
+
+/* Pays renewal no through the WeChat Pay simulator and waits until it is paid. */
+static void pay(const char *no, const char *tok)
+{
+	char path[160], trade[80];
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments", no);
+	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 200);
+	snprintf(trade, sizeof(trade), "%s", str(json_object_get(j, "attempt"), "out_trade_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", trade);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s", no);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(pub("GET", path, NULL, tok, &j), 200);
+		int paid = strcmp(str(j, "state"), "paid") == 0;
+		json_decref(j);
+		if (paid)
+			return;
+		usleep(100 * 1000);
+	}
+	fail_msg("renewal %s not paid", no);
+}
+
+/* POSTs .../issue for no with a fresh challenge of der signed by k (and extra JSON members). */
+static long issue(const char *no, const char *tok, const char *der, EVP_PKEY *k, const char *extra, json_t **j)
+{
+	char id[64], path[160], *sig = signed_challenge(der, k, id), *body = malloc(20000);
+	long st;
+
+	snprintf(body, 20000, "{\"challenge_id\":\"%s\",\"signature\":\"%s\"%s}", id, sig, extra != NULL ? extra : "");
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/issue", no);
+	st = pub("POST", path, body, tok, j);
+	free(body);
+	free(sig);
+	return st;
+}
+
+/* Returns the certificate of base64 DER b64 (caller frees). */
+static X509 *x509_of(const char *b64)
+{
+	size_t len = strlen(b64);
+	unsigned char *der = malloc(len);
+	const unsigned char *p = der;
+	int n = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)len);
+	X509 *x;
+
+	/* EVP_DecodeBlock counts the padding as zero bytes */
+	n -= (len > 0 && b64[len - 1] == '=') + (len > 1 && b64[len - 2] == '=');
+	x = d2i_X509(NULL, &p, n);
+	free(der);
+	assert_non_null(x);
+	return x;
+}
+
+/* 1 when the two certificates certify the same public key. */
+static int same_key(const char *a, const char *b)
+{
+	X509 *xa = x509_of(a), *xb = x509_of(b);
+	int same = EVP_PKEY_eq(X509_get0_pubkey(xa), X509_get0_pubkey(xb)) == 1;
+
+	X509_free(xa);
+	X509_free(xb);
+	return same;
+}
+
+/* RFC 3339 text + months (UTC). */
+static void plus_months(const char *t, int months, char out[32])
+{
+	struct tm tm = {0};
+	time_t v;
+
+	assert_non_null(strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm));
+	tm.tm_mon += months;
+	v = timegm(&tm);
+	gmtime_r(&v, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct produced dual, p256;
+static EVP_PKEY *dual_key, *p256_key;
+
+static int setup(void **state)
+{
+	char err[512];
+	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
+	int rc;
+	(void)state;
+
+	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
+		return -1;
+	rc = harness_start_ca(&S);
+	if (rc == 77) {
+		skipped = 1;
+		return 0;
+	}
+	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+		return -1;
+	client_init(&org, &S, "org");
+	client_init(&org2, &S, "org2");
+	client_init(&producer, &S, "producer");
+	client_init(&admin, &S, "admin");
+	client_init(&finance, &S, "finance");
+	if (client_register_login(&org, "鹰潭更新测试有限公司", "91310115MA1K3BTP2B", "13800138061") != 0 ||
+	    client_register_login(&org2, "鹰潭更新第二有限公司", "91110000600037341L", "13800138062") != 0 ||
+	    client_staff_login(&producer, "producer") != 0 || client_staff_login(&admin, "admin") != 0 ||
+	    client_staff_login(&finance, "finance") != 0)
+		return -1;
+	dual_key = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	p256_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	produce(&org, "main", "skf", "RENEW-SM2-1", dual_key, &dual);
+	produce(&org2, "secondary", "pkcs11", "RENEW-P256-1", p256_key, &p256);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int status;
+	(void)state;
+	EVP_PKEY_free(dual_key);
+	EVP_PKEY_free(p256_key);
+	if (db != NULL)
+		db_close(db);
+	config_free(&cfg);
+	status = harness_stop(&S);
+	harness_cleanup(&S);
+	return status == 0 ? 0 : -1;
+}
+
+/* Outside the window, unknown and bad certificates; then the window opened for the tests. */
+static void test_window_and_unknown(void **state)
+{
+	json_t *j = NULL;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	unsigned char *der = NULL;
+	char *b64;
+	int n;
+	(void)state;
+	if (skipped)
+		skip();
+	/* a fresh one-year certificate: the 90-day window is months away */
+	assert_int_equal(challenge(dual.sign_der, &j), 409);
+	assert_string_equal(error_code(j), "outside_window");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "起"));
+	json_decref(j);
+	/* not this CA's: 404; not a certificate: 422 */
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 12345);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8, (const unsigned char *)"x", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	X509_sign(x, k, EVP_sha256());
+	n = i2d_X509(x, &der);
+	b64 = calloc(1, (size_t)n * 2 + 4);
+	EVP_EncodeBlock((unsigned char *)b64, der, n);
+	assert_int_equal(challenge(b64, &j), 404);
+	assert_string_equal(error_code(j), "cert_unknown");
+	json_decref(j);
+	assert_int_equal(challenge("bm90IGEgY2VydA==", &j), 422);
+	assert_string_equal(error_code(j), "certificate_invalid");
+	json_decref(j);
+	free(b64);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	/* the project's window opened wide enough for a one-year certificate */
+	sql("UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
+	assert_int_equal(challenge(dual.sign_der, &j), 200);
+	assert_string_equal(str(json_object_get(j, "certificate"), "serial"), dual.sign_serial);
+	assert_string_equal(str(json_object_get(j, "certificate"), "uscc"), "91310115MA1K3BTP2B");
+	assert_string_equal(str(json_object_get(j, "project"), "code"), "yingtan");
+	assert_string_equal(str(j, "key_type"), "main");
+	assert_string_equal(str(j, "mode"), "recertify");
+	assert_true(json_is_true(json_object_get(j, "dual")));
+	assert_int_equal(json_integer_value(json_object_get(j, "price_per_year_fen")), 22000);
+	assert_int_equal(json_array_size(json_object_get(j, "years_options")), 3);
+	assert_non_null(json_object_get(json_object_get(j, "window"), "opens_at"));
+	assert_null(json_object_get(j, "renewal"));
+	json_decref(j);
+}
+
+/* Proofs: right, forged, replayed, expired. */
+static void test_proofs(void **state)
+{
+	char id[64], body[2000], tok[80], *sig;
+	json_t *j = NULL;
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	(void)state;
+	if (skipped)
+		skip();
+	assert_int_equal(prove(dual.sign_der, dual_key, tok, NULL), 200);
+	assert_int_equal(strlen(tok), 64);
+	/* forged: another key's signature */
+	sig = signed_challenge(dual.sign_der, other, id);
+	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
+	free(sig);
+	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
+	assert_string_equal(error_code(j), "challenge_invalid");
+	json_decref(j);
+	/* replayed: a challenge is used up by its first proof */
+	sig = signed_challenge(dual.sign_der, dual_key, id);
+	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
+	free(sig);
+	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 200);
+	json_decref(j);
+	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
+	assert_string_equal(error_code(j), "challenge_invalid");
+	json_decref(j);
+	/* expired */
+	sig = signed_challenge(dual.sign_der, dual_key, id);
+	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
+	free(sig);
+	sql("UPDATE renewal_challenges SET expires_at = '2000-01-01T00:00:00Z' WHERE challenge_id = ?", id);
+	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
+	assert_string_equal(error_code(j), "challenge_invalid");
+	json_decref(j);
+	/* no token, a made-up token */
+	assert_int_equal(pub("POST", "/api/v1/renewals", "{}", NULL, &j), 401);
+	json_decref(j);
+	assert_int_equal(pub("POST", "/api/v1/renewals", "{}",
+			     "0000000000000000000000000000000000000000000000000000000000000000", &j),
+			 401);
+	assert_string_equal(error_code(j), "token_invalid");
+	json_decref(j);
+	/* the token is stored hashed only */
+	struct db_conn *c = db_acquire(db);
+	int64_t n = -1;
+	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM renewal_tokens WHERE token_hash = ?",
+				      DB_ARGS(DB_TEXT(tok)), &n),
+			 DB_OK);
+	assert_int_equal(n, 0);
+	db_release(c);
+	EVP_PKEY_free(other);
+}
+
+/* The whole recertify flow on the SM2 dual main key. */
+static void test_recertify_dual(void **state)
+{
+	char tok[80], tok2[80], body[3000], no[32], path[160], sign_serial[48], enc_serial[48], new_sign[4096],
+		new_enc[4096], want[32], certs[9000];
+	json_t *j = NULL, *c0, *c1;
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	(void)state;
+	if (skipped)
+		skip();
+	assert_int_equal(prove(dual.sign_der, dual_key, tok, NULL), 200);
+	/* bad invoice data */
+	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2X");
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 422);
+	assert_string_equal(str(json_object_get(j, "error"), "field"), "invoice.tax_number");
+	json_decref(j);
+	assert_int_equal(pub("POST", "/api/v1/renewals",
+			     "{\"years\":1,\"invoice\":{\"kind\":\"person\",\"name\":\"张三\",\"phone\":\"13800138000\","
+			     "\"id_number\":\"110105194912310021\",\"email\":\"a@example.com\"}}",
+			     tok, &j),
+			 422);
+	assert_string_equal(str(json_object_get(j, "error"), "field"), "invoice.id_number");
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"years\":4,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2B");
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 422);
+	json_decref(j);
+	/* created; the amount from the catalogue; a second create (another tab) the same renewal */
+	snprintf(body, sizeof(body), "{\"years\":1,\"amount_fen\":1,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2B");
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
+	assert_string_equal(str(j, "state"), "awaiting_payment");
+	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 22000);
+	assert_string_equal(str(json_object_get(j, "invoice"), "tax_number"), "91310115MA1K3BTP2B");
+	plus_months(dual.not_after, 12, want);
+	assert_string_equal(str(j, "new_not_after"), want);
+	json_decref(j);
+	assert_int_equal(prove(dual.sign_der, dual_key, tok2, &j), 200);
+	assert_string_equal(str(j, "renewal_no"), no);
+	json_decref(j);
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok2, &j), 200);
+	assert_string_equal(str(j, "renewal_no"), no);
+	json_decref(j);
+	/* nothing to issue before payment */
+	assert_int_equal(issue(no, tok, dual.sign_der, dual_key, NULL, &j), 409);
+	assert_string_equal(error_code(j), "state_conflict");
+	json_decref(j);
+	pay(no, tok);
+	/* the organisation sees it in its list; staff in the search with its kind */
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "state"), "paid");
+	json_decref(j);
+	/* another key's signature over the fresh challenge: key_changed */
+	assert_int_equal(issue(no, tok, dual.sign_der, other, NULL, &j), 409);
+	assert_string_equal(error_code(j), "key_changed");
+	json_decref(j);
+	/* issued: the same public keys, new serials, notAfter = old + 1 year */
+	assert_int_equal(issue(no, tok, dual.sign_der, dual_key, NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 2);
+	c0 = json_array_get(json_object_get(j, "certificates"), 0);
+	c1 = json_array_get(json_object_get(j, "certificates"), 1);
+	assert_string_equal(str(c0, "usage"), "sign");
+	assert_string_equal(str(c1, "usage"), "enc");
+	snprintf(sign_serial, sizeof(sign_serial), "%s", str(c0, "serial"));
+	snprintf(enc_serial, sizeof(enc_serial), "%s", str(c1, "serial"));
+	snprintf(new_sign, sizeof(new_sign), "%s", str(c0, "der"));
+	snprintf(new_enc, sizeof(new_enc), "%s", str(c1, "der"));
+	assert_string_not_equal(sign_serial, dual.sign_serial);
+	assert_string_not_equal(enc_serial, dual.enc_serial);
+	assert_true(same_key(new_sign, dual.sign_der));
+	assert_true(same_key(new_enc, dual.enc_der));
+	assert_string_equal(str(j, "not_after"), want);
+	json_decref(j);
+	/* a retry: the same certificates */
+	assert_int_equal(issue(no, tok, dual.sign_der, dual_key, NULL, &j), 200);
+	assert_string_equal(str(json_array_get(json_object_get(j, "certificates"), 0), "serial"), sign_serial);
+	assert_string_equal(str(json_array_get(json_object_get(j, "certificates"), 1), "serial"), enc_serial);
+	json_decref(j);
+	/* the old certificate is still good until the key is confirmed */
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", dual.sign_serial);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "status"), "good");
+	json_decref(j);
+	/* wrong read-back */
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
+	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
+		 dual.sign_der, dual.enc_der);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 409);
+	assert_string_equal(error_code(j), "readback_mismatch");
+	json_decref(j);
+	/* right read-back: completed, the old certificates superseded */
+	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
+		 new_sign, new_enc);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_string_equal(str(j, "state"), "completed");
+	assert_string_equal(str(j, "new_not_after"), want);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", dual.sign_serial);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "status"), "revoked");
+	assert_string_equal(str(j, "reason"), "superseded");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", dual.enc_serial);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "status"), "revoked");
+	json_decref(j);
+	/* the old certificate can no longer be renewed; the new one is this CA's */
+	assert_int_equal(challenge(dual.sign_der, &j), 409);
+	assert_string_equal(error_code(j), "cert_revoked");
+	json_decref(j);
+	/* finance: in the ledger's invoice queue as any paid order */
+	assert_int_equal(client_do(&finance, "GET", "/api/v1/admin/invoices/queue", NULL, &j), 200);
+	char *queue = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(queue, no));
+	free(queue);
+	json_decref(j);
+	EVP_PKEY_free(other);
+}
+
+/* Rekey on the P-256 secondary certificate: a new key's CSR, also signed by the old key. */
+static void test_rekey(void **state)
+{
+	char tok[80], body[3000], no[32], path[160], *csr, *oldsig, extra[6000], new_der[4096], certs[5000];
+	unsigned char *csr_der = NULL;
+	int csr_len = 0;
+	json_t *j = NULL, *e;
+	EVP_PKEY *nk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	(void)state;
+	if (skipped)
+		skip();
+	sql("UPDATE projects SET renewal_mode = 'rekey' WHERE code = 'yingtan'", NULL);
+	assert_int_equal(prove(p256.sign_der, p256_key, tok, NULL), 200);
+	snprintf(body, sizeof(body),
+		 "{\"years\":2,\"invoice\":{\"kind\":\"person\",\"name\":\"张三\",\"phone\":\"13800138000\","
+		 "\"id_number\":\"11010519491231002X\",\"email\":\"a@example.com\"}}");
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
+	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 38000);
+	assert_string_equal(str(j, "mode"), "rekey");
+	json_decref(j);
+	pay(no, tok);
+	csr = make_csr(nk, &csr_der, &csr_len);
+	oldsig = sign_b64(p256_key, csr_der, (size_t)csr_len);
+	e = json_pack("{s:s, s:s}", "csr", csr, "csr_old_signature", "AAAA");
+	char *t = json_dumps(e, JSON_COMPACT);
+	snprintf(extra, sizeof(extra), ",%s", t + 1);
+	extra[strlen(extra) - 1] = '\0';
+	free(t);
+	json_decref(e);
+	assert_int_equal(issue(no, tok, p256.sign_der, p256_key, extra, &j), 422);
+	assert_string_equal(error_code(j), "csr_old_signature_invalid");
+	json_decref(j);
+	e = json_pack("{s:s, s:s}", "csr", csr, "csr_old_signature", oldsig);
+	t = json_dumps(e, JSON_COMPACT);
+	snprintf(extra, sizeof(extra), ",%s", t + 1);
+	extra[strlen(extra) - 1] = '\0';
+	free(t);
+	json_decref(e);
+	assert_int_equal(issue(no, tok, p256.sign_der, p256_key, extra, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 1);
+	snprintf(new_der, sizeof(new_der), "%s", str(json_array_get(json_object_get(j, "certificates"), 0), "der"));
+	json_decref(j);
+	assert_false(same_key(new_der, p256.sign_der));
+	X509 *x = x509_of(new_der);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), nk), 1);
+	X509_free(x);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
+	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"}]}", new_der);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_string_equal(str(j, "state"), "completed");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", p256.sign_serial);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "reason"), "superseded");
+	json_decref(j);
+	sql("UPDATE projects SET renewal_mode = 'recertify' WHERE code = 'yingtan'", NULL);
+	free(csr);
+	free(oldsig);
+	OPENSSL_free(csr_der);
+	EVP_PKEY_free(nk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_window_and_unknown),
+		cmocka_unit_test(test_proofs),
+		cmocka_unit_test(test_recertify_dual),
+		cmocka_unit_test(test_rekey),
+	};
+	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
+		return 77;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
