@@ -23,8 +23,8 @@ struct agent_config {
 	char skf_libraries[2048]; /* comma-separated path:bits */
 	unsigned char devauth_key[16];
 	char p11_transport_so_pin[64]; /* the SO PIN PKCS#11 tokens ship with ("": none) */
-	char access_log[512]; /* "" none, "-" stderr */
-	int session_idle_s;   /* idle expiry of sessions, AGENT_SESSION_IDLE_S by default */
+	char access_log[512];          /* "" none, "-" stderr */
+	int session_idle_s;            /* idle expiry of sessions, AGENT_SESSION_IDLE_S by default */
 };
 
 /* Sets the defaults (port 21088, origin http://127.0.0.1:8080, devauth key 1234567812345678). */

@@ -99,7 +99,8 @@ struct token_module {
  * changes it to the SO PIN it is given, wipe sets it back. */
 struct token_module *token_p11_load(const char *path, int index, const char *transport_so_pin);
 /* Loads the p11-kit registered modules, appending them to *mods (n in *count), from index on. */
-void token_p11_load_registered(struct token_module ***mods, int *count, int index, const char *transport_so_pin);
+void token_p11_load_registered(struct token_module ***mods, int *count, int index,
+			       const char *transport_so_pin);
 /* SKF (token_skf.c, once per width): loads the library at path with ULONG of bits (32 or 64). */
 struct token_module *token_skf32_load(const char *path, int index, const unsigned char devauth_key[16]);
 struct token_module *token_skf64_load(const char *path, int index, const unsigned char devauth_key[16]);

@@ -805,8 +805,8 @@ static int p11_wipe(struct token_module *m, const char *id, const char *so_pin, 
 		return rc;
 	rc = ck(p->f->C_Login(h, CKU_SO, (CK_UTF8CHAR *)so_pin, strlen(so_pin)), "C_Login(SO)", res);
 	if (rc == TOK_OK)
-		rc = ck(p->f->C_SetPIN(h, (CK_UTF8CHAR *)so_pin, strlen(so_pin), (CK_UTF8CHAR *)p->transport_so_pin,
-				       strlen(p->transport_so_pin)),
+		rc = ck(p->f->C_SetPIN(h, (CK_UTF8CHAR *)so_pin, strlen(so_pin),
+				       (CK_UTF8CHAR *)p->transport_so_pin, strlen(p->transport_so_pin)),
 			"C_SetPIN(SO)", res);
 	p->f->C_Logout(h);
 	p->f->C_CloseSession(h);
@@ -862,7 +862,8 @@ struct token_module *token_p11_load(const char *path, int index, const char *tra
 	m->kind = "pkcs11";
 	m->index = index;
 	m->impl = p;
-	str_copy(p->transport_so_pin, transport_so_pin != NULL ? transport_so_pin : "", sizeof(p->transport_so_pin));
+	str_copy(p->transport_so_pin, transport_so_pin != NULL ? transport_so_pin : "",
+		 sizeof(p->transport_so_pin));
 	str_copy(m->path, path, sizeof(m->path));
 	str_copy(m->name, slash != NULL ? slash + 1 : path, sizeof(m->name));
 	if ((p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
@@ -885,7 +886,8 @@ struct token_module *token_p11_load(const char *path, int index, const char *tra
 	return m;
 }
 
-void token_p11_load_registered(struct token_module ***mods, int *count, int index, const char *transport_so_pin)
+void token_p11_load_registered(struct token_module ***mods, int *count, int index,
+			       const char *transport_so_pin)
 {
 	CK_FUNCTION_LIST **list = p11_kit_modules_load(NULL, 0);
 
