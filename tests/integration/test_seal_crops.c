@@ -117,6 +117,13 @@ static void test_locate_and_extract(void **state)
 	assert_int_equal(client_do(&producer, "GET", path, NULL, &j), 200);
 	assert_true(json_is_true(json_object_get(j, "located")));
 	assert_true(fabs(json_number_value(json_object_get(j, "angle_deg")) - 1.3) < 0.1);
+	{ /* mm to pixels: 150 dpi, turned by 1.3 degrees */
+		json_t *tr = json_object_get(j, "transform");
+		double ta = json_number_value(json_object_get(tr, "a")),
+		       tb = json_number_value(json_object_get(tr, "b"));
+		assert_true(fabs(hypot(ta, tb) - 150 / 25.4) < 0.03);
+		assert_true(fabs(atan2(tb, ta) * 180 / M_PI - 1.3) < 0.1);
+	}
 	assert_int_equal(json_array_size(json_object_get(j, "boxes")), 4);
 	assert_string_equal(quality(j, "unit_1"), "ok");
 	assert_string_equal(quality(j, "unit_2"), "ok");
