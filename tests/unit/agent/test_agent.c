@@ -325,6 +325,15 @@ static void test_config(void **state)
 	assert_int_equal(load_ini("[agent]\nsession_idle_s = 0\n", &c, err, sizeof(err)), -1);
 	assert_int_equal(load_ini("[skf]\ndevauth_key = short\n", &c, err, sizeof(err)), -1);
 	assert_int_equal(load_ini("[agent]\nprot = 1\n", &c, err, sizeof(err)), -1); /* a typo stops */
+	/* the SO PIN factory-initialised PKCS#11 tokens ship with: none unless set */
+	assert_int_equal(load_ini("[pkcs11]\nmodules = /x.so\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.p11_transport_so_pin, "");
+	assert_int_equal(load_ini("[pkcs11]\ntransport_so_pin = 11223344\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.p11_transport_so_pin, "11223344");
+	assert_int_equal(load_ini("[pkcs11]\ntransport_so_pin = "
+				  "0123456789012345678901234567890123456789012345678901234567890123\n",
+				  &c, err, sizeof(err)),
+			 -1);
 }
 
 int main(void)
