@@ -92,6 +92,13 @@ json_t *api_order_json(struct db_conn *c, const struct order_rec *o)
 		      "updated_at", o->updated_at);
 	if (o->submitted_at[0] != '\0')
 		json_object_set_new(j, "submitted_at", json_string(o->submitted_at));
+	{ /* a renewal (issue 15) names the certificate it renews */
+		char kind[12] = "new", renews[48] = "";
+		store_order_kind(c, o->id, kind, renews);
+		json_object_set_new(j, "kind", json_string(kind));
+		if (renews[0] != '\0')
+			json_object_set_new(j, "renews_serial", json_string(renews));
+	}
 	json_object_set_new(j, "can_edit",
 			    json_boolean(order_fsm_decide(s, OE_EDIT, OA_ORG, 0, &facts, &next) == FSM_OK));
 	json_object_set_new(j, "can_delete",

@@ -157,7 +157,7 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 		c,
 		"SELECT o.id, o.order_no, o.key_type, o.state, o.price_fen, o.created_at, o.updated_at, "
 		"o.submitted_at,"
-		" p.code, p.name, g.uscc, g.name, k.name FROM orders o JOIN projects p ON p.id = o.project_id"
+		" p.code, p.name, g.uscc, g.name, k.name, o.kind FROM orders o JOIN projects p ON p.id = o.project_id"
 		" JOIN organisations g ON g.id = o.org_id"
 		" JOIN project_key_types k ON k.project_id = o.project_id AND k.key_type = o.key_type"
 		" WHERE (? = 0 OR o.org_id = ?) AND (CAST(? AS TEXT) IS NULL OR o.state = ?)"
@@ -183,6 +183,7 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 				  "unit_name", db_rows_text(r, 11), "key_type_label", db_rows_text(r, 12));
 		if (db_rows_text(r, 7) != NULL)
 			json_object_set_new(j, "submitted_at", json_string(db_rows_text(r, 7)));
+		json_object_set_new(j, "kind", json_string(db_rows_text(r, 13))); /* new, renewal, imported */
 		json_object_set_new(
 			j, "state_label",
 			json_string(order_state_label(order_state_from_name(db_rows_text(r, 3)))));

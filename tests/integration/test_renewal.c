@@ -550,6 +550,15 @@ static void test_recertify_dual(void **state)
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no);
 	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
 	assert_string_equal(str(j, "state"), "paid");
+	assert_string_equal(str(j, "kind"), "renewal");
+	assert_string_equal(str(j, "renews_serial"), dual.sign_serial);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders?q=%s", no);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(json_array_get(json_object_get(j, "items"), 0), "kind"), "renewal");
+	json_decref(j);
+	assert_int_equal(client_do(&org, "GET", "/api/v1/orders", NULL, &j), 200);
+	assert_string_equal(str(json_array_get(json_object_get(j, "items"), 0), "order_no"), no);
 	json_decref(j);
 	/* another key's signature over the fresh challenge: key_changed */
 	assert_int_equal(issue(no, tok, dual.sign_der, other, NULL, &j), 409);
