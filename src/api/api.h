@@ -275,4 +275,18 @@ int api_renewal_payment_get(struct http_req *r); /* GET .../payments/current */
 int api_renewal_issue(struct http_req *r);       /* POST .../issue {challenge_id, signature, csr?, ...} */
 int api_renewal_complete(struct http_req *r);    /* POST .../complete {certificates, seals?} */
 
+/* seal_pictures.c: the seal pictures chosen for a main-key order (issue 14) */
+/* GET .../seal-pictures: {order_no, org: picture|null, legal: picture|null}. */
+int api_seal_pictures_get(struct http_req *r);
+/* PUT .../seal-pictures/{seal} {slot, box} | {png}: a picture cut out of the scan, or staff's own. */
+int api_seal_pictures_put(struct http_req *r);
+/* production_seals.c: the seals of a main key (issue 14) */
+/* POST .../production/seals: makes the key's two seals (201), or returns those made (200). */
+int api_production_seals_make(struct http_req *r);
+/* GET /admin/orders/{no}/seals and .../seals/{seal}.esl: staff. */
+int api_admin_seals_list(struct http_req *r);
+int api_admin_seal_file(struct http_req *r);
+/* GET /orders/{no}/seals and .../seals/{seal}.esl: the organisation, once produced. */
+int api_seals_list(struct http_req *r);
+int api_seal_file(struct http_req *r);
 #endif

@@ -448,6 +448,8 @@ struct complete {
 	struct cert_rec certs[READBACK_MAX];
 	int ncerts;
 	json_t *serials; /* of the certificates on the key, for the audit */
+	json_t *seals;   /* the body's read-back seals (main keys, production_seals.c) */
+	char seal_serial[48]; /* the signing certificate whose seals were read back ("": none) */
 	enum order_state next;
 	struct actor a;
 };
@@ -593,6 +595,11 @@ static int complete_read(struct http_req *r, struct db_conn *c, struct form *f, 
 	}
 	if (readback_check(x, list, sign_dual(c, x), msg, sizeof(msg)) != 0)
 		return form_error(f, 409, "certificates", "readback_mismatch", msg), -1;
+	for (int k = 0; k < x->ncerts; k++) /* a main key's seals, bound to its signing certificate */
+		if (strcmp(x->certs[k].kind, "sign") == 0 &&
+		    production_seals_readback(c, f, &x->o, x->key.id, x->certs[k].serial, x->seals,
+					      x->seal_serial) != 0)
+			return -1;
 	api_order_facts(c, &x->o, &facts);
 	if (order_fsm_decide(OS_PRODUCING, OE_MADE, OA_STAFF, api_session(r)->roles, &facts, &x->next) !=
 	    FSM_OK)
@@ -609,6 +616,8 @@ static int complete_tx(struct db_conn *c, void *arg)
 	struct complete *x = arg;
 	int rc = store_usbkey_finish(c, x->key.id, "written");
 
+	if (rc == DB_OK && x->seal_serial[0] != '\0')
+		rc = store_seals_mark_written(c, x->key.id, x->seal_serial);
 	if (rc == DB_OK)
 		rc = store_order_transition(c, x->o.id, "producing", order_state_name(x->next),
 					    order_event_name(OE_MADE), NULL, &x->a);
@@ -642,6 +651,7 @@ int api_production_complete(struct http_req *r)
 		json_decref(body);
 		return 0;
 	}
+	x.seals = json_object_get(body, "seals");
 	if (complete_read(r, c, &f, &x, serial, list) == 0) {
 		rc = db_tx_conn(c, complete_tx, &x);
 		if (rc == DB_NOTFOUND)

@@ -24,6 +24,7 @@ const struct http_param api_params[] = {
 	{"serial", 1, 40, DIGITS "ABCDEFabcdef", NULL, NULL},      /* a certificate serial, hex */
 	{"ca", 1, 47, LOWER DIGITS "-", NULL, NULL},               /* a CA key id */
 	{"key_serial", 1, 64, UPPER LOWER DIGITS "._:-", NULL, NULL},  /* a USB key's serial number */
+	{"seal", 1, 8, LOWER, NULL, NULL},                          /* an electronic seal: org, legal */
 	{"renewal_no", 1, 31, UPPER DIGITS "-", NULL, NULL},       /* a renewal (its order's number) */
 	{"token", 43, 43, UPPER LOWER DIGITS "-_",     /* base64url of 256 random bits */
 	 "verify_link_invalid", "二维码无效或已失效，请重新下载授权委托书后扫码"},
@@ -136,6 +137,15 @@ const struct route api_routes[] = {
 	{"GET", "/api/v1/admin/orders/{order_no}/seal-crops", api_seal_crops_get, SEAL_STAFF},
 	{"POST", "/api/v1/admin/orders/{order_no}/seal-crops/extract", api_seal_crops_extract, SEAL_STAFF},
 	{"POST", "/api/v1/admin/orders/{order_no}/seal-crops/check-png", api_seal_crops_check_png, SEAL_STAFF},
+	/* the seals of a main key (issue 14): pictures chosen, made at production, downloads */
+	{"GET", "/api/v1/admin/orders/{order_no}/seal-pictures", api_seal_pictures_get, SEAL_STAFF},
+	{"PUT", "/api/v1/admin/orders/{order_no}/seal-pictures/{seal}", api_seal_pictures_put, SEAL_STAFF},
+	{"POST", "/api/v1/admin/orders/{order_no}/production/seals", api_production_seals_make,
+	 ACCESS_STAFF | ACCESS_ROLE(ROLE_PRODUCER) | ACCESS_ROLE(ROLE_ADMIN)},
+	{"GET", "/api/v1/admin/orders/{order_no}/seals", api_admin_seals_list, ACCESS_STAFF},
+	{"GET", "/api/v1/admin/orders/{order_no}/seals/{seal}.esl", api_admin_seal_file, ACCESS_STAFF},
+	{"GET", "/api/v1/orders/{order_no}/seals", api_seals_list, ACCESS_ORG},
+	{"GET", "/api/v1/orders/{order_no}/seals/{seal}.esl", api_seal_file, ACCESS_ORG},
 	{"GET", "/api/v1/admin/certificates/{serial}", api_certificate_get, ACCESS_STAFF},
 	{"GET", "/api/v1/ca", api_ca_list, ACCESS_PUBLIC},
 	{"GET", "/ca/{ca}.crl", api_ca_crl, ACCESS_PUBLIC},

@@ -833,4 +833,56 @@ int store_order_is_renewal(struct db_conn *c, int64_t order_id);
 /* Loads the certificate of kind issued with v (same order and key) into out. DB_OK, DB_NOTFOUND, < 0. */
 int store_cert_sibling(struct db_conn *c, const struct cert_rec *v, const char *kind, struct cert_rec *out);
 
+/* --- electronic seals (store_seal.c, migration 019, issue 14) --- */
+
+/* The picture staff chose for one seal of an order (org 单位公章, legal 法人章). */
+struct seal_picture_rec {
+	int64_t id, order_id;
+	char seal[8];   /* org, legal */
+	char *png_b64;  /* the PNG, base64; owned: store_seal_picture_free */
+	char sha256[65];
+	int width_px, height_px;
+	int width_mm10, height_mm10; /* the real size, tenths of a millimetre */
+	char source[8]; /* scan (cut out of the seal form's scan), upload (staff's own PNG) */
+	char slot[12];  /* scan: unit_1, unit_2, legal_1, legal_2; "" for an upload */
+	char *box;      /* scan: JSON {x,y,w,h} in scan pixels, owned; NULL for an upload */
+	char verdict[16];
+	char chosen_by[64], chosen_at[32];
+};
+/* Records p (chosen_by and chosen_at set) as the order's picture of p->seal, replacing any, audited
+ * as seal.picture on order_no. Returns DB_OK or < 0. */
+int store_seal_picture_put(struct db_conn *c, struct seal_picture_rec *p, const char *order_no,
+			   const struct actor *a);
+/* Loads the order's picture of seal. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_seal_picture_get(struct db_conn *c, int64_t order_id, const char *seal, struct seal_picture_rec *p);
+void store_seal_picture_free(struct seal_picture_rec *p);
+
+/* A GB/T 38540 seal made for a main key and its signing certificate. */
+struct seal_rec {
+	int64_t id, order_id, usb_key_id;
+	char cert_serial[48];
+	char type[8]; /* org, legal */
+	char es_id[72];
+	char *der_b64; /* the seal file, base64; owned: store_seal_free */
+	char sha256[65];
+	char valid_start[32], valid_end[32];
+	char maker_key_id[48];
+	char state[12]; /* made, written */
+	char created_at[32], written_at[32];
+};
+/* Records seal s (state made, s->id set) while its key is producing. Returns DB_OK, DB_CONFLICT
+ * when the key already has this type for the certificate, DB_NOTFOUND when the key is no longer
+ * producing, or < 0. */
+int store_seal_insert(struct db_conn *c, struct seal_rec *s);
+/* Loads up to max seals of key usb_key_id (for cert_serial; NULL: any), org before legal for one
+ * certificate; *n gets how many. Returns DB_OK or < 0. */
+int store_seals_of_key(struct db_conn *c, int64_t usb_key_id, const char *cert_serial, struct seal_rec *out,
+		       int max, int *n);
+/* Marks the seals of key usb_key_id and cert_serial written (read back equal). Returns DB_OK or < 0. */
+int store_seals_mark_written(struct db_conn *c, int64_t usb_key_id, const char *cert_serial);
+void store_seal_free(struct seal_rec *s);
+/* Finds the SM2 seal maker (cas role sealmaker) of issuing CA issuing_key_id, or any SM2 one:
+ * key_id and its certificate (*der_b64, caller frees). Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_ca_sealmaker(struct db_conn *c, const char *issuing_key_id, char key_id[48], char **der_b64);
+
 #endif

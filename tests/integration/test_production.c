@@ -4,7 +4,8 @@
  * key) returns the same PINs and the certificates issued; another key abandons the first, its
  * certificates revoked as superseded, and gets new ones (the encryption one too); a key in use by
  * another order is refused; POST .../production/complete accepts only a read-back equal to the
- * order's certificates (409 readback_mismatch, the order still producing) and moves the order to
+ * order's certificates, and for a main key its seals (issue 14; 409 readback_mismatch, the order
+ * still producing) and moves the order to
  * produced (it ships afterwards); the PIN slip PDF shows the PIN and the serial; the SO PIN is for
  * admins; only producers and admins start; without the KEK: 503. */
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "seal_png.h"
 #include "store/store.h"
 
 #define SM2_ID "1234567812345678"
@@ -144,6 +146,38 @@ static long complete(const char *no, const char *serial, const char *certs, json
 	st = client_do(&producer, "POST", path, body, j);
 	free(body);
 	return st;
+}
+
+/* A main key carries the organisation's seals (issue 14): staff choose both pictures (their own
+ * PNGs here), the seals are made after issuance, and *seals gets the read-back list the completion
+ * needs ([{type, esl}], caller frees). */
+static void make_seals(const char *no, char **seals)
+{
+	static const char *const names[] = {"org", "legal"};
+	char path[160], *b64, *body;
+	json_t *j = NULL, *s;
+	size_t len, i;
+
+	for (int k = 0; k < 2; k++) {
+		unsigned char *png = test_seal_png(k, 240, &len);
+		b64 = test_b64(png, len);
+		body = malloc(strlen(b64) + 32);
+		sprintf(body, "{\"png\":\"%s\"}", b64);
+		snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-pictures/%s", no, names[k]);
+		assert_int_equal(client_do(&producer, "PUT", path, body, &j), 200);
+		json_decref(j);
+		free(body);
+		free(b64);
+		free(png);
+	}
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production/seals", no);
+	assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 201);
+	json_array_foreach (json_object_get(j, "seals"), i, s)
+		json_object_del(s, "file"), json_object_del(s, "es_id"), json_object_del(s, "cert_serial"),
+			json_object_del(s, "sha256"), json_object_del(s, "valid_start"), json_object_del(s, "valid_end"),
+			json_object_del(s, "state"), json_object_del(s, "created_at");
+	*seals = json_dumps(json_object_get(j, "seals"), JSON_COMPACT);
+	json_decref(j);
 }
 
 /* Returns the base64 DER of the PEM certificate pem (caller frees). */
@@ -362,7 +396,7 @@ static void test_flow_dual(void **state)
 		file[400];
 	json_t *j = NULL, *c0, *c1;
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-	char *der, *text;
+	char *der, *text, *seals = NULL, *all;
 	(void)state;
 	if (skipped)
 		skip();
@@ -439,8 +473,16 @@ static void test_flow_dual(void **state)
 	assert_non_null(strstr(text, no));
 	free(text);
 	assert_int_equal(fetch_to(&reviewer, path, file), 403);
-	/* the right read-back: produced, the key written, ships as before */
-	assert_int_equal(complete(no, "FLOW-KEY-1", certs, &j), 200);
+	/* the right read-back (with the main key's seals): produced, the key written, ships as before */
+	make_seals(no, &seals);
+	assert_int_equal(complete(no, "FLOW-KEY-1", certs, &j), 409);
+	assert_string_equal(error_code(j), "readback_mismatch");
+	json_decref(j);
+	all = malloc(strlen(certs) + strlen(seals) + 32);
+	sprintf(all, "%s,\"seals\":%s", certs, seals);
+	assert_int_equal(complete(no, "FLOW-KEY-1", all, &j), 200);
+	free(all);
+	free(seals);
 	assert_string_equal(str(j, "state"), "produced");
 	assert_string_equal(str(json_object_get(j, "usb_key"), "state"), "written");
 	json_decref(j);

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "seal_png.h"
 #include "store/store.h"
 
 static struct srv S;
@@ -79,9 +80,38 @@ static void set_der(json_t *o, const char *name, const char *pem)
 	free(der);
 }
 
+/* A main key carries the organisation's seals (issue 14): the producer chooses both pictures (a
+ * clean PNG of their own here) and has the seals made; returns them as read back ([{type, esl}]). */
+static json_t *seals_on_key(struct client *producer, const char *no)
+{
+	static const char *const names[] = {"org", "legal"};
+	char path[160];
+	json_t *j = NULL, *s, *out = json_array();
+	size_t len, i;
+
+	for (int k = 0; k < 2; k++) {
+		unsigned char *png = test_seal_png(k, 240, &len);
+		char *b64 = test_b64(png, len), *body = malloc(strlen(b64) + 32);
+		sprintf(body, "{\"png\":\"%s\"}", b64);
+		snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-pictures/%s", no, names[k]);
+		assert_int_equal(client_do(producer, "PUT", path, body, &j), 200);
+		json_decref(j);
+		free(body);
+		free(b64);
+		free(png);
+	}
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production/seals", no);
+	assert_int_equal(client_do(producer, "POST", path, NULL, &j), 201);
+	json_array_foreach (json_object_get(j, "seals"), i, s)
+		json_array_append_new(out, json_pack("{s:O, s:O}", "type", json_object_get(s, "type"), "esl",
+						     json_object_get(s, "esl")));
+	json_decref(j);
+	return out;
+}
+
 /* The agent's half of production on the started key, as the producer's page runs it: issue from
  * the key's CSR (dual SM2: the encryption certificate comes along), then complete with the
- * certificates "read back". The completed order in *order. */
+ * certificates and the main key's seals "read back". The completed order in *order. */
 static void produce_on_key(struct client *producer, const char *no, json_t **order)
 {
 	char path[128], *csr = sm2_csr(), *text;
@@ -96,7 +126,8 @@ static void produce_on_key(struct client *producer, const char *no, json_t **ord
 	enc = json_pack("{s:s}", "usage", "enc");
 	set_der(enc, "der",
 		json_string_value(json_object_get(json_object_get(issued, "enc_certificate"), "pem")));
-	done = json_pack("{s:s, s:[o,o]}", "serial", "SUBMIT-KEY-1", "certificates", sign, enc);
+	done = json_pack("{s:s, s:[o,o], s:o}", "serial", "SUBMIT-KEY-1", "certificates", sign, enc, "seals",
+			 seals_on_key(producer, no));
 	text = json_dumps(done, JSON_COMPACT);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production/complete", no);
 	assert_int_equal(client_do(producer, "POST", path, text, order), 200);

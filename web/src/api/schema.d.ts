@@ -1523,198 +1523,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/renewals/challenge": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Checks the certificate read from the USB key and hands out a one-time challenge
-         * @description Online renewal (在线更新, issue 15): public, no account or captcha — the key is the
-         *     credential. The certificate (base64 DER as the agent reads it from the key) must be one this
-         *     CA issued and certdesk holds (byte-equal), not revoked, a signing certificate, and inside its
-         *     project's renewal window (from `renewal_window_before_days` before its expiry to
-         *     `renewal_window_after_days` after it), unless it has a live renewal (then `renewal` is set and
-         *     the wizard resumes it after the proof). The challenge (32 random bytes) is one-time, lives 5
-         *     minutes and is bound to the certificate's serial. Rate limited per address and certificate.
-         */
-        post: operations["renewalChallenge"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/renewals/prove": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Proof of possession — the challenge signed by the certificate's key gives a renewal token
-         * @description The signature is SM2-with-SM3 with the GM/T 0009 default ID 1234567812345678,
-         *     sha256WithRSAEncryption or ecdsa-with-SHA256 over the 32 challenge bytes (DER, base64). The
-         *     challenge is used up whatever the outcome. The token (64 hex characters, returned once, stored
-         *     hashed, 24 hours) authorises the other renewal calls of this certificate in the header
-         *     `X-Renewal-Token`; when a live renewal exists its number and state come along (resume).
-         */
-        post: operations["renewalProve"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/renewals": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * The renewal order of the token's certificate (or its live one)
-         * @description A renewal is an order of kind `renewal` (payments, invoices, the ledger and the staff console
-         *     treat it as any order). The amount is `years` × the key type's renewal price per year from
-         *     the catalogue, never the client's. A certificate has one live renewal: a second call (another
-         *     tab) answers 200 with it. Invoice data: `org` (handler_name, phone, unit_name, tax_number: a
-         *     USCC or a 15/20-character taxpayer id, email) or `person` (name, id_number: GB 11643 check
-         *     digit, phone, email); phone a mainland mobile. Errors name `invoice.<field>`.
-         */
-        post: operations["createRenewal"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/renewals/{renewal_no}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        /** A renewal of the token's certificate, with its payment state */
-        get: operations["getRenewal"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/renewals/{renewal_no}/payments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** A QR code to pay the renewal (the order payment machinery, exactly-once crediting) */
-        post: operations["startRenewalPayment"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/renewals/{renewal_no}/payments/current": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        /** The renewal's payment step, polled (an open attempt is asked about at the provider) */
-        get: operations["getRenewalPayment"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/renewals/{renewal_no}/issue": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * The renewed certificates (下载证书到USBKEY), issued once per renewal
-         * @description State `paid` or `issued`. A FRESH challenge of the certificate renewed, signed by the key now
-         *     plugged in: another certificate's challenge or another key's signature is `key_changed` (paid
-         *     for key A, key B inserted). Recertify (the project's `renewal_mode`, default): the same public
-         *     keys get new certificates (signing: the old certificate's key; encryption, for dual profiles:
-         *     the old encryption certificate's key). Rekey: `csr` (PEM, the new key pair's) and
-         *     `csr_old_signature` (base64, the OLD key's signature over the CSR's DER). notBefore is now,
-         *     notAfter the old notAfter + the years paid (from now when it has passed), capped by the CA. A
-         *     retry returns the same certificates.
-         */
-        post: operations["issueRenewal"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/renewals/{renewal_no}/complete": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * The read-back from the key; byte-equal, the renewal is completed and the old certificates superseded
-         * @description Each issued certificate (sign, and enc for dual profiles) must be read back byte-equal, else
-         *     `readback_mismatch` and nothing changes. Then, in one transaction, the renewal becomes
-         *     `completed` and the old certificate(s) are revoked with reason superseded (only now: until the
-         *     new ones are on the key the old ones keep working), audited; the CRL and OCSP responses
-         *     follow. A repeat answers the completed renewal.
-         */
-        post: operations["completeRenewal"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/payments/wxpay/notify": {
         parameters: {
             query?: never;
@@ -2089,7 +1897,10 @@ export interface paths {
          *     the order `producing → produced` (event `made`), audited as
          *     `production.complete` (key serial, certificate serials). Replies with the order.
          *     409 `production_not_started`: no key is being produced; 409 `state_conflict`: the order is
-         *     not producing (or changed meanwhile).
+         *     not producing (or changed meanwhile). A main key also needs `seals` read back from it:
+         *     409 `seals_not_made` (none made for the key's signing certificate yet), `readback_mismatch`
+         *     (missing, extra or different from those made), `seal_invalid` (does not verify); the seals
+         *     become `written` with the key. A secondary key's completion with `seals`: 422.
          */
         post: operations["completeProduction"];
         delete?: never;
@@ -2244,6 +2055,226 @@ export interface paths {
          *     cleaned picture. Nothing is written.
          */
         post: operations["checkSealPng"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/seal-pictures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The seal pictures chosen for a main-key order (producer or reviewer)
+         * @description `org` (单位公章) and `legal` (法人章): the picture chosen for each, or null while none is.
+         *     Production (`POST .../production/seals`) puts exactly these PNGs into the seals.
+         */
+        get: operations["getSealPictures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/seal-pictures/{seal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+                /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
+                seal: components["parameters"]["SealPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Choose the picture of one seal of a main-key order (producer or reviewer)
+         * @description Either `{"slot", "box"}`: the box (scan pixels, as `GET .../seal-crops` proposes and staff
+         *     adjust) of the order's current seal-form scan is cut out as `POST .../seal-crops/extract`
+         *     does (`slot` unit_1/unit_2 for `org`, legal_1/legal_2 for `legal`); or `{"png"}`: staff's
+         *     own clean PNG (base64, at most 1,048,576 bytes), checked as `POST .../seal-crops/check-png`
+         *     (`width_mm` its real width, 5 to 80; absent: 42 for `org`, 20 for `legal`).
+         *     `allow_signature` (body) or `?allow_signature=true` accepts a legal person's black signature
+         *     where the project allows it. The quality check must accept the picture: otherwise 422
+         *     `picture_<verdict>` (`picture_no_impression`, `picture_cut`, `picture_faint`, `picture_tint`,
+         *     `picture_blue`, `picture_black`, `picture_too_small`) with the Chinese reason; a cleaned
+         *     picture over 56 KB does not fit the seal: 422 `picture_too_large`. The cleaned PNG, its size
+         *     in pixels and millimetres, the source (`scan` with slot and box, or `upload`) and who chose it
+         *     replace the previous choice; audited as `seal.picture`. The scan is processed with no pooled
+         *     database connection held. 409 `no_seal_for_secondary`: a secondary key has no seals.
+         */
+        put: operations["putSealPicture"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/production/seals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the two electronic seals of the main key being produced (producer or admin)
+         * @description After the key's signing certificate is issued: two GB/T 38540 (v4) seals, type 1 单位印章
+         *     (`org`, named the organisation's registered name) and type 2 法人章 (`legal`, named the
+         *     legal person of the order's form), esID `<order_no>-1` / `<order_no>-2`, certList the key's
+         *     signing certificate, validity the certificate's, the chosen pictures (PNG, size in whole mm),
+         *     signed through certdesk-signer by the SM2 seal maker of the certificate's issuing CA (`cas`
+         *     role `sealmaker`, e.g. `sm2-sealmaker-1`; any SM2 seal maker for an RSA or P-256 CA), its
+         *     certificate in `cert`. Stored (state `made`), audited as `seal.make`. One pair per order,
+         *     key and certificate: a retry returns the same seals (200). The page writes each `esl` to the
+         *     key under its `file` name (SKF file / PKCS#11 CKO_DATA label: `CDSEAL_ORG.esl`,
+         *     `CDSEAL_LEGAL.esl`), reads them back and sends them with `POST .../production/complete`.
+         *     409 `no_seal_for_secondary`, `production_not_started` (no key being produced),
+         *     `certificate_missing` (the key's signing certificate is not issued), `seal_pictures_missing`
+         *     (the message names which), `legal_person_missing`, `state_conflict`; 503 `seal_maker_missing`,
+         *     `seal_signer_unavailable`; 502 `seal_signer_refused`; 422 `seal_input` (e.g. a picture too
+         *     large for the seal).
+         */
+        post: operations["makeProductionSeals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/seals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The electronic seals of the order's USB key (staff)
+         * @description The seals made for the order's live key and its signing certificate (`made`, or `written`
+         *     once read back), each with its picture; no seal file (download it as `.../seals/{seal}.esl`).
+         *     An empty list when none are made.
+         */
+        get: operations["listOrderSealsAdmin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_no}/seals/{seal}.esl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+                /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
+                seal: components["parameters"]["SealPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One seal file (GB/T 38540 DER) of the order's USB key (staff)
+         * @description `Content-Disposition: attachment; filename="<order_no>-<seal>.esl"`.
+         */
+        get: operations["getOrderSealFileAdmin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{order_no}/seals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The electronic seals on the organisation's main key, once produced
+         * @description The seals read back from the written key (state `written`), with their pictures. 404
+         *     `not_found` before the order is produced, for a key without seals, and for another
+         *     organisation's order.
+         */
+        get: operations["listOrderSeals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{order_no}/seals/{seal}.esl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+                /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
+                seal: components["parameters"]["SealPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One seal file (GB/T 38540 DER) on the organisation's main key, once produced
+         * @description `Content-Disposition: attachment; filename="<order_no>-<seal>.esl"`; 404 as
+         *     `GET /api/v1/orders/{order_no}/seals`.
+         */
+        get: operations["getOrderSealFile"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2691,6 +2722,89 @@ export interface components {
                 decided_at?: string;
             }[];
         };
+        SealPicture: {
+            /** @enum {string} */
+            seal: "org" | "legal";
+            /** @description The cleaned picture, a PNG with a transparent background. */
+            png_base64: string;
+            sha256: string;
+            width_px: number;
+            height_px: number;
+            width_mm: number;
+            height_mm: number;
+            /** @enum {string} */
+            source: "scan" | "upload";
+            slot?: components["schemas"]["SealSlot"];
+            /** @description scan: the box cut out, scan pixels. */
+            box?: {
+                x?: number;
+                y?: number;
+                w?: number;
+                h?: number;
+            };
+            /** @description `ok`, or `signature` for an accepted black signature. */
+            verdict: string;
+            chosen_by: string;
+            /** Format: date-time */
+            chosen_at: string;
+        };
+        SealPictures: {
+            order_no: string;
+            org: components["schemas"]["SealPicture"] | null;
+            legal: components["schemas"]["SealPicture"] | null;
+        };
+        /** @description Either slot and box, or png. */
+        SealPictureChoice: {
+            slot?: components["schemas"]["SealSlot"];
+            box?: {
+                x: number;
+                y: number;
+                w: number;
+                h: number;
+            };
+            /** @description A PNG, base64. */
+            png?: string;
+            width_mm?: number;
+            allow_signature?: boolean;
+        };
+        SealInfo: {
+            /** @enum {string} */
+            type: "org" | "legal";
+            /**
+             * @description Its name on the key (SKF file, PKCS#11 CKO_DATA label).
+             * @enum {string}
+             */
+            file: "CDSEAL_ORG.esl" | "CDSEAL_LEGAL.esl";
+            es_id: string;
+            cert_serial: string;
+            /** @description Of the seal file. */
+            sha256: string;
+            /** Format: date-time */
+            valid_start: string;
+            /** Format: date-time */
+            valid_end: string;
+            /** @enum {string} */
+            state: "made" | "written";
+            /** Format: date-time */
+            created_at: string;
+            /** @description POST .../production/seals only: the seal file, base64 DER. */
+            esl?: string;
+            /** @description The lists only: the picture in the seal. */
+            picture?: {
+                png_base64?: string;
+                width_mm?: number;
+                height_mm?: number;
+            };
+        };
+        ProductionSeals: {
+            order_no: string;
+            key_serial: string;
+            seals: components["schemas"]["SealInfo"][];
+        };
+        OrderSeals: {
+            order_no: string;
+            seals: components["schemas"]["SealInfo"][];
+        };
         /**
          * @description The impression box on the seal form (单位公章 one and two, 法人章 one and two).
          * @enum {string}
@@ -2754,105 +2868,6 @@ export interface components {
                 box_mm: number;
                 quality?: components["schemas"]["SealCropResult"];
             })[];
-        };
-        /** @description Invoice data of a renewal (开票信息). */
-        RenewalInvoice: {
-            /** @enum {string} */
-            kind: "org" | "person";
-            handler_name?: string;
-            name?: string;
-            phone: string;
-            unit_name?: string;
-            tax_number?: string;
-            id_number?: string;
-            email: string;
-        };
-        RenewalCertificate: {
-            serial: string;
-            subject: string;
-            issuer: string;
-            /** Format: date-time */
-            not_before: string;
-            /** Format: date-time */
-            not_after: string;
-            unit_name: string;
-            uscc: string;
-        };
-        RenewalChallenge: {
-            challenge_id: string;
-            /** @description base64 of 32 random bytes, to be signed by the certificate's key */
-            challenge: string;
-            /** Format: date-time */
-            expires_at: string;
-            certificate: components["schemas"]["RenewalCertificate"];
-            project: {
-                code: string;
-                name: string;
-            };
-            /** @enum {string} */
-            key_type: "main" | "secondary";
-            /** @enum {string} */
-            mode: "recertify" | "rekey";
-            dual: boolean;
-            years_options: number[];
-            price_per_year_fen: number;
-            window: {
-                /** Format: date-time */
-                opens_at: string;
-                /** Format: date-time */
-                closes_at: string;
-            };
-            /** @description The certificate's live renewal, resumed after the proof. */
-            renewal?: {
-                renewal_no: string;
-                state: components["schemas"]["OrderState"];
-            };
-        };
-        /** @description A renewal (an order of kind renewal). Money in fen. */
-        Renewal: {
-            renewal_no: string;
-            state: components["schemas"]["OrderState"];
-            state_label: string;
-            years: number;
-            amount_fen: number;
-            invoice: components["schemas"]["RenewalInvoice"];
-            certificate: components["schemas"]["RenewalCertificate"];
-            /**
-             * Format: date-time
-             * @description now until issued, then the new certificate's
-             */
-            new_not_before: string;
-            /**
-             * Format: date-time
-             * @description continues from the old expiry when renewed early (a preview until issued)
-             */
-            new_not_after: string;
-            /** @enum {string} */
-            mode: "recertify" | "rekey";
-            dual: boolean;
-            /** @enum {string} */
-            key_type: "main" | "secondary";
-            new_certificates?: components["schemas"]["Certificate"][];
-            /** @description GET only — the latest payment attempt. */
-            payment?: {
-                provider?: string;
-                state?: string;
-                paid_at?: string;
-            } | null;
-        };
-        RenewalIssued: {
-            renewal_no: string;
-            certificates: {
-                /** @enum {string} */
-                usage: "sign" | "enc";
-                serial: string;
-                der: string;
-            }[];
-            /** Format: date-time */
-            not_before: string;
-            /** Format: date-time */
-            not_after: string;
-            state: string;
         };
         /** @description The one shape of every error reply. */
         Error: {
@@ -3211,12 +3226,9 @@ export interface components {
          *     - `deleted` 已删除
          *     - `refunding` 退款中
          *     - `refunded` 已退款
-         *     - `paid` 已付款，待下载证书 (renewals)
-         *     - `issued` 证书已签发，待写入USBKEY (renewals)
-         *     - `cancelled` 已取消 (renewals)
          * @enum {string}
          */
-        OrderState: "draft" | "submitted" | "rejected" | "awaiting_payment" | "awaiting_paper" | "paper_sent" | "paper_rejected" | "producing" | "produced" | "shipped" | "completed" | "deleted" | "refunding" | "refunded" | "paid" | "issued" | "cancelled";
+        OrderState: "draft" | "submitted" | "rejected" | "awaiting_payment" | "awaiting_paper" | "paper_sent" | "paper_rejected" | "producing" | "produced" | "shipped" | "completed" | "deleted" | "refunding" | "refunded";
         /**
          * @description The order's data, one flat object. Every field is optional while the order is a draft;
          *     all are required to submit it or to print its forms (`seal_name` for main keys only),
@@ -3963,6 +3975,17 @@ export interface components {
                 /** @description The certificate read back from the key, base64 DER. */
                 der: string;
             }[];
+            /**
+             * @description A main key: the seals read back from the key (`CDSEAL_ORG.esl`, `CDSEAL_LEGAL.esl`),
+             *     required and byte-equal to those `POST .../production/seals` made for this key and its
+             *     signing certificate, each verifying; a secondary key: none (422).
+             */
+            seals?: {
+                /** @enum {string} */
+                type: "org" | "legal";
+                /** @description The seal file, base64 DER. */
+                esl: string;
+            }[];
         };
         WorkQueue: {
             /** @enum {string} */
@@ -3972,15 +3995,6 @@ export interface components {
         };
     };
     responses: {
-        /** @description `token_invalid`: no `X-Renewal-Token`, or an unknown or expired one. */
-        RenewalTokenInvalid: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error"];
-            };
-        };
         /**
          * @description `bad_json`: the body is not a JSON object (malformed JSON, duplicate keys, or another
          *     JSON type).
@@ -4406,8 +4420,8 @@ export interface components {
         SerialPath: string;
         /** @description A CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point and caIssuers URL. */
         CaPath: string;
-        /** @description The renewal's number (its order's number). */
-        RenewalNoPath: string;
+        /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
+        SealPath: "org" | "legal";
         /**
          * @description The order number: the project's order prefix, the Beijing date of creation and a daily
          *     counter (`YT20250131-000001`); at most 24 characters.
@@ -7600,404 +7614,6 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    renewalChallenge: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description base64 DER of the signing certificate on the key */
-                    certificate: string;
-                };
-            };
-        };
-        responses: {
-            /** @description The challenge and what the wizard shows. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RenewalChallenge"];
-                };
-            };
-            400: components["responses"]["BadJson"];
-            /** @description `cert_unknown`: not issued by this CA or not in certdesk. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /**
-             * @description `cert_revoked`; `outside_window` (the message says from when it can be renewed, or that a
-             *     new application is needed).
-             */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `certificate_invalid`: not a certificate, or an encryption certificate. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `rate_limited`. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            500: components["responses"]["Internal"];
-        };
-    };
-    renewalProve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    challenge_id: string;
-                    signature: string;
-                };
-            };
-        };
-        responses: {
-            /** @description The token. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        token: string;
-                        /** Format: date-time */
-                        expires_at: string;
-                        certificate_serial: string;
-                        renewal_no?: string;
-                        state?: components["schemas"]["OrderState"];
-                    };
-                };
-            };
-            400: components["responses"]["BadJson"];
-            /** @description `challenge_invalid`: unknown, expired, used or forged (one code, one message). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `cert_revoked`. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            500: components["responses"]["Internal"];
-        };
-    };
-    createRenewal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    years: number;
-                    invoice: components["schemas"]["RenewalInvoice"];
-                };
-            };
-        };
-        responses: {
-            /** @description The live renewal of this certificate. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Renewal"];
-                };
-            };
-            /** @description The renewal created (awaiting payment). */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Renewal"];
-                };
-            };
-            400: components["responses"]["BadJson"];
-            401: components["responses"]["RenewalTokenInvalid"];
-            /** @description `cert_revoked`, `outside_window`, `renewal_unavailable` (no renewal price). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            422: components["responses"]["ValidationFailed"];
-            500: components["responses"]["Internal"];
-        };
-    };
-    getRenewal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The renewal. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Renewal"];
-                };
-            };
-            401: components["responses"]["RenewalTokenInvalid"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["Internal"];
-        };
-    };
-    startRenewalPayment: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @enum {string} */
-                    provider: "wxpay" | "alipay";
-                };
-            };
-        };
-        responses: {
-            /** @description The payment step with an open attempt (paid, the renewal's state is `paid`). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Payment"];
-                };
-            };
-            400: components["responses"]["BadJson"];
-            401: components["responses"]["RenewalTokenInvalid"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["OrderStateConflict"];
-            422: components["responses"]["ValidationFailed"];
-            /** @description `rate_limited`: too many QR codes in an hour. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            500: components["responses"]["Internal"];
-            /** @description `provider_unavailable`. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    getRenewalPayment: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The payment step. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Payment"];
-                };
-            };
-            401: components["responses"]["RenewalTokenInvalid"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["Internal"];
-        };
-    };
-    issueRenewal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    challenge_id: string;
-                    signature: string;
-                    csr?: string;
-                    csr_old_signature?: string;
-                };
-            };
-        };
-        responses: {
-            /** @description The certificates to write onto the key. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RenewalIssued"];
-                };
-            };
-            400: components["responses"]["BadJson"];
-            /** @description `challenge_invalid`, `token_invalid`. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            404: components["responses"]["NotFound"];
-            /** @description `state_conflict` (not paid), `key_changed`, `enc_certificate_missing`. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description `csr_invalid`, `csr_old_signature_invalid`, and the CSR errors of issuance. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            500: components["responses"]["Internal"];
-            /** @description `signer_unavailable`: certdesk-signer is down; retry. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    completeRenewal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The renewal's number (its order's number). */
-                renewal_no: components["parameters"]["RenewalNoPath"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    certificates: {
-                        /** @enum {string} */
-                        usage: "sign" | "enc";
-                        der: string;
-                    }[];
-                    seals?: {
-                        type?: string;
-                        esl?: string;
-                    }[];
-                };
-            };
-        };
-        responses: {
-            /** @description The completed renewal with the new validity. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Renewal"];
-                };
-            };
-            400: components["responses"]["BadJson"];
-            401: components["responses"]["RenewalTokenInvalid"];
-            404: components["responses"]["NotFound"];
-            /** @description `readback_mismatch`, `state_conflict` (not issued yet). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            500: components["responses"]["Internal"];
-        };
-    };
     wxpayNotify: {
         parameters: {
             query?: never;
@@ -8642,7 +8258,7 @@ export interface operations {
             401: components["responses"]["NotLoggedIn"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["OrderNotFound"];
-            /** @description `readback_mismatch`, `production_not_started` or `state_conflict`. */
+            /** @description `readback_mismatch`, `production_not_started`, `state_conflict`, `seals_not_made` or `seal_invalid`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8964,6 +8580,326 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            500: components["responses"]["Internal"];
+        };
+    };
+    getSealPictures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Both pictures, or null for one not chosen. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SealPictures"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    putSealPicture: {
+        parameters: {
+            query?: {
+                allow_signature?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+                /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
+                seal: components["parameters"]["SealPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SealPictureChoice"];
+            };
+        };
+        responses: {
+            /** @description The picture recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SealPicture"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no such order or seal, or no seal-form scan uploaded yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `no_seal_for_secondary`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `body_too_large`: the PNG is over 1,048,576 bytes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `file_type`: `png` is not a base64 PNG, or does not decode. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `picture_<verdict>`, `picture_too_large`, `invalid_slot`, `invalid_box`, `invalid_width`, `field_invalid`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    makeProductionSeals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seals made before (a retry). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductionSeals"];
+                };
+            };
+            /** @description The seals, made now. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductionSeals"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            /** @description `no_seal_for_secondary`, `production_not_started`, `certificate_missing`, `seal_pictures_missing`, `legal_person_missing` or `state_conflict`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `seal_input`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            /** @description `seal_signer_refused`. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `seal_maker_missing` or `seal_signer_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOrderSealsAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderSeals"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getOrderSealFileAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+                /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
+                seal: components["parameters"]["SealPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seal, DER. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no such order, or no such seal made. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    listOrderSeals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderSeals"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getOrderSealFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order number: the project's order prefix, the Beijing date of creation and a daily
+                 *     counter (`YT20250131-000001`); at most 24 characters.
+                 */
+                order_no: components["parameters"]["OrderNoPath"];
+                /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
+                seal: components["parameters"]["SealPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seal, DER. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["OrderNotFound"];
             500: components["responses"]["Internal"];
         };
     };
