@@ -28,10 +28,9 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "pki_helpers.h"
 #include "pki/pki.h"
 #include "store/store.h"
-
-#define SM2_ID "1234567812345678"
 
 static struct srv S;
 static struct config cfg;
@@ -80,34 +79,6 @@ static void producing_order(const char *key_type, char no[32])
 	producing_order_of(&org, key_type, no);
 }
 
-/* Returns a PEM CSR signed by k (SM2 with the ID). Caller frees. */
-static char *make_csr(EVP_PKEY *k)
-{
-	X509_REQ *req = X509_REQ_new();
-	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(k, NULL);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p, *out;
-	long n;
-
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
-				   (const unsigned char *)"USB key", -1, -1, 0);
-	X509_REQ_set_pubkey(req, k);
-	assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
-	EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
-	assert_int_equal(EVP_DigestSignInit(mctx, NULL, EVP_sm3(), NULL, k), 1);
-	assert_true(X509_REQ_sign_ctx(req, mctx) > 0);
-	PEM_write_bio_X509_REQ(b, req);
-	n = BIO_get_mem_data(b, &p);
-	out = calloc(1, (size_t)n + 1);
-	memcpy(out, p, (size_t)n);
-	BIO_free(b);
-	EVP_MD_CTX_free(mctx);
-	EVP_PKEY_CTX_free(pctx);
-	X509_REQ_free(req);
-	return out;
-}
-
 /* Posts csr for order no as producer client c; returns the status, the reply in *j. */
 static long post_csr_as(struct client *c, const char *no, const char *csr, json_t **j)
 {
@@ -144,30 +115,6 @@ static X509 *pem_cert(const char *pem)
 	BIO_free(b);
 	assert_non_null(x);
 	return x;
-}
-
-static X509 *sm2_issuing(void)
-{
-	char path[400];
-	FILE *f;
-	X509 *x;
-
-	snprintf(path, sizeof(path), "%s/ca-keys/sm2-issuing-1.crt", S.dir);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(x);
-	return x;
-}
-
-/* Verifies x with the issuer's key and the SM2 ID set: 1 or 0. */
-static int sm2_verify(X509 *x, X509 *issuer)
-{
-	ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
-	ASN1_OCTET_STRING_set(id, (const unsigned char *)SM2_ID, 16);
-	X509_set0_distinguishing_id(x, id);
-	return X509_verify(x, X509_get0_pubkey(issuer)) == 1;
 }
 
 /* Returns the number of audit entries with action. */
@@ -241,7 +188,7 @@ static void test_dual_issuance(void **state)
 		skip();
 	usb_key = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
 	producing_order("main", dual_no);
-	csr = make_csr(usb_key);
+	csr = it_make_csr(usb_key, "USB key");
 	assert_int_equal(post_csr(dual_no, csr, &j), 201);
 	json_t *e = json_object_get(j, "enc_certificate");
 	assert_non_null(e);
@@ -250,13 +197,13 @@ static void test_dual_issuance(void **state)
 	snprintf(sign_serial, sizeof(sign_serial), "%s", json_string_value(json_object_get(j, "serial")));
 	snprintf(enc_serial, sizeof(enc_serial), "%s", json_string_value(json_object_get(e, "serial")));
 	assert_string_not_equal(sign_serial, enc_serial);
-	ca = sm2_issuing();
+	ca = it_ca_cert(&S, "sm2-issuing-1");
 	sign = pem_cert(json_string_value(json_object_get(j, "pem")));
 	enc_pem = strdup(json_string_value(json_object_get(e, "pem")));
 	enc = pem_cert(enc_pem);
 	/* both SM2 certificates verify with the SM2 ID under the SM2 issuing CA */
-	assert_true(sm2_verify(sign, ca));
-	assert_true(sm2_verify(enc, ca));
+	assert_true(it_sm2_verify(sign, ca));
+	assert_true(it_sm2_verify(enc, ca));
 	/* the signing one is the USB key's; the encryption one is not, and is for encryption */
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(sign), usb_key), 1);
 	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(enc), usb_key), 1);
@@ -273,7 +220,7 @@ static void test_dual_issuance(void **state)
 		enc_serial);
 	json_decref(again);
 	EVP_PKEY *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-	char *csr2 = make_csr(k2);
+	char *csr2 = it_make_csr(k2, "USB key");
 	assert_int_equal(post_csr(dual_no, csr2, &again), 200);
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(again, "enc_certificate"), "serial")),
@@ -325,7 +272,8 @@ static void test_concurrent_dual(void **state)
 {
 	char no[32];
 	EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2"), *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-	struct racer a = {&producer, no, make_csr(k1), 0, NULL}, b = {&producer2, no, make_csr(k2), 0, NULL};
+	struct racer a = {&producer, no, it_make_csr(k1, "USB key"), 0, NULL},
+		     b = {&producer2, no, it_make_csr(k2, "USB key"), 0, NULL};
 	pthread_t ta, tb;
 	int64_t keys = 0, certs = 0;
 	struct db_conn *c;
@@ -509,7 +457,7 @@ static void test_enc_key_access(void **state)
 	/* a single profile (the secondary key's SM2) issues one certificate and has no key to hand out */
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
 	producing_order("secondary", single);
-	csr = make_csr(k);
+	csr = it_make_csr(k, "USB key");
 	assert_int_equal(post_csr(single, csr, &j), 201);
 	assert_null(json_object_get(j, "enc_certificate"));
 	json_decref(j);

@@ -20,6 +20,7 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "pki_helpers.h"
 #include "store/store.h"
 
 #define SM2_ID "1234567812345678"
@@ -350,15 +351,6 @@ static X509 *read_crt(const char *path)
 	return x;
 }
 
-/* Verifies x with the issuer's key and the SM2 ID set: 1 or 0. */
-static int sm2_verify(X509 *x, X509 *issuer)
-{
-	ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
-	ASN1_OCTET_STRING_set(id, (const unsigned char *)SM2_ID, 16);
-	X509_set0_distinguishing_id(x, id);
-	return X509_verify(x, X509_get0_pubkey(issuer)) == 1;
-}
-
 static void serial_of(const char *pem, char out[48]);
 
 /* The independent SM2 check (issue 12): tests/pki-verify/sm2verify.mjs, npm sm-crypto with its own
@@ -434,9 +426,9 @@ static void test_issue_sm2(void **state)
 	b = BIO_new_mem_buf(pem, -1);
 	leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	/* the ID on every certificate of the chain: openssl verify's -vfyopt reaches only the leaf */
-	assert_true(sm2_verify(root, root));
-	assert_true(sm2_verify(issuing, root));
-	assert_true(sm2_verify(leaf, issuing));
+	assert_true(it_sm2_verify(root, root));
+	assert_true(it_sm2_verify(issuing, root));
+	assert_true(it_sm2_verify(leaf, issuing));
 	/* and with the empty ID OpenSSL 3.0 would use by default, the leaf does not verify */
 	X509 *again = X509_dup(leaf);
 	assert_int_not_equal(X509_verify(again, X509_get0_pubkey(issuing)), 1);
@@ -913,7 +905,7 @@ static void test_revoke_sm2(void **state)
 	assert_int_equal(reason, OCSP_REVOKED_STATUS_CESSATIONOFOPERATION);
 	X509 *responder = sk_X509_value(OCSP_resp_get0_certs(bs), 0);
 	assert_non_null(responder);
-	assert_true(sm2_verify(responder, issuing));
+	assert_true(it_sm2_verify(responder, issuing));
 	tl = i2d_OCSP_RESPDATA(OCSP_resp_get0_respdata(bs), &tbs);
 	const ASN1_OCTET_STRING *osig = OCSP_resp_get0_signature(bs);
 	assert_true(sm2_verify_tbs(X509_get0_pubkey(responder), tbs, (size_t)tl, osig->data, (size_t)osig->length));

@@ -36,11 +36,11 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "pki_helpers.h"
 #include "store/store.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define TRANSPORT_SO_PIN "11223344" /* the SO PIN the "vendor's" SoftHSM token ships with */
-#define SM2_ID "1234567812345678"
 #define TOOL BUILD_DIR "/src/softskf/certdesk-softskf-tool"
 
 static struct srv S; /* certdeskd and the signer */
@@ -132,60 +132,6 @@ static X509 *cert_of_b64(const char *b64)
 	free(der);
 	assert_non_null(x);
 	return x;
-}
-
-/* Reads the PEM certificate <S.dir>/ca-keys/<name>.crt. */
-static X509 *ca_cert(const char *name)
-{
-	char path[400];
-	FILE *f;
-	X509 *x;
-
-	snprintf(path, sizeof(path), "%s/ca-keys/%s.crt", S.dir, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(x);
-	return x;
-}
-
-/* Verifies x with issuer's key and the SM2 ID set: 1 or 0. */
-static int sm2_verify(X509 *x, X509 *issuer)
-{
-	ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
-
-	ASN1_OCTET_STRING_set(id, (const unsigned char *)SM2_ID, 16);
-	X509_set0_distinguishing_id(x, id);
-	return X509_verify(x, X509_get0_pubkey(issuer)) == 1;
-}
-
-/* Returns a PEM CSR signed by k (SM2 with the ID and SM3). Caller frees. */
-static char *make_csr(EVP_PKEY *k)
-{
-	X509_REQ *req = X509_REQ_new();
-	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(k, NULL);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p, *out;
-	long n;
-
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
-				   (const unsigned char *)"another key", -1, -1, 0);
-	X509_REQ_set_pubkey(req, k);
-	assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
-	EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
-	assert_int_equal(EVP_DigestSignInit(mctx, NULL, EVP_sm3(), NULL, k), 1);
-	assert_true(X509_REQ_sign_ctx(req, mctx) > 0);
-	PEM_write_bio_X509_REQ(b, req);
-	n = BIO_get_mem_data(b, &p);
-	out = calloc(1, (size_t)n + 1);
-	memcpy(out, p, (size_t)n);
-	BIO_free(b);
-	EVP_MD_CTX_free(mctx);
-	EVP_PKEY_CTX_free(pctx);
-	X509_REQ_free(req);
-	return out;
 }
 
 /* --- the agent --- */
@@ -871,7 +817,7 @@ static void challenge_verifies(struct prod *p, X509 *cert)
 	n = EVP_DecodeBlock(sig, (const unsigned char *)s, (int)strlen(s));
 	assert_true(n > 0);
 	n -= (s[strlen(s) - 1] == '=') + (strlen(s) > 1 && s[strlen(s) - 2] == '=');
-	assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
+	assert_true(EVP_PKEY_CTX_set1_id(pctx, IT_SM2_ID, 16) > 0);
 	EVP_MD_CTX_set_pkey_ctx(vc, pctx);
 	assert_int_equal(EVP_DigestVerifyInit(vc, NULL, EVP_sm3(), NULL, X509_get0_pubkey(cert)), 1);
 	assert_int_equal(
@@ -929,11 +875,11 @@ static void test_sm2_dual_skf(void **state)
 	list_json_shows("PAKEY01", 3);
 	/* the read-back signing certificate verifies against the SM2 chain, with the SM2 ID */
 	sign = cert_of_b64(readback_of(&p, "sign"));
-	issuing = ca_cert("sm2-issuing-1");
-	root = ca_cert("sm2-root-1");
-	assert_true(sm2_verify(sign, issuing));
-	assert_true(sm2_verify(issuing, root));
-	assert_true(sm2_verify(root, root));
+	issuing = it_ca_cert(&S, "sm2-issuing-1");
+	root = it_ca_cert(&S, "sm2-root-1");
+	assert_true(it_sm2_verify(sign, issuing));
+	assert_true(it_sm2_verify(issuing, root));
+	assert_true(it_sm2_verify(root, root));
 	challenge_verifies(&p, sign);
 	assert_int_equal(certs_of_order(no, "sign", NULL), 1);
 	assert_int_equal(certs_of_order(no, "enc", NULL), 1);
@@ -1196,7 +1142,7 @@ static void test_bad_cases(void **state)
 	/* a CSR for another key: certdeskd issues for that key, the agent refuses to write it */
 	assert_int_equal(step_keypair(&p, NULL), 201);
 	other = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-	csr = make_csr(other);
+	csr = it_make_csr(other, "another key");
 	p.csr = csr;
 	assert_int_equal(step_issue(&p), 201);
 	assert_int_equal(step_write(&p, 0, &j), 409);
