@@ -1523,6 +1523,198 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/renewals/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Checks the certificate read from the USB key and hands out a one-time challenge
+         * @description Online renewal (在线更新, issue 15): public, no account or captcha — the key is the
+         *     credential. The certificate (base64 DER as the agent reads it from the key) must be one this
+         *     CA issued and certdesk holds (byte-equal), not revoked, a signing certificate, and inside its
+         *     project's renewal window (from `renewal_window_before_days` before its expiry to
+         *     `renewal_window_after_days` after it), unless it has a live renewal (then `renewal` is set and
+         *     the wizard resumes it after the proof). The challenge (32 random bytes) is one-time, lives 5
+         *     minutes and is bound to the certificate's serial. Rate limited per address and certificate.
+         */
+        post: operations["renewalChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals/prove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Proof of possession — the challenge signed by the certificate's key gives a renewal token
+         * @description The signature is SM2-with-SM3 with the GM/T 0009 default ID 1234567812345678,
+         *     sha256WithRSAEncryption or ecdsa-with-SHA256 over the 32 challenge bytes (DER, base64). The
+         *     challenge is used up whatever the outcome. The token (64 hex characters, returned once, stored
+         *     hashed, 24 hours) authorises the other renewal calls of this certificate in the header
+         *     `X-Renewal-Token`; when a live renewal exists its number and state come along (resume).
+         */
+        post: operations["renewalProve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The renewal order of the token's certificate (or its live one)
+         * @description A renewal is an order of kind `renewal` (payments, invoices, the ledger and the staff console
+         *     treat it as any order). The amount is `years` × the key type's renewal price per year from
+         *     the catalogue, never the client's. A certificate has one live renewal: a second call (another
+         *     tab) answers 200 with it. Invoice data: `org` (handler_name, phone, unit_name, tax_number: a
+         *     USCC or a 15/20-character taxpayer id, email) or `person` (name, id_number: GB 11643 check
+         *     digit, phone, email); phone a mainland mobile. Errors name `invoice.<field>`.
+         */
+        post: operations["createRenewal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals/{renewal_no}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        /** A renewal of the token's certificate, with its payment state */
+        get: operations["getRenewal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals/{renewal_no}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A QR code to pay the renewal (the order payment machinery, exactly-once crediting) */
+        post: operations["startRenewalPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals/{renewal_no}/payments/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        /** The renewal's payment step, polled (an open attempt is asked about at the provider) */
+        get: operations["getRenewalPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals/{renewal_no}/issue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The renewed certificates (下载证书到USBKEY), issued once per renewal
+         * @description State `paid` or `issued`. A FRESH challenge of the certificate renewed, signed by the key now
+         *     plugged in: another certificate's challenge or another key's signature is `key_changed` (paid
+         *     for key A, key B inserted). Recertify (the project's `renewal_mode`, default): the same public
+         *     keys get new certificates (signing: the old certificate's key; encryption, for dual profiles:
+         *     the old encryption certificate's key). Rekey: `csr` (PEM, the new key pair's) and
+         *     `csr_old_signature` (base64, the OLD key's signature over the CSR's DER). notBefore is now,
+         *     notAfter the old notAfter + the years paid (from now when it has passed), capped by the CA. A
+         *     retry returns the same certificates.
+         */
+        post: operations["issueRenewal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals/{renewal_no}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The read-back from the key; byte-equal, the renewal is completed and the old certificates superseded
+         * @description Each issued certificate (sign, and enc for dual profiles) must be read back byte-equal, else
+         *     `readback_mismatch` and nothing changes. Then, in one transaction, the renewal becomes
+         *     `completed` and the old certificate(s) are revoked with reason superseded (only now: until the
+         *     new ones are on the key the old ones keep working), audited; the CRL and OCSP responses
+         *     follow. A repeat answers the completed renewal.
+         */
+        post: operations["completeRenewal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/payments/wxpay/notify": {
         parameters: {
             query?: never;
@@ -2869,6 +3061,105 @@ export interface components {
                 quality?: components["schemas"]["SealCropResult"];
             })[];
         };
+        /** @description Invoice data of a renewal (开票信息). */
+        RenewalInvoice: {
+            /** @enum {string} */
+            kind: "org" | "person";
+            handler_name?: string;
+            name?: string;
+            phone: string;
+            unit_name?: string;
+            tax_number?: string;
+            id_number?: string;
+            email: string;
+        };
+        RenewalCertificate: {
+            serial: string;
+            subject: string;
+            issuer: string;
+            /** Format: date-time */
+            not_before: string;
+            /** Format: date-time */
+            not_after: string;
+            unit_name: string;
+            uscc: string;
+        };
+        RenewalChallenge: {
+            challenge_id: string;
+            /** @description base64 of 32 random bytes, to be signed by the certificate's key */
+            challenge: string;
+            /** Format: date-time */
+            expires_at: string;
+            certificate: components["schemas"]["RenewalCertificate"];
+            project: {
+                code: string;
+                name: string;
+            };
+            /** @enum {string} */
+            key_type: "main" | "secondary";
+            /** @enum {string} */
+            mode: "recertify" | "rekey";
+            dual: boolean;
+            years_options: number[];
+            price_per_year_fen: number;
+            window: {
+                /** Format: date-time */
+                opens_at: string;
+                /** Format: date-time */
+                closes_at: string;
+            };
+            /** @description The certificate's live renewal, resumed after the proof. */
+            renewal?: {
+                renewal_no: string;
+                state: components["schemas"]["OrderState"];
+            };
+        };
+        /** @description A renewal (an order of kind renewal). Money in fen. */
+        Renewal: {
+            renewal_no: string;
+            state: components["schemas"]["OrderState"];
+            state_label: string;
+            years: number;
+            amount_fen: number;
+            invoice: components["schemas"]["RenewalInvoice"];
+            certificate: components["schemas"]["RenewalCertificate"];
+            /**
+             * Format: date-time
+             * @description now until issued, then the new certificate's
+             */
+            new_not_before: string;
+            /**
+             * Format: date-time
+             * @description continues from the old expiry when renewed early (a preview until issued)
+             */
+            new_not_after: string;
+            /** @enum {string} */
+            mode: "recertify" | "rekey";
+            dual: boolean;
+            /** @enum {string} */
+            key_type: "main" | "secondary";
+            new_certificates?: components["schemas"]["Certificate"][];
+            /** @description GET only — the latest payment attempt. */
+            payment?: {
+                provider?: string;
+                state?: string;
+                paid_at?: string;
+            } | null;
+        };
+        RenewalIssued: {
+            renewal_no: string;
+            certificates: {
+                /** @enum {string} */
+                usage: "sign" | "enc";
+                serial: string;
+                der: string;
+            }[];
+            /** Format: date-time */
+            not_before: string;
+            /** Format: date-time */
+            not_after: string;
+            state: string;
+        };
         /** @description The one shape of every error reply. */
         Error: {
             error: components["schemas"]["ErrorItem"];
@@ -3226,9 +3517,12 @@ export interface components {
          *     - `deleted` 已删除
          *     - `refunding` 退款中
          *     - `refunded` 已退款
+         *     - `paid` 已付款，待下载证书 (renewals)
+         *     - `issued` 证书已签发，待写入USBKEY (renewals)
+         *     - `cancelled` 已取消 (renewals)
          * @enum {string}
          */
-        OrderState: "draft" | "submitted" | "rejected" | "awaiting_payment" | "awaiting_paper" | "paper_sent" | "paper_rejected" | "producing" | "produced" | "shipped" | "completed" | "deleted" | "refunding" | "refunded";
+        OrderState: "draft" | "submitted" | "rejected" | "awaiting_payment" | "awaiting_paper" | "paper_sent" | "paper_rejected" | "producing" | "produced" | "shipped" | "completed" | "deleted" | "refunding" | "refunded" | "paid" | "issued" | "cancelled";
         /**
          * @description The order's data, one flat object. Every field is optional while the order is a draft;
          *     all are required to submit it or to print its forms (`seal_name` for main keys only),
@@ -3995,6 +4289,15 @@ export interface components {
         };
     };
     responses: {
+        /** @description `token_invalid`: no `X-Renewal-Token`, or an unknown or expired one. */
+        RenewalTokenInvalid: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /**
          * @description `bad_json`: the body is not a JSON object (malformed JSON, duplicate keys, or another
          *     JSON type).
@@ -4420,6 +4723,8 @@ export interface components {
         SerialPath: string;
         /** @description A CA's key id (e.g. `sm2-issuing-1`), as in the certificates' CRL distribution point and caIssuers URL. */
         CaPath: string;
+        /** @description The renewal's number (its order's number). */
+        RenewalNoPath: string;
         /** @description One seal of a main key, `org` (单位公章) or `legal` (法人章). */
         SealPath: "org" | "legal";
         /**
@@ -7612,6 +7917,404 @@ export interface operations {
             };
             401: components["responses"]["NotLoggedIn"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    renewalChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description base64 DER of the signing certificate on the key */
+                    certificate: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The challenge and what the wizard shows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewalChallenge"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            /** @description `cert_unknown`: not issued by this CA or not in certdesk. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `cert_revoked`; `outside_window` (the message says from when it can be renewed, or that a
+             *     new application is needed).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `certificate_invalid`: not a certificate, or an encryption certificate. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    renewalProve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    challenge_id: string;
+                    signature: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        certificate_serial: string;
+                        renewal_no?: string;
+                        state?: components["schemas"]["OrderState"];
+                    };
+                };
+            };
+            400: components["responses"]["BadJson"];
+            /** @description `challenge_invalid`: unknown, expired, used or forged (one code, one message). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `cert_revoked`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    createRenewal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    years: number;
+                    invoice: components["schemas"]["RenewalInvoice"];
+                };
+            };
+        };
+        responses: {
+            /** @description The live renewal of this certificate. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Renewal"];
+                };
+            };
+            /** @description The renewal created (awaiting payment). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Renewal"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["RenewalTokenInvalid"];
+            /** @description `cert_revoked`, `outside_window`, `renewal_unavailable` (no renewal price). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getRenewal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The renewal. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Renewal"];
+                };
+            };
+            401: components["responses"]["RenewalTokenInvalid"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    startRenewalPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    provider: "wxpay" | "alipay";
+                };
+            };
+        };
+        responses: {
+            /** @description The payment step with an open attempt (paid, the renewal's state is `paid`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["RenewalTokenInvalid"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["OrderStateConflict"];
+            422: components["responses"]["ValidationFailed"];
+            /** @description `rate_limited`: too many QR codes in an hour. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            /** @description `provider_unavailable`. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRenewalPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment step. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            401: components["responses"]["RenewalTokenInvalid"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    issueRenewal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    challenge_id: string;
+                    signature: string;
+                    csr?: string;
+                    csr_old_signature?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The certificates to write onto the key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewalIssued"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            /** @description `challenge_invalid`, `token_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            /** @description `state_conflict` (not paid), `key_changed`, `enc_certificate_missing`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `csr_invalid`, `csr_old_signature_invalid`, and the CSR errors of issuance. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            /** @description `signer_unavailable`: certdesk-signer is down; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    completeRenewal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    certificates: {
+                        /** @enum {string} */
+                        usage: "sign" | "enc";
+                        der: string;
+                    }[];
+                    seals?: {
+                        type?: string;
+                        esl?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The completed renewal with the new validity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Renewal"];
+                };
+            };
+            400: components["responses"]["BadJson"];
+            401: components["responses"]["RenewalTokenInvalid"];
+            404: components["responses"]["NotFound"];
+            /** @description `readback_mismatch`, `state_conflict` (not issued yet). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
         };
     };
     wxpayNotify: {
