@@ -27,6 +27,8 @@ int cmd_km_ensure_kek(const struct config *cfg);
 /* certdesk backup DIR | restore DIR (cmd_backup.c): argv[0] is the subcommand. */
 int cmd_backup(const struct config *cfg, int argc, char **argv);
 
+/* certdesk certs import --csv FILE CERT... (cmd_certs.c): certificates issued before certdesk. */
+int cmd_certs(struct db *db, int argc, char **argv);
 /* certdesk seal verify FILE [--json] [--picture OUT] (cmd_seal.c): no configuration or database. */
 int cmd_seal(int argc, char **argv);
 

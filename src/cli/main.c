@@ -44,6 +44,10 @@ static int usage(FILE *f, int rc)
 		   "  files sweep [--grace-s N]\n"
 		   "                          remove stored files no row names, older than N seconds\n"
 		   "                          (default 3600; certdeskd also does it every hour)\n"
+		   "  certs import --csv FILE CERT...\n"
+		   "                          import certificates of this CA issued before certdesk\n"
+		   "                          (PEM/DER; CSV: serial,uscc,name,project_code,key_type,\n"
+		   "                          mobile,email) so that their holders can renew online\n"
 		   "  seal verify FILE [--json] [--picture OUT]\n"
 		   "                          check a GB/T 38540 / GM/T 0031 seal file (.esl): exit 0\n"
 		   "                          valid, 1 invalid; --picture writes its image\n"
@@ -112,6 +116,8 @@ static int run(const struct config *cfg, int argc, char **argv)
 		rc = cmd_ca(db, cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "km") == 0) {
 		rc = cmd_km(db, cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "certs") == 0) {
+		rc = cmd_certs(db, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "staff") == 0) {
 		rc = cmd_staff(db, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "audit") == 0 && argc > 1 && strcmp(argv[1], "verify") == 0) {

@@ -793,46 +793,6 @@ void store_usbkey_annotate(struct db_conn *c, json_t *items);
 /* Wipes and frees the sealed PINs k holds. */
 void store_usbkey_free(struct usbkey_rec *k);
 
-/* --- online renewal (store_renewal.c, migration 020; issue 15) --- */
-
-/* A project's renewal settings. */
-struct renewal_settings {
-	int before_days, after_days; /* the window: from not_after - before_days to not_after + after_days */
-	char mode[12];               /* recertify, rekey */
-};
-
-/* Loads the renewal settings of project_id. Returns DB_OK, DB_NOTFOUND or < 0. */
-int store_renewal_settings(struct db_conn *c, int64_t project_id, struct renewal_settings *s);
-/* Records a one-time challenge (base64 of its bytes) for the certificate serial. */
-int store_renewal_challenge_add(struct db_conn *c, const char *challenge_id, const char *serial,
-				const char *challenge_b64, const char *ip, const char *expires_at);
-/* Uses up the live challenge challenge_id: serial and challenge_b64 get what it was bound to.
- * Returns DB_OK, DB_NOTFOUND (unknown, used or expired) or < 0. */
-int store_renewal_challenge_take(struct db_conn *c, const char *challenge_id, char serial[48],
-				 char challenge_b64[64]);
-/* Records a renewal token by its hash for the certificate serial (order_id 0: no renewal yet). */
-int store_renewal_token_add(struct db_conn *c, const char *token_hash, const char *serial, int64_t order_id,
-			    const char *expires_at);
-/* Loads the certificate serial of the live token token_hash. Returns DB_OK, DB_NOTFOUND or < 0. */
-int store_renewal_token_get(struct db_conn *c, const char *token_hash, char serial[48]);
-/* Binds the token to the renewal order_id. */
-int store_renewal_token_bind(struct db_conn *c, const char *token_hash, int64_t order_id);
-/* Writes the number of the live renewal of certificate serial into order_no. DB_OK, DB_NOTFOUND, < 0. */
-int store_renewal_live(struct db_conn *c, const char *serial, char order_no[32]);
-/* Creates the renewal order o (org_id, project_id, key_type, price_fen, form, verify_token) of
- * certificate serial in state awaiting_payment, numbered with prefix, with its history entry and
- * audit record. Returns DB_OK, DB_CONFLICT when the certificate has a live renewal, or < 0. */
-int store_renewal_create(struct db_conn *c, struct order_rec *o, const char *prefix, const char *serial,
-			 const struct actor *a);
-/* kind (new, renewal, imported) and renews_serial ("" when none) of order_id. */
-int store_order_kind(struct db_conn *c, int64_t order_id, char kind[12], char renews_serial[48]);
-/* Writes the number of order order_id into order_no. Returns DB_OK, DB_NOTFOUND or < 0. */
-int store_order_no_of(struct db_conn *c, int64_t order_id, char order_no[32]);
-/* Returns 1 when order_id is a renewal, 0 when not, < 0 on error. */
-int store_order_is_renewal(struct db_conn *c, int64_t order_id);
-/* Loads the certificate of kind issued with v (same order and key) into out. DB_OK, DB_NOTFOUND, < 0. */
-int store_cert_sibling(struct db_conn *c, const struct cert_rec *v, const char *kind, struct cert_rec *out);
-
 /* --- electronic seals (store_seal.c, migration 019, issue 14) --- */
 
 /* The picture staff chose for one seal of an order (org 单位公章, legal 法人章). */
@@ -884,5 +844,61 @@ void store_seal_free(struct seal_rec *s);
 /* Finds the SM2 seal maker (cas role sealmaker) of issuing CA issuing_key_id, or any SM2 one:
  * key_id and its certificate (*der_b64, caller frees). Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_ca_sealmaker(struct db_conn *c, const char *issuing_key_id, char key_id[48], char **der_b64);
+
+/* --- online renewal (store_renewal.c, migration 020; issue 15) --- */
+
+/* A project's renewal settings. */
+struct renewal_settings {
+	int before_days, after_days; /* the window: from not_after - before_days to not_after + after_days */
+	char mode[12];               /* recertify, rekey */
+};
+
+/* Loads the renewal settings of project_id. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_renewal_settings(struct db_conn *c, int64_t project_id, struct renewal_settings *s);
+/* Records a one-time challenge (base64 of its bytes) for the certificate serial. */
+int store_renewal_challenge_add(struct db_conn *c, const char *challenge_id, const char *serial,
+				const char *challenge_b64, const char *ip, const char *expires_at);
+/* Uses up the live challenge challenge_id: serial and challenge_b64 get what it was bound to.
+ * Returns DB_OK, DB_NOTFOUND (unknown, used or expired) or < 0. */
+int store_renewal_challenge_take(struct db_conn *c, const char *challenge_id, char serial[48],
+				 char challenge_b64[64]);
+/* Records a renewal token by its hash for the certificate serial (order_id 0: no renewal yet). */
+int store_renewal_token_add(struct db_conn *c, const char *token_hash, const char *serial, int64_t order_id,
+			    const char *expires_at);
+/* Loads the certificate serial of the live token token_hash. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_renewal_token_get(struct db_conn *c, const char *token_hash, char serial[48]);
+/* Binds the token to the renewal order_id. */
+int store_renewal_token_bind(struct db_conn *c, const char *token_hash, int64_t order_id);
+/* Writes the number of the live renewal of certificate serial into order_no. DB_OK, DB_NOTFOUND, < 0. */
+int store_renewal_live(struct db_conn *c, const char *serial, char order_no[32]);
+/* Creates the renewal order o (org_id, project_id, key_type, price_fen, form, verify_token) of
+ * certificate serial in state awaiting_payment, numbered with prefix, with its history entry and
+ * audit record. Returns DB_OK, DB_CONFLICT when the certificate has a live renewal, or < 0. */
+int store_renewal_create(struct db_conn *c, struct order_rec *o, const char *prefix, const char *serial,
+			 const struct actor *a);
+/* kind (new, renewal, imported) and renews_serial ("" when none) of order_id. */
+int store_order_kind(struct db_conn *c, int64_t order_id, char kind[12], char renews_serial[48]);
+/* Writes the number of order order_id into order_no. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_order_no_of(struct db_conn *c, int64_t order_id, char order_no[32]);
+/* Returns 1 when order_id is a renewal, 0 when not, < 0 on error. */
+int store_order_is_renewal(struct db_conn *c, int64_t order_id);
+/* Loads the certificate of kind issued with v (same order and key) into out. DB_OK, DB_NOTFOUND, < 0. */
+int store_cert_sibling(struct db_conn *c, const struct cert_rec *v, const char *kind, struct cert_rec *out);
+
+/* A certificate issued before certdesk (certdesk certs import), with the organisation it belongs to. */
+struct store_import {
+	struct org_rec org;  /* uscc, name, handler_name, handler_mobile (created when unknown) */
+	int64_t project_id;
+	char key_type[12];
+	char prefix[8];      /* the project's order prefix */
+	const char *form;    /* the order's data (JSON text: contact e-mail) */
+	struct cert_rec cert; /* serial, ca_key_id, kind, subject, validity, der_b64, spki_sha256 */
+	char order_no[32];   /* out: the order of kind imported it hangs on */
+	int org_created;     /* out */
+};
+/* Stores im's certificate as imported (status good) on a new completed order of kind 'imported',
+ * creating the organisation when unknown, audited as cert.import. Returns DB_OK, DB_CONFLICT when the
+ * serial is there already (imported before), or < 0. */
+int store_cert_import(struct db_conn *c, struct store_import *im, const struct actor *a);
 
 #endif

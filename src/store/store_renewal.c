@@ -224,3 +224,60 @@ int store_order_no_of(struct db_conn *c, int64_t order_id, char order_no[32])
 	free(s);
 	return rc;
 }
+
+static int import_steps(struct db_conn *c, struct store_import *im, const struct actor *a)
+{
+	char now[TIMEFMT_LEN], token[65];
+	struct org_rec o = {0};
+	time_t t = time(NULL);
+	int64_t seq = 0, n = 0;
+	int day = beijing_day(t), rc;
+
+	rc = db_query_int(c, "SELECT COUNT(*) FROM certificates WHERE serial = ?", DB_ARGS(DB_TEXT(im->cert.serial)), &n);
+	if (rc != DB_OK)
+		return rc;
+	if (n > 0)
+		return DB_CONFLICT; /* imported before: nothing to do */
+	rc = store_org_get(c, im->org.uscc, &o);
+	if (rc == DB_NOTFOUND) {
+		rc = store_org_create(c, &im->org, a, &o.id);
+		im->org_created = rc == DB_OK;
+	}
+	if (rc != DB_OK)
+		return rc;
+	im->org.id = o.id;
+	rc = db_query_int(c,
+			  "INSERT INTO order_counters (project_id, day, last_seq) VALUES (?, ?, 1) ON CONFLICT"
+			  " (project_id, day) DO UPDATE SET last_seq = order_counters.last_seq + 1 RETURNING last_seq",
+			  DB_ARGS(DB_INT(im->project_id), DB_INT(day)), &seq);
+	if (rc != DB_OK)
+		return rc;
+	snprintf(im->order_no, sizeof(im->order_no), "%s%08d-%06lld", im->prefix, day, (long long)seq);
+	timefmt_rfc3339(t, now);
+	snprintf(token, sizeof(token), "imported-%s", im->cert.serial);
+	/* the order the imported certificate hangs on: completed, nothing to pay */
+	rc = db_query_int(c,
+			  "INSERT INTO orders (order_no, org_id, project_id, key_type, state, price_fen, form, verify_token,"
+			  " created_at, updated_at, submitted_at, kind) VALUES (?, ?, ?, ?, 'completed', 0, ?, ?, ?, ?, ?,"
+			  " 'imported') RETURNING id",
+			  DB_ARGS(DB_TEXT(im->order_no), DB_INT(o.id), DB_INT(im->project_id), DB_TEXT(im->key_type),
+				  DB_TEXT(im->form), DB_TEXT(token), DB_TEXT(now), DB_TEXT(now), DB_TEXT(now)),
+			  &im->cert.order_id);
+	if (rc != DB_OK)
+		return rc;
+	im->cert.org_id = o.id;
+	im->cert.usb_key_id = 0;
+	rc = store_cert_insert(c, &im->cert, im->order_no, "completed", a);
+	if (rc == DB_OK)
+		rc = store_audit_order(c, a, "cert.import", im->order_no,
+				       json_pack("{s:s, s:s, s:s}", "serial", im->cert.serial, "uscc", im->org.uscc,
+						 "ca", im->cert.ca_key_id));
+	return rc;
+}
+
+int store_cert_import(struct db_conn *c, struct store_import *im, const struct actor *a)
+{
+	int rc = db_begin(c);
+
+	return rc != DB_OK ? rc : db_end(c, import_steps(c, im, a));
+}

@@ -6,7 +6,8 @@
  * through the WeChat Pay simulator; issue (recertify: the same public keys, new serials, notAfter =
  * old notAfter + the years; a retry the same certificates; another key's signature key_changed), the
  * read-back (wrong 409, right: completed, the old certificates revoked superseded only then); rekey on
- * the P-256 certificate (the CSR also signed by the old key). */
+ * the P-256 certificate (the CSR also signed by the old key); a certificate from before certdesk
+ * imported with `certdesk certs import` (a forged one refused, a second import a no-op) renews. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/bn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -690,6 +693,146 @@ static void test_rekey(void **state)
 	EVP_PKEY_free(nk);
 }
 
+/* Makes a P-256 certificate for key k issued with CA key file cakey under CA certificate ca (as the
+ * CA's old system did, outside certdesk), valid until 30 days from now; returns its PEM file path. */
+static void old_system_cert(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, const char *uscc, const char *file)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	BIGNUM *bn = BN_new();
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	X509_EXTENSION *ku;
+	FILE *f;
+	int sm2 = EVP_PKEY_is_a(cakey, "SM2");
+
+	X509_set_version(x, 2);
+	BN_rand(bn, 120, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
+	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+	X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8, (const unsigned char *)"CN", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"鹰潭导入测试有限公司", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"鹰潭导入测试有限公司", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "serialNumber", MBSTRING_UTF8, (const unsigned char *)uscc, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, X509_get_subject_name(ca));
+	X509_gmtime_adj(X509_getm_notBefore(x), -300L * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400);
+	X509_set_pubkey(x, k);
+	ku = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature,nonRepudiation");
+	X509_add_ext(x, ku, -1);
+	X509_EXTENSION_free(ku);
+	if (sm2) {
+		pctx = EVP_PKEY_CTX_new(cakey, NULL);
+		assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
+		EVP_MD_CTX_set_pkey_ctx(m, pctx);
+	}
+	assert_int_equal(EVP_DigestSignInit(m, NULL, sm2 ? EVP_sm3() : EVP_sha256(), NULL, cakey), 1);
+	assert_true(X509_sign_ctx(x, m) > 0);
+	f = fopen(file, "w");
+	PEM_write_X509(f, x);
+	fclose(f);
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_CTX_free(pctx);
+	BN_free(bn);
+	X509_NAME_free(n);
+	X509_free(x);
+}
+
+/* A certificate from before certdesk: certdesk certs import (refusing a forged one, idempotent), then
+ * renewed online like any other. */
+static void test_imported(void **state)
+{
+	char *loc = NULL, *ca_b64 = NULL, *out = NULL, csv[400], pem[400], forged[400], tok[80], no[32], path[160],
+	     certs[5000], der[4096], body[1000];
+	const char *uscc = "92340602MA2PBMEM24";
+	struct db_conn *c;
+	EVP_PKEY *cakey, *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *rogue = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *ca;
+	FILE *f;
+	json_t *j = NULL;
+	(void)state;
+	if (skipped)
+		skip();
+	c = db_acquire(db);
+	assert_int_equal(db_query_text(c,
+				       "SELECT c.key_location FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
+				       " JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
+				       " p.key_type = 'secondary' AND p.algorithm = 'p256'",
+				       DB_NOARGS, &loc),
+			 DB_OK);
+	assert_int_equal(db_query_text(c,
+				       "SELECT c.der FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
+				       " JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
+				       " p.key_type = 'secondary' AND p.algorithm = 'p256'",
+				       DB_NOARGS, &ca_b64),
+			 DB_OK);
+	db_release(c);
+	assert_int_equal(strncmp(loc, "file:", 5), 0);
+	f = fopen(loc + 5, "r");
+	assert_non_null(f);
+	cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(cakey);
+	ca = x509_of(ca_b64);
+	snprintf(pem, sizeof(pem), "%s/old-system.pem", S.dir);
+	snprintf(forged, sizeof(forged), "%s/forged.pem", S.dir);
+	snprintf(csv, sizeof(csv), "%s/old-system.csv", S.dir);
+	old_system_cert(cakey, ca, k, uscc, pem);
+	old_system_cert(rogue, ca, k, uscc, forged); /* the CA's name, another key's signature */
+	f = fopen(csv, "w");
+	fprintf(f, "serial,uscc,name,project_code,key_type,mobile,email\n,%s,鹰潭导入测试有限公司,yingtan,secondary,"
+		   "13800138070,imp@example.com\n",
+		uscc);
+	fclose(f);
+	char *argv[] = {(char *)harness_bin("certdesk"), "certs", "import", "--csv", csv, pem, NULL};
+	assert_int_equal(harness_run(argv, NULL, &out), 0);
+	assert_non_null(strstr(out, "imported as order"));
+	free(out);
+	assert_int_equal(harness_run(argv, NULL, &out), 0); /* idempotent */
+	assert_non_null(strstr(out, "imported before"));
+	free(out);
+	char *argv2[] = {(char *)harness_bin("certdesk"), "certs", "import", "--csv", csv, forged, NULL};
+	assert_int_equal(harness_run(argv2, NULL, &out), 1);
+	assert_non_null(strstr(out, "refused"));
+	free(out);
+	/* the imported certificate renews */
+	f = fopen(pem, "r");
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	unsigned char *d = NULL;
+	int n = i2d_X509(x, &d);
+	EVP_EncodeBlock((unsigned char *)der, d, n);
+	OPENSSL_free(d);
+	X509_free(x);
+	assert_int_equal(challenge(der, &j), 200);
+	assert_string_equal(str(j, "key_type"), "secondary");
+	assert_string_equal(str(json_object_get(j, "certificate"), "uscc"), uscc);
+	json_decref(j);
+	assert_int_equal(prove(der, k, tok, NULL), 200);
+	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", uscc);
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
+	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 19000);
+	json_decref(j);
+	pay(no, tok);
+	assert_int_equal(issue(no, tok, der, k, NULL, &j), 200);
+	char new_der[4096];
+	snprintf(new_der, sizeof(new_der), "%s", str(json_array_get(json_object_get(j, "certificates"), 0), "der"));
+	json_decref(j);
+	assert_true(same_key(new_der, der));
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
+	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"}]}", new_der);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_string_equal(str(j, "state"), "completed");
+	json_decref(j);
+	free(loc);
+	free(ca_b64);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(rogue);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -697,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_proofs),
 		cmocka_unit_test(test_recertify_dual),
 		cmocka_unit_test(test_rekey),
+		cmocka_unit_test(test_imported),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;
