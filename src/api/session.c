@@ -52,8 +52,20 @@ void api_log_error(struct http_req *r, const char *what)
 {
 	const char *dberr = db_thread_error();
 
-	fprintf(stderr, "certdeskd: error %s %s (route %s) request %s: %s%s%s\n", http_method(r), http_path(r),
-		http_route(r), http_request_id(r), what, dberr[0] ? "; database: " : "", dberr);
+	char at[TIMEFMT_LEN];
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", timefmt_now_ms(at), "level", "error",
+			      "request_id", http_request_id(r), "method", http_method(r), "route", http_route(r),
+			      "what", what, "database", dberr);
+	char *line = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	/* One JSON line, like the access log's, with the request id that joins the two and the audit log. */
+	if (line != NULL)
+		fprintf(stderr, "%s\n", line);
+	else
+		fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"what\":\"(not UTF-8)\"}\n",
+			http_request_id(r));
+	free(line);
+	json_decref(j);
 }
 
 /* Sets the cookie to value with the attributes of a session cookie (max_age < 0: none). */
@@ -201,6 +213,7 @@ int api_before(struct http_req *r, const struct route *rt)
 	int found, rc;
 
 	db_thread_error_clear(); /* what the database said last is about this request only */
+	store_audit_set_request_id(http_request_id(r)); /* the audit entries of this request carry its id */
 	if (rt->access == ACCESS_PUBLIC)
 		return 0;
 	if (ACCESS_KIND(rt->access) == ACCESS_DEV && !app->cfg->dev_expose_outbox)

@@ -42,6 +42,9 @@ int store_audit_order(struct db_conn *c, const struct actor *a, const char *acti
 /* Recomputes the whole chain. Returns the number of entries checked, or -1 with *bad_seq set to
  * the first entry whose hash does not match, or < -1 on a database error. */
 int64_t store_audit_verify(struct db *db, int64_t *bad_seq);
+/* Sets the request id (NULL or "": none) that the audit entries this thread appends from now on record
+ * and hash: certdeskd sets it as each request starts, so a request's entries carry its id. */
+void store_audit_set_request_id(const char *id);
 
 /* --- staff (store_staff.c) --- */
 

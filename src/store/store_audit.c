@@ -10,11 +10,22 @@
 #include "util/xalloc.h"
 
 #define HASH_HEX (crypto_hash_sha256_BYTES * 2 + 1)
+#define REQUEST_ID_MAX 48
+
+/* The request id of the HTTP request this thread serves ("" when none): each of certdeskd's worker
+ * threads serves one request at a time from its start to its reply, so the entries a request makes,
+ * however deep in the call tree, get its id without every caller passing it. */
+static _Thread_local char request_id[REQUEST_ID_MAX];
+
+void store_audit_set_request_id(const char *id)
+{
+	snprintf(request_id, sizeof(request_id), "%s", id != NULL ? id : "");
+}
 #define NFIELDS 7 /* actor_kind, actor_id, ip, action, object_kind, object_id, detail */
 
 /* Computes the hex hash of one entry from its fields into out (HASH_HEX bytes). */
 static void entry_hash(const char *prev, int64_t seq, const char *at, const char *const f[NFIELDS],
-		       char out[HASH_HEX])
+		       const char *rid, char out[HASH_HEX])
 {
 	crypto_hash_sha256_state st;
 	unsigned char md[crypto_hash_sha256_BYTES];
@@ -30,6 +41,12 @@ static void entry_hash(const char *prev, int64_t seq, const char *at, const char
 		snprintf(num, sizeof(num), "\n%zu:", strlen(f[i]));
 		crypto_hash_sha256_update(&st, (const unsigned char *)num, strlen(num));
 		crypto_hash_sha256_update(&st, (const unsigned char *)f[i], strlen(f[i]));
+	}
+	/* Entries without a request id hash as they did before migration 021. */
+	if (rid != NULL && rid[0] != '\0') {
+		snprintf(num, sizeof(num), "\nrequest %zu:", strlen(rid));
+		crypto_hash_sha256_update(&st, (const unsigned char *)num, strlen(num));
+		crypto_hash_sha256_update(&st, (const unsigned char *)rid, strlen(rid));
 	}
 	crypto_hash_sha256_final(&st, md);
 	sodium_bin2hex(out, HASH_HEX, md, sizeof(md));
@@ -59,13 +76,14 @@ static int audit_append_steps(struct db_conn *c, const struct actor *a, const ch
 	prev = xstrdup(db_rows_text(r, 1));
 	db_rows_free(r);
 	timefmt_now_ms(at);
-	entry_hash(prev, seq, at, f, hash);
+	entry_hash(prev, seq, at, f, request_id, hash);
 	rc = db_exec(
 		c,
 		"INSERT INTO audit_log (seq, at, actor_kind, actor_id, ip, action, object_kind, object_id,"
-		" detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		" detail, prev_hash, hash, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		DB_ARGS(DB_INT(seq), DB_TEXT(at), DB_TEXT(f[0]), DB_TEXT(f[1]), DB_TEXT(f[2]), DB_TEXT(f[3]),
-			DB_TEXT(f[4]), DB_TEXT(f[5]), DB_TEXT(f[6]), DB_TEXT(prev), DB_TEXT(hash)),
+			DB_TEXT(f[4]), DB_TEXT(f[5]), DB_TEXT(f[6]), DB_TEXT(prev), DB_TEXT(hash),
+			DB_TEXT(request_id[0] != '\0' ? request_id : NULL)),
 		NULL);
 	if (rc == DB_OK)
 		rc = db_exec(c, "UPDATE audit_head SET hash = ? WHERE id = 1", DB_ARGS(DB_TEXT(hash)), NULL);
@@ -86,14 +104,14 @@ int64_t store_audit_verify(struct db *db, int64_t *bad_seq)
 	*bad_seq = 0;
 	rc = db_query(c,
 		      "SELECT seq, at, actor_kind, actor_id, ip, action, object_kind, object_id, detail,"
-		      " prev_hash, hash FROM audit_log ORDER BY seq",
+		      " prev_hash, hash, request_id FROM audit_log ORDER BY seq",
 		      DB_NOARGS, &r);
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
 		const char *f[NFIELDS];
 		int64_t seq = db_rows_int(r, 0);
 		for (int i = 0; i < NFIELDS; i++)
 			f[i] = db_rows_text(r, 2 + i);
-		entry_hash(prev, seq, db_rows_text(r, 1), f, hash);
+		entry_hash(prev, seq, db_rows_text(r, 1), f, db_rows_text(r, 4 + NFIELDS), hash);
 		if (seq != expect || strcmp(prev, db_rows_text(r, 2 + NFIELDS)) != 0 ||
 		    strcmp(hash, db_rows_text(r, 3 + NFIELDS)) != 0) {
 			*bad_seq = seq;

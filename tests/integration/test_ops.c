@@ -539,12 +539,95 @@ static void test_backup_restore(void **state)
 	harness_env(&S);
 }
 
+/* Reads the whole file at path (caller frees), or fails. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	int ch;
+
+	assert_non_null(f);
+	while ((ch = fgetc(f)) != EOF)
+		fputc(ch, out);
+	fclose(f);
+	fclose(out);
+	return buf;
+}
+
+/* The audit entries a request makes carry its request id, the one of its X-Request-Id header and of
+ * its JSON access-log line; the id is covered by the hash chain (changing it breaks audit verify);
+ * entries of the CLI have none. */
+static void test_audit_request_id(void **state)
+{
+	struct config cfg;
+	struct db *db = NULL;
+	struct db_conn *c;
+	struct client org;
+	char err[512], *rid = NULL, *log, needle[128], *out = NULL;
+	int64_t n = -1;
+	(void)state;
+
+	client_init(&org, &S, "org3");
+	assert_int_equal(client_register_login(&org, "鹰潭审计公司", "91350100M000100Y43", "13800138011"), 0);
+	assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+	assert_int_equal(db_open(&db, &cfg, err, sizeof(err)), 0);
+	c = db_acquire(db);
+	/* the registration's entry names the organisation and the request that made it */
+	assert_int_equal(db_query_text(c, "SELECT request_id FROM audit_log WHERE object_id = ? AND request_id IS NOT"
+					  " NULL ORDER BY seq LIMIT 1",
+				       DB_ARGS(DB_TEXT("91350100M000100Y43")), &rid),
+			 DB_OK);
+	assert_non_null(rid);
+	assert_int_equal(strlen(rid), 16);
+	snprintf(needle, sizeof(needle), "\"request_id\":\"%s\"", rid);
+	snprintf(err, sizeof(err), "%s/access.log", S.dir);
+	log = slurp(err);
+	{
+		/* its access-log line is the registration's POST */
+		char *line = strstr(log, needle), *start = line, *end;
+		assert_non_null(line);
+		while (start > log && start[-1] != '\n')
+			start--;
+		end = strchr(line, '\n');
+		*end = '\0';
+		assert_non_null(strstr(start, "\"path\":\"/api/v1/organisations\""));
+		assert_non_null(strstr(start, "\"method\":\"POST\""));
+	}
+	free(log);
+	/* the CLI's entries (init --demo) have none */
+	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE actor_kind = 'cli' AND request_id IS"
+					 " NOT NULL",
+				      DB_NOARGS, &n),
+			 DB_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(cli(&out, "audit", "verify"), 0);
+	free(out);
+	/* the id is part of the chain: another id breaks it, the right one mends it */
+	assert_int_equal(db_exec(c, "UPDATE audit_log SET request_id = 'ffffffffffffffff' WHERE request_id = ?",
+				 DB_ARGS(DB_TEXT(rid)), NULL),
+			 DB_OK);
+	assert_int_equal(cli(&out, "audit", "verify"), 1);
+	free(out);
+	assert_int_equal(db_exec(c, "UPDATE audit_log SET request_id = ? WHERE request_id = 'ffffffffffffffff'",
+				 DB_ARGS(DB_TEXT(rid)), NULL),
+			 DB_OK);
+	assert_int_equal(cli(&out, "audit", "verify"), 0);
+	free(out);
+	free(rid);
+	db_release(c);
+	db_close(db);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metrics_scraped),
 		cmocka_unit_test(test_metrics_access),
 		cmocka_unit_test(test_readyz),
+		cmocka_unit_test(test_audit_request_id),
 		cmocka_unit_test(test_backup_restore),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
