@@ -128,8 +128,8 @@ static int make_inputs(struct http_req *r, struct db_conn *c, struct make *m)
 	}
 	if (legal == NULL || legal[0] == '\0') {
 		json_decref(form);
-		return http_reply_error(r, 409, "legal_person_missing", "订单中没有法定代表人姓名，无法制作法人章",
-					NULL),
+		return http_reply_error(r, 409, "legal_person_missing",
+					"订单中没有法定代表人姓名，无法制作法人章", NULL),
 		       -1;
 	}
 	str_copy(m->names[1], legal, sizeof(m->names[1]));
@@ -140,7 +140,8 @@ static int make_inputs(struct http_req *r, struct db_conn *c, struct make *m)
 	rc = store_ca_sealmaker(c, m->cert.ca_key_id, m->maker_id, &m->maker_b64);
 	if (rc == DB_NOTFOUND)
 		return http_reply_error(r, 503, "seal_maker_missing",
-					"CA 尚无 SM2 制章人证书（certdesk ca init 会生成 sm2-sealmaker-1），无法制作电子签章",
+					"CA 尚无 SM2 制章人证书（certdesk ca init 会生成 "
+					"sm2-sealmaker-1），无法制作电子签章",
 					NULL),
 		       -1;
 	return rc == DB_OK ? 0 : (api_internal(r, "seal maker read"), -1);
@@ -156,25 +157,26 @@ static int make_read(struct http_req *r, struct db_conn *c, struct make *m)
 	if (api_staff_order(r, c, &m->o) != 0)
 		return -1;
 	if (store_key_type_get(c, m->o.project_id, m->o.key_type, &kt) != DB_OK || !kt.has_seal)
-		return http_reply_error(r, 409, "no_seal_for_secondary", "副锁不含电子签章，只有主锁制作电子签章",
-					NULL),
+		return http_reply_error(r, 409, "no_seal_for_secondary",
+					"副锁不含电子签章，只有主锁制作电子签章", NULL),
 		       -1;
 	if (strcmp(m->o.state, "producing") != 0)
 		return http_reply_error(r, 409, "state_conflict", "订单不在制证中，请刷新", NULL), -1;
 	rc = store_usbkey_live_of_order(c, m->o.id, &m->key);
 	if (rc == DB_NOTFOUND || (rc == DB_OK && strcmp(m->key.state, "producing") != 0))
-		return http_reply_error(r, 409, "production_not_started", "该订单尚未开始制证（未登记 USB Key）",
-					NULL),
+		return http_reply_error(r, 409, "production_not_started",
+					"该订单尚未开始制证（未登记 USB Key）", NULL),
 		       -1;
 	if (rc != DB_OK)
 		return api_internal(r, "seal key read"), -1;
 	rc = store_cert_of_order(c, m->o.id, "sign", &m->cert);
-	if (rc == DB_NOTFOUND || (rc == DB_OK && (m->cert.usb_key_id != m->key.id ||
-						  strcmp(m->cert.status, "good") != 0)))
+	if (rc == DB_NOTFOUND ||
+	    (rc == DB_OK && (m->cert.usb_key_id != m->key.id || strcmp(m->cert.status, "good") != 0)))
 		return http_reply_error(r, 409, "certificate_missing",
 					"该 USB Key 的签名证书尚未签发，请先签发证书再制作电子签章", NULL),
 		       -1;
-	if (rc != DB_OK || store_seals_of_key(c, m->key.id, m->cert.serial, m->have, NTYPES, &m->nhave) != DB_OK)
+	if (rc != DB_OK ||
+	    store_seals_of_key(c, m->key.id, m->cert.serial, m->have, NTYPES, &m->nhave) != DB_OK)
 		return api_internal(r, "seal certificate read"), -1;
 	if (m->nhave == NTYPES)
 		return 0;
@@ -184,7 +186,10 @@ static int make_read(struct http_req *r, struct db_conn *c, struct make *m)
 /* Returns the HTTP status of a seal_make error. */
 static unsigned make_status(int e)
 {
-	return e == SEAL_ERR_INPUT ? 422 : e == SEAL_ERR_SIGNER_DOWN ? 503 : e == SEAL_ERR_SIGNER_REFUSED ? 502 : 500;
+	return e == SEAL_ERR_INPUT            ? 422
+	       : e == SEAL_ERR_SIGNER_DOWN    ? 503
+	       : e == SEAL_ERR_SIGNER_REFUSED ? 502
+					      : 500;
 }
 
 /* Makes the seal of type index t into m->made (no connection held: the signer's round trip). Returns
@@ -194,7 +199,8 @@ static int make_one(struct http_req *r, struct make *m, int t)
 	struct app *app = http_ctx(r);
 	const struct seal_picture_rec *p = &m->pics[t];
 	size_t png_len = 0, cert_len = 0, maker_len = 0, out_len = 0;
-	unsigned char *png = pki_b64_decode(p->png_b64, &png_len), *cert = pki_b64_decode(m->cert.der_b64, &cert_len),
+	unsigned char *png = pki_b64_decode(p->png_b64, &png_len),
+		      *cert = pki_b64_decode(m->cert.der_b64, &cert_len),
 		      *maker = pki_b64_decode(m->maker_b64, &maker_len), *out = NULL, hash[32];
 	struct seal_rec *s = &m->made[m->nmade];
 	char es_id[72], err[512] = "", hex[65];
@@ -202,18 +208,19 @@ static int make_one(struct http_req *r, struct make *m, int t)
 	int e = SEAL_ERR_INTERNAL;
 
 	snprintf(es_id, sizeof(es_id), "%s-%d", m->o.order_no, types[t].type);
-	in = (struct seal_in){.type = types[t].type,
-			      .es_id = es_id,
-			      .name = m->names[t],
-			      .cert_der = cert,
-			      .cert_len = cert_len,
-			      .png = png,
-			      .png_len = png_len,
-			      .width_mm = (int)lround(p->width_mm10 / 10.0) > 0 ? (int)lround(p->width_mm10 / 10.0) : 1,
-			      .height_mm = (int)lround(p->height_mm10 / 10.0) > 0 ? (int)lround(p->height_mm10 / 10.0) : 1};
+	in = (struct seal_in){
+		.type = types[t].type,
+		.es_id = es_id,
+		.name = m->names[t],
+		.cert_der = cert,
+		.cert_len = cert_len,
+		.png = png,
+		.png_len = png_len,
+		.width_mm = (int)lround(p->width_mm10 / 10.0) > 0 ? (int)lround(p->width_mm10 / 10.0) : 1,
+		.height_mm = (int)lround(p->height_mm10 / 10.0) > 0 ? (int)lround(p->height_mm10 / 10.0) : 1};
 	if (png != NULL && cert != NULL && maker != NULL)
-		e = seal_make(&in, app->cfg->signer_socket, m->maker_id, maker, maker_len, &out, &out_len, err,
-			      sizeof(err));
+		e = seal_make(&in, app->cfg->signer_socket, m->maker_id, maker, maker_len, &out, &out_len,
+			      err, sizeof(err));
 	free(png);
 	free(cert);
 	free(maker);
@@ -254,13 +261,15 @@ static int make_tx(struct db_conn *c, void *arg)
 	for (int i = 0; i < m->nmade && rc == DB_OK; i++) {
 		rc = store_seal_insert(c, &m->made[i]);
 		if (rc == DB_OK)
-			json_array_append_new(made, json_pack("{s:s, s:s, s:s}", "type", m->made[i].type, "es_id",
-							      m->made[i].es_id, "sha256", m->made[i].sha256));
+			json_array_append_new(made,
+					      json_pack("{s:s, s:s, s:s}", "type", m->made[i].type, "es_id",
+							m->made[i].es_id, "sha256", m->made[i].sha256));
 	}
 	if (rc == DB_OK)
 		rc = store_audit_order(c, &m->a, "seal.make", m->o.order_no,
-				       json_pack("{s:s, s:s, s:s, s:o}", "serial", m->key.serial, "cert_serial",
-						 m->cert.serial, "maker", m->maker_id, "seals", made));
+				       json_pack("{s:s, s:s, s:s, s:o}", "serial", m->key.serial,
+						 "cert_serial", m->cert.serial, "maker", m->maker_id, "seals",
+						 made));
 	else
 		json_decref(made);
 	return rc;
@@ -286,8 +295,9 @@ static int make_reply(struct http_req *r, struct make *m, unsigned status)
 	for (int i = 0; i < n; i++)
 		json_array_append_new(items, seal_json(&s[i], 1));
 	seals_free(s, n);
-	return http_reply_json(r, status, json_pack("{s:s, s:s, s:o}", "order_no", m->o.order_no, "key_serial",
-						    m->key.serial, "seals", items));
+	return http_reply_json(r, status,
+			       json_pack("{s:s, s:s, s:o}", "order_no", m->o.order_no, "key_serial",
+					 m->key.serial, "seals", items));
 }
 
 int api_production_seals_make(struct http_req *r)
@@ -308,7 +318,8 @@ int api_production_seals_make(struct http_req *r)
 		if (tx != DB_OK && tx != DB_CONFLICT && tx != DB_NOTFOUND)
 			rc = -1, api_internal(r, "seals write");
 		else if (tx == DB_NOTFOUND)
-			rc = -1, http_reply_error(r, 409, "state_conflict", "USB Key 的状态已变化，请刷新后重试", NULL);
+			rc = -1, http_reply_error(r, 409, "state_conflict",
+						  "USB Key 的状态已变化，请刷新后重试", NULL);
 	}
 	if (rc == 0)
 		make_reply(r, &m, m.nmade > 0 ? 201 : 200);
@@ -349,8 +360,9 @@ static int readback_shape(struct form *f, json_t *list)
 		const char *esl = json_string_value(json_object_get(it, "esl"));
 		if (type_index(json_string_value(json_object_get(it, "type"))) < 0 || esl == NULL ||
 		    strlen(esl) > SEAL_MAX_LEN * 4 / 3 + 4)
-			return form_error(f, 422, "seals", "field_invalid",
-					  "读回的电子签章应为 {type: org 或 legal, esl: base64 编码的签章文件}"),
+			return form_error(
+				       f, 422, "seals", "field_invalid",
+				       "读回的电子签章应为 {type: org 或 legal, esl: base64 编码的签章文件}"),
 			       -1;
 	}
 	return 0;
@@ -405,17 +417,19 @@ int production_seals_readback(struct db_conn *c, struct form *f, const struct or
 		return form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试"), -1;
 	if (n != NTYPES)
 		rc = (form_error(f, 409, "seals", "seals_not_made",
-				"尚未为该 USB Key 的签名证书制作电子签章，请先制作并写入电子签章"),
+				 "尚未为该 USB Key 的签名证书制作电子签章，请先制作并写入电子签章"),
 		      -1);
 	else if (list == NULL || json_array_size(list) == 0)
-		rc = (form_error(f, 409, "seals", "readback_mismatch", "没有提交从 USB Key 读回的电子签章"), -1);
+		rc = (form_error(f, 409, "seals", "readback_mismatch", "没有提交从 USB Key 读回的电子签章"),
+		      -1);
 	else if (readback_shape(f, list) != 0)
 		rc = -1;
 	for (int i = 0; rc == 0 && i < n; i++) {
 		int dup = 0, t = type_index(s[i].type);
 		const char *got = readback_of(list, s[i].type, &dup);
 		if (got == NULL || dup) {
-			snprintf(msg, sizeof(msg), got == NULL ? "USB Key 中没有读回%s（%s）" : "读回了多个%s（%s）",
+			snprintf(msg, sizeof(msg),
+				 got == NULL ? "USB Key 中没有读回%s（%s）" : "读回了多个%s（%s）",
 				 types[t].label, types[t].file);
 			rc = (form_error(f, 409, "seals", "readback_mismatch", msg), -1);
 		} else {
@@ -432,8 +446,8 @@ int production_seals_readback(struct db_conn *c, struct form *f, const struct or
 
 /* Loads the seals of the order's live key (written only, for the organisation). Returns DB_OK with
  * *n seals (0: none to show) or < 0. */
-static int order_seals(struct db_conn *c, const struct order_rec *o, int org_view, struct seal_rec *s, int max,
-		       int *n)
+static int order_seals(struct db_conn *c, const struct order_rec *o, int org_view, struct seal_rec *s,
+		       int max, int *n)
 {
 	struct usbkey_rec k = {0};
 	struct cert_rec v = {0};
@@ -490,7 +504,8 @@ static int list_reply(struct http_req *r, struct db_conn *c, const struct order_
 		if (store_seal_picture_get(c, o->id, s[i].type, &p) == DB_OK)
 			json_object_set_new(j, "picture",
 					    json_pack("{s:s, s:f, s:f}", "png_base64", p.png_b64, "width_mm",
-						      p.width_mm10 / 10.0, "height_mm", p.height_mm10 / 10.0));
+						      p.width_mm10 / 10.0, "height_mm",
+						      p.height_mm10 / 10.0));
 		store_seal_picture_free(&p);
 		json_array_append_new(items, j);
 	}
@@ -517,7 +532,8 @@ static int file_reply(struct http_req *r, struct db_conn *c, const struct order_
 		size_t len = 0;
 		unsigned char *der = pki_b64_decode(s[found].der_b64, &len);
 		char disp[160];
-		snprintf(disp, sizeof(disp), "attachment; filename=\"%s-%s.esl\"", o->order_no, types[t].name);
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s-%s.esl\"", o->order_no,
+			 types[t].name);
 		http_add_header(r, "Content-Disposition", disp);
 		rc = der != NULL ? http_reply_bytes(r, 200, "application/octet-stream", der, len)
 				 : api_internal(r, "seal DER");

@@ -58,10 +58,10 @@ static char *b64(const unsigned char *d, size_t len)
 static json_t *picture_json(const struct seal_picture_rec *p)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:f, s:s, s:s, s:s, s:s}", "seal", p->seal,
-			      "png_base64", p->png_b64, "sha256", p->sha256, "width_px", (json_int_t)p->width_px,
-			      "height_px", (json_int_t)p->height_px, "width_mm", p->width_mm10 / 10.0, "height_mm",
-			      p->height_mm10 / 10.0, "source", p->source, "verdict", p->verdict, "chosen_by",
-			      p->chosen_by, "chosen_at", p->chosen_at);
+			      "png_base64", p->png_b64, "sha256", p->sha256, "width_px",
+			      (json_int_t)p->width_px, "height_px", (json_int_t)p->height_px, "width_mm",
+			      p->width_mm10 / 10.0, "height_mm", p->height_mm10 / 10.0, "source", p->source,
+			      "verdict", p->verdict, "chosen_by", p->chosen_by, "chosen_at", p->chosen_at);
 
 	if (p->slot[0] != '\0')
 		json_object_set_new(j, "slot", json_string(p->slot));
@@ -98,14 +98,14 @@ int api_seal_pictures_get(struct http_req *r)
 
 struct choice {
 	struct order_rec o;
-	int seal;             /* index in seals */
-	int from_scan;        /* 1: slot and box; 0: png */
+	int seal;      /* index in seals */
+	int from_scan; /* 1: slot and box; 0: png */
 	enum seal_slot slot;
-	double x, y, w, h;    /* the box, scan pixels (top left and size) */
-	unsigned char *data;  /* the scan, or the uploaded PNG */
+	double x, y, w, h;   /* the box, scan pixels (top left and size) */
+	unsigned char *data; /* the scan, or the uploaded PNG */
 	size_t len;
-	struct doc_rec d;     /* the scan's document */
-	double width_mm;      /* upload: the real width when given (0: the usual) */
+	struct doc_rec d; /* the scan's document */
+	double width_mm;  /* upload: the real width when given (0: the usual) */
 	struct seal_opts opts;
 	struct seal_picture_rec pic;
 	struct actor a;
@@ -140,7 +140,8 @@ static int choice_fields(struct http_req *r, struct form *f, json_t *body, struc
 	ch->from_scan = slot != NULL || box != NULL;
 	if (ch->from_scan == (png != NULL))
 		return form_error(f, 422, NULL, "field_invalid",
-				  "请给出 slot 和 box（从签章采集表扫描件裁剪），或 png（自行制作的印章图片），二者选一"),
+				  "请给出 slot 和 box（从签章采集表扫描件裁剪），或 "
+				  "png（自行制作的印章图片），二者选一"),
 		       -1;
 	if (ch->from_scan) {
 		int s = seal_slot_parse(slot);
@@ -149,7 +150,8 @@ static int choice_fields(struct http_req *r, struct form *f, json_t *body, struc
 				   ch->seal == 0 ? "单位公章的 slot 须为 unit_1 或 unit_2"
 						 : "法人章的 slot 须为 legal_1 或 legal_2");
 		if (!json_is_object(box))
-			form_error(f, 422, "box", "invalid_box", "请给出裁剪框 box {x, y, w, h}（扫描件像素）");
+			form_error(f, 422, "box", "invalid_box",
+				   "请给出裁剪框 box {x, y, w, h}（扫描件像素）");
 		ch->slot = s < 0 ? SEAL_UNIT_1 : (enum seal_slot)s;
 		return form_failed(f) ? -1 : 0;
 	}
@@ -158,8 +160,9 @@ static int choice_fields(struct http_req *r, struct form *f, json_t *body, struc
 		form_error(f, 422, "width_mm", "invalid_width", "印章宽度须为 5 至 80 毫米");
 	ch->width_mm = wm != NULL ? json_number_value(wm) : 0;
 	ch->data = malloc(strlen(png) + 1);
-	if (ch->data == NULL || sodium_base642bin(ch->data, strlen(png) + 1, png, strlen(png), "\r\n", &ch->len,
-						  NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	if (ch->data == NULL ||
+	    sodium_base642bin(ch->data, strlen(png) + 1, png, strlen(png), "\r\n", &ch->len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    ch->len < 8 || memcmp(ch->data, "\x89PNG\r\n\x1a\n", 8) != 0)
 		form_error(f, 415, "png", "file_type", "png 应为 base64 编码的 PNG 图片（透明或白色背景）");
 	else if (ch->len > IMAGE_MAX_BYTES)
@@ -204,7 +207,9 @@ static int choice_read(struct http_req *r, struct choice *ch)
 		rc = store_document_current(c, ch->o.id, "seal_form", &ch->d);
 	db_release(c);
 	if (!kt.has_seal)
-		return http_reply_error(r, 409, "no_seal_for_secondary", "副锁不含电子签章，无需选定印章图片", NULL), -1;
+		return http_reply_error(r, 409, "no_seal_for_secondary", "副锁不含电子签章，无需选定印章图片",
+					NULL),
+		       -1;
 	if (!ch->from_scan)
 		return 0;
 	if (rc == DB_NOTFOUND)
@@ -218,7 +223,8 @@ static int choice_read(struct http_req *r, struct choice *ch)
 }
 
 /* Cuts the box out of the scan into *res (no connection held). Returns 0, or -1 after replying. */
-static int cut_out(struct http_req *r, struct form *f, json_t *body, struct choice *ch, struct seal_result *res)
+static int cut_out(struct http_req *r, struct form *f, json_t *body, struct choice *ch,
+		   struct seal_result *res)
 {
 	struct image_info info = {0};
 	const char *code = NULL, *msg = NULL;
@@ -264,9 +270,10 @@ static int accept_result(struct http_req *r, struct choice *ch, const struct sea
 		       -1;
 	}
 	if (res->png_len > PICTURE_MAX_BYTES)
-		return http_reply_error(r, 422, "picture_too_large",
-					"印章图片超过 56 KB，放不进电子签章：请缩小图片（或降低扫描分辨率）后重试",
-					ch->from_scan ? "box" : "png"),
+		return http_reply_error(
+			       r, 422, "picture_too_large",
+			       "印章图片超过 56 KB，放不进电子签章：请缩小图片（或降低扫描分辨率）后重试",
+			       ch->from_scan ? "box" : "png"),
 		       -1;
 	p->order_id = ch->o.id;
 	str_copy(p->seal, seals[ch->seal].name, sizeof(p->seal));
@@ -327,7 +334,8 @@ int api_seal_pictures_put(struct http_req *r)
 	struct form f;
 
 	if (ch.seal < 0)
-		return http_reply_error(r, 404, "not_found", "印章只能是 org（单位公章）或 legal（法人章）", NULL);
+		return http_reply_error(r, 404, "not_found", "印章只能是 org（单位公章）或 legal（法人章）",
+					NULL);
 	if ((body = http_json_body(r)) == NULL)
 		return 0;
 	form_init(&f, r, body);

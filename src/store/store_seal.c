@@ -63,27 +63,28 @@ int store_seal_picture_put(struct db_conn *c, struct seal_picture_rec *p, const 
 	str_copy(p->chosen_at, now, sizeof(p->chosen_at));
 	str_copy(p->chosen_by, a->id != NULL ? a->id : "", sizeof(p->chosen_by));
 	/* a new choice replaces the order's picture of that seal */
-	rc = db_exec(c,
-		     "INSERT INTO seal_pictures (order_id, seal, png, sha256, width_px, height_px, width_mm10,"
-		     " height_mm10, source, slot, box, verdict, chosen_by, chosen_at)"
-		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-		     " ON CONFLICT (order_id, seal) DO UPDATE SET png = excluded.png, sha256 = excluded.sha256,"
-		     " width_px = excluded.width_px, height_px = excluded.height_px,"
-		     " width_mm10 = excluded.width_mm10, height_mm10 = excluded.height_mm10,"
-		     " source = excluded.source, slot = excluded.slot, box = excluded.box,"
-		     " verdict = excluded.verdict, chosen_by = excluded.chosen_by, chosen_at = excluded.chosen_at",
-		     DB_ARGS(DB_INT(p->order_id), DB_TEXT(p->seal), DB_TEXT(p->png_b64), DB_TEXT(p->sha256),
-			     DB_INT(p->width_px), DB_INT(p->height_px), DB_INT(p->width_mm10),
-			     DB_INT(p->height_mm10), DB_TEXT(p->source), DB_TEXT(p->slot[0] ? p->slot : NULL),
-			     DB_TEXT(p->box), DB_TEXT(p->verdict), DB_TEXT(p->chosen_by), DB_TEXT(now)),
-		     NULL);
+	rc = db_exec(
+		c,
+		"INSERT INTO seal_pictures (order_id, seal, png, sha256, width_px, height_px, width_mm10,"
+		" height_mm10, source, slot, box, verdict, chosen_by, chosen_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		" ON CONFLICT (order_id, seal) DO UPDATE SET png = excluded.png, sha256 = excluded.sha256,"
+		" width_px = excluded.width_px, height_px = excluded.height_px,"
+		" width_mm10 = excluded.width_mm10, height_mm10 = excluded.height_mm10,"
+		" source = excluded.source, slot = excluded.slot, box = excluded.box,"
+		" verdict = excluded.verdict, chosen_by = excluded.chosen_by, chosen_at = excluded.chosen_at",
+		DB_ARGS(DB_INT(p->order_id), DB_TEXT(p->seal), DB_TEXT(p->png_b64), DB_TEXT(p->sha256),
+			DB_INT(p->width_px), DB_INT(p->height_px), DB_INT(p->width_mm10),
+			DB_INT(p->height_mm10), DB_TEXT(p->source), DB_TEXT(p->slot[0] ? p->slot : NULL),
+			DB_TEXT(p->box), DB_TEXT(p->verdict), DB_TEXT(p->chosen_by), DB_TEXT(now)),
+		NULL);
 	if (rc != DB_OK)
 		return rc;
-	return store_audit_order(c, a, "seal.picture", order_no,
-				 json_pack("{s:s, s:s, s:s, s:s*, s:i, s:i}", "seal", p->seal, "source",
-					   p->source, "sha256", p->sha256, "slot", p->slot[0] ? p->slot : NULL,
-					   "width_mm10", (json_int_t)p->width_mm10, "height_mm10",
-					   (json_int_t)p->height_mm10));
+	return store_audit_order(
+		c, a, "seal.picture", order_no,
+		json_pack("{s:s, s:s, s:s, s:s*, s:i, s:i}", "seal", p->seal, "source", p->source, "sha256",
+			  p->sha256, "slot", p->slot[0] ? p->slot : NULL, "width_mm10",
+			  (json_int_t)p->width_mm10, "height_mm10", (json_int_t)p->height_mm10));
 }
 
 void store_seal_picture_free(struct seal_picture_rec *p)
@@ -130,17 +131,18 @@ int store_seal_insert(struct db_conn *c, struct seal_rec *s)
 	str_copy(s->created_at, now, sizeof(s->created_at));
 	str_copy(s->state, "made", sizeof(s->state));
 	/* only while the key is still being produced: an abandoned or written key gets no new seal */
-	rc = db_query_int(c,
-			  "INSERT INTO seals (order_id, usb_key_id, cert_serial, type, es_id, der, sha256,"
-			  " valid_start, valid_end, maker_key_id, state, created_at)"
-			  " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'made', ?"
-			  " WHERE EXISTS (SELECT 1 FROM usb_keys WHERE id = ? AND order_id = ? AND state = 'producing')"
-			  " RETURNING id",
-			  DB_ARGS(DB_INT(s->order_id), DB_INT(s->usb_key_id), DB_TEXT(s->cert_serial),
-				  DB_TEXT(s->type), DB_TEXT(s->es_id), DB_TEXT(s->der_b64), DB_TEXT(s->sha256),
-				  DB_TEXT(s->valid_start), DB_TEXT(s->valid_end), DB_TEXT(s->maker_key_id),
-				  DB_TEXT(now), DB_INT(s->usb_key_id), DB_INT(s->order_id)),
-			  &s->id);
+	rc = db_query_int(
+		c,
+		"INSERT INTO seals (order_id, usb_key_id, cert_serial, type, es_id, der, sha256,"
+		" valid_start, valid_end, maker_key_id, state, created_at)"
+		" SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'made', ?"
+		" WHERE EXISTS (SELECT 1 FROM usb_keys WHERE id = ? AND order_id = ? AND state = 'producing')"
+		" RETURNING id",
+		DB_ARGS(DB_INT(s->order_id), DB_INT(s->usb_key_id), DB_TEXT(s->cert_serial), DB_TEXT(s->type),
+			DB_TEXT(s->es_id), DB_TEXT(s->der_b64), DB_TEXT(s->sha256), DB_TEXT(s->valid_start),
+			DB_TEXT(s->valid_end), DB_TEXT(s->maker_key_id), DB_TEXT(now), DB_INT(s->usb_key_id),
+			DB_INT(s->order_id)),
+		&s->id);
 	return rc;
 }
 
@@ -171,10 +173,11 @@ int store_seals_mark_written(struct db_conn *c, int64_t usb_key_id, const char *
 	char now[TIMEFMT_LEN];
 
 	timefmt_rfc3339(time(NULL), now);
-	return db_exec(c,
-		       "UPDATE seals SET state = 'written', written_at = ? WHERE usb_key_id = ? AND cert_serial = ?"
-		       " AND state = 'made'",
-		       DB_ARGS(DB_TEXT(now), DB_INT(usb_key_id), DB_TEXT(cert_serial)), NULL);
+	return db_exec(
+		c,
+		"UPDATE seals SET state = 'written', written_at = ? WHERE usb_key_id = ? AND cert_serial = ?"
+		" AND state = 'made'",
+		DB_ARGS(DB_TEXT(now), DB_INT(usb_key_id), DB_TEXT(cert_serial)), NULL);
 }
 
 void store_seal_free(struct seal_rec *s)

@@ -47,8 +47,8 @@ static long long create(struct client *oc, const char *key_type, char no[32])
 	json_t *j = NULL;
 	long long v;
 
-	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":%s}", key_type,
-		 FULL_FORM);
+	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"%s\",\"form\":%s}",
+		 key_type, FULL_FORM);
 	assert_int_equal(client_do(oc, "POST", "/api/v1/orders", body, &j), 201);
 	snprintf(no, 32, "%s", json_string_value(json_object_get(j, "order_no")));
 	v = json_integer_value(json_object_get(j, "form_version"));
@@ -61,9 +61,11 @@ static void to_producing(const char *no)
 {
 	struct db_conn *dc = db_acquire(db);
 
-	assert_int_equal(db_exec(dc, "UPDATE orders SET state = 'producing', submitted_at = created_at WHERE order_no = ?",
-				 DB_ARGS(DB_TEXT(no)), NULL),
-			 DB_OK);
+	assert_int_equal(
+		db_exec(dc,
+			"UPDATE orders SET state = 'producing', submitted_at = created_at WHERE order_no = ?",
+			DB_ARGS(DB_TEXT(no)), NULL),
+		DB_OK);
 	db_release(dc);
 }
 
@@ -80,7 +82,8 @@ static void upload_scan(const char *no, long long v)
 
 	snprintf(qr, sizeof(qr), "certdesk:form:seal:%s:v%lld", no, v);
 	for (int i = 0; i < 3; i++) {
-		sc.stamps[i] = (struct stamp){.shape = i < 2 ? STAMP_ROUND : STAMP_SQUARE, .r = 0.82, .g = 0.12, .b = 0.14};
+		sc.stamps[i] = (struct stamp){
+			.shape = i < 2 ? STAMP_ROUND : STAMP_SQUARE, .r = 0.82, .g = 0.12, .b = 0.14};
 		scene_box_centre(i, &sc.stamps[i].cx, &sc.stamps[i].cy);
 	}
 	assert_int_equal(scene_draw(&sc, &img), 0);
@@ -104,8 +107,10 @@ static const char *box_text(json_t *j, const char *slot)
 	json_array_foreach (json_object_get(j, "boxes"), i, b)
 		if (strcmp(json_string_value(json_object_get(b, "slot")), slot) == 0) {
 			snprintf(out[n], sizeof(out[n]), "{\"x\":%g,\"y\":%g,\"w\":%g,\"h\":%g}",
-				 json_number_value(json_object_get(b, "x")), json_number_value(json_object_get(b, "y")),
-				 json_number_value(json_object_get(b, "w")), json_number_value(json_object_get(b, "h")));
+				 json_number_value(json_object_get(b, "x")),
+				 json_number_value(json_object_get(b, "y")),
+				 json_number_value(json_object_get(b, "w")),
+				 json_number_value(json_object_get(b, "h")));
 			return out[n];
 		}
 	fail_msg("no box %s", slot);
@@ -137,7 +142,9 @@ static char *make_csr(EVP_PKEY *k)
 	if (EVP_PKEY_is_a(k, "SM2"))
 		assert_true(EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16) > 0);
 	EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
-	assert_int_equal(EVP_DigestSignInit(mctx, NULL, EVP_PKEY_is_a(k, "SM2") ? EVP_sm3() : EVP_sha256(), NULL, k), 1);
+	assert_int_equal(
+		EVP_DigestSignInit(mctx, NULL, EVP_PKEY_is_a(k, "SM2") ? EVP_sm3() : EVP_sha256(), NULL, k),
+		1);
 	assert_true(X509_REQ_sign_ctx(req, mctx) > 0);
 	PEM_write_bio_X509_REQ(b, req);
 	n = BIO_get_mem_data(b, &p);
@@ -169,11 +176,12 @@ static void start_and_issue(const char *no, const char *kind, const char *serial
 {
 	char path[160], body[256], *csr, *text, *sign, *enc = NULL;
 	EVP_PKEY *k = strcmp(alg, "SM2") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "SM2")
-					       : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+					      : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	json_t *j = NULL, *req;
 
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production", no);
-	snprintf(body, sizeof(body), "{\"kind\":\"%s\",\"serial\":\"%s\",\"model\":\"SoftKey 1\"}", kind, serial_key);
+	snprintf(body, sizeof(body), "{\"kind\":\"%s\",\"serial\":\"%s\",\"model\":\"SoftKey 1\"}", kind,
+		 serial_key);
 	assert_int_equal(client_do(&producer, "POST", path, body, &j), 201);
 	json_decref(j);
 	csr = make_csr(k);
@@ -184,9 +192,11 @@ static void start_and_issue(const char *no, const char *kind, const char *serial
 	snprintf(serial, 48, "%s", json_string_value(json_object_get(j, "serial")));
 	sign = der_of_pem(json_string_value(json_object_get(j, "pem")));
 	if (json_object_get(j, "enc_certificate") != NULL)
-		enc = der_of_pem(json_string_value(json_object_get(json_object_get(j, "enc_certificate"), "pem")));
+		enc = der_of_pem(
+			json_string_value(json_object_get(json_object_get(j, "enc_certificate"), "pem")));
 	if (enc != NULL)
-		snprintf(certs, certs_len, "[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]", sign,
+		snprintf(certs, certs_len,
+			 "[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]", sign,
 			 enc);
 	else
 		snprintf(certs, certs_len, "[{\"usage\":\"sign\",\"der\":\"%s\"}]", sign);
@@ -270,6 +280,7 @@ static void cli_check(const char *path, const char *serial, int type, const char
 	char *argv[] = {(char *)harness_bin("certdesk"), "seal", "verify", (char *)path, "--json", NULL};
 	char *out = NULL;
 	json_t *j, *certs;
+	const char *got;
 
 	assert_int_equal(harness_run(argv, NULL, &out), 0);
 	j = json_loads(out, 0, NULL);
@@ -279,7 +290,10 @@ static void cli_check(const char *path, const char *serial, int type, const char
 	assert_string_equal(json_string_value(json_object_get(j, "name")), name);
 	certs = json_object_get(j, "certificates");
 	assert_int_equal(json_array_size(certs), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(certs, 0), "serial")), serial);
+	got = json_string_value(json_object_get(json_array_get(certs, 0), "serial"));
+	while (*got == '0') /* BN_bn2hex pads to whole bytes; certdesk's serials have no leading zeros */
+		got++;
+	assert_string_equal(got, serial);
 	json_decref(j);
 	free(out);
 }
@@ -347,7 +361,8 @@ static void choose_pictures(const char *no)
 	snprintf(body, sizeof(body), "{\"slot\":\"legal_2\",\"box\":%s}", box_text(crops, "legal_2"));
 	assert_int_equal(choose(&reviewer, no, "legal", body, &j), 422);
 	assert_string_equal(error_code(j), "picture_no_impression");
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "印"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "印"));
 	json_decref(j);
 	assert_int_equal(choose(&producer, no, "legal", "{}", &j), 422);
 	json_decref(j);
@@ -385,7 +400,8 @@ static void choose_pictures(const char *no)
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-pictures", no);
 	assert_int_equal(client_do(&reviewer, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "org"), "source")), "scan");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "legal"), "source")), "upload");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "legal"), "source")),
+			    "upload");
 	assert_non_null(json_object_get(json_object_get(j, "org"), "png_base64"));
 	assert_non_null(json_object_get(json_object_get(j, "org"), "box"));
 	json_decref(j);
@@ -416,7 +432,8 @@ static void test_flow(void **state)
 	/* the pictures missing */
 	assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 409);
 	assert_string_equal(error_code(j), "seal_pictures_missing");
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "单位公章"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+			       "单位公章"));
 	json_decref(j);
 	choose_pictures(no);
 	assert_int_equal(client_do(&reviewer, "POST", path, NULL, &j), 403);
@@ -440,10 +457,12 @@ static void test_flow(void **state)
 	json_decref(j);
 	/* a retry returns the same seals */
 	assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "seals"), 0), "esl")),
-			    esl[0]);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "seals"), 1), "esl")),
-			    esl[1]);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "seals"), 0), "esl")),
+		esl[0]);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "seals"), 1), "esl")),
+		esl[1]);
 	json_decref(j);
 	/* certdesk seal verify accepts each, bound to the signing certificate */
 	body = unb64(esl[0], &len);
@@ -479,21 +498,24 @@ static void test_flow(void **state)
 	assert_string_equal(error_code(j), "readback_mismatch");
 	json_decref(j);
 	seals = malloc(strlen(esl[0]) + strlen(esl[1]) + 200);
-	sprintf(seals, "[{\"type\":\"org\",\"esl\":\"%s\"},{\"type\":\"legal\",\"esl\":\"%s\"}]", esl[1], esl[0]);
+	sprintf(seals, "[{\"type\":\"org\",\"esl\":\"%s\"},{\"type\":\"legal\",\"esl\":\"%s\"}]", esl[1],
+		esl[0]);
 	assert_int_equal(complete(no, "SEAL-KEY-1", certs, seals, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
 	json_decref(j);
 	sprintf(seals, "[{\"type\":\"org\",\"esl\":\"%s\"}]", esl[0]);
 	assert_int_equal(complete(no, "SEAL-KEY-1", certs, seals, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "法人章"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "法人章"));
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no);
 	assert_int_equal(client_do(&producer, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "producing");
 	json_decref(j);
 	/* the right read-back: produced */
-	sprintf(seals, "[{\"type\":\"org\",\"esl\":\"%s\"},{\"type\":\"legal\",\"esl\":\"%s\"}]", esl[0], esl[1]);
+	sprintf(seals, "[{\"type\":\"org\",\"esl\":\"%s\"},{\"type\":\"legal\",\"esl\":\"%s\"}]", esl[0],
+		esl[1]);
 	assert_int_equal(complete(no, "SEAL-KEY-1", certs, seals, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "produced");
 	json_decref(j);
@@ -507,8 +529,9 @@ static void test_flow(void **state)
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/seals", no);
 	assert_int_equal(client_do(&org, "GET", path, NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "seals")), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "seals"), 0), "state")),
-			    "written");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "seals"), 0), "state")),
+		"written");
 	json_decref(j);
 	assert_int_equal(client_do(&org2, "GET", path, NULL, &j), 404);
 	json_decref(j);
@@ -548,7 +571,8 @@ static int setup(void **state)
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
+	    db_open(&db, &cfg, err, sizeof(err)) != 0)
 		return -1;
 	client_init(&org, &S, "org");
 	client_init(&org2, &S, "org2");
