@@ -1,0 +1,233 @@
+/* Two certdeskd behind a real nginx (round robin) on one PostgreSQL database and one shared files
+ * directory (issue 18): a session moves between the nodes, a file uploaded through one node is
+ * served by the other. (A notification is sent once by two servers: test_sms
+ * test_two_servers_never_double_send.) PostgreSQL only: SQLite is the one-node installation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct srv A, B, P; /* node A (harness), node B, and nginx in front of both */
+static pid_t nginx_pid;
+
+/* Waits until GET /healthz of s answers 200 (pid: the process that must stay alive). */
+static int wait_up(const struct srv *s, pid_t pid)
+{
+	for (int i = 0; i < 400; i++) {
+		struct resp r;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		if (http_do(s, "GET", "/healthz", NULL, 0, NULL, &r) == 0) {
+			long code = r.status;
+			resp_free(&r);
+			if (code == 200)
+				return 0;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+/* Starts node B: A's configuration (database, files directory), its own port and access log. */
+static int start_node_b(void)
+{
+	char out[400], port[16], alog[400];
+
+	B = A;
+	B.port = harness_free_port();
+	snprintf(B.base, sizeof(B.base), "http://127.0.0.1:%d", B.port);
+	snprintf(port, sizeof(port), "%d", B.port);
+	snprintf(out, sizeof(out), "%s/server-b.out", A.dir);
+	snprintf(alog, sizeof(alog), "%s/access-b.log", A.dir);
+	B.pid = fork();
+	if (B.pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("CERTDESK_SERVER_PORT", port, 1);
+		setenv("CERTDESK_LOG_ACCESS_LOG", alog, 1);
+		execl(harness_bin("certdeskd"), "certdeskd", (char *)NULL);
+		_exit(127);
+	}
+	return wait_up(&B, B.pid);
+}
+
+/* Writes nginx's configuration (round robin over A and B) and starts it in the foreground. */
+static int start_nginx(void)
+{
+	char conf[400], err[400];
+	FILE *f;
+
+	P = A;
+	P.port = harness_free_port();
+	snprintf(P.base, sizeof(P.base), "http://127.0.0.1:%d", P.port);
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", A.dir);
+	snprintf(err, sizeof(err), "%s/nginx-error.log", A.dir);
+	if ((f = fopen(conf, "w")) == NULL)
+		return -1;
+	fprintf(f,
+		"worker_processes 1;\npid %s/nginx.pid;\nerror_log %s;\nevents { worker_connections 64; }\n"
+		"http {\n access_log off;\n client_body_temp_path %s/ngx-body;\n proxy_temp_path %s/ngx-proxy;\n"
+		" fastcgi_temp_path %s/ngx-fcgi;\n uwsgi_temp_path %s/ngx-uwsgi;\n scgi_temp_path %s/ngx-scgi;\n"
+		" client_max_body_size 8m;\n client_body_buffer_size 8m;\n proxy_buffering off;\n"
+		" upstream certdeskd { server 127.0.0.1:%d; server 127.0.0.1:%d; }\n"
+		" server {\n  listen 127.0.0.1:%d;\n  location / {\n   proxy_pass http://certdeskd;\n"
+		"   proxy_http_version 1.1;\n   proxy_set_header Connection \"\";\n   proxy_set_header Host $host;\n"
+		"   proxy_set_header X-Forwarded-For $remote_addr;\n   proxy_next_upstream off;\n  }\n }\n}\n",
+		A.dir, err, A.dir, A.dir, A.dir, A.dir, A.dir, A.port, B.port, P.port);
+	fclose(f);
+	nginx_pid = fork();
+	if (nginx_pid == 0) {
+		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("nginx", "nginx", "-p", A.dir, "-e", err, "-c", conf, "-g", "daemon off;", (char *)NULL);
+		execl("/usr/sbin/nginx", "nginx", "-p", A.dir, "-e", err, "-c", conf, "-g", "daemon off;",
+		      (char *)NULL);
+		_exit(127);
+	}
+	return wait_up(&P, nginx_pid);
+}
+
+static int setup(void **state)
+{
+	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
+	(void)state;
+
+	setenv("CERTDESK_SERVER_TRUSTED_PROXIES", "127.0.0.1", 1);
+	if (harness_start(&A) != 0 || harness_run(argv, NULL, NULL) != 0)
+		return -1;
+	/* A's directory holds the database's name, the files and the jars: searchable by the workers */
+	chmod(A.dir, 0755);
+	return start_node_b() != 0 || start_nginx() != 0 ? -1 : 0;
+}
+
+/* Stops a child with SIGTERM and returns its exit status (128+signal when killed). */
+static int stop(pid_t pid)
+{
+	int status = 0;
+
+	if (pid <= 0 || kill(pid, SIGTERM) != 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int teardown(void **state)
+{
+	int nb, na;
+	(void)state;
+
+	stop(nginx_pid);
+	nb = stop(B.pid);
+	na = harness_stop(&A);
+	harness_cleanup(&A);
+	return na == 0 && nb == 0 ? 0 : -1;
+}
+
+/* Returns how many lines of the access log at path are "method path" answered with status. */
+static int count_lines(const char *path, const char *method, const char *url, int status)
+{
+	char line[4096], m[64], u[512], s[32];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	snprintf(m, sizeof(m), "\"method\":\"%s\"", method);
+	snprintf(u, sizeof(u), "\"path\":\"%s\"", url);
+	snprintf(s, sizeof(s), "\"status\":%d", status);
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, m) != NULL && strstr(line, u) != NULL && strstr(line, s) != NULL;
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+/* Logged in through nginx, the organisation's session works on both nodes: nginx alternates, and
+ * every request of the session is answered 200 by whichever node gets it. */
+static void test_session_moves(void **state)
+{
+	struct client org;
+	char la[400], lb[400];
+	(void)state;
+
+	client_init(&org, &P, "org");
+	assert_int_equal(client_register_login(&org, "鹰潭集群公司", "91310115MA1K3BTP2B", "13800138021"), 0);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(client_do(&org, "GET", "/api/v1/account", NULL, NULL), 200);
+	snprintf(la, sizeof(la), "%s/access.log", A.dir);
+	snprintf(lb, sizeof(lb), "%s/access-b.log", A.dir);
+	assert_true(count_lines(la, "GET", "/api/v1/account", 200) >= 2);
+	assert_true(count_lines(lb, "GET", "/api/v1/account", 200) >= 2);
+	assert_int_equal(count_lines(la, "GET", "/api/v1/account", 401) + count_lines(lb, "GET", "/api/v1/account", 401),
+			 0);
+}
+
+/* Fetches path from node s with the session cookie of c; returns the reply (caller frees). */
+static struct resp fetch(const struct srv *s, const struct client *c, const char *path)
+{
+	char cookie[200];
+	const char *h[] = {cookie, NULL};
+	struct resp r;
+
+	snprintf(cookie, sizeof(cookie), "Cookie: certdesk_session=%s", client_cookie(c));
+	assert_int_equal(http_do(s, "GET", path, NULL, 0, h, &r), 0);
+	return r;
+}
+
+/* A scan uploaded through nginx (to either node) is served, byte for byte, by each node. */
+static void test_upload_served_by_other_node(void **state)
+{
+	struct client org;
+	json_t *j = NULL;
+	char path[160];
+	unsigned char *page;
+	size_t len = 0;
+	struct resp ra, rb;
+	(void)state;
+
+	client_init(&org, &P, "org2");
+	assert_int_equal(client_register_login(&org, "鹰潭集群乙公司", "91110000600037341L", "13800138022"), 0);
+	assert_int_equal(client_do(&org, "POST", "/api/v1/orders", "{\"project_code\":\"yingtan\",\"key_type\":\"main\"}",
+				   &j),
+			 201);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s/documents/business_licence",
+		 json_string_value(json_object_get(j, "order_no")));
+	json_decref(j);
+	page = harness_png(800, 600, &len);
+	assert_int_equal(client_upload(&org, "PUT", path, NULL, "licence.png", page, len, NULL), 201);
+	ra = fetch(&A, &org, path);
+	rb = fetch(&B, &org, path);
+	assert_int_equal(ra.status, 200);
+	assert_int_equal(rb.status, 200);
+	assert_int_equal(ra.len, len);
+	assert_int_equal(rb.len, len);
+	assert_memory_equal(ra.body, page, len);
+	assert_memory_equal(rb.body, page, len);
+	resp_free(&ra);
+	resp_free(&rb);
+	free(page);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_session_moves),
+		cmocka_unit_test(test_upload_served_by_other_node),
+	};
+
+	if (strcmp(harness_backend(), "postgres") != 0)
+		return 77; /* several nodes share PostgreSQL; SQLite is the one-node installation */
+	if (getenv("CERTDESK_TEST_PG_CONNINFO") == NULL || system("command -v nginx >/dev/null || test -x /usr/sbin/nginx") != 0)
+		return 77;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
