@@ -1,9 +1,11 @@
 /// <reference types="vitest/config" />
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import AutoImport from 'unplugin-auto-import/vite'
 import Components from 'unplugin-vue-components/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
+import { manualPlugin } from './build/manual'
 
 // The C server (certdeskd) serves web/dist: index.html for every unknown
 // non-/api path (history routing) and hashed files under /assets/.
@@ -19,6 +21,11 @@ export default defineConfig({
   base: '/',
   plugins: [
     vue(),
+    // The user manual (/help): docs/manual/*.md rendered into `virtual:manual` (build/manual.ts).
+    manualPlugin({
+      dir: fileURLToPath(new URL('../docs/manual', import.meta.url)),
+      router: fileURLToPath(new URL('./src/router.ts', import.meta.url)),
+    }),
     AutoImport({
       resolvers: [ElementPlusResolver()],
       dts: 'src/auto-imports.d.ts',

@@ -179,6 +179,13 @@ const routes: RouteRecordRaw[] = [
         component: () => import('./views/ForgotPasswordView.vue'),
         meta: { title: '忘记密码' },
       },
+      // The user manual (docs/manual, rendered at build time): public, linked from the header.
+      {
+        path: 'help',
+        name: 'help',
+        component: () => import('./views/HelpView.vue'),
+        meta: { title: '用户手册' },
+      },
       {
         path: 'account',
         name: 'account',
@@ -223,7 +230,8 @@ const routes: RouteRecordRaw[] = [
 const router = createRouter({
   history: createWebHistory(import.meta.env.BASE_URL),
   routes,
-  scrollBehavior: () => ({ top: 0 }),
+  // A link to a part of a page (/help#login) scrolls to it; other navigations to the top.
+  scrollBehavior: (to) => (to.hash ? { el: to.hash, top: 16 } : { top: 0 }),
 })
 
 router.beforeEach(async (to) => {
