@@ -3,7 +3,7 @@
  * software SKF key and SoftHSM2 (tokens in the test's directory) and answers certdeskd's origin. The
  * test runs the producer's page's steps (web/src/production.ts) in C over HTTP: POST production →
  * agent init → login → key pair → CSR → POST certificates → write sign → enc-key (dual) → write enc →
- * read back → complete.
+ * the main key's seals (made by certdeskd, written as data objects, read back) → read back → complete.
  *  1. an SM2 dual main key on the software SKF key: produced, `certdesk-agent list --json` shows both
  *     certificates, the read-back signing certificate verifies against the SM2 CA chain (ID set), the
  *     agent's challenge signature verifies with the certificate's key;
@@ -37,6 +37,7 @@
 #include "config/config.h"
 #include "harness.h"
 #include "pki_helpers.h"
+#include "seal_png.h"
 #include "store/store.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
@@ -340,6 +341,7 @@ enum step {
 	ST_WRITE_SIGN,
 	ST_ENC_KEY,
 	ST_WRITE_ENC,
+	ST_SEALS,
 	ST_READBACK,
 	ST_COMPLETE
 };
@@ -357,6 +359,7 @@ struct prod {
 	char *csr;
 	char *der[2];     /* issued sign, enc (base64 DER) */
 	json_t *readback; /* [{usage, der}] */
+	json_t *seals;    /* a main key: the seals read back, [{type, esl}] */
 	json_t *done;     /* the complete reply */
 };
 
@@ -372,6 +375,7 @@ static void prod_free(struct prod *p)
 	json_decref(p->start);
 	json_decref(p->pairs);
 	json_decref(p->readback);
+	json_decref(p->seals);
 	json_decref(p->done);
 	free(p->csr);
 	free(p->der[0]);
@@ -616,12 +620,52 @@ static long step_readback(struct prod *p)
 	return 200;
 }
 
+/* A main key's seals (issue 14): staff's seal pictures, POST .../production/seals, each seal written
+ * to the key as a data object and read back from it into p->seals. */
+static void step_seals(struct prod *p)
+{
+	static const char *const names[] = {"org", "legal"};
+	char path[200], *b64, *text;
+	json_t *j = NULL, *s, *got = NULL, *body;
+	size_t len, i;
+
+	for (int k = 0; k < 2; k++) {
+		unsigned char *png = test_seal_png(k, 240, &len);
+		b64 = test_b64(png, len);
+		body = json_pack("{s:s}", "png", b64);
+		text = json_dumps(body, JSON_COMPACT);
+		snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-pictures/%s", p->no, names[k]);
+		assert_int_equal(client_do(&producer, "PUT", path, text, NULL), 200);
+		free(text);
+		json_decref(body);
+		free(b64);
+		free(png);
+	}
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production/seals", p->no);
+	assert_in_range(client_do(&producer, "POST", path, NULL, &j), 200, 201);
+	json_decref(p->seals);
+	p->seals = json_array();
+	json_array_foreach (json_object_get(j, "seals"), i, s) {
+		snprintf(path, sizeof(path), "/v1/keys/%s/data/%s", p->id, jstr(s, "file"));
+		assert_int_equal(ag("PUT", path, p->session, NULL, "{\"data\":\"%s\"}", jstr(s, "esl")), 200);
+		assert_int_equal(ag("GET", path, p->session, &got, NULL), 200);
+		json_array_append_new(
+			p->seals, json_pack("{s:s, s:s}", "type", jstr(s, "type"), "esl", jstr(got, "data")));
+		json_decref(got);
+	}
+	assert_int_equal(json_array_size(p->seals), 2);
+	json_decref(j);
+}
+
 /* POST .../production/complete with the key's serial and list. */
 static long complete_with(struct prod *p, json_t *list, json_t **reply)
 {
 	char path[160], *text;
 	json_t *body = json_pack("{s:s, s:O}", "serial", p->serial, "certificates", list);
 	long st;
+
+	if (p->seals != NULL)
+		json_object_set(body, "seals", p->seals);
 
 	text = json_dumps(body, JSON_COMPACT);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production/complete", p->no);
@@ -672,6 +716,10 @@ static void produce(struct prod *p, enum step last)
 		assert_int_equal(step_write(p, 1, NULL), 200);
 	}
 	if (last == ST_ENC_KEY || last == ST_WRITE_ENC)
+		return;
+	if (dual(p)) /* the SM2 dual profile is the main key's, which carries the seals */
+		step_seals(p);
+	if (last == ST_SEALS)
 		return;
 	assert_int_equal(step_readback(p), 200);
 	assert_int_equal(json_array_size(p->readback), dual(p) ? 2 : 1);
