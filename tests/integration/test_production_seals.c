@@ -4,8 +4,9 @@
  * order has none), production makes the two GB/T 38540 seals for the key's signing certificate
  * (`certdesk seal verify` accepts each, its certList holds that certificate, `openssl asn1parse`
  * reads the download; a retry returns the same seals), completion needs them read back byte-equal
- * (409 readback_mismatch otherwise, the order still producing), and the organisation downloads them
- * once the order is produced (another organisation: 404). */
+ * (409 readback_mismatch otherwise, seal_invalid for one that does not verify; the order still
+ * producing), and the organisation downloads them once the order is produced (another organisation:
+ * 404). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -513,6 +514,30 @@ static void test_flow(void **state)
 	assert_int_equal(client_do(&producer, "GET", path, NULL, &j), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "state")), "producing");
 	json_decref(j);
+	/* a stored seal that no longer verifies (its signature changed): 409 seal_invalid even when the
+	 * key holds the same bytes */
+	{
+		size_t blen;
+		unsigned char *bad = unb64(esl[0], &blen);
+		char *bad64;
+		struct db_conn *dc = db_acquire(db);
+		bad[blen - 1] ^= 0x01;
+		bad64 = test_b64(bad, blen);
+		assert_int_equal(db_exec(dc, "UPDATE seals SET der = ? WHERE type = 'org' AND der = ?",
+					 DB_ARGS(DB_TEXT(bad64), DB_TEXT(esl[0])), NULL),
+				 DB_OK);
+		sprintf(seals, "[{\"type\":\"org\",\"esl\":\"%s\"},{\"type\":\"legal\",\"esl\":\"%s\"}]",
+			bad64, esl[1]);
+		assert_int_equal(complete(no, "SEAL-KEY-1", certs, seals, &j), 409);
+		assert_string_equal(error_code(j), "seal_invalid");
+		json_decref(j);
+		assert_int_equal(db_exec(dc, "UPDATE seals SET der = ? WHERE type = 'org' AND der = ?",
+					 DB_ARGS(DB_TEXT(esl[0]), DB_TEXT(bad64)), NULL),
+				 DB_OK);
+		db_release(dc);
+		free(bad64);
+		free(bad);
+	}
 	/* the right read-back: produced */
 	sprintf(seals, "[{\"type\":\"org\",\"esl\":\"%s\"},{\"type\":\"legal\",\"esl\":\"%s\"}]", esl[0],
 		esl[1]);
