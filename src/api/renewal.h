@@ -50,4 +50,20 @@ int renewal_sig_ok(EVP_PKEY *pk, const unsigned char *data, size_t len, const un
 int renewal_check_challenge(struct db_conn *c, const char *challenge_id, const char *sig_b64, const char *serial,
 			    char bound[48]);
 
+/* --- a main key's seals (renewal_seals.c) --- */
+#define RENEWAL_SEALS 2 /* org (单位公章), legal (法人章) */
+/* 1 when the renewal makes new seals (a main key whose old signing certificate has seals), 0 when
+ * not, < 0 on error. */
+int renewal_seals_needed(struct db_conn *c, const struct renewal *rn);
+/* Loads the seals made for the signing certificate serial into s (RENEWAL_SEALS entries); *n. */
+int renewal_seals_of(struct db_conn *c, const struct renewal *rn, const char *serial, struct seal_rec *s, int *n);
+void renewal_seals_free(struct seal_rec *s, int n);
+/* Makes (once) the seals of the renewed signing certificate sign with the original pictures. Holds
+ * no pooled connection while the signer works. Returns 0, or -1 after replying. */
+int renewal_seals_make(struct http_req *r, const struct renewal *rn, const struct cert_rec *sign);
+/* [{type, file, esl}] of the seals. Caller decrefs. */
+json_t *renewal_seals_json(const struct seal_rec *s, int n);
+/* 1 when list ([{type, esl}]) holds exactly the seals s, byte-equal. */
+int renewal_seals_readback_ok(json_t *list, const struct seal_rec *s, int n);
+
 #endif

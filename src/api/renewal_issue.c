@@ -119,6 +119,9 @@ struct issue_job {
 	unsigned char *csr;
 	size_t csrlen;
 	struct cert_rec sign, enc;
+	int seals;                          /* a main key's seals are renewed too */
+	struct seal_rec made[RENEWAL_SEALS]; /* the new seals */
+	int nmade;
 };
 
 /* Issues what the renewal needs, holding no pooled connection (the signer works). Returns 0, or -1
@@ -154,12 +157,17 @@ static json_t *issue_reply(const struct issue_job *j)
 	if (j->dual)
 		json_array_append_new(certs, json_pack("{s:s, s:s, s:s}", "usage", "enc", "serial", j->enc.serial,
 						       "der", j->enc.der_b64));
-	return json_pack("{s:s, s:o, s:s, s:s, s:s}", "renewal_no", j->rn.o.order_no, "certificates", certs,
-			 "not_before", j->sign.not_before, "not_after", j->sign.not_after, "state", "issued");
+	json_t *out = json_pack("{s:s, s:o, s:s, s:s, s:s}", "renewal_no", j->rn.o.order_no, "certificates", certs,
+				"not_before", j->sign.not_before, "not_after", j->sign.not_after, "state", "issued");
+
+	if (j->seals)
+		json_object_set_new(out, "seals", renewal_seals_json(j->made, j->nmade));
+	return out;
 }
 
 static void job_free(struct issue_job *j)
 {
+	renewal_seals_free(j->made, j->nmade);
 	renewal_free(&j->rn);
 	store_cert_free(&j->enc_old);
 	store_cert_free(&j->sign);
@@ -204,11 +212,22 @@ int api_renewal_issue(struct http_req *r)
 	memset(&j.sign, 0, sizeof(j.sign));
 	if (j.rekey && rekey_csr(r, body, &j.rn, &j.csr, &j.csrlen) != 0)
 		goto out;
+	if ((j.seals = renewal_seals_needed(c, &j.rn)) < 0) {
+		api_internal(r, "renewal: seals");
+		goto out;
+	}
 	db_release(c);
 	c = NULL;
 	if (issue_all(r, &j) != 0)
 		goto out;
+	/* a main key: new seals bound to the new signing certificate, before the renewal counts as issued */
+	if (j.seals && renewal_seals_make(r, &j.rn, &j.sign) != 0)
+		goto out;
 	c = db_acquire(app->db);
+	if (j.seals && renewal_seals_of(c, &j.rn, j.sign.serial, j.made, &j.nmade) != DB_OK) {
+		api_internal(r, "renewal: seals read");
+		goto out;
+	}
 	rc = store_order_transition(c, j.rn.o.id, "paid", "issued", "issue", j.sign.serial, &a);
 	if (rc != DB_OK && rc != DB_NOTFOUND) {
 		api_internal(r, "renewal: issued");
@@ -249,6 +268,8 @@ struct complete_tx {
 	struct renewal *rn;
 	const struct actor *a;
 	const char *enc_old_serial; /* "" when none */
+	const char *sign_serial;    /* the new signing certificate */
+	int seals;                  /* its seals were read back: mark them written */
 	json_t *revoked;            /* serials revoked */
 };
 
@@ -258,6 +279,9 @@ static int complete_tx(struct db_conn *c, void *arg)
 	struct complete_tx *t = arg;
 	struct cert_rec v = {0};
 	int rc = store_order_transition(c, t->rn->o.id, "issued", "completed", "confirm", NULL, t->a);
+
+	if (rc == DB_OK && t->seals)
+		rc = store_seals_mark_written(c, t->rn->old.usb_key_id, t->sign_serial);
 
 	json_array_clear(t->revoked);
 	if (rc == DB_OK) {
@@ -312,9 +336,10 @@ int api_renewal_complete(struct http_req *r)
 	struct renewal rn = {0};
 	struct cert_rec sign = {0}, enc = {0}, enc_old = {0};
 	struct actor a = api_actor(r);
-	struct complete_tx t = {&rn, &a, "", json_array()};
+	struct complete_tx t = {&rn, &a, "", "", 0, json_array()};
+	struct seal_rec seals[RENEWAL_SEALS];
 	struct db_conn *c;
-	int dual, rc;
+	int dual, rc, nseals = 0;
 
 	if (body == NULL)
 		return 0;
@@ -340,6 +365,18 @@ int api_renewal_complete(struct http_req *r)
 				 "certificates");
 		goto out;
 	}
+	if ((t.seals = renewal_seals_needed(c, &rn)) < 0 ||
+	    renewal_seals_of(c, &rn, sign.serial, seals, &nseals) != DB_OK) {
+		api_internal(r, "renewal: seals");
+		goto out;
+	}
+	if (t.seals && (nseals != RENEWAL_SEALS ||
+			!renewal_seals_readback_ok(json_object_get(body, "seals"), seals, nseals))) {
+		http_reply_error(r, 409, "readback_mismatch",
+				 "从证书（CA锁）读回的电子签章与制作的不一致，请重新下载证书到USBKEY", "seals");
+		goto out;
+	}
+	t.sign_serial = sign.serial;
 	if (strcmp(rn.o.state, "issued") == 0) {
 		if (dual && store_cert_sibling(c, &rn.old, "enc", &enc_old) == DB_OK)
 			t.enc_old_serial = enc_old.serial;
@@ -364,6 +401,7 @@ out:
 	if (c != NULL)
 		db_release(c);
 	json_decref(t.revoked);
+	renewal_seals_free(seals, nseals);
 	store_cert_free(&sign);
 	store_cert_free(&enc);
 	store_cert_free(&enc_old);

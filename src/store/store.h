@@ -903,5 +903,8 @@ struct store_import {
  * creating the organisation when unknown, audited as cert.import. Returns DB_OK, DB_CONFLICT when the
  * serial is there already (imported before), or < 0. */
 int store_cert_import(struct db_conn *c, struct store_import *im, const struct actor *a);
+/* Records a seal made for a renewal's new signing certificate (on the old key, written): nothing
+ * when the renewal already has it. Returns DB_OK or < 0. */
+int store_renewal_seal_insert(struct db_conn *c, struct seal_rec *s);
 
 #endif

@@ -281,3 +281,19 @@ int store_cert_import(struct db_conn *c, struct store_import *im, const struct a
 
 	return rc != DB_OK ? rc : db_end(c, import_steps(c, im, a));
 }
+
+int store_renewal_seal_insert(struct db_conn *c, struct seal_rec *s)
+{
+	char now[TIMEFMT_LEN];
+
+	/* the old key is written, not producing: store_seal_insert's guard does not apply; a seal made by
+	 * a racing request stays (one per renewal order, key, certificate and type) */
+	return db_exec(c,
+		       "INSERT INTO seals (order_id, usb_key_id, cert_serial, type, es_id, der, sha256, valid_start,"
+		       " valid_end, maker_key_id, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'made', ?)"
+		       " ON CONFLICT (order_id, usb_key_id, cert_serial, type) DO NOTHING",
+		       DB_ARGS(DB_INT(s->order_id), DB_INT(s->usb_key_id), DB_TEXT(s->cert_serial), DB_TEXT(s->type),
+			       DB_TEXT(s->es_id), DB_TEXT(s->der_b64), DB_TEXT(s->sha256), DB_TEXT(s->valid_start),
+			       DB_TEXT(s->valid_end), DB_TEXT(s->maker_key_id), DB_TEXT(timefmt_rfc3339(time(NULL), now))),
+		       NULL);
+}

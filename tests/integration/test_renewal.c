@@ -27,6 +27,7 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "seal_png.h"
 #include "store/store.h"
 
 #define SM2_ID "1234567812345678"
@@ -194,6 +195,27 @@ static void produce(struct client *oc, const char *key_type, const char *kind, c
 		snprintf(p->enc_serial, sizeof(p->enc_serial), "%s", str(json_object_get(j, "enc_certificate"), "serial"));
 	}
 	json_decref(j);
+	/* a main key carries the organisation's seals, made for its signing certificate */
+	if (strcmp(key_type, "main") == 0) {
+		static const char *const names[] = {"org", "legal"};
+		for (int s = 0; s < 2; s++) {
+			size_t len;
+			unsigned char *png = test_seal_png(s, 240, &len);
+			char *b64 = test_b64(png, len), *sb = malloc(strlen(b64) + 32);
+			sprintf(sb, "{\"png\":\"%s\"}", b64);
+			snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-pictures/%s", p->no, names[s]);
+			assert_int_equal(client_do(&producer, "PUT", path, sb, &j), 200);
+			json_decref(j);
+			free(sb);
+			free(b64);
+			free(png);
+		}
+		snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/production/seals", p->no);
+		assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 201);
+		assert_int_equal(json_array_size(json_object_get(j, "seals")), 2);
+		json_decref(j);
+		sql("UPDATE seals SET state = 'written' WHERE cert_serial = ?", p->sign_serial);
+	}
 	/* written onto the key and shipped (the read-back, seals included, is test_production's) */
 	sql("UPDATE usb_keys SET state = 'written', written_at = created_at WHERE serial = ?", keyserial);
 	sql("UPDATE orders SET state = 'shipped' WHERE order_no = ?", p->no);
@@ -506,7 +528,7 @@ static void test_proofs(void **state)
 static void test_recertify_dual(void **state)
 {
 	char tok[80], tok2[80], body[3000], no[32], path[160], sign_serial[48], enc_serial[48], new_sign[4096],
-		new_enc[4096], want[32], certs[9000];
+		new_enc[4096], want[32], certs[30000], *seals = NULL, *retry_seals;
 	json_t *j = NULL, *c0, *c1;
 	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
 	(void)state;
@@ -583,11 +605,18 @@ static void test_recertify_dual(void **state)
 	assert_true(same_key(new_sign, dual.sign_der));
 	assert_true(same_key(new_enc, dual.enc_der));
 	assert_string_equal(str(j, "not_after"), want);
+	/* the main key's seals, renewed for the new signing certificate with the same pictures */
+	assert_int_equal(json_array_size(json_object_get(j, "seals")), 2);
+	assert_string_equal(str(json_array_get(json_object_get(j, "seals"), 0), "type"), "org");
+	seals = json_dumps(json_object_get(j, "seals"), JSON_COMPACT);
 	json_decref(j);
 	/* a retry: the same certificates */
 	assert_int_equal(issue(no, tok, dual.sign_der, dual_key, NULL, &j), 200);
 	assert_string_equal(str(json_array_get(json_object_get(j, "certificates"), 0), "serial"), sign_serial);
 	assert_string_equal(str(json_array_get(json_object_get(j, "certificates"), 1), "serial"), enc_serial);
+	retry_seals = json_dumps(json_object_get(j, "seals"), JSON_COMPACT);
+	assert_string_equal(retry_seals, seals);
+	free(retry_seals);
 	json_decref(j);
 	/* the old certificate is still good until the key is confirmed */
 	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", dual.sign_serial);
@@ -601,9 +630,17 @@ static void test_recertify_dual(void **state)
 	assert_int_equal(pub("POST", path, certs, tok, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
 	json_decref(j);
-	/* right read-back: completed, the old certificates superseded */
+	/* the certificates right but no seals read back: 409 */
 	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
 		 new_sign, new_enc);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 409);
+	assert_string_equal(error_code(j), "readback_mismatch");
+	json_decref(j);
+	/* right read-back with the seals: completed, the old certificates superseded */
+	snprintf(certs, sizeof(certs),
+		 "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}],\"seals\":%s}",
+		 new_sign, new_enc, seals);
+	free(seals);
 	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "completed");
 	assert_string_equal(str(j, "new_not_after"), want);
