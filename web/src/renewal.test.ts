@@ -16,6 +16,7 @@ import {
   RenewalWrite,
   saveRenewal,
   sameSerial,
+  subjectField,
   StepFailure,
   stepForState,
   STEP_DONE,
@@ -223,6 +224,13 @@ describe('chooseRenewKey', () => {
   it('refuses another key after paying (key changed)', () => {
     const v = chooseRenewKey([key({ certificates: [cert({ serial: 'FFFF' })] })], '0A1B')
     expect(v).toMatchObject({ ok: false, code: 'key_changed', message: expect.stringContaining('0A1B') })
+  })
+
+  it('reads the unit name and USCC from the subject', () => {
+    const s = 'serialNumber=91360600MA35Y08057,CN=鹰潭市测试有限公司,O=鹰潭市测试有限公司,L=鹰潭市,C=CN'
+    expect(subjectField(s, 'CN')).toBe('鹰潭市测试有限公司')
+    expect(subjectField(s, 'serialnumber')).toBe('91360600MA35Y08057')
+    expect(subjectField(s, 'OU')).toBe('')
   })
 
   it('compares serials as hex numbers', () => {

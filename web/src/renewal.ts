@@ -696,3 +696,12 @@ export function versionAtLeast(a: string, b: string): boolean {
   }
   return true
 }
+
+/** One attribute of a certificate subject as the agent prints it ("serialNumber=…,CN=…,O=…"). */
+export function subjectField(subject: string, name: string): string {
+  for (const part of (subject || '').split(/,(?=\s*[A-Za-z.0-9]+=)/)) {
+    const i = part.indexOf('=')
+    if (i > 0 && part.slice(0, i).trim().toLowerCase() === name.toLowerCase()) return part.slice(i + 1).trim()
+  }
+  return ''
+}
