@@ -1,12 +1,14 @@
 // Production onto a USB key from the staff console (issue 13): the harness runs certdesk-agent with
-// the software SKF key (t.agent); this test makes a blank key with certdesk-softskf-tool. An order in
-// `producing`: the producer opens it from the production queue, the page first finds no agent on
-// the default port (how to install/start it, 访问本地网络), then on the harness's port; it shows the
-// blank key, 开始制证 runs every step to 完成 (SM2, dual certificates). The order is `produced`
-// (API), `certdesk-agent list --json` shows the signing and encryption certificates on the key, the
-// PIN slip downloads. A second order: no key inserted → 请插入; the written key → not blank; two
-// keys → 请只插入一个; the blank one pulled out mid-write → the message and 重试, which resumes
-// once it is back (one issuance).
+// the software SKF key (t.agent); this test makes blank keys with certdesk-softskf-tool. An order in
+// `producing`: the producer opens it from the production queue, the page first finds no agent (how
+// to install/start it, 访问本地网络), then the harness's; it shows the blank key; 开始制证 runs the
+// steps (SM2, dual certificates) until the key is pulled out while being written (the message,
+// 重试); plugged in again, 重试 resumes to 完成 with one issuance. The order is `produced` (API),
+// `certdesk-agent list --json` shows the signing and encryption certificates on the key, the PIN
+// slip downloads. A second order: no key → 请插入; the written key → not blank; two keys → 请只插入一个;
+// a key pulled out and replaced by another blank one: production restarts on the new key, the first
+// one's certificates are revoked, and the first key, inserted again, is wiped with the SO PIN
+// certdeskd returned (擦除).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
@@ -28,6 +30,7 @@ const ORG = { uscc: uscc('91360600MA35Y0803'), name: '鹰潭市制证测试有�
 const ORG2 = { uscc: uscc('91360600MA35Y0804'), name: '鹰潭市待制证测试有限公司', mobile: '13800008004' }
 const KEY1 = { name: 'E2EKEY1', serial: 'E2EPROD0001' }
 const KEY2 = { name: 'E2EKEY2', serial: 'E2EPROD0002' }
+const KEY3 = { name: 'E2EKEY3', serial: 'E2EPROD0003' }
 // The software key is pulled out during its (N+1)-th state-changing call: after the application,
 // the container and the key pair, while the certificates and the encryption key are written.
 const PULL_AFTER = 5
@@ -70,8 +73,8 @@ const settle = async (t) => {
 
 export default [
   {
-    name: 'production: the producer writes an SM2 dual-certificate key through certdesk-agent; no key, a used key and two keys are refused',
-    timeoutMs: 180000,
+    name: 'production: the producer writes an SM2 dual-certificate key through certdesk-agent (pulled out, resumed); no key, a used key, two keys refused; a replaced key is wiped',
+    timeoutMs: 300000,
     async fn(t) {
       assert.ok(t.agent, 'certdesk-agent and the software SKF key are built (the harness starts them)')
       const { page } = t
@@ -106,7 +109,18 @@ export default [
         await settle(t)
         await t.screenshot('production-key-blank')
 
+        // Pulled out while being written (after issuance): the run stops with the message and 重试;
+        // plugged in again, 重试 resumes on it.
+        keys.tool('remove-after', keys.dir, KEY1.name, String(PULL_AFTER))
         await page.locator('[data-test=production-start]').click()
+        const failed = page.locator('[data-test=production-error]')
+        await t.waitForText(failed, '拔出', 60000)
+        const stopped = await page.locator('[data-test=production-steps] [data-status=error]').getAttribute('data-test')
+        assert.ok(['step-write_sign', 'step-enc_key', 'step-write_enc'].includes(stopped), `stopped at ${stopped}`)
+        await settle(t)
+        await t.screenshot('production-key-pulled')
+        keys.tool('insert', keys.dir, KEY1.name)
+        await page.locator('[data-test=production-retry]').click()
         const done = page.locator('[data-test=production-done]')
         await done.waitFor({ timeout: 120000 })
         await t.waitForText(done, '制证完成')
@@ -126,8 +140,17 @@ export default [
         await download.saveAs(pdf)
         assert.equal(fs.readFileSync(pdf).subarray(0, 5).toString(), '%PDF-')
 
-        // certdeskd: produced, the key written with the certificates the page showed.
+        // certdeskd: produced, the key written with the certificates the page showed, issued once.
         const staff = await staffClient(t, 'producer')
+        const issued = await staff.call('GET', `/api/v1/admin/orders/${no}/certificates`)
+        assert.deepEqual(
+          issued.data.items.map((c) => [c.kind, c.serial]).sort(),
+          [
+            ['enc', encSerial],
+            ['sign', signSerial],
+          ],
+          'one issuance',
+        )
         const order = await staff.call('GET', `/api/v1/admin/orders/${no}`)
         assert.equal(order.data.state, 'produced', JSON.stringify(order.data).slice(0, 300))
         assert.deepEqual(order.data.usb_key && [order.data.usb_key.serial, order.data.usb_key.state], [KEY1.serial, 'written'])
@@ -171,37 +194,53 @@ export default [
         await t.waitForText(problem, '请只插入一个')
         await settle(t)
         await t.screenshot('production-two-keys')
-        const o2 = await staff.call('GET', `/api/v1/admin/orders/${no2}`)
-        assert.equal(o2.data.state, 'producing', 'nothing happened to the second order')
+        assert.equal((await staff.call('GET', `/api/v1/admin/orders/${no2}`)).data.state, 'producing', 'nothing happened')
 
-        // The blank one alone, pulled out while being written (after issuance): the run stops with
-        // the message and 重试; plugged in again, 重试 resumes on it without a second issuance.
+        // The blank one alone, pulled out while being written; another blank key instead: production
+        // starts over on it (the first key abandoned, its certificates revoked).
         keys.tool('remove', keys.dir, KEY1.name)
         keys.tool('remove-after', keys.dir, KEY2.name, String(PULL_AFTER))
         await page.locator('[data-test=keys-refresh]').click()
         await t.waitForText(table, KEY2.serial)
         await page.locator('[data-test=key-problem]').waitFor({ state: 'detached' })
         await page.locator('[data-test=production-start]').click()
-        const failed = page.locator('[data-test=production-error]')
-        await t.waitForText(failed, '拔出', 60000)
-        const stopped = await page.locator('[data-test=production-steps] [data-status=error]').getAttribute('data-test')
-        assert.ok(['step-write_sign', 'step-enc_key', 'step-write_enc'].includes(stopped), `stopped at ${stopped}`)
-        assert.equal((await staff.call('GET', `/api/v1/admin/orders/${no2}`)).data.state, 'producing')
-        await settle(t)
-        await t.screenshot('production-key-pulled')
-        keys.tool('insert', keys.dir, KEY2.name)
+        await t.waitForText(page.locator('[data-test=production-error]'), '拔出', 60000)
+        await t.waitForText(problem, `请插入本订单制证中的 Key（序列号 ${KEY2.serial}）`)
+        const abandoned = (await staff.call('GET', `/api/v1/admin/orders/${no2}/certificates`)).data.items
+        assert.equal(abandoned.length, 2, 'issued for the first key')
+        keys.tool('create', keys.dir, KEY3.name, '--serial', KEY3.serial)
         await page.locator('[data-test=production-retry]').click()
         await done.waitFor({ timeout: 120000 })
-        const certs2 = await staff.call('GET', `/api/v1/admin/orders/${no2}/certificates`)
-        const items = certs2.data.items || certs2.data
-        assert.deepEqual(items.map((c) => c.kind).sort(), ['enc', 'sign'], `one issuance: ${JSON.stringify(certs2.data).slice(0, 300)}`)
-        assert.equal((await staff.call('GET', `/api/v1/admin/orders/${no2}`)).data.state, 'produced')
+        await t.waitForText(done, KEY3.serial)
+        await t.waitForText(page.locator('[data-test=previous-key]'), KEY2.serial)
+        const after = (await staff.call('GET', `/api/v1/admin/orders/${no2}/certificates`)).data.items
+        for (const c of abandoned) {
+          const now = after.find((x) => x.serial === c.serial)
+          assert.equal(now && now.status, 'revoked', `${c.kind} of the first key revoked`)
+        }
+        assert.equal(after.filter((c) => c.status === 'good').length, 2, 'a new pair for the new key')
+        const o2 = await staff.call('GET', `/api/v1/admin/orders/${no2}`)
+        assert.equal(o2.data.state, 'produced')
+        assert.equal(o2.data.usb_key.serial, KEY3.serial)
+
+        // The first key back alone: 擦除 with its SO PIN makes it blank again.
+        keys.tool('remove', keys.dir, KEY3.name)
+        keys.tool('insert', keys.dir, KEY2.name)
+        await page.locator('[data-test=keys-refresh]').click()
+        await t.waitForText(problem, '此前作废的 Key')
         await settle(t)
-        await t.screenshot('production-resumed-done')
+        await t.screenshot('production-wipe-offered')
+        await page.locator('[data-test=key-wipe]').click()
+        const box = page.locator('.el-message-box')
+        await box.waitFor()
+        await box.locator('.el-button--primary').click()
+        await t.waitForText(page.locator('.el-message'), '已擦除')
+        await page.locator('[data-test=key-blank]').waitFor()
+        assert.equal(keys.list().keys.find((k) => k.serial === KEY2.serial).blank, true, 'blank again')
         await expectNoPageErrors(t)
       } finally {
         // later tests find no key inserted
-        for (const k of [KEY1, KEY2]) {
+        for (const k of [KEY1, KEY2, KEY3]) {
           try {
             keys.tool('remove', keys.dir, k.name)
           } catch {
