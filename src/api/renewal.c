@@ -135,6 +135,17 @@ int renewal_years(const struct renewal *rn)
 	return y >= 1 && y <= 9 ? (int)y : 1;
 }
 
+int renewal_rekey(const struct renewal *rn)
+{
+	json_t *form = json_loads(rn->o.form != NULL ? rn->o.form : "{}", 0, NULL);
+	const char *mode = json_string_value(json_object_get(form, "mode"));
+	/* the mode the renewal was made under, even when the project's changed since */
+	int rekey = strcmp(mode != NULL ? mode : rn->set.mode, "rekey") == 0;
+
+	json_decref(form);
+	return rekey;
+}
+
 time_t renewal_new_not_after(const struct renewal *rn, int years, time_t now)
 {
 	struct tm tm = {0};
@@ -178,7 +189,7 @@ json_t *renewal_json(struct db_conn *c, const struct renewal *rn)
 		      "years", years, "amount_fen", (json_int_t)rn->o.price_fen, "invoice",
 		      json_object_get(form, "invoice") != NULL ? json_object_get(form, "invoice") : json_null(),
 		      "certificate", cert_json(rn), "new_not_before", nb, "new_not_after", na, "mode",
-		      rn->set.mode, "dual", rn->have_profile && rn->profile.dual, "key_type", rn->orig.key_type);
+		      renewal_rekey(rn) ? "rekey" : "recertify", "dual", rn->have_profile && rn->profile.dual, "key_type", rn->orig.key_type);
 	if (certs != NULL)
 		json_object_set_new(j, "new_certificates", certs);
 	json_decref(form);

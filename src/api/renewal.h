@@ -39,6 +39,8 @@ json_t *renewal_json(struct db_conn *c, const struct renewal *rn);
 /* The end of the renewed validity: years (of months_per_year months) from the old expiry, or from
  * now when it has passed. */
 time_t renewal_new_not_after(const struct renewal *rn, int years, time_t now);
+/* 1 when the renewal re-keys (the mode it was made under), 0 when it re-certifies. */
+int renewal_rekey(const struct renewal *rn);
 /* The years paid for the renewal (its form's "years"). */
 int renewal_years(const struct renewal *rn);
 /* 1 when sig (DER) is pk's signature over data: SM2 with SM3 and the GM/T default ID, RSA PKCS#1

@@ -15,6 +15,7 @@
 #include "api/form.h"
 #include "api/renewal.h"
 #include "config/config.h"
+#include "km/km.h"
 #include "pki/issue.h"
 #include "pki/pki.h"
 #include "pki/publish.h"
@@ -119,20 +120,83 @@ struct issue_job {
 	unsigned char *csr;
 	size_t csrlen;
 	struct cert_rec sign, enc;
+	json_t *enc_key;                    /* rekey of a dual profile: the new encryption key, wrapped */
 	int seals;                          /* a main key's seals are renewed too */
 	struct seal_rec made[RENEWAL_SEALS]; /* the new seals */
 	int nmade;
 };
 
+/* Rekey of a dual profile: the new signing certificate and, through key management, a NEW
+ * encryption key pair (sealed under the KEK, once per renewal) and its certificate. */
+static int issue_rekey_dual(struct http_req *r, struct issue_job *j, time_t na, char *detail, size_t dl)
+{
+	struct app *app = http_ctx(r);
+	struct actor a = api_actor(r);
+	int created = 0, has_enc = 0, rc;
+	struct pki_issue_req rq = {.order_no = j->rn.o.order_no,
+				   .csr = j->csr,
+				   .csrlen = j->csrlen,
+				   .kind = "sign",
+				   .signer_socket = app->cfg->signer_socket,
+				   .actor = &a,
+				   .order_state = "paid",
+				   .without_key = 1,
+				   .not_after = na};
+
+	rc = km_issue(app->db, app->cfg->km_kek_file, &rq, &j->sign, &j->enc, &created, &has_enc, detail, dl);
+	return rc == PKI_OK && !has_enc ? KM_NO_ENC_CERT : rc;
+}
+
+/* The new encryption key of a rekeyed dual renewal wrapped for the new signing key (as GET
+ * .../certificates/enc-key hands it out, ?ulong= 32 or 64), audited. Returns 0, or -1 after replying. */
+static int wrap_enc_key(struct http_req *r, struct issue_job *j)
+{
+	struct app *app = http_ctx(r);
+	struct actor a = api_actor(r);
+	const char *ul = http_query(r, "ulong");
+	int ulong_bytes = ul != NULL && strcmp(ul, "64") == 0 ? 8 : 4, rc;
+	char detail[512] = "";
+	EVP_PKEY *key = NULL;
+	X509 *sx = pki_cert_from_b64(j->sign.der_b64);
+	struct db_conn *c = db_acquire(app->db);
+
+	rc = km_load_key(c, app->cfg->km_kek_file, &j->enc, &key, detail, sizeof(detail));
+	if (rc == PKI_OK && sx != NULL)
+		j->enc_key = km_export_json(key, X509_get0_pubkey(sx), ulong_bytes);
+	if (j->enc_key != NULL)
+		rc = store_audit_order(c, &a, "km.enc_key_export", j->rn.o.order_no,
+				       json_pack("{s:s, s:s, s:s}", "enc_serial", j->enc.serial, "sign_serial",
+						 j->sign.serial, "format", "renewal"));
+	db_release(c);
+	EVP_PKEY_free(key);
+	X509_free(sx);
+	if (j->enc_key != NULL && rc == DB_OK)
+		return 0;
+	fprintf(stderr, "certdeskd: renewal %s encryption key: %s\n", j->rn.o.order_no, detail);
+	if (km_err_code(rc) != NULL)
+		return http_reply_error(r, km_err_status(rc), km_err_code(rc), km_err_message(rc), NULL), -1;
+	return api_internal(r, "renewal: encryption key"), -1;
+}
+
 /* Issues what the renewal needs, holding no pooled connection (the signer works). Returns 0, or -1
  * after replying. */
 static int issue_all(struct http_req *r, struct issue_job *j)
 {
-	char detail[512];
+	char detail[512] = "";
 	EVP_PKEY *k = j->rekey ? NULL : key_of(&j->rn.old);
 	time_t na = renewal_new_not_after(&j->rn, renewal_years(&j->rn), time(NULL));
-	int rc = issue_one(r, &j->rn, "sign", k, j->csr, j->csrlen, na, &j->sign, detail, sizeof(detail));
+	int rc;
 
+	if (j->rekey && j->dual) {
+		rc = issue_rekey_dual(r, j, na, detail, sizeof(detail));
+		if (rc == PKI_OK)
+			return wrap_enc_key(r, j);
+		fprintf(stderr, "certdeskd: renewal %s not issued: %s\n", j->rn.o.order_no, detail);
+		if (km_err_code(rc) != NULL)
+			return http_reply_error(r, km_err_status(rc), km_err_code(rc), km_err_message(rc), NULL), -1;
+		return http_reply_error(r, pki_err_status(rc), pki_err_code(rc), pki_err_message(rc), NULL), -1;
+	}
+	rc = issue_one(r, &j->rn, "sign", k, j->csr, j->csrlen, na, &j->sign, detail, sizeof(detail));
 	EVP_PKEY_free(k);
 	if (rc == PKI_OK && j->dual) {
 		k = key_of(&j->enc_old);
@@ -162,11 +226,14 @@ static json_t *issue_reply(const struct issue_job *j)
 
 	if (j->seals)
 		json_object_set_new(out, "seals", renewal_seals_json(j->made, j->nmade));
+	if (j->enc_key != NULL)
+		json_object_set_new(out, "enc_key", json_incref(j->enc_key));
 	return out;
 }
 
 static void job_free(struct issue_job *j)
 {
+	json_decref(j->enc_key);
 	renewal_seals_free(j->made, j->nmade);
 	renewal_free(&j->rn);
 	store_cert_free(&j->enc_old);
@@ -184,7 +251,7 @@ int api_renewal_issue(struct http_req *r)
 	struct issue_job j = {0};
 	struct actor a = api_actor(r);
 	struct db_conn *c;
-	int ok = -1, rc;
+	int ok = -1, rc, issued;
 
 	if (body == NULL)
 		return 0;
@@ -200,17 +267,16 @@ int api_renewal_issue(struct http_req *r)
 	if (fresh_proof(r, c, body, &j.rn) != 0)
 		goto out;
 	j.dual = j.rn.have_profile && j.rn.profile.dual;
-	j.rekey = strcmp(j.rn.set.mode, "rekey") == 0 && strcmp(j.rn.o.state, "paid") == 0;
-	if (j.dual && store_cert_sibling(c, &j.rn.old, "enc", &j.enc_old) != DB_OK) {
+	j.rekey = renewal_rekey(&j.rn);
+	if (j.dual && !j.rekey && store_cert_sibling(c, &j.rn.old, "enc", &j.enc_old) != DB_OK) {
 		http_reply_error(r, 409, "enc_certificate_missing", "未找到原加密证书，请联系客服", NULL);
 		goto out;
 	}
 	/* already issued: the same certificates, whatever the body says (no second issuance) */
-	if (j.rekey && store_cert_of_order(c, j.rn.o.id, "sign", &j.sign) == DB_OK)
-		j.rekey = 0;
+	issued = store_cert_of_order(c, j.rn.o.id, "sign", &j.sign) == DB_OK;
 	store_cert_free(&j.sign);
 	memset(&j.sign, 0, sizeof(j.sign));
-	if (j.rekey && rekey_csr(r, body, &j.rn, &j.csr, &j.csrlen) != 0)
+	if (j.rekey && !issued && rekey_csr(r, body, &j.rn, &j.csr, &j.csrlen) != 0)
 		goto out;
 	if ((j.seals = renewal_seals_needed(c, &j.rn)) < 0) {
 		api_internal(r, "renewal: seals");

@@ -366,6 +366,7 @@ static void plus_months(const char *t, int months, char out[32])
 }
 
 static struct produced dual, p256;
+static char renewed_sign[4096], renewed_enc_serial[48]; /* the dual key's, after test_recertify_dual */
 static EVP_PKEY *dual_key, *p256_key;
 
 static int setup(void **state)
@@ -600,6 +601,8 @@ static void test_recertify_dual(void **state)
 	snprintf(enc_serial, sizeof(enc_serial), "%s", str(c1, "serial"));
 	snprintf(new_sign, sizeof(new_sign), "%s", str(c0, "der"));
 	snprintf(new_enc, sizeof(new_enc), "%s", str(c1, "der"));
+	snprintf(renewed_sign, sizeof(renewed_sign), "%s", new_sign);
+	snprintf(renewed_enc_serial, sizeof(renewed_enc_serial), "%s", enc_serial);
 	assert_string_not_equal(sign_serial, dual.sign_serial);
 	assert_string_not_equal(enc_serial, dual.enc_serial);
 	assert_true(same_key(new_sign, dual.sign_der));
@@ -870,6 +873,77 @@ static void test_imported(void **state)
 	EVP_PKEY_free(rogue);
 }
 
+/* Rekey of the dual key's renewed certificate (a renewal of a renewal): a new SM2 signing key, and
+ * through key management a new encryption key pair, handed out wrapped for the new signing key. */
+static void test_rekey_dual(void **state)
+{
+	char tok[80], body[3000], no[32], path[160], *csr, *oldsig, *t, extra[8000], sign_der[4096], enc_der[4096],
+		certs[10000];
+	unsigned char *csr_der = NULL;
+	int csr_len = 0;
+	json_t *j = NULL, *e;
+	EVP_PKEY *nk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	(void)state;
+	if (skipped)
+		skip();
+	assert_true(renewed_sign[0] != '\0');
+	sql("UPDATE projects SET renewal_mode = 'rekey', renewal_window_before_days = 1000 WHERE code = 'yingtan'",
+	    NULL);
+	assert_int_equal(prove(renewed_sign, dual_key, tok, NULL), 200);
+	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2B");
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
+	assert_string_equal(str(j, "mode"), "rekey");
+	assert_true(json_is_true(json_object_get(j, "dual")));
+	json_decref(j);
+	pay(no, tok);
+	csr = make_csr(nk, &csr_der, &csr_len);
+	oldsig = sign_b64(dual_key, csr_der, (size_t)csr_len);
+	e = json_pack("{s:s, s:s}", "csr", csr, "csr_old_signature", oldsig);
+	t = json_dumps(e, JSON_COMPACT);
+	snprintf(extra, sizeof(extra), ",%s", t + 1);
+	extra[strlen(extra) - 1] = '\0';
+	free(t);
+	json_decref(e);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/issue?ulong=32", no);
+	char id[64], *sig = signed_challenge(renewed_sign, dual_key, id), *ib = malloc(20000);
+	snprintf(ib, 20000, "{\"challenge_id\":\"%s\",\"signature\":\"%s\"%s}", id, sig, extra);
+	assert_int_equal(pub("POST", path, ib, tok, &j), 200);
+	free(ib);
+	free(sig);
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 2);
+	snprintf(sign_der, sizeof(sign_der), "%s", str(json_array_get(json_object_get(j, "certificates"), 0), "der"));
+	snprintf(enc_der, sizeof(enc_der), "%s", str(json_array_get(json_object_get(j, "certificates"), 1), "der"));
+	assert_non_null(json_object_get(j, "enc_key"));
+	assert_non_null(json_object_get(json_object_get(j, "enc_key"), "format"));
+	json_decref(j);
+	X509 *x = x509_of(sign_der);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), nk), 1);
+	X509_free(x);
+	assert_false(same_key(enc_der, dual.enc_der)); /* a new encryption key pair */
+	/* a retry: the same certificates and the encryption key again */
+	assert_int_equal(issue(no, tok, renewed_sign, dual_key, NULL, &j), 200);
+	assert_string_equal(str(json_array_get(json_object_get(j, "certificates"), 0), "der"), sign_der);
+	assert_non_null(json_object_get(j, "enc_key"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
+	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
+		 sign_der, enc_der);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_string_equal(str(j, "state"), "completed");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", renewed_enc_serial);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "reason"), "superseded");
+	json_decref(j);
+	sql("UPDATE projects SET renewal_mode = 'recertify', renewal_window_before_days = 400 WHERE code = 'yingtan'",
+	    NULL);
+	free(csr);
+	free(oldsig);
+	OPENSSL_free(csr_der);
+	EVP_PKEY_free(nk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -878,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_recertify_dual),
 		cmocka_unit_test(test_rekey),
 		cmocka_unit_test(test_imported),
+		cmocka_unit_test(test_rekey_dual),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;
