@@ -3159,6 +3159,15 @@ export interface components {
             /** Format: date-time */
             not_after: string;
             state: string;
+            /** @description a main key whose old signing certificate has seals — the new seals to write */
+            seals?: {
+                /** @enum {string} */
+                type: "org" | "legal";
+                file: string;
+                esl: string;
+            }[];
+            /** @description rekey + dual only — the new encryption key wrapped for the new signing key */
+            enc_key?: components["schemas"]["WrappedEncKey"];
         };
         /** @description The one shape of every error reply. */
         Error: {
@@ -8198,7 +8207,10 @@ export interface operations {
     };
     issueRenewal: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description rekey + dual — the SKF library's ULONG width for the SM2 key blob (32, default, or 64) */
+                ulong?: "32" | "64";
+            };
             header?: never;
             path: {
                 /** @description The renewal's number (its order's number). */
