@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "config/config.h"
+#include "jobs/leased.h"
 #include "jobs/outbox.h"
 #include "pay/payments.h"
 #include "pki/publish.h"
@@ -37,6 +38,9 @@ static void block_signals(sigset_t *set)
 
 /* How often the publishing job looks for CRLs and OCSP responses to make (seconds). */
 #define PUBLISH_POLL_S 30
+/* How long a server may hold a job's lease (longer than any pass: the signer's and the providers'
+ * time-outs); one that dies mid-pass holds the others up this long at most. */
+#define LEASE_S 600
 
 static int usage(FILE *f, int rc)
 {
@@ -59,6 +63,8 @@ int main(int argc, char **argv)
 	struct store_sweep_job sweep = {0};
 	struct outbox_opts outbox_opts, mail_opts;
 	struct pki_publisher publisher;
+	/* several servers on one database: one of them at a time runs each of these passes */
+	struct leased_job reconcile_job, publish_job;
 	struct outbox_mail_ctx mail;
 	struct sms_config sms;
 	const char *path = NULL;
@@ -156,7 +162,8 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "certdeskd: outbox worker delivering e-mail through %s\n", cfg.mail_smtp_url);
 	}
-	if ((reconciler = periodic_start("payment reconciler", paysvc_reconcile_pass, &pay,
+	leased_job_init(&reconcile_job, app.db, "payment_reconcile", LEASE_S, paysvc_reconcile_pass, &pay);
+	if ((reconciler = periodic_start("payment reconciler", leased_job_pass, &reconcile_job,
 					 cfg.payment_reconcile_interval_s, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
@@ -168,7 +175,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	publisher = (struct pki_publisher){app.db, cfg.signer_socket, cfg.ca_crl_interval_s, cfg.ca_ocsp_validity_s};
-	if ((publishing = periodic_start("CRL and OCSP publishing", pki_publish_pass, &publisher, PUBLISH_POLL_S, err,
+	leased_job_init(&publish_job, app.db, "pki_publish", LEASE_S, pki_publish_pass, &publisher);
+	if ((publishing = periodic_start("CRL and OCSP publishing", leased_job_pass, &publish_job, PUBLISH_POLL_S, err,
 					 sizeof(err))) == NULL) {
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;

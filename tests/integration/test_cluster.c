@@ -1,6 +1,7 @@
 /* Two certdeskd behind a real nginx (round robin) on one PostgreSQL database and one shared files
  * directory (issue 18): a session moves between the nodes, a file uploaded through one node is
- * served by the other. (A notification is sent once by two servers: test_sms
+ * served by the other; the CRL/OCSP publishing pass runs on one node at a time, so each CRL is signed
+ * once. (A notification is sent once by two servers: test_sms
  * test_two_servers_never_double_send.) PostgreSQL only: SQLite is the one-node installation. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "harness.h"
 
@@ -39,8 +42,9 @@ static int wait_up(const struct srv *s, pid_t pid)
 	return -1;
 }
 
-/* Starts node B: A's configuration (database, files directory), its own port and access log. */
-static int start_node_b(void)
+/* Starts node B (without waiting): A's configuration (database, files directory, signer), its own port
+ * and access log. */
+static int start_node_b_nowait(void)
 {
 	char out[400], port[16], alog[400];
 
@@ -60,7 +64,7 @@ static int start_node_b(void)
 		execl(harness_bin("certdeskd"), "certdeskd", (char *)NULL);
 		_exit(127);
 	}
-	return wait_up(&B, B.pid);
+	return B.pid > 0 ? 0 : -1;
 }
 
 /* Writes nginx's configuration (round robin over A and B) and starts it in the foreground. */
@@ -106,11 +110,18 @@ static int setup(void **state)
 	(void)state;
 
 	setenv("CERTDESK_SERVER_TRUSTED_PROXIES", "127.0.0.1", 1);
-	if (harness_start(&A) != 0 || harness_run(argv, NULL, NULL) != 0)
+	if (harness_prepare(&A) != 0)
 		return -1;
-	/* A's directory holds the database's name, the files and the jars: searchable by the workers */
+	harness_env(&A);
+	/* the demo CA and its signer first, so that both nodes' first publishing passes find its CRLs due
+	 * at the same moment */
+	if (harness_run(argv, NULL, NULL) != 0 || harness_start_ca(&A) != 0)
+		return -1;
+	/* A's directory holds the files and the jars: searchable by nginx's workers */
 	chmod(A.dir, 0755);
-	return start_node_b() != 0 || start_nginx() != 0 ? -1 : 0;
+	if (start_node_b_nowait() != 0 || harness_restart(&A) != 0 || wait_up(&B, B.pid) != 0)
+		return -1;
+	return start_nginx();
 }
 
 /* Stops a child with SIGTERM and returns its exit status (128+signal when killed). */
@@ -218,9 +229,57 @@ static void test_upload_served_by_other_node(void **state)
 	free(page);
 }
 
+/* Returns the integer the query answers on the shared database. */
+static long long pg_int(const char *sql)
+{
+	PGconn *c = PQconnectdb(A.pg_conninfo);
+	PGresult *r = PQexec(c, sql);
+	long long v;
+
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* Returns how many lines of the signer's log are signatures of kind_name. */
+static int signatures(const char *kind_name)
+{
+	char path[400], line[4096], want[64];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/signer.log", A.dir);
+	snprintf(want, sizeof(want), "\"kind_name\":\"%s\"", kind_name);
+	f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, want) != NULL && strstr(line, "\"result\":\"signed\"") != NULL;
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+/* Both nodes start their CRL/OCSP publishing pass at once, with every CA's first CRL due: each CRL is
+ * signed once (the job's lease lets one node at a time run the pass), not once per node. */
+static void test_crl_published_once(void **state)
+{
+	long long cas = pg_int("SELECT COUNT(*) FROM cas WHERE role IN ('root', 'issuing')");
+	(void)state;
+
+	assert_true(cas > 0);
+	for (int i = 0; i < 200 && pg_int("SELECT COUNT(*) FROM crls") < cas; i++)
+		usleep(50000);
+	assert_int_equal(pg_int("SELECT COUNT(*) FROM crls"), cas);
+	sleep(1); /* a second pass, had one run, would have signed by now */
+	assert_int_equal(signatures("tbs_cert_list"), cas);
+	assert_int_equal(pg_int("SELECT COUNT(*) FROM job_leases WHERE name = 'pki_publish'"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crl_published_once),
 		cmocka_unit_test(test_session_moves),
 		cmocka_unit_test(test_upload_served_by_other_node),
 	};
