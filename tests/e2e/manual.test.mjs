@@ -2,16 +2,17 @@
 //
 // 'manual: screenshots' drives the real pages the manual shows (register, login, forgotten
 // password, the handler's mobile, a new order, the order page, the payment QR code, mailing the
-// paper) and writes their pictures to docs/manual/img/ (1200 px wide, reduced to a 256-colour
-// palette with ImageMagick when `convert` is there), so the manual's pictures are always those of
-// the current pages; commit them with the page change. The build (build/manual.ts) and
-// src/help/manual.test.ts check that each picture's page still has the route and title the manual
-// names.
+// paper, the renewal's notice and its check without the certificate helper) and writes their
+// pictures to docs/manual/img/ (1200 px wide, reduced to a 256-colour palette with ImageMagick
+// when `convert` is there), so the manual's pictures are always those of the current pages;
+// commit them with the page change. The build (web/build/manual.ts) and src/help/manual.test.ts
+// check that each picture's page still has the route and title the manual names.
 // 'manual: /help' opens the manual from the header and the login page, checks its chapters, the
 // pictures (loaded), the search (marks, no result) and a link to a section.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -28,6 +29,7 @@ import {
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const IMG_DIR = process.env.MANUAL_IMG_DIR || path.resolve(HERE, '..', '..', 'docs', 'manual', 'img')
 const WIDTH = 1200
+const DEFAULT_AGENT_PORT = 21088 // web/src/agent.ts
 const PASSWORD = 'Abcd-1234'
 const ORG = {
   uscc: uscc('91360600MA35M0181'),
@@ -82,6 +84,17 @@ async function shot(t, name, { top = null, height = 860 } = {}) {
   fs.copyFileSync(file, path.join(t.artifacts, `manual-${name}.png`))
   const size = fs.statSync(file).size
   assert.ok(size < 400 * 1024, `${name}.png is ${size} bytes`)
+}
+
+// Whether something accepts connections on 127.0.0.1:port.
+function listening(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port }, () => {
+      sock.destroy()
+      resolve(true)
+    })
+    sock.on('error', () => resolve(false))
+  })
 }
 
 function db(t, sql) {
@@ -179,6 +192,21 @@ export default [
       await t.waitForText(paper, '请将以下纸质资料邮寄给我们')
       await page.locator('[data-test=courier-form]').waitFor()
       await shot(t, 'paper-mail', { top: paper })
+
+      // 证书在线更新 (no login): the notice, then the environment check without the certificate helper
+      // (on its default port unless an agent, e.g. the demo's, listens there: then on one nothing uses)
+      await freshStart(t)
+      await page.goto(t.url('/renew'), { waitUntil: 'domcontentloaded' })
+      if (await listening(DEFAULT_AGENT_PORT)) {
+        await page.evaluate(() => localStorage.setItem('certdesk.agentPort', '1'))
+        await page.reload({ waitUntil: 'domcontentloaded' })
+      }
+      await page.locator('[data-test=renew-notice]').waitFor()
+      await shot(t, 'renew-notice')
+      await page.locator('[data-test=renew-notice-ok]').click()
+      await page.locator('[data-test=agent-missing]').waitFor({ timeout: 15000 })
+      await shot(t, 'renew-agent-missing')
+      await page.evaluate(() => localStorage.removeItem('certdesk.agentPort'))
       await expectNoPageErrors(t)
     },
   },
