@@ -163,10 +163,14 @@ static int wrap_enc_key(struct http_req *r, struct issue_job *j)
 	rc = km_load_key(c, app->cfg->km_kek_file, &j->enc, &key, detail, sizeof(detail));
 	if (rc == PKI_OK && sx != NULL)
 		j->enc_key = km_export_json(key, X509_get0_pubkey(sx), ulong_bytes);
-	if (j->enc_key != NULL)
+	if (j->enc_key != NULL) { /* the shape of GET .../certificates/enc-key, audited the same way */
 		rc = store_audit_order(c, &a, "km.enc_key_export", j->rn.o.order_no,
 				       json_pack("{s:s, s:s, s:s}", "enc_serial", j->enc.serial, "sign_serial",
-						 j->sign.serial, "format", "renewal"));
+						 j->sign.serial, "format",
+						 json_string_value(json_object_get(j->enc_key, "format"))));
+		json_object_set_new(j->enc_key, "enc_serial", json_string(j->enc.serial));
+		json_object_set_new(j->enc_key, "sign_serial", json_string(j->sign.serial));
+	}
 	db_release(c);
 	EVP_PKEY_free(key);
 	X509_free(sx);
@@ -303,6 +307,8 @@ int api_renewal_issue(struct http_req *r)
 out:
 	if (c != NULL)
 		db_release(c);
+	if (ok == 0 && j.enc_key != NULL)
+		http_add_header(r, "Cache-Control", "no-store"); /* a private key, wrapped */
 	if (ok == 0)
 		http_reply_json(r, 200, issue_reply(&j));
 	job_free(&j);

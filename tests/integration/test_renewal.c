@@ -916,6 +916,8 @@ static void test_rekey_dual(void **state)
 	snprintf(enc_der, sizeof(enc_der), "%s", str(json_array_get(json_object_get(j, "certificates"), 1), "der"));
 	assert_non_null(json_object_get(j, "enc_key"));
 	assert_non_null(json_object_get(json_object_get(j, "enc_key"), "format"));
+	assert_string_equal(str(json_object_get(j, "enc_key"), "enc_serial"),
+			    str(json_array_get(json_object_get(j, "certificates"), 1), "serial"));
 	json_decref(j);
 	X509 *x = x509_of(sign_der);
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), nk), 1);
