@@ -20,15 +20,15 @@
 #include "http/stats.h"
 #include "util/timefmt.h"
 
-#define PAPER_TO_SHIPMENT_DAYS 2     /* the dashboard's promises (dashboard.c) */
+#define PAPER_TO_SHIPMENT_DAYS 2 /* the dashboard's promises (dashboard.c) */
 #define PRODUCTION_TO_INVOICE_DAYS 3
 
 /* The back-office queues as the dashboard lists them (dashboard.c); "invoice" is finance's. */
 static const struct {
 	const char *queue, *state;
 } queues[] = {
-	{"review", "submitted"}, {"paper", "paper_sent"}, {"production", "producing"}, {"shipping", "produced"},
-	{"invoice", NULL},
+	{"review", "submitted"},  {"paper", "paper_sent"}, {"production", "producing"},
+	{"shipping", "produced"}, {"invoice", NULL},
 };
 
 /* The seed's promises as the dashboard measures them. */
@@ -45,8 +45,8 @@ static int64_t unix_of(const char *s)
 {
 	struct tm tm = {0};
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-				&tm.tm_min, &tm.tm_sec) != 6)
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+				&tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -69,7 +69,7 @@ static void write_queues(FILE *f, struct db_conn *c, int64_t now)
 		int rc = queues[i].state != NULL ? store_state_queue(c, queues[i].state, &items)
 						 : store_invoice_queue(c, &items);
 		int64_t since = rc == DB_OK ? unix_of(json_string_value(
-							  json_object_get(json_array_get(items, 0), "since")))
+						      json_object_get(json_array_get(items, 0), "since")))
 					    : -1;
 		size[i] = rc == DB_OK ? (int64_t)json_array_size(items) : -1;
 		age[i] = since >= 0 && now > since ? now - since : 0;
@@ -102,8 +102,9 @@ static void write_promises(FILE *f, struct db_conn *c, const struct workdays_cal
 			continue;
 		json_array_foreach (items, i, it) {
 			int due = 0;
-			int rc = workdays_add_from_instant(cal, unix_of(json_string_value(json_object_get(it, "at"))),
-							   promises[p].days, &due);
+			int rc = workdays_add_from_instant(
+				cal, unix_of(json_string_value(json_object_get(it, "at"))), promises[p].days,
+				&due);
 			overdue += rc >= 0 && today > due;
 		}
 		fprintf(f, "certdesk_sla_open{promise=\"%s\"} %zu\ncertdesk_sla_overdue{promise=\"%s\"} %d\n",
@@ -120,28 +121,56 @@ struct gauge {
 };
 
 static const struct gauge gauges[] = {
-	{"certdesk_outbox_messages", "Notifications in the outbox by channel and state (failed: gave up).",
-	 {"channel", "state"}, "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state", 0},
-	{"certdesk_outbox_retrying", "Pending notifications that failed at least once.", {"channel"},
-	 "SELECT channel, COUNT(*) FROM outbox WHERE state = 'pending' AND attempts > 0 GROUP BY channel", 0},
-	{"certdesk_outbox_oldest_pending_created", "Unix time the oldest pending notification was queued.",
-	 {"channel"}, "SELECT channel, MIN(created_at) FROM outbox WHERE state = 'pending' GROUP BY channel", 0},
-	{"certdesk_payments", "Payment attempts by provider and state.", {"provider", "state"},
-	 "SELECT provider, state, COUNT(*) FROM payments GROUP BY provider, state", 0},
-	{"certdesk_refunds", "Refunds by state (failed: finance must retry).", {"state"},
-	 "SELECT state, COUNT(*) FROM refunds GROUP BY state", 0},
-	{"certdesk_certificates", "Certificates issued, by CA and status.", {"ca", "status"},
-	 "SELECT ca_key_id, status, COUNT(*) FROM certificates GROUP BY ca_key_id, status", 0},
-	{"certdesk_crl_this_update", "Unix time of the newest CRL of each CA (0: none yet).", {"ca"},
-	 "SELECT a.key_id, COALESCE(MAX(k.this_update), '') FROM cas a LEFT JOIN crls k ON k.ca_key_id = a.key_id"
-	 " WHERE a.role IN ('root', 'issuing') GROUP BY a.key_id", 0},
-	{"certdesk_crl_next_update", "Unix time the newest CRL of each CA expires (0: none yet).", {"ca"},
-	 "SELECT a.key_id, COALESCE(MAX(k.next_update), '') FROM cas a LEFT JOIN crls k ON k.ca_key_id = a.key_id"
-	 " WHERE a.role IN ('root', 'issuing') GROUP BY a.key_id", 0},
-	{"certdesk_ocsp_responses_due", "Valid certificates whose OCSP response is missing, expired or stale.",
+	{"certdesk_outbox_messages",
+	 "Notifications in the outbox by channel and state (failed: gave up).",
+	 {"channel", "state"},
+	 "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state",
+	 0},
+	{"certdesk_outbox_retrying",
+	 "Pending notifications that failed at least once.",
+	 {"channel"},
+	 "SELECT channel, COUNT(*) FROM outbox WHERE state = 'pending' AND attempts > 0 GROUP BY channel",
+	 0},
+	{"certdesk_outbox_oldest_pending_created",
+	 "Unix time the oldest pending notification was queued.",
+	 {"channel"},
+	 "SELECT channel, MIN(created_at) FROM outbox WHERE state = 'pending' GROUP BY channel",
+	 0},
+	{"certdesk_payments",
+	 "Payment attempts by provider and state.",
+	 {"provider", "state"},
+	 "SELECT provider, state, COUNT(*) FROM payments GROUP BY provider, state",
+	 0},
+	{"certdesk_refunds",
+	 "Refunds by state (failed: finance must retry).",
+	 {"state"},
+	 "SELECT state, COUNT(*) FROM refunds GROUP BY state",
+	 0},
+	{"certdesk_certificates",
+	 "Certificates issued, by CA and status.",
+	 {"ca", "status"},
+	 "SELECT ca_key_id, status, COUNT(*) FROM certificates GROUP BY ca_key_id, status",
+	 0},
+	{"certdesk_crl_this_update",
+	 "Unix time of the newest CRL of each CA (0: none yet).",
+	 {"ca"},
+	 "SELECT a.key_id, COALESCE(MAX(k.this_update), '') FROM cas a LEFT JOIN crls k ON k.ca_key_id = "
+	 "a.key_id"
+	 " WHERE a.role IN ('root', 'issuing') GROUP BY a.key_id",
+	 0},
+	{"certdesk_crl_next_update",
+	 "Unix time the newest CRL of each CA expires (0: none yet).",
+	 {"ca"},
+	 "SELECT a.key_id, COALESCE(MAX(k.next_update), '') FROM cas a LEFT JOIN crls k ON k.ca_key_id = "
+	 "a.key_id"
+	 " WHERE a.role IN ('root', 'issuing') GROUP BY a.key_id",
+	 0},
+	{"certdesk_ocsp_responses_due",
+	 "Valid certificates whose OCSP response is missing, expired or stale.",
 	 {NULL},
 	 "SELECT COUNT(*) FROM certificates v LEFT JOIN ocsp_responses o ON o.serial = v.serial"
-	 " WHERE v.not_after > ? AND (o.serial IS NULL OR o.next_update < ? OR o.status <> v.status)", 2},
+	 " WHERE v.not_after > ? AND (o.serial IS NULL OR o.next_update < ? OR o.status <> v.status)",
+	 2},
 };
 
 /* Writes a label value; values come from the database, so quotes and backslashes are escaped. */
@@ -277,8 +306,8 @@ static int ca_configured(struct db *db)
 /* Replies 503 {"error":{"code","message"}, "reason"} for /readyz. */
 static int not_ready(struct http_req *r, const char *code, const char *message, const char *reason)
 {
-	json_t *body = json_pack("{s:{s:s, s:s}, s:s, s:s}", "error", "code", code, "message", message, "status",
-				 "not_ready", "reason", reason);
+	json_t *body = json_pack("{s:{s:s, s:s}, s:s, s:s}", "error", "code", code, "message", message,
+				 "status", "not_ready", "reason", reason);
 
 	return http_reply_json(r, 503, body);
 }
@@ -292,14 +321,16 @@ int api_readyz_get(struct http_req *r)
 	if (store_ping(app->db) != 0)
 		return not_ready(r, "database_unavailable", "数据库不可用", "the database does not answer");
 	if ((have = store_schema_version(app->db)) != want) {
-		snprintf(reason, sizeof(reason), "schema version %d, this program needs %d: run certdesk migrate",
-			 have, want);
+		snprintf(reason, sizeof(reason),
+			 "schema version %d, this program needs %d: run certdesk migrate", have, want);
 		return not_ready(r, "schema_not_current", "数据库结构版本不一致", reason);
 	}
 	if (ca_configured(app->db) && !signer_answers(app->cfg->signer_socket)) {
-		snprintf(reason, sizeof(reason), "certdesk-signer does not answer on %.100s", app->cfg->signer_socket);
+		snprintf(reason, sizeof(reason), "certdesk-signer does not answer on %.100s",
+			 app->cfg->signer_socket);
 		return not_ready(r, "signer_unavailable", "签名服务不可用", reason);
 	}
-	return http_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:i}", "status", "ready", "database", "ok",
-						 "backend", db_backend_name(app->db), "schema", have));
+	return http_reply_json(r, 200,
+			       json_pack("{s:s, s:s, s:s, s:i}", "status", "ready", "database", "ok",
+					 "backend", db_backend_name(app->db), "schema", have));
 }

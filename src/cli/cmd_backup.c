@@ -225,7 +225,7 @@ static int backup_database(const struct config *cfg, const char *dir, const char
 	if (cfg->backend == DB_BACKEND_SQLITE)
 		return sqlite_copy(cfg->sqlite_path, out, 1);
 	/* pg_dump's custom format: one consistent snapshot, restored by pg_restore */
-	char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", out,
+	char *argv[] = {"pg_dump",  "--format=custom",      "--no-owner", "--no-privileges", "--file", out,
 			"--dbname", cfg->postgres_conninfo, NULL};
 	return run_program(argv) == 0 ? 0 : -1;
 }
@@ -240,7 +240,8 @@ static int write_manifest(const char *dir, json_t *j)
 	snprintf(tmp, sizeof(tmp), "%s.part", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
 		return -1;
-	if (json_dumpfd(j, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 && write(fd, "\n", 1) == 1 && fsync(fd) == 0)
+	if (json_dumpfd(j, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 && write(fd, "\n", 1) == 1 &&
+	    fsync(fd) == 0)
 		rc = 0;
 	if (close(fd) != 0 || rc != 0 || rename(tmp, path) != 0)
 		return -1;
@@ -306,14 +307,16 @@ static int do_backup(const struct config *cfg, const char *dir)
 	char dbsha[SHA_HEX];
 	if (hash_file(sub, dbsha) != 0)
 		return json_decref(files), json_decref(certs), 1;
-	m = json_pack("{s:i, s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:o, s:o}", "format", BACKUP_FORMAT, "created_at",
-		      timefmt_rfc3339(time(NULL), at), "backend", config_backend_name(cfg->backend), "schema",
-		      schema, "program", CERTDESK_VERSION, "database", "path", dbfile, "sha256", dbsha, "files",
-		      files, "ca_certificates", certs);
+	m = json_pack("{s:i, s:s, s:s, s:i, s:s, s:{s:s, s:s}, s:o, s:o}", "format", BACKUP_FORMAT,
+		      "created_at", timefmt_rfc3339(time(NULL), at), "backend",
+		      config_backend_name(cfg->backend), "schema", schema, "program", CERTDESK_VERSION,
+		      "database", "path", dbfile, "sha256", dbsha, "files", files, "ca_certificates", certs);
 	rc = write_manifest(dir, m);
-	printf("backup %s: %s database (schema %d), %zu file(s), %zu CA certificate(s); private keys and the KEK "
+	printf("backup %s: %s database (schema %d), %zu file(s), %zu CA certificate(s); private keys and the "
+	       "KEK "
 	       "are not included\n",
-	       dir, config_backend_name(cfg->backend), schema, json_array_size(files), json_array_size(certs));
+	       dir, config_backend_name(cfg->backend), schema, json_array_size(files),
+	       json_array_size(certs));
 	json_decref(m);
 	return rc == 0 ? 0 : 1;
 }
@@ -357,7 +360,8 @@ static int restore_list(const char *base, json_t *list, const char *to, mode_t m
 		if (hash_file(dst, sha) == 0) {
 			if (strcmp(sha, json_string_value(json_object_get(e, "sha256"))) == 0)
 				continue;
-			fprintf(stderr, "certdesk: restore: %s exists with other content: left as it is\n", dst);
+			fprintf(stderr, "certdesk: restore: %s exists with other content: left as it is\n",
+				dst);
 			return -1;
 		}
 		if (copy_file(src, dst, mode, sha, &size) != 0) {
@@ -399,7 +403,8 @@ static json_t *load_manifest(const struct config *cfg, const char *dir)
 	backend = json_string_value(json_object_get(m, "backend"));
 	if (json_integer_value(json_object_get(m, "format")) != BACKUP_FORMAT || backend == NULL ||
 	    strcmp(backend, config_backend_name(cfg->backend)) != 0) {
-		fprintf(stderr, "certdesk: restore: the backup is of a %s database, the configuration names %s\n",
+		fprintf(stderr,
+			"certdesk: restore: the backup is of a %s database, the configuration names %s\n",
 			backend ? backend : "unknown", config_backend_name(cfg->backend));
 		json_decref(m);
 		return NULL;
@@ -415,8 +420,9 @@ static int restore_database(const struct config *cfg, const char *file)
 			return -1;
 		return sqlite_copy(file, cfg->sqlite_path, 1);
 	}
-	char *argv[] = {"pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-			"--dbname", cfg->postgres_conninfo, (char *)file, NULL};
+	char *argv[] = {"pg_restore",           "--no-owner",           "--no-privileges",
+			"--exit-on-error",      "--single-transaction", "--dbname",
+			cfg->postgres_conninfo, (char *)file,           NULL};
 	return run_program(argv) == 0 ? 0 : -1;
 }
 
@@ -430,25 +436,30 @@ static int do_restore(const struct config *cfg, const char *dir)
 
 	if (m == NULL)
 		return 1;
-	snprintf(path, sizeof(path), "%s/%s", dir, dbfile != NULL && strchr(dbfile, '/') == NULL ? dbfile : "-");
+	snprintf(path, sizeof(path), "%s/%s", dir,
+		 dbfile != NULL && strchr(dbfile, '/') == NULL ? dbfile : "-");
 	snprintf(files, sizeof(files), "%s/files", dir);
 	snprintf(certs, sizeof(certs), "%s/ca", dir);
 	if (json_integer_value(json_object_get(m, "schema")) > store_schema_latest()) {
-		fprintf(stderr, "certdesk: restore: the backup's schema %lld is newer than this program's %d: "
-				"restore with the release that made it\n",
+		fprintf(stderr,
+			"certdesk: restore: the backup's schema %lld is newer than this program's %d: "
+			"restore with the release that made it\n",
 			(long long)json_integer_value(json_object_get(m, "schema")), store_schema_latest());
 		goto fail;
 	}
-	if (hash_file(path, sha) != 0 || strcmp(sha, json_string_value(json_object_get(db, "sha256")) ?: "") != 0 ||
+	if (hash_file(path, sha) != 0 ||
+	    strcmp(sha, json_string_value(json_object_get(db, "sha256")) ?: "") != 0 ||
 	    check_list(files, json_object_get(m, "files")) != 0 ||
 	    check_list(certs, json_object_get(m, "ca_certificates")) != 0) {
-		fprintf(stderr, "certdesk: restore: the backup in %s is damaged (%s): nothing changed\n", dir, path);
+		fprintf(stderr, "certdesk: restore: the backup in %s is damaged (%s): nothing changed\n", dir,
+			path);
 		goto fail;
 	}
 	/* Only into an empty place: a restore never mixes with live data. */
 	if ((have = schema_version(cfg)) != 0 || !tree_empty(cfg->data_dir)) {
-		fprintf(stderr, "certdesk: restore: the configured database (schema %d) or %s is not empty: "
-				"restore into a new database and files directory\n",
+		fprintf(stderr,
+			"certdesk: restore: the configured database (schema %d) or %s is not empty: "
+			"restore into a new database and files directory\n",
 			have, cfg->data_dir);
 		goto fail;
 	}
@@ -456,16 +467,20 @@ static int do_restore(const struct config *cfg, const char *dir)
 		fprintf(stderr, "certdesk: restore: loading the database failed\n");
 		goto fail;
 	}
-	if (fs_mkdir_p(cfg->data_dir, 0750) != 0 || restore_list(files, json_object_get(m, "files"), cfg->data_dir, 0640) != 0 ||
+	if (fs_mkdir_p(cfg->data_dir, 0750) != 0 ||
+	    restore_list(files, json_object_get(m, "files"), cfg->data_dir, 0640) != 0 ||
 	    fs_mkdir_p(cfg->signer_keys_dir, 0700) != 0 ||
 	    restore_list(certs, json_object_get(m, "ca_certificates"), cfg->signer_keys_dir, 0644) != 0) {
 		fprintf(stderr, "certdesk: restore: copying the files failed\n");
 		goto fail;
 	}
-	printf("restored %s: %s database (schema %lld), %zu file(s), %zu CA certificate(s); put back the CA keys "
+	printf("restored %s: %s database (schema %lld), %zu file(s), %zu CA certificate(s); put back the CA "
+	       "keys "
 	       "and the KEK, then run certdesk migrate and certdesk audit verify\n",
-	       dir, config_backend_name(cfg->backend), (long long)json_integer_value(json_object_get(m, "schema")),
-	       json_array_size(json_object_get(m, "files")), json_array_size(json_object_get(m, "ca_certificates")));
+	       dir, config_backend_name(cfg->backend),
+	       (long long)json_integer_value(json_object_get(m, "schema")),
+	       json_array_size(json_object_get(m, "files")),
+	       json_array_size(json_object_get(m, "ca_certificates")));
 	json_decref(m);
 	return 0;
 fail:

@@ -53,7 +53,8 @@ static int status_slot(struct route_stats *rs, unsigned status)
 		unsigned seen = atomic_load(&rs->status[i]);
 		if (seen == 0) {
 			unsigned expect = 0;
-			if (atomic_compare_exchange_strong(&rs->status[i], &expect, status) || expect == status)
+			if (atomic_compare_exchange_strong(&rs->status[i], &expect, status) ||
+			    expect == status)
 				return i;
 			seen = expect;
 		}
@@ -128,7 +129,8 @@ static void write_histogram(const struct http_stats *st, int i, FILE *f)
 	}
 	fprintf(f, "certdesk_http_request_duration_seconds_sum{");
 	labels(st, i, f);
-	fprintf(f, "} %.6f\ncertdesk_http_request_duration_seconds_count{", (double)atomic_load(&rs->sum_us) / 1e6);
+	fprintf(f, "} %.6f\ncertdesk_http_request_duration_seconds_count{",
+		(double)atomic_load(&rs->sum_us) / 1e6);
 	labels(st, i, f);
 	fprintf(f, "} %llu\n", cum);
 }

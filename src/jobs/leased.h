@@ -15,7 +15,7 @@ struct leased_job {
 	int lease_s;      /* longer than a pass can take: a server that dies holds the others up this long */
 	periodic_fn fn;   /* the pass */
 	void *arg;
-	char holder[64];  /* this server: host name, process id and a random number */
+	char holder[64]; /* this server: host name, process id and a random number */
 };
 
 /* Fills j for the pass fn(arg) under the lease name. */

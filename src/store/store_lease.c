@@ -17,12 +17,15 @@ static int take_tx(struct db_conn *c, void *arg)
 {
 	struct take *t = arg;
 	int64_t changed = 0;
-	int rc = db_exec(c, "INSERT INTO job_leases (name, holder, until) VALUES (?, '', ?) ON CONFLICT (name) DO NOTHING",
+	int rc = db_exec(c,
+			 "INSERT INTO job_leases (name, holder, until) VALUES (?, '', ?) ON CONFLICT (name) "
+			 "DO NOTHING",
 			 DB_ARGS(DB_TEXT(t->name), DB_TEXT(t->now)), NULL);
 
 	if (rc == DB_OK)
 		rc = db_exec(c,
-			     "UPDATE job_leases SET holder = ?, until = ? WHERE name = ? AND (until <= ? OR holder = ?)",
+			     "UPDATE job_leases SET holder = ?, until = ? WHERE name = ? AND (until <= ? OR "
+			     "holder = ?)",
 			     DB_ARGS(DB_TEXT(t->holder), DB_TEXT(t->until), DB_TEXT(t->name), DB_TEXT(t->now),
 				     DB_TEXT(t->holder)),
 			     &changed);
@@ -49,7 +52,8 @@ static int release_tx(struct db_conn *c, void *arg)
 
 	/* until = now: free for everyone (the take's "until <= now") from this second on */
 	return db_exec(c, "UPDATE job_leases SET until = ? WHERE name = ? AND holder = ?",
-		       DB_ARGS(DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(a[0]), DB_TEXT(a[1])), NULL);
+		       DB_ARGS(DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(a[0]), DB_TEXT(a[1])),
+		       NULL);
 }
 
 void store_lease_release(struct db *db, const char *name, const char *holder)

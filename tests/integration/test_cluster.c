@@ -82,13 +82,17 @@ static int start_nginx(void)
 		return -1;
 	fprintf(f,
 		"worker_processes 1;\npid %s/nginx.pid;\nerror_log %s;\nevents { worker_connections 64; }\n"
-		"http {\n access_log off;\n client_body_temp_path %s/ngx-body;\n proxy_temp_path %s/ngx-proxy;\n"
-		" fastcgi_temp_path %s/ngx-fcgi;\n uwsgi_temp_path %s/ngx-uwsgi;\n scgi_temp_path %s/ngx-scgi;\n"
+		"http {\n access_log off;\n client_body_temp_path %s/ngx-body;\n proxy_temp_path "
+		"%s/ngx-proxy;\n"
+		" fastcgi_temp_path %s/ngx-fcgi;\n uwsgi_temp_path %s/ngx-uwsgi;\n scgi_temp_path "
+		"%s/ngx-scgi;\n"
 		" client_max_body_size 8m;\n client_body_buffer_size 8m;\n proxy_buffering off;\n"
 		" upstream certdeskd { server 127.0.0.1:%d; server 127.0.0.1:%d; }\n"
 		" server {\n  listen 127.0.0.1:%d;\n  location / {\n   proxy_pass http://certdeskd;\n"
-		"   proxy_http_version 1.1;\n   proxy_set_header Connection \"\";\n   proxy_set_header Host $host;\n"
-		"   proxy_set_header X-Forwarded-For $remote_addr;\n   proxy_next_upstream off;\n  }\n }\n}\n",
+		"   proxy_http_version 1.1;\n   proxy_set_header Connection \"\";\n   proxy_set_header Host "
+		"$host;\n"
+		"   proxy_set_header X-Forwarded-For $remote_addr;\n   proxy_next_upstream off;\n  }\n "
+		"}\n}\n",
 		A.dir, err, A.dir, A.dir, A.dir, A.dir, A.dir, A.port, B.port, P.port);
 	fclose(f);
 	nginx_pid = fork();
@@ -96,7 +100,8 @@ static int start_nginx(void)
 		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execlp("nginx", "nginx", "-p", A.dir, "-e", err, "-c", conf, "-g", "daemon off;", (char *)NULL);
+		execlp("nginx", "nginx", "-p", A.dir, "-e", err, "-c", conf, "-g", "daemon off;",
+		       (char *)NULL);
 		execl("/usr/sbin/nginx", "nginx", "-p", A.dir, "-e", err, "-c", conf, "-g", "daemon off;",
 		      (char *)NULL);
 		_exit(127);
@@ -179,7 +184,8 @@ static void test_session_moves(void **state)
 	snprintf(lb, sizeof(lb), "%s/access-b.log", A.dir);
 	assert_true(count_lines(la, "GET", "/api/v1/account", 200) >= 2);
 	assert_true(count_lines(lb, "GET", "/api/v1/account", 200) >= 2);
-	assert_int_equal(count_lines(la, "GET", "/api/v1/account", 401) + count_lines(lb, "GET", "/api/v1/account", 401),
+	assert_int_equal(count_lines(la, "GET", "/api/v1/account", 401) +
+				 count_lines(lb, "GET", "/api/v1/account", 401),
 			 0);
 }
 
@@ -207,9 +213,10 @@ static void test_upload_served_by_other_node(void **state)
 	(void)state;
 
 	client_init(&org, &P, "org2");
-	assert_int_equal(client_register_login(&org, "鹰潭集群乙公司", "91110000600037341L", "13800138022"), 0);
-	assert_int_equal(client_do(&org, "POST", "/api/v1/orders", "{\"project_code\":\"yingtan\",\"key_type\":\"main\"}",
-				   &j),
+	assert_int_equal(client_register_login(&org, "鹰潭集群乙公司", "91110000600037341L", "13800138022"),
+			 0);
+	assert_int_equal(client_do(&org, "POST", "/api/v1/orders",
+				   "{\"project_code\":\"yingtan\",\"key_type\":\"main\"}", &j),
 			 201);
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/documents/business_licence",
 		 json_string_value(json_object_get(j, "order_no")));
@@ -286,7 +293,8 @@ int main(void)
 
 	if (strcmp(harness_backend(), "postgres") != 0)
 		return 77; /* several nodes share PostgreSQL; SQLite is the one-node installation */
-	if (getenv("CERTDESK_TEST_PG_CONNINFO") == NULL || system("command -v nginx >/dev/null || test -x /usr/sbin/nginx") != 0)
+	if (getenv("CERTDESK_TEST_PG_CONNINFO") == NULL ||
+	    system("command -v nginx >/dev/null || test -x /usr/sbin/nginx") != 0)
 		return 77;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

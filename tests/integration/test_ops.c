@@ -145,7 +145,8 @@ static void test_metrics_scraped(void **state)
 	client_init(&org, &S, "org");
 	assert_int_equal(client_register_login(&org, "鹰潭运维公司", "91310115MA1K3BTP2B", "13800138009"), 0);
 	assert_int_equal(client_do(&org, "POST", "/api/v1/orders",
-				   "{\"project_code\":\"yingtan\",\"key_type\":\"main\"}", &j), 201);
+				   "{\"project_code\":\"yingtan\",\"key_type\":\"main\"}", &j),
+			 201);
 	/* a stored file, for the backup test */
 	snprintf(path, sizeof(path), "/api/v1/orders/%s/documents/business_licence",
 		 json_string_value(json_object_get(j, "order_no")));
@@ -163,7 +164,8 @@ static void test_metrics_scraped(void **state)
 	/* requests by route pattern and status, with a latency histogram per route */
 	assert_true(sample(r.body, "certdesk_http_requests_total{method=\"POST\",route=\"/api/v1/orders\","
 				   "status=\"201\"}") >= 1);
-	assert_true(sample(r.body, "certdesk_http_requests_total{method=\"\",route=\"-\",status=\"404\"}") >= 1);
+	assert_true(sample(r.body, "certdesk_http_requests_total{method=\"\",route=\"-\",status=\"404\"}") >=
+		    1);
 	assert_true(sample(r.body, "certdesk_http_request_duration_seconds_bucket{method=\"POST\","
 				   "route=\"/api/v1/orders\",le=\"+Inf\"}") >= 1);
 	assert_true(sample(r.body, "certdesk_http_request_duration_seconds_count{method=\"POST\","
@@ -175,7 +177,7 @@ static void test_metrics_scraped(void **state)
 	/* the registration's SMS code went through the outbox ([dev]: state dev) */
 	assert_non_null(strstr(r.body, "certdesk_outbox_messages{channel=\"sms\""));
 	assert_non_null(strstr(r.body, "# TYPE certdesk_ocsp_responses_due gauge"));
-	assert_non_null(strstr(r.body, "certdesk_crl_next_update{ca=\""));  /* the demo CA, no CRL yet */
+	assert_non_null(strstr(r.body, "certdesk_crl_next_update{ca=\"")); /* the demo CA, no CRL yet */
 	assert_non_null(strstr(r.body, "certdesk_build_info{version=\""));
 	assert_null(strstr(resp_header(&r, "Set-Cookie") ? resp_header(&r, "Set-Cookie") : "", "certdesk"));
 	resp_free(&r);
@@ -190,7 +192,8 @@ static void test_metrics_access(void **state)
 	client_init_from(&anon, &S, "anon", "127.0.0.2");
 	assert_int_equal(client_do(&anon, "GET", "/metrics", NULL, NULL), 401);
 	client_init_from(&org, &S, "org2", "127.0.0.2");
-	assert_int_equal(client_register_login(&org, "鹰潭运维乙公司", "91110000600037341L", "13800138010"), 0);
+	assert_int_equal(client_register_login(&org, "鹰潭运维乙公司", "91110000600037341L", "13800138010"),
+			 0);
 	assert_int_equal(client_do(&org, "GET", "/metrics", NULL, NULL), 403);
 	client_init_from(&reviewer, &S, "reviewer", "127.0.0.2");
 	assert_int_equal(client_staff_login(&reviewer, "reviewer"), 0);
@@ -232,8 +235,10 @@ static void test_readyz(void **state)
 	assert_int_equal(db_open(&db, &cfg, err, sizeof(err)), 0);
 	c = db_acquire(db);
 	/* a newer release migrated the database (rolling upgrade): this node is not ready */
-	assert_int_equal(db_exec(c, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999,"
-				    " 'future', '2030-01-01T00:00:00Z')", DB_NOARGS, NULL),
+	assert_int_equal(db_exec(c,
+				 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999,"
+				 " 'future', '2030-01-01T00:00:00Z')",
+				 DB_NOARGS, NULL),
 			 DB_OK);
 	assert_int_equal(http_do(&S, "GET", "/readyz", NULL, 0, NULL, &r), 0);
 	assert_int_equal(r.status, 503);
@@ -242,7 +247,8 @@ static void test_readyz(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(j, "reason")), "9999"));
 	json_decref(j);
 	resp_free(&r);
-	assert_int_equal(db_exec(c, "DELETE FROM schema_migrations WHERE version = 9999", DB_NOARGS, NULL), DB_OK);
+	assert_int_equal(db_exec(c, "DELETE FROM schema_migrations WHERE version = 9999", DB_NOARGS, NULL),
+			 DB_OK);
 	assert_int_equal(http_do(&S, "GET", "/readyz", NULL, 0, NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
@@ -269,9 +275,10 @@ static void rows_sqlite(const char *path, json_t *lines)
 	sqlite3_stmt *tables = NULL, *st = NULL;
 
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-					    -1, &tables, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+				   -1, &tables, NULL),
+		SQLITE_OK);
 	while (sqlite3_step(tables) == SQLITE_ROW) {
 		char sql[200];
 		const char *name = (const char *)sqlite3_column_text(tables, 0);
@@ -383,8 +390,8 @@ static int tree_one(const char *path, const struct stat *sb, int type, struct FT
 		unsigned long h = 5381;
 		for (off_t i = 0; i < sb->st_size; i++)
 			h = h * 33 + (unsigned char)data[i];
-		json_array_append_new(tree_list, json_sprintf("%s %lld %lx", path + tree_base,
-							      (long long)sb->st_size, h));
+		json_array_append_new(
+			tree_list, json_sprintf("%s %lld %lx", path + tree_base, (long long)sb->st_size, h));
 	}
 	free(data);
 	return 0;
@@ -405,8 +412,8 @@ static char *tree(const char *dir, const char *suffix)
 	json_array_foreach (tree_list, i, v) {
 		const char *p = json_string_value(v);
 		const char *sp = strchr(p, ' ');
-		if (strlen(suffix) == 0 ||
-		    ((size_t)(sp - p) >= strlen(suffix) && strncmp(sp - strlen(suffix), suffix, strlen(suffix)) == 0))
+		if (strlen(suffix) == 0 || ((size_t)(sp - p) >= strlen(suffix) &&
+					    strncmp(sp - strlen(suffix), suffix, strlen(suffix)) == 0))
 			json_array_append(keep, v);
 	}
 	json_decref(tree_list);
@@ -525,7 +532,8 @@ static void test_backup_restore(void **state)
 		json_t *f0 = json_array_get(json_object_get(m, "files"), 0);
 		char victim[600];
 		FILE *f;
-		snprintf(victim, sizeof(victim), "%s/files/%s", bdir, json_string_value(json_object_get(f0, "path")));
+		snprintf(victim, sizeof(victim), "%s/files/%s", bdir,
+			 json_string_value(json_object_get(f0, "path")));
 		f = fopen(victim, "r+b");
 		assert_non_null(f);
 		fputc('X', f);
@@ -575,10 +583,12 @@ static void test_audit_request_id(void **state)
 	assert_int_equal(db_open(&db, &cfg, err, sizeof(err)), 0);
 	c = db_acquire(db);
 	/* the registration's entry names the organisation and the request that made it */
-	assert_int_equal(db_query_text(c, "SELECT request_id FROM audit_log WHERE object_id = ? AND request_id IS NOT"
-					  " NULL ORDER BY seq LIMIT 1",
-				       DB_ARGS(DB_TEXT("91350100M000100Y43")), &rid),
-			 DB_OK);
+	assert_int_equal(
+		db_query_text(c,
+			      "SELECT request_id FROM audit_log WHERE object_id = ? AND request_id IS NOT"
+			      " NULL ORDER BY seq LIMIT 1",
+			      DB_ARGS(DB_TEXT("91350100M000100Y43")), &rid),
+		DB_OK);
 	assert_non_null(rid);
 	assert_int_equal(strlen(rid), 16);
 	snprintf(needle, sizeof(needle), "\"request_id\":\"%s\"", rid);
@@ -597,20 +607,24 @@ static void test_audit_request_id(void **state)
 	}
 	free(log);
 	/* the CLI's entries (init --demo) have none */
-	assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE actor_kind = 'cli' AND request_id IS"
-					 " NOT NULL",
-				      DB_NOARGS, &n),
-			 DB_OK);
+	assert_int_equal(
+		db_query_int(c,
+			     "SELECT COUNT(*) FROM audit_log WHERE actor_kind = 'cli' AND request_id IS"
+			     " NOT NULL",
+			     DB_NOARGS, &n),
+		DB_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(cli(&out, "audit", "verify"), 0);
 	free(out);
 	/* the id is part of the chain: another id breaks it, the right one mends it */
-	assert_int_equal(db_exec(c, "UPDATE audit_log SET request_id = 'ffffffffffffffff' WHERE request_id = ?",
+	assert_int_equal(db_exec(c,
+				 "UPDATE audit_log SET request_id = 'ffffffffffffffff' WHERE request_id = ?",
 				 DB_ARGS(DB_TEXT(rid)), NULL),
 			 DB_OK);
 	assert_int_equal(cli(&out, "audit", "verify"), 1);
 	free(out);
-	assert_int_equal(db_exec(c, "UPDATE audit_log SET request_id = ? WHERE request_id = 'ffffffffffffffff'",
+	assert_int_equal(db_exec(c,
+				 "UPDATE audit_log SET request_id = ? WHERE request_id = 'ffffffffffffffff'",
 				 DB_ARGS(DB_TEXT(rid)), NULL),
 			 DB_OK);
 	assert_int_equal(cli(&out, "audit", "verify"), 0);
@@ -624,10 +638,8 @@ static void test_audit_request_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_metrics_scraped),
-		cmocka_unit_test(test_metrics_access),
-		cmocka_unit_test(test_readyz),
-		cmocka_unit_test(test_audit_request_id),
+		cmocka_unit_test(test_metrics_scraped), cmocka_unit_test(test_metrics_access),
+		cmocka_unit_test(test_readyz),          cmocka_unit_test(test_audit_request_id),
 		cmocka_unit_test(test_backup_restore),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
