@@ -6,7 +6,8 @@
 // retries left) and the right one → 年限与发票 (a bad tax number refused on the page) → 确认订单 →
 // 确认并支付, paid on the simulator's phone page → 下载证书到USBKEY → 证书更新成功 with the new
 // validity, which `certdesk-agent list --json` shows on the key. Reloaded after paying, the wizard
-// resumes at the download. Screenshots of every step.
+// resumes at the download; the key pulled out while written stops with 重试, and plugged in again the
+// download resumes with one issuance. Screenshots of every step.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import {
@@ -207,9 +208,21 @@ export default [
         await settle(t)
         await t.screenshot('renewal-6-download')
 
-        // Browser closed after paying: the same key on a fresh /renew goes straight to the download
-        // (the challenge names the paid renewal, the token kept in sessionStorage); the PIN is asked
-        // for the writing.
+        // The key pulled out while the new certificate is written: the run stops with 重试, the
+        // renewal stays unfinished and the old certificate keeps working.
+        t.agent.tool('remove-after', t.agent.dir, KEY.name, '0')
+        await page.locator('[data-test=renew-download]').click()
+        const failed = page.locator('[data-test=renew-write-error]')
+        await t.waitForText(failed, '拔出', 60000)
+        await t.waitForText(page.locator('[data-test=renew-download]'), '重试')
+        assert.notEqual(sql(t, `SELECT state FROM orders WHERE order_no='${renewalNo}'`), 'completed')
+        await settle(t)
+        await t.screenshot('renewal-6-key-pulled')
+
+        // Plugged in again and the browser reopened: the same key on a fresh /renew goes straight to
+        // the download (the challenge names the paid renewal, the token kept in sessionStorage); the
+        // PIN is asked for the writing.
+        t.agent.tool('insert', t.agent.dir, KEY.name)
         await page.reload({ waitUntil: 'domcontentloaded' })
         await page.locator('[data-test=renew-notice-ok]').click()
         await page.locator('[data-test=env-cert-ok]').waitFor()
@@ -243,6 +256,11 @@ export default [
         const beijing = new Date(Date.parse(renewed.not_after) + 8 * 3600 * 1000).toISOString().slice(0, 10)
         assert.ok(shown.includes(beijing), `the page shows the key's new expiry ${beijing}: ${shown}`)
         assert.equal(sql(t, `SELECT state FROM orders WHERE order_no='${renewalNo}'`), 'completed')
+        const issued = sql(
+          t,
+          `SELECT COUNT(*) FROM certificates WHERE order_id = (SELECT id FROM orders WHERE order_no='${renewalNo}')`,
+        )
+        assert.equal(issued, '1', 'one issuance despite the pulled key')
         await expectNoPageErrors(t)
       } finally {
         try {
