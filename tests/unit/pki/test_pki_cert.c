@@ -72,7 +72,8 @@ static void profile_fields(int alg)
 
 	fx_profile(&p, pki_alg_name(alg), "x-issuing-1");
 	assert_int_equal(pki_serial_new(serial), 0);
-	in = (struct pki_tbs_in){&p, ca, subj, FX_ORG, FX_USCC, 2, time(NULL), serial};
+	in = (struct pki_tbs_in){.profile = &p, .ca = ca, .subject_key = subj, .org_name = FX_ORG, .uscc = FX_USCC,
+					.years = 2, .now = time(NULL), .serial = serial};
 	draft = pki_tbs_build(&in, err, sizeof(err));
 	if (draft == NULL)
 		fail_msg("%s", err);

@@ -35,7 +35,8 @@ static X509 *draft(const struct cert_profile_rec *p, void (*mutate)(X509 *))
 {
 	EVP_PKEY *subj = pki_key_generate(PKI_ALG_P256);
 	unsigned char serial[PKI_SERIAL_LEN], *der = NULL;
-	struct pki_tbs_in in = {p, ca, subj, FX_ORG, FX_USCC, 1, time(NULL), serial};
+	struct pki_tbs_in in = {.profile = p, .ca = ca, .subject_key = subj, .org_name = FX_ORG, .uscc = FX_USCC, .years = 1,
+				   .now = time(NULL), .serial = serial};
 	char err[256];
 	X509 *x, *back;
 	const unsigned char *q;
