@@ -72,8 +72,14 @@ static void profile_fields(int alg)
 
 	fx_profile(&p, pki_alg_name(alg), "x-issuing-1");
 	assert_int_equal(pki_serial_new(serial), 0);
-	in = (struct pki_tbs_in){.profile = &p, .ca = ca, .subject_key = subj, .org_name = FX_ORG, .uscc = FX_USCC,
-					.years = 2, .now = time(NULL), .serial = serial};
+	in = (struct pki_tbs_in){.profile = &p,
+				 .ca = ca,
+				 .subject_key = subj,
+				 .org_name = FX_ORG,
+				 .uscc = FX_USCC,
+				 .years = 2,
+				 .now = time(NULL),
+				 .serial = serial};
 	draft = pki_tbs_build(&in, err, sizeof(err));
 	if (draft == NULL)
 		fail_msg("%s", err);
@@ -146,9 +152,9 @@ static void test_subject_template(void **state)
 	assert_non_null(n);
 	assert_int_equal(X509_NAME_entry_count(n), 3);
 	X509_NAME_free(n);
-	assert_null(pki_subject_from_template("C=CN,O={name}", FX_ORG, FX_USCC));  /* unknown field */
-	assert_null(pki_subject_from_template("C=CN,nonsense", FX_ORG, FX_USCC));  /* no '=' */
-	assert_null(pki_subject_from_template("XX=1", FX_ORG, FX_USCC));           /* unknown attribute */
+	assert_null(pki_subject_from_template("C=CN,O={name}", FX_ORG, FX_USCC)); /* unknown field */
+	assert_null(pki_subject_from_template("C=CN,nonsense", FX_ORG, FX_USCC)); /* no '=' */
+	assert_null(pki_subject_from_template("XX=1", FX_ORG, FX_USCC));          /* unknown attribute */
 	assert_null(pki_subject_from_template("", FX_ORG, FX_USCC));
 }
 
@@ -259,8 +265,9 @@ static EVP_PKEY *rsa_pub(const BIGNUM *n, unsigned long e)
  * M the product of the test's primes (how RSALib's primes, and so their products, look mod M). */
 static BIGNUM *roca_like(void)
 {
-	static const unsigned ps[] = {3,  5,  7,  11, 13, 17, 19, 23,  29,  31,  37,  41,  43,  47,  53,  59,  61,  67,  71,
-				      73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167};
+	static const unsigned ps[] = {3,   5,   7,   11,  13,  17,  19,  23,  29,  31,  37,  41,  43,
+				      47,  53,  59,  61,  67,  71,  73,  79,  83,  89,  97,  101, 103,
+				      107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167};
 	BN_CTX *ctx = BN_CTX_new();
 	BIGNUM *m = BN_new(), *g = BN_new(), *k = BN_new(), *r = BN_new(), *t = BN_new(), *n = BN_new();
 

@@ -35,8 +35,14 @@ static X509 *draft(const struct cert_profile_rec *p, void (*mutate)(X509 *))
 {
 	EVP_PKEY *subj = pki_key_generate(PKI_ALG_P256);
 	unsigned char serial[PKI_SERIAL_LEN], *der = NULL;
-	struct pki_tbs_in in = {.profile = p, .ca = ca, .subject_key = subj, .org_name = FX_ORG, .uscc = FX_USCC, .years = 1,
-				   .now = time(NULL), .serial = serial};
+	struct pki_tbs_in in = {.profile = p,
+				.ca = ca,
+				.subject_key = subj,
+				.org_name = FX_ORG,
+				.uscc = FX_USCC,
+				.years = 1,
+				.now = time(NULL),
+				.serial = serial};
 	char err[256];
 	X509 *x, *back;
 	const unsigned char *q;
@@ -219,7 +225,8 @@ static void test_signature_algorithm(void **state)
 	X509 *good = draft(&prof, NULL), *bad = draft(&prof, rsa_signed);
 	(void)state;
 	assert_int_equal(run("e_signature_algorithm", good, &prof, FX_USCC), 0);
-	assert_int_equal(pki_x509_sign(bad, pki_throwaway_key(PKI_ALG_RSA2048)), 0); /* the P-256 CA's TBS with RSA */
+	assert_int_equal(pki_x509_sign(bad, pki_throwaway_key(PKI_ALG_RSA2048)),
+			 0); /* the P-256 CA's TBS with RSA */
 	assert_int_equal(run("e_signature_algorithm", bad, &prof, FX_USCC), 1);
 	X509_free(good);
 	X509_free(bad);
@@ -252,11 +259,16 @@ static void test_run_all(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_serial),      cmocka_unit_test(test_validity),
-		cmocka_unit_test(test_issuer),      cmocka_unit_test(test_end_entity),
-		cmocka_unit_test(test_key_usage),   cmocka_unit_test(test_key_ids),
-		cmocka_unit_test(test_uscc),        cmocka_unit_test(test_subject_bounds),
-		cmocka_unit_test(test_signature_algorithm), cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_validity),
+		cmocka_unit_test(test_issuer),
+		cmocka_unit_test(test_end_entity),
+		cmocka_unit_test(test_key_usage),
+		cmocka_unit_test(test_key_ids),
+		cmocka_unit_test(test_uscc),
+		cmocka_unit_test(test_subject_bounds),
+		cmocka_unit_test(test_signature_algorithm),
+		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_run_all),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
