@@ -63,6 +63,12 @@ void renewal_seals_free(struct seal_rec *s, int n);
 /* Makes (once) the seals of the renewed signing certificate sign with the original pictures. Holds
  * no pooled connection while the signer works. Returns 0, or -1 after replying. */
 int renewal_seals_make(struct http_req *r, const struct renewal *rn, const struct cert_rec *sign);
+/* An imported certificate without stored seals: makes new seals for sign from the seals read from the
+ * key (old_seals, base64 .esl: verified, bound to the old certificate, PNG pictures reused); *out gets
+ * [{type, file, esl}]. Holds no pooled connection while the signer works. Returns 0, or -1 after
+ * replying (422 old_seal_invalid). */
+int renewal_seals_from_old(struct http_req *r, const struct renewal *rn, const struct cert_rec *sign,
+			   json_t *old_seals, json_t **out);
 /* [{type, file, esl}] of the seals. Caller decrefs. */
 json_t *renewal_seals_json(const struct seal_rec *s, int n);
 /* 1 when list ([{type, esl}]) holds exactly the seals s, byte-equal. */

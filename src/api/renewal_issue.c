@@ -121,6 +121,7 @@ struct issue_job {
 	size_t csrlen;
 	struct cert_rec sign, enc;
 	json_t *enc_key;                    /* rekey of a dual profile: the new encryption key, wrapped */
+	json_t *old_made;                   /* imported: seals made from those read from the key */
 	int seals;                          /* a main key's seals are renewed too */
 	struct seal_rec made[RENEWAL_SEALS]; /* the new seals */
 	int nmade;
@@ -232,11 +233,14 @@ static json_t *issue_reply(const struct issue_job *j)
 		json_object_set_new(out, "seals", renewal_seals_json(j->made, j->nmade));
 	if (j->enc_key != NULL)
 		json_object_set_new(out, "enc_key", json_incref(j->enc_key));
+	if (j->old_made != NULL)
+		json_object_set_new(out, "seals", json_incref(j->old_made));
 	return out;
 }
 
 static void job_free(struct issue_job *j)
 {
+	json_decref(j->old_made);
 	json_decref(j->enc_key);
 	renewal_seals_free(j->made, j->nmade);
 	renewal_free(&j->rn);
@@ -244,6 +248,56 @@ static void job_free(struct issue_job *j)
 	store_cert_free(&j->sign);
 	store_cert_free(&j->enc);
 	free(j->csr);
+}
+
+/* The seals made for an imported certificate's renewal, as kept in its data ([{type, file, esl}]), or
+ * NULL. Caller decrefs. */
+static json_t *kept_seals(const struct order_rec *o)
+{
+	json_t *form = json_loads(o->form != NULL ? o->form : "{}", 0, NULL);
+	json_t *s = json_incref(json_object_get(form, "new_seals"));
+
+	json_decref(form);
+	return s;
+}
+
+/* An imported main key (no seals stored at production): makes the seals anew from old_seals (read
+ * from the key) once, keeping them in the renewal's data. Returns 0, or -1 after replying. */
+static int imported_seals(struct http_req *r, struct issue_job *j, json_t *old_seals, const struct actor *a)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c;
+	json_t *form;
+	char *text;
+	int rc;
+
+	if (!j->rn.kt.has_seal || j->rn.old.usb_key_id != 0)
+		return 0;
+	if ((j->old_made = kept_seals(&j->rn.o)) != NULL)
+		return 0; /* a retry: the same seals */
+	if (!json_is_array(old_seals) || json_array_size(old_seals) == 0)
+		return 0; /* none on the key: the renewal goes without */
+	if (json_array_size(old_seals) > RENEWAL_SEALS)
+		return http_reply_error(r, 422, "old_seal_invalid", "原电子签章过多", "old_seals"), -1;
+	if (renewal_seals_from_old(r, &j->rn, &j->sign, old_seals, &j->old_made) != 0)
+		return -1;
+	form = json_loads(j->rn.o.form != NULL ? j->rn.o.form : "{}", 0, NULL);
+	json_object_set(form, "new_seals", j->old_made);
+	text = json_dumps(form, JSON_COMPACT);
+	json_decref(form);
+	c = db_acquire(app->db);
+	rc = text != NULL ? store_order_set_form(c, j->rn.o.id, "paid", text, NULL, a) : DB_ERROR;
+	db_release(c);
+	free(text);
+	if (rc == DB_NOTFOUND) { /* a racing request issued first: answer its seals */
+		c = db_acquire(app->db);
+		store_order_free(&j->rn.o);
+		rc = store_order_get(c, http_param(r, "renewal_no"), &j->rn.o);
+		db_release(c);
+		json_decref(j->old_made);
+		j->old_made = rc == DB_OK ? kept_seals(&j->rn.o) : NULL;
+	}
+	return rc == DB_OK ? 0 : (api_internal(r, "renewal: seals kept"), -1);
 }
 
 /* POST /api/v1/renewals/{renewal_no}/issue (token) {challenge_id, signature, csr?, csr_old_signature?}:
@@ -293,6 +347,9 @@ int api_renewal_issue(struct http_req *r)
 	/* a main key: new seals bound to the new signing certificate, before the renewal counts as issued */
 	if (j.seals && renewal_seals_make(r, &j.rn, &j.sign) != 0)
 		goto out;
+	/* an imported main key: the seals read from the key, made anew (kept in the renewal's data) */
+	if (!j.seals && imported_seals(r, &j, json_object_get(body, "old_seals"), &a) != 0)
+		goto out;
 	c = db_acquire(app->db);
 	if (j.seals && renewal_seals_of(c, &j.rn, j.sign.serial, j.made, &j.nmade) != DB_OK) {
 		api_internal(r, "renewal: seals read");
@@ -334,6 +391,25 @@ static int read_back_has(json_t *certs, const char *usage, const struct cert_rec
 		same = der != NULL && strcmp(der, v->der_b64) == 0;
 	}
 	return n == 1 && same;
+}
+
+/* 1 when list ([{type, esl}]) holds exactly the kept seals ([{type, file, esl}]), byte-equal. */
+static int kept_readback_ok(json_t *list, json_t *kept)
+{
+	json_t *k, *e;
+	size_t i, n;
+
+	if (!json_is_array(list) || json_array_size(list) != json_array_size(kept))
+		return 0;
+	json_array_foreach (kept, i, k) {
+		int found = 0;
+		json_array_foreach (list, n, e)
+			found += json_equal(json_object_get(e, "type"), json_object_get(k, "type")) &&
+				 json_equal(json_object_get(e, "esl"), json_object_get(k, "esl"));
+		if (found != 1)
+			return 0;
+	}
+	return 1;
 }
 
 struct complete_tx {
@@ -411,6 +487,7 @@ int api_renewal_complete(struct http_req *r)
 	struct complete_tx t = {&rn, &a, "", "", 0, json_array()};
 	struct seal_rec seals[RENEWAL_SEALS];
 	struct db_conn *c;
+	json_t *kept = NULL;
 	int dual, rc, nseals = 0;
 
 	if (body == NULL)
@@ -448,6 +525,12 @@ int api_renewal_complete(struct http_req *r)
 				 "从证书（CA锁）读回的电子签章与制作的不一致，请重新下载证书到USBKEY", "seals");
 		goto out;
 	}
+	kept = kept_seals(&rn.o);
+	if (kept != NULL && !kept_readback_ok(json_object_get(body, "seals"), kept)) {
+		http_reply_error(r, 409, "readback_mismatch",
+				 "从证书（CA锁）读回的电子签章与制作的不一致，请重新下载证书到USBKEY", "seals");
+		goto out;
+	}
 	t.sign_serial = sign.serial;
 	if (strcmp(rn.o.state, "issued") == 0) {
 		if (dual && store_cert_sibling(c, &rn.old, "enc", &enc_old) == DB_OK)
@@ -473,6 +556,7 @@ out:
 	if (c != NULL)
 		db_release(c);
 	json_decref(t.revoked);
+	json_decref(kept);
 	renewal_seals_free(seals, nseals);
 	store_cert_free(&sign);
 	store_cert_free(&enc);

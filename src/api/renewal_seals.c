@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "api/production.h"
 #include "api/renewal.h"
@@ -211,4 +213,101 @@ int renewal_seals_readback_ok(json_t *list, const struct seal_rec *s, int n)
 			return 0;
 	}
 	return 1;
+}
+
+/* --- an imported certificate: the seals read from the key --- */
+
+/* Checks one seal read from the key of an imported certificate: it verifies (its validity dates
+ * aside: a renewal may come after them), is bound to the old certificate and has a PNG picture.
+ * Returns the index of its type, or -1 with a Chinese reason in why. */
+static int old_seal_check(const struct renewal *rn, const unsigned char *der, size_t len, struct seal_report *rep,
+			  char *why, size_t wl)
+{
+	static const int needed[] = {SEAL_CHECK_STRUCTURE, SEAL_CHECK_ALGORITHM, SEAL_CHECK_MAKER_CERT,
+				     SEAL_CHECK_SIGNATURE, SEAL_CHECK_CERT_LIST, SEAL_CHECK_PICTURE};
+	size_t oldlen = 0;
+	unsigned char *old = pki_b64_decode(rn->old.der_b64, &oldlen);
+	int bound = 0;
+
+	seal_verify(der, len, time(NULL), rep);
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (rep->checks[needed[i]].result != SEAL_PASSED) {
+			snprintf(why, wl, "原电子签章验证失败：%s", rep->checks[needed[i]].message);
+			free(old);
+			return -1;
+		}
+	for (int i = 0; old != NULL && rep->seal.cert_list_type == 1 && i < rep->seal.ncerts; i++)
+		bound |= rep->seal.certs[i].len == oldlen && memcmp(rep->seal.certs[i].p, old, oldlen) == 0;
+	free(old);
+	if (!bound)
+		return snprintf(why, wl, "原电子签章不属于该证书"), -1;
+	if (strcasecmp(rep->seal.pic_type, "png") != 0)
+		return snprintf(why, wl, "原电子签章的图片不是 PNG，无法沿用，请联系客服"), -1;
+	for (int t = 0; t < RENEWAL_SEALS; t++)
+		if (rep->seal.type == types[t].type)
+			return t;
+	return snprintf(why, wl, "原电子签章的类型无法识别"), -1;
+}
+
+int renewal_seals_from_old(struct http_req *r, const struct renewal *rn, const struct cert_rec *sign,
+			   json_t *old_seals, json_t **out)
+{
+	struct app *app = http_ctx(r);
+	char why[300] = "", maker_id[48], err[512] = "", es_id[72];
+	char *maker_b64 = NULL;
+	struct db_conn *c = db_acquire(app->db);
+	int rc = store_ca_sealmaker(c, sign->ca_key_id, maker_id, &maker_b64), done = 0;
+	size_t i, maker_len = 0, cert_len = 0;
+	unsigned char *maker = NULL, *cert = NULL;
+	json_t *e;
+
+	db_release(c);
+	*out = json_array();
+	if (rc != DB_OK)
+		return free(maker_b64), api_internal(r, "renewal: seal maker"), -1;
+	maker = pki_b64_decode(maker_b64, &maker_len);
+	cert = pki_b64_decode(sign->der_b64, &cert_len);
+	json_array_foreach (old_seals, i, e) {
+		size_t len = 0, out_len = 0;
+		unsigned char *der = pki_b64_decode(json_string_value(e) != NULL ? json_string_value(e) : "", &len),
+			      *made = NULL;
+		struct seal_report rep;
+		int t = der != NULL ? old_seal_check(rn, der, len, &rep, why, sizeof(why))
+				    : (snprintf(why, sizeof(why), "原电子签章无法读取"), -1);
+		if (t >= 0) {
+			struct seal_in in = {.type = types[t].type,
+					     .es_id = es_id,
+					     .name = rep.seal.name,
+					     .cert_der = cert,
+					     .cert_len = cert_len,
+					     .png = rep.seal.picture.p,
+					     .png_len = rep.seal.picture.len,
+					     .width_mm = rep.seal.width_mm > 0 ? (int)rep.seal.width_mm : 40,
+					     .height_mm = rep.seal.height_mm > 0 ? (int)rep.seal.height_mm : 40};
+			snprintf(es_id, sizeof(es_id), "%s-%d", rn->o.order_no, types[t].type);
+			if (seal_make(&in, app->cfg->signer_socket, maker_id, maker, maker_len, &made, &out_len, err,
+				      sizeof(err)) == SEAL_OK) {
+				char *b64 = pki_b64_encode(made, out_len);
+				json_array_append_new(*out, json_pack("{s:s, s:s, s:s}", "type", types[t].name, "file",
+								      types[t].file, "esl", b64));
+				free(b64);
+				done++;
+			} else {
+				snprintf(why, sizeof(why), "电子签章制作失败，请稍后重试");
+				fprintf(stderr, "certdeskd: renewal %s seal: %s\n", rn->o.order_no, err);
+			}
+			free(made);
+		}
+		free(der);
+		if (done != (int)i + 1)
+			break;
+	}
+	free(maker);
+	free(maker_b64);
+	free(cert);
+	if (done == (int)json_array_size(old_seals))
+		return 0;
+	json_decref(*out);
+	*out = NULL;
+	return http_reply_error(r, 422, "old_seal_invalid", why, "old_seals"), -1;
 }

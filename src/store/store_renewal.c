@@ -225,6 +225,8 @@ int store_order_no_of(struct db_conn *c, int64_t order_id, char order_no[32])
 	return rc;
 }
 
+static int import_cert(struct db_conn *c, struct store_import *im, int64_t org_id, const struct actor *a);
+
 static int import_steps(struct db_conn *c, struct store_import *im, const struct actor *a)
 {
 	char now[TIMEFMT_LEN], token[65];
@@ -246,6 +248,22 @@ static int import_steps(struct db_conn *c, struct store_import *im, const struct
 	if (rc != DB_OK)
 		return rc;
 	im->org.id = o.id;
+	/* the other half of a dual pair imported before (same organisation, project, key type and
+	 * subject): both certificates on one order, as production leaves them */
+	rc = db_query_int(c,
+			  "SELECT o.id FROM orders o JOIN certificates c ON c.order_id = o.id WHERE o.kind = 'imported'"
+			  " AND o.org_id = ? AND o.project_id = ? AND o.key_type = ? AND c.subject = ? AND c.kind <> ?"
+			  " AND NOT EXISTS (SELECT 1 FROM certificates d WHERE d.order_id = o.id AND d.kind = ?)"
+			  " ORDER BY o.id LIMIT 1",
+			  DB_ARGS(DB_INT(o.id), DB_INT(im->project_id), DB_TEXT(im->key_type), DB_TEXT(im->cert.subject),
+				  DB_TEXT(im->cert.kind), DB_TEXT(im->cert.kind)),
+			  &im->cert.order_id);
+	if (rc == DB_OK)
+		rc = store_order_no_of(c, im->cert.order_id, im->order_no);
+	if (rc == DB_OK)
+		return import_cert(c, im, o.id, a);
+	if (rc != DB_NOTFOUND)
+		return rc;
 	rc = db_query_int(c,
 			  "INSERT INTO order_counters (project_id, day, last_seq) VALUES (?, ?, 1) ON CONFLICT"
 			  " (project_id, day) DO UPDATE SET last_seq = order_counters.last_seq + 1 RETURNING last_seq",
@@ -265,7 +283,15 @@ static int import_steps(struct db_conn *c, struct store_import *im, const struct
 			  &im->cert.order_id);
 	if (rc != DB_OK)
 		return rc;
-	im->cert.org_id = o.id;
+	return import_cert(c, im, o.id, a);
+}
+
+/* Stores the imported certificate on order im->cert.order_id (im->order_no), audited. */
+static int import_cert(struct db_conn *c, struct store_import *im, int64_t org_id, const struct actor *a)
+{
+	int rc;
+
+	im->cert.org_id = org_id;
 	im->cert.usb_key_id = 0;
 	rc = store_cert_insert(c, &im->cert, im->order_no, "completed", a);
 	if (rc == DB_OK)

@@ -27,6 +27,7 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "seal/seal.h"
 #include "seal_png.h"
 #include "store/store.h"
 
@@ -313,10 +314,11 @@ static void pay(const char *no, const char *tok)
 /* POSTs .../issue for no with a fresh challenge of der signed by k (and extra JSON members). */
 static long issue(const char *no, const char *tok, const char *der, EVP_PKEY *k, const char *extra, json_t **j)
 {
-	char id[64], path[160], *sig = signed_challenge(der, k, id), *body = malloc(20000);
+	size_t size = 20000 + (extra != NULL ? strlen(extra) : 0);
+	char id[64], path[160], *sig = signed_challenge(der, k, id), *body = malloc(size);
 	long st;
 
-	snprintf(body, 20000, "{\"challenge_id\":\"%s\",\"signature\":\"%s\"%s}", id, sig, extra != NULL ? extra : "");
+	snprintf(body, size, "{\"challenge_id\":\"%s\",\"signature\":\"%s\"%s}", id, sig, extra != NULL ? extra : "");
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/issue", no);
 	st = pub("POST", path, body, tok, j);
 	free(body);
@@ -735,7 +737,8 @@ static void test_rekey(void **state)
 
 /* Makes a P-256 certificate for key k issued with CA key file cakey under CA certificate ca (as the
  * CA's old system did, outside certdesk), valid until 30 days from now; returns its PEM file path. */
-static void old_system_cert(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, const char *uscc, const char *file)
+static void old_system_cert_ku(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, const char *uscc, const char *file,
+			       const char *key_usage)
 {
 	X509 *x = X509_new();
 	X509_NAME *n = X509_NAME_new();
@@ -758,7 +761,7 @@ static void old_system_cert(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, const char *
 	X509_gmtime_adj(X509_getm_notBefore(x), -300L * 86400);
 	X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400);
 	X509_set_pubkey(x, k);
-	ku = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature,nonRepudiation");
+	ku = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, (char *)key_usage);
 	X509_add_ext(x, ku, -1);
 	X509_EXTENSION_free(ku);
 	if (sm2) {
@@ -776,6 +779,11 @@ static void old_system_cert(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, const char *
 	BN_free(bn);
 	X509_NAME_free(n);
 	X509_free(x);
+}
+
+static void old_system_cert(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, const char *uscc, const char *file)
+{
+	old_system_cert_ku(cakey, ca, k, uscc, file, "critical,digitalSignature,nonRepudiation");
 }
 
 /* A certificate from before certdesk: certdesk certs import (refusing a forged one, idempotent), then
@@ -946,6 +954,165 @@ static void test_rekey_dual(void **state)
 	EVP_PKEY_free(nk);
 }
 
+/* Reads the PEM certificate file into base64 DER b64. */
+static void b64_of_pem_file(const char *file, char *b64)
+{
+	FILE *f = fopen(file, "r");
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	unsigned char *d = NULL;
+	int n = i2d_X509(x, &d);
+
+	fclose(f);
+	EVP_EncodeBlock((unsigned char *)b64, d, n);
+	OPENSSL_free(d);
+	X509_free(x);
+}
+
+/* An imported SM2 dual main key (both certificates imported onto one order) whose seal is read from
+ * the key: the renewal re-certifies both keys and makes the seal anew with its picture. */
+static void test_imported_main_seals(void **state)
+{
+	char *loc = NULL, *ca_b64 = NULL, *out = NULL, *maker_b64 = NULL, csv[400], spem[400], epem[400], tok[80],
+	     no[32], path[160], body[1000], maker_id[48], sder[4096], eder[4096], new_sign[4096], new_enc[4096],
+	     *seals;
+	static char old_b64[300000], extra[300100], certs[320000];
+	const char *uscc = "91110000600037341L";
+	struct db_conn *c;
+	EVP_PKEY *cakey, *ks = EVP_PKEY_Q_keygen(NULL, NULL, "SM2"), *ke = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	X509 *ca;
+	FILE *f;
+	json_t *j = NULL;
+	(void)state;
+	if (skipped)
+		skip();
+	c = db_acquire(db);
+	assert_int_equal(db_query_text(c,
+				       "SELECT c.key_location FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
+				       " JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
+				       " p.key_type = 'main' AND p.algorithm = 'sm2'",
+				       DB_NOARGS, &loc),
+			 DB_OK);
+	assert_int_equal(db_query_text(c,
+				       "SELECT c.der FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
+				       " JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
+				       " p.key_type = 'main' AND p.algorithm = 'sm2'",
+				       DB_NOARGS, &ca_b64),
+			 DB_OK);
+	char *issuing = NULL;
+	assert_int_equal(db_query_text(c,
+				       "SELECT p.issuing_key_id FROM cert_profiles p JOIN projects j ON j.id = p.project_id"
+				       " WHERE j.code = 'yingtan' AND p.key_type = 'main' AND p.algorithm = 'sm2'",
+				       DB_NOARGS, &issuing),
+			 DB_OK);
+	assert_int_equal(store_ca_sealmaker(c, issuing, maker_id, &maker_b64), DB_OK);
+	free(issuing);
+	db_release(c);
+	f = fopen(loc + 5, "r");
+	cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	ca = x509_of(ca_b64);
+	snprintf(spem, sizeof(spem), "%s/old-main-sign.pem", S.dir);
+	snprintf(epem, sizeof(epem), "%s/old-main-enc.pem", S.dir);
+	snprintf(csv, sizeof(csv), "%s/old-main.csv", S.dir);
+	old_system_cert_ku(cakey, ca, ks, uscc, spem, "critical,digitalSignature,nonRepudiation");
+	old_system_cert_ku(cakey, ca, ke, uscc, epem, "critical,keyEncipherment,dataEncipherment,keyAgreement");
+	f = fopen(csv, "w");
+	fprintf(f, "serial,uscc,name,project_code,key_type,mobile,email\n,%s,鹰潭更新第二有限公司,yingtan,main,"
+		   "13800138062,fp2@example.com\n",
+		uscc);
+	fclose(f);
+	char *argv[] = {(char *)harness_bin("certdesk"), "certs", "import", "--csv", csv, spem, epem, NULL};
+	assert_int_equal(harness_run(argv, NULL, &out), 0);
+	free(out);
+	b64_of_pem_file(spem, sder);
+	b64_of_pem_file(epem, eder);
+	/* the seal on the key, made by the old system for the old signing certificate */
+	{
+		size_t png_len = 0, maker_len = 0, cert_len = 0, seal_len = 0;
+		unsigned char *png = test_seal_png(0, 240, &png_len), *maker, *cert, *seal = NULL;
+		char err[512] = "";
+		maker = malloc(strlen(maker_b64));
+		maker_len = (size_t)EVP_DecodeBlock(maker, (unsigned char *)maker_b64, (int)strlen(maker_b64));
+		maker_len -= (maker_b64[strlen(maker_b64) - 1] == '=') + (maker_b64[strlen(maker_b64) - 2] == '=');
+		cert = malloc(strlen(sder));
+		cert_len = (size_t)EVP_DecodeBlock(cert, (unsigned char *)sder, (int)strlen(sder));
+		cert_len -= (sder[strlen(sder) - 1] == '=') + (sder[strlen(sder) - 2] == '=');
+		struct seal_in in = {.type = SEAL_TYPE_ORG, .es_id = "OLD-SYSTEM-1", .name = "鹰潭更新第二有限公司",
+				     .cert_der = cert, .cert_len = cert_len, .png = png, .png_len = png_len,
+				     .width_mm = 40, .height_mm = 40};
+		assert_int_equal(seal_make(&in, cfg.signer_socket, maker_id, maker, maker_len, &seal, &seal_len, err,
+					   sizeof(err)),
+				 SEAL_OK);
+		EVP_EncodeBlock((unsigned char *)old_b64, seal, (int)seal_len);
+		free(seal);
+		free(cert);
+		free(maker);
+		free(png);
+	}
+	assert_int_equal(challenge(sder, &j), 200);
+	assert_string_equal(str(j, "key_type"), "main");
+	assert_true(json_is_true(json_object_get(j, "dual")));
+	json_decref(j);
+	assert_int_equal(prove(sder, ks, tok, NULL), 200);
+	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", uscc);
+	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
+	json_decref(j);
+	pay(no, tok);
+	/* a seal that is not this certificate's is refused */
+	assert_int_equal(issue(no, tok, sder, ks, ",\"old_seals\":[\"AAAA\"]", &j), 422);
+	assert_string_equal(error_code(j), "old_seal_invalid");
+	json_decref(j);
+	snprintf(extra, sizeof(extra), ",\"old_seals\":[\"%s\"]", old_b64);
+	assert_int_equal(issue(no, tok, sder, ks, extra, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 2);
+	snprintf(new_sign, sizeof(new_sign), "%s", str(json_array_get(json_object_get(j, "certificates"), 0), "der"));
+	snprintf(new_enc, sizeof(new_enc), "%s", str(json_array_get(json_object_get(j, "certificates"), 1), "der"));
+	assert_true(same_key(new_sign, sder));
+	assert_true(same_key(new_enc, eder));
+	assert_int_equal(json_array_size(json_object_get(j, "seals")), 1);
+	assert_string_equal(str(json_array_get(json_object_get(j, "seals"), 0), "type"), "org");
+	seals = json_dumps(json_object_get(j, "seals"), JSON_COMPACT);
+	json_decref(j);
+	/* the new seal verifies and is bound to the new signing certificate */
+	{
+		const char *esl = strstr(seals, "\"esl\":\"") + 7;
+		size_t n = strcspn(esl, "\"");
+		unsigned char *der = malloc(n);
+		struct seal_report rep;
+		int len = EVP_DecodeBlock(der, (const unsigned char *)esl, (int)n);
+		len -= (esl[n - 1] == '=') + (esl[n - 2] == '=');
+		assert_int_equal(seal_verify(der, (size_t)len, time(NULL), &rep), 1);
+		assert_string_equal(rep.seal.name, "鹰潭更新第二有限公司");
+		free(der);
+	}
+	/* a retry: the same seal */
+	assert_int_equal(issue(no, tok, sder, ks, NULL, &j), 200);
+	char *again = json_dumps(json_object_get(j, "seals"), JSON_COMPACT);
+	assert_string_equal(again, seals);
+	free(again);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
+	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
+		 new_sign, new_enc);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 409);
+	json_decref(j);
+	snprintf(certs, sizeof(certs),
+		 "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}],\"seals\":%s}",
+		 new_sign, new_enc, seals);
+	free(seals);
+	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_string_equal(str(j, "state"), "completed");
+	json_decref(j);
+	free(loc);
+	free(ca_b64);
+	free(maker_b64);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(ks);
+	EVP_PKEY_free(ke);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -955,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_rekey),
 		cmocka_unit_test(test_imported),
 		cmocka_unit_test(test_rekey_dual),
+		cmocka_unit_test(test_imported_main_seals),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;
