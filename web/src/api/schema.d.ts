@@ -8225,6 +8225,12 @@ export interface operations {
                     signature: string;
                     csr?: string;
                     csr_old_signature?: string;
+                    /**
+                     * @description An imported main key only: the seal files (.esl, base64) read from the key; each
+                     *     must verify, list the old signing certificate and carry a PNG (422
+                     *     `old_seal_invalid`); they are made anew for the new signing certificate.
+                     */
+                    old_seals?: string[];
                 };
             };
         };
