@@ -14,9 +14,10 @@
 #include "store/filestore.h"
 #include "util/strutil.h"
 
-/* The states of a paid order (payment leads to awaiting_paper). */
+/* The states of a paid order (payment leads to awaiting_paper; a renewal's to paid, issue 15). */
 static const char *const paid_states[] = {"awaiting_paper", "paper_sent", "paper_rejected", "producing",
-					  "produced",       "shipped",    "completed",      NULL};
+					  "produced",       "shipped",    "completed",      "paid",
+					  "issued",         NULL};
 
 /* Returns 1 when state is one of a paid order. */
 static int paid(const char *state)

@@ -628,7 +628,9 @@ int api_renewal_create(struct http_req *r)
 		api_internal(r, "renewal: project");
 		goto out;
 	}
-	form = json_pack("{s:I, s:O, s:s}", "years", years, "invoice", inv, "mode", rn.set.mode);
+	/* invoice_email where finance's invoice flow reads it for every order */
+	form = json_pack("{s:I, s:O, s:s, s:O}", "years", years, "invoice", inv, "mode", rn.set.mode, "invoice_email",
+			 json_object_get(inv, "email"));
 	rn.o.form = json_dumps(form, JSON_COMPACT);
 	json_decref(form);
 	rn.o.org_id = rn.old.org_id;

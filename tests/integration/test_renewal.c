@@ -588,6 +588,20 @@ static void test_recertify_dual(void **state)
 	assert_int_equal(client_do(&org, "GET", "/api/v1/orders", NULL, &j), 200);
 	assert_string_equal(str(json_array_get(json_object_get(j, "items"), 0), "order_no"), no);
 	json_decref(j);
+	/* finance: in the invoice queue as any paid order, invoiced to the e-mail of its invoice data */
+	assert_int_equal(client_do(&finance, "GET", "/api/v1/admin/invoices/queue", NULL, &j), 200);
+	char *queue = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(queue, no));
+	free(queue);
+	json_decref(j);
+	{
+		static const char pdf[] = "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+					  "trailer\n<< /Root 1 0 R >>\n%%EOF\n";
+		snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/invoice", no);
+		assert_int_equal(client_upload(&finance, "PUT", path, NULL, "fp.pdf", pdf, sizeof(pdf) - 1, &j), 201);
+		assert_string_equal(str(j, "email_to"), "fp@example.com");
+		json_decref(j);
+	}
 	/* another key's signature over the fresh challenge: key_changed */
 	assert_int_equal(issue(no, tok, dual.sign_der, other, NULL, &j), 409);
 	assert_string_equal(error_code(j), "key_changed");
@@ -662,12 +676,6 @@ static void test_recertify_dual(void **state)
 	/* the old certificate can no longer be renewed; the new one is this CA's */
 	assert_int_equal(challenge(dual.sign_der, &j), 409);
 	assert_string_equal(error_code(j), "cert_revoked");
-	json_decref(j);
-	/* finance: in the ledger's invoice queue as any paid order */
-	assert_int_equal(client_do(&finance, "GET", "/api/v1/admin/invoices/queue", NULL, &j), 200);
-	char *queue = json_dumps(j, JSON_COMPACT);
-	assert_non_null(strstr(queue, no));
-	free(queue);
 	json_decref(j);
 	EVP_PKEY_free(other);
 }
