@@ -7,6 +7,7 @@ import {
   agentFetchInit,
   agentPort,
   DEFAULT_AGENT_PORT,
+  certdeskSerial,
   pemToBase64,
   setAgentPort,
 } from './agent'
@@ -124,5 +125,13 @@ describe('AgentClient', () => {
 describe('pemToBase64', () => {
   it('drops the armour and the line breaks', () => {
     expect(pemToBase64('-----BEGIN CERTIFICATE-----\nAAAA\nBBBB\n-----END CERTIFICATE-----\n')).toBe('AAAABBBB')
+  })
+})
+
+describe('certdeskSerial', () => {
+  it('drops the leading zeros of the byte-wise hex, upper case', () => {
+    expect(certdeskSerial('09d8f8')).toBe('9D8F8')
+    expect(certdeskSerial('1D67')).toBe('1D67')
+    expect(certdeskSerial('00')).toBe('0')
   })
 })

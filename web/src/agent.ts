@@ -213,3 +213,7 @@ export class AgentClient {
 export function pemToBase64(pem: string): string {
   return pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '')
 }
+
+/** A certificate serial read from the key as certdesk shows serials: upper-case hex, no leading
+ * zeros (the agent prints the serial's bytes, so 0x09… comes as "09…"). */
+export const certdeskSerial = (serial: string): string => serial.toUpperCase().replace(/^0+(?=.)/, '')
