@@ -12,15 +12,6 @@
 //   what POST /orders takes, Schemas['Order'] a named schema.
 import { reactive } from 'vue'
 import type { components, operations } from './api/schema'
-import type {
-  Challenge as RenewalChallenge,
-  CompleteBody as RenewalCompleteBody,
-  Invoice as RenewalInvoice,
-  IssueBody as RenewalIssueBody,
-  IssueReply as RenewalIssued,
-  ProveReply as RenewalProof,
-  Renewal as RenewalInfo,
-} from './renewal'
 
 export type Schemas = components['schemas']
 type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : never
@@ -570,25 +561,26 @@ export const downloadPinSlip = (no: string) => download(pinSlipURL(no), `${no}-p
 
 // --- online renewal (在线更新, /renew): public routes, the USB key is the credential ------------
 // The challenge and its proof need nothing; every later call carries the renewal token certdeskd
-// returned for the proof (X-Renewal-Token). Shapes: renewal.ts (the renewal contract).
+// returned for the proof (X-Renewal-Token). The logic around them: renewal.ts.
 const renewalPath = (no: string) => `/api/v1/renewals/${encodeURIComponent(no)}`
 const withToken = (token: string): SendOptions => ({ headers: { 'X-Renewal-Token': token } })
 export const renewalChallenge = (certificate: string) =>
-  post<RenewalChallenge>('/api/v1/renewals/challenge', { certificate })
+  post<Reply<'renewalChallenge'>>('/api/v1/renewals/challenge', { certificate })
 export const renewalProve = (challengeId: string, signature: string) =>
-  post<RenewalProof>('/api/v1/renewals/prove', { challenge_id: challengeId, signature })
-export const createRenewal = (token: string, body: { years: number; invoice: RenewalInvoice }) =>
-  request<RenewalInfo>('POST', '/api/v1/renewals', body, withToken(token))
+  post<Reply<'renewalProve'>>('/api/v1/renewals/prove', { challenge_id: challengeId, signature })
+export const createRenewal = (token: string, body: Body<'createRenewal'>) =>
+  request<Reply<'createRenewal'>>('POST', '/api/v1/renewals', body, withToken(token))
 export const getRenewal = (token: string, no: string) =>
-  request<RenewalInfo>('GET', renewalPath(no), undefined, withToken(token))
+  request<Reply<'getRenewal'>>('GET', renewalPath(no), undefined, withToken(token))
 export const startRenewalPayment = (token: string, no: string, provider: PayProviderCode) =>
-  request<Schemas['Payment']>('POST', `${renewalPath(no)}/payments`, { provider }, withToken(token))
+  request<Reply<'startRenewalPayment'>>('POST', `${renewalPath(no)}/payments`, { provider }, withToken(token))
 export const getRenewalPayment = (token: string, no: string) =>
-  request<Schemas['Payment']>('GET', `${renewalPath(no)}/payments/current`, undefined, withToken(token))
-export const issueRenewal = (token: string, no: string, body: RenewalIssueBody) =>
-  request<RenewalIssued>('POST', `${renewalPath(no)}/issue`, body, withToken(token))
-export const completeRenewal = (token: string, no: string, body: RenewalCompleteBody) =>
-  request<RenewalInfo>('POST', `${renewalPath(no)}/complete`, body, withToken(token))
+  request<Reply<'getRenewalPayment'>>('GET', `${renewalPath(no)}/payments/current`, undefined, withToken(token))
+// ulong: the key's ULONG width, for the wrapped encryption key of a dual re-key.
+export const issueRenewal = (token: string, no: string, body: Body<'issueRenewal'>, ulong: 32 | 64 = 32) =>
+  request<Reply<'issueRenewal'>>('POST', `${renewalPath(no)}/issue${qs({ ulong })}`, body, withToken(token))
+export const completeRenewal = (token: string, no: string, body: Body<'completeRenewal'>) =>
+  request<Reply<'completeRenewal'>>('POST', `${renewalPath(no)}/complete`, body, withToken(token))
 // The open attempt's QR code (PNG) as an object URL: an <img> cannot send the token header.
 export async function renewalPaymentQr(token: string, no: string, v?: string | null): Promise<string> {
   const res = await fetch(`${renewalPath(no)}/payments/current/qr.png${v ? `?v=${encodeURIComponent(v)}` : ''}`, {

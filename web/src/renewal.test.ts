@@ -31,6 +31,7 @@ import {
   type Challenge,
   type IssueBody,
   type IssueReply,
+  type ProveReply,
   type Renewal,
   type ServerSide,
   type StepEvent,
@@ -113,6 +114,7 @@ function renewal(over: Partial<Renewal> = {}): Renewal {
   return {
     renewal_no: 'YT20260101-000001',
     state: 'paid',
+    state_label: '已付款',
     years: 1,
     amount_fen: 20000,
     invoice: {
@@ -133,14 +135,24 @@ function renewal(over: Partial<Renewal> = {}): Renewal {
   }
 }
 const ISSUED: IssueReply = {
+  renewal_no: 'YT20260101-000001',
+  state: 'issued',
   certificates: [
-    { usage: 'sign', der: 'TkVXU0lHTg==' },
-    { usage: 'enc', der: 'TkVXRU5D' },
+    { usage: 'sign', serial: 'NEW1', der: 'TkVXU0lHTg==' },
+    { usage: 'enc', serial: 'NEW2', der: 'TkVXRU5D' },
   ],
-  seals: [{ type: 1, file: 'seal_1', esl: 'RVNM' }],
+  seals: [{ type: 'org', file: 'seal_1', esl: 'RVNM' }],
   not_before: '2026-01-01T00:00:00Z',
   not_after: '2027-01-01T00:00:00Z',
 }
+
+// A wrapped encryption key as certdeskd answers it (only passed through to the agent)
+const WRAPPED = {
+  format: 'skf-envelopedkeyblob',
+  algorithm: 'sm2',
+  enc_serial: 'NEW2',
+  sign_serial: 'NEW1',
+} as NonNullable<IssueReply['enc_key']>
 
 // A software key as the agent drives it: certificates by key pair, data objects, read back.
 function fakeAgent(
@@ -187,8 +199,12 @@ function fakeServer(issued: IssueReply = ISSUED) {
   let n = 0
   const server = {
     challenge: vi.fn(async (): Promise<Challenge> => challenge({ challenge_id: `C${++n}` })),
-    prove: vi.fn(async () => ({ token: 'TOKEN', renewal_no: null as string | null, state: null })),
-    issue: vi.fn(async (_no: string, _body: IssueBody) => issued),
+    prove: vi.fn(async (): Promise<ProveReply> => ({
+      token: 'TOKEN',
+      expires_at: '2027-01-01T00:00:00Z',
+      certificate_serial: '0A1B',
+    })),
+    issue: vi.fn(async (_no: string, _body: IssueBody, _ulong: 32 | 64) => issued),
     complete: vi.fn(async () => renewal({ state: 'completed' })),
   } satisfies ServerSide
   return server
@@ -286,7 +302,12 @@ describe('proveKey', () => {
 
   it('asks for a fresh challenge when the shown one expired, and names a live renewal (resume)', async () => {
     const server = fakeServer()
-    server.prove.mockResolvedValueOnce({ token: 'T2', renewal_no: 'YT1', state: null })
+    server.prove.mockResolvedValueOnce({
+      token: 'T2',
+      expires_at: '2027-01-01T00:00:00Z',
+      certificate_serial: '0A1B',
+      renewal_no: 'YT1',
+    })
     const old = challenge({ expires_at: new Date(Date.now() - 1000).toISOString() })
     const p = await proveKey(server, fakeAgent(key()), key(), cert(), '12345678', old)
     expect(server.challenge).toHaveBeenCalledWith('T0xEU0lHTg==')
@@ -377,10 +398,14 @@ describe('RenewalWrite', () => {
     const events: StepEvent[] = []
     const r = await new RenewalWrite(server, agent, renewal(), 'S', (e) => events.push(e)).run(key(), cert())
     expect(server.challenge).toHaveBeenCalledWith('T0xEU0lHTg==')
-    expect(server.issue).toHaveBeenCalledWith('YT20260101-000001', {
-      challenge_id: 'C1',
-      signature: 'sig(certdesk-aaaa0001,Q0hBTExFTkdF)',
-    })
+    expect(server.issue).toHaveBeenCalledWith(
+      'YT20260101-000001',
+      {
+        challenge_id: 'C1',
+        signature: 'sig(certdesk-aaaa0001,Q0hBTExFTkdF)',
+      },
+      32,
+    )
     expect(agent.putCertificate.mock.calls.map((c) => [c[2].key_ref, c[2].usage, c[2].der])).toEqual([
       ['certdesk-aaaa0001', 'sign', 'TkVXU0lHTg=='],
       ['certdesk-aaaa0001', 'enc', 'TkVXRU5D'],
@@ -391,7 +416,7 @@ describe('RenewalWrite', () => {
         { usage: 'sign', der: 'TkVXU0lHTg==' },
         { usage: 'enc', der: 'TkVXRU5D' },
       ],
-      seals: [{ type: 1, esl: 'RVNM' }],
+      seals: [{ type: 'org', esl: 'RVNM' }],
     })
     expect(r.notAfter).toBe('2027-01-01T00:00:00Z')
     expect(events.filter((e) => e.status === 'finish').map((e) => e.step)).toEqual(
@@ -436,8 +461,8 @@ describe('RenewalWrite', () => {
   it('re-keys: a new pair, its CSR also signed by the old key, the wrapped enc key, the new pair written', async () => {
     const server = fakeServer({
       ...ISSUED,
-      certificates: [{ usage: 'sign', der: fakeCert(SPKI_NEW) }, ISSUED.certificates[1]],
-      enc_key: { format: 'skf-envelopedkeyblob' },
+      certificates: [{ usage: 'sign', serial: 'NEW1', der: fakeCert(SPKI_NEW) }, ISSUED.certificates[1]],
+      enc_key: WRAPPED,
     })
     const agent = fakeAgent(key())
     const r = renewal({ mode: 'rekey' })
@@ -448,9 +473,8 @@ describe('RenewalWrite', () => {
       csr: expect.stringContaining('CERTIFICATE REQUEST'),
       csr_old_signature: 'sig(certdesk-aaaa0001,Q1NS)',
     })
-    expect(agent.importEncKey).toHaveBeenCalledWith('skf0:SOFT1', 'S', 'certdesk-bbbb0002', {
-      format: 'skf-envelopedkeyblob',
-    })
+    expect(agent.importEncKey).toHaveBeenCalledWith('skf0:SOFT1', 'S', 'certdesk-bbbb0002', WRAPPED)
+    expect(server.issue.mock.calls[0][2]).toBe(32) // the key's ULONG width, for the wrapped key
     expect(agent.putCertificate.mock.calls.map((c) => c[2].key_ref)).toEqual(['certdesk-bbbb0002', 'certdesk-bbbb0002'])
   })
 

@@ -11,92 +11,31 @@
 // skipped, and nothing is issued or paid twice.
 import type { AgentCert, AgentKey, AgentKeyPair } from './agent'
 import { AgentClient, AgentError, pemToBase64 } from './agent'
+import type { components, operations } from './api/schema'
 
-// --- what certdeskd says and takes (renewal contract) ---------------------------------------------
-export type RenewalState = 'awaiting_payment' | 'paid' | 'issued' | 'completed' | 'cancelled'
+// --- what certdeskd says and takes (docs/openapi.yaml: renewalChallenge … completeRenewal) ---------
+type Schemas = components['schemas']
+type Json<T> = T extends { content: { 'application/json': infer J } } ? J : never
+export type RenewalState = Schemas['OrderState']
 export type Usage = 'sign' | 'enc'
-
-export interface RenewCertificate {
-  serial: string
-  subject: string
-  issuer: string
-  not_before: string
-  not_after: string
-  unit_name: string
-  uscc: string
-}
-export interface Challenge {
-  challenge_id: string
-  challenge: string // base64 of 32 bytes
-  expires_at: string
-  certificate: RenewCertificate
-  project: { code: string; name: string }
-  key_type: 'main' | 'secondary'
-  mode: 'recertify' | 'rekey'
-  dual: boolean
-  years_options: number[]
-  price_per_year_fen: number
-  window: { opens_at: string; closes_at: string }
-  renewal?: { renewal_no: string; state: RenewalState } | null
-}
-export interface ProveReply {
-  token: string
-  renewal_no?: string | null
-  state?: RenewalState | null
-}
-export type InvoiceKind = 'org' | 'person'
-export interface Invoice {
-  kind: InvoiceKind
-  handler_name?: string
-  name?: string
-  phone: string
-  unit_name?: string
-  tax_number?: string
-  id_number?: string
-  email: string
-}
-export interface Renewal {
-  renewal_no: string
-  state: RenewalState
-  years: number
-  amount_fen: number
-  invoice: Invoice
-  certificate: RenewCertificate
-  new_not_before: string
-  new_not_after: string
-  mode: 'recertify' | 'rekey'
-  dual: boolean
-  key_type: 'main' | 'secondary'
-  payment?: unknown
-}
-export interface IssueBody {
-  challenge_id: string
-  signature: string
-  csr?: string
-  csr_old_signature?: string
-}
-export interface IssuedSeal {
-  type: number | string
-  file: string
-  esl: string
-}
-export interface IssueReply {
-  certificates: { usage: Usage; der: string }[]
-  enc_key?: unknown
-  seals?: IssuedSeal[]
-  not_before: string
-  not_after: string
-}
-export interface CompleteBody {
-  certificates: { usage: Usage; der: string }[]
-  seals?: { type: number | string; esl: string }[]
-}
+export type RenewCertificate = Schemas['RenewalCertificate']
+export type Challenge = Schemas['RenewalChallenge']
+export type ProveReply = Json<operations['renewalProve']['responses'][200]>
+export type InvoiceKind = Schemas['RenewalInvoice']['kind']
+export type Invoice = Schemas['RenewalInvoice']
+export type Renewal = Schemas['Renewal']
+export type IssueBody = Json<operations['issueRenewal']['requestBody']>
+export type IssueReply = Schemas['RenewalIssued']
+export type IssuedSeal = NonNullable<IssueReply['seals']>[number]
+export type CompleteBody = Json<operations['completeRenewal']['requestBody']>
+/** The key's ULONG width, for a wrapped encryption key (re-key of a dual profile). */
+export type Ulong = 32 | 64
 
 /** certdeskd's side (api.ts in the page with the token, a mock in the tests). */
 export interface ServerSide {
   challenge(certificateDer: string): Promise<Challenge>
   prove(challengeId: string, signature: string): Promise<ProveReply>
-  issue(renewalNo: string, body: IssueBody): Promise<IssueReply>
+  issue(renewalNo: string, body: IssueBody, ulong: Ulong): Promise<IssueReply>
   complete(renewalNo: string, body: CompleteBody): Promise<Renewal>
 }
 
@@ -529,7 +468,8 @@ export class RenewalWrite {
     this.issued = null
     const body = await this.step('verify', () => this.verify(key, cert))
     if (this.renewal.mode === 'rekey') await this.step('keypair', () => this.rekey(key, cert, body))
-    const r = await this.step('issue', () => this.server.issue(this.renewal.renewal_no, body))
+    const ulong: Ulong = key.ulong_bits === 64 ? 64 : 32
+    const r = await this.step('issue', () => this.server.issue(this.renewal.renewal_no, body, ulong))
     this.issued = r
     if (this.renewal.mode === 'rekey') await this.findNewPair(key)
     const onKey = await this.agent.keys().catch(() => [] as AgentKey[])
