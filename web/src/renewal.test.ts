@@ -447,6 +447,16 @@ describe('RenewalWrite', () => {
     expect(server.complete).toHaveBeenCalledTimes(1)
   })
 
+  it('sends the seals on a main key (old_seals: an imported certificate renews its seals from them)', async () => {
+    const server = fakeServer()
+    const agent = fakeAgent(key())
+    await agent.putData('skf0:SOFT1', 'S', 'CDSEAL_ORG.esl', 'T0xEU0VBTA==')
+    await new RenewalWrite(server, agent, renewal(), 'S').run(key(), cert())
+    expect(server.issue.mock.calls[0][1]).toMatchObject({ old_seals: ['T0xEU0VBTA=='] })
+    await new RenewalWrite(server, agent, renewal({ key_type: 'secondary' }), 'S').run(key(), cert())
+    expect(server.issue.mock.calls[1][1]).not.toHaveProperty('old_seals')
+  })
+
   it('stops when the server refuses another key (key changed)', async () => {
     const server = fakeServer()
     server.issue.mockRejectedValueOnce(

@@ -450,6 +450,9 @@ export interface WriteResult {
   notAfter: string // the renewed signing certificate's, as read back
 }
 
+/** The seal files a main key carries (the names production writes them under). */
+export const SEAL_FILES = ['CDSEAL_ORG.esl', 'CDSEAL_LEGAL.esl']
+
 export class RenewalWrite {
   private keyRef = '' // where the new certificates go (the old pair on re-certify, the new one on re-key)
   private issued: IssueReply | null = null
@@ -519,10 +522,24 @@ export class RenewalWrite {
   }
 
   // A fresh challenge signed by the key plugged in now (certdeskd refuses another key: key_changed).
+  // A main key also sends the seals on it (certdeskd makes them anew from these for a certificate
+  // imported from before certdesk, whose seals it does not have; it ignores them otherwise).
   private async verify(key: AgentKey, cert: AgentCert): Promise<IssueBody> {
     const c = await this.server.challenge(b64(cert.der))
     const { signature } = await this.agent.sign(key.id, this.session, cert.key_ref, c.challenge)
-    return { challenge_id: c.challenge_id, signature }
+    const body: IssueBody = { challenge_id: c.challenge_id, signature }
+    if (this.renewal.key_type === 'main') {
+      const old: string[] = []
+      for (const name of SEAL_FILES) {
+        const got = await this.agent.getData(key.id, this.session, name).catch((e) => {
+          if (e instanceof AgentError && e.code === 'object_not_found') return null
+          throw e
+        })
+        if (got && got.data) old.push(b64(got.data))
+      }
+      if (old.length) body.old_seals = old
+    }
+    return body
   }
 
   // Re-key: a new key pair of the old one's algorithm (a spare one left by an earlier try is used
