@@ -9,11 +9,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "http/accesslog.h"
 #include "http/conn_guard.h"
 #include "http/http_internal.h"
 #include "http/proxy.h"
 #include "http/stats.h"
-#include "util/timefmt.h"
 #include "util/xalloc.h"
 
 struct http_server {
@@ -24,6 +24,7 @@ struct http_server {
 	struct proxy_list proxies;
 	struct conn_guard *guard;
 	struct http_stats *stats;
+	struct accesslog *alog; /* NULL: no access log */
 };
 
 /* Writes the text form of the socket address sa into out (64 bytes), "-" when unknown. */
@@ -206,32 +207,19 @@ static double elapsed_s(const struct http_req *r)
 	return (double)(end.tv_sec - r->start.tv_sec) + (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
 }
 
-/* Writes one JSON line for the finished request. */
-static void access_log(FILE *f, const struct http_req *r, int ok)
+/* Queues one JSON line for the finished request (written by the access log's own thread). */
+static void access_log(struct accesslog *l, const struct http_req *r, int ok)
 {
-	struct timespec end;
-	char at[TIMEFMT_LEN];
-	json_t *j;
-	char *line;
+	struct accesslog_entry e = {.remote = r->remote,
+				    .method = r->method,
+				    .path = r->path,
+				    .status = (int)r->status,
+				    .in_bytes = (long long)r->body_len,
+				    .ms = elapsed_s(r) * 1e3,
+				    .completed = ok,
+				    .request_id = r->request_id};
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	double ms =
-		(double)(end.tv_sec - r->start.tv_sec) * 1e3 + (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:f, s:b, s:s}", "time", timefmt_now_ms(at), "remote",
-		      r->remote, "method", r->method, "path", r->path, "status", (int)r->status, "in_bytes",
-		      (json_int_t)r->body_len, "ms", ms, "completed", ok, "request_id", r->request_id);
-	if (j == NULL) /* a path that is not UTF-8: logged without it */
-		j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "time", timefmt_now_ms(at), "remote",
-			      r->remote, "method", r->method, "path", "(not UTF-8)", "status", (int)r->status,
-			      "completed", ok, "request_id", r->request_id);
-	line = json_dumps(j, JSON_COMPACT);
-	if (line != NULL) {
-		/* One call per line: stdio's lock keeps concurrent lines whole. */
-		fprintf(f, "%s\n", line);
-		fflush(f);
-	}
-	free(line);
-	json_decref(j);
+	accesslog_write(l, &e);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -243,8 +231,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	conn_guard_head_wait(conn); /* keep-alive: the next request's head is timed from now */
 	if (r == NULL)
 		return;
-	if (s->opts.access_log != NULL)
-		access_log(s->opts.access_log, r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	if (s->alog != NULL)
+		access_log(s->alog, r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	http_stats_record(s->stats, r->route != NULL ? (int)(r->route - s->opts.routes) : -1, r->status,
 			  elapsed_s(r));
 	for (int i = 0; i < r->nextra; i++) {
@@ -293,6 +281,11 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		free(s);
 		return NULL;
 	}
+	if (o->access_log != NULL && (s->alog = accesslog_open(o->access_log)) == NULL) {
+		snprintf(err, errlen, "cannot start the access log's writer thread");
+		free(s);
+		return NULL;
+	}
 	raise_fd_limit();
 	s->opts = *o;
 	s->stats = http_stats_new(o->routes, o->nroutes);
@@ -311,6 +304,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 			 o->port);
 		conn_guard_free(s->guard);
 		http_stats_free(s->stats);
+		accesslog_close(s->alog);
 		free(s);
 		return NULL;
 	}
@@ -334,6 +328,8 @@ void http_server_stop(struct http_server *s, int timeout_s)
 	for (int i = 0; i < timeout_s * 20 && atomic_load(&s->inflight) > 0; i++)
 		usleep(50000);
 	MHD_stop_daemon(s->d);
+	/* after the last request's line: written out before the process exits */
+	accesslog_close(s->alog);
 	conn_guard_free(s->guard);
 	http_stats_free(s->stats);
 	free(s);

@@ -194,6 +194,28 @@ static void test_ui_no_escape_from_root(void **state)
 	resp_free(&r);
 }
 
+/* Counts the lines of s's access log with this path; every line must be JSON. */
+static int access_log_count(const struct srv *s, const char *want)
+{
+	char path[400], line[8192];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/access.log", s->dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		json_t *j = json_loads(line, 0, NULL);
+		assert_non_null(j);
+		const char *p = json_string_value(json_object_get(j, "path"));
+		assert_non_null(p);
+		n += strcmp(p, want) == 0;
+		json_decref(j);
+	}
+	fclose(f);
+	return n;
+}
+
 static void test_access_log(void **state)
 {
 	char path[400], line[4096];
@@ -204,7 +226,9 @@ static void test_access_log(void **state)
 
 	assert_int_equal(http_do(&S, "GET", "/api/v1/meta?probe=access-log", NULL, 0, NULL, &r), 0);
 	resp_free(&r);
-	usleep(200000);
+	/* the log's writer thread writes lines within a second: wait up to 10 s for this one */
+	for (int i = 0; i < 200 && access_log_count(&S, "/api/v1/meta") == 0; i++)
+		usleep(50000);
 	snprintf(path, sizeof(path), "%s/access.log", S.dir);
 	f = fopen(path, "r");
 	assert_non_null(f);
@@ -230,6 +254,51 @@ static int connect_to(const struct srv *s)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	return fd;
+}
+
+/* The access log is written by a thread of its own (issue 17): N requests pipelined on one
+ * connection, SIGTERM as soon as the last answer is read, and the log holds N lines (the last ones
+ * were still in the thread's buffer), each one JSON even for paths with quotes, control characters
+ * or bytes that are not UTF-8. */
+static void test_access_log_sigterm(void **state)
+{
+	enum { N = 300 };
+	static const char req[] = "GET /api/v1/access-log-probe HTTP/1.1\r\nHost: x\r\n\r\n";
+	char *all = malloc(N * sizeof(req));
+	static char buf[1 << 20];
+	size_t len = 0, got = 0;
+	ssize_t n;
+	int fd, answers = 0;
+	struct srv s;
+	struct resp r;
+	(void)state;
+
+	assert_int_equal(harness_start(&s), 0);
+	assert_int_equal(http_do(&s, "GET", "/api/v1/q%22b%5Cs%01%E4%B8%AD", NULL, 0, NULL, &r), 0);
+	resp_free(&r);
+	assert_int_equal(http_do(&s, "GET", "/api/v1/bad%FFutf8", NULL, 0, NULL, &r), 0);
+	resp_free(&r);
+	for (int i = 0; i < N; i++, len += sizeof(req) - 1)
+		memcpy(all + len, req, sizeof(req) - 1);
+	fd = connect_to(&s);
+	assert_int_equal(write(fd, all, len), (ssize_t)len);
+	/* all answers are read (each a 404) before the signal */
+	while (answers < N && got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0) {
+		got += (size_t)n;
+		buf[got] = '\0';
+		answers = 0;
+		for (char *p = buf; (p = strstr(p, "HTTP/1.1 404")) != NULL; p++)
+			answers++;
+	}
+	assert_int_equal(answers, N);
+	kill(s.pid, SIGTERM);
+	close(fd);
+	free(all);
+	assert_int_equal(harness_stop(&s), 0);
+	assert_int_equal(access_log_count(&s, "/api/v1/access-log-probe"), N);
+	assert_int_equal(access_log_count(&s, "/api/v1/q\"b\\s\001\xe4\xb8\xad"), 1);
+	assert_int_equal(access_log_count(&s, "(not UTF-8)"), 1);
+	harness_cleanup(&s);
 }
 
 /* A request half sent when SIGTERM arrives is still answered; then the server exits 0. */
@@ -274,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_ui_assets),
 		cmocka_unit_test(test_ui_no_escape_from_root),
 		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_access_log_sigterm),
 		cmocka_unit_test(test_graceful_shutdown),
 	};
 	signal(SIGPIPE, SIG_IGN);
