@@ -84,9 +84,10 @@ int api_certificates_issue(struct http_req *r)
 		return 0;
 	csr = json_string_value(json_object_get(body, "csr"));
 	if (csr == NULL || csr[0] == '\0' || strlen(csr) > CSR_MAX_LEN) {
+		/* the code before the body goes: csr points into it */
+		const char *code = csr == NULL || csr[0] == '\0' ? "field_required" : "csr_invalid";
 		json_decref(body);
-		return http_reply_error(r, 422, csr == NULL || csr[0] == '\0' ? "field_required" : "csr_invalid",
-					"请提供 PEM 格式的证书请求（CSR，不超过 64 KB）", "csr");
+		return http_reply_error(r, 422, code, "请提供 PEM 格式的证书请求（CSR，不超过 64 KB）", "csr");
 	}
 	struct pki_issue_req rq = {http_param(r, "order_no"), (const unsigned char *)csr, strlen(csr), "sign",
 				   app->cfg->signer_socket, &a, NULL, NULL, 0, 0};
