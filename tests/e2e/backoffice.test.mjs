@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {
   apiClient,
+  chooseSealPictures,
   expectNoPageErrors,
   freshStart,
   idNumber,
@@ -349,6 +350,7 @@ export default [
         await t.waitForText(page.locator('[data-test=queue-page-production]'), no)
         await page.waitForLoadState('networkidle')
         await t.screenshot('backoffice-production-queue')
+        await chooseSealPictures(t, await staffClient(t, 'producer'), no)
         await page.locator(`[data-test=produce-${no}]`).click()
         await page.waitForURL((u) => u.pathname === `/admin/production/${no}`)
         await produceOnPage(t, 'BACKOFFICE1', 'E2EBACKOFFICE1')

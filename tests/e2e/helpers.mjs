@@ -281,3 +281,64 @@ export async function produceOnPage(t, name, serial) {
     t.agent.tool('remove', t.agent.dir, name)
   }
 }
+
+// Chooses the two seal pictures of a main-key order (staff PUT .../seal-pictures/{org|legal}), drawn
+// in the browser: a red round seal with a star (单位公章) and a red square one (法人章), as the
+// integration tests' seal_png.c draws them.
+export async function chooseSealPictures(t, staff, no) {
+  const page = await t.context.newPage()
+  try {
+    for (const [name, square] of [
+      ['org', false],
+      ['legal', true],
+    ]) {
+      const png = await page.evaluate((sq) => {
+        const size = 240
+        const cv = document.createElement('canvas')
+        cv.width = cv.height = size
+        const g = cv.getContext('2d')
+        const c = size / 2
+        const lw = size * 0.045
+        g.fillStyle = g.strokeStyle = 'rgb(217, 26, 31)'
+        g.lineWidth = lw
+        if (sq) {
+          g.strokeRect(lw, lw, size - 2 * lw, size - 2 * lw)
+          for (let i = 0; i < 2; i++)
+            for (let k = 0; k < 2; k++) {
+              const x = size * (0.2 + 0.35 * i)
+              const y = size * (0.2 + 0.35 * k)
+              g.fillRect(x, y, size * 0.25, size * 0.05)
+              g.fillRect(x + size * 0.1, y, size * 0.05, size * 0.25)
+              g.fillRect(x, y + size * 0.2, size * 0.25, size * 0.05)
+            }
+        } else {
+          g.beginPath()
+          g.arc(c, c, c - lw, 0, 2 * Math.PI)
+          g.stroke()
+          g.beginPath()
+          for (let i = 0; i < 10; i++) {
+            const a = -Math.PI / 2 + (i * Math.PI) / 5
+            const r = i % 2 ? size * 0.16 * 0.4 : size * 0.16
+            g.lineTo(c + r * Math.cos(a), c + r * Math.sin(a))
+          }
+          g.closePath()
+          g.fill()
+          for (let i = 0; i < 12; i++) {
+            const a = Math.PI * (0.85 + (i * 1.3) / 11)
+            g.save()
+            g.translate(c + (c - lw * 4) * Math.cos(a), c + (c - lw * 4) * Math.sin(a))
+            g.rotate(a + Math.PI / 2)
+            g.fillRect(-size * 0.03, -size * 0.04, size * 0.06, size * 0.08)
+            g.restore()
+          }
+          g.fillRect(size * 0.3, size * 0.7, size * 0.4, size * 0.05)
+        }
+        return cv.toDataURL('image/png').split(',')[1]
+      }, square)
+      const r = await staff.call('PUT', `/api/v1/admin/orders/${no}/seal-pictures/${name}`, { png })
+      assert.equal(r.status, 200, `seal picture ${name}: ${JSON.stringify(r.data)}`)
+    }
+  } finally {
+    await page.close()
+  }
+}

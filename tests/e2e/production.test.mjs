@@ -2,7 +2,7 @@
 // the software SKF key (t.agent); this test makes blank keys with certdesk-softskf-tool. An order in
 // `producing`: the producer opens it from the production queue, the page first finds no agent (how
 // to install/start it, 访问本地网络), then the harness's; it shows the blank key; 开始制证 runs the
-// steps (SM2, dual certificates) until the key is pulled out while being written (the message,
+// steps (SM2, dual certificates, the two electronic seals of a main key) until the key is pulled out while being written (the message,
 // 重试); plugged in again, 重试 resumes to 完成 with one issuance. The order is `produced` (API),
 // `certdesk-agent list --json` shows the signing and encryption certificates on the key, the PIN
 // slip downloads. A second order: no key → 请插入; the written key → not blank; two keys → 请只插入一个;
@@ -16,6 +16,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {
   apiClient,
+  chooseSealPictures,
   expectNoPageErrors,
   freshStart,
   idNumber,
@@ -63,6 +64,8 @@ async function producingOrder(t, org) {
   const made = await api.call('POST', '/api/v1/orders', { project_code: 'yingtan', key_type: 'main', form: form(org) })
   assert.equal(made.status, 201, JSON.stringify(made.data))
   execFileSync('sqlite3', [t.dbPath, `UPDATE orders SET state='producing' WHERE order_no='${made.data.order_no}'`])
+  // a main key carries the two electronic seals: their pictures are chosen before production
+  await chooseSealPictures(t, await staffClient(t, 'producer'), made.data.order_no)
   return made.data.order_no
 }
 
@@ -175,6 +178,14 @@ export default [
           assert.match(text, /SM2/, 'an SM2 key')
         }
         assert.ok(listed.certificates.every((c) => c.not_after && c.not_before), 'validity listed')
+        // the main key's two electronic seals are on the key and recorded as written
+        const onKey = keys.tool('show', keys.dir, KEY1.name)
+        assert.ok(onKey.includes('CDSEAL_ORG.esl') && onKey.includes('CDSEAL_LEGAL.esl'), onKey.slice(0, 500))
+        const seals = await staff.call('GET', `/api/v1/admin/orders/${no}/seals`)
+        assert.deepEqual(seals.data.seals.map((x) => [x.type, x.state]).sort(), [
+          ['legal', 'written'],
+          ['org', 'written'],
+        ])
 
         // A second order: the written key pulled out, nothing inserted → 请插入.
         const no2 = await producingOrder(t, ORG2)

@@ -206,6 +206,10 @@ export class AgentClient {
     this.call<unknown>('PUT', `/v1/keys/${enc(id)}/certificates`, body, session)
   importEncKey = (id: string, session: string, keyRef: string, wrapped: unknown) =>
     this.call<unknown>('POST', `/v1/keys/${enc(id)}/enc-key`, { key_ref: keyRef, wrapped }, session)
+  putData = (id: string, session: string, name: string, data: string) =>
+    this.call<unknown>('PUT', `/v1/keys/${enc(id)}/data/${enc(name)}`, { data }, session)
+  getData = (id: string, session: string, name: string) =>
+    this.call<{ data: string }>('GET', `/v1/keys/${enc(id)}/data/${enc(name)}`, undefined, session)
   wipe = (id: string, soPin: string) => this.call<unknown>('POST', `/v1/keys/${enc(id)}/wipe`, { so_pin: soPin })
 }
 

@@ -556,6 +556,8 @@ export const completeProduction = (no: string, body: Body<'completeProduction'>)
   post<Reply<'completeProduction'>>(`${adminOrderPath(no)}/production/complete`, body)
 export const getWrappedEncKey = (no: string, ulong: 32 | 64) =>
   get<Reply<'getWrappedEncKey'>>(`${adminOrderPath(no)}/certificates/enc-key${qs({ ulong })}`)
+export const makeProductionSeals = (no: string) =>
+  post<Reply<'makeProductionSeals'>>(`${adminOrderPath(no)}/production/seals`)
 export const pinSlipURL = (no: string) => `${adminOrderPath(no)}/production/pin-slip.pdf`
 export const downloadPinSlip = (no: string) => download(pinSlipURL(no), `${no}-pin.pdf`)
 

@@ -51,6 +51,7 @@ function production(over: Partial<Production> = {}): Production {
 // A software key as the agent would drive it: key pairs, certificates written, read back.
 function fakeAgent(k: AgentKey, pairs: AgentKeyPair[] = []) {
   const written: AgentCert[] = []
+  const files: Record<string, string> = {}
   let n = 0
   const agent = {
     keys: vi.fn(async () => [{ ...k, blank: false, certificates: written }]),
@@ -70,8 +71,12 @@ function fakeAgent(k: AgentKey, pairs: AgentKeyPair[] = []) {
       },
     ),
     importEncKey: vi.fn(async () => ({})),
+    putData: vi.fn(async (_id: string, _s: string, name: string, data: string) => {
+      files[name] = data
+    }),
+    getData: vi.fn(async (_id: string, _s: string, name: string) => ({ data: files[name] || '' })),
   } satisfies AgentSide
-  return { agent, written }
+  return { agent, written, files }
 }
 
 function fakeServer(p: Production) {
@@ -84,6 +89,7 @@ function fakeServer(p: Production) {
     })),
     encKey: vi.fn<ServerSide['encKey']>(async () => ({ format: 'skf-envelopedkeyblob', blob: 'BLOB' })),
     complete: vi.fn<ServerSide['complete']>(async () => ({})),
+    seals: vi.fn<ServerSide['seals']>(async () => null),
   } satisfies ServerSide
 }
 
@@ -170,6 +176,34 @@ describe('ProductionRun', () => {
     expect(finished).toEqual(stepsFor(true))
   })
 
+  it('a main key: the seals certdeskd made are written as data objects, read back and sent with complete', async () => {
+    const k = key()
+    const { agent, files } = fakeAgent(k)
+    const server = fakeServer(production())
+    server.seals.mockResolvedValue([
+      { type: 'org', file: 'CDSEAL_ORG.esl', esl: 'T1JH' },
+      { type: 'legal', file: 'CDSEAL_LEGAL.esl', esl: 'TEVH' },
+    ])
+    await new ProductionRun(server, agent, 'YT1').run(k)
+    expect(files).toEqual({ 'CDSEAL_ORG.esl': 'T1JH', 'CDSEAL_LEGAL.esl': 'TEVH' })
+    expect(server.complete.mock.calls[0][1].seals).toEqual([
+      { type: 'org', esl: 'T1JH' },
+      { type: 'legal', esl: 'TEVH' },
+    ])
+  })
+
+  it('a seal read back differently is not sent as complete', async () => {
+    const k = key()
+    const { agent } = fakeAgent(k)
+    agent.getData.mockResolvedValue({ data: 'OTHER' })
+    const server = fakeServer(production())
+    server.seals.mockResolvedValue([{ type: 'org', file: 'CDSEAL_ORG.esl', esl: 'T1JH' }])
+    const err = await new ProductionRun(server, agent, 'YT1').run(k).catch((e) => e)
+    expect(err.step).toBe('readback')
+    expect(err.message).toContain('电子签章')
+    expect(server.complete).not.toHaveBeenCalled()
+  })
+
   it('a single certificate profile skips the encryption key (64-bit ULONG is irrelevant then)', async () => {
     const k = key({ kind: 'pkcs11', ulong_bits: undefined, algorithms: ['rsa-2048'] })
     const { agent } = fakeAgent(k)
@@ -183,6 +217,7 @@ describe('ProductionRun', () => {
     expect(server.encKey).not.toHaveBeenCalled()
     expect(agent.importEncKey).not.toHaveBeenCalled()
     expect(server.complete.mock.calls[0][1].certificates).toEqual([{ usage: 'sign', der: 'SIGNDER' }])
+    expect(server.complete.mock.calls[0][1]).not.toHaveProperty('seals')
   })
 
   it('resume: no init, the issued certificate goes to the key pair with its public key, never issued again', async () => {

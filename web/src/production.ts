@@ -22,6 +22,7 @@ export type StepId =
   | 'write_sign'
   | 'enc_key'
   | 'write_enc'
+  | 'seals'
   | 'readback'
   | 'complete'
 
@@ -35,6 +36,7 @@ export const STEP_TITLES: Record<StepId, string> = {
   write_sign: '写入签名证书',
   enc_key: '写入加密密钥',
   write_enc: '写入加密证书',
+  seals: '写入电子签章',
   readback: '读回核对',
   complete: '完成',
 }
@@ -51,6 +53,7 @@ export type IssuedCert = Schemas['ProductionCertificate']
 export type Production = Schemas['Production']
 export type StartBody = Schemas['ProductionStart']
 export type CompleteBody = Schemas['ProductionComplete']
+export type SealFile = { type: 'org' | 'legal'; file: string; esl: string }
 interface PemCert {
   serial?: string
   pem?: string
@@ -67,6 +70,8 @@ export interface ServerSide {
   issue(no: string, csr: string): Promise<IssueReply>
   encKey(no: string, ulong: 32 | 64): Promise<unknown>
   complete(no: string, body: CompleteBody): Promise<unknown>
+  /** A main key's seals (POST …/production/seals); null for a key without seals (副锁). */
+  seals(no: string): Promise<SealFile[] | null>
 }
 
 /** certdesk-agent's side (AgentClient in the page, a mock in the tests). */
@@ -80,6 +85,8 @@ export interface AgentSide {
   putCertificate(id: string, session: string, body: { key_ref: string; usage: Usage; der: string }): Promise<unknown>
   importEncKey(id: string, session: string, keyRef: string, wrapped: unknown): Promise<unknown>
   logout(id: string, session: string): Promise<unknown>
+  putData(id: string, session: string, name: string, data: string): Promise<unknown>
+  getData(id: string, session: string, name: string): Promise<{ data: string }>
 }
 
 // --- which key ------------------------------------------------------------------------------------
@@ -222,11 +229,15 @@ export class ProductionRun {
       }
       await this.write('write_enc', key, 'enc', has('enc'))
     }
+    const seals = await this.step('seals', () => this.writeSeals(key))
+    if (!seals) this.onStep({ step: 'seals', status: 'skip', note: '副锁无电子签章' })
     const certs = await this.step('readback', () => this.readBack(key, p))
+    const sealsBack = seals ? await this.step('readback', () => this.readSeals(key, seals)) : undefined
     await this.step('complete', () =>
       this.server.complete(this.orderNo, {
         serial: key.serial,
         certificates: certs.map((c) => ({ usage: c.usage, der: b64(c.der) })),
+        ...(sealsBack ? { seals: sealsBack } : {}),
       }),
     )
     return { production: p, key, certificates: certs }
@@ -305,6 +316,26 @@ export class ProductionRun {
       if (!der) throw problem('no_certificate', `缺少要写入的${usage === 'sign' ? '签名' : '加密'}证书`)
       await this.agent.putCertificate(key.id, this.session, { key_ref: this.keyRef, usage, der })
     })
+  }
+
+  // A main key's seals (made by certdeskd for the signing certificate): each written to the key as a
+  // data object under its file name (replacing what an earlier try wrote).
+  private async writeSeals(key: AgentKey): Promise<SealFile[] | null> {
+    const seals = await this.server.seals(this.orderNo)
+    for (const s of seals || []) await this.agent.putData(key.id, this.session, s.file, s.esl)
+    return seals
+  }
+
+  // The seals read back from the key; they must be what certdeskd made.
+  private async readSeals(key: AgentKey, seals: SealFile[]): Promise<{ type: 'org' | 'legal'; esl: string }[]> {
+    const back: { type: 'org' | 'legal'; esl: string }[] = []
+    for (const s of seals) {
+      const data = b64((await this.agent.getData(key.id, this.session, s.file)).data)
+      if (data !== b64(s.esl))
+        throw problem('readback_mismatch', `读回核对失败：Key 上的电子签章 ${s.file} 与制作的不一致`)
+      back.push({ type: s.type, esl: data })
+    }
+    return back
   }
 
   // The key's certificates as the agent reads them now; they must be what was issued.

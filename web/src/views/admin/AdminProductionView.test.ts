@@ -3,7 +3,14 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import AdminProductionView from './AdminProductionView.vue'
-import { adminGetOrder, completeProduction, issueCertificate, startProduction } from '../../api'
+import {
+  adminGetOrder,
+  ApiError,
+  completeProduction,
+  issueCertificate,
+  makeProductionSeals,
+  startProduction,
+} from '../../api'
 import { AgentError, type AgentKey } from '../../agent'
 
 const agent = {
@@ -17,6 +24,8 @@ const agent = {
   csr: vi.fn(),
   putCertificate: vi.fn(),
   importEncKey: vi.fn(),
+  putData: vi.fn(),
+  getData: vi.fn(),
   wipe: vi.fn(),
 }
 
@@ -34,6 +43,7 @@ vi.mock('../../api', async (importOriginal) => ({
   issueCertificate: vi.fn(),
   getWrappedEncKey: vi.fn(),
   completeProduction: vi.fn(),
+  makeProductionSeals: vi.fn(),
 }))
 
 const key = (serial: string, blank = true): AgentKey => ({
@@ -111,6 +121,7 @@ describe('AdminProductionView', () => {
       serial: 'S1',
       pem: '-----BEGIN CERTIFICATE-----\nSIGN\n-----END CERTIFICATE-----\n',
     } as never)
+    vi.mocked(makeProductionSeals).mockRejectedValue(new ApiError(409, 'no_seal_for_secondary', '副锁不含电子签章'))
     vi.mocked(completeProduction).mockResolvedValue({ ...order, state: 'produced' } as never)
     const w = mountPage()
     await flushPromises()
