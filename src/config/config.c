@@ -28,6 +28,7 @@ static const char *const backends[] = {"sqlite", "postgres", NULL};
 static const char *const sms_providers[] = {"outbox", "tencent", NULL};
 static const char *const booleans[] = {"false", "true", NULL};
 static const char *const user_pin_modes[] = {"random", "default", NULL};
+static const char *const on_off[] = {"off", "on", NULL};
 
 #define F(field) offsetof(struct config, field)
 static const struct opt opts[] = {
@@ -42,6 +43,10 @@ static const struct opt opts[] = {
 	{"server", "max_connections", OPT_INT, F(max_connections), 16, 100000, "1000", NULL},
 	{"server", "max_connections_per_ip", OPT_INT, F(max_connections_per_ip), 0, 100000, "64", NULL},
 	{"server", "head_timeout_s", OPT_INT, F(head_timeout_s), 1, 600, "10", NULL},
+	{"server", "user", OPT_STR, F(server_user), 0, 32, "", NULL},
+	{"security", "seccomp", OPT_ENUM, F(security_seccomp), 0, 0, "on", on_off},
+	{"security", "decode_helper", OPT_STR, F(security_decode_helper), 0, 4096, "", NULL},
+	{"security", "decode_timeout_s", OPT_INT, F(security_decode_timeout_s), 1, 300, "10", NULL},
 	{"database", "backend", OPT_ENUM, F(backend), 0, 0, "sqlite", backends},
 	{"database", "sqlite_path", OPT_STR, F(sqlite_path), 1, 4096, "var/certdesk.db", NULL},
 	{"database", "postgres_conninfo", OPT_STR, F(postgres_conninfo), 0, 4096, "", NULL},
@@ -79,6 +84,7 @@ static const struct opt opts[] = {
 	{"outbox", "lease_s", OPT_INT, F(outbox_lease_s), 5, 3600, "60", NULL},
 	{"dev", "expose_outbox", OPT_ENUM, F(dev_expose_outbox), 0, 0, "false", booleans},
 	{"dev", "captcha_answer", OPT_STR, F(dev_captcha_answer), 0, 5, "", NULL},
+	{"dev", "decode_test_hooks", OPT_ENUM, F(dev_decode_test_hooks), 0, 0, "false", booleans},
 	{"sim", "listen_address", OPT_STR, F(sim_listen_address), 1, 255, "127.0.0.1", NULL},
 	{"sim", "port", OPT_INT, F(sim_port), 0, 65535, "8090", NULL},
 	{"sim", "smtp_port", OPT_INT, F(sim_smtp_port), 0, 65535, "2525", NULL},

@@ -23,6 +23,11 @@ struct config {
 	int max_connections;
 	int max_connections_per_ip; /* 0: no limit */
 	int head_timeout_s;         /* time to receive a request's head */
+	char *server_user;          /* "" or the user certdeskd becomes after binding and opening as root */
+	/* [security] */
+	int security_seccomp;           /* 1: the seccomp allow-lists are installed (src/util/seccomp.h) */
+	char *security_decode_helper;   /* certdesk-decode's path ("": beside certdeskd) */
+	int security_decode_timeout_s;  /* a decode taking longer is killed (422) */
 	/* [database] */
 	int backend; /* enum db_backend */
 	char *sqlite_path;
@@ -69,6 +74,7 @@ struct config {
 	/* [dev] */
 	int dev_expose_outbox;
 	char *dev_captcha_answer; /* "" normally; tests fix the answer */
+	int dev_decode_test_hooks; /* certdesk-decode crashes/hangs/probes on marked uploads (tests only) */
 	/* [sim] */
 	char *sim_listen_address;
 	int sim_port;

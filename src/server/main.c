@@ -15,6 +15,9 @@
 #include "core/workdays.h"
 #include "store/store.h"
 #include "util/fsutil.h"
+#include "sandbox/decode_client.h"
+#include "sandbox/privdrop.h"
+#include "util/seccomp.h"
 
 /* Opens the access log named by the configuration: "-" standard error, "" none. */
 static FILE *open_access_log(const char *spec)
@@ -41,6 +44,40 @@ static void block_signals(sigset_t *set)
 /* How long a server may hold a job's lease (longer than any pass: the signer's and the providers'
  * time-outs); one that dies mid-pass holds the others up this long at most. */
 #define LEASE_S 600
+
+/* Started as root: hands the files certdeskd writes (data_dir, the SQLite database, the access log)
+ * to [server] user and becomes it, after the port is bound. Returns 0 or -1 (printed). */
+static int drop_root(const struct config *cfg)
+{
+	char wal[4200], shm[4200], err[512];
+	int sqlite = cfg->backend == DB_BACKEND_SQLITE;
+	const char *trees[] = {cfg->data_dir, NULL};
+	const char *files[] = {cfg->access_log, sqlite ? cfg->sqlite_path : NULL, wal, shm, NULL};
+
+	snprintf(wal, sizeof(wal), "%s-wal", cfg->sqlite_path);
+	snprintf(shm, sizeof(shm), "%s-shm", cfg->sqlite_path);
+	if (privdrop_become(cfg->server_user, trees, files, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdeskd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Installs the seccomp allow-list ([security] seccomp) once every thread has started. */
+static int confine(const struct config *cfg)
+{
+	char err[256];
+	int rc;
+
+	if (!cfg->security_seccomp)
+		return fprintf(stderr, "certdeskd: WARNING: [security] seccomp = off\n"), 0;
+	rc = seccomp_install(SECCOMP_SERVER, err, sizeof(err));
+	if (rc == 1)
+		fprintf(stderr, "certdeskd: WARNING: this kernel has no seccomp; running without the allow-list\n");
+	else if (rc != 0)
+		fprintf(stderr, "certdeskd: %s\n", err);
+	return rc < 0 ? -1 : 0;
+}
 
 static int usage(FILE *f, int rc)
 {
@@ -117,6 +154,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.pay = &pay;
+	if (decode_setup(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdeskd: %s\n", err);
+		goto out;
+	}
 	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
 		fprintf(stderr,
 			"certdeskd: WARNING: [dev] settings are on (fixed captcha or exposed SMS outbox): "
@@ -144,6 +185,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
 	}
+	if (drop_root(&cfg) != 0)
+		goto out;
 	/* Notifications are delivered by a worker only when a provider is configured. */
 	if (cfg.sms_provider == SMS_PROVIDER_TENCENT) {
 		outbox_opts_sms(&outbox_opts, &sms, &cfg);
@@ -181,6 +224,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdeskd: %s\n", err);
 		goto out;
 	}
+	if (confine(&cfg) != 0)
+		goto out;
 	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
 	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
 	       store_schema_latest(), applied);
