@@ -490,8 +490,10 @@ int api_renewal_complete(struct http_req *r)
 	json_t *kept = NULL;
 	int dual, rc, nseals = 0;
 
-	if (body == NULL)
+	if (body == NULL) {
+		json_decref(t.revoked);
 		return 0;
+	}
 	c = db_acquire(app->db);
 	if (renewal_load(r, c, &rn) != 0)
 		goto out;

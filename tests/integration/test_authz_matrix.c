@@ -51,6 +51,8 @@ static struct config cfg;
 static struct db *db;
 static struct client who[NCALLERS];
 static int skipped;
+static int
+	stop_status; /* certdeskd's exit status (LeakSanitizer: 23): cmocka ignores a failed group teardown */
 
 /* A's objects, made in setup through the API (and SQL where a state would need the whole pipeline). */
 static char order_no[32], token[80], cert_serial[48], mobile_req_id[24], staff_id[24], reason_id[24];
@@ -391,6 +393,9 @@ static int teardown(void **state)
 		db_close(db);
 	config_free(&cfg);
 	status = harness_stop(&S);
+	stop_status = status;
+	if (status != 0)
+		fprintf(stderr, "certdeskd exited with %d (see its output above)\n", status);
 	harness_cleanup(&S);
 	return status == 0 ? 0 : -1;
 }
@@ -484,21 +489,26 @@ static void test_body_regressions(void **state)
 		/* certificates.c read the CSR after freeing the body that held it (heap-use-after-free) */
 		{"POST", "/api/v1/admin/orders/YT20261207-000001/certificates", "{\"csr\":\"\"}", 422,
 		 "field_required"},
+		/* renewal_issue.c leaked its list of revoked serials on a body that is not JSON
+		 * (LeakSanitizer at certdeskd's exit: the teardown's clean stop fails) */
+		{"POST", "/api/v1/renewals/YT20261207-000001/complete", "{", 400, "bad_json"},
 	};
 	json_t *j = NULL;
 	(void)state;
 	if (skipped)
 		skip();
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		long st = client_do(&who[STAFF0 + ROLE_PRODUCER], cases[i].method, cases[i].path,
-				    cases[i].body, &j);
-		if (st != cases[i].status || strcmp(error_code(j), cases[i].code) != 0)
-			fail_msg("%s %s %s: %ld %s", cases[i].method, cases[i].path, cases[i].body, st,
-				 error_code(j));
-		json_decref(j);
-		j = NULL;
-		assert_int_equal(client_do(&who[ANON], "GET", "/healthz", NULL, NULL), 200);
-	}
+	/* each case a few times: one leaked block may still be referenced from a stack at the exit */
+	for (int round = 0; round < 8; round++)
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			long st = client_do(&who[STAFF0 + ROLE_PRODUCER], cases[i].method, cases[i].path,
+					    cases[i].body, &j);
+			if (st != cases[i].status || strcmp(error_code(j), cases[i].code) != 0)
+				fail_msg("%s %s %s: %ld %s", cases[i].method, cases[i].path, cases[i].body,
+					 st, error_code(j));
+			json_decref(j);
+			j = NULL;
+			assert_int_equal(client_do(&who[ANON], "GET", "/healthz", NULL, NULL), 200);
+		}
 }
 
 int main(void)
@@ -512,5 +522,6 @@ int main(void)
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
 		return 77;
 	}
-	return cmocka_run_group_tests_name(harness_backend(), tests, setup, teardown);
+	int rc = cmocka_run_group_tests_name(harness_backend(), tests, setup, teardown);
+	return rc != 0 ? rc : stop_status != 0;
 }
