@@ -37,6 +37,7 @@ int api_queue_get(struct http_req *r)
 	if (!(api_session(r)->roles & (1u << queues[i].role)))
 		return http_reply_error(r, 403, "forbidden", "您的岗位无权查看该队列", NULL);
 	c = db_acquire(app->db);
+	db_read_begin(c); /* the queue and its annotations from one snapshot, with one set of locks */
 	rc = store_state_queue(c, queues[i].state, &items);
 	if (rc == DB_OK && strcmp(queues[i].name, "production") == 0)
 		store_usbkey_annotate(c, items); /* where each order's USB key stands */

@@ -234,6 +234,7 @@ int api_orders_get(struct http_req *r)
 		db_release(c); /* FaceID may be asked: no pooled connection held meanwhile */
 		api_verification_refresh(r, &o);
 		c = db_acquire(app->db);
+		db_read_begin(c); /* the detail's ~20 reads from one snapshot, with one set of locks */
 		rc = reply_order(r, c, &o, 200);
 	}
 	db_release(c);

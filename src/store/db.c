@@ -14,6 +14,7 @@ struct db_conn {
 	struct db *pool;
 	void *handle;
 	int depth; /* open transaction levels: 1 = BEGIN, more = savepoints */
+	int reading; /* a db_read_begin transaction is open */
 	int busy;
 };
 
@@ -92,6 +93,7 @@ void db_release(struct db_conn *c)
 	if (c == NULL)
 		return;
 	db = c->pool;
+	db_read_end(c);
 	if (c->depth > 0) {
 		db->drv->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
 		c->depth = 0;
@@ -100,6 +102,24 @@ void db_release(struct db_conn *c)
 	c->busy = 0;
 	pthread_cond_signal(&db->freed);
 	pthread_mutex_unlock(&db->mu);
+}
+
+void db_read_begin(struct db_conn *c)
+{
+	const struct db_driver *drv = c->pool->drv;
+
+	if (drv->read_begin_sql == NULL || c->depth > 0 || c->reading)
+		return;
+	/* A failure only costs the locks it would have saved: the reads run on their own. */
+	c->reading = drv->exec(c->handle, drv->read_begin_sql, NULL, 0, NULL) == DB_OK;
+}
+
+void db_read_end(struct db_conn *c)
+{
+	if (!c->reading)
+		return;
+	c->reading = 0;
+	c->pool->drv->exec(c->handle, "COMMIT", NULL, 0, NULL);
 }
 
 static _Thread_local char thread_error[512];

@@ -15,6 +15,8 @@ struct db_driver {
 	/* SQL that opens an ordinary and a schema-changing transaction. */
 	const char *begin_sql;
 	const char *begin_exclusive_sql;
+	/* SQL that opens a read-only snapshot for db_read_begin; NULL: nothing to gain (PostgreSQL). */
+	const char *read_begin_sql;
 	/* Makes a broken connection usable again where it can (PostgreSQL reconnect). */
 	void (*revive)(void *h);
 };

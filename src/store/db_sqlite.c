@@ -1,5 +1,6 @@
 /* SQLite backend: WAL, foreign keys on, a polling busy handler, prepared statements cached per
  * connection. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ struct sq {
 	long long busy_since_ms; /* when the current wait for a lock began */
 	struct {
 		char *sql;
+		const char *key; /* the caller's pointer it was last found by (compared, never read) */
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	int next_slot;
@@ -73,13 +75,23 @@ static int sq_busy(void *arg, int count)
 	return 1;
 }
 
+/* SQLite counts every allocation under one process-wide mutex unless told not to (we never read
+ * the counts): set once, before the library initialises on the first open. */
+static void sq_global_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static void *sq_connect(const struct config *cfg, char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct sq *h = xcalloc(sizeof(*h));
 	char *pragmas;
-	int rc = sqlite3_open_v2(cfg->sqlite_path, &h->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc;
 
+	pthread_once(&once, sq_global_config);
+	rc = sqlite3_open_v2(cfg->sqlite_path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "sqlite %s: %s", cfg->sqlite_path,
 			 h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
@@ -112,17 +124,31 @@ static void sq_disconnect(void *p)
 	free(h);
 }
 
+/* Returns st reset and unbound, for another run. */
+static sqlite3_stmt *reuse(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
 /* Returns the cached prepared statement for sql, preparing it on first use; NULL on error. */
 static sqlite3_stmt *sq_prepare(struct sq *h, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int slot;
 
+	/* The SQL is nearly always a string literal of a store function: the same pointer each call,
+	 * so the entry last found by this pointer is tried first, with one comparison instead of a
+	 * scan (strcmp over the cache was 2.5 % of an order page). The text is still compared: a
+	 * buffer built at the same address may hold other SQL. */
+	for (int i = 0; i < STMT_CACHE; i++)
+		if (h->cache[i].key == sql && strcmp(h->cache[i].sql, sql) == 0)
+			return reuse(h->cache[i].st);
 	for (int i = 0; i < STMT_CACHE; i++)
 		if (h->cache[i].sql != NULL && strcmp(h->cache[i].sql, sql) == 0) {
-			sqlite3_reset(h->cache[i].st);
-			sqlite3_clear_bindings(h->cache[i].st);
-			return h->cache[i].st;
+			h->cache[i].key = sql;
+			return reuse(h->cache[i].st);
 		}
 	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
@@ -131,6 +157,7 @@ static sqlite3_stmt *sq_prepare(struct sq *h, const char *sql)
 	sqlite3_finalize(h->cache[slot].st);
 	free(h->cache[slot].sql);
 	h->cache[slot].sql = xstrdup(sql);
+	h->cache[slot].key = sql;
 	h->cache[slot].st = st;
 	return st;
 }
@@ -240,5 +267,7 @@ const struct db_driver db_driver_sqlite = {
 	/* IMMEDIATE takes the write lock up front, so two writers wait instead of deadlocking. */
 	.begin_sql = "BEGIN IMMEDIATE",
 	.begin_exclusive_sql = "BEGIN EXCLUSIVE",
+	/* DEFERRED takes no lock until the first read, and then only a reader's. */
+	.read_begin_sql = "BEGIN DEFERRED",
 	.revive = NULL,
 };

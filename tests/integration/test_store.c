@@ -82,6 +82,43 @@ static void test_tx_rolls_back(void **state)
 	db_release(c);
 }
 
+static int snap_tx(struct db_conn *c, void *arg)
+{
+	static const struct key_type_def t[] = {{"main", "主锁", 100, 1, "application_form", "1", 100}};
+	(void)arg;
+	return store_project_ensure(c, "snap", "快照项目", "SN", t, 1, &test_actor);
+}
+
+/* Issue 17: reads inside db_read_begin share one snapshot (SQLite; PostgreSQL runs them as before),
+ * and the statement cache, which tries the entry last found by the caller's SQL pointer first,
+ * never answers for other SQL written at the same address. */
+static void test_read_snapshot_and_statement_cache(void **state)
+{
+	const char *count = "SELECT COUNT(*) FROM projects WHERE code = 'snap'";
+	struct db_conn *c = db_acquire(db);
+	char sql[64];
+	int64_t n = -1;
+	(void)state;
+
+	snprintf(sql, sizeof(sql), "SELECT %d", 1);
+	assert_int_equal(db_query_int(c, sql, NULL, 0, &n), DB_OK);
+	assert_int_equal(n, 1);
+	snprintf(sql, sizeof(sql), "SELECT %d", 2);
+	assert_int_equal(db_query_int(c, sql, NULL, 0, &n), DB_OK);
+	assert_int_equal(n, 2);
+
+	db_read_begin(c);
+	assert_int_equal(db_query_int(c, count, NULL, 0, &n), DB_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_tx(db, snap_tx, NULL), DB_OK); /* on another pooled connection */
+	assert_int_equal(db_query_int(c, count, NULL, 0, &n), DB_OK);
+	assert_int_equal(n, strcmp(db_backend_name(db), "sqlite") == 0 ? 0 : 1);
+	db_read_end(c);
+	assert_int_equal(db_query_int(c, count, NULL, 0, &n), DB_OK);
+	assert_int_equal(n, 1);
+	db_release(c);
+}
+
 struct staff_args {
 	const char *username;
 	int64_t id;
@@ -173,6 +210,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_once),
 		cmocka_unit_test(test_tx_rolls_back),
+		cmocka_unit_test(test_read_snapshot_and_statement_cache),
 		cmocka_unit_test(test_unique_conflict_and_literal_values),
 		cmocka_unit_test(test_audit_chain_concurrent),
 		cmocka_unit_test(test_audit_tamper_detected),
