@@ -24,6 +24,11 @@ int cmd_km(struct db *db, const struct config *cfg, int argc, char **argv);
 /* Creates the KEK file ([km] kek_file) when missing and prints its id. Returns the exit code. */
 int cmd_km_ensure_kek(const struct config *cfg);
 
+/* certdesk keys init|migrate|rotate (cmd_keys.c): the personal-data key ([pii] key_file). */
+int cmd_keys(struct db *db, const struct config *cfg, int argc, char **argv);
+/* Creates the personal-data key file when missing, loads it and prints its id. Returns the exit code. */
+int cmd_keys_ensure(const struct config *cfg);
+
 /* certdesk backup DIR | restore DIR (cmd_backup.c): argv[0] is the subcommand. */
 int cmd_backup(const struct config *cfg, int argc, char **argv);
 

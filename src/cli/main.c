@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "store/pii.h"
 #include "store/store.h"
 #include "util/fsutil.h"
 #include "util/strnum.h"
@@ -31,6 +32,10 @@ static int usage(FILE *f, int rc)
 		   "                          (PKCS#8 PEM, mode 0600; lawful recovery, audited)\n"
 		   "  km rewrap --old-kek FILE\n"
 		   "                          re-seal the keys of an old KEK under [km] kek_file\n"
+		   "  keys init               create the personal-data key ([pii] key_file) if missing\n"
+		   "  keys migrate            seal the ID numbers and mobiles a database from before\n"
+		   "                          holds in clear (certdeskd also does it when it starts)\n"
+		   "  keys rotate             re-seal all personal data under a new key (resumable)\n"
 		   "  staff add --username U --name NAME --roles r1,r2 [--password-stdin]\n"
 		   "                          create a staff account (roles: reviewer finance paper\n"
 		   "                          producer shipper admin); without --password-stdin a\n"
@@ -107,13 +112,19 @@ static int run(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "certdesk: database: %s\n", err);
 		goto out;
 	}
+	/* without the key (not made yet) personal data is written clear and certdeskd seals it */
+	pii_init(cfg->pii_key_file, err, sizeof(err));
 	if (strcmp(argv[0], "migrate") == 0) {
 		printf("schema version %d (%d migrations applied now)\n", store_schema_version(db), applied);
 		rc = 0;
 	} else if (strcmp(argv[0], "init") == 0) {
-		rc = cmd_init(db, cfg, argc > 1 && strcmp(argv[1], "--demo") == 0);
+		rc = cmd_keys_ensure(cfg);
+		if (rc == 0)
+			rc = cmd_init(db, cfg, argc > 1 && strcmp(argv[1], "--demo") == 0);
 	} else if (strcmp(argv[0], "ca") == 0) {
 		rc = cmd_ca(db, cfg, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "keys") == 0) {
+		rc = cmd_keys(db, cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "km") == 0) {
 		rc = cmd_km(db, cfg, argc - 1, argv + 1);
 	} else if (strcmp(argv[0], "certs") == 0) {

@@ -142,6 +142,7 @@ static const struct opt opts[] = {
 	{"ca", "crl_interval_s", OPT_INT, F(ca_crl_interval_s), 60, 604800, "86400", NULL},
 	{"ca", "ocsp_validity_s", OPT_INT, F(ca_ocsp_validity_s), 600, 604800, "86400", NULL},
 	{"km", "kek_file", OPT_STR, F(km_kek_file), 1, 4096, "var/km.kek", NULL},
+	{"pii", "key_file", OPT_STR, F(pii_key_file), 1, 4096, "var/pii.key", NULL},
 	{"production", "user_pin", OPT_ENUM, F(production_user_pin), 0, 0, "random", user_pin_modes},
 	{"production", "default_user_pin", OPT_STR, F(production_default_user_pin), 6, 16, "12345678", NULL},
 	{"metrics", "allow", OPT_STR, F(metrics_allow), 0, 2048, "127.0.0.1", NULL},

@@ -130,6 +130,8 @@ struct config {
 	int ca_ocsp_validity_s; /* a pre-signed OCSP response is valid this long, refreshed at half */
 	/* [km] key management of dual certificates' encryption keys (km/km.h) */
 	char *km_kek_file; /* the key-encryption key: 32 bytes, mode 0600, outside the database */
+	/* [pii] personal data at rest (store/pii.h) */
+	char *pii_key_file; /* the key sealing ID numbers and mobiles: 32 bytes, mode 0600, outside the database */
 	/* [production] the USB key's initial user PIN: 0 random (8 digits, printed on the PIN slip),
 	 * 1 the project's documented default_user_pin */
 	int production_user_pin;

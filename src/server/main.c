@@ -13,6 +13,7 @@
 #include "pki/publish.h"
 #include "util/periodic.h"
 #include "core/workdays.h"
+#include "store/pii_store.h"
 #include "store/store.h"
 #include "util/fsutil.h"
 #include "sandbox/decode_client.h"
@@ -140,6 +141,11 @@ int main(int argc, char **argv)
 	if (db_open(&app.db, &cfg, err, sizeof(err)) != 0 ||
 	    store_migrate(app.db, &applied, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdeskd: database: %s\n", err);
+		goto out;
+	}
+	/* ID numbers and mobiles are sealed at rest: no start without the key that opens them */
+	if (pii_store_start(app.db, cfg.pii_key_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certdeskd: [pii] key_file: %s\n", err);
 		goto out;
 	}
 	app.cfg = &cfg;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/order_fsm.h"
+#include "store/pii.h"
 #include "store/store.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
@@ -36,7 +37,7 @@ static int history(struct db_conn *c, int64_t id, const char *event, const char 
 
 static int create_steps(struct db_conn *c, struct order_rec *o, const char *prefix, const struct actor *a)
 {
-	char now[TIMEFMT_LEN];
+	char now[TIMEFMT_LEN], hash[PII_HASH_LEN + 1], *form = NULL;
 	time_t t = time(NULL);
 	int64_t seq = 0, held = 0;
 	int day = beijing_day(t), rc;
@@ -63,14 +64,17 @@ static int create_steps(struct db_conn *c, struct order_rec *o, const char *pref
 	snprintf(o->order_no, sizeof(o->order_no), "%s%08d-%06lld", prefix, day, (long long)seq);
 	snprintf(o->state, sizeof(o->state), "draft");
 	timefmt_rfc3339(t, now);
+	form = pii_form_seal(o->form, hash); /* ID numbers and mobiles sealed at rest */
 	rc = db_query_int(c,
 			  "INSERT INTO orders (order_no, org_id, project_id, key_type, state, price_fen, "
-			  "form, verify_token,"
-			  " created_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?) RETURNING id",
+			  "form, handler_mobile_hash, verify_token,"
+			  " created_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING id",
 			  DB_ARGS(DB_TEXT(o->order_no), DB_INT(o->org_id), DB_INT(o->project_id),
-				  DB_TEXT(o->key_type), DB_INT(o->price_fen), DB_TEXT(o->form),
-				  DB_TEXT(o->verify_token), DB_TEXT(now), DB_TEXT(now)),
+				  DB_TEXT(o->key_type), DB_INT(o->price_fen), DB_TEXT(form),
+				  DB_TEXT(hash[0] != '\0' ? hash : NULL), DB_TEXT(o->verify_token), DB_TEXT(now),
+				  DB_TEXT(now)),
 			  &o->id);
+	free(form);
 	if (rc == DB_OK)
 		rc = history(c, o->id, "create", "", "draft", NULL, a);
 	if (rc == DB_OK)
@@ -119,7 +123,7 @@ int store_order_get(struct db_conn *c, const char *order_no, struct order_rec *o
 		str_copy(o->submitted_at, db_rows_text(r, 11), sizeof(o->submitted_at));
 		str_copy(o->project_code, db_rows_text(r, 12), sizeof(o->project_code));
 		str_copy(o->project_name, db_rows_text(r, 13), sizeof(o->project_name));
-		o->form = xstrdup(db_rows_text(r, 14));
+		o->form = pii_form_open(db_rows_text(r, 14)); /* the API sees clear text */
 	}
 	db_rows_free(r);
 	return rc == 1 ? DB_OK : rc == 0 ? DB_NOTFOUND : rc;
@@ -149,10 +153,11 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 {
 	struct db_rows *r = NULL;
 	char *like = store_like_pattern(q);
-	/* the order's handler mobile, inside the form's JSON text (compact, as the API stores it) */
-	char *mobile = like != NULL ? xasprintf("%%\"handler_mobile\":\"%s", like + 1) : NULL;
+	char mobile[PII_HASH_LEN + 1] = "";
 	int rc;
 
+	if (q != NULL) /* the mobiles are sealed: found by their keyed hash, whole numbers only */
+		pii_hash(q, mobile);
 	rc = db_query(
 		c,
 		"SELECT o.id, o.order_no, o.key_type, o.state, o.price_fen, o.created_at, o.updated_at, "
@@ -162,14 +167,14 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 		" JOIN project_key_types k ON k.project_id = o.project_id AND k.key_type = o.key_type"
 		" WHERE (? = 0 OR o.org_id = ?) AND (CAST(? AS TEXT) IS NULL OR o.state = ?)"
 		" AND (CAST(? AS TEXT) IS NULL OR o.order_no LIKE ? ESCAPE '\\' OR g.uscc LIKE ? ESCAPE '\\'"
-		" OR g.name LIKE ? ESCAPE '\\' OR g.handler_mobile LIKE ? ESCAPE '\\' OR o.form LIKE ? "
-		"ESCAPE '\\'"
+		" OR g.name LIKE ? ESCAPE '\\' OR g.handler_mobile_hash = ? OR o.handler_mobile_hash = ?"
 		" OR EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id"
 		" AND UPPER(s.tracking_no) LIKE UPPER(?) ESCAPE '\\'))"
 		" AND (? = 0 OR o.id < ?) ORDER BY o.id DESC LIMIT ?",
 		DB_ARGS(DB_INT(org_id), DB_INT(org_id), DB_TEXT(state), DB_TEXT(state), DB_TEXT(like),
-			DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_TEXT(mobile),
-			DB_TEXT(like), DB_INT(before), DB_INT(before), DB_INT(limit)),
+			DB_TEXT(like), DB_TEXT(like), DB_TEXT(like), DB_TEXT(mobile[0] != '\0' ? mobile : NULL),
+			DB_TEXT(mobile[0] != '\0' ? mobile : NULL), DB_TEXT(like), DB_INT(before), DB_INT(before),
+			DB_INT(limit)),
 		&r);
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
@@ -192,22 +197,23 @@ int store_order_list(struct db_conn *c, int64_t org_id, const char *state, const
 	}
 	db_rows_free(r);
 	free(like);
-	free(mobile);
 	return rc < 0 ? rc : DB_OK;
 }
 
 static int set_form_steps(struct db_conn *c, int64_t id, const char *state, const char *form,
 			  const char *new_token, const struct actor *a)
 {
-	char now[TIMEFMT_LEN], *no = NULL;
+	char now[TIMEFMT_LEN], *no = NULL, hash[PII_HASH_LEN + 1], *sealed = pii_form_seal(form, hash);
 	int64_t changes = 0;
 	int rc = db_exec(c,
-			 "UPDATE orders SET form = ?, form_version = form_version + 1, verify_token = "
-			 "COALESCE(?, verify_token),"
+			 "UPDATE orders SET form = ?, handler_mobile_hash = ?, form_version = form_version + 1,"
+			 " verify_token = COALESCE(?, verify_token),"
 			 " updated_at = ? WHERE id = ? AND state = ?",
-			 DB_ARGS(DB_TEXT(form), DB_TEXT(new_token), DB_TEXT(timefmt_rfc3339(time(NULL), now)),
-				 DB_INT(id), DB_TEXT(state)),
+			 DB_ARGS(DB_TEXT(sealed), DB_TEXT(hash[0] != '\0' ? hash : NULL), DB_TEXT(new_token),
+				 DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id), DB_TEXT(state)),
 			 &changes);
+
+	free(sealed);
 
 	if (rc != DB_OK)
 		return rc;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/pii.h"
 #include "store/store.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
@@ -19,7 +20,7 @@ static void org_from_row(struct db_rows *r, struct org_rec *o)
 	str_copy(o->uscc, db_rows_text(r, 1), sizeof(o->uscc));
 	str_copy(o->name, db_rows_text(r, 2), sizeof(o->name));
 	str_copy(o->handler_name, db_rows_text(r, 3), sizeof(o->handler_name));
-	str_copy(o->handler_mobile, db_rows_text(r, 4), sizeof(o->handler_mobile));
+	pii_open(db_rows_text(r, 4), o->handler_mobile, sizeof(o->handler_mobile)); /* sealed at rest */
 	str_copy(o->password_hash, db_rows_text(r, 5), sizeof(o->password_hash));
 	str_copy(o->uscc_status, db_rows_text(r, 6), sizeof(o->uscc_status));
 	str_copy(o->locked_until, db_rows_text(r, 7), sizeof(o->locked_until));
@@ -63,23 +64,33 @@ static int audit_org(struct db_conn *c, const struct actor *a, const char *actio
 	return rc;
 }
 
+/* Returns the empty string as SQL NULL (no keyed hash without a key). */
+static struct db_val hash_val(const char *hash)
+{
+	return DB_TEXT(hash[0] != '\0' ? hash : NULL);
+}
+
 static int org_create_steps(struct db_conn *c, const struct org_rec *o, const struct actor *a, int64_t *id)
 {
-	char now[TIMEFMT_LEN];
-	int rc = db_query_int(
-		c,
-		"INSERT INTO organisations (uscc, name, handler_name, handler_mobile, password_hash,"
-		" uscc_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-		DB_ARGS(DB_TEXT(o->uscc), DB_TEXT(o->name), DB_TEXT(o->handler_name),
-			DB_TEXT(o->handler_mobile), DB_TEXT(o->password_hash), DB_TEXT(o->uscc_status),
-			DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_TEXT(now)),
-		id);
+	char now[TIMEFMT_LEN], sealed[PII_SEALED_MAX], hash[PII_HASH_LEN + 1], masked[16];
+	int rc = pii_store_value(o->handler_mobile, sealed, sizeof(sealed), hash) == 0 ? DB_OK : DB_ERROR;
 
+	if (rc == DB_OK)
+		rc = db_query_int(c,
+				  "INSERT INTO organisations (uscc, name, handler_name, handler_mobile,"
+				  " handler_mobile_hash, password_hash, uscc_status, created_at, updated_at)"
+				  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+				  DB_ARGS(DB_TEXT(o->uscc), DB_TEXT(o->name), DB_TEXT(o->handler_name),
+					  DB_TEXT(sealed), hash_val(hash), DB_TEXT(o->password_hash),
+					  DB_TEXT(o->uscc_status), DB_TEXT(timefmt_rfc3339(time(NULL), now)),
+					  DB_TEXT(now)),
+				  id);
 	if (rc != DB_OK)
 		return rc;
+	pii_mask_mobile(o->handler_mobile, masked, sizeof(masked));
 	return audit_org(c, a, "organisation.register", o->uscc,
 			 json_pack("{s:s, s:s, s:s, s:s}", "name", o->name, "handler_name", o->handler_name,
-				   "handler_mobile", o->handler_mobile, "uscc_status", o->uscc_status));
+				   "handler_mobile", masked, "uscc_status", o->uscc_status));
 }
 
 /* Ends the lockouts of the organisation's logins and password changes, from every address. */
@@ -121,20 +132,24 @@ static int org_set_handler_steps(struct db_conn *c, int64_t id, const char *name
 				 const char *action, const struct actor *a)
 {
 	struct org_rec o = {0};
-	char now[TIMEFMT_LEN];
+	char now[TIMEFMT_LEN], sealed[PII_SEALED_MAX], hash[PII_HASH_LEN + 1], old_m[16], new_m[16];
 	int rc = store_org_get_id(c, id, &o);
 
+	if (rc == DB_OK && pii_store_value(mobile, sealed, sizeof(sealed), hash) != 0)
+		rc = DB_ERROR;
 	if (rc == DB_OK)
 		rc = org_update(c,
-				"UPDATE organisations SET handler_name = ?, handler_mobile = ?, updated_at = "
-				"? WHERE id = ?",
-				DB_ARGS(DB_TEXT(name), DB_TEXT(mobile),
+				"UPDATE organisations SET handler_name = ?, handler_mobile = ?,"
+				" handler_mobile_hash = ?, updated_at = ? WHERE id = ?",
+				DB_ARGS(DB_TEXT(name), DB_TEXT(sealed), hash_val(hash),
 					DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(id)));
 	if (rc != DB_OK)
 		return rc;
+	pii_mask_mobile(o.handler_mobile, old_m, sizeof(old_m));
+	pii_mask_mobile(mobile, new_m, sizeof(new_m));
 	return audit_org(c, a, action, o.uscc,
-			 json_pack("{s:s, s:s, s:s, s:s}", "old_name", o.handler_name, "old_mobile",
-				   o.handler_mobile, "new_name", name, "new_mobile", mobile));
+			 json_pack("{s:s, s:s, s:s, s:s}", "old_name", o.handler_name, "old_mobile", old_m,
+				   "new_name", name, "new_mobile", new_m));
 }
 
 static int org_rename_steps(struct db_conn *c, int64_t id, const char *name, const struct actor *a)
@@ -190,22 +205,25 @@ json_t *store_org_json(const struct org_rec *o)
 int store_org_search(struct db_conn *c, const char *q, int limit, int64_t before, json_t **items)
 {
 	struct db_rows *r = NULL;
-	char *like;
+	char *like, hash[PII_HASH_LEN + 1] = "";
 	int rc;
 
 	*items = json_array();
 	like = store_like_pattern(q);
+	if (q != NULL) /* the mobile is sealed: found by its keyed hash, whole numbers only */
+		pii_hash(q, hash);
 	rc = db_query(
 		c,
 		"SELECT " ORG_COLUMNS " FROM organisations WHERE (? = 0 OR id < ?) AND (CAST(? AS TEXT) IS "
 		"NULL OR uscc LIKE ? ESCAPE '\\'"
-		" OR name LIKE ? ESCAPE '\\' OR handler_mobile LIKE ? ESCAPE '\\') ORDER BY id DESC LIMIT ?",
+		" OR name LIKE ? ESCAPE '\\' OR handler_mobile_hash = ?) ORDER BY id DESC LIMIT ?",
 		DB_ARGS(DB_INT(before), DB_INT(before), DB_TEXT(like), DB_TEXT(like), DB_TEXT(like),
-			DB_TEXT(like), DB_INT(limit)),
+			hash_val(hash), DB_INT(limit)),
 		&r);
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
 		struct org_rec o = {0};
 		org_from_row(r, &o);
+		pii_mask_mobile(o.handler_mobile, o.handler_mobile, sizeof(o.handler_mobile)); /* a list */
 		json_t *j = store_org_json(&o);
 		json_object_set_new(j, "id", json_integer(o.id));
 		json_array_append_new(*items, j);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/pii.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 #include "util/xalloc.h"
@@ -11,14 +12,18 @@
 int store_outbox_add(struct db_conn *c, const char *channel, const char *recipient, const char *tmpl,
 		     const char *params_json, const char *dedupe_key, const char *state)
 {
-	char now[TIMEFMT_LEN];
+	char now[TIMEFMT_LEN], sealed[PII_SEALED_MAX], hash[PII_HASH_LEN + 1];
 
+	/* mobiles and addresses are personal data: sealed at rest, found by their keyed hash */
+	if (pii_store_value(recipient, sealed, sizeof(sealed), hash) != 0)
+		return DB_ERROR;
 	timefmt_rfc3339(time(NULL), now);
 	return db_exec(
 		c,
-		"INSERT INTO outbox (channel, recipient, template, params, dedupe_key, state, created_at,"
-		" next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-		DB_ARGS(DB_TEXT(channel), DB_TEXT(recipient), DB_TEXT(tmpl), DB_TEXT(params_json),
+		"INSERT INTO outbox (channel, recipient, recipient_hash, template, params, dedupe_key, state,"
+		" created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+		DB_ARGS(DB_TEXT(channel), DB_TEXT(sealed), DB_TEXT(hash[0] != '\0' ? hash : NULL), DB_TEXT(tmpl),
+			DB_TEXT(params_json),
 			DB_TEXT(dedupe_key), DB_TEXT(state), DB_TEXT(now), DB_TEXT(now)),
 		NULL);
 }
@@ -26,20 +31,24 @@ int store_outbox_add(struct db_conn *c, const char *channel, const char *recipie
 int store_outbox_list(struct db_conn *c, const char *recipient, int limit, json_t **items)
 {
 	struct db_rows *r = NULL;
+	char hash[PII_HASH_LEN + 1] = "";
+	const char *key = recipient != NULL && pii_hash(recipient, hash) == 0 && hash[0] != '\0' ? hash : recipient;
 	int rc = db_query(
 		c,
 		"SELECT id, channel, recipient, template, params, state, created_at, attempts, sent_at,"
-		" last_error FROM outbox WHERE CAST(? AS TEXT) IS NULL OR recipient = ? ORDER BY id DESC"
-		" LIMIT ?",
-		DB_ARGS(DB_TEXT(recipient), DB_TEXT(recipient), DB_INT(limit)), &r);
+		" last_error FROM outbox WHERE CAST(? AS TEXT) IS NULL OR recipient_hash = ? OR recipient = ?"
+		" ORDER BY id DESC LIMIT ?",
+		DB_ARGS(DB_TEXT(key), DB_TEXT(key), DB_TEXT(recipient), DB_INT(limit)), &r);
 
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
+		char to[PII_PLAIN_MAX + 1];
+		pii_open(db_rows_text(r, 2), to, sizeof(to));
 		json_t *params = json_loads(db_rows_text(r, 4), 0, NULL);
 		json_array_append_new(*items,
 				      json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:s?, s:s?}", "id",
 						(json_int_t)db_rows_int(r, 0), "channel", db_rows_text(r, 1),
-						"recipient", db_rows_text(r, 2), "template",
+						"recipient", to, "template",
 						db_rows_text(r, 3), "params", params ? params : json_object(),
 						"state", db_rows_text(r, 5), "created_at", db_rows_text(r, 6),
 						"attempts", (json_int_t)db_rows_int(r, 7), "sent_at",
@@ -72,7 +81,10 @@ static void msg_from_row(struct db_rows *r, struct outbox_msg *m)
 	m->id = db_rows_int(r, 0);
 	m->attempts = (int)db_rows_int(r, 1);
 	m->channel = xstrdup(db_rows_text(r, 2));
-	m->recipient = xstrdup(db_rows_text(r, 3));
+	char to[PII_PLAIN_MAX + 1];
+
+	pii_open(db_rows_text(r, 3), to, sizeof(to)); /* sealed at rest */
+	m->recipient = xstrdup(to);
 	m->tmpl = xstrdup(db_rows_text(r, 4));
 	m->params = xstrdup(db_rows_text(r, 5));
 	m->dedupe_key = xstrdup(db_rows_text(r, 6));

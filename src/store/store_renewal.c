@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/pii.h"
 #include "store/store.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
@@ -168,14 +169,16 @@ static int renewal_create_steps(struct db_conn *c, struct order_rec *o, const ch
 	str_copy(o->state, "awaiting_payment", sizeof(o->state));
 	timefmt_rfc3339(t, now);
 	/* the unique index orders_one_live_renewal refuses a second live renewal (DB_CONFLICT) */
+	char *form = pii_form_seal(o->form, NULL); /* personal data sealed at rest (store/pii.h) */
 	rc = db_query_int(c,
 			  "INSERT INTO orders (order_no, org_id, project_id, key_type, state, price_fen, form,"
 			  " verify_token, created_at, updated_at, submitted_at, kind, renews_serial)"
 			  " VALUES (?, ?, ?, ?, 'awaiting_payment', ?, ?, ?, ?, ?, ?, 'renewal', ?) RETURNING id",
 			  DB_ARGS(DB_TEXT(o->order_no), DB_INT(o->org_id), DB_INT(o->project_id), DB_TEXT(o->key_type),
-				  DB_INT(o->price_fen), DB_TEXT(o->form), DB_TEXT(o->verify_token), DB_TEXT(now),
+				  DB_INT(o->price_fen), DB_TEXT(form), DB_TEXT(o->verify_token), DB_TEXT(now),
 				  DB_TEXT(now), DB_TEXT(now), DB_TEXT(serial)),
 			  &o->id);
+	free(form);
 	if (rc == DB_OK)
 		rc = db_exec(c,
 			     "INSERT INTO order_events (order_id, event, from_state, to_state, actor_kind, actor_id,"
@@ -274,13 +277,15 @@ static int import_steps(struct db_conn *c, struct store_import *im, const struct
 	timefmt_rfc3339(t, now);
 	snprintf(token, sizeof(token), "imported-%s", im->cert.serial);
 	/* the order the imported certificate hangs on: completed, nothing to pay */
+	char *form = pii_form_seal(im->form, NULL); /* personal data sealed at rest (store/pii.h) */
 	rc = db_query_int(c,
 			  "INSERT INTO orders (order_no, org_id, project_id, key_type, state, price_fen, form, verify_token,"
 			  " created_at, updated_at, submitted_at, kind) VALUES (?, ?, ?, ?, 'completed', 0, ?, ?, ?, ?, ?,"
 			  " 'imported') RETURNING id",
 			  DB_ARGS(DB_TEXT(im->order_no), DB_INT(o.id), DB_INT(im->project_id), DB_TEXT(im->key_type),
-				  DB_TEXT(im->form), DB_TEXT(token), DB_TEXT(now), DB_TEXT(now), DB_TEXT(now)),
+				  DB_TEXT(form), DB_TEXT(token), DB_TEXT(now), DB_TEXT(now), DB_TEXT(now)),
 			  &im->cert.order_id);
+	free(form);
 	if (rc != DB_OK)
 		return rc;
 	return import_cert(c, im, o.id, a);

@@ -1,23 +1,35 @@
 #include <string.h>
 
+#include "store/pii.h"
 #include "store/store.h"
+
+/* The codes' table holds the mobile's keyed hash, never the number (personal data at rest): every
+ * use is a lookup by equality. Without a key (a CLI run) the number itself. */
+static const char *mobile_key(const char *mobile, char buf[PII_HASH_LEN + 1])
+{
+	return pii_hash(mobile, buf) == 0 && buf[0] != '\0' ? buf : mobile;
+}
 
 int store_sms_count_since(struct db_conn *c, const char *mobile, const char *ip, const char *since,
 			  int64_t *n)
 {
+	char key[PII_HASH_LEN + 1];
+
 	return db_query_int(c,
 			    "SELECT COUNT(*) FROM sms_codes WHERE mobile = ? AND created_at > ?"
 			    " AND (CAST(? AS TEXT) IS NULL OR ip = ?)",
-			    DB_ARGS(DB_TEXT(mobile), DB_TEXT(since), DB_TEXT(ip), DB_TEXT(ip)), n);
+			    DB_ARGS(DB_TEXT(mobile_key(mobile, key)), DB_TEXT(since), DB_TEXT(ip), DB_TEXT(ip)), n);
 }
 
 int store_sms_insert(struct db_conn *c, const char *mobile, const char *purpose, const char *code_hash,
 		     const char *ip, const char *now, const char *expires_at)
 {
+	char key[PII_HASH_LEN + 1];
+
 	return db_exec(c,
 		       "INSERT INTO sms_codes (mobile, purpose, code_hash, ip, created_at, expires_at)"
 		       " VALUES (?, ?, ?, ?, ?, ?)",
-		       DB_ARGS(DB_TEXT(mobile), DB_TEXT(purpose), DB_TEXT(code_hash), DB_TEXT(ip),
+		       DB_ARGS(DB_TEXT(mobile_key(mobile, key)), DB_TEXT(purpose), DB_TEXT(code_hash), DB_TEXT(ip),
 			       DB_TEXT(now), DB_TEXT(expires_at)),
 		       NULL);
 }
@@ -47,6 +59,7 @@ int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose
 		      const char *now, int max_attempts, int *result)
 {
 	struct db_rows *r = NULL;
+	char key[PII_HASH_LEN + 1];
 	int64_t id = 0;
 	int match = 0, rc;
 
@@ -54,7 +67,7 @@ int store_sms_consume(struct db_conn *c, const char *mobile, const char *purpose
 	rc = db_query(c,
 		      "SELECT id, attempts, code_hash, used_at, expires_at FROM sms_codes"
 		      " WHERE mobile = ? AND purpose = ? ORDER BY id DESC LIMIT 1",
-		      DB_ARGS(DB_TEXT(mobile), DB_TEXT(purpose)), &r);
+		      DB_ARGS(DB_TEXT(mobile_key(mobile, key)), DB_TEXT(purpose)), &r);
 	if (rc != DB_OK)
 		return rc;
 	*result = SMS_CODE_NONE;

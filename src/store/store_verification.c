@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/pii.h"
 #include "store/store.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
@@ -10,18 +11,21 @@
 int store_verification_start(struct db_conn *c, const struct verif_rec *v, const char *order_no,
 			     const char *provider, const struct actor *a)
 {
-	char now[TIMEFMT_LEN];
+	char now[TIMEFMT_LEN], sealed[PII_SEALED_MAX];
 	int64_t changes = 0;
 	/* only while the order still has this token (not deleted, legal person unchanged): the
 	 * provider was asked without holding the order */
-	int rc = db_exec(
+	int rc = pii_store_value(v->legal_id_number, sealed, sizeof(sealed), NULL) == 0 ? DB_OK : DB_ERROR;
+
+	if (rc == DB_OK)
+		rc = db_exec(
 		c,
 		"INSERT INTO verifications (order_id, verify_token, provider, biz_token, "
 		"legal_name, legal_id_number, state, created_at)"
 		" SELECT CAST(? AS BIGINT), ?, ?, ?, ?, ?, 'started', ? WHERE EXISTS (SELECT 1 FROM orders"
 		" WHERE id = ? AND verify_token = ? AND state <> 'deleted')",
 		DB_ARGS(DB_INT(v->order_id), DB_TEXT(v->verify_token), DB_TEXT(provider),
-			DB_TEXT(v->biz_token), DB_TEXT(v->legal_name), DB_TEXT(v->legal_id_number),
+			DB_TEXT(v->biz_token), DB_TEXT(v->legal_name), DB_TEXT(sealed),
 			DB_TEXT(timefmt_rfc3339(time(NULL), now)), DB_INT(v->order_id),
 			DB_TEXT(v->verify_token)),
 		&changes);
@@ -54,7 +58,7 @@ int store_verification_latest(struct db_conn *c, int64_t order_id, const char *v
 		str_copy(v->verify_token, db_rows_text(r, 2), sizeof(v->verify_token));
 		str_copy(v->biz_token, db_rows_text(r, 3), sizeof(v->biz_token));
 		str_copy(v->legal_name, db_rows_text(r, 4), sizeof(v->legal_name));
-		str_copy(v->legal_id_number, db_rows_text(r, 5), sizeof(v->legal_id_number));
+		pii_open(db_rows_text(r, 5), v->legal_id_number, sizeof(v->legal_id_number)); /* sealed at rest */
 		str_copy(v->state, db_rows_text(r, 6), sizeof(v->state));
 		str_copy(v->reason, db_rows_text(r, 7), sizeof(v->reason));
 		str_copy(v->created_at, db_rows_text(r, 8), sizeof(v->created_at));

@@ -146,6 +146,8 @@ void harness_env(const struct srv *s)
 	setenv("CERTDESK_SIGNER_LOG", v, 1);
 	snprintf(v, sizeof(v), "%s/km.kek", s->dir); /* the key management's KEK (ca init creates it) */
 	setenv("CERTDESK_KM_KEK_FILE", v, 1);
+	snprintf(v, sizeof(v), "%s/pii.key", s->dir); /* personal data at rest (certdeskd creates it) */
+	setenv("CERTDESK_PII_KEY_FILE", v, 1);
 	/* Tests read SMS codes from the outbox and know the captcha's answer. */
 	setenv("CERTDESK_DEV_EXPOSE_OUTBOX", "true", 1);
 	setenv("CERTDESK_DEV_CAPTCHA_ANSWER", "ABCDE", 1);

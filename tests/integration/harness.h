@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <jansson.h>
 #include <sys/types.h>
+#include <stdlib.h>
+
+#include "store/pii.h"
 
 struct config;
 
@@ -120,5 +123,18 @@ int client_staff_login(struct client *c, const char *username);
 unsigned char *harness_png(int w, int h, size_t *len);
 /* Returns the error code of a reply ("" when none). */
 const char *error_code(json_t *j);
+
+/* The keyed hash the database holds in place of a mobile (sms_codes.mobile, outbox.recipient_hash:
+ * personal data at rest, store/pii.h), under the key of the test's server ([pii] key_file from the
+ * environment, see harness_env). Static buffer. */
+static inline const char *harness_pii_hash(const char *mobile)
+{
+	static char hash[PII_HASH_LEN + 1];
+	char why[256];
+
+	if (pii_init(getenv("CERTDESK_PII_KEY_FILE"), why, sizeof(why)) != PII_OK || pii_hash(mobile, hash) != 0)
+		hash[0] = '\0';
+	return hash;
+}
 
 #endif

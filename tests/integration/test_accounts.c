@@ -242,7 +242,7 @@ static void test_register_pilot_code_needs_staff(void **state)
 	assert_non_null(
 		strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "应为 R"));
 	json_decref(j);
-	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13700137000");
+	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", harness_pii_hash("13700137000"));
 	assert_int_equal(
 		do_register(&c, "91350211M0000XUF46", "13700137000", ",\"uscc_as_printed\":true", &j), 201);
 	assert_string_equal(
@@ -460,9 +460,9 @@ static void test_sms_limits(void **state)
 	assert_string_equal(error_code(j), "sms_code_locked");
 	json_decref(j);
 	/* an expired code */
-	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13600136000");
+	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", harness_pii_hash("13600136000"));
 	register_code(&c, "13600136000");
-	sql("UPDATE sms_codes SET expires_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13600136000");
+	sql("UPDATE sms_codes SET expires_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", harness_pii_hash("13600136000"));
 	snprintf(body, sizeof(body),
 		 "{\"unit_name\":\"某某公司\",\"uscc\":\"9144030071526726XG\",\"handler_name\":\"王五\","
 		 "\"handler_mobile\":\"13600136000\",\"password\":\"Secret-2026\",\"password_confirm\":"
@@ -485,7 +485,7 @@ static void test_password_reset(void **state)
 	assert_int_equal(login(&old, "91310115MA1K3BTP2B", "Secret-2026", "ABCDE", NULL), 200);
 	client_init(&c, &S, "reset");
 	client_captcha(&c);
-	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13800138000");
+	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", harness_pii_hash("13800138000"));
 	assert_int_equal(
 		client_do(&c, "POST", "/api/v1/sms-codes",
 			  "{\"purpose\":\"reset\",\"uscc\":\"91310115MA1K3BTP2B\",\"captcha\":\"ABCDE\"}",
@@ -531,7 +531,7 @@ static void test_mobile_change(void **state)
 
 	client_init(&c, &S, "mobile");
 	assert_int_equal(login(&c, "91310115MA1K3BTP2B", "Secret-2026", "ABCDE", NULL), 200);
-	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", "13800138000");
+	sql("UPDATE sms_codes SET created_at = '2000-01-01T00:00:00Z' WHERE mobile = ?", harness_pii_hash("13800138000"));
 	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes", "{\"purpose\":\"mobile_old\"}", NULL),
 			 200);
 	snprintf(old_code, sizeof(old_code), "%s", client_sms_code(&c, "13800138000"));

@@ -253,8 +253,8 @@ static struct row row_of(const char *recipient)
 	assert_int_equal(db_query(c,
 				  "SELECT state, attempts, dedupe_key, provider_ref, last_error, "
 				  "claimed_until, sent_at,"
-				  " params FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1",
-				  DB_ARGS(DB_TEXT(recipient)), &r),
+				  " params FROM outbox WHERE recipient_hash = ? ORDER BY id DESC LIMIT 1",
+				  DB_ARGS(DB_TEXT(harness_pii_hash(recipient))), &r), /* sealed at rest */
 			 DB_OK);
 	if (db_rows_next(r) == 1) {
 		w.found = 1;
