@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 fuzzdir=$root/tests/fuzz
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 secs=${FUZZ_SECONDS:-20}
-all="fuzz_api fuzz_router fuzz_multipart fuzz_config fuzz_sql_dollar fuzz_image fuzz_ids fuzz_calendar fuzz_invoice fuzz_sf fuzz_wxpay_notify fuzz_alipay_notify fuzz_csr fuzz_signer fuzz_ocsp fuzz_seal"
+all="fuzz_api fuzz_bodies fuzz_router fuzz_multipart fuzz_config fuzz_sql_dollar fuzz_image fuzz_ids fuzz_calendar fuzz_invoice fuzz_sf fuzz_wxpay_notify fuzz_alipay_notify fuzz_csr fuzz_signer fuzz_ocsp fuzz_seal"
 targets=${*:-$all}
 
 case $secs in
