@@ -141,10 +141,13 @@ json_t *agent_status_json(struct agent *a)
 	return json_pack("{s:s, s:o}", "version", CERTDESK_VERSION, "modules", mods);
 }
 
+static void sessions_prune(struct agent *a);
+
 json_t *agent_keys_json(struct agent *a)
 {
 	json_t *keys = json_array();
 
+	sessions_prune(a); /* a key pulled out and plugged back in is listed through fresh handles */
 	for (int i = 0; i < a->nmods; i++)
 		if (a->mods[i]->ok)
 			a->mods[i]->ops->list_keys(a->mods[i], keys);
@@ -190,6 +193,20 @@ static void sessions_expire(struct agent *a)
 			session_clear(a, &a->sessions[i]);
 }
 
+/* Ends the sessions whose key's login is gone: the key was pulled out, even when it has been plugged
+ * back in since (its login and handles died with the removal), so the page is told to log in again. */
+static void sessions_prune(struct agent *a)
+{
+	for (int i = 0; i < MAX_SESSIONS; i++) {
+		struct session *s = &a->sessions[i];
+		char key[TOK_ID_MAX];
+		if (s->token[0] == '\0' || s->m == NULL || s->m->ops->logged_in(s->m, s->key))
+			continue;
+		str_copy(key, s->key, sizeof(key)); /* clearing the slot wipes s->key */
+		agent_sessions_drop_key(a, key);
+	}
+}
+
 void agent_session_new(struct agent *a, struct token_module *m, const char *id, const char *origin,
 		       char out[33])
 {
@@ -224,6 +241,10 @@ int agent_session_check(struct agent *a, const char *token, const char *id, cons
 		if (s->token[0] != '\0' && CRYPTO_memcmp(s->token, token, 32) == 0) {
 			if (strcmp(s->key, id) != 0 || strcmp(s->origin, origin != NULL ? origin : "") != 0)
 				return 0;
+			if (s->m != NULL && !s->m->ops->logged_in(s->m, s->key)) {
+				agent_sessions_drop_key(a, id); /* the key was pulled out: log in again */
+				return 0;
+			}
 			s->last = time(NULL);
 			return 1;
 		}

@@ -60,7 +60,8 @@ void agent_id_prefix(const struct token_module *m, char out[16]);
 /* Creates a session for key id of module m from origin into out (33 bytes). */
 void agent_session_new(struct agent *a, struct token_module *m, const char *id, const char *origin,
 		       char out[33]);
-/* Returns 1 when session s is live for key id and origin (and refreshes it). */
+/* Returns 1 when session s is live for key id and origin (and refreshes it); 0 too when the key was
+ * pulled out since the login (even when plugged back in): its sessions end, the page logs in again. */
 int agent_session_check(struct agent *a, const char *s, const char *id, const char *origin);
 /* Ends session s of key id (logging the key out when it was the last one). */
 void agent_session_end(struct agent *a, const char *s, const char *id);

@@ -49,6 +49,10 @@ struct token_ops {
 	int (*login)(struct token_module *m, const char *id, const char *pin, struct tok_result *res);
 	/* Logs out of key id (no error when it was not logged in). */
 	void (*logout)(struct token_module *m, const char *id);
+	/* 1 when key id is logged in through handles that still work. A login whose key was pulled out
+	 * (even when it has been plugged back in since: its handles stay dead) is ended here, its handles
+	 * closed, and 0 returned, so the key is read through fresh handles and its sessions end. */
+	int (*logged_in)(struct token_module *m, const char *id);
 	/* Generates a key pair of algorithm alg ("sm2", "rsa-2048", ...); fills ref and *pub (caller frees).
 	 */
 	int (*keypair_new)(struct token_module *m, const char *id, const char *alg, char ref[TOK_REF_MAX],

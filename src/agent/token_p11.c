@@ -111,6 +111,44 @@ static struct open_key *open_of(struct p11 *p, const char *id)
 	return NULL;
 }
 
+/* 1 when login o still works: its session still answers with the user logged in and its slot still
+ * holds the token of o->id. A token pulled out (CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID,
+ * CKR_TOKEN_NOT_PRESENT, ...) or plugged back in (the session lost or no longer logged in) ends the
+ * login here: the session is closed (errors ignored: it may be gone already) and 0 returned. */
+static int open_alive(struct token_module *m, struct open_key *o)
+{
+	struct p11 *p = m->impl;
+	CK_SESSION_INFO si;
+	CK_TOKEN_INFO ti;
+	char kid[TOK_ID_MAX];
+	CK_RV rv;
+
+	memset(&si, 0, sizeof(si));
+	rv = p->f->C_GetSessionInfo(o->h, &si);
+	if (rv == CKR_OK && si.state != CKS_RO_USER_FUNCTIONS && si.state != CKS_RW_USER_FUNCTIONS)
+		rv = CKR_USER_NOT_LOGGED_IN;
+	if (rv == CKR_OK && (rv = p->f->C_GetTokenInfo(o->slot, &ti)) == CKR_OK) {
+		key_id(m, o->slot, &ti, kid);
+		if (strcmp(kid, o->id) != 0)
+			rv = CKR_TOKEN_NOT_PRESENT; /* another token in the slot now */
+	}
+	if (rv == CKR_OK)
+		return 1;
+	if (rv != CKR_DEVICE_REMOVED && rv != CKR_TOKEN_NOT_PRESENT && rv != CKR_SESSION_HANDLE_INVALID &&
+	    rv != CKR_SESSION_CLOSED && rv != CKR_USER_NOT_LOGGED_IN && rv != CKR_DEVICE_ERROR)
+		return 1; /* something else (busy, not supported): not a sign that the key is gone */
+	p->f->C_CloseSession(o->h);
+	memset(o, 0, sizeof(*o));
+	return 0;
+}
+
+static int p11_logged_in(struct token_module *m, const char *id)
+{
+	struct open_key *o = open_of(m->impl, id);
+
+	return o != NULL && open_alive(m, o);
+}
+
 /* Reads attribute type of obj into *buf (caller frees). Returns the CK_RV. */
 static CK_RV get_attr(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
 		      unsigned char **buf, CK_ULONG *len)
@@ -210,6 +248,8 @@ static json_t *key_json(struct token_module *m, CK_SLOT_ID slot, const CK_TOKEN_
 	tok_field(model, sizeof(model), ti->model, sizeof(ti->model));
 	tok_field(manu, sizeof(manu), ti->manufacturerID, sizeof(ti->manufacturerID));
 	o = open_of(p, id);
+	if (o != NULL && !open_alive(m, o)) /* pulled out since the login: read through a fresh session */
+		o = NULL;
 	if (inited &&
 	    (o != NULL || p->f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) == CKR_OK)) {
 		CK_OBJECT_HANDLE any[MAX_OBJS];
@@ -835,6 +875,7 @@ static const struct token_ops p11_ops = {
 	.init = p11_init,
 	.login = p11_login,
 	.logout = p11_logout,
+	.logged_in = p11_logged_in,
 	.keypair_new = p11_keypair_new,
 	.keypairs = p11_keypairs,
 	.pubkey = p11_pubkey,

@@ -115,6 +115,56 @@ static struct open_dev *open_of(struct token_module *m, const char *id)
 	return NULL;
 }
 
+/* 1 when rv says the handle's device is gone: pulled out, or the handle no longer known (a key plugged
+ * back in is a new device to the library; the handles opened before stay dead). */
+static int dev_gone(ULONG rv)
+{
+	return rv == SAR_DEVICE_REMOVED || rv == SAR_INVALIDHANDLEERR;
+}
+
+/* Ends login o whose device is gone: closes its handles (allowed on a removed device) and frees the slot.
+ * No SKF_ClearSecureState: a pulled-out key has lost its login already. */
+static void open_drop(struct token_module *m, struct open_dev *o)
+{
+	F(m).SKF_CloseApplication(o->app);
+	F(m).SKF_DisConnectDev(o->dev);
+	memset(o, 0, sizeof(*o));
+}
+
+/* 1 when login o still works: its device handle still reaches the key of o->id and its application
+ * handle still answers. Else the login is ended (open_drop) and 0 returned. */
+static int open_alive(struct token_module *m, struct open_dev *o)
+{
+	DEVINFO di;
+	char serial[40], safe[40], want[TOK_ID_MAX];
+	ULONG max = 0, left = 0, rv;
+	BOOL def = FALSE;
+
+	memset(&di, 0, sizeof(di));
+	rv = F(m).SKF_GetDevInfo(o->dev, &di);
+	if (rv == SAR_OK) {
+		/* the same handle now reaching another key (a vendor reusing it) is no longer this login */
+		tok_field(serial, sizeof(serial), di.SerialNumber, sizeof(di.SerialNumber));
+		tok_id_safe(safe, sizeof(safe), serial);
+		snprintf(want, sizeof(want), "skf%d:%s", m->index, safe);
+		if (serial[0] != '\0' && strcmp(want, o->id) != 0)
+			rv = SAR_DEVICE_REMOVED;
+		else
+			rv = F(m).SKF_GetPINInfo(o->app, SKF_USER_TYPE, &max, &left, &def);
+	}
+	if (!dev_gone(rv))
+		return 1;
+	open_drop(m, o);
+	return 0;
+}
+
+static int skf_logged_in(struct token_module *m, const char *id)
+{
+	struct open_dev *o = open_of(m, id);
+
+	return o != NULL && open_alive(m, o);
+}
+
 /* Connects to the device of key id (caller disconnects). Returns TOK_OK or TOK_NOT_FOUND. */
 static int connect_id(struct token_module *m, const char *id, DEVHANDLE *dev)
 {
@@ -206,6 +256,8 @@ static json_t *key_json(struct token_module *m, DEVHANDLE dev, const char *name)
 	tok_field(model, sizeof(model), di.Issuer,
 		  sizeof(di.Issuer)); /* SKF has no model field: the issuer */
 	o = open_of(m, id);
+	if (o != NULL && !open_alive(m, o)) /* pulled out since the login: read through fresh handles */
+		o = NULL;
 	blank = !has_app(m, dev);
 	if (!blank && (o != NULL || F(m).SKF_OpenApplication(dev, APP_NAME, &app) == SAR_OK)) {
 		ULONG max = 0, left = 0;
@@ -224,9 +276,27 @@ static json_t *key_json(struct token_module *m, DEVHANDLE dev, const char *name)
 			 "algorithms", "sm2", "certificates", certs);
 }
 
+/* Ends the logins of keys that are not in list (the Key objects just listed): pulled out. */
+static void drop_unlisted(struct token_module *m, json_t *list, size_t from)
+{
+	struct skf *s = m->impl;
+
+	for (int i = 0; i < MAX_OPEN; i++) {
+		int seen = 0;
+		if (s->open[i].id[0] == '\0')
+			continue;
+		for (size_t k = from; k < json_array_size(list) && !seen; k++)
+			seen = strcmp(json_string_value(json_object_get(json_array_get(list, k), "id")),
+				      s->open[i].id) == 0;
+		if (!seen)
+			open_drop(m, &s->open[i]);
+	}
+}
+
 static void skf_list_keys(struct token_module *m, json_t *arr)
 {
 	char names[LIST_MAX];
+	size_t from = json_array_size(arr);
 
 	if (enum_devs(m, names) != SAR_OK)
 		return;
@@ -237,6 +307,7 @@ static void skf_list_keys(struct token_module *m, json_t *arr)
 		json_array_append_new(arr, key_json(m, h, n));
 		F(m).SKF_DisConnectDev(h);
 	}
+	drop_unlisted(m, arr, from);
 }
 
 /* Device authentication: GenRandom(8), zero-padded to 16, SM4-ECB under the device auth key. */
@@ -669,6 +740,7 @@ static const struct token_ops skf_ops = {
 	.init = skf_init,
 	.login = skf_login,
 	.logout = skf_logout,
+	.logged_in = skf_logged_in,
 	.keypair_new = skf_keypair_new,
 	.keypairs = skf_keypairs,
 	.pubkey = skf_pubkey,

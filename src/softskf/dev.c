@@ -77,6 +77,7 @@ static ULONG connect_dev(LPSTR szName, DEVHANDLE *phDev)
 		free(d);
 		return SAR_DEVICE_REMOVED; /* absent: never inserted or pulled out */
 	}
+	d->removals = sk_dev_removals(d->path);
 	if (sk_reg_add(d, SK_DEV) != 0) {
 		free(d);
 		return SAR_MEMORYERR;

@@ -116,6 +116,20 @@ int sk_dev_present(const char *path)
 	       softskf_path(m, sizeof(m), path, "removed") == 0 && softskf_exists(f) && !softskf_exists(m);
 }
 
+long sk_dev_removals(const char *path)
+{
+	char f[SOFTSKF_PATH_MAX];
+	unsigned char *s;
+	size_t len = 0;
+	long n = 0;
+
+	if (softskf_path(f, sizeof(f), path, "removals") == 0 && (s = softskf_read_file(f, &len)) != NULL) {
+		n = strtol((char *)s, NULL, 10);
+		free(s);
+	}
+	return n;
+}
+
 /* Pulls the key when its `remove-after` countdown is used up, else counts one call. Returns SAR_OK or
  * SAR_DEVICE_REMOVED. */
 static ULONG count_change(struct sk_dev *d)
@@ -149,7 +163,8 @@ ULONG sk_dev_get(HANDLE h, int change, struct sk_dev **out)
 
 	if (d == NULL)
 		return SAR_INVALIDHANDLEERR;
-	if (!d->gone && !sk_dev_present(d->path))
+	/* a real key's handles die when it is pulled out, whether used meanwhile or not */
+	if (!d->gone && (!sk_dev_present(d->path) || sk_dev_removals(d->path) != d->removals))
 		d->gone = 1;
 	if (d->gone)
 		return SAR_DEVICE_REMOVED;

@@ -26,8 +26,9 @@ struct sk_dev {
 	char path[SOFTSKF_PATH_MAX];
 	unsigned char challenge[16]; /* the last GenRandom, zero-padded: what DevAuth expects */
 	int have_challenge;
-	int authed; /* DevAuth succeeded on this connection */
-	int gone;   /* removal was seen: the handle stays dead even after re-insertion */
+	int authed;    /* DevAuth succeeded on this connection */
+	int gone;      /* removal was seen: the handle stays dead even after re-insertion */
+	long removals; /* the key's removal count when connected: a removal since kills the handle */
 };
 
 struct sk_app {
@@ -72,6 +73,8 @@ ULONG sk_app_get(HANDLE h, int change, struct sk_app **out);
 ULONG sk_con_get(HANDLE h, int change, struct sk_con **out);
 /* Whether the device directory path is present (device.json and no `removed` marker). */
 int sk_dev_present(const char *path);
+/* How many times the key at path was pulled out (its `removals` file, counted by the tool's remove). */
+long sk_dev_removals(const char *path);
 
 /* Writes the NUL-separated list names (ending with an extra NUL) to out: out NULL gives the size,
  * a too small *size SAR_BUFFER_TOO_SMALL with the size. */

@@ -69,6 +69,27 @@ static int cmd_marker(const char *dir, const char *name, const char *marker, int
 	return unlink(f) == 0 || !softskf_exists(f) ? 0 : 1;
 }
 
+/* Pulls device NAME out: the `removed` marker, and one more in its `removals` count, so the handles
+ * opened before stay dead after the key is plugged back in (as a real key's do). */
+static int cmd_remove(const char *dir, const char *name)
+{
+	char d[SOFTSKF_PATH_MAX], f[SOFTSKF_PATH_MAX], buf[32];
+	unsigned char *s;
+	size_t len = 0;
+	long n = 0;
+
+	if (device_dir(dir, name, d, sizeof(d)) != 0 || softskf_path(f, sizeof(f), d, "removals") != 0)
+		return 1;
+	if ((s = softskf_read_file(f, &len)) != NULL) {
+		n = strtol((char *)s, NULL, 10);
+		free(s);
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", n + 1);
+	if (softskf_write_file(f, buf, strlen(buf)) != 0)
+		return 1;
+	return cmd_marker(dir, name, "removed", 1);
+}
+
 static int cmd_remove_after(const char *dir, const char *name, const char *n)
 {
 	char d[SOFTSKF_PATH_MAX], f[SOFTSKF_PATH_MAX], buf[32];
@@ -166,7 +187,7 @@ int main(int argc, char **argv)
 	if (argc != 4)
 		return usage();
 	if (strcmp(argv[1], "remove") == 0)
-		return cmd_marker(argv[2], argv[3], "removed", 1);
+		return cmd_remove(argv[2], argv[3]);
 	if (strcmp(argv[1], "insert") == 0)
 		return cmd_marker(argv[2], argv[3], "removed", 0);
 	if (strcmp(argv[1], "show") == 0)

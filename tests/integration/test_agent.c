@@ -6,7 +6,8 @@
  *  - the software SKF key, 32- and 64-bit ULONG builds: init, wrong PIN (retries decrease) and lock,
  *    SM2 key pair, CSR verified in C with the SM2 ID, certificate write and read back, the enc-key
  *    import of a blob made by src/km (and ulong_mismatch for the other width), removal mid-write
- *    (410 key_removed), wipe.
+ *    (410 key_removed), pulled out and plugged back in while logged in (the certificates are listed
+ *    again, the old session answers 401 session_required), wipe.
  *  - bad requests: another Origin (403, no ACAO), Host evil.example (421), the PNA preflight, an
  *    operation without session (401), an oversized body (413).
  * No database. Exits 77 when SoftHSM2 or the software key is missing. */
@@ -676,6 +677,46 @@ static void wrong_pin(const char *id, int want)
 	json_decref(j);
 }
 
+/* Pulls key id out and plugs it back in while session sess is logged in (the agent keeps that login's
+ * handles). GET /v1/keys must list the key's certificates again (read through fresh handles, not the
+ * dead ones), and the old session must answer 401 session_required (or 410 key_removed first), so the
+ * page logs in again. With list_first, the key is listed (absent) while it is out. */
+static void replug(const char *id, const char *name, const char *sess, const char *ref, int list_first)
+{
+	char path[200];
+	json_t *j = NULL, *k;
+	long st;
+
+	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool remove %s/skf %s", BUILD_DIR, dir, name) == 0,
+	      "remove");
+	if (list_first) {
+		k = find_key(id, "serial", name);
+		CHECK(k == NULL, "pulled-out key not listed");
+		json_decref(k);
+	}
+	CHECK(run(NULL, "%s/src/softskf/certdesk-softskf-tool insert %s/skf %s", BUILD_DIR, dir, name) == 0,
+	      "insert");
+	snprintf(path, sizeof(path), "/v1/keys/%s/keypairs", id);
+	if (!list_first) { /* an operation first: the dead handles answer */
+		st = op("GET", path, sess, &j, NULL);
+		CHECK(st == 401 || st == 410, "old session after re-insertion: %ld", st);
+		json_decref(j);
+		j = NULL;
+	}
+	CHECK(certs_on_key(id, ref, "sign") == 1 && certs_on_key(id, ref, "enc") == 1,
+	      "re-inserted key (%s) lists its certificates again", list_first ? "listed while out" : "not");
+	k = find_key(id, "serial", name);
+	CHECK(k != NULL && json_integer_value(json_object_get(json_object_get(k, "pin"), "max_retries")) > 0,
+	      "re-inserted key has its PIN information");
+	json_decref(k);
+	st = op("GET", path, sess, &j, NULL);
+	CHECK(st == 401 &&
+		      strcmp(json_string_value(json_object_get(json_object_get(j, "error"), "code")) ?: "",
+			     "session_required") == 0,
+	      "old session ended: %ld", st);
+	json_decref(j);
+}
+
 /* The software SKF key of one ULONG width: production of an SM2 dual-certificate key, removal, wipe, lock. */
 static void test_skf(int bits, int index, const char *name)
 {
@@ -766,6 +807,15 @@ static void test_skf(int bits, int index, const char *name)
 	CHECK(s != NULL, "login after re-insertion");
 	snprintf(sess, sizeof(sess), "%s", s ? s : "");
 	CHECK(certs_on_key(id, ref, "sign") == 1, "what was written before the removal is still there");
+	/* pulled out and plugged back in while logged in: fresh handles, the old login ended */
+	replug(id, name, sess, ref, 0);
+	s = login(id, USER_PIN);
+	CHECK(s != NULL, "login after replug");
+	snprintf(sess, sizeof(sess), "%s", s ? s : "");
+	replug(id, name, sess, ref, 1);
+	s = login(id, USER_PIN);
+	CHECK(s != NULL, "login after the second replug");
+	snprintf(sess, sizeof(sess), "%s", s ? s : "");
 	/* wipe: wrong SO PIN refused; then blank */
 	snprintf(path, sizeof(path), "/v1/keys/%s/wipe", id);
 	CHECK(op("POST", path, sess, &j, "{\"so_pin\":\"00000000\"}") == 403, "skf wrong SO PIN");
