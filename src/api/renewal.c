@@ -18,6 +18,7 @@
 #include "core/idcard.h"
 #include "core/phone.h"
 #include "core/uscc.h"
+#include "docs/png_out.h"
 #include "pay/payments.h"
 #include "pki/pki.h"
 #include "util/strutil.h"
@@ -26,6 +27,7 @@
 #define CHALLENGES_PER_IP_MIN 30    /* challenges from one address per minute */
 #define CHALLENGES_PER_CERT_HOUR 30 /* challenges for one certificate per hour */
 #define MAX_PROFILES 8
+#define QR_SCALE 6 /* the order payment QR picture's scale (payments.c) */
 
 static const char CHALLENGE_MSG[] = "验证失败或已过期，请重新插入证书（CA锁）并输入密码后重试";
 
@@ -777,4 +779,34 @@ int api_renewal_payment_get(struct http_req *r)
 	http_reply_json(r, 200, payment_json(&rn.o, &pm, have));
 	renewal_free(&rn);
 	return 0;
+}
+
+/* GET /api/v1/renewals/{renewal_no}/payments/current/qr.png (token): the open attempt's QR code, the
+ * same picture as the order payment route's. The page fetches it with the token header (an <img>
+ * cannot send one) and shows it as an object URL; ?v=<out_trade_no> only tells attempts apart. */
+int api_renewal_payment_qr(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	struct payment_rec pm = {0};
+	struct renewal rn = {0};
+	unsigned char *png = NULL;
+	size_t len = 0;
+	int ok;
+
+	if (renewal_load(r, c, &rn) != 0) {
+		db_release(c);
+		renewal_free(&rn);
+		return 0;
+	}
+	ok = store_payment_latest(c, rn.o.id, &pm) == DB_OK && strcmp(pm.state, "open") == 0;
+	db_release(c);
+	renewal_free(&rn);
+	if (!ok || png_out_qr(pm.qr_code, QR_SCALE, &png, &len) != 0)
+		return http_reply_error(r, 404, "not_found", "没有待支付的付款二维码，请重新选择支付方式",
+					NULL);
+	http_add_header(r, "Cache-Control", "no-store");
+	ok = http_reply_bytes(r, 200, "image/png", png, len);
+	free(png);
+	return ok;
 }

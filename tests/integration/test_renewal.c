@@ -3,11 +3,12 @@
  * public routes: a one-time challenge bound to the certificate and its proof (forged, replayed and
  * expired proofs 401), unknown 404, revoked and outside the window 409; the renewal order (bad tax
  * number and ID number 422, a second create the same renewal, the price from the catalogue), paid
- * through the WeChat Pay simulator; issue (recertify: the same public keys, new serials, notAfter =
- * old notAfter + the years; a retry the same certificates; another key's signature key_changed), the
- * read-back (wrong 409, right: completed, the old certificates revoked superseded only then); rekey on
- * the P-256 certificate (the CSR also signed by the old key); a certificate from before certdesk
- * imported with `certdesk certs import` (a forged one refused, a second import a no-op) renews. */
+ * through the WeChat Pay simulator (its QR picture fetched with the token: a PNG, 401 without); issue
+ * (recertify: the same public keys, new serials, notAfter = old notAfter + the years; a retry the same
+ * certificates; another key's signature key_changed), the read-back (wrong 409, right: completed, the old
+ * certificates revoked superseded only then); rekey on the P-256 certificate (the CSR also signed by the
+ * old key); a certificate from before certdesk imported with `certdesk certs import` (a forged one
+ * refused, a second import a no-op) renews. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -287,6 +288,32 @@ static long prove(const char *der, EVP_PKEY *k, char tok[80], json_t **jout)
 	return st;
 }
 
+/* The open attempt's QR picture as the /renew page fetches it (the token in a header, ?v=<out_trade_no>):
+ * a PNG with the token, not cached; 401 token_invalid without it or with another. */
+static void qr_png(const char *no, const char *tok, const char *trade)
+{
+	char path[240], th[120];
+	const char *h[] = {NULL, NULL};
+	struct resp r;
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments/current/qr.png?v=%s", no, trade);
+	snprintf(th, sizeof(th), "X-Renewal-Token: %s", tok);
+	h[0] = th;
+	assert_int_equal(http_do(&S, "GET", path, NULL, 0, h, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(resp_header(&r, "Content-Type") ?: "(none)", "image/png");
+	assert_string_equal(resp_header(&r, "Cache-Control") ?: "(none)", "no-store");
+	assert_true(r.len > 8 && memcmp(r.body, "\x89PNG\r\n\x1a\n", 8) == 0);
+	resp_free(&r);
+	assert_int_equal(pub("GET", path, NULL, NULL, &j), 401);
+	assert_string_equal(str(json_object_get(j, "error"), "code"), "token_invalid");
+	json_decref(j);
+	assert_int_equal(pub("GET", path, NULL,
+			     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL),
+			 401);
+}
+
 /* Pays renewal no through the WeChat Pay simulator and waits until it is paid. */
 static void pay(const char *no, const char *tok)
 {
@@ -297,6 +324,7 @@ static void pay(const char *no, const char *tok)
 	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 200);
 	snprintf(trade, sizeof(trade), "%s", str(json_object_get(j, "attempt"), "out_trade_no"));
 	json_decref(j);
+	qr_png(no, tok, trade);
 	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", trade);
 	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s", no);

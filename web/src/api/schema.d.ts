@@ -1658,6 +1658,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/renewals/{renewal_no}/payments/current/qr.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The open attempt's QR code as a PNG (the order payment QR's picture)
+         * @description Authorised by the renewal token: an `<img>` cannot send the `X-Renewal-Token` header, so the
+         *     /renew page fetches the bytes and shows them as an object (blob) URL. `v` (the attempt's
+         *     `out_trade_no`) only tells attempts apart; the picture is always the latest open attempt's.
+         */
+        get: operations["getRenewalPaymentQr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/renewals/{renewal_no}/issue": {
         parameters: {
             query?: never;
@@ -8198,6 +8223,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Payment"];
+                };
+            };
+            401: components["responses"]["RenewalTokenInvalid"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getRenewalPaymentQr: {
+        parameters: {
+            query?: {
+                /** @description The attempt's out_trade_no (ignored by the server). */
+                v?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A QR code (ECC level M) of the provider's payment URL; not cached (Cache-Control no-store). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
                 };
             };
             401: components["responses"]["RenewalTokenInvalid"];
