@@ -206,9 +206,9 @@ static void test_key_id(void **state)
 	assert_false(agent_key_id_valid("p11 1"));
 }
 
-/* --- sessions, over a module that only counts logouts --- */
+/* --- sessions, over a module that only counts logouts (its key's login alive while alive) --- */
 
-static int logouts;
+static int logouts, alive;
 
 static void count_logout(struct token_module *m, const char *id)
 {
@@ -216,12 +216,24 @@ static void count_logout(struct token_module *m, const char *id)
 	logouts++;
 }
 
+static int is_logged_in(struct token_module *m, const char *id)
+{
+	(void)m, (void)id;
+	return alive;
+}
+
+static void no_keys(struct token_module *m, json_t *arr)
+{
+	(void)m, (void)arr;
+}
+
 static void free_module(struct token_module *m)
 {
 	free(m);
 }
 
-static const struct token_ops counting_ops = {.logout = count_logout, .unload = free_module};
+static const struct token_ops counting_ops = {
+	.list_keys = no_keys, .logout = count_logout, .logged_in = is_logged_in, .unload = free_module};
 
 /* Returns an agent without modules but the counting one ("skf0:"), sessions idle after idle_s. */
 static struct agent *session_agent(int idle_s, struct token_module **m)
@@ -238,6 +250,7 @@ static struct agent *session_agent(int idle_s, struct token_module **m)
 	(*m)->ok = 1;
 	agent_add_module(a, *m);
 	logouts = 0;
+	alive = 1;
 	return a;
 }
 
@@ -288,6 +301,32 @@ static void test_session_idle_expiry(void **state)
 	sleep(3);
 	assert_false(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
 	assert_int_equal(logouts, 1); /* an expired session logs its key out */
+	agent_free(a);
+}
+
+/* A key pulled out (its login dead in the backend): its sessions end at the next check or listing. */
+static void test_session_key_pulled(void **state)
+{
+	struct token_module *m;
+	struct agent *a = session_agent(600, &m);
+	char s1[33], s2[33];
+	json_t *keys;
+
+	(void)state;
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s1);
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s2);
+	assert_true(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
+	alive = 0;
+	assert_false(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
+	alive = 1; /* plugged back in: the old sessions stay ended */
+	assert_false(agent_session_check(a, s2, "skf0:KEY", "http://127.0.0.1:8080"));
+	/* a listing while it is out ends them too */
+	agent_session_new(a, m, "skf0:KEY", "http://127.0.0.1:8080", s1);
+	alive = 0;
+	keys = agent_keys_json(a);
+	json_decref(keys);
+	alive = 1;
+	assert_false(agent_session_check(a, s1, "skf0:KEY", "http://127.0.0.1:8080"));
 	agent_free(a);
 }
 
@@ -349,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_key_id),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_session_idle_expiry),
+		cmocka_unit_test(test_session_key_pulled),
 		cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
