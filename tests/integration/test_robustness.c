@@ -121,7 +121,10 @@ static void test_no_route_fails_with_500(void **state)
 						break;
 					fill(rt->pattern, params[p], path, sizeof(path));
 					long st = client_do(&who[w], rt->method, path, bodies[b], NULL);
-					if (st < 200 || st >= 500)
+					/* the readiness probe answers 503 by design while a part is missing (here
+					 * the signer: no CA runs in this test) */
+					int probe_down = strcmp(rt->pattern, "/readyz") == 0 && st == 503;
+					if (st < 200 || (st >= 500 && !probe_down))
 						fail_msg("%s %s (as %d) with %s: %ld", rt->method, path, w,
 							 bodies[b] ? bodies[b] : "(no body)", st);
 					checked++;
