@@ -81,6 +81,12 @@ static void f_logout(struct token_module *m, const char *id)
 	(void)m, (void)id;
 }
 
+static int f_logged_in(struct token_module *m, const char *id)
+{
+	(void)m;
+	return known(id) == TOK_OK; /* the fake key is never pulled out */
+}
+
 static int f_keypair_new(struct token_module *m, const char *id, const char *alg, char ref[TOK_REF_MAX],
 			 EVP_PKEY **pub, struct tok_result *res)
 {
@@ -265,8 +271,24 @@ static void f_unload(struct token_module *m)
 }
 
 static const struct token_ops fake_ops = {
-	f_list,     f_init,       f_login,    f_logout,   f_keypair_new, f_keypairs,    f_pubkey, f_sign,
-	f_cert_put, f_enc_import, f_data_put, f_data_get, f_data_del,    f_keypair_del, f_wipe,   f_unload};
+	.list_keys = f_list,
+	.init = f_init,
+	.login = f_login,
+	.logout = f_logout,
+	.logged_in = f_logged_in,
+	.keypair_new = f_keypair_new,
+	.keypairs = f_keypairs,
+	.pubkey = f_pubkey,
+	.sign = f_sign,
+	.cert_put = f_cert_put,
+	.enc_import = f_enc_import,
+	.data_put = f_data_put,
+	.data_get = f_data_get,
+	.data_del = f_data_del,
+	.keypair_del = f_keypair_del,
+	.wipe = f_wipe,
+	.unload = f_unload,
+};
 
 /* --- the driver --- */
 
