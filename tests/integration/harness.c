@@ -311,6 +311,35 @@ int harness_sim_alone_stop(struct srv *s)
 	return rc;
 }
 
+/* Set when a server stopped by harness_stop exited uncleanly (a leak report under ASan, a crash, a
+ * hang). cmocka 1.1.5 prints a failed group teardown but still exits 0, so a teardown that returns
+ * -1 for it would not fail the test: the test program's exit status is set here instead. */
+static int unclean_stop;
+extern void __lsan_do_leak_check(void) __attribute__((weak));
+
+static void fail_exit_on_unclean_stop(void)
+{
+	if (!unclean_stop)
+		return;
+	fprintf(stderr, "harness: a server did not exit cleanly (its report is above): the test fails\n");
+	if (__lsan_do_leak_check != NULL) /* the test program's own leak check, which _exit skips */
+		__lsan_do_leak_check();
+	_exit(1);
+}
+
+/* Records an unclean stop; returns rc. */
+static int stopped(int rc)
+{
+	static int registered;
+
+	if (rc != 0) {
+		unclean_stop = 1;
+		if (!registered && atexit(fail_exit_on_unclean_stop) == 0)
+			registered = 1;
+	}
+	return rc;
+}
+
 int harness_stop(struct srv *s)
 {
 	int status = 0;
@@ -321,14 +350,14 @@ int harness_stop(struct srv *s)
 	for (int i = 0; i < 400; i++) {
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			s->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			return stopped(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		}
 		usleep(50000);
 	}
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, &status, 0);
 	s->pid = 0;
-	return -1;
+	return stopped(-1);
 }
 
 int harness_start_ca(struct srv *s)
