@@ -559,6 +559,28 @@ export const getWrappedEncKey = (no: string, ulong: 32 | 64) =>
 export const makeProductionSeals = (no: string) =>
   post<Reply<'makeProductionSeals'>>(`${adminOrderPath(no)}/production/seals`)
 export const pinSlipURL = (no: string) => `${adminOrderPath(no)}/production/pin-slip.pdf`
+
+// --- a main key's seal pictures (电子签章印模, producer or reviewer): the boxes proposed on the
+// organisation's seal-form scan, the pictures cut out of them, staff's own PNG, the choice per seal.
+export type SealSlot = Schemas['SealSlot']
+export const getSealCrops = (no: string, allowSignature = false) =>
+  get<Reply<'getSealCrops'>>(
+    `${adminOrderPath(no)}/seal-crops${qs({ allow_signature: allowSignature ? 'true' : undefined })}`,
+  )
+export const extractSealCrops = (no: string, body: Body<'extractSealCrops'>) =>
+  post<Reply<'extractSealCrops'>>(`${adminOrderPath(no)}/seal-crops/extract`, body)
+// A clean PNG staff made: the same checks, nothing written.
+export function checkSealPng(no: string, slot: SealSlot, file: File, widthMm?: number, allowSignature = false) {
+  const fd = new FormData()
+  fd.set('file', file, file.name)
+  fd.set('slot', slot)
+  if (widthMm) fd.set('width_mm', String(widthMm))
+  if (allowSignature) fd.set('allow_signature', 'true')
+  return postForm<Reply<'checkSealPng'>>(`${adminOrderPath(no)}/seal-crops/check-png`, fd)
+}
+export const getSealPictures = (no: string) => get<Reply<'getSealPictures'>>(`${adminOrderPath(no)}/seal-pictures`)
+export const putSealPicture = (no: string, seal: 'org' | 'legal', body: Body<'putSealPicture'>) =>
+  put<Reply<'putSealPicture'>>(`${adminOrderPath(no)}/seal-pictures/${seal}`, body)
 export const downloadPinSlip = (no: string) => download(pinSlipURL(no), `${no}-pin.pdf`)
 
 // --- online renewal (在线更新, /renew): public routes, the USB key is the credential ------------
