@@ -112,7 +112,9 @@ int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const ch
 		return -1;
 	snprintf(code, sizeof(code), "%06u", randombytes_uniform(1000000));
 	code_hash(mobile, purpose, code, hash);
-	snprintf(key, sizeof(key), "sms-code:%s:%08x%08x", mobile, randombytes_random(),
+	char masked[MOBILE_LEN + 1];
+	phone_mask(mobile, masked); /* the outbox holds no whole mobile in the clear (personal data at rest) */
+	snprintf(key, sizeof(key), "sms-code:%s:%08x%08x", masked, randombytes_random(),
 		 randombytes_random());
 	json_t *j = json_pack("{s:s, s:s, s:i}", "code", code, "purpose", purpose, "minutes", SMS_TTL_S / 60);
 	params = json_dumps(j, JSON_COMPACT);

@@ -130,6 +130,24 @@ static int reseal_col(struct db *db, const struct pii_col *pc, int *changed, int
 	return rc;
 }
 
+/* SQLite keeps the old bytes of a rewritten row in free pages and in the WAL: VACUUM rewrites the
+ * file without them and the checkpoint empties the WAL, so that a copy of the file holds no clear
+ * value. Best effort (another process may hold the database); PostgreSQL's dump holds live rows only. */
+static void scrub(struct db *db)
+{
+	struct db_conn *c;
+	struct db_rows *r = NULL;
+
+	if (strcmp(db_backend_name(db), "sqlite") != 0 || (c = db_acquire(db)) == NULL)
+		return;
+	if (db_exec(c, "VACUUM", DB_NOARGS, NULL) == DB_OK &&
+	    db_query(c, "PRAGMA wal_checkpoint(TRUNCATE)", DB_NOARGS, &r) == DB_OK)
+		while (db_rows_next(r) == 1)
+			;
+	db_rows_free(r);
+	db_release(c);
+}
+
 int pii_store_reseal(struct db *db, int *changed, int *failed)
 {
 	int rc = DB_OK;
@@ -140,6 +158,8 @@ int pii_store_reseal(struct db *db, int *changed, int *failed)
 		return DB_ERROR;
 	for (size_t i = 0; i < NCOLS && rc == DB_OK; i++)
 		rc = reseal_col(db, &cols[i], changed, failed);
+	if (rc == DB_OK && *changed > 0)
+		scrub(db);
 	return rc;
 }
 
