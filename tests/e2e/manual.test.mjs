@@ -3,16 +3,15 @@
 // 'manual: screenshots' drives the real pages the manual shows (register, login, forgotten
 // password, the handler's mobile, a new order, the order page, the payment QR code, mailing the
 // paper, the renewal's notice and its check without the certificate helper) and writes their
-// pictures to docs/manual/img/ (1200 px wide, reduced to a 256-colour palette with ImageMagick
-// when `convert` is there), so the manual's pictures are always those of the current pages;
-// commit them with the page change. The build (web/build/manual.ts) and src/help/manual.test.ts
+// pictures (1200 px wide, reduced to a 256-colour palette with ImageMagick when `convert` is there)
+// into the run's artifacts, and with MANUAL_UPDATE_IMAGES=1 into docs/manual/img/ (the manual's own
+// pictures: refresh and commit them with a page change; a test run leaves the tree clean otherwise). The build (web/build/manual.ts) and src/help/manual.test.ts
 // check that each picture's page still has the route and title the manual names.
 // 'manual: /help' opens the manual from the header and the login page, checks its chapters, the
 // pictures (loaded), the search (marks, no result) and a link to a section.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -27,9 +26,8 @@ import {
 } from './helpers.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const IMG_DIR = process.env.MANUAL_IMG_DIR || path.resolve(HERE, '..', '..', 'docs', 'manual', 'img')
+const DOCS_IMG_DIR = path.resolve(HERE, '..', '..', 'docs', 'manual', 'img')
 const WIDTH = 1200
-const DEFAULT_AGENT_PORT = 21088 // web/src/agent.ts
 const PASSWORD = 'Abcd-1234'
 const ORG = {
   uscc: uscc('91360600MA35M0181'),
@@ -67,7 +65,7 @@ const hasConvert = (() => {
 })()
 
 // The page as the user sees it (the viewport, 1200 px wide), `top` scrolled to the top of the
-// picture when given, into docs/manual/img/<name>.png.
+// picture when given, into the pictures directory (see the top).
 async function shot(t, name, { top = null, height = 860 } = {}) {
   const { page } = t
   await page.setViewportSize({ width: WIDTH, height })
@@ -77,24 +75,15 @@ async function shot(t, name, { top = null, height = 860 } = {}) {
   }
   await page.evaluate(() => document.activeElement && document.activeElement.blur && document.activeElement.blur())
   await new Promise((r) => setTimeout(r, 300))
-  fs.mkdirSync(IMG_DIR, { recursive: true })
-  const file = path.join(IMG_DIR, `${name}.png`)
+  const dir =
+    process.env.MANUAL_IMG_DIR ||
+    (process.env.MANUAL_UPDATE_IMAGES === '1' ? DOCS_IMG_DIR : path.join(t.artifacts, 'manual-img'))
+  fs.mkdirSync(dir, { recursive: true })
+  const file = path.join(dir, `${name}.png`)
   await page.screenshot({ path: file, animations: 'disabled', caret: 'hide' })
   if (hasConvert) execFileSync('convert', [file, '-strip', '-colors', '256', `PNG8:${file}`])
-  fs.copyFileSync(file, path.join(t.artifacts, `manual-${name}.png`))
   const size = fs.statSync(file).size
   assert.ok(size < 400 * 1024, `${name}.png is ${size} bytes`)
-}
-
-// Whether something accepts connections on 127.0.0.1:port.
-function listening(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port }, () => {
-      sock.destroy()
-      resolve(true)
-    })
-    sock.on('error', () => resolve(false))
-  })
 }
 
 function db(t, sql) {
@@ -193,14 +182,12 @@ export default [
       await page.locator('[data-test=courier-form]').waitFor()
       await shot(t, 'paper-mail', { top: paper })
 
-      // 证书在线更新 (no login): the notice, then the environment check without the certificate helper
-      // (on its default port unless an agent, e.g. the demo's, listens there: then on one nothing uses)
+      // 证书在线更新 (no login): the notice, then the environment check without the certificate helper:
+      // on a port nothing uses (the harness runs an agent, and earlier tests leave its port stored)
       await freshStart(t)
       await page.goto(t.url('/renew'), { waitUntil: 'domcontentloaded' })
-      if (await listening(DEFAULT_AGENT_PORT)) {
-        await page.evaluate(() => localStorage.setItem('certdesk.agentPort', '1'))
-        await page.reload({ waitUntil: 'domcontentloaded' })
-      }
+      await page.evaluate(() => localStorage.setItem('certdesk.agentPort', '1'))
+      await page.reload({ waitUntil: 'domcontentloaded' })
       await page.locator('[data-test=renew-notice]').waitFor()
       await shot(t, 'renew-notice')
       await page.locator('[data-test=renew-notice-ok]').click()
