@@ -28,6 +28,9 @@
 #   BENCH_BURST           organisations in the burst (default 1000); BENCH_BURST_CLIENTS (16)
 #   BENCH_IDLE            idle connections (default 1000)
 #   BENCH_LOGIN_SECONDS   (default 10)
+#   BENCH_PG_CONNINFO     a PostgreSQL server (e.g. "host=127.0.0.1 port=5433 user=postgres dbname=postgres"):
+#                         the order row is also measured on a second certdeskd on a fresh database
+#                         there (created and dropped by the script); unset: SQLite only
 #   BENCH_NOTE            a line printed under the table (e.g. "busy machine: 7 other builds")
 #   BENCH_DOC             the Markdown file the table goes to (default docs/performance.md; "" none)
 #   BENCH_WAIT_IDLE       wait up to this many seconds for the CPUs to be idle first (default 0)
@@ -89,6 +92,7 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		stop_pid "$pid"
 	done
+	[[ -n ${pg_db:-} ]] && psql "$BENCH_PG_CONNINFO" -qc "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1
 	rm -rf "$tmp"
 	exit "$rc"
 }
@@ -350,6 +354,39 @@ if has_row order; then
 	wrk_run order-nginx "$nginx_pid" "$ngx$order_path" "$connections" "$tmp/report.lua"
 	add_row order "$(jq -sc '{certdeskd: .[0], reference: .[1], ratio: (.[0].requests_per_s / .[1].requests_per_s)}' "$tmp/res-order-certdeskd.json" "$tmp/res-order-nginx.json")"
 fi
+if has_row order && [[ -n ${BENCH_PG_CONNINFO:-} ]]; then
+	# the same row on PostgreSQL: a second certdeskd on a fresh database, its own organisation
+	command -v psql >/dev/null || die "'psql' not found (BENCH_PG_CONNINFO)"
+	pg_db=certdesk_bench_$$
+	psql "$BENCH_PG_CONNINFO" -qc "CREATE DATABASE $pg_db" >/dev/null || die "cannot create database $pg_db"
+	pg_port=$(candidate_port)
+	mkdir -p "$tmp/pg/files"
+	(
+		export CERTDESK_DATABASE_BACKEND=postgres CERTDESK_DATABASE_POSTGRES_CONNINFO="$BENCH_PG_CONNINFO dbname=$pg_db" \
+			CERTDESK_SERVER_PORT=$pg_port CERTDESK_SERVER_PUBLIC_URL=http://127.0.0.1:$pg_port \
+			CERTDESK_FILES_DATA_DIR=$tmp/pg/files CERTDESK_LOG_ACCESS_LOG=$tmp/pg/access.log \
+			CERTDESK_SIGNER_KEYS_DIR=$tmp/pg/ca-keys CERTDESK_KM_KEK_FILE=$tmp/pg/km.kek
+		"$tmp/bin/certdesk" init --demo >"$tmp/pg/init.log" 2>&1 || exit 1
+		exec "$tmp/bin/certdeskd" >"$tmp/pg/stdout" 2>"$tmp/pg/stderr" </dev/null
+	) &
+	pg_pid=$!
+	pids=("$pg_pid" "${pids[@]}")
+	for ((i = 0; i < 300; i++)); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$pg_port/healthz" 2>/dev/null && break
+		kill -0 "$pg_pid" 2>/dev/null || die "certdeskd on PostgreSQL exited: $(cat "$tmp/pg/init.log" "$tmp/pg/stderr" 2>/dev/null)"
+		sleep 0.1
+	done
+	node "$here/all-load.mjs" setup "http://127.0.0.1:$pg_port" "$tmp/pg" 1 || die "setup on PostgreSQL failed"
+	pg_path=/api/v1/orders/$(cat "$tmp/pg/order_no")
+	get_200 "http://127.0.0.1:$pg_port$pg_path" "$tmp/pg/order.json" "$(cat "$tmp/pg/org_cookie")"
+	wrk_run order-postgres "$pg_pid" "http://127.0.0.1:$pg_port$pg_path" "$connections" "$tmp/report.lua" \
+		"Cookie: $(cat "$tmp/pg/org_cookie")"
+	# the reference is nginx's run on the SQLite instance's bytes (within a few bytes of these)
+	add_row order_pg "$(jq -sc '{certdeskd: .[0], reference: .[1], ratio: (.[0].requests_per_s / .[1].requests_per_s)}' \
+		"$tmp/res-order-postgres.json" "$tmp/res-order-nginx.json")"
+	stop_pid "$pg_pid"
+	pids=("${pids[@]:1}")
+fi
 if has_row queue; then
 	wrk_run queue-certdeskd "$server_pid" "$base$queue_path" "$connections" "$tmp/report.lua" "Cookie: $staff_cookie"
 	wrk_run queue-nginx "$nginx_pid" "$ngx$queue_path" "$connections" "$tmp/report.lua"
@@ -442,6 +479,7 @@ table=$(jq -r '
   "| what | certdesk | reference (same run) | ratio | target | met |",
   "|---|---|---|---|---|---|",
   (if $r.order then "| order-detail GET (SQLite, \(f($r.order.certdeskd.bytes_per_response; 0)) B/resp) | \(f($r.order.certdeskd.requests_per_s; 0)) req/s, p99 \(f($r.order.certdeskd.latency_p99_ms; 1)) ms, \(f($r.order.certdeskd.server_cpu_us_per_request; 1)) µs CPU/req | nginx \(f($r.order.reference.requests_per_s; 0)) req/s, \(f($r.order.reference.server_cpu_us_per_request; 1)) µs CPU/req | \(f($r.order.ratio; 2)) | ≥ 1.0 | \(ok($r.order.ratio >= 1.0)) |" else empty end),
+  (if $r.order_pg then "| order-detail GET (PostgreSQL, \(f($r.order_pg.certdeskd.bytes_per_response; 0)) B/resp) | \(f($r.order_pg.certdeskd.requests_per_s; 0)) req/s, p99 \(f($r.order_pg.certdeskd.latency_p99_ms; 1)) ms, \(f($r.order_pg.certdeskd.server_cpu_us_per_request; 1)) µs certdeskd CPU/req (PostgreSQL itself not counted) | nginx \(f($r.order_pg.reference.requests_per_s; 0)) req/s (the run above) | \(f($r.order_pg.ratio; 2)) | ≥ 0.7 | \(ok($r.order_pg.ratio >= 0.7)) |" else empty end),
   (if $r.queue then "| staff queue page, 50 orders (\(f($r.queue.certdeskd.bytes_per_response; 0)) B/resp) | \(f($r.queue.certdeskd.requests_per_s; 0)) req/s, p99 \(f($r.queue.certdeskd.latency_p99_ms; 1)) ms, \(f($r.queue.certdeskd.server_cpu_us_per_request; 1)) µs CPU/req | nginx \(f($r.queue.reference.requests_per_s; 0)) req/s | \(f($r.queue.ratio; 2)) | ≥ 0.7 | \(ok($r.queue.ratio >= 0.7)) |" else empty end),
   (if $r.upload then "| \(f($r.upload.jpeg_bytes / 1e6; 2)) MB JPEG upload, decoded and stored (fsync) | \(f($r.upload.certdeskd.requests_per_s; 1)) uploads/s, p99 \(f($r.upload.certdeskd.latency_p99_ms; 0)) ms, \(f($r.upload.certdeskd.server_cpu_us_per_request / 1000; 1)) ms CPU each | nginx WebDAV PUT to disk \(f($r.upload.reference.requests_per_s; 1))/s | \(f($r.upload.ratio; 2)) | ≥ 0.5 | \(ok($r.upload.ratio >= 0.5)) |" else empty end),
   (if $r.forms then "| the three PDF forms, warm | \(f($r.forms.certdeskd.requests_per_s; 1)) forms/s (\(.machine.nproc) clients); each alone: application \($r.forms.each_ms.application) ms, authorisation \($r.forms.each_ms.authorisation) ms, seal \($r.forms.each_ms.seal) ms | — | — | ≥ 60/s, ≤ 30 ms each | \(ok($r.forms.certdeskd.requests_per_s >= 60 and ([$r.forms.each_ms[]] | max) <= 30)) |" else empty end),
