@@ -10,6 +10,8 @@ apt_pkgs=(
   # server and store
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   libssl-dev libcurl4-openssl-dev libinih-dev libsodium-dev
+  # seccomp allow-lists of certdeskd, certdesk-signer and certdesk-decode (issue 16)
+  libseccomp-dev
   # CA signer: pkcs11.h (PKCS#11 modules are dlopen'ed)
   libp11-kit-dev
   # documents and images (captcha, forms, uploads)

@@ -1,6 +1,7 @@
 /* Changing the handler's mobile when the old one is unreachable: the organisation uploads a
  * stamped authorisation letter, an admin looks at it and approves or rejects. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -8,6 +9,7 @@
 #include "config/config.h"
 #include "core/phone.h"
 #include "docs/image.h"
+#include "sandbox/decode_client.h"
 #include "store/filestore.h"
 #include "util/strnum.h"
 
@@ -17,8 +19,10 @@ int api_mobile_req_create(struct http_req *r)
 	struct actor a = api_actor(r);
 	struct mobile_req m = {.org_id = api_session(r)->rec.subject_id};
 	struct http_upload u;
-	struct image_info info;
-	const char *name, *mobile, *code, *msg;
+	struct decode_facts *facts = calloc(1, sizeof(*facts));
+	struct image_info info = {0};
+	enum decode_status st;
+	const char *name, *mobile;
 	struct db_conn *c;
 	int64_t id = 0;
 	struct form f;
@@ -34,8 +38,16 @@ int api_mobile_req_create(struct http_req *r)
 	if (mobile != NULL && phone_mobile_normalise(mobile, m.new_mobile) != 0)
 		form_error(&f, 422, "new_mobile", "mobile_invalid",
 			   "请输入正确的 11 位手机号码（不支持座机号码）");
-	if (image_inspect(u.data, u.len, &info, &code, &msg) != 0)
-		form_error(&f, strcmp(code, "file_too_large") == 0 ? 413 : 415, "file", code, msg);
+	/* decoded by certdesk-decode (the sandboxed helper), never in certdeskd */
+	st = facts != NULL ? decode_inspect(u.data, u.len, 0, facts) : DECODE_FAILED;
+	if (facts == NULL)
+		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	else if (st != DECODE_OK)
+		form_error(&f, st == DECODE_FAILED ? 422 : strcmp(facts->code, "file_too_large") == 0 ? 413 : 415,
+			   "file", facts->code, facts->message);
+	else
+		info = facts->info;
+	free(facts);
 	if (!form_failed(&f)) {
 		snprintf(m.new_handler_name, sizeof(m.new_handler_name), "%s", name);
 		snprintf(m.letter_media_type, sizeof(m.letter_media_type), "%s", info.media_type);

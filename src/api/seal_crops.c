@@ -16,6 +16,7 @@
 #include "api/form.h"
 #include "config/config.h"
 #include "docs/image.h"
+#include "sandbox/decode_client.h"
 #include "seal/extract.h"
 #include "store/filestore.h"
 
@@ -94,14 +95,18 @@ static int scan_read(struct http_req *r, struct scan *s)
 static int scan_open(struct http_req *r, struct scan *s, struct seal_rgb *img, struct seal_page *page,
 		     struct seal_box boxes[SEAL_NSLOTS])
 {
-	struct image_info info = {0};
-	const char *code = NULL, *msg = NULL;
+	struct decode_facts *f = calloc(1, sizeof(*f));
 	char prefix[80];
 
-	if (image_inspect(s->data, s->len, &info, &code, &msg) != 0)
-		return http_reply_error(r, 422, code, msg, NULL), -1;
-	if (seal_rgb_decode(s->data, s->len, img) != 0)
-		return http_reply_error(r, 422, "file_type", "签章采集表扫描件无法解码", NULL), -1;
+	/* decoded by certdesk-decode (the sandboxed helper); certdeskd only sees RGB pixels */
+	if (f == NULL)
+		return api_internal(r, "out of memory"), -1;
+	if (decode_rgb(s->data, s->len, img, f) != DECODE_OK) {
+		http_reply_error(r, 422, f->code, f->message, NULL);
+		free(f);
+		return -1;
+	}
+	free(f);
 	/* This order's seal form, whatever version of its data it was printed for. */
 	snprintf(prefix, sizeof(prefix), "certdesk:form:seal:%s:", s->o.order_no);
 	if (seal_locate(img, prefix, page, boxes) != 0) {

@@ -18,6 +18,7 @@
 #include "api/form.h"
 #include "config/config.h"
 #include "docs/image.h"
+#include "sandbox/decode_client.h"
 #include "seal/extract.h"
 #include "store/filestore.h"
 #include "util/strutil.h"
@@ -226,8 +227,7 @@ static int choice_read(struct http_req *r, struct choice *ch)
 static int cut_out(struct http_req *r, struct form *f, json_t *body, struct choice *ch,
 		   struct seal_result *res)
 {
-	struct image_info info = {0};
-	const char *code = NULL, *msg = NULL;
+	struct decode_facts *facts = calloc(1, sizeof(*facts));
 	json_t *box = json_object_get(body, "box");
 	struct seal_rgb img = {0};
 	struct seal_page page;
@@ -235,10 +235,15 @@ static int cut_out(struct http_req *r, struct form *f, json_t *body, struct choi
 	char prefix[80];
 	int rc;
 
-	if (image_inspect(ch->data, ch->len, &info, &code, &msg) != 0)
-		return http_reply_error(r, 422, code, msg, NULL), -1;
-	if (seal_rgb_decode(ch->data, ch->len, &img) != 0)
-		return http_reply_error(r, 422, "file_type", "签章采集表扫描件无法解码", NULL), -1;
+	/* decoded by certdesk-decode (the sandboxed helper); certdeskd only sees RGB pixels */
+	if (facts == NULL)
+		return api_internal(r, "out of memory"), -1;
+	if (decode_rgb(ch->data, ch->len, &img, facts) != DECODE_OK) {
+		http_reply_error(r, 422, facts->code, facts->message, NULL);
+		free(facts);
+		return -1;
+	}
+	free(facts);
 	number(f, box, "w", 8, img.w, &ch->w);
 	number(f, box, "h", 8, img.h, &ch->h);
 	number(f, box, "x", -ch->w / 2, img.w - ch->w / 2, &ch->x);

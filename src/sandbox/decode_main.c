@@ -6,6 +6,7 @@
  * memory, exit; anything else kills it) before it reads a byte of the upload. See decode_proto.h. */
 #include <errno.h>
 #include <grp.h>
+#include <iconv.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -182,6 +183,20 @@ static int drop_root(const struct opts *o)
 	return 0;
 }
 
+/* zbar converts a QR code's bytes to UTF-8 with iconv, which loads glibc's conversion modules from
+ * disk on first use: they are loaded here, before the filter forbids open, and kept loaded (the
+ * descriptors stay open) for the encodings a QR code may declare. */
+static void preload_iconv(void)
+{
+	static const char *const from[] = {"ISO8859-1", "SJIS", "BIG5", "GB18030", "CP437", "ISO8859-2", "ISO8859-3",
+					   "ISO8859-4", "ISO8859-5", "ISO8859-6", "ISO8859-7", "ISO8859-8",
+					   "ISO8859-9", "ISO8859-10", "ISO8859-11", "ISO8859-13", "ISO8859-14",
+					   "ISO8859-15", "ISO8859-16", "UTF-16BE", "ASCII"};
+
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+		(void)iconv_open("UTF-8", from[i]); /* never closed: the module stays loaded */
+}
+
 /* Limits that hold even if the filter were off: no core file, bounded CPU, no files written. */
 static void limit(const struct opts *o)
 {
@@ -226,6 +241,7 @@ int main(int argc, char **argv)
 	limit(&o);
 	if (drop_root(&o) != 0)
 		return 1;
+	preload_iconv();
 	json_object_seed(0); /* jansson seeds its hashes from /dev/urandom: before the filter forbids open */
 	if (o.seccomp && seccomp_install(SECCOMP_DECODER, err, sizeof(err)) < 0) {
 		fprintf(stderr, "certdesk-decode: %s\n", err);

@@ -23,6 +23,7 @@
 #include "pki/signer_client.h"
 #include "signer/signer.h"
 #include "util/fsutil.h"
+#include "util/seccomp.h"
 
 #define MAX_ACTIVE 64 /* connections served at once; more are closed at once (the client sees -1) */
 
@@ -120,6 +121,22 @@ static int drop_privileges(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Installs the signer's seccomp allow-list ([security] seccomp): threads, files, its socket; no fork
+ * or exec. Returns 0, or -1 with a message. */
+static int confine(const struct config *cfg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!cfg->security_seccomp) {
+		fprintf(stderr, "certdesk-signer: WARNING: [security] seccomp = off\n");
+		return 0;
+	}
+	rc = seccomp_install(SECCOMP_SIGNER, err, errlen);
+	if (rc == 1)
+		fprintf(stderr, "certdesk-signer: WARNING: this kernel has no seccomp\n");
+	return rc < 0 ? -1 : 0;
 }
 
 static void *worker(void *arg)
@@ -230,7 +247,7 @@ int main(int argc, char **argv)
 	}
 	load_keys(cfg.signer_keys_dir, 1);
 	if ((lfd = open_socket(cfg.signer_socket, err, sizeof(err))) < 0 ||
-	    drop_privileges(&cfg, err, sizeof(err)) != 0) {
+	    drop_privileges(&cfg, err, sizeof(err)) != 0 || confine(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "certdesk-signer: %s\n", err);
 		goto out;
 	}
