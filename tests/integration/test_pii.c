@@ -328,10 +328,42 @@ static void test_wrong_or_missing_key_refused(void **state)
 	assert_views();
 }
 
+/* Returns the order's form field as staff username sees it on the order detail (static buffer). */
+static const char *staff_sees(const char *username, const char *field)
+{
+	static char out[128];
+	struct client s;
+	char path[128];
+	json_t *j = NULL;
+
+	client_init(&s, &S, username);
+	assert_int_equal(client_staff_login(&s, username), 0);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", order_no);
+	assert_int_equal(client_do(&s, "GET", path, NULL, &j), 200);
+	snprintf(out, sizeof(out), "%s", json_string_value(json_object_get(json_object_get(j, "form"), field)));
+	json_decref(j);
+	return out;
+}
+
+static void test_staff_roles(void **state)
+{
+	(void)state;
+	/* those who check identities see them whole */
+	assert_string_equal(staff_sees("reviewer", "legal_id_number"), LEGAL_ID);
+	assert_string_equal(staff_sees("paper", "handler_mobile"), MOBILE);
+	assert_string_equal(staff_sees("admin", "handler_id_number"), HANDLER_ID);
+	/* the others masks; the shipper the recipient's mobile for the waybill */
+	assert_string_equal(staff_sees("finance", "legal_id_number"), "3604**********0071");
+	assert_string_equal(staff_sees("producer", "handler_mobile"), "139****5678");
+	assert_string_equal(staff_sees("shipper", "legal_mobile"), "139****9000");
+	assert_string_equal(staff_sees("shipper", "recipient_mobile"), RECIPIENT_MOBILE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sealed_at_rest),
+		cmocka_unit_test(test_staff_roles),
 		cmocka_unit_test(test_clear_database_migrated),
 		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_wrong_or_missing_key_refused),
