@@ -52,10 +52,10 @@ int api_on_order(struct http_req *r, int own,
 	return 0;
 }
 
-/* Gathers the facts the state machine's guards need. */
-void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_facts *f)
+/* Gathers the facts the state machine's guards need, from o's form already parsed. */
+static void order_facts(struct db_conn *c, const struct order_rec *o, json_t *form, struct order_facts *f)
 {
-	json_t *form = json_loads(o->form, 0, NULL), *missing = order_form_missing(form, o->key_type);
+	json_t *missing = order_form_missing(form, o->key_type);
 	struct org_rec org = {0};
 
 	memset(f, 0, sizeof(*f));
@@ -67,6 +67,13 @@ void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_
 		store_documents_complete(c, o->id, k.documents, &f->documents_complete);
 	f->verified = api_order_verified(c, o, form);
 	json_decref(missing);
+}
+
+void api_order_facts(struct db_conn *c, const struct order_rec *o, struct order_facts *f)
+{
+	json_t *form = json_loads(o->form, 0, NULL);
+
+	order_facts(c, o, form, f);
 	json_decref(form);
 }
 
@@ -81,7 +88,7 @@ json_t *api_order_json(struct db_conn *c, const struct order_rec *o)
 	memset(&k, 0, sizeof(k));
 	store_key_type_get(c, o->project_id, o->key_type, &k);
 	store_order_history(c, o->id, &history);
-	api_order_facts(c, o, &facts);
+	order_facts(c, o, form, &facts); /* the form parsed once for the page and its facts */
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:s, s:s}",
 		      "order_no", o->order_no, "project_code", o->project_code, "project_name",
 		      o->project_name, "key_type", o->key_type, "key_type_label", k.name, "price_fen",
