@@ -173,7 +173,9 @@ static int take(int fd, struct buf *b)
 	for (;;) {
 		if (b->len == b->cap) {
 			size_t cap = b->cap == 0 ? 65536 : b->cap * 2;
-			unsigned char *p = cap > b->max + 1 ? NULL : realloc(b->p, cap);
+			if (cap > b->max + 1)
+				cap = b->max + 1; /* one byte more than allowed: a longer reply is refused */
+			unsigned char *p = b->len >= b->max + 1 ? NULL : realloc(b->p, cap);
 			if (p == NULL)
 				return -1;
 			b->p = p, b->cap = cap;
