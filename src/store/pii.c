@@ -33,6 +33,9 @@ static char key_path[4096];
 
 const char *const pii_form_fields[] = {"legal_id_number", "legal_mobile", "handler_id_number",
 				       "handler_mobile", "recipient_mobile", NULL};
+/* A renewal's invoice data (api/renewal.c), inside the form's "invoice" object: a person's ID number
+ * and the phone of either kind. */
+static const char *const invoice_fields[] = {"id_number", "phone", NULL};
 
 /* Reads exactly PII_KEY_LEN bytes of a 0600 file into master. */
 static int read_key_file(const char *path, unsigned char master[PII_KEY_LEN], char *why, size_t whylen)
@@ -380,22 +383,31 @@ void pii_mask_mobile(const char *in, char *out, size_t outlen)
 	mask(in, 3, 4, out, outlen);
 }
 
-/* Applies f to every personal string field of form; returns -1 when f fails for one. */
-static int form_each(json_t *form, int (*f)(const char *in, char *out, size_t outlen))
+/* Applies f to the string fields of obj named in fields; returns -1 when f fails for one (that
+ * field is then removed). */
+static int fields_each(json_t *obj, const char *const *fields, int (*f)(const char *in, char *out, size_t outlen))
 {
 	char out[PII_SEALED_MAX];
 
-	for (int i = 0; pii_form_fields[i] != NULL; i++) {
-		const char *v = json_string_value(json_object_get(form, pii_form_fields[i]));
+	for (int i = 0; fields[i] != NULL; i++) {
+		const char *v = json_string_value(json_object_get(obj, fields[i]));
 		if (v == NULL)
 			continue;
 		if (f(v, out, sizeof(out)) != 0) {
-			json_object_del(form, pii_form_fields[i]);
+			json_object_del(obj, fields[i]);
 			return -1;
 		}
-		json_object_set_new(form, pii_form_fields[i], json_string(out));
+		json_object_set_new(obj, fields[i], json_string(out));
 	}
 	return 0;
+}
+
+/* Applies f to every personal string field of form, the renewal's invoice data included. */
+static int form_each(json_t *form, int (*f)(const char *in, char *out, size_t outlen))
+{
+	int rc = fields_each(form, pii_form_fields, f);
+
+	return fields_each(json_object_get(form, "invoice"), invoice_fields, f) != 0 ? -1 : rc;
 }
 
 /* pii_seal without sealing twice. */
@@ -450,9 +462,8 @@ char *pii_form_open(const char *form)
 
 	if (j == NULL)
 		return form != NULL ? strdup(form) : NULL;
-	for (int i = 0; pii_form_fields[i] != NULL; i++) /* a field that fails is dropped, the rest go on */
-		while (form_each(j, open_field) != 0)
-			;
+	while (form_each(j, open_field) != 0) /* a field that fails is dropped, the rest go on */
+		;
 	out = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return out;
@@ -468,22 +479,34 @@ int pii_form_current(const char *form)
 		if (v != NULL && v[0] != '\0' && !pii_is_current(v))
 			ok = 0;
 	}
+	for (int i = 0; j != NULL && invoice_fields[i] != NULL; i++) {
+		const char *v = json_string_value(json_object_get(json_object_get(j, "invoice"), invoice_fields[i]));
+		if (v != NULL && v[0] != '\0' && !pii_is_current(v))
+			ok = 0;
+	}
 	json_decref(j);
 	return ok;
 }
 
-void pii_form_mask(json_t *form)
+/* Replaces the fields of obj named in fields by their masks: an ID number's or a mobile's. */
+static void fields_mask(json_t *obj, const char *const *fields)
 {
 	char out[PII_SEALED_MAX];
 
-	for (int i = 0; pii_form_fields[i] != NULL; i++) {
-		const char *v = json_string_value(json_object_get(form, pii_form_fields[i]));
+	for (int i = 0; fields[i] != NULL; i++) {
+		const char *v = json_string_value(json_object_get(obj, fields[i]));
 		if (v == NULL)
 			continue;
-		if (strstr(pii_form_fields[i], "mobile") != NULL)
-			pii_mask_mobile(v, out, sizeof(out));
-		else
+		if (strstr(fields[i], "id_number") != NULL)
 			pii_mask_id(v, out, sizeof(out));
-		json_object_set_new(form, pii_form_fields[i], json_string(out));
+		else
+			pii_mask_mobile(v, out, sizeof(out));
+		json_object_set_new(obj, fields[i], json_string(out));
 	}
+}
+
+void pii_form_mask(json_t *form)
+{
+	fields_mask(form, pii_form_fields);
+	fields_mask(json_object_get(form, "invoice"), invoice_fields);
 }

@@ -63,7 +63,7 @@ void pii_mask_id(const char *in, char *out, size_t outlen);
 void pii_mask_mobile(const char *in, char *out, size_t outlen);
 
 /* The order form's personal fields (legal_id_number, legal_mobile, handler_id_number,
- * handler_mobile, recipient_mobile). */
+ * handler_mobile, recipient_mobile; a renewal's invoice.id_number and invoice.phone too). */
 extern const char *const pii_form_fields[];
 /* Returns a copy of the form JSON text with those fields sealed (malloc'd; NULL for NULL or on
  * error). When hash is not NULL it receives the keyed hash of handler_mobile ("" when none). */

@@ -100,7 +100,8 @@ static void test_masks(void **state)
 static void test_form(void **state)
 {
 	const char *form = "{\"handler_mobile\":\"13812345678\",\"legal_id_number\":\"36010219900101123X\","
-			   "\"legal_name\":\"李四\"}";
+			   "\"legal_name\":\"李四\",\"invoice\":{\"kind\":\"person\",\"id_number\":"
+			   "\"36010219900101124X\",\"phone\":\"13912345678\"}}";
 	char hash[PII_HASH_LEN + 1], want[PII_HASH_LEN + 1];
 	char *sealed, *opened;
 	json_t *j;
@@ -110,6 +111,8 @@ static void test_form(void **state)
 	assert_non_null(sealed);
 	assert_null(strstr(sealed, "13812345678"));
 	assert_null(strstr(sealed, "36010219900101123X"));
+	assert_null(strstr(sealed, "36010219900101124X")); /* a renewal's invoice data */
+	assert_null(strstr(sealed, "13912345678"));
 	assert_non_null(strstr(sealed, "李四"));
 	assert_true(pii_form_current(sealed));
 	assert_false(pii_form_current(form));
@@ -119,7 +122,11 @@ static void test_form(void **state)
 	j = json_loads(opened, 0, NULL);
 	assert_string_equal(json_string_value(json_object_get(j, "handler_mobile")), "13812345678");
 	assert_string_equal(json_string_value(json_object_get(j, "legal_id_number")), "36010219900101123X");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "invoice"), "id_number")),
+			    "36010219900101124X");
 	pii_form_mask(j);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "invoice"), "phone")),
+			    "139****5678");
 	assert_string_equal(json_string_value(json_object_get(j, "handler_mobile")), "138****5678");
 	assert_string_equal(json_string_value(json_object_get(j, "legal_id_number")), "3601**********123X");
 	json_decref(j);
