@@ -375,7 +375,7 @@ static int readback_one(struct form *f, const struct seal_rec *s, const char *go
 	size_t la = 0, lb = 0;
 	unsigned char *a = pki_b64_decode(got, &la), *b = pki_b64_decode(s->der_b64, &lb);
 	struct seal_report rep;
-	char msg[400];
+	char msg[640]; /* a label, a file name and a check's message (up to 256 bytes) */
 	int rc = 0;
 
 	if (a == NULL || b == NULL || la != lb || memcmp(a, b, la) != 0) {
