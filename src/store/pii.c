@@ -444,7 +444,7 @@ char *pii_form_seal(const char *form, char hash[PII_HASH_LEN + 1])
 			pii_hash(plain, hash);
 	}
 	if (form_each(j, seal_once) == 0)
-		out = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		out = json_dumps(j, JSON_COMPACT); /* keys in the writer's order */
 	json_decref(j);
 	return out;
 }
@@ -464,7 +464,7 @@ char *pii_form_open(const char *form)
 		return form != NULL ? strdup(form) : NULL;
 	while (form_each(j, open_field) != 0) /* a field that fails is dropped, the rest go on */
 		;
-	out = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	out = json_dumps(j, JSON_COMPACT); /* keys in the writer's order */
 	json_decref(j);
 	return out;
 }
