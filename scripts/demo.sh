@@ -64,10 +64,11 @@ echo $! >"$var/certdesk-sim.pid"
 # production) in $var/softkeys, one blank key DEMOKEY01 made once; certdesk-agent drives it as it would
 # a vendor's SKF library, and answers this server's pages only.
 agent_port=${CERTDESK_DEMO_AGENT_PORT:-21088}
-export CERTDESK_SOFTSKF_DIR=$PWD/$var/softkeys
-mkdir -p "$CERTDESK_SOFTSKF_DIR"
-[ -d "$CERTDESK_SOFTSKF_DIR/DEMOKEY01" ] ||
-	build/src/softskf/certdesk-softskf-tool create "$CERTDESK_SOFTSKF_DIR" DEMOKEY01 --serial DEMOKEY01 >/dev/null
+# (CERTDESK_SOFTSKF_DIR reaches the agent only: certdeskd refuses CERTDESK_ variables it does not know)
+softkeys=$PWD/$var/softkeys
+mkdir -p "$softkeys"
+[ -d "$softkeys/DEMOKEY01" ] ||
+	build/src/softskf/certdesk-softskf-tool create "$softkeys" DEMOKEY01 --serial DEMOKEY01 >/dev/null
 cat >"$var/agent.ini" <<INI
 [agent]
 port = $agent_port
@@ -75,7 +76,7 @@ origins = http://127.0.0.1:$port, http://localhost:$port
 [skf]
 libraries = $PWD/build/src/softskf/libcertdesk-softskf.so:32
 INI
-build/certdesk-agent --config "$var/agent.ini" serve >"$var/agent.log" 2>&1 &
+CERTDESK_SOFTSKF_DIR=$softkeys build/certdesk-agent --config "$var/agent.ini" serve >"$var/agent.log" 2>&1 &
 echo $! >"$var/certdesk-agent.pid"
 build/certdeskd >"$var/certdeskd.log" 2>&1 &
 echo $! >"$var/certdeskd.pid"
@@ -98,8 +99,8 @@ logs:                  $var/certdeskd.log, $var/access.log, $var/sim.log, $var/s
 demo CA:               keys in $CERTDESK_SIGNER_KEYS_DIR (held by certdesk-signer on $CERTDESK_SIGNER_SOCKET;
                        its signature log: $CERTDESK_SIGNER_LOG); CA certificates: http://127.0.0.1:$port/api/v1/ca
 USB key (software):    certdesk-agent on 127.0.0.1:$agent_port with one blank software key DEMOKEY01
-                       (build/certdesk-agent --config $var/agent.ini list; more keys:
-                       build/src/softskf/certdesk-softskf-tool create $CERTDESK_SOFTSKF_DIR NAME)
+                       (CERTDESK_SOFTSKF_DIR=$softkeys build/certdesk-agent --config $var/agent.ini list;
+                       more keys: build/src/softskf/certdesk-softskf-tool create $softkeys NAME)
 demo staff logins:     reviewer, finance, paper, producer, shipper, admin — password Demo-2026
 MSG
 if [ "${1:-}" = --background ]; then
