@@ -321,18 +321,23 @@ static void fail_exit_on_unclean_stop(void)
 {
 	if (!unclean_stop)
 		return;
-	fprintf(stderr, "harness: a server did not exit cleanly (its report is above): the test fails\n");
+	fprintf(stderr, "harness: a server did not exit cleanly (see above): the test fails\n");
 	if (__lsan_do_leak_check != NULL) /* the test program's own leak check, which _exit skips */
 		__lsan_do_leak_check();
 	_exit(1);
 }
 
-/* Records an unclean stop; returns rc. */
-static int stopped(int rc)
+/* Records an unclean stop of s (its output's end goes to stderr); returns rc. */
+static int stopped(const struct srv *s, int rc)
 {
 	static int registered;
+	char cmd[400];
 
 	if (rc != 0) {
+		fprintf(stderr, "harness: the server stopped with status %d; the end of its output:\n", rc);
+		snprintf(cmd, sizeof(cmd), "tail -n 80 %s/server.out >&2 2>/dev/null || true", s->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no output)\n");
 		unclean_stop = 1;
 		if (!registered && atexit(fail_exit_on_unclean_stop) == 0)
 			registered = 1;
@@ -350,14 +355,14 @@ int harness_stop(struct srv *s)
 	for (int i = 0; i < 400; i++) {
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			s->pid = 0;
-			return stopped(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			return stopped(s, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		}
 		usleep(50000);
 	}
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, &status, 0);
 	s->pid = 0;
-	return stopped(-1);
+	return stopped(s, -1);
 }
 
 int harness_start_ca(struct srv *s)
