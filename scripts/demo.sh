@@ -65,7 +65,7 @@ echo $! >"$var/certdesk-sim.pid"
 # a vendor's SKF library, and answers this server's pages only.
 agent_port=${CERTDESK_DEMO_AGENT_PORT:-21088}
 # (CERTDESK_SOFTSKF_DIR reaches the agent only: certdeskd refuses CERTDESK_ variables it does not know)
-softkeys=$PWD/$var/softkeys
+softkeys=$(cd "$var" && pwd)/softkeys
 mkdir -p "$softkeys"
 [ -d "$softkeys/DEMOKEY01" ] ||
 	build/src/softskf/certdesk-softskf-tool create "$softkeys" DEMOKEY01 --serial DEMOKEY01 >/dev/null
