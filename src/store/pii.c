@@ -31,8 +31,8 @@ static struct pii_key keys[MAX_KEYS];
 static int nkeys, current = -1;
 static char key_path[4096];
 
-const char *const pii_form_fields[] = {"legal_id_number", "legal_mobile", "handler_id_number",
-				       "handler_mobile", "recipient_mobile", NULL};
+const char *const pii_form_fields[] = {"legal_id_number", "legal_mobile",     "handler_id_number",
+				       "handler_mobile",  "recipient_mobile", NULL};
 /* A renewal's invoice data (api/renewal.c), inside the form's "invoice" object: a person's ID number
  * and the phone of either kind. */
 static const char *const invoice_fields[] = {"id_number", "phone", NULL};
@@ -385,7 +385,8 @@ void pii_mask_mobile(const char *in, char *out, size_t outlen)
 
 /* Applies f to the string fields of obj named in fields; returns -1 when f fails for one (that
  * field is then removed). */
-static int fields_each(json_t *obj, const char *const *fields, int (*f)(const char *in, char *out, size_t outlen))
+static int fields_each(json_t *obj, const char *const *fields,
+		       int (*f)(const char *in, char *out, size_t outlen))
 {
 	char out[PII_SEALED_MAX];
 
@@ -480,7 +481,8 @@ int pii_form_current(const char *form)
 			ok = 0;
 	}
 	for (int i = 0; j != NULL && invoice_fields[i] != NULL; i++) {
-		const char *v = json_string_value(json_object_get(json_object_get(j, "invoice"), invoice_fields[i]));
+		const char *v =
+			json_string_value(json_object_get(json_object_get(j, "invoice"), invoice_fields[i]));
 		if (v != NULL && v[0] != '\0' && !pii_is_current(v))
 			ok = 0;
 	}

@@ -13,10 +13,10 @@
 #include <jansson.h>
 
 #define PII_KEY_LEN 32
-#define PII_KID_LEN 8        /* hex characters of a key id */
-#define PII_HASH_LEN 64      /* hex characters of a keyed hash */
-#define PII_SEALED_MAX 400   /* a sealed value of at most PII_PLAIN_MAX bytes, with its NUL */
-#define PII_PLAIN_MAX 254 /* an e-mail address at most */
+#define PII_KID_LEN 8      /* hex characters of a key id */
+#define PII_HASH_LEN 64    /* hex characters of a keyed hash */
+#define PII_SEALED_MAX 400 /* a sealed value of at most PII_PLAIN_MAX bytes, with its NUL */
+#define PII_PLAIN_MAX 254  /* an e-mail address at most */
 
 enum { PII_OK = 0, PII_MISSING = -1, PII_BAD = -2, PII_NOKEY = -3 };
 

@@ -63,19 +63,21 @@ static char *resealed(const struct pii_col *pc, const struct row *rw, char hash[
 }
 
 /* Writes one row's new value, only if nobody changed it meanwhile. */
-static int write_row(struct db_conn *c, const struct pii_col *pc, int64_t id, const char *old, const char *val,
-		     const char *hash)
+static int write_row(struct db_conn *c, const struct pii_col *pc, int64_t id, const char *old,
+		     const char *val, const char *hash)
 {
 	char sql[256];
 
 	if (pc->hash != NULL) {
 		snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?, %s = ? WHERE id = ? AND %s = ?", pc->table,
 			 pc->col, pc->hash, pc->col);
-		return db_exec(c, sql, DB_ARGS(DB_TEXT(val), DB_TEXT(hash[0] != '\0' ? hash : NULL),
-					       DB_INT(id), DB_TEXT(old)),
+		return db_exec(c, sql,
+			       DB_ARGS(DB_TEXT(val), DB_TEXT(hash[0] != '\0' ? hash : NULL), DB_INT(id),
+				       DB_TEXT(old)),
 			       NULL);
 	}
-	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ? WHERE id = ? AND %s = ?", pc->table, pc->col, pc->col);
+	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ? WHERE id = ? AND %s = ?", pc->table, pc->col,
+		 pc->col);
 	return db_exec(c, sql, DB_ARGS(DB_TEXT(val), DB_INT(id), DB_TEXT(old)), NULL);
 }
 
@@ -170,8 +172,8 @@ static int first_kid(struct db_conn *c, const struct pii_col *pc, char kid[PII_K
 	int rc;
 
 	kid[0] = '\0';
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s LIKE 'v1:%%' ORDER BY id DESC LIMIT 1", pc->col,
-		 pc->table, pc->col);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s LIKE 'v1:%%' ORDER BY id DESC LIMIT 1",
+		 pc->col, pc->table, pc->col);
 	rc = db_query_text(c, sql, DB_NOARGS, &v);
 	if (rc == DB_OK && v != NULL && strlen(v) > 3 + PII_KID_LEN) {
 		memcpy(kid, v + 3, PII_KID_LEN);
@@ -249,7 +251,9 @@ int pii_store_start(struct db *db, const char *key_file, char *why, size_t whyle
 		return -1;
 	}
 	if (created || changed > 0 || failed > 0)
-		fprintf(stderr, "certdeskd: personal data at rest: key %s%s (%s), %d value(s) sealed now, %d not opened\n",
+		fprintf(stderr,
+			"certdeskd: personal data at rest: key %s%s (%s), %d value(s) sealed now, %d not "
+			"opened\n",
 			pii_current_kid(), created ? " created" : "", key_file, changed, failed);
 	return 0;
 }

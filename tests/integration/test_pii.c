@@ -27,11 +27,12 @@
 #define LEGAL_MOBILE "13900139000"
 #define HANDLER_ID "11010519491231002X"
 #define RECIPIENT_MOBILE "13700137000"
-#define FORM                                                                                                 \
-	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":\"" \
-	LEGAL_ID "\",\"legal_mobile\":\"" LEGAL_MOBILE "\",\"handler_id_number\":\"" HANDLER_ID "\","    \
-	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":" \
-	"\"王五\",\"recipient_mobile\":\"" RECIPIENT_MOBILE "\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
+#define FORM                                                                                                            \
+	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
+	"\"" LEGAL_ID "\",\"legal_mobile\":\"" LEGAL_MOBILE "\",\"handler_id_number\":\"" HANDLER_ID "\","              \
+	"\"handler_email\":\"zhang@example.com\",\"invoice_email\":\"fp@example.com\",\"recipient_name\":"              \
+	"\"王五\",\"recipient_mobile\":\"" RECIPIENT_MOBILE                                                             \
+	"\",\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
 
 static struct srv S;
 static struct config cfg;
@@ -93,7 +94,8 @@ static char *db_copy(size_t *len)
 	if (strcmp(harness_backend(), "postgres") == 0) {
 		/* the newest server's pg_dump, as scripts/pg-test-server.sh starts the newest server */
 		char *argv[] = {"/bin/sh", "-c",
-				"exec \"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_dump\" --data-only -d \"$0\"",
+				"exec \"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_dump\" "
+				"--data-only -d \"$0\"",
 				S.pg_conninfo, NULL};
 		assert_int_equal(harness_run(argv, NULL, &out), 0);
 		*len = strlen(out);
@@ -177,9 +179,9 @@ static void assert_views(void)
 	/* a list shows the mask; the whole number finds the organisation and its order */
 	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/organisations?q=" MOBILE, NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
-	assert_string_equal(
-		json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "handler_mobile")),
-		"139****5678");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0),
+							      "handler_mobile")),
+			    "139****5678");
 	json_decref(j);
 	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/orders?q=" MOBILE, NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
@@ -198,7 +200,8 @@ static void test_sealed_at_rest(void **state)
 	json_t *j = NULL;
 	(void)state;
 
-	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"main\",\"form\":%s}", FORM);
+	snprintf(body, sizeof(body), "{\"project_code\":\"yingtan\",\"key_type\":\"main\",\"form\":%s}",
+		 FORM);
 	assert_int_equal(client_do(&org, "POST", "/api/v1/orders", body, &j), 201);
 	snprintf(order_no, sizeof(order_no), "%s", json_string_value(json_object_get(j, "order_no")));
 	json_decref(j);
@@ -211,8 +214,9 @@ static void test_sealed_at_rest(void **state)
 	snprintf(v.biz_token, sizeof(v.biz_token), "biz-pii-test");
 	snprintf(v.legal_name, sizeof(v.legal_name), "李四");
 	snprintf(v.legal_id_number, sizeof(v.legal_id_number), "%s", LEGAL_ID);
-	assert_int_equal(store_verification_start(c, &v, order_no, "test", &(struct actor){"system", "test", ""}),
-			 DB_OK);
+	assert_int_equal(
+		store_verification_start(c, &v, order_no, "test", &(struct actor){"system", "test", ""}),
+		DB_OK);
 	memset(&v, 0, sizeof(v));
 	assert_int_equal(store_verification_latest(c, o.id, o.verify_token, &v), DB_OK);
 	assert_string_equal(v.legal_id_number, LEGAL_ID);
@@ -269,7 +273,8 @@ static void test_clear_database_migrated(void **state)
 
 static void test_rotate(void **state)
 {
-	char *argv[] = {(char *)harness_bin("certdesk"), "keys", "rotate", NULL}, *out = NULL, old[16], path[600];
+	char *argv[] = {(char *)harness_bin("certdesk"), "keys", "rotate", NULL}, *out = NULL, old[16],
+	     path[600];
 	(void)state;
 
 	snprintf(old, sizeof(old), "%s", mobile_kid());
@@ -340,7 +345,8 @@ static const char *staff_sees(const char *username, const char *field)
 	assert_int_equal(client_staff_login(&s, username), 0);
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", order_no);
 	assert_int_equal(client_do(&s, "GET", path, NULL, &j), 200);
-	snprintf(out, sizeof(out), "%s", json_string_value(json_object_get(json_object_get(j, "form"), field)));
+	snprintf(out, sizeof(out), "%s",
+		 json_string_value(json_object_get(json_object_get(j, "form"), field)));
 	json_decref(j);
 	return out;
 }

@@ -137,7 +137,8 @@ static void test_form(void **state)
 /* A rotation: path.new becomes the current key; values of the old key still open. */
 static void test_rotation_keys(void **state)
 {
-	char next[320], old_value[PII_SEALED_MAX], new_value[PII_SEALED_MAX], out[PII_PLAIN_MAX + 1], why[256];
+	char next[320], old_value[PII_SEALED_MAX], new_value[PII_SEALED_MAX], out[PII_PLAIN_MAX + 1],
+		why[256];
 	char old_kid[PII_KID_LEN + 1];
 	int created = 0;
 	(void)state;
@@ -194,8 +195,8 @@ static void test_key_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seal_open),   cmocka_unit_test(test_hash),
-		cmocka_unit_test(test_masks),       cmocka_unit_test(test_form),
+		cmocka_unit_test(test_seal_open),     cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_masks),         cmocka_unit_test(test_form),
 		cmocka_unit_test(test_rotation_keys), cmocka_unit_test(test_key_files),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
