@@ -19,7 +19,7 @@ int api_mobile_req_create(struct http_req *r)
 	struct actor a = api_actor(r);
 	struct mobile_req m = {.org_id = api_session(r)->rec.subject_id};
 	struct http_upload u;
-	struct decode_facts *facts = calloc(1, sizeof(*facts));
+	struct decode_facts *facts = NULL;
 	struct image_info info = {0};
 	enum decode_status st;
 	const char *name, *mobile;
@@ -39,6 +39,7 @@ int api_mobile_req_create(struct http_req *r)
 		form_error(&f, 422, "new_mobile", "mobile_invalid",
 			   "请输入正确的 11 位手机号码（不支持座机号码）");
 	/* decoded by certdesk-decode (the sandboxed helper), never in certdeskd */
+	facts = calloc(1, sizeof(*facts));
 	st = facts != NULL ? decode_inspect(u.data, u.len, 0, facts) : DECODE_FAILED;
 	if (facts == NULL)
 		form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
