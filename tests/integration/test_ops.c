@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "harness.h"
@@ -597,7 +598,14 @@ static void test_audit_request_id(void **state)
 	assert_int_equal(strlen(rid), 16);
 	snprintf(needle, sizeof(needle), "\"request_id\":\"%s\"", rid);
 	snprintf(err, sizeof(err), "%s/access.log", S.dir);
+	/* the access log is written by its own thread about once a second: wait for the line */
 	log = slurp(err);
+	for (int i = 0; i < 100 && (log == NULL || strstr(log, needle) == NULL); i++) {
+		free(log);
+		usleep(100000);
+		log = slurp(err);
+	}
+	assert_non_null(log);
 	{
 		/* its access-log line is the registration's POST */
 		char *line = strstr(log, needle), *start = line, *end;
