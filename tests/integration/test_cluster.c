@@ -182,6 +182,11 @@ static void test_session_moves(void **state)
 		assert_int_equal(client_do(&org, "GET", "/api/v1/account", NULL, NULL), 200);
 	snprintf(la, sizeof(la), "%s/access.log", A.dir);
 	snprintf(lb, sizeof(lb), "%s/access-b.log", A.dir);
+	/* each access log is written by its own thread about once a second: wait for the lines */
+	for (int i = 0; i < 100 && (count_lines(la, "GET", "/api/v1/account", 200) < 2 ||
+				    count_lines(lb, "GET", "/api/v1/account", 200) < 2);
+	     i++)
+		usleep(100000);
 	assert_true(count_lines(la, "GET", "/api/v1/account", 200) >= 2);
 	assert_true(count_lines(lb, "GET", "/api/v1/account", 200) >= 2);
 	assert_int_equal(count_lines(la, "GET", "/api/v1/account", 401) +
