@@ -6,10 +6,12 @@
 #include <time.h>
 
 #include "agent/agent.h"
+#include "agent/drivers.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
 #define MAX_SESSIONS 64
+#define DRIVERS_CACHE_S 60 /* the driver scan walks directories: at most once a minute */
 
 struct session {
 	char token[33];
@@ -25,6 +27,8 @@ struct agent {
 	int nmods, np11, nskf;
 	struct session sessions[MAX_SESSIONS];
 	pthread_mutex_t lock;
+	json_t *drivers; /* the last scan of other CA vendors' drivers, NULL before the first */
+	time_t drivers_at;
 };
 
 /* Loads each path of the comma-separated p11 list. */
@@ -100,6 +104,7 @@ void agent_free(struct agent *a)
 			agent_session_end(a, a->sessions[i].token, a->sessions[i].key);
 	for (int i = 0; i < a->nmods; i++)
 		a->mods[i]->ops->unload(a->mods[i]);
+	json_decref(a->drivers);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -124,6 +129,23 @@ struct token_module *agent_module_of(struct agent *a, const char *id)
 	return NULL;
 }
 
+/* The other CA vendors' drivers on the PC, without the libraries the agent loads itself (every
+ * module's path, compared by realpath); rescanned when the last scan is a minute old. */
+static json_t *other_drivers(struct agent *a)
+{
+	const char *own[AGENT_MAX_MODULES];
+	time_t now = time(NULL);
+
+	if (a->drivers == NULL || now - a->drivers_at >= DRIVERS_CACHE_S || now < a->drivers_at) {
+		for (int i = 0; i < a->nmods; i++)
+			own[i] = a->mods[i]->path;
+		json_decref(a->drivers);
+		a->drivers = agent_drivers_scan(a->cfg.driver_dirs, own, (size_t)a->nmods);
+		a->drivers_at = now;
+	}
+	return json_deep_copy(a->drivers);
+}
+
 json_t *agent_status_json(struct agent *a)
 {
 	json_t *mods = json_array();
@@ -138,7 +160,8 @@ json_t *agent_status_json(struct agent *a)
 			json_object_set_new(o, "error", json_string(m->error));
 		json_array_append_new(mods, o);
 	}
-	return json_pack("{s:s, s:o}", "version", CERTDESK_VERSION, "modules", mods);
+	return json_pack("{s:s, s:o, s:o}", "version", CERTDESK_VERSION, "modules", mods, "other_drivers",
+			 other_drivers(a));
 }
 
 static void sessions_prune(struct agent *a);

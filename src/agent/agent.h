@@ -25,6 +25,7 @@ struct agent_config {
 	char p11_transport_so_pin[64]; /* the SO PIN PKCS#11 tokens ship with ("": none) */
 	char access_log[512];          /* "" none, "-" stderr */
 	int session_idle_s;            /* idle expiry of sessions, AGENT_SESSION_IDLE_S by default */
+	char driver_dirs[1024];        /* where other CA vendors' drivers are looked for (drivers.h) */
 };
 
 /* Sets the defaults (port 21088, origin http://127.0.0.1:8080, devauth key 1234567812345678). */
@@ -47,7 +48,7 @@ struct agent *agent_new(const struct agent_config *c);
 void agent_add_module(struct agent *a, struct token_module *m);
 /* Logs out every session, unloads the modules and frees a. */
 void agent_free(struct agent *a);
-/* GET /v1/status's body (caller decrefs). */
+/* GET /v1/status's body (caller decrefs); its other_drivers are scanned at most once a minute. */
 json_t *agent_status_json(struct agent *a);
 /* The keys of every module (caller decrefs). */
 json_t *agent_keys_json(struct agent *a);

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "agent/agent.h"
+#include "agent/drivers.h"
 #include "util/strutil.h"
 
 void agent_config_defaults(struct agent_config *c)
@@ -14,6 +15,7 @@ void agent_config_defaults(struct agent_config *c)
 	c->port = AGENT_DEFAULT_PORT;
 	c->session_idle_s = AGENT_SESSION_IDLE_S;
 	str_copy(c->origins, "http://127.0.0.1:8080", sizeof(c->origins));
+	str_copy(c->driver_dirs, AGENT_DEFAULT_DRIVER_DIRS, sizeof(c->driver_dirs));
 	memcpy(c->devauth_key, "1234567812345678", 16);
 }
 
@@ -54,6 +56,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		c->session_idle_s = (int)v;
 	} else if (strcmp(section, "agent") == 0 && strcmp(name, "origins") == 0) {
 		return str_copy(c->origins, value, sizeof(c->origins)) < sizeof(c->origins);
+	} else if (strcmp(section, "agent") == 0 && strcmp(name, "driver_dirs") == 0) {
+		return str_copy(c->driver_dirs, value, sizeof(c->driver_dirs)) < sizeof(c->driver_dirs);
 	} else if (strcmp(section, "agent") == 0 && strcmp(name, "access_log") == 0) {
 		return str_copy(c->access_log, value, sizeof(c->access_log)) < sizeof(c->access_log);
 	} else if (strcmp(section, "pkcs11") == 0 && strcmp(name, "modules") == 0) {

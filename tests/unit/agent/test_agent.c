@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/drivers.h"
 #include "agent/skfblob.h"
 
 /* Returns a new SM2 key pair. */
@@ -359,6 +361,9 @@ static void test_config(void **state)
 	assert_memory_equal(c.devauth_key, "1234567812345678", 16);
 	assert_int_equal(c.session_idle_s, 600);
 	assert_true(agent_origin_allowed(c.origins, "http://b:1"));
+	assert_string_equal(c.driver_dirs, "/usr/lib,/usr/lib64,/usr/local/lib,/opt");
+	assert_int_equal(load_ini("[agent]\ndriver_dirs = /x, /y\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.driver_dirs, "/x, /y");
 	assert_int_equal(load_ini("[agent]\nport = 0\n", &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":2:"));
 	assert_int_equal(load_ini("[agent]\nsession_idle_s = 0\n", &c, err, sizeof(err)), -1);
@@ -373,6 +378,133 @@ static void test_config(void **state)
 				  "0123456789012345678901234567890123456789012345678901234567890123\n",
 				  &c, err, sizeof(err)),
 			 -1);
+}
+
+/* Creates file dir/rel (empty). */
+static void touch(const char *dir, const char *rel)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
+/* Makes directory dir/rel. */
+static void mkdir_in(const char *dir, const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(mkdir(p, 0700), 0);
+}
+
+/* Makes symlink dir/rel -> target. */
+static void link_in(const char *dir, const char *rel, const char *target)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+/* Returns 1 when hits holds a driver whose path ends in suffix, with label name (NULL: any). */
+static int has_driver(json_t *hits, const char *suffix, const char *name)
+{
+	for (size_t i = 0; i < json_array_size(hits); i++) {
+		const char *p = json_string_value(json_object_get(json_array_get(hits, i), "path"));
+		const char *n = json_string_value(json_object_get(json_array_get(hits, i), "name"));
+		size_t lp = strlen(p), ls = strlen(suffix);
+		if (lp >= ls && strcmp(p + lp - ls, suffix) == 0 && (name == NULL || strcmp(n, name) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+static void rm_tree(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_driver_labels(void **state)
+{
+	(void)state;
+	assert_string_equal(agent_driver_label("libES_3000GM.so.1.0.0"), "飞天 ePass3000GM");
+	assert_string_equal(agent_driver_label("libgm3000.1.0.so"), "龙脉 GM3000");
+	assert_string_equal(agent_driver_label("libgm3000_pkcs11.so"), "龙脉 GM3000 (PKCS#11)");
+	assert_string_equal(agent_driver_label("libHTskf.so"), "海泰");
+	assert_string_equal(agent_driver_label("libBJCA_SKF.so"), "北京CA");
+	assert_string_equal(agent_driver_label("libvendorSKF.so.2"), "SKF 驱动");
+	assert_null(agent_driver_label("libcertdesk-softskf.so")); /* the project's own software key */
+	assert_null(agent_driver_label("libcertdesk-softskf64.so"));
+	assert_null(agent_driver_label("libssl.so.3"));
+	assert_null(agent_driver_label("skf.txt")); /* not a shared object */
+}
+
+/* A tree with drivers at several depths, non-matching files, symlink loops, a symlinked driver and
+ * the agent's own SKF library (configured through a symlink): each known driver once, nothing of the
+ * agent's own, nothing below the depth limit; the scan ends in spite of the loops. */
+static void test_drivers_scan(void **state)
+{
+	char root[] = "/tmp/certdesk-drivers-XXXXXX";
+	struct agent_config c;
+	struct agent *a;
+	json_t *st, *hits;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	touch(root, "libgm3000.1.0.so");
+	link_in(root, "libgm3000.so", "libgm3000.1.0.so"); /* a link: the file is reported once */
+	touch(root, "libssl.so.3");
+	touch(root, "libfoo.so");
+	touch(root, "libcertdesk-softskf.so");
+	mkdir_in(root, "skf.so.d"); /* a directory with a matching name is no driver */
+	mkdir_in(root, "a");
+	mkdir_in(root, "a/b");
+	mkdir_in(root, "a/b/c");
+	mkdir_in(root, "a/b/c/d");
+	touch(root, "a/libES_3000GM.so.1.0.0");
+	touch(root, "a/b/c/libHaitai_skf.so");   /* 3 levels down: found */
+	touch(root, "a/b/c/d/libbjca_skf.so");   /* 4 levels down: not looked at */
+	link_in(root, "loop", ".");              /* symlink loops: never followed */
+	link_in(root, "a/b/up", "../..");
+	mkdir_in(root, "own");
+	touch(root, "own/libmyvendor_skf.so");   /* the agent's own library ... */
+	link_in(root, "current-skf.so", "own/libmyvendor_skf.so"); /* ... configured through a link */
+
+	hits = agent_drivers_scan(root, NULL, 0);
+	assert_true(has_driver(hits, "/own/libmyvendor_skf.so", "SKF 驱动"));
+	json_decref(hits);
+
+	agent_config_defaults(&c);
+	snprintf(c.driver_dirs, sizeof(c.driver_dirs), "%s", root);
+	snprintf(c.skf_libraries, sizeof(c.skf_libraries), "%s/current-skf.so:32", root);
+	a = agent_new(&c); /* the empty file does not load; its path is still the agent's own */
+	st = agent_status_json(a);
+	hits = json_object_get(st, "other_drivers");
+	assert_true(json_is_array(hits));
+	assert_int_equal(json_array_size(hits), 3);
+	assert_true(has_driver(hits, "/libgm3000.1.0.so", "龙脉 GM3000"));
+	assert_true(has_driver(hits, "/a/libES_3000GM.so.1.0.0", "飞天 ePass3000GM"));
+	assert_true(has_driver(hits, "/a/b/c/libHaitai_skf.so", "海泰"));
+	assert_false(has_driver(hits, "libmyvendor_skf.so", NULL));
+	assert_false(has_driver(hits, "libbjca_skf.so", NULL));
+	json_decref(st);
+	/* cached: a driver installed now shows up only after a minute */
+	touch(root, "libwatchdata.so");
+	st = agent_status_json(a);
+	assert_int_equal(json_array_size(json_object_get(st, "other_drivers")), 3);
+	json_decref(st);
+	agent_free(a);
+	hits = agent_drivers_scan(root, NULL, 0);
+	assert_true(has_driver(hits, "/libwatchdata.so", "握奇"));
+	json_decref(hits);
+	rm_tree(root);
 }
 
 int main(void)
@@ -390,6 +522,8 @@ int main(void)
 		cmocka_unit_test(test_session_idle_expiry),
 		cmocka_unit_test(test_session_key_pulled),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_driver_labels),
+		cmocka_unit_test(test_drivers_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
