@@ -22,9 +22,15 @@ export interface AgentModule {
   ok: boolean
   error?: string
 }
+/** A token library on the PC that the agent does not use: another CA vendor's USB key driver. */
+export interface AgentOtherDriver {
+  path: string
+  name: string // the vendor / product, e.g. "龙脉 GM3000", "SKF 驱动"
+}
 export interface AgentStatus {
   version: string
   modules: AgentModule[]
+  other_drivers?: AgentOtherDriver[] // agents before issue 15 do not send it
 }
 export interface AgentCert {
   key_ref: string

@@ -9,7 +9,7 @@
 // certificate superseded) only when …/complete gets a read-back equal to what was issued. So a
 // failed run is retried by running everything again: what is already on the key is found there and
 // skipped, and nothing is issued or paid twice.
-import type { AgentCert, AgentKey, AgentKeyPair } from './agent'
+import type { AgentCert, AgentKey, AgentKeyPair, AgentStatus } from './agent'
 import { AgentClient, AgentError, pemToBase64 } from './agent'
 import type { components, operations } from './api/schema'
 
@@ -641,6 +641,18 @@ export class RenewAgent extends AgentClient {
 // --- the environment check --------------------------------------------------------------------------
 /** The oldest certdesk-agent that has everything renewal uses (sign, data objects). */
 export const MIN_AGENT_VERSION = '0.1.0'
+
+/**
+ * The seed's warning for a PC with other CA vendors' USB key drivers (another province's CA lock
+ * middleware is where writing the renewed certificate fails), or null when the agent found none.
+ * A warning only: the user may still go on.
+ */
+export function otherDriversWarning(status: AgentStatus | null | undefined): string | null {
+  const found = status?.other_drivers || []
+  if (found.length === 0) return null
+  const list = found.map((d) => `${d.name}（${d.path}）`).join('、')
+  return `检测到本机安装了其他CA的USB Key驱动：${list}。请勿在安装其他省份CA锁驱动的电脑上进行在线更新，以免证书写入失败。`
+}
 
 /** Dotted version a ≥ b (numbers compared part by part; missing parts are 0). */
 export function versionAtLeast(a: string, b: string): boolean {
