@@ -12,7 +12,8 @@
 #include "agent/drivers.h"
 #include "util/xalloc.h"
 
-/* The known middleware, matched against the lower-cased file name, first match wins (so the specific
+/* The known middleware, matched against the lower-cased name of a shared object (*.so, *.so.N),
+ * first match wins (so the specific
  * vendor rows come before the generic SKF row). Where the names come from: these are the file names
  * listed for each vendor in certdesk issue 15's brief, i.e. the vendor's name or product name as it
  * appears in the library file names of its Linux driver package; none of them was checked here against
@@ -33,8 +34,9 @@ static const struct {
 	/* 海泰方圆 (Haitai): company name, and its SKF libraries libht…skf… */
 	{"*haitai*", "海泰"},
 	{"libht*skf*", "海泰"},
-	/* 北京数字认证 (BJCA): company abbreviation */
-	{"*bjca*", "北京CA"},
+	/* 北京数字认证 (BJCA): company abbreviation, at the start of a word (libLLVMObjCARC… is no BJCA) */
+	{"libbjca*", "北京CA"},
+	{"*[_.-]bjca*", "北京CA"},
 	/* 握奇 (Watchdata): company name */
 	{"*watchdata*", "握奇"},
 	/* Shuttle key libraries: libshuttle… */
@@ -55,6 +57,8 @@ const char *agent_driver_label(const char *file_name)
 	lower[i] = '\0';
 	if (strncmp(lower, "libcertdesk-softskf", 19) == 0)
 		return NULL; /* the project's own software key */
+	if (fnmatch("*.so", lower, 0) != 0 && fnmatch("*.so.*", lower, 0) != 0)
+		return NULL; /* drivers are shared objects; static archives, headers, docs are not */
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 		if (fnmatch(known[k].pattern, lower, 0) == 0)
 			return known[k].label;

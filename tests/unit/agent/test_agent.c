@@ -444,6 +444,9 @@ static void test_driver_labels(void **state)
 	assert_null(agent_driver_label("libcertdesk-softskf64.so"));
 	assert_null(agent_driver_label("libssl.so.3"));
 	assert_null(agent_driver_label("skf.txt")); /* not a shared object */
+	assert_null(agent_driver_label("libLLVMObjCARCOpts.a")); /* found on a real PC: "objcarc" is no BJCA */
+	assert_null(agent_driver_label("libLLVMObjCARCOpts.so"));
+	assert_null(agent_driver_label("libgm3000.a"));
 }
 
 /* A tree with drivers at several depths, non-matching files, symlink loops, a symlinked driver and
