@@ -35,8 +35,10 @@ int api_seals_verify(struct http_req *r)
 	int rc;
 
 	if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0) {
-		if (http_multipart(r, SEAL_MAX_LEN, &u) != 0)
+		if (http_multipart(r, SEAL_MAX_LEN, &u) != 0) {
+			http_upload_free(&u); /* the fields read before the part that failed */
 			return 0;
+		}
 		rc = u.len == 0 ? http_reply_error(r, 400, "seal_missing", "请上传印章文件", "file")
 				: reply_report(r, u.data, u.len);
 		http_upload_free(&u);
