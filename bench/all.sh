@@ -72,8 +72,8 @@ done
 for tool in curl jq node sqlite3 cc "$WRK" "$NGINX"; do
 	command -v "$tool" >/dev/null || die "'$tool' not found"
 done
-for b in certdeskd certdesk certdesk-sim; do
-	[[ -x $build_dir/$b ]] || die "$build_dir/$b not found; build: cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2 --target certdeskd certdesk certdesk-sim"
+for b in certdeskd certdesk certdesk-sim certdesk-decode; do
+	[[ -x $build_dir/$b ]] || die "$build_dir/$b not found; build: cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2 --target certdeskd certdesk certdesk-sim certdesk-decode"
 done
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
 [[ $build_type == Release || $build_type == RelWithDebInfo ]] ||
@@ -101,7 +101,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$tmp/bin" "$tmp/server/web" "$tmp/server/files" "$tmp/nginx/www" "$tmp/nginx/put" "$tmp/nginx/body"
-for b in certdeskd certdesk certdesk-sim; do
+for b in certdeskd certdesk certdesk-sim certdesk-decode; do
 	cp "$build_dir/$b" "$tmp/bin/$b"
 done
 cc -O2 -o "$tmp/bin/argon2-ref" "$here/argon2-ref.c" -lsodium -lpthread || die "cannot build bench/argon2-ref.c (libsodium-dev)"

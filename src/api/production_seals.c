@@ -21,6 +21,7 @@
 #include "pki/pki.h"
 #include "seal/seal.h"
 #include "util/strutil.h"
+#include "util/xalloc.h"
 
 #define NTYPES 2
 
@@ -374,22 +375,22 @@ static int readback_one(struct form *f, const struct seal_rec *s, const char *go
 	int t = type_index(s->type);
 	size_t la = 0, lb = 0;
 	unsigned char *a = pki_b64_decode(got, &la), *b = pki_b64_decode(s->der_b64, &lb);
-	struct seal_report rep;
-	char msg[640]; /* a label, a file name and a check's message (up to 256 bytes) */
+	struct seal_report rep = {0};
+	char *msg = NULL;
 	int rc = 0;
 
 	if (a == NULL || b == NULL || la != lb || memcmp(a, b, la) != 0) {
-		snprintf(msg, sizeof(msg), "USB Key 中读回的%s（%s）与制作的电子签章不一致", types[t].label,
-			 types[t].file);
+		msg = xasprintf("USB Key 中读回的%s（%s）与制作的电子签章不一致", types[t].label, types[t].file);
 		rc = (form_error(f, 409, "seals", "readback_mismatch", msg), -1);
 	} else if (!seal_verify(a, la, time(NULL), &rep)) {
 		const char *why = "";
 		for (int k = 0; k < SEAL_CHECK_COUNT && why[0] == '\0'; k++)
 			if (rep.checks[k].result == SEAL_FAILED)
 				why = rep.checks[k].message;
-		snprintf(msg, sizeof(msg), "%s未通过验证：%s", types[t].label, why);
+		msg = xasprintf("%s未通过验证：%s", types[t].label, why);
 		rc = (form_error(f, 409, "seals", "seal_invalid", msg), -1);
 	}
+	free(msg);
 	free(a);
 	free(b);
 	return rc;
