@@ -30,6 +30,10 @@ const char *forms_title(enum form_kind kind);
  * (-1). Any string of d may be NULL or empty: the form then shows a blank to write on. Strings that
  * are not valid UTF-8 are printed with U+FFFD in place of the bad bytes. Returns 0 or -1. */
 int forms_render_pdf(enum form_kind kind, const struct order_doc *d, unsigned char **pdf, size_t *len);
+/* Returns how many times this process refused cairo the 'CFF ' table of a form font (forms_text.c's
+ * FT_Load_Sfnt_Table, which saves copying 16-24 MB per font per PDF): > 0 once a form was rendered,
+ * when that replacement is linked in as it must be. */
+int forms_cff_refused(void);
 
 #ifdef FORMS_INTERNAL
 /* Private to src/docs/forms*.c: the drawing helpers the three page files share. All lengths are

@@ -1,18 +1,38 @@
-/* Draws Pango layouts into the PDF with each font embedded as a Type 3 subset of its own outlines.
+/* Draws Pango layouts into the PDF with each font embedded as a CFF subset that cairo builds from the
+ * font's own outlines.
  *
  * Why not pango_cairo_show_layout: cairo 1.16's CFF subsetter mis-parses Noto CJK (it marks a local
  * subroutine as seen and never parses it again for the next glyph, so the stem-hint count and then the
  * hintmask lengths go wrong). Depending on the glyphs and their order it then embeds every subroutine
  * (~900 KB for one font) or hits an assertion and aborts the process: one random 200-character
- * address in ten did. So the glyphs go through a cairo user font that draws the real font's unhinted
- * outline: cairo embeds user fonts as Type 3 fonts holding only the glyphs used, with a ToUnicode map
- * from the text clusters, and never runs the CFF subsetter. */
+ * address in ten did. cairo skips its CFF and TrueType subsetters for a face it is told is synthetic
+ * (cairo_ft_font_face_set_synthesize) and embeds its "CFF fallback" instead: a CID-keyed CFF whose
+ * Type 2 charstrings it writes from each used glyph's unhinted outline, in integer units of 1/1000 em
+ * (Noto CJK's own grid, so the outlines are the font's own), with a ToUnicode map from the text
+ * clusters. The faces here are marked synthetic with a flag bit that means nothing else to cairo (it
+ * tests its own bits, BOLD and OBLIQUE, before changing a glyph), so the glyphs stay as designed.
+ *
+ * (Until issue 17 the glyphs went through a cairo user font, which cairo embeds as Type 3: every
+ * outline point printed with printf("%f"), ~45 % of a form's CPU time; the CFF fallback is a few
+ * bytes of binary per curve.) */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #define FORMS_INTERNAL
 #include "docs/forms.h"
 
 #include <cairo-ft.h>
+#include <ft2build.h>
+#include FT_FREETYPE_H
 #include <pango/pangofc-font.h>
+#include <dlfcn.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A synthesis flag cairo does not define (it has BOLD = 1, OBLIQUE = 2): makes cairo treat the face as
+ * synthetic, i.e. not subset its font file, without changing a glyph. */
+#define FORMS_SYNTH_NO_SUBSET (1u << 30)
 
 typedef struct {
 	PangoRenderer parent;
@@ -26,74 +46,190 @@ typedef struct {
 static GType forms_renderer_get_type(void);
 G_DEFINE_TYPE(FormsRenderer, forms_renderer, PANGO_TYPE_RENDERER)
 
-static cairo_user_data_key_t proxy_key;   /* on a Pango font's face: its user-font proxy */
-static cairo_user_data_key_t outline_key; /* on a proxy: the unhinted face it draws from */
-static GMutex proxy_lock;
+static cairo_user_data_key_t embed_key; /* on a Pango font's face: the face its glyphs are embedded from */
+static cairo_user_data_key_t ft_key;    /* on an embed face: its struct ft_file, closed with it */
+static GMutex embed_lock;               /* the embed_key look-up */
+static GMutex ft_lock;                  /* ft_lib: opening and closing faces */
+static FT_Library ft_lib;               /* ours: our faces are never shared with Pango's */
 
-/* Returns the unhinted face a proxy draws from. */
-static cairo_font_face_t *outline_of(cairo_scaled_font_t *sf)
+/* A font file mapped for FreeType, with its cmap hidden (see hide_cmap). */
+struct ft_file {
+	FT_Face face;
+	void *map;
+	size_t len;
+};
+
+/* Returns the big-endian 16- or 32-bit number at p. */
+static unsigned be16(const unsigned char *p)
 {
-	return cairo_font_face_get_user_data(cairo_scaled_font_get_font_face(sf), &outline_key);
+	return (unsigned)p[0] << 8 | p[1];
+}
+static unsigned long be32(const unsigned char *p)
+{
+	return (unsigned long)be16(p) << 16 | be16(p + 2);
 }
 
-/* Gives the proxy the real font's extents (the context is in font space, size 1). */
-static cairo_status_t proxy_init(cairo_scaled_font_t *sf, cairo_t *cr, cairo_font_extents_t *ext)
+/* Renames the 'cmap' table of font index in the mapped sfnt or collection (m, len) so that FreeType and
+ * cairo do not see it. Why: for each glyph new in a document cairo looks up its code point to build
+ * the PDF's ToUnicode map — a copy of the 46 KB BMP cmap subtable, then FreeType's walk over all 44,000
+ * code points of a CJK font when the glyph is not in it (a variant form): over half of a form's CPU
+ * time. The ToUnicode map is made from the text clusters forms_show_layout passes anyway, and the
+ * glyphs are drawn by index (Pango shaped the text with its own copy of the font). Returns 0 or -1. */
+static int hide_cmap(unsigned char *m, size_t len, int index)
 {
-	cairo_set_font_face(cr, outline_of(sf));
-	cairo_font_extents(cr, ext);
-	return cairo_status(cr);
+	size_t off = 0, n;
+
+	if (len < 12)
+		return -1;
+	if (memcmp(m, "ttcf", 4) == 0) {
+		if (index < 0 || (unsigned long)index >= be32(m + 8) || 12 + 4 * (size_t)index + 4 > len)
+			return -1;
+		off = be32(m + 12 + 4 * (size_t)index);
+	}
+	if (off + 12 > len)
+		return -1;
+	n = be16(m + off + 4);
+	for (size_t i = 0; i < n && off + 12 + 16 * (i + 1) <= len; i++) {
+		unsigned char *rec = m + off + 12 + 16 * i;
+		if (memcmp(rec, "cmap", 4) == 0)
+			memcpy(rec, "xmap", 4);
+	}
+	return 0;
 }
 
-/* Draws one glyph of the real font as a filled outline. */
-static cairo_status_t proxy_render(cairo_scaled_font_t *sf, unsigned long glyph, cairo_t *cr,
-				   cairo_text_extents_t *ext)
+/* Returns FreeType's own FT_Load_Sfnt_Table (for g_once). */
+static gpointer find_real_load_sfnt_table(gpointer unused)
 {
-	cairo_glyph_t g = {.index = glyph, .x = 0, .y = 0};
-
-	cairo_set_font_face(cr, outline_of(sf));
-	cairo_glyph_extents(cr, &g, 1, ext);
-	cairo_glyph_path(cr, &g, 1);
-	cairo_fill(cr);
-	return cairo_status(cr);
+	(void)unused;
+	return dlsym(RTLD_NEXT, "FT_Load_Sfnt_Table");
 }
 
-/* Returns the proxy user font for a Pango font (owned by the font's cairo face), or NULL when the font
- * is not a fontconfig one. The outline face is made from the font's own pattern with hinting off:
- * hinted outlines at the glyph recording size would be visibly distorted in print. */
-static cairo_font_face_t *proxy_for(PangoFont *font, cairo_scaled_font_t *sf)
+/* Marks our FT_Faces (face->generic.data), for the FT_Load_Sfnt_Table below. */
+static const char ft_ours[] = "certdesk forms";
+static volatile gint cff_refused; /* how many times cairo was refused our CFF tables (forms_cff_refused) */
+
+/* Replaces FreeType's FT_Load_Sfnt_Table in the programs that link this file (cairo and HarfBuzz call
+ * it through the dynamic linker, which takes the executable's definition first): refuses the 'CFF '
+ * table of our own faces, passes everything else to FreeType's. Why: for each font in each PDF, cairo
+ * 1.16 copies the whole 'CFF ' table — 16 to 24 MB for Noto CJK — only to see whether the font is
+ * CID-keyed (_cairo_cff_scaled_font_is_cid_cff, which decides whether a "latin" subset is possible), and
+ * our faces never use that table in cairo (no subsetting, see FORMS_SYNTH_NO_SUBSET; FreeType reads the
+ * glyphs through its own table directory). The copy was ~40 % of a form's CPU time, and the 24 MB
+ * blocks stayed in malloc's arenas. */
+FT_Error FT_Load_Sfnt_Table(FT_Face face, FT_ULong tag, FT_Long offset, FT_Byte *buffer, FT_ULong *length)
 {
-	cairo_font_face_t *real = cairo_scaled_font_get_font_face(sf), *p, *outline;
-	FcPattern *pat;
+	static FT_Error (*real)(FT_Face, FT_ULong, FT_Long, FT_Byte *, FT_ULong *);
+	static GOnce once = G_ONCE_INIT;
+
+	if (face != NULL && face->generic.data == ft_ours && tag == FT_MAKE_TAG('C', 'F', 'F', ' ')) {
+		g_atomic_int_inc(&cff_refused);
+		return FT_Err_Table_Missing;
+	}
+	if (real == NULL) {
+		g_once(&once, find_real_load_sfnt_table, NULL);
+		real = (FT_Error(*)(FT_Face, FT_ULong, FT_Long, FT_Byte *, FT_ULong *))once.retval;
+	}
+	return real != NULL ? real(face, tag, offset, buffer, length) : FT_Err_Unimplemented_Feature;
+}
+
+int forms_cff_refused(void)
+{
+	return g_atomic_int_get(&cff_refused);
+}
+
+/* Closes an embed face's FreeType face and file when cairo drops the face. */
+static void ft_file_close(void *p)
+{
+	struct ft_file *f = p;
+
+	g_mutex_lock(&ft_lock);
+	FT_Done_Face(f->face);
+	g_mutex_unlock(&ft_lock);
+	munmap(f->map, f->len);
+	g_free(f);
+}
+
+/* Opens font index of file, mapped privately with its cmap hidden; returns it (ft_file_close) or NULL. */
+static struct ft_file *ft_file_open(const char *file, int index)
+{
+	struct ft_file *f = g_new0(struct ft_file, 1);
+	struct stat st;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), err = 1;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		f->len = (size_t)st.st_size;
+		f->map = mmap(NULL, f->len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		if (f->map == MAP_FAILED)
+			f->map = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (f->map != NULL && hide_cmap(f->map, f->len, index) == 0) {
+		g_mutex_lock(&ft_lock);
+		err = (ft_lib == NULL && FT_Init_FreeType(&ft_lib) != 0) ||
+		      FT_New_Memory_Face(ft_lib, f->map, (FT_Long)f->len, index, &f->face) != 0;
+		if (!err)
+			f->face->generic.data = (void *)ft_ours;
+		g_mutex_unlock(&ft_lock);
+	}
+	if (err) {
+		if (f->map != NULL)
+			munmap(f->map, f->len);
+		g_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* Returns a new cairo face for the font file and index of pat, unhinted, with glyph synthesis as pat
+ * asks (FC_EMBOLDEN) and marked so that cairo does not subset the file; NULL on error. */
+static cairo_font_face_t *embed_face_new(FcPattern *pat)
+{
+	FcChar8 *file = NULL;
+	int index = 0;
+	FcBool embolden = FcFalse;
+	struct ft_file *f;
+	cairo_font_face_t *face;
+
+	if (FcPatternGetString(pat, FC_FILE, 0, &file) != FcResultMatch)
+		return NULL;
+	(void)FcPatternGetInteger(pat, FC_INDEX, 0, &index);
+	(void)FcPatternGetBool(pat, FC_EMBOLDEN, 0, &embolden);
+	if ((f = ft_file_open((const char *)file, index)) == NULL)
+		return NULL;
+	face = cairo_ft_font_face_create_for_ft_face(f->face, FT_LOAD_NO_HINTING);
+	if (cairo_font_face_set_user_data(face, &ft_key, f, ft_file_close) != CAIRO_STATUS_SUCCESS) {
+		cairo_font_face_destroy(face);
+		ft_file_close(f);
+		return NULL;
+	}
+	cairo_ft_font_face_set_synthesize(face,
+					  FORMS_SYNTH_NO_SUBSET | (embolden ? CAIRO_FT_SYNTHESIZE_BOLD : 0));
+	return face;
+}
+
+/* Returns the face to draw a Pango font's glyphs with (owned by the font's cairo face), or NULL when the
+ * font is not a fontconfig one. */
+static cairo_font_face_t *embed_face_for(PangoFont *font, cairo_scaled_font_t *sf)
+{
+	cairo_font_face_t *real = cairo_scaled_font_get_font_face(sf), *e;
 
 	if (!PANGO_IS_FC_FONT(font))
 		return NULL;
-	g_mutex_lock(&proxy_lock);
-	p = cairo_font_face_get_user_data(real, &proxy_key);
-	if (p == NULL) {
-		pat = FcPatternDuplicate(pango_fc_font_get_pattern(PANGO_FC_FONT(font)));
-		FcPatternDel(pat, FC_HINTING);
-		FcPatternAddBool(pat, FC_HINTING, FcFalse);
-		FcPatternDel(pat, FC_HINT_STYLE);
-		FcPatternAddInteger(pat, FC_HINT_STYLE, FC_HINT_NONE);
-		outline = cairo_ft_font_face_create_for_pattern(pat);
-		FcPatternDestroy(pat);
-		p = cairo_user_font_face_create();
-		cairo_user_font_face_set_init_func(p, proxy_init);
-		cairo_user_font_face_set_render_glyph_func(p, proxy_render);
-		cairo_font_face_set_user_data(p, &outline_key, outline,
-					      (cairo_destroy_func_t)cairo_font_face_destroy);
-		if (cairo_font_face_set_user_data(real, &proxy_key, p,
-						  (cairo_destroy_func_t)cairo_font_face_destroy) !=
+	g_mutex_lock(&embed_lock);
+	e = cairo_font_face_get_user_data(real, &embed_key);
+	if (e == NULL && (e = embed_face_new(pango_fc_font_get_pattern(PANGO_FC_FONT(font)))) != NULL &&
+	    cairo_font_face_set_user_data(real, &embed_key, e,
+					  (cairo_destroy_func_t)cairo_font_face_destroy) !=
 		    CAIRO_STATUS_SUCCESS) {
-			cairo_font_face_destroy(p);
-			p = NULL;
-		}
+		cairo_font_face_destroy(e);
+		e = NULL;
 	}
-	g_mutex_unlock(&proxy_lock);
-	return p;
+	g_mutex_unlock(&embed_lock);
+	return e;
 }
 
-/* Selects the proxy of font on cr at the real font's size; returns 0, or -1 to draw with Pango's own. */
+/* Selects the embed face of font on cr at the real font's size; returns 0, or -1 to draw nothing. */
 static int select_font(cairo_t *cr, PangoFont *font)
 {
 	cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(font));
@@ -101,7 +237,7 @@ static int select_font(cairo_t *cr, PangoFont *font)
 	cairo_font_options_t *fo;
 	cairo_matrix_t m;
 
-	if (sf == NULL || (p = proxy_for(font, sf)) == NULL)
+	if (sf == NULL || (p = embed_face_for(font, sf)) == NULL)
 		return -1;
 	cairo_scaled_font_get_font_matrix(sf, &m);
 	cairo_set_font_face(cr, p);

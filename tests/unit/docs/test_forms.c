@@ -280,6 +280,38 @@ static void test_rare_characters_neither_abort_nor_bloat(void **state)
 	}
 }
 
+/* Returns whether the n bytes at p contain needle. */
+static int contains(const unsigned char *p, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(p + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* The fonts are embedded as compact CFF subsets (CID-keyed, plus a WinAnsi one for Latin), not as
+ * Type 3 fonts whose every outline point is printed as text (three times the size and the CPU time),
+ * and cairo is kept from copying the whole 'CFF ' table of each font for each PDF (issue 17). */
+static void test_fonts_embedded_as_cff(void **state)
+{
+	struct order_doc d = sample();
+	(void)state;
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t len;
+		unsigned char *p = render(kinds[i], &d, &len);
+		assert_false(contains(p, len, "/Subtype /Type3"));
+		assert_true(contains(p, len, "/FontFile3"));
+		assert_true(contains(p, len, "/CIDFontType0"));
+		assert_true(contains(p, len, "/ToUnicode"));
+		assert_true(len < 120 * 1024);
+		free(p);
+	}
+	assert_true(forms_cff_refused() > 0);
+}
+
 /* Asserts whether rendering kind for a and b gives the same bytes. */
 static void compare(enum form_kind kind, const struct order_doc *a, const struct order_doc *b, int same)
 {
@@ -463,6 +495,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_blank_fields),
 		cmocka_unit_test(test_long_strings_stay_on_page),
 		cmocka_unit_test(test_rare_characters_neither_abort_nor_bloat),
+		cmocka_unit_test(test_fonts_embedded_as_cff),
 		cmocka_unit_test(test_reproducible),
 		cmocka_unit_test(test_reproducible_across_processes),
 		cmocka_unit_test(test_threads),
