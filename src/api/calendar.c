@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "store/calendar.h"
+#include "util/log.h"
 
 /* Loads the files and the uploads into l->cal; the caller holds the write lock. */
 static int reload(struct calendar_live *l, struct db *db, char *err, size_t errlen)
@@ -56,7 +57,7 @@ const struct workdays_calendar *calendar_live_acquire(struct calendar_live *l, s
 		pthread_rwlock_unlock(&l->lock);
 		pthread_rwlock_wrlock(&l->lock);
 		if (strcmp(stamp, l->stamp) != 0 && reload(l, db, err, sizeof(err)) != 0)
-			fprintf(stderr, "certdeskd: calendar not reloaded, the old one stays: %s\n", err);
+			log_error("calendar", "calendar not reloaded, the old one stays: %s", err);
 		pthread_rwlock_unlock(&l->lock);
 		pthread_rwlock_rdlock(&l->lock);
 	}

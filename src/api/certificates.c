@@ -9,6 +9,7 @@
 #include "km/km.h"
 #include "pki/issue.h"
 #include "pki/pki.h"
+#include "util/log.h"
 
 #define CSR_MAX_LEN 65536
 
@@ -41,8 +42,8 @@ static json_t *cert_json_pem(const struct cert_rec *v)
 /* Replies with a key-management error (km.h), logged with its detail. */
 static int km_error(struct http_req *r, int e, const char *detail)
 {
-	fprintf(stderr, "certdeskd: order %s encryption key, request %s: %s: %s\n", http_param(r, "order_no"),
-		http_request_id(r), km_err_code(e), detail);
+	log_error("certificates", "order %s encryption key, request %s: %s: %s", http_param(r, "order_no"),
+		  http_request_id(r), km_err_code(e), detail);
 	if (km_err_status(e) >= 500)
 		http_set_error_what(r, km_err_code(e));
 	return http_reply_error(r, km_err_status(e), km_err_code(e), km_err_message(e), NULL);
@@ -57,8 +58,8 @@ static int issue_error(struct http_req *r, int e, const char *detail)
 		return km_error(r, e, detail);
 
 	if (pki_err_status(e) >= 500) {
-		fprintf(stderr, "certdeskd: certificate %s request %s: %s: %s\n", http_param(r, "order_no"),
-			http_request_id(r), pki_err_code(e), detail);
+		log_error("certificates", "certificate %s request %s: %s: %s", http_param(r, "order_no"),
+			  http_request_id(r), pki_err_code(e), detail);
 		http_set_error_what(r, pki_err_code(e));
 	}
 	/* staff see why a key or a lint failed: it tells them what to do with the USB key */

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "core/order_fsm.h"
 #include "providers/sf.h"
+#include "util/log.h"
 #include "util/timefmt.h"
 
 #define SF_SIGNED "80" /* opCode of a parcel signed for (签收) */
@@ -89,7 +90,7 @@ static json_t *ask_sf(const struct config *cfg, const struct order_rec *o, const
 	if (sf_routes(&sf, tracking, phone[0] != '\0' ? phone : NULL, &routes, &n, err, sizeof(err)) == SF_OK)
 		list = routes_json(routes, n);
 	else
-		fprintf(stderr, "certdeskd: SF route of %s: %s\n", tracking, err);
+		log_error("courier", "SF route of %s: %s", tracking, err);
 	sf_routes_free(routes);
 	return list;
 }

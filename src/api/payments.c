@@ -12,6 +12,7 @@
 #include "pay/payments.h"
 #include "providers/alipay.h"
 #include "providers/wxpay.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
@@ -110,7 +111,7 @@ int api_payment_post(struct http_req *r)
 		else if (rc < 0)
 			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		if (rc == -1)
-			fprintf(stderr, "certdeskd: payment %s for %s: %s\n", provider, o.order_no, err);
+			log_error("payments", "payment %s for %s: %s", provider, o.order_no, err);
 	}
 	rc = form_finish(&f, body, 200, form_failed(&f) ? NULL : payment_json(&o, &pm, 1));
 	store_order_free(&o);

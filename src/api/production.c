@@ -20,6 +20,7 @@
 #include "km/km.h"
 #include "pki/pki.h"
 #include "pki/publish.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
@@ -76,8 +77,8 @@ static int pick_profile(struct db_conn *c, const struct order_rec *o, const char
 /* Replies 503 km_unavailable (the KEK file is missing or unusable), logging why. */
 static int kek_error(struct http_req *r, const char *why)
 {
-	fprintf(stderr, "certdeskd: production of %s, request %s: KEK: %s\n", http_param(r, "order_no"),
-		http_request_id(r), why);
+	log_error("production", "production of %s, request %s: KEK: %s", http_param(r, "order_no"),
+		  http_request_id(r), why);
 	http_set_error_what(r, km_err_code(KM_UNAVAILABLE));
 	return http_reply_error(r, km_err_status(KM_UNAVAILABLE), km_err_code(KM_UNAVAILABLE),
 				km_err_message(KM_UNAVAILABLE), NULL);
@@ -299,12 +300,12 @@ static void publish_revoked(struct http_req *r, const struct start *s)
 	if (json_array_size(s->revoked) == 0)
 		return;
 	if (pki_publish_crl(&p, s->ca_revoked, err, sizeof(err)) != 0)
-		fprintf(stderr, "certdeskd: CRL after a key switch on %s not published yet: %s\n",
-			s->o.order_no, err);
+		log_error("production", "CRL after a key switch on %s not published yet: %s", s->o.order_no,
+			  err);
 	json_array_foreach (s->revoked, i, sv) {
 		if (pki_publish_ocsp(&p, json_string_value(sv), err, sizeof(err)) != 0)
-			fprintf(stderr, "certdeskd: OCSP of %s not published yet: %s\n",
-				json_string_value(sv), err);
+			log_error("production", "OCSP of %s not published yet: %s", json_string_value(sv),
+				  err);
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "pki/pki.h"
 #include "seal/seal.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -226,8 +227,8 @@ static int make_one(struct http_req *r, struct make *m, int t)
 	free(cert);
 	free(maker);
 	if (e != SEAL_OK) {
-		fprintf(stderr, "certdeskd: seal %s of %s, request %s: %s\n", types[t].name, m->o.order_no,
-			http_request_id(r), err);
+		log_error("production", "seal %s of %s, request %s: %s", types[t].name, m->o.order_no,
+			  http_request_id(r), err);
 		http_set_error_what(r, seal_err_code(e));
 		return http_reply_error(r, make_status(e), seal_err_code(e),
 					err[0] != '\0' ? err : "电子签章制作失败，请稍后重试", NULL),

@@ -19,6 +19,7 @@
 #include "pki/issue.h"
 #include "pki/pki.h"
 #include "pki/publish.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
@@ -177,7 +178,7 @@ static int wrap_enc_key(struct http_req *r, struct issue_job *j)
 	X509_free(sx);
 	if (j->enc_key != NULL && rc == DB_OK)
 		return 0;
-	fprintf(stderr, "certdeskd: renewal %s encryption key: %s\n", j->rn.o.order_no, detail);
+	log_error("renewal", "renewal %s encryption key: %s", j->rn.o.order_no, detail);
 	if (km_err_code(rc) != NULL)
 		return http_reply_error(r, km_err_status(rc), km_err_code(rc), km_err_message(rc), NULL), -1;
 	return api_internal(r, "renewal: encryption key"), -1;
@@ -196,7 +197,7 @@ static int issue_all(struct http_req *r, struct issue_job *j)
 		rc = issue_rekey_dual(r, j, na, detail, sizeof(detail));
 		if (rc == PKI_OK)
 			return wrap_enc_key(r, j);
-		fprintf(stderr, "certdeskd: renewal %s not issued: %s\n", j->rn.o.order_no, detail);
+		log_error("renewal", "renewal %s not issued: %s", j->rn.o.order_no, detail);
 		if (km_err_code(rc) != NULL)
 			return http_reply_error(r, km_err_status(rc), km_err_code(rc), km_err_message(rc), NULL), -1;
 		return http_reply_error(r, pki_err_status(rc), pki_err_code(rc), pki_err_message(rc), NULL), -1;
@@ -211,7 +212,7 @@ static int issue_all(struct http_req *r, struct issue_job *j)
 	}
 	if (rc == PKI_OK)
 		return 0;
-	fprintf(stderr, "certdeskd: renewal %s not issued: %s\n", j->rn.o.order_no, detail);
+	log_error("renewal", "renewal %s not issued: %s", j->rn.o.order_no, detail);
 	http_reply_error(r, pki_err_status(rc), pki_err_code(rc), pki_err_message(rc), NULL);
 	return -1;
 }
@@ -469,10 +470,10 @@ static void publish(struct http_req *r, const char *ca_key_id, json_t *revoked)
 	if (json_array_size(revoked) == 0)
 		return;
 	if (pki_publish_crl(&p, ca_key_id, err, sizeof(err)) != 0)
-		fprintf(stderr, "certdeskd: CRL after a renewal not published yet: %s\n", err);
+		log_error("renewal", "CRL after a renewal not published yet: %s", err);
 	json_array_foreach (revoked, i, sv)
 		if (pki_publish_ocsp(&p, json_string_value(sv), err, sizeof(err)) != 0)
-			fprintf(stderr, "certdeskd: OCSP of %s not published yet: %s\n", json_string_value(sv), err);
+			log_error("renewal", "OCSP of %s not published yet: %s", json_string_value(sv), err);
 }
 
 /* POST /api/v1/renewals/{renewal_no}/complete (token) {certificates: [{usage, der}], seals?}: the

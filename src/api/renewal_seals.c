@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "pki/pki.h"
 #include "seal/seal.h"
+#include "util/log.h"
 #include "util/strutil.h"
 
 static const struct {
@@ -166,7 +167,7 @@ int renewal_seals_make(struct http_req *r, const struct renewal *rn, const struc
 			break;
 	inputs_free(&in);
 	if (nmade < RENEWAL_SEALS) {
-		fprintf(stderr, "certdeskd: renewal %s seals: %s\n", rn->o.order_no, err);
+		log_error("renewal", "renewal %s seals: %s", rn->o.order_no, err);
 		renewal_seals_free(made, nmade);
 		return http_reply_error(r, 503, "seal_failed", "电子签章制作失败，请稍后重试", NULL), -1;
 	}
@@ -294,7 +295,7 @@ int renewal_seals_from_old(struct http_req *r, const struct renewal *rn, const s
 				done++;
 			} else {
 				snprintf(why, sizeof(why), "电子签章制作失败，请稍后重试");
-				fprintf(stderr, "certdeskd: renewal %s seal: %s\n", rn->o.order_no, err);
+				log_error("renewal", "renewal %s seal: %s", rn->o.order_no, err);
 			}
 			free(made);
 		}

@@ -14,6 +14,7 @@
 #include "pki/publish.h"
 #include "pki/signer_proto.h"
 #include "pki/status.h"
+#include "util/log.h"
 #include "util/timefmt.h"
 
 /* Returns the parsed certificate of CA key_id (a reference the caller frees), or NULL; the database
@@ -88,10 +89,10 @@ int api_cert_revoke(struct http_req *r)
 	}
 	published = pki_publish_crl(&p, t.v.ca_key_id, err, sizeof(err)) == 0;
 	if (!published)
-		fprintf(stderr, "certdeskd: CRL after revoking %s not published yet: %s\n", t.v.serial, err);
+		log_error("pki", "CRL after revoking %s not published yet: %s", t.v.serial, err);
 	if (pki_publish_ocsp(&p, t.v.serial, err, sizeof(err)) != 0) {
 		published = 0;
-		fprintf(stderr, "certdeskd: OCSP after revoking %s not published yet: %s\n", t.v.serial, err);
+		log_error("pki", "OCSP after revoking %s not published yet: %s", t.v.serial, err);
 	}
 	json_t *j = store_cert_json(&t.v);
 	json_object_set_new(j, "published", json_boolean(published));
@@ -209,7 +210,7 @@ static int ocsp_on_demand(struct http_req *r, struct db_conn *c, const OCSP_CERT
 	X509_free(rx);
 	store_ca_free(&resp);
 	if (rc != 0) {
-		fprintf(stderr, "certdeskd: OCSP answer not signed: %s\n", err);
+		log_error("pki", "OCSP answer not signed: %s", err);
 		return ocsp_fail(r, 3); /* tryLater */
 	}
 	rc = ocsp_reply(r, der, len, 0);

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "core/roles.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 #include "util/xalloc.h"
@@ -52,20 +53,13 @@ void api_log_error(struct http_req *r, const char *what)
 {
 	const char *dberr = db_thread_error();
 
-	char at[TIMEFMT_LEN];
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "time", timefmt_now_ms(at), "level", "error",
-			      "request_id", http_request_id(r), "method", http_method(r), "route", http_route(r),
-			      "what", what, "database", dberr);
-	char *line = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	/* One JSON line, like the access log's, with the request id that joins the two and the audit log. */
-	if (line != NULL)
-		fprintf(stderr, "%s\n", line);
-	else
-		fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"what\":\"(not UTF-8)\"}\n",
-			http_request_id(r));
-	free(line);
-	json_decref(j);
+	/* one JSON line (util/log.h) with the request id that joins it to the access log and the audit log */
+	log_set_request_id(http_request_id(r));
+	log_write(LOG_LEVEL_ERROR, "api",
+		  LOG_FIELDS("method", http_method(r), "route", http_route(r), "what", what, "database",
+			     dberr[0] != '\0' ? dberr : NULL),
+		  "%s %s answered 500: %s%s%s", http_method(r), http_route(r), what,
+		  dberr[0] != '\0' ? "; database: " : "", dberr);
 }
 
 /* Sets the cookie to value with the attributes of a session cookie (max_age < 0: none). */
@@ -214,6 +208,7 @@ int api_before(struct http_req *r, const struct route *rt)
 
 	db_thread_error_clear(); /* what the database said last is about this request only */
 	store_audit_set_request_id(http_request_id(r)); /* the audit entries of this request carry its id */
+	log_set_request_id(http_request_id(r));         /* and so do the log lines */
 	if (rt->access == ACCESS_PUBLIC)
 		return 0;
 	if (ACCESS_KIND(rt->access) == ACCESS_DEV && !app->cfg->dev_expose_outbox)

@@ -329,7 +329,7 @@ static void utc_text(time_t t, char out[48])
 		 (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
 }
 
-/* Writes the "time" field: now, UTC, with milliseconds; the second's text is cached in t. */
+/* Writes the "ts" field: now, UTC, with milliseconds; the second's text is cached in t. */
 static void put_time(struct out *o, struct tbuf *t)
 {
 	struct timespec ts;
@@ -350,7 +350,7 @@ static void put_time(struct out *o, struct tbuf *t)
 	v = (unsigned)(ts.tv_nsec / 1000000) % 1000;
 	ms[0] = '.', ms[1] = (char)('0' + v / 100), ms[2] = (char)('0' + v / 10 % 10),
 	ms[3] = (char)('0' + v % 10), ms[4] = 'Z', ms[5] = '"';
-	puts_(o, "{\"time\":\"");
+	puts_(o, "{\"ts\":\"");
 	puts_(o, base);
 	put(o, ms, sizeof(ms));
 }
@@ -364,6 +364,9 @@ static size_t format(const struct accesslog_entry *e, struct tbuf *t, char *out,
 	char frac[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10)};
 
 	put_time(&o, t);
+	/* the fields every log line has (util/log.h), so that one parser reads the access log and the rest */
+	puts_(&o, e->status >= 500 ? ",\"level\":\"error\"" : ",\"level\":\"info\"");
+	puts_(&o, ",\"component\":\"access\",\"msg\":\"request\"");
 	put_field(&o, ",\"remote\":", e->remote);
 	put_field(&o, ",\"method\":", e->method);
 	put_field(&o, ",\"path\":", e->path);

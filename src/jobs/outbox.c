@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/phone.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 #include "util/periodic.h"
@@ -185,17 +186,22 @@ static int apply(struct db_conn *c, void *arg)
 static void log_outcome(const struct outbox_opts *o, const struct outbox_msg *m, const struct outcome *x,
 			int rc)
 {
-	char to[16];
+	char to[16], id[24], attempt[16];
 	const char *what = x->result == OUTBOX_SENT    ? "sent"
 			   : x->result == OUTBOX_RETRY ? "retry later"
 						       : "failed";
 
 	masked(m->recipient, to);
-	fprintf(stderr, "certdeskd: outbox: %s #%" PRId64 " %s to %s, attempt %d: %s (%s)%s\n", o->channel,
-		m->id, m->tmpl, to, m->attempts, what, x->text[0] != '\0' ? x->text : "-",
-		rc == DB_NOTFOUND ? "; lease lost, not recorded"
-		: rc != DB_OK     ? "; database error, not recorded"
-				  : "");
+	snprintf(id, sizeof(id), "%" PRId64, m->id);
+	snprintf(attempt, sizeof(attempt), "%d", m->attempts);
+	log_write(x->result == OUTBOX_SENT ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "outbox",
+		  LOG_FIELDS("channel", o->channel, "outbox_id", id, "template", m->tmpl, "attempt", attempt,
+			     "result", what),
+		  "%s #%" PRId64 " %s to %s, attempt %d: %s (%s)%s", o->channel, m->id, m->tmpl, to,
+		  m->attempts, what, x->text[0] != '\0' ? x->text : "-",
+		  rc == DB_NOTFOUND ? "; lease lost, not recorded"
+		  : rc != DB_OK     ? "; database error, not recorded"
+				    : "");
 }
 
 /* Delivers one claimed message and records the outcome. */
@@ -217,10 +223,9 @@ static void deliver(struct db *db, const struct outbox_opts *o, const struct out
 		x.next = x.now + o->lease_s;
 		if ((rc = record(db, apply, &x)) != DB_OK) {
 			/* no longer ours, or no database: whoever holds it next sends it */
-			fprintf(stderr, "certdeskd: outbox: %s #%" PRId64 " not sent: %s\n", o->channel,
-				m->id,
-				rc == DB_NOTFOUND ? "lease lost to another worker"
-						  : "database error renewing the lease");
+			log_warn("outbox", "%s #%" PRId64 " not sent: %s", o->channel, m->id,
+				 rc == DB_NOTFOUND ? "lease lost to another worker"
+						   : "database error renewing the lease");
 			return;
 		}
 		x.result = o->send(o->ctx, m, ref, sizeof(ref), err, sizeof(err));
@@ -256,8 +261,7 @@ int outbox_run_once(struct db *db, const struct outbox_opts *o, const atomic_int
 	rc = store_outbox_claim(c, o->channel, timefmt_rfc3339(t, now),
 				timefmt_rfc3339(t + o->lease_s, lease), token, o->batch, &msgs, &n);
 	if (rc != DB_OK)
-		fprintf(stderr, "certdeskd: outbox: claiming %s messages: %s\n", o->channel,
-			db_conn_error(c));
+		log_error("outbox", "claiming %s messages: %s", o->channel, db_conn_error(c));
 	db_release(c);
 	if (rc != DB_OK)
 		return rc;

@@ -12,6 +12,7 @@
 #include "core/order_fsm.h"
 #include "providers/alipay.h"
 #include "providers/wxpay.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 
@@ -434,8 +435,8 @@ void paysvc_refused(struct paysvc *p, const char *provider, const char *why, con
 	struct refused_tx t = {provider, why, ip != NULL ? ip : ""};
 
 	if (db_tx(p->db, refused_tx, &t) != DB_OK) /* refused all the same; the log keeps a trace */
-		fprintf(stderr, "certdeskd: %s notification refused (%s) and not recorded: database error\n",
-			provider, why);
+		log_error("payments", "%s notification refused (%s) and not recorded: database error",
+			  provider, why);
 }
 
 int paysvc_check(struct paysvc *p, const struct payment_rec *pm, const char *ip)

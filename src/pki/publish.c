@@ -11,6 +11,7 @@
 #include "pki/signer_proto.h"
 #include "pki/status.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/timefmt.h"
 
 #define OCSP_BATCH 50
@@ -182,13 +183,13 @@ int pki_publish_pass(void *arg, const atomic_int *stop)
 		if (atomic_load(stop))
 			break;
 		if (pki_publish_crl(p, json_string_value(json_object_get(it, "ca")), err, sizeof(err)) != 0)
-			fprintf(stderr, "certdeskd: CRL not published: %s\n", err);
+			log_error("pki", "CRL not published: %s", err);
 	}
 	json_array_foreach (ocsp, i, it) {
 		if (atomic_load(stop))
 			break;
 		if (pki_publish_ocsp(p, json_string_value(json_object_get(it, "serial")), err, sizeof(err)) != 0) {
-			fprintf(stderr, "certdeskd: OCSP response not signed: %s\n", err);
+			log_error("pki", "OCSP response not signed: %s", err);
 			break; /* the signer is likely down: try again at the next pass */
 		}
 		more = json_array_size(ocsp) == OCSP_BATCH;

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 static uid_t to_uid;
 static gid_t to_gid;
 
@@ -44,7 +46,7 @@ int privdrop_become(const char *user, const char *const *trees, const char *cons
 	if (geteuid() != 0)
 		return 0;
 	if (user == NULL || user[0] == '\0') {
-		fprintf(stderr, "certdeskd: WARNING: running as root ([server] user is empty)\n");
+		log_warn("certdeskd", "running as root ([server] user is empty)");
 		return 0;
 	}
 	if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0) {

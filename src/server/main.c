@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "config/config.h"
@@ -18,6 +19,7 @@
 #include "util/fsutil.h"
 #include "sandbox/decode_client.h"
 #include "sandbox/privdrop.h"
+#include "util/log.h"
 #include "util/seccomp.h"
 
 /* Opens the access log named by the configuration: "-" standard error, "" none. */
@@ -58,7 +60,7 @@ static int drop_root(const struct config *cfg)
 	snprintf(wal, sizeof(wal), "%s-wal", cfg->sqlite_path);
 	snprintf(shm, sizeof(shm), "%s-shm", cfg->sqlite_path);
 	if (privdrop_become(cfg->server_user, trees, files, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdeskd: %s\n", err);
+		log_error("certdeskd", "%s", err);
 		return -1;
 	}
 	return 0;
@@ -71,12 +73,12 @@ static int confine(const struct config *cfg)
 	int rc;
 
 	if (!cfg->security_seccomp)
-		return fprintf(stderr, "certdeskd: WARNING: [security] seccomp = off\n"), 0;
+		return log_warn("certdeskd", "[security] seccomp = off"), 0;
 	rc = seccomp_install(SECCOMP_SERVER, err, sizeof(err));
 	if (rc == 1)
-		fprintf(stderr, "certdeskd: WARNING: this kernel has no seccomp; running without the allow-list\n");
+		log_warn("certdeskd", "this kernel has no seccomp; running without the allow-list");
 	else if (rc != 0)
-		fprintf(stderr, "certdeskd: %s\n", err);
+		log_error("certdeskd", "%s", err);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -120,54 +122,54 @@ int main(int argc, char **argv)
 			return usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr,
 				     strcmp(argv[i], "--help") != 0);
 	}
+	log_setup("certdeskd", 1); /* one JSON object per line on standard error (util/log.h) */
 	if (config_load(&cfg, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdeskd: configuration: %s\n", err);
+		log_error("certdeskd", "configuration: %s", err);
 		config_free(&cfg);
 		return 2;
 	}
 	block_signals(&set);
 	if (fs_mkdir_p(cfg.data_dir, 0750) != 0) {
-		fprintf(stderr, "certdeskd: files.data_dir %s: %s\n", cfg.data_dir, strerror(errno));
+		log_error("certdeskd", "files.data_dir %s: %s", cfg.data_dir, strerror(errno));
 		goto out;
 	}
 	if (cfg.backend == DB_BACKEND_SQLITE && fs_mkdir_parent(cfg.sqlite_path, 0750) != 0) {
-		fprintf(stderr, "certdeskd: database.sqlite_path %s: %s\n", cfg.sqlite_path, strerror(errno));
+		log_error("certdeskd", "database.sqlite_path %s: %s", cfg.sqlite_path, strerror(errno));
 		goto out;
 	}
 	if ((alog = open_access_log(cfg.access_log)) == NULL && cfg.access_log[0] != '\0') {
-		fprintf(stderr, "certdeskd: log.access_log %s: %s\n", cfg.access_log, strerror(errno));
+		log_error("certdeskd", "log.access_log %s: %s", cfg.access_log, strerror(errno));
 		goto out;
 	}
 	if (db_open(&app.db, &cfg, err, sizeof(err)) != 0 ||
 	    store_migrate(app.db, &applied, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdeskd: database: %s\n", err);
+		log_error("certdeskd", "database: %s", err);
 		goto out;
 	}
 	/* ID numbers and mobiles are sealed at rest: no start without the key that opens them */
 	if (pii_store_start(app.db, cfg.pii_key_file, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdeskd: [pii] key_file: %s\n", err);
+		log_error("certdeskd", "[pii] key_file: %s", err);
 		goto out;
 	}
 	app.cfg = &cfg;
 	calendar_ok = 1; /* initialised (lock and calendar), whether or not it loads */
 	if (calendar_live_init(&calendar, cfg.calendar_dir, app.db, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdeskd: calendar.data_dir: %s\n", err);
+		log_error("certdeskd", "calendar.data_dir: %s", err);
 		goto out;
 	}
 	app.calendar = &calendar;
 	if (paysvc_init(&pay, app.db, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdeskd: payments: %s\n", err);
+		log_error("certdeskd", "payments: %s", err);
 		goto out;
 	}
 	app.pay = &pay;
 	if (decode_setup(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdeskd: %s\n", err);
+		log_error("certdeskd", "%s", err);
 		goto out;
 	}
 	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
-		fprintf(stderr,
-			"certdeskd: WARNING: [dev] settings are on (fixed captcha or exposed SMS outbox): "
-			"for development and tests only\n");
+		log_warn("certdeskd", "[dev] settings are on (fixed captcha or exposed SMS outbox): "
+				      "for development and tests only");
 	srv = http_server_start(&(struct http_server_opts){.listen_address = cfg.listen_address,
 							   .port = cfg.port,
 							   .threads = cfg.threads,
@@ -188,7 +190,7 @@ int main(int argc, char **argv)
 							   .head_timeout_s = (unsigned)cfg.head_timeout_s},
 				err, sizeof(err));
 	if (srv == NULL) {
-		fprintf(stderr, "certdeskd: %s\n", err);
+		log_error("certdeskd", "%s", err);
 		goto out;
 	}
 	if (drop_root(&cfg) != 0)
@@ -197,47 +199,48 @@ int main(int argc, char **argv)
 	if (cfg.sms_provider == SMS_PROVIDER_TENCENT) {
 		outbox_opts_sms(&outbox_opts, &sms, &cfg);
 		if ((outbox = outbox_worker_start(app.db, &outbox_opts, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "certdeskd: %s\n", err);
+			log_error("certdeskd", "%s", err);
 			goto out;
 		}
-		fprintf(stderr, "certdeskd: outbox worker delivering SMS through Tencent Cloud SMS at %s\n",
-			cfg.sms_endpoint);
+		log_info("outbox", "outbox worker delivering SMS through Tencent Cloud SMS at %s",
+			 cfg.sms_endpoint);
 	}
 	if (cfg.mail_smtp_url[0] != '\0') {
 		outbox_opts_mail(&mail_opts, &mail, &cfg, app.db);
 		if ((mailer = outbox_worker_start(app.db, &mail_opts, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "certdeskd: %s\n", err);
+			log_error("certdeskd", "%s", err);
 			goto out;
 		}
-		fprintf(stderr, "certdeskd: outbox worker delivering e-mail through %s\n", cfg.mail_smtp_url);
+		log_info("outbox", "outbox worker delivering e-mail through %s", cfg.mail_smtp_url);
 	}
 	leased_job_init(&reconcile_job, app.db, "payment_reconcile", LEASE_S, paysvc_reconcile_pass, &pay);
 	if ((reconciler = periodic_start("payment reconciler", leased_job_pass, &reconcile_job,
 					 cfg.payment_reconcile_interval_s, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "certdeskd: %s\n", err);
+		log_error("certdeskd", "%s", err);
 		goto out;
 	}
 	sweep = (struct store_sweep_job){app.db, cfg.data_dir};
 	if ((sweeper = periodic_start("orphan file sweep", store_files_sweep_pass, &sweep,
 				      STORE_FILES_SWEEP_INTERVAL_S, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "certdeskd: %s\n", err);
+		log_error("certdeskd", "%s", err);
 		goto out;
 	}
 	publisher = (struct pki_publisher){app.db, cfg.signer_socket, cfg.ca_crl_interval_s, cfg.ca_ocsp_validity_s};
 	leased_job_init(&publish_job, app.db, "pki_publish", LEASE_S, pki_publish_pass, &publisher);
 	if ((publishing = periodic_start("CRL and OCSP publishing", leased_job_pass, &publish_job, PUBLISH_POLL_S, err,
 					 sizeof(err))) == NULL) {
-		fprintf(stderr, "certdeskd: %s\n", err);
+		log_error("certdeskd", "%s", err);
 		goto out;
 	}
 	if (confine(&cfg) != 0)
 		goto out;
-	printf("certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)\n",
-	       api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
-	       store_schema_latest(), applied);
-	fflush(stdout);
+	/* on standard output, as before the lines were JSON: scripts wait for it there */
+	log_write_fd(STDOUT_FILENO, LOG_LEVEL_INFO, "certdeskd", NULL,
+		     "certdeskd %s listening on http://%s:%d (database %s, schema %d, %d migrations applied)",
+		     api_version(), cfg.listen_address, http_server_port(srv), db_backend_name(app.db),
+		     store_schema_latest(), applied);
 	sigwait(&set, &sig);
-	fprintf(stderr, "certdeskd: %s received, finishing requests in flight\n", strsignal(sig));
+	log_info("certdeskd", "%s received, finishing requests in flight", strsignal(sig));
 	http_server_stop(srv, cfg.shutdown_timeout_s);
 	srv = NULL;
 	rc = 0;
@@ -257,5 +260,7 @@ out:
 	if (alog != NULL && alog != stderr)
 		fclose(alog);
 	config_free(&cfg);
+	if (rc == 0)
+		log_info("certdeskd", "stopped");
 	return rc;
 }

@@ -29,6 +29,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "pki/signer_client.h"
+#include "util/log.h"
 
 #define DEFAULT_MODULE "p11-kit-proxy.so" /* every module registered with p11-kit */
 #define MAX_SLOTS 64
@@ -504,7 +505,7 @@ int keys_pkcs11_load(const char *id, const char *path, EVP_PKEY *pub, void **sta
 		c = early_connect(k, early, sizeof(early));
 	}
 	if (c != 0)
-		fprintf(stderr, "certdesk-signer: key %s: token not usable yet: %s\n", id, early);
+		log_error("signer", "key %s: token not usable yet: %s", id, early);
 	*state = k;
 	k = NULL;
 	rc = 0;

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "pki/signer_client.h"
+#include "util/log.h"
 
 #define MAX_KEYS 256
 
@@ -80,12 +81,12 @@ static struct signer_key *load_key(const char *dir, const char *id, const char *
 		if (keys_pkcs11_load(id, path, pub, &k->state, why, sizeof(why)) != 0)
 			goto fail_nobe;
 	}
-	fprintf(stderr, "certdesk-signer: key %s: %s, %s\n", id, k->be->name, alg_name(k->alg));
+	log_info("signer", "key %s: %s, %s", id, k->be->name, alg_name(k->alg));
 	return k;
 fail_nobe:
 	k->be = NULL;
 fail:
-	fprintf(stderr, "certdesk-signer: key %s%s skipped: %s\n", id, ext, why);
+	log_warn("signer", "key %s%s skipped: %s", id, ext, why);
 	keystore_key_free(k);
 	return NULL;
 }
@@ -112,7 +113,7 @@ struct keystore *keystore_load(const char *dir)
 	if (ks == NULL)
 		abort();
 	if (d == NULL) {
-		fprintf(stderr, "certdesk-signer: keys_dir %s: %s\n", dir, strerror(errno));
+		log_error("signer", "keys_dir %s: %s", dir, strerror(errno));
 		free(ks);
 		return NULL;
 	}
@@ -123,9 +124,8 @@ struct keystore *keystore_load(const char *dir)
 		if (ext == NULL)
 			continue;
 		if (keystore_find(ks, id) != NULL || ks->n == MAX_KEYS) {
-			fprintf(stderr,
-				"certdesk-signer: key %s%s skipped: a key %s already, or too many keys\n", id,
-				ext, id);
+			log_warn("signer", "key %s%s skipped: a key %s already, or too many keys", id, ext,
+				 id);
 			continue;
 		}
 		struct signer_key *k = load_key(dir, id, ext);

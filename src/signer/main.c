@@ -23,6 +23,7 @@
 #include "pki/signer_client.h"
 #include "signer/signer.h"
 #include "util/fsutil.h"
+#include "util/log.h"
 #include "util/seccomp.h"
 
 #define MAX_ACTIVE 64 /* connections served at once; more are closed at once (the client sees -1) */
@@ -102,7 +103,7 @@ static int drop_privileges(const struct config *cfg, char *err, size_t errlen)
 	if (geteuid() != 0)
 		return 0;
 	if (cfg->signer_user[0] == '\0') {
-		fprintf(stderr, "certdesk-signer: warning: running as root ([signer] user is empty)\n");
+		log_warn("signer", "running as root ([signer] user is empty)");
 		return 0;
 	}
 	struct passwd *pw = getpwnam(cfg->signer_user);
@@ -130,12 +131,12 @@ static int confine(const struct config *cfg, char *err, size_t errlen)
 	int rc;
 
 	if (!cfg->security_seccomp) {
-		fprintf(stderr, "certdesk-signer: WARNING: [security] seccomp = off\n");
+		log_warn("signer", "[security] seccomp = off");
 		return 0;
 	}
 	rc = seccomp_install(SECCOMP_SIGNER, err, errlen);
 	if (rc == 1)
-		fprintf(stderr, "certdesk-signer: WARNING: this kernel has no seccomp\n");
+		log_warn("signer", "this kernel has no seccomp");
 	return rc < 0 ? -1 : 0;
 }
 
@@ -183,11 +184,10 @@ static void load_keys(const char *dir, int first)
 	struct keystore *ks = keystore_load(dir);
 
 	if (ks == NULL && !first) {
-		fprintf(stderr, "certdesk-signer: reload failed: keeping the keys loaded before\n");
+		log_error("signer", "reload failed: keeping the keys loaded before");
 		return;
 	}
-	fprintf(stderr, "certdesk-signer: %d key(s) loaded from %s\n", ks != NULL ? keystore_count(ks) : 0,
-		dir);
+	log_info("signer", "%d key(s) loaded from %s", ks != NULL ? keystore_count(ks) : 0, dir);
 	serve_keys_swap(ks);
 }
 
@@ -198,7 +198,7 @@ static void run(const struct config *cfg, int lfd, sigset_t *set)
 	int sig = 0;
 
 	pthread_create(&acc, NULL, acceptor, (void *)(intptr_t)lfd);
-	fprintf(stderr, "certdesk-signer: listening on %s\n", cfg->signer_socket);
+	log_info("signer", "listening on %s", cfg->signer_socket);
 	while (sigwait(set, &sig) == 0 && sig == SIGHUP)
 		load_keys(cfg->signer_keys_dir, 0);
 	atomic_store(&stopping, 1);
@@ -224,8 +224,9 @@ int main(int argc, char **argv)
 			return usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr,
 				     strcmp(argv[i], "--help") != 0);
 	}
+	log_setup("certdesk-signer", 1); /* one JSON object per line on standard error (util/log.h) */
 	if (config_load(&cfg, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdesk-signer: configuration: %s\n", err);
+		log_error("signer", "configuration: %s", err);
 		config_free(&cfg);
 		return 2;
 	}
@@ -241,19 +242,18 @@ int main(int argc, char **argv)
 #endif
 	if (fs_mkdir_parent(cfg.signer_log, 0750) != 0 ||
 	    siglog_open(cfg.signer_log, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdesk-signer: %s\n",
-			err[0] != '\0' ? err : "cannot create the log's directory");
+		log_error("signer", "%s", err[0] != '\0' ? err : "cannot create the log's directory");
 		goto out;
 	}
 	load_keys(cfg.signer_keys_dir, 1);
 	if ((lfd = open_socket(cfg.signer_socket, err, sizeof(err))) < 0 ||
 	    drop_privileges(&cfg, err, sizeof(err)) != 0 || confine(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certdesk-signer: %s\n", err);
+		log_error("signer", "%s", err);
 		goto out;
 	}
 	run(&cfg, lfd, &set);
 	unlink(cfg.signer_socket);
-	fprintf(stderr, "certdesk-signer: stopped\n");
+	log_info("signer", "stopped");
 	rc = 0;
 out:
 	if (lfd >= 0)

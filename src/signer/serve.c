@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "pki/signer_client.h"
+#include "util/log.h"
 
 static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct keystore *keys;
@@ -54,7 +55,7 @@ static void refuse(int fd, struct siglog_entry *e, int status, const char *reaso
 	e->status = status;
 	e->reason = reason;
 	if (siglog_write(e) != 0)
-		fprintf(stderr, "certdesk-signer: cannot write the log\n");
+		log_error("signer", "cannot write the log");
 	reply(fd, status, reason, strlen(reason), deadline);
 }
 
@@ -92,7 +93,7 @@ static void sign_and_reply(int fd, struct siglog_entry *e, const unsigned char *
 	if (siglog_write(e) != 0) { /* an unlogged signature never leaves */
 		OPENSSL_free(sig);
 		reply(fd, SIGNER_INTERNAL, "log write failed", 16, deadline);
-		fprintf(stderr, "certdesk-signer: cannot write the log: signature withheld\n");
+		log_error("signer", "cannot write the log: signature withheld");
 		return;
 	}
 	reply(fd, SIGNER_OK, sig, siglen, deadline);

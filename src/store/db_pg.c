@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "store/db_driver.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #define STMT_CACHE 128
@@ -28,6 +29,17 @@ struct pg_rows {
 	int row; /* current row, -1 before the first */
 };
 
+/* The server's warnings (libpq would print them on stderr as plain text): a JSON log line each. */
+static void pg_notice(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && message[n - 1] == '\n')
+		n--;
+	log_warn("database", "postgres: %.*s", (int)n, message);
+}
+
 static void *pg_connect(const struct config *cfg, char *err, size_t errlen)
 {
 	struct pg *h = xcalloc(sizeof(*h));
@@ -40,6 +52,7 @@ static void *pg_connect(const struct config *cfg, char *err, size_t errlen)
 		free(h);
 		return NULL;
 	}
+	PQsetNoticeProcessor(h->conn, pg_notice, NULL);
 	/* Times are stored as text in UTC; keep the session quiet and in UTC. */
 	res = PQexec(h->conn, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
 	PQclear(res);

@@ -9,6 +9,7 @@
 #include "store/pii.h"
 #include "store/pii_store.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -251,9 +252,8 @@ int pii_store_start(struct db *db, const char *key_file, char *why, size_t whyle
 		return -1;
 	}
 	if (created || changed > 0 || failed > 0)
-		fprintf(stderr,
-			"certdeskd: personal data at rest: key %s%s (%s), %d value(s) sealed now, %d not "
-			"opened\n",
-			pii_current_kid(), created ? " created" : "", key_file, changed, failed);
+		log_write(failed > 0 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "pii", NULL,
+			  "personal data at rest: key %s%s (%s), %d value(s) sealed now, %d not opened",
+			  pii_current_kid(), created ? " created" : "", key_file, changed, failed);
 	return 0;
 }

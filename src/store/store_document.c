@@ -7,6 +7,7 @@
 
 #include "store/filestore.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/timefmt.h"
 #include "util/xalloc.h"
@@ -294,8 +295,8 @@ int store_documents_json(struct db_conn *c, int64_t order_id, json_t **items)
 		json_t *j = doc_json(r);
 		/* a document that cannot be shown is not there, for the page and for submission alike */
 		if (j == NULL)
-			fprintf(stderr, "certdeskd: document %lld of order %lld cannot be shown\n",
-				(long long)db_rows_int(r, 0), (long long)order_id);
+			log_error("files", "document %lld of order %lld cannot be shown",
+				  (long long)db_rows_int(r, 0), (long long)order_id);
 		else
 			json_array_append_new(*items, j);
 		rc = DB_OK;
@@ -369,8 +370,8 @@ int store_files_sweep_pass(void *arg, const atomic_int *stop)
 
 	(void)stop;
 	if (store_files_sweep(job->db, job->dir, STORE_FILES_GRACE_S, &removed) != 0)
-		fprintf(stderr, "certdeskd: orphan file sweep: cannot read %s\n", job->dir);
+		log_error("files", "orphan file sweep: cannot read %s", job->dir);
 	else if (removed > 0)
-		fprintf(stderr, "certdeskd: orphan file sweep: %d file(s) no row names removed\n", removed);
+		log_info("files", "orphan file sweep: %d file(s) no row names removed", removed);
 	return 0;
 }

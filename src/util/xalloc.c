@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
+
 /* Reports exhaustion and aborts: there is no sensible way on from here. */
 static void oom(void)
 {
-	fputs("certdesk: out of memory\n", stderr);
+	log_error("xalloc", "out of memory"); /* formatted on the stack: no allocation */
 	abort();
 }
 

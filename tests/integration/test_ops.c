@@ -1,5 +1,5 @@
 /* Operations (issue 18): /metrics in Prometheus text format (scraped and parsed here), who may read
- * it, and /readyz (database, schema, signer). */
+ * it, /readyz (database, schema, signer), backups, and the JSON log lines. */
 #define _GNU_SOURCE /* asprintf, memmem */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +10,12 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -647,12 +649,171 @@ static void test_audit_request_id(void **state)
 	config_free(&cfg);
 }
 
+/* Returns every line of the file at path that is not JSON with the string fields ts, level and msg
+ * (in a malloc'd text, "" when all are), and counts the lines into *n. */
+static char *bad_log_lines(const char *path, int *n)
+{
+	char *text = slurp(path), *bad = calloc(1, 1), *line, *save = NULL;
+	size_t blen = 0;
+
+	*n = 0;
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		(*n)++;
+		if (j == NULL || !json_is_string(json_object_get(j, "ts")) ||
+		    !json_is_string(json_object_get(j, "level")) || !json_is_string(json_object_get(j, "msg")) ||
+		    !json_is_string(json_object_get(j, "component"))) {
+			bad = realloc(bad, blen + strlen(line) + 2);
+			blen += (size_t)sprintf(bad + blen, "%s\n", line);
+		}
+		json_decref(j);
+	}
+	free(text);
+	return bad;
+}
+
+/* Returns 1 when a JSON line of the file at path has every name=value pair of want (NULL-ended). */
+static int has_log_line(const char *path, const char *const *want)
+{
+	char *text = slurp(path), *line, *save = NULL;
+	int found = 0;
+
+	for (line = text != NULL ? strtok_r(text, "\n", &save) : NULL; line != NULL && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		found = j != NULL;
+		for (int i = 0; found && want[i] != NULL; i += 2) {
+			const char *v = json_string_value(json_object_get(j, want[i]));
+			found = v != NULL && strstr(v, want[i + 1]) != NULL;
+		}
+		json_decref(j);
+	}
+	free(text);
+	return found;
+}
+
+/* Waits up to 10 s for a line of path with the pairs of want; returns has_log_line's answer. */
+static int wait_log_line(const char *path, const char *const *want)
+{
+	for (int i = 0; i < 100 && !has_log_line(path, want); i++)
+		usleep(100000);
+	return has_log_line(path, want);
+}
+
+#define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Every line certdeskd and certdesk-signer write is one JSON object with ts, level, component and msg
+ * (issue 18), through start-up, a background job (an SMS the outbox worker delivers), a 4xx that is
+ * audited (a failed staff login), a 5xx (a table gone), the access log on standard error as in
+ * production ([log] access_log = -) and the stop; the request id of the log lines is the audit
+ * record's and the X-Request-Id's. */
+static void test_log_lines_json(void **state)
+{
+	struct srv L;
+	struct client c;
+	struct resp r;
+	struct config cfg;
+	struct db *db = NULL;
+	struct db_conn *conn;
+	char out[400], sout[400], err[512], rid[64], lsan[400], *bad, *audit_rid = NULL;
+	int n = 0, status = 0;
+	(void)state;
+
+	/* under LeakSanitizer the programs list the suppressions they used at exit, which is not a log line
+	 * (a leak itself fails the stop, and its report would fail the check below too) */
+	snprintf(lsan, sizeof(lsan), "%s", getenv("LSAN_OPTIONS") != NULL ? getenv("LSAN_OPTIONS") : "");
+	snprintf(err, sizeof(err), "%s%sprint_suppressions=0", lsan, lsan[0] != '\0' ? ":" : "");
+	setenv("LSAN_OPTIONS", err, 1);
+	/* an SMS provider (the simulator), so that the outbox worker runs and logs each message */
+	setenv("CERTDESK_SMS_PROVIDER", "tencent", 1);
+	setenv("CERTDESK_OUTBOX_POLL_INTERVAL_S", "1", 1);
+	assert_int_equal(harness_start_sim(&L), 0);
+	snprintf(out, sizeof(out), "%s/sms", L.sim_base);
+	setenv("CERTDESK_SMS_ENDPOINT", out, 1);
+	assert_int_equal(harness_start_ca(&L), 0);
+	/* again, with the access log on standard error and the signer answering */
+	assert_int_equal(harness_stop(&L), 0);
+	setenv("CERTDESK_LOG_ACCESS_LOG", "-", 1);
+	assert_int_equal(harness_restart(&L), 0);
+	snprintf(out, sizeof(out), "%s/server.out", L.dir);
+	snprintf(sout, sizeof(sout), "%s/signer.out", L.dir);
+
+	/* the job: the registration's SMS, delivered by the outbox worker */
+	client_init(&c, &L, "logs");
+	assert_int_equal(client_register_login(&c, "鹰潭日志公司", "91350100M000100Y43", "13800138031"), 0);
+	assert_true(wait_log_line(out, WANT("component", "outbox", "level", "info", "result", "sent", "channel",
+					    "sms")));
+	/* a 4xx that is audited: its access-log line carries the audit record's request id */
+	client_init(&c, &L, "intruder");
+	client_captcha(&c);
+	assert_int_equal(client_do(&c, "POST", "/api/v1/admin/auth/login",
+				   "{\"username\":\"nobody\",\"password\":\"Wrong-2026x\",\"captcha\":\"ABCDE\"}",
+				   NULL),
+			 401);
+	assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+	assert_int_equal(db_open(&db, &cfg, err, sizeof(err)), 0);
+	conn = db_acquire(db);
+	assert_int_equal(db_query_text(conn,
+				       "SELECT request_id FROM audit_log WHERE action = 'staff.login_failed' ORDER BY "
+				       "seq DESC LIMIT 1",
+				       DB_NOARGS, &audit_rid),
+			 DB_OK);
+	assert_non_null(audit_rid);
+	assert_true(wait_log_line(out, WANT("component", "access", "request_id", audit_rid, "path",
+					    "/api/v1/admin/auth/login", "level", "info")));
+	/* a 5xx: the table it reads is gone; its error line and its access line carry its X-Request-Id */
+	assert_int_equal(db_exec(conn, "ALTER TABLE cas RENAME TO cas_gone", DB_NOARGS, NULL), DB_OK);
+	assert_int_equal(http_do(&L, "GET", "/api/v1/ca", NULL, 0, NULL, &r), 0);
+	assert_int_equal(db_exec(conn, "ALTER TABLE cas_gone RENAME TO cas", DB_NOARGS, NULL), DB_OK);
+	assert_int_equal(r.status, 500);
+	assert_non_null(resp_header(&r, "X-Request-Id"));
+	snprintf(rid, sizeof(rid), "%s", resp_header(&r, "X-Request-Id"));
+	resp_free(&r);
+	assert_true(wait_log_line(out, WANT("component", "api", "level", "error", "request_id", rid, "msg", "500")));
+	assert_true(wait_log_line(out, WANT("component", "access", "level", "error", "request_id", rid)));
+	db_release(conn);
+	db_close(db);
+	config_free(&cfg);
+	free(audit_rid);
+
+	/* the stop, then every line of both programs */
+	assert_int_equal(harness_stop(&L), 0);
+	kill(L.signer_pid, SIGTERM);
+	waitpid(L.signer_pid, &status, 0);
+	L.signer_pid = 0;
+	assert_true(has_log_line(out, WANT("component", "certdeskd", "msg", "listening on")));
+	assert_true(has_log_line(out, WANT("component", "certdeskd", "msg", "stopped")));
+	assert_true(has_log_line(sout, WANT("component", "signer", "msg", "listening on")));
+	assert_true(has_log_line(sout, WANT("component", "signer", "msg", "stopped")));
+	bad = bad_log_lines(out, &n);
+	if (bad[0] != '\0')
+		fprintf(stderr, "certdeskd wrote lines that are not JSON log lines:\n%s", bad);
+	assert_string_equal(bad, "");
+	free(bad);
+	assert_true(n >= 6);
+	bad = bad_log_lines(sout, &n);
+	if (bad[0] != '\0')
+		fprintf(stderr, "certdesk-signer wrote lines that are not JSON log lines:\n%s", bad);
+	assert_string_equal(bad, "");
+	free(bad);
+	assert_true(n >= 3);
+	harness_cleanup(&L);
+	/* the other tests' server: its own settings again */
+	unsetenv("CERTDESK_SMS_PROVIDER");
+	unsetenv("CERTDESK_SMS_ENDPOINT");
+	unsetenv("CERTDESK_OUTBOX_POLL_INTERVAL_S");
+	unsetenv("CERTDESK_MAIL_SMTP_URL");
+	setenv("LSAN_OPTIONS", lsan, 1);
+	harness_env(&S);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metrics_scraped), cmocka_unit_test(test_metrics_access),
 		cmocka_unit_test(test_readyz),          cmocka_unit_test(test_audit_request_id),
-		cmocka_unit_test(test_backup_restore),
+		cmocka_unit_test(test_backup_restore),  cmocka_unit_test(test_log_lines_json),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
