@@ -16,108 +16,28 @@
 #include "api/form.h"
 #include "config/config.h"
 #include "docs/image.h"
-#include "sandbox/decode_client.h"
+#include "api/seal_scan.h"
 #include "seal/extract.h"
-#include "store/filestore.h"
-
-#define SEAL_FORM_KIND "seal_form"
+#include "util/xalloc.h"
 
 static const char *const slot_labels[SEAL_NSLOTS] = {"单位公章印模（一）", "单位公章印模（二）",
 						     "法定代表人印章（一）", "法定代表人印章（二）"};
 
-/* The scan of an order, read before the connection is given back. */
-struct scan {
-	struct order_rec o;
-	struct doc_rec d;
-	unsigned char *data;
-	size_t len;
-};
-
-static void scan_free(struct scan *s)
+/* Loads the order and its scan (api_seal_scan_read), answering 409 for an order without seals.
+ * Returns 0, or -1 after replying. */
+static int scan_read(struct http_req *r, struct seal_scan *s)
 {
-	store_order_free(&s->o);
-	free(s->data);
-	s->data = NULL;
-}
-
-/* Reads all of fd (at most max bytes) into *out. Returns 0 or -1; closes fd. */
-static int read_all(int fd, size_t max, unsigned char **out, size_t *len)
-{
-	unsigned char *buf = malloc(max + 1);
-	size_t n = 0;
-	ssize_t got = 0;
-
-	*out = NULL;
-	while (buf != NULL && n <= max && (got = read(fd, buf + n, max + 1 - n)) > 0)
-		n += (size_t)got;
-	close(fd);
-	if (buf == NULL || got < 0 || n > max || n == 0) {
-		free(buf);
+	if (api_seal_scan_read(r, 1, s) != 0)
 		return -1;
-	}
-	*out = buf, *len = n;
-	return 0;
-}
-
-/* Loads the order of the path (staff), checks it carries seals, and reads its current seal-form scan,
- * giving the pooled connection back before returning. Returns 0, or -1 after replying. */
-static int scan_read(struct http_req *r, struct scan *s)
-{
-	struct app *app = http_ctx(r);
-	struct db_conn *c = db_acquire(app->db);
-	struct key_type_rec kt = {0};
-	int rc, fd;
-
-	memset(s, 0, sizeof(*s));
-	if (api_staff_order(r, c, &s->o) != 0) {
-		db_release(c);
-		return -1;
-	}
-	store_key_type_get(c, s->o.project_id, s->o.key_type, &kt);
-	rc = store_document_current(c, s->o.id, SEAL_FORM_KIND, &s->d);
-	db_release(c);
-	if (!kt.has_seal)
+	if (!s->has_seal)
 		return http_reply_error(r, 409, "no_seal", "该订单的证书不含电子签章（副锁），无需签章采集表",
 					NULL),
 		       -1;
-	if (rc == DB_NOTFOUND)
-		return http_reply_error(r, 404, "not_found", "本订单尚未上传签章采集表", NULL), -1;
-	if (rc != DB_OK)
-		return api_internal(r, "seal form document read"), -1;
-	fd = filestore_open(app->cfg->data_dir, s->d.sha256);
-	if (fd < 0 || read_all(fd, IMAGE_MAX_BYTES, &s->data, &s->len) != 0)
-		return api_internal(r, "seal form file missing"), -1;
-	return 0;
-}
-
-/* Decodes the scan (checked again: the stored bytes are outside input) and locates the page. Returns
- * 0, or -1 after replying. */
-static int scan_open(struct http_req *r, struct scan *s, struct seal_rgb *img, struct seal_page *page,
-		     struct seal_box boxes[SEAL_NSLOTS])
-{
-	struct decode_facts *f = calloc(1, sizeof(*f));
-	char prefix[80];
-
-	/* decoded by certdesk-decode (the sandboxed helper); certdeskd only sees RGB pixels */
-	if (f == NULL)
-		return api_internal(r, "out of memory"), -1;
-	if (decode_rgb(s->data, s->len, img, f) != DECODE_OK) {
-		http_reply_error(r, 422, f->code, f->message, NULL);
-		free(f);
-		return -1;
-	}
-	free(f);
-	/* This order's seal form, whatever version of its data it was printed for. */
-	snprintf(prefix, sizeof(prefix), "certdesk:form:seal:%s:", s->o.order_no);
-	if (seal_locate(img, prefix, page, boxes) != 0) {
-		seal_rgb_free(img);
-		return api_internal(r, "seal locate"), -1;
-	}
 	return 0;
 }
 
 /* Returns the page transform as the API shows it. */
-static json_t *page_json(const struct seal_page *p, const struct scan *s)
+static json_t *page_json(const struct seal_page *p, const struct seal_scan *s)
 {
 	json_t *j = json_pack("{s:b, s:f, s:f, s:{s:s, s:i, s:i}}", "located", p->located, "px_per_mm",
 			      round(p->px_per_mm * 1000) / 1000, "angle_deg", round(p->angle_deg * 100) / 100,
@@ -203,20 +123,20 @@ int api_seal_crops_get(struct http_req *r)
 {
 	const char *sig = http_query(r, "allow_signature");
 	struct seal_opts opts = {.allow_signature = sig != NULL && strcmp(sig, "true") == 0};
-	struct scan s;
+	struct seal_scan s;
 	struct seal_rgb img = {0};
 	struct seal_page page;
 	struct seal_box boxes[SEAL_NSLOTS];
 	json_t *out;
 
-	if (scan_read(r, &s) != 0 || scan_open(r, &s, &img, &page, boxes) != 0) {
-		scan_free(&s);
+	if (scan_read(r, &s) != 0 || api_seal_scan_open(r, &s, &img, &page, boxes) != 0) {
+		api_seal_scan_free(&s);
 		return 0;
 	}
 	out = page_json(&page, &s);
 	json_object_set_new(out, "boxes", propose(&img, &page, boxes, &opts));
 	seal_rgb_free(&img);
-	scan_free(&s);
+	api_seal_scan_free(&s);
 	return http_reply_json(r, 200, out);
 }
 
@@ -233,7 +153,7 @@ static void box_number(struct form *f, json_t *o, const char *name, const char *
 
 /* Parses {"boxes": [{slot, x, y, w, h}, ...]} (1 to 4 boxes, each slot once) into boxes and slots;
  * returns how many, or 0 with errors recorded in f. */
-static int parse_boxes(struct form *f, const struct scan *s, struct seal_box boxes[SEAL_NSLOTS],
+static int parse_boxes(struct form *f, const struct seal_scan *s, struct seal_box boxes[SEAL_NSLOTS],
 		       int slots[SEAL_NSLOTS])
 {
 	json_t *arr = json_object_get(f->body, "boxes"), *it;
@@ -269,7 +189,7 @@ static int parse_boxes(struct form *f, const struct scan *s, struct seal_box box
 int api_seal_crops_extract(struct http_req *r)
 {
 	json_t *body = http_json_body(r), *results;
-	struct scan s;
+	struct seal_scan s;
 	struct seal_rgb img = {0};
 	struct seal_page page;
 	struct seal_box proposed[SEAL_NSLOTS], boxes[SEAL_NSLOTS];
@@ -281,15 +201,15 @@ int api_seal_crops_extract(struct http_req *r)
 	if (body == NULL)
 		return 0;
 	if (scan_read(r, &s) != 0) {
-		scan_free(&s);
+		api_seal_scan_free(&s);
 		json_decref(body);
 		return 0;
 	}
 	form_init(&f, r, body);
 	opts.allow_signature = form_bool(&f, "allow_signature");
 	n = parse_boxes(&f, &s, boxes, slots);
-	if (n == 0 || scan_open(r, &s, &img, &page, proposed) != 0) {
-		scan_free(&s);
+	if (n == 0 || api_seal_scan_open(r, &s, &img, &page, proposed) != 0) {
+		api_seal_scan_free(&s);
 		if (n == 0)
 			return form_finish(&f, body, 422, NULL);
 		form_free(&f);
@@ -308,26 +228,20 @@ int api_seal_crops_extract(struct http_req *r)
 	out = page_json(&page, &s);
 	json_object_set_new(out, "results", results);
 	seal_rgb_free(&img);
-	scan_free(&s);
+	api_seal_scan_free(&s);
 	return form_finish(&f, body, 200, out);
 }
 
 /* Checks that the order of the path exists and carries seals (staff). Returns 0, or -1 after replying. */
 static int seal_order(struct http_req *r)
 {
-	struct app *app = http_ctx(r);
-	struct db_conn *c = db_acquire(app->db);
-	struct order_rec o = {0};
-	struct key_type_rec kt = {0};
-	int rc = api_staff_order(r, c, &o);
+	struct seal_scan s;
+	int rc = api_seal_scan_read(r, 0, &s);
 
-	if (rc == 0)
-		store_key_type_get(c, o.project_id, o.key_type, &kt);
-	db_release(c);
-	store_order_free(&o);
+	api_seal_scan_free(&s);
 	if (rc != 0)
 		return -1;
-	if (!kt.has_seal)
+	if (!s.has_seal)
 		return http_reply_error(r, 409, "no_seal", "该订单的证书不含电子签章（副锁），无需签章图片",
 					NULL),
 		       -1;
@@ -360,6 +274,7 @@ static json_t *check_upload(struct form *f, const struct http_upload *u)
 	double width = width_field(f);
 	struct seal_opts opts = {.allow_signature = sig != NULL && strcmp(sig, "true") == 0};
 	struct seal_result res;
+	struct decode_facts *facts;
 	json_t *out;
 
 	if (slot_name != NULL && slot < 0)
@@ -368,10 +283,15 @@ static json_t *check_upload(struct form *f, const struct http_upload *u)
 		form_error(f, 415, "file", "file_type", "请上传 PNG 图片（透明或白色背景）");
 	if (form_failed(f))
 		return NULL;
-	if (seal_check_png(u->data, u->len, slot, width, &opts, &res) != 0) {
-		form_error(f, 415, "file", "file_type", "PNG 图片无法解码");
+	/* decoded by certdesk-decode (the sandboxed helper) like every upload */
+	facts = xcalloc(sizeof(*facts));
+	enum decode_status st = api_seal_check_png(u->data, u->len, slot, width, &opts, &res, facts);
+	if (st != DECODE_OK) {
+		form_error(f, st == DECODE_FAILED ? 422 : 415, "file", facts->code, facts->message);
+		free(facts);
 		return NULL;
 	}
+	free(facts);
 	out = result_json(slot, &res, 1);
 	seal_result_free(&res);
 	return out;

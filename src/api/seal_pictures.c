@@ -12,16 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api/api.h"
 #include "api/form.h"
+#include "api/seal_scan.h"
 #include "config/config.h"
 #include "docs/image.h"
-#include "sandbox/decode_client.h"
 #include "seal/extract.h"
-#include "store/filestore.h"
 #include "util/strutil.h"
+#include "util/xalloc.h"
 
 /* A picture larger than this would not fit the seal the signer signs (65,536 bytes with the
  * organisation's certificate and the names). */
@@ -98,15 +97,14 @@ int api_seal_pictures_get(struct http_req *r)
 /* --- PUT --- */
 
 struct choice {
-	struct order_rec o;
-	int seal;      /* index in seals */
-	int from_scan; /* 1: slot and box; 0: png */
+	struct seal_scan scan; /* the order and, for a cut-out, its scan */
+	int seal;              /* index in seals */
+	int from_scan;         /* 1: slot and box; 0: png */
 	enum seal_slot slot;
 	double x, y, w, h;   /* the box, scan pixels (top left and size) */
-	unsigned char *data; /* the scan, or the uploaded PNG */
+	unsigned char *data; /* the uploaded PNG */
 	size_t len;
-	struct doc_rec d; /* the scan's document */
-	double width_mm;  /* upload: the real width when given (0: the usual) */
+	double width_mm; /* upload: the real width when given (0: the usual) */
 	struct seal_opts opts;
 	struct seal_picture_rec pic;
 	struct actor a;
@@ -114,7 +112,7 @@ struct choice {
 
 static void choice_free(struct choice *ch)
 {
-	store_order_free(&ch->o);
+	api_seal_scan_free(&ch->scan);
 	free(ch->data);
 	store_seal_picture_free(&ch->pic);
 }
@@ -171,55 +169,16 @@ static int choice_fields(struct http_req *r, struct form *f, json_t *body, struc
 	return form_failed(f) ? -1 : 0;
 }
 
-/* Reads all of fd (at most max bytes) into *out. Returns 0 or -1; closes fd. */
-static int read_all(int fd, size_t max, unsigned char **out, size_t *len)
-{
-	unsigned char *buf = malloc(max + 1);
-	size_t n = 0;
-	ssize_t got = 0;
-
-	*out = NULL;
-	while (buf != NULL && n <= max && (got = read(fd, buf + n, max + 1 - n)) > 0)
-		n += (size_t)got;
-	close(fd);
-	if (buf == NULL || got < 0 || n > max || n == 0) {
-		free(buf);
-		return -1;
-	}
-	*out = buf, *len = n;
-	return 0;
-}
-
-/* Loads the order (a main key's) and, for a cut-out, its scan; the connection is given back before
- * the file is read. Returns 0, or -1 after replying. */
+/* Loads the order (a main key's) and, for a cut-out, its scan (api_seal_scan_read). Returns 0, or -1
+ * after replying. */
 static int choice_read(struct http_req *r, struct choice *ch)
 {
-	struct app *app = http_ctx(r);
-	struct db_conn *c = db_acquire(app->db);
-	struct key_type_rec kt = {0};
-	int rc = DB_OK, fd;
-
-	if (api_staff_order(r, c, &ch->o) != 0) {
-		db_release(c);
+	if (api_seal_scan_read(r, ch->from_scan, &ch->scan) != 0)
 		return -1;
-	}
-	store_key_type_get(c, ch->o.project_id, ch->o.key_type, &kt);
-	if (kt.has_seal && ch->from_scan)
-		rc = store_document_current(c, ch->o.id, "seal_form", &ch->d);
-	db_release(c);
-	if (!kt.has_seal)
+	if (!ch->scan.has_seal)
 		return http_reply_error(r, 409, "no_seal_for_secondary", "副锁不含电子签章，无需选定印章图片",
 					NULL),
 		       -1;
-	if (!ch->from_scan)
-		return 0;
-	if (rc == DB_NOTFOUND)
-		return http_reply_error(r, 404, "not_found", "本订单尚未上传签章采集表", NULL), -1;
-	if (rc != DB_OK)
-		return api_internal(r, "seal form document read"), -1;
-	fd = filestore_open(app->cfg->data_dir, ch->d.sha256);
-	if (fd < 0 || read_all(fd, IMAGE_MAX_BYTES, &ch->data, &ch->len) != 0)
-		return api_internal(r, "seal form file missing"), -1;
 	return 0;
 }
 
@@ -227,31 +186,21 @@ static int choice_read(struct http_req *r, struct choice *ch)
 static int cut_out(struct http_req *r, struct form *f, json_t *body, struct choice *ch,
 		   struct seal_result *res)
 {
-	struct decode_facts *facts = calloc(1, sizeof(*facts));
 	json_t *box = json_object_get(body, "box");
 	struct seal_rgb img = {0};
 	struct seal_page page;
 	struct seal_box boxes[SEAL_NSLOTS], b;
-	char prefix[80];
 	int rc;
 
-	/* decoded by certdesk-decode (the sandboxed helper); certdeskd only sees RGB pixels */
-	if (facts == NULL)
-		return api_internal(r, "out of memory"), -1;
-	if (decode_rgb(ch->data, ch->len, &img, facts) != DECODE_OK) {
-		http_reply_error(r, 422, facts->code, facts->message, NULL);
-		free(facts);
+	if (api_seal_scan_open(r, &ch->scan, &img, &page, boxes) != 0)
 		return -1;
-	}
-	free(facts);
 	number(f, box, "w", 8, img.w, &ch->w);
 	number(f, box, "h", 8, img.h, &ch->h);
 	number(f, box, "x", -ch->w / 2, img.w - ch->w / 2, &ch->x);
 	number(f, box, "y", -ch->h / 2, img.h - ch->h / 2, &ch->y);
-	snprintf(prefix, sizeof(prefix), "certdesk:form:seal:%s:", ch->o.order_no);
-	if (form_failed(f) || seal_locate(&img, prefix, &page, boxes) != 0) {
+	if (form_failed(f)) {
 		seal_rgb_free(&img);
-		return form_failed(f) ? (form_reply(f), -1) : (api_internal(r, "seal locate"), -1);
+		return form_reply(f), -1;
 	}
 	b = (struct seal_box){ch->x + ch->w / 2, ch->y + ch->h / 2, ch->w, ch->h};
 	rc = seal_extract(&img, &page, ch->slot, &b, &ch->opts, res);
@@ -259,6 +208,19 @@ static int cut_out(struct http_req *r, struct form *f, json_t *body, struct choi
 	if (rc != 0)
 		return http_reply_error(r, 422, "invalid_box", "裁剪框无法裁剪", "box"), -1;
 	return 0;
+}
+
+/* Checks staff's own PNG into *res, decoded by certdesk-decode like every upload. Returns 0, or -1
+ * after replying. */
+static int check_own(struct http_req *r, struct choice *ch, struct seal_result *res)
+{
+	struct decode_facts *f = xcalloc(sizeof(*f));
+	enum decode_status st = api_seal_check_png(ch->data, ch->len, ch->slot, ch->width_mm, &ch->opts, res, f);
+
+	if (st != DECODE_OK)
+		http_reply_error(r, st == DECODE_FAILED ? 422 : 415, f->code, f->message, "png");
+	free(f);
+	return st == DECODE_OK ? 0 : -1;
 }
 
 /* Judges res and fills ch->pic from it. Returns 0, or -1 after replying 422. */
@@ -280,7 +242,7 @@ static int accept_result(struct http_req *r, struct choice *ch, const struct sea
 			       "印章图片超过 56 KB，放不进电子签章：请缩小图片（或降低扫描分辨率）后重试",
 			       ch->from_scan ? "box" : "png"),
 		       -1;
-	p->order_id = ch->o.id;
+	p->order_id = ch->scan.o.id;
 	str_copy(p->seal, seals[ch->seal].name, sizeof(p->seal));
 	p->png_b64 = b64(res->png, res->png_len);
 	crypto_hash_sha256(hash, res->png, res->png_len);
@@ -304,7 +266,7 @@ static int accept_result(struct http_req *r, struct choice *ch, const struct sea
 static int choice_tx(struct db_conn *c, void *arg)
 {
 	struct choice *ch = arg;
-	return store_seal_picture_put(c, &ch->pic, ch->o.order_no, &ch->a);
+	return store_seal_picture_put(c, &ch->pic, ch->scan.o.order_no, &ch->a);
 }
 
 /* Processes and records the choice (after choice_read). Returns 0 (replied). */
@@ -320,8 +282,9 @@ static int choose(struct http_req *r, struct form *f, json_t *body, struct choic
 			seal_result_free(&res);
 			return 0;
 		}
-	} else if (seal_check_png(ch->data, ch->len, ch->slot, ch->width_mm, &ch->opts, &res) != 0) {
-		return http_reply_error(r, 415, "file_type", "PNG 图片无法解码", "png");
+	} else if (check_own(r, ch, &res) != 0) {
+		seal_result_free(&res);
+		return 0;
 	}
 	rc = accept_result(r, ch, &res);
 	seal_result_free(&res);

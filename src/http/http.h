@@ -146,11 +146,19 @@ struct http_server_opts {
 	unsigned max_connections;        /* 0: 1000 */
 	unsigned max_connections_per_ip; /* 0: no limit; trusted proxies are never limited */
 	unsigned head_timeout_s;         /* time to receive a request's head; 0: 10 s */
+	/* > 0: a socket from http_listen, bound and listening already (by root, before the privilege
+	 * drop), which the server takes over; 0: the server binds listen_address:port itself. */
+	int listen_fd;
 };
 
 struct http_server;
 
-/* Starts listening and serving. Returns the server, or NULL with a message in err. */
+/* Binds address:port (IPv4) and listens, without serving yet: a server started as root binds, drops
+ * its privileges, then serves the socket (listen_fd), so that no request is answered as root.
+ * Returns the socket (close-on-exec, non-blocking), or -1 with a message in err. */
+int http_listen(const char *address, int port, char *err, size_t errlen);
+/* Starts listening (unless o->listen_fd) and serving. Returns the server, or NULL with a message in
+ * err. */
 struct http_server *http_server_start(const struct http_server_opts *o, char *err, size_t errlen);
 /* Returns the port the server listens on. */
 int http_server_port(const struct http_server *s);

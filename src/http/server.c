@@ -1,5 +1,6 @@
 /* libmicrohttpd glue: request lifecycle, body limit, dispatch, access log, graceful stop. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "http/accesslog.h"
@@ -267,6 +269,37 @@ static void raise_fd_limit(void)
 	}
 }
 
+int http_listen(const char *address, int port, char *err, size_t errlen)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd, one = 1;
+
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+		snprintf(err, errlen, "listen_address '%s' is not an IPv4 address", address);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* as libmicrohttpd's MHD_OPTION_LISTENING_ADDRESS_REUSE 1 did before */
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0) {
+		snprintf(err, errlen, "cannot listen on %s:%d (%s)", address, port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Returns the port fd is bound to, or 0. */
+static int bound_port(int fd)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t len = sizeof(sa);
+
+	return getsockname(fd, (struct sockaddr *)&sa, &len) == 0 ? ntohs(sa.sin_port) : 0;
+}
+
 struct http_server *http_server_start(const struct http_server_opts *o, char *err, size_t errlen)
 {
 	struct http_server *s = xcalloc(sizeof(*s));
@@ -298,15 +331,21 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 	s->stats = http_stats_new(o->routes, o->nroutes);
 	s->guard = conn_guard_new(&s->proxies, o->max_connections_per_ip,
 				  o->head_timeout_s ? o->head_timeout_s : 10);
+	/* the socket bound before the privilege drop, or the address to bind here */
+	struct MHD_OptionItem where[] = {
+		o->listen_fd > 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, o->listen_fd, NULL}
+				 : (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa},
+		o->listen_fd > 0 ? (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL}
+				 : (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+		{MHD_OPTION_END, 0, NULL}};
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
-				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
+				(uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, where,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
 				conn_guard_notify, s->guard, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 				MHD_OPTION_STRICT_FOR_CLIENT, -1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 1000u,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_END);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d (in use or not allowed)", o->listen_address,
 			 o->port);
@@ -317,7 +356,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
 		return NULL;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : o->port;
+	s->port = o->listen_fd > 0 ? bound_port(o->listen_fd) : info ? info->port : o->port;
 	return s;
 }
 

@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, SOCK_CLOEXEC */
 #include "sandbox/decode_client.h"
 
 #include <errno.h>
@@ -6,32 +6,32 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
+#include "sandbox/decode_launcher.h"
 #include "seal/extract.h"
-
-extern char **environ;
 
 static struct {
 	char path[4096];
 	char user[64];
 	char timeout[16];
 	int hooks, seccomp;
-} setup = {"", "nobody", "10", 0, 1};
+	int launcher; /* the launcher's control socket; -1: not started (every decode fails) */
+} setup = {"", "nobody", "10", 0, 1, -1};
 
 int decode_setup(const struct config *cfg, char *err, size_t errlen)
 {
 	char self[4000];
 	ssize_t n;
+	pid_t pid;
 
 	if (cfg->security_decode_helper[0] != '\0') {
 		snprintf(setup.path, sizeof(setup.path), "%s", cfg->security_decode_helper);
@@ -50,105 +50,115 @@ int decode_setup(const struct config *cfg, char *err, size_t errlen)
 	snprintf(setup.timeout, sizeof(setup.timeout), "%d", cfg->security_decode_timeout_s);
 	setup.hooks = cfg->dev_decode_test_hooks;
 	setup.seccomp = cfg->security_seccomp;
-	return 0;
+	setup.launcher = decode_launcher_start(
+		&(struct decode_spawn){setup.path, setup.user, setup.timeout, setup.hooks, setup.seccomp}, &pid,
+		err, errlen);
+	return setup.launcher >= 0 ? 0 : -1;
 }
 
-/* A running helper: its pid and our ends of its pipes. */
+/* A running helper: the launcher's reply socket for it and our ends of its pipes. */
 struct child {
-	pid_t pid;
-	int in, out;
+	int sock, in, out;
 };
 
-/* Starts the helper with only its two pipes, a clean environment (the sanitizers' settings
- * pass) and default signals. Returns 0 or -1. */
+#define NO_CHILD ((struct child){-1, -1, -1})
+
+static void close_if_open(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Asks the launcher for a helper on two new pipes. Returns 0 or -1. */
 static int start(struct child *c)
 {
-	int to[2] = {-1, -1}, from[2] = {-1, -1}, rc = -1;
-	char *argv[9], *envp[4];
-	int a = 0, e = 0;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
+	int to[2] = {-1, -1}, from[2] = {-1, -1}, sv[2] = {-1, -1}, rc = -1;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+	} u;
+	struct iovec iov = {"S", 1};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 
-	argv[a++] = "certdesk-decode", argv[a++] = "--user", argv[a++] = setup.user;
-	argv[a++] = "--timeout", argv[a++] = setup.timeout;
-	if (setup.hooks)
-		argv[a++] = "--test-hooks";
-	if (!setup.seccomp)
-		argv[a++] = "--no-seccomp";
-	argv[a] = NULL;
-	for (char **v = environ; *v != NULL && e < 3; v++)
-		if (strncmp(*v, "ASAN_OPTIONS=", 13) == 0 || strncmp(*v, "UBSAN_OPTIONS=", 14) == 0 ||
-		    strncmp(*v, "LSAN_OPTIONS=", 13) == 0)
-			envp[e++] = *v;
-	envp[e] = NULL;
-	if (pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0)
+	*c = NO_CHILD;
+	if (setup.launcher < 0 || pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		goto out;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&dfl);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &dfl);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&c->pid, setup.path, &fa, &at, argv, envp) == 0 ? 0 : -1;
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-out:
-	if (to[0] >= 0)
-		close(to[0]);
-	if (from[1] >= 0)
-		close(from[1]);
-	c->in = to[1], c->out = from[0];
-	if (rc != 0) {
-		if (to[1] >= 0)
-			close(to[1]);
-		if (from[0] >= 0)
-			close(from[0]);
-		c->in = c->out = -1;
-		return -1;
-	}
+	memset(u.buf, 0, sizeof(u.buf));
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET, h->cmsg_type = SCM_RIGHTS, h->cmsg_len = CMSG_LEN(3 * sizeof(int));
+	memcpy(CMSG_DATA(h), (int[3]){sv[1], to[0], from[1]}, 3 * sizeof(int));
+	if (sendmsg(setup.launcher, &m, MSG_NOSIGNAL) != 1)
+		goto out;
+	*c = (struct child){sv[0], to[1], from[0]};
+	sv[0] = to[1] = from[0] = -1;
 	fcntl(c->in, F_SETFL, O_NONBLOCK);
 	fcntl(c->out, F_SETFL, O_NONBLOCK);
-	return 0;
+	rc = 0;
+out: /* the launcher has its copies of the helper's ends */
+	close_if_open(to[0]), close_if_open(to[1]), close_if_open(from[0]), close_if_open(from[1]);
+	close_if_open(sv[0]), close_if_open(sv[1]);
+	return rc;
+}
+
+/* Returns 1 when the launcher has already reported c's helper ended (a spare that died waiting). */
+static int ended(const struct child *c)
+{
+	struct pollfd p = {.fd = c->sock, .events = POLLIN};
+	return poll(&p, 1, 0) != 0;
+}
+
+/* Ends the helper (killed unless it has exited: the launcher does it) and waits for its status.
+ * Returns 1 when it exited normally. */
+static int finish(struct child *c, int kill_it)
+{
+	int status = -1, waited = 0;
+	struct pollfd p = {.fd = c->sock, .events = POLLIN};
+
+	if (c->in >= 0)
+		close(c->in);
+	if (c->out >= 0)
+		close(c->out);
+	if (kill_it)
+		(void)send(c->sock, "K", 1, MSG_NOSIGNAL);
+	/* a helper that closed its output is exiting; one that takes longer than the limit is killed */
+	while (poll(&p, 1, 1000 * atoi(setup.timeout)) == 0 && !waited++)
+		(void)send(c->sock, "K", 1, MSG_NOSIGNAL);
+	if (recv(c->sock, &status, sizeof(status), MSG_DONTWAIT) != (ssize_t)sizeof(status))
+		status = -1;
+	close(c->sock);
+	*c = NO_CHILD;
+	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* One helper is started ahead of need: loading the decoders' libraries takes longer than a small
  * decode, and an upload should not wait for it. It is still one process per upload: the spare has
  * read nothing yet when a request takes it. */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct child spare = {0, -1, -1};
+static struct child spare = {-1, -1, -1};
 
 /* Takes the spare (when it is still alive) or starts a helper, then starts the next spare.
  * Returns 0 or -1. */
 static int take_helper(struct child *c)
 {
-	struct child next = {0, -1, -1};
+	struct child next = NO_CHILD;
 	int rc = 0;
 
 	pthread_mutex_lock(&spare_lock);
 	*c = spare;
-	spare = (struct child){0, -1, -1};
+	spare = NO_CHILD;
 	pthread_mutex_unlock(&spare_lock);
-	if (c->pid > 0 && waitpid(c->pid, NULL, WNOHANG) != 0) { /* it died waiting */
-		close(c->in);
-		close(c->out);
-		c->pid = 0;
-	}
-	if (c->pid <= 0)
+	if (c->sock >= 0 && ended(c)) /* it died waiting */
+		finish(c, 1);
+	if (c->sock < 0)
 		rc = start(c);
 	if (start(&next) == 0) {
 		pthread_mutex_lock(&spare_lock);
-		if (spare.pid <= 0)
-			spare = next, next.pid = 0;
+		if (spare.sock < 0)
+			spare = next, next = NO_CHILD;
 		pthread_mutex_unlock(&spare_lock);
-		if (next.pid > 0) { /* another request made one meanwhile: this one reads EOF and exits */
-			close(next.in);
-			close(next.out);
-			waitpid(next.pid, NULL, 0);
-		}
+		if (next.sock >= 0) /* another request made one meanwhile: this one reads EOF and exits */
+			finish(&next, 0);
 	}
 	return rc;
 }
@@ -223,22 +233,6 @@ static int exchange(struct child *c, const unsigned char *hdr, const unsigned ch
 	}
 }
 
-/* Ends the helper (killed unless it has exited) and reaps it. Returns 1 when it exited normally. */
-static int finish(struct child *c, int kill_it)
-{
-	int status = 0;
-
-	if (c->in >= 0)
-		close(c->in);
-	if (c->out >= 0)
-		close(c->out);
-	if (kill_it)
-		kill(c->pid, SIGKILL);
-	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 /* Media types as static strings (image_info's are). */
 static void set_type(struct image_info *info, const char *mt)
 {
@@ -286,14 +280,16 @@ static enum decode_status read_facts(json_t *j, struct decode_facts *f)
 	return f->info.media_type != NULL ? DECODE_OK : failed(f, "malformed facts");
 }
 
-/* Runs one request; on DECODE_OK with pixels wanted, moves them into *px (w*h*3 bytes). */
+/* Runs one request; on DECODE_OK with pixels wanted, moves them into *px (w*h*bpp bytes, bpp 3 for
+ * RGB, 4 for RGBA). */
 static enum decode_status run(int op, unsigned flags, const unsigned char *d, size_t len, struct decode_facts *f,
 			      unsigned char **px)
 {
+	size_t bpp = op == DECODE_OP_RGBA ? 4 : 3;
 	unsigned char hdr[8] = {'C', 'D', (unsigned char)op, (unsigned char)flags, (unsigned char)len,
 				(unsigned char)(len >> 8), (unsigned char)(len >> 16), (unsigned char)(len >> 24)};
-	struct child c = {0};
-	struct buf b = {NULL, 0, 0, DECODE_MAX_JSON + 4 + (size_t)IMAGE_MAX_PIXELS * 3};
+	struct child c = NO_CHILD;
+	struct buf b = {NULL, 0, 0, DECODE_MAX_JSON + 4 + (size_t)IMAGE_MAX_PIXELS * bpp};
 	enum decode_status st;
 	json_t *j = NULL;
 	size_t jlen = 0;
@@ -323,7 +319,7 @@ static enum decode_status run(int op, unsigned flags, const unsigned char *d, si
 	size_t npx = (size_t)json_integer_value(json_object_get(j, "pixels"));
 	json_decref(j);
 	if (st == DECODE_OK && px != NULL) {
-		if (npx != (size_t)f->info.width * f->info.height * 3 || npx == 0 || b.len - 4 - jlen != npx)
+		if (npx != (size_t)f->info.width * f->info.height * bpp || npx == 0 || b.len - 4 - jlen != npx)
 			st = failed(f, "pixels missing");
 		else { /* the reply's buffer becomes the picture */
 			memmove(b.p, b.p + 4 + jlen, npx);
@@ -348,5 +344,17 @@ enum decode_status decode_rgb(const unsigned char *data, size_t len, struct seal
 	st = run(DECODE_OP_RGB, 0, data, len, f, &img->px);
 	if (st == DECODE_OK)
 		img->w = f->info.width, img->h = f->info.height;
+	return st;
+}
+
+enum decode_status decode_rgba(const unsigned char *data, size_t len, unsigned char **rgba, unsigned *w, unsigned *h,
+			       struct decode_facts *f)
+{
+	enum decode_status st;
+
+	*rgba = NULL, *w = *h = 0;
+	st = run(DECODE_OP_RGBA, 0, data, len, f, rgba);
+	if (st == DECODE_OK)
+		*w = f->info.width, *h = f->info.height;
 	return st;
 }

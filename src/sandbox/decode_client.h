@@ -27,12 +27,18 @@ enum decode_status {
 	DECODE_FAILED = -1  /* the helper crashed, hung or could not start: answer 422 decode_failed */
 };
 
-/* Finds certdesk-decode ([security] decode_helper, or beside this program) and remembers the
- * settings; certdeskd calls it once at start, before dropping privileges. Returns 0 or -1. */
+/* Finds certdesk-decode ([security] decode_helper, or beside this program), remembers the settings
+ * and forks the decode launcher (decode_launcher.h) that starts the helpers, so that certdeskd
+ * needs neither fork nor execve. certdeskd calls it once at start, before any thread, the privilege
+ * drop and the seccomp filter. Returns 0 or -1. */
 int decode_setup(const struct config *cfg, char *err, size_t errlen);
 /* Checks len bytes (image_inspect in the helper); with want_qr, reads the QR codes too. */
 enum decode_status decode_inspect(const unsigned char *data, size_t len, int want_qr, struct decode_facts *f);
 /* Checks the bytes and returns the picture as RGB in *img (seal_rgb_free). */
 enum decode_status decode_rgb(const unsigned char *data, size_t len, struct seal_rgb *img, struct decode_facts *f);
+/* Decodes a PNG that is not a scan (staff's own seal picture: no scan rules, only the pixel bounds)
+ * keeping its transparency: *rgba gets w * h * 4 bytes (caller frees). */
+enum decode_status decode_rgba(const unsigned char *data, size_t len, unsigned char **rgba, unsigned *w, unsigned *h,
+			       struct decode_facts *f);
 
 #endif

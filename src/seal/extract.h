@@ -114,6 +114,10 @@ int seal_extract(const struct seal_rgb *img, const struct seal_page *page, enum 
  * Returns 0 with *res filled (res->png is the cleaned picture), or -1 on a PNG that does not decode. */
 int seal_check_png(const unsigned char *data, size_t len, enum seal_slot slot, double width_mm,
 		   const struct seal_opts *opts, struct seal_result *res);
+/* As seal_check_png on a picture already decoded (w * h * 4 bytes of RGBA, e.g. by certdesk-decode:
+ * certdeskd decodes no upload itself). Returns 0 with *res filled, or -1. */
+int seal_check_rgba(const unsigned char *rgba, unsigned w, unsigned h, enum seal_slot slot, double width_mm,
+		    const struct seal_opts *opts, struct seal_result *res);
 /* Frees what res holds. */
 void seal_result_free(struct seal_result *res);
 

@@ -150,33 +150,42 @@ int seal_extract(const struct seal_rgb *img, const struct seal_page *page, enum 
 
 #define PNG_MIN_SIDE 64u /* smaller cannot show a seal's characters */
 
-int seal_check_png(const unsigned char *data, size_t len, enum seal_slot slot, double width_mm,
-		   const struct seal_opts *opts, struct seal_result *res)
+int seal_check_rgba(const unsigned char *rgba, unsigned w, unsigned h, enum seal_slot slot, double width_mm,
+		    const struct seal_opts *opts, struct seal_result *res)
 {
-	unsigned char *rgba = NULL;
-	unsigned w = 0, h = 0;
 	struct seal_crop crop;
-	int rc = -1;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((unsigned)slot >= SEAL_NSLOTS || seal_rgba_decode_png(data, len, &rgba, &w, &h) != 0)
-		goto out;
+	if ((unsigned)slot >= SEAL_NSLOTS || rgba == NULL)
+		return -1;
 	if (w < PNG_MIN_SIDE || h < PNG_MIN_SIDE) {
 		res->verdict = SEAL_TOO_SMALL;
 		snprintf(res->reason, sizeof(res->reason), "图片太小（%u×%u 像素），至少 %u×%u 像素", w, h,
 			 PNG_MIN_SIDE, PNG_MIN_SIDE);
-		rc = 0;
-		goto out;
+		return 0;
 	}
 	/* Unknown resolution: the picture is taken to be the usual size of such a seal. */
 	if (!(width_mm > 0))
 		width_mm = slot == SEAL_UNIT_1 || slot == SEAL_UNIT_2 ? 42.0 : 20.0;
 	if (seal_crop_from_rgba(rgba, w, h, w / width_mm, &crop) != 0)
-		goto out;
+		return -1;
 	crop.loose = 1;
 	rc = process(&crop, slot, opts, res);
 	seal_crop_free(&crop);
-out:
+	return rc;
+}
+
+int seal_check_png(const unsigned char *data, size_t len, enum seal_slot slot, double width_mm,
+		   const struct seal_opts *opts, struct seal_result *res)
+{
+	unsigned char *rgba = NULL;
+	unsigned w = 0, h = 0;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if ((unsigned)slot < SEAL_NSLOTS && seal_rgba_decode_png(data, len, &rgba, &w, &h) == 0)
+		rc = seal_check_rgba(rgba, w, h, slot, width_mm, opts, res);
 	free(rgba);
 	return rc;
 }

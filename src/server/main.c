@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	sigset_t set;
 	FILE *alog = NULL;
-	int sig, rc = 1, applied = 0;
+	int sig, rc = 1, applied = 0, listen_fd = -1;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -129,6 +129,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	block_signals(&set);
+	/* forks the decode launcher: before any thread, and before the filter that forbids fork/exec */
+	if (decode_setup(&cfg, err, sizeof(err)) != 0) {
+		log_error("certdeskd", "%s", err);
+		goto out;
+	}
 	if (fs_mkdir_p(cfg.data_dir, 0750) != 0) {
 		log_error("certdeskd", "files.data_dir %s: %s", cfg.data_dir, strerror(errno));
 		goto out;
@@ -163,13 +168,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.pay = &pay;
-	if (decode_setup(&cfg, err, sizeof(err)) != 0) {
-		log_error("certdeskd", "%s", err);
-		goto out;
-	}
 	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
 		log_warn("certdeskd", "[dev] settings are on (fixed captcha or exposed SMS outbox): "
 				      "for development and tests only");
+	/* bound as root (a port below 1024 needs it), served only after the drop: no request is
+	 * answered as root */
+	if ((listen_fd = http_listen(cfg.listen_address, cfg.port, err, sizeof(err))) < 0) {
+		log_error("certdeskd", "%s", err);
+		goto out;
+	}
+	if (drop_root(&cfg) != 0)
+		goto out;
 	srv = http_server_start(&(struct http_server_opts){.listen_address = cfg.listen_address,
 							   .port = cfg.port,
 							   .threads = cfg.threads,
@@ -187,14 +196,13 @@ int main(int argc, char **argv)
 							   .max_connections = (unsigned)cfg.max_connections,
 							   .max_connections_per_ip =
 								   (unsigned)cfg.max_connections_per_ip,
-							   .head_timeout_s = (unsigned)cfg.head_timeout_s},
+							   .head_timeout_s = (unsigned)cfg.head_timeout_s,
+							   .listen_fd = listen_fd},
 				err, sizeof(err));
 	if (srv == NULL) {
 		log_error("certdeskd", "%s", err);
 		goto out;
 	}
-	if (drop_root(&cfg) != 0)
-		goto out;
 	/* Notifications are delivered by a worker only when a provider is configured. */
 	if (cfg.sms_provider == SMS_PROVIDER_TENCENT) {
 		outbox_opts_sms(&outbox_opts, &sms, &cfg);

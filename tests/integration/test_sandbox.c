@@ -6,11 +6,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,6 +79,72 @@ static int children(pid_t parent, pid_t *kids, int max)
 	return n;
 }
 
+/* Copies the Name: of /proc/pid/status into name ("" when gone). */
+static void proc_name(pid_t pid, char name[64])
+{
+	char path[64], line[256];
+	FILE *f;
+
+	name[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Name: %63s", name) == 1)
+			break;
+	fclose(f);
+}
+
+/* Returns certdeskd's decode launcher (its child named certdesk-launch), or 0. */
+static pid_t launcher_of(pid_t server)
+{
+	pid_t kids[8];
+	char name[64];
+	int n = children(server, kids, 8);
+
+	for (int i = 0; i < n; i++) {
+		proc_name(kids[i], name);
+		if (strcmp(name, "certdesk-launch") == 0)
+			return kids[i];
+	}
+	return 0;
+}
+
+/* Fills kids with the decode helpers of certdeskd (the launcher's children); returns how many. */
+static int helpers(pid_t server, pid_t *kids, int max)
+{
+	pid_t l = launcher_of(server);
+	return l > 0 ? children(l, kids, max) : 0;
+}
+
+/* Returns 1 when every descriptor of pid is a socket, a signalfd, /dev/null or standard error
+ * (certdeskd's log): no database, no file of the data directory, no listening port's file. */
+static int only_sockets(pid_t pid)
+{
+	char dir[64], path[400], target[256];
+	struct dirent *e;
+	int ok = 1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == 2)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		ssize_t k = readlink(path, target, sizeof(target) - 1);
+		target[k > 0 ? k : 0] = '\0';
+		if (strncmp(target, "socket:", 7) != 0 && strcmp(target, "anon_inode:[signalfd]") != 0 &&
+		    strcmp(target, "/dev/null") != 0) {
+			fprintf(stderr, "launcher fd %s -> %s\n", e->d_name, target);
+			ok = 0;
+		}
+	}
+	closedir(d);
+	return ok;
+}
+
 /* Returns how many descriptors pid has open; sets *other when one is not a pipe. */
 static int fds(pid_t pid, int *other)
 {
@@ -99,6 +169,52 @@ static int fds(pid_t pid, int *other)
 	}
 	closedir(d);
 	return n;
+}
+
+/* The process of ours named certdeskd (the test's child), or 0. */
+static pid_t find_server(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char name[64];
+	pid_t found = 0;
+
+	while (d != NULL && (e = readdir(d)) != NULL && found == 0) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 0 || proc_status(pid, "PPid:") != getppid())
+			continue;
+		proc_name(pid, name);
+		if (strcmp(name, "certdeskd") == 0)
+			found = pid;
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+/* The watcher (a child of the test): connects to port as soon as it accepts, asks GET /healthz, and
+ * at the first byte of the answer reads certdeskd's uid. Returns 0 when that was TEST_UID, 1 when
+ * root answered, 2 when nothing answered within 30 s. */
+static int first_answer_uid(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	const char req[] = "GET /healthz HTTP/1.0\r\n\r\n";
+	char c;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < 30000; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1) && read(fd, &c, 1) == 1) {
+			long uid = proc_status(find_server(), "Uid:");
+			fprintf(stderr, "first answer from uid %ld\n", uid);
+			return uid == TEST_UID ? 0 : 1;
+		}
+		if (fd >= 0)
+			close(fd);
+		usleep(1000);
+	}
+	return 2;
 }
 
 static int setup(void **state)
@@ -202,7 +318,7 @@ static void test_crashing_decoder(void **state)
 
 /* A file that hangs the decoder: killed after [security] decode_timeout_s (3 s here), 422. While
  * it hangs, every helper of certdeskd holds only its pipes (no database, no socket, no log) and runs
- * as an unprivileged user. */
+ * as an unprivileged user (the helpers are the decode launcher's children, see test_server_confined). */
 static void test_hanging_decoder(void **state)
 {
 	char bad[64];
@@ -216,7 +332,7 @@ static void test_hanging_decoder(void **state)
 	if (fork() == 0) { /* looks at the helpers while the upload hangs */
 		int n, other = 0, bad_uid = 0;
 		usleep(1500 * 1000);
-		n = children(S.pid, kids, 8);
+		n = helpers(S.pid, kids, 8);
 		for (int i = 0; i < n; i++) {
 			if (fds(kids[i], &other) > 3)
 				other = 1;
@@ -255,6 +371,83 @@ static void test_helper_has_no_network(void **state)
 	json_decref(j);
 }
 
+/* certdeskd runs under its seccomp list (which has neither fork nor execve: tests/unit/sandbox/
+ * test_seccomp.c) and starts no program itself: its one child is the decode launcher, forked before
+ * any thread, confined too, holding sockets only; the helpers are the launcher's children. */
+static void test_server_confined(void **state)
+{
+	pid_t kids[8], l;
+	char name[64];
+	(void)state;
+
+	assert_int_equal(proc_status(S.pid, "Seccomp:"), 2); /* SECCOMP_MODE_FILTER */
+	assert_int_equal(children(S.pid, kids, 8), 1);
+	proc_name(kids[0], name);
+	assert_string_equal(name, "certdesk-launch");
+	l = kids[0];
+	assert_int_equal(proc_status(l, "Seccomp:"), 2);
+	assert_true(only_sockets(l));
+	/* uploads still work through it, again and again */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(upload("business_licence", "GIF89a not an accepted image", 28, NULL), 415);
+	assert_int_equal(launcher_of(S.pid), l);
+}
+
+/* Staff's own seal PNG (PUT .../seal-pictures/{seal} with "png") is decoded by certdesk-decode like
+ * every upload: bytes that crash the decoder are a 422 decode_failed, certdeskd unharmed. */
+static void test_seal_png_decoded_in_helper(void **state)
+{
+	struct client staff;
+	char no[32], path[160];
+	json_t *j = NULL;
+	(void)state;
+
+	assert_int_equal(client_do(&org, "POST", "/api/v1/orders",
+				   "{\"project_code\":\"yingtan\",\"key_type\":\"main\",\"form\":" FULL_FORM "}", &j),
+			 201);
+	snprintf(no, sizeof(no), "%s", json_string_value(json_object_get(j, "order_no")));
+	json_decref(j);
+	client_init(&staff, &S, "producer");
+	assert_int_equal(client_staff_login(&staff, "producer"), 0);
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/seal-pictures/org", no);
+	/* base64 of a PNG signature, then DECODE_HOOK_CRASH " a seal" */
+	assert_int_equal(client_do(&staff, "PUT", path,
+				   "{\"png\":\"iVBORw0KGgpDRVJUREVTSy1URVNULUNSQVNIIGEgc2VhbA==\"}", &j),
+			 422);
+	assert_string_equal(error_code(j), "decode_failed");
+	json_decref(j);
+	assert_int_equal(kill(S.pid, 0), 0);
+}
+
+/* Started as root, certdeskd binds its port as root but answers nothing before it has become
+ * [server] user: a client connecting at the first moment gets its answer from the unprivileged
+ * process. The data directory is made large so that the drop (which hands it over) takes a while. */
+static void test_serves_only_after_drop(void **state)
+{
+	char dir[400], f[500];
+	pid_t watcher;
+	int status = 0;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(harness_kill(&S), 0);
+	snprintf(dir, sizeof(dir), "%s/files/bulk", S.dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	for (int i = 0; i < 60000; i++) {
+		snprintf(f, sizeof(f), "%s/%d", dir, i);
+		int fd = open(f, O_WRONLY | O_CREAT, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	if ((watcher = fork()) == 0)
+		_exit(first_answer_uid(S.port));
+	assert_int_equal(harness_restart(&S), 0);
+	assert_int_equal(waitpid(watcher, &status, 0), watcher);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +456,9 @@ int main(void)
 		cmocka_unit_test(test_crashing_decoder),
 		cmocka_unit_test(test_hanging_decoder),
 		cmocka_unit_test(test_helper_has_no_network),
+		cmocka_unit_test(test_server_confined),
+		cmocka_unit_test(test_seal_png_decoded_in_helper),
+		cmocka_unit_test(test_serves_only_after_drop), /* last: it restarts certdeskd */
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");
