@@ -7,6 +7,7 @@
 // issued certificates. So a failed run is retried by running everything again: the steps already
 // done are found done (the key is not blank any more, the key pair of the issued certificate is on
 // the key, the certificate is issued) and skipped, and nothing is issued twice.
+import { StepFailure, runStep, type StepEvent as AgentStepEvent, type StepStatus } from './agentSteps'
 import type { AgentCert, AgentKey, AgentKeyPair } from './agent'
 import { pemToBase64 } from './agent'
 import type { components } from './api/schema'
@@ -139,27 +140,8 @@ export function chooseKey(keys: AgentKey[], orderKey?: OrderKey | null): KeyVerd
 }
 
 // --- the run -----------------------------------------------------------------------------------------
-export type StepStatus = 'wait' | 'process' | 'finish' | 'skip' | 'error'
-export interface StepEvent {
-  step: StepId
-  status: StepStatus
-  note?: string
-}
-
-/** A run stopped at a step; message is the Chinese text to show. */
-export class StepFailure extends Error {
-  step: StepId
-  code: string
-  status: number
-  constructor(step: StepId, cause: unknown) {
-    const c = (cause || {}) as { message?: string; code?: string; status?: number }
-    super(c.message || String(cause))
-    this.name = 'StepFailure'
-    this.step = step
-    this.code = c.code || 'error'
-    this.status = c.status || 0
-  }
-}
+export { StepFailure, type StepStatus }
+export type StepEvent = AgentStepEvent<StepId>
 
 export interface ProductionResult {
   production: Production
@@ -243,17 +225,8 @@ export class ProductionRun {
     return { production: p, key, certificates: certs }
   }
 
-  private async step<T>(step: StepId, fn: () => Promise<T>): Promise<T> {
-    this.onStep({ step, status: 'process' })
-    try {
-      const v = await fn()
-      this.onStep({ step, status: 'finish' })
-      return v
-    } catch (e) {
-      const f = e instanceof StepFailure ? e : new StepFailure(step, e)
-      this.onStep({ step, status: 'error', note: f.message })
-      throw f
-    }
+  private step<T>(step: StepId, fn: () => Promise<T>): Promise<T> {
+    return runStep(this.onStep, step, fn)
   }
 
   private start(key: AgentKey): Promise<Production> {

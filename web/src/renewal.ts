@@ -9,6 +9,7 @@
 // certificate superseded) only when …/complete gets a read-back equal to what was issued. So a
 // failed run is retried by running everything again: what is already on the key is found there and
 // skipped, and nothing is issued or paid twice.
+import { StepFailure, runStep, type StepEvent as AgentStepEvent, type StepStatus } from './agentSteps'
 import type { AgentCert, AgentKey, AgentKeyPair, AgentStatus } from './agent'
 import { AgentClient, AgentError, pemToBase64 } from './agent'
 import type { components, operations } from './api/schema'
@@ -418,27 +419,8 @@ export function writeSteps(r: { mode: string; dual: boolean; key_type: string })
   return s
 }
 
-export type StepStatus = 'wait' | 'process' | 'finish' | 'skip' | 'error'
-export interface StepEvent {
-  step: WriteStepId
-  status: StepStatus
-  note?: string
-}
-
-/** A run stopped at a step; message is the Chinese text to show. */
-export class StepFailure extends Error {
-  step: WriteStepId
-  code: string
-  status: number
-  constructor(step: WriteStepId, cause: unknown) {
-    const c = (cause || {}) as { message?: string; code?: string; status?: number }
-    super(c.message || String(cause))
-    this.name = 'StepFailure'
-    this.step = step
-    this.code = c.code || 'error'
-    this.status = c.status || 0
-  }
-}
+export { StepFailure, type StepStatus }
+export type StepEvent = AgentStepEvent<WriteStepId>
 
 function problem(code: string, message: string) {
   return Object.assign(new Error(message), { code })
@@ -508,17 +490,8 @@ export class RenewalWrite {
     return b64(this.issued?.certificates.find((c) => c.usage === u)?.der)
   }
 
-  private async step<T>(step: WriteStepId, fn: () => Promise<T>): Promise<T> {
-    this.onStep({ step, status: 'process' })
-    try {
-      const v = await fn()
-      this.onStep({ step, status: 'finish' })
-      return v
-    } catch (e) {
-      const f = e instanceof StepFailure ? e : new StepFailure(step, e)
-      this.onStep({ step, status: 'error', note: f.message })
-      throw f
-    }
+  private step<T>(step: WriteStepId, fn: () => Promise<T>): Promise<T> {
+    return runStep(this.onStep, step, fn)
   }
 
   // A fresh challenge signed by the key plugged in now (certdeskd refuses another key: key_changed).
