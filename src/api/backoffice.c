@@ -174,20 +174,18 @@ static int finish(struct http_req *r, struct db_conn *c, struct form *f, json_t 
 static int parcel(struct http_req *r, int org, enum order_event e)
 {
 	struct app *app = http_ctx(r);
-	json_t *body = http_json_body(r);
+	json_t *body = NULL;
 	struct actor a = api_actor(r);
 	char no[TRACKING_MAX] = "";
 	const char *carrier;
 	struct order_rec o = {0};
-	struct db_conn *c;
+	struct db_conn *c = db_acquire(app->db);
 	struct form f;
 
-	if (body == NULL)
-		return 0;
-	c = db_acquire(app->db);
-	if (load(r, c, &o, org) != 0) {
+	/* the order first: another organisation's gets 404 whatever its body (ids cannot be probed) */
+	if (load(r, c, &o, org) != 0 || (body = http_json_body(r)) == NULL) {
+		store_order_free(&o);
 		db_release(c);
-		json_decref(body);
 		return 0;
 	}
 	form_init(&f, r, body);

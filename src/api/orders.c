@@ -297,19 +297,18 @@ static int legal_changed(json_t *a, json_t *b)
 int api_orders_update(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
-	json_t *body = http_json_body(r), *old = NULL, *form = NULL, *in;
+	json_t *body = NULL, *old = NULL, *form = NULL, *in;
 	struct actor a = api_actor(r);
 	enum order_state next;
 	struct order_rec o = {0};
 	char token[64];
-	struct db_conn *c;
+	struct db_conn *c = db_acquire(app->db);
 	struct form f;
 	int rc = 0;
 
-	if (body == NULL)
-		return 0;
-	c = db_acquire(app->db);
-	if (api_own_order(r, c, &o) != 0 || decide(r, c, &o, OE_EDIT, &next) != 0) {
+	/* the order first: another organisation's gets 404 whatever its body (ids cannot be probed) */
+	if (api_own_order(r, c, &o) != 0 || (body = http_json_body(r)) == NULL ||
+	    decide(r, c, &o, OE_EDIT, &next) != 0) {
 		store_order_free(&o);
 		db_release(c);
 		json_decref(body);

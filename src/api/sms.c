@@ -11,18 +11,22 @@
 #include "config/config.h"
 #include "core/phone.h"
 #include "core/uscc.h"
+#include "store/pii.h"
 #include "util/strnum.h"
 #include "util/timefmt.h"
 
-/* Writes the hex hash of a code for mobile and purpose into out. */
-static void code_hash(const char *mobile, const char *purpose, const char *code, char out[72])
+/* Writes the keyed hash of a code for mobile and purpose into out: the personal-data lookup key's
+ * (pii_hash), never a plain hash, which a copy of the table would undo by trying the million codes.
+ * Returns 0, or -1 without the key. */
+static int code_hash(const char *mobile, const char *purpose, const char *code, char out[PII_HASH_LEN + 1])
 {
-	unsigned char md[crypto_hash_sha256_BYTES];
-	char text[96];
+	char text[112];
+	int rc;
 
-	snprintf(text, sizeof(text), "%s:%s:%s", mobile, purpose, code);
-	crypto_hash_sha256(md, (const unsigned char *)text, strlen(text));
-	sodium_bin2hex(out, 72, md, sizeof(md));
+	snprintf(text, sizeof(text), "sms-code:%s:%s:%s", mobile, purpose, code);
+	rc = pii_hash(text, out) == 0 && out[0] != '\0' ? 0 : -1;
+	sodium_memzero(text, sizeof(text));
+	return rc;
 }
 
 struct send_args {
@@ -104,14 +108,18 @@ static int ip_quota(struct http_req *r, struct db_conn *c, struct form *f)
 int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const char *mobile,
 		 const char *purpose)
 {
-	char code[8], hash[72], key[64], *params;
+	char code[8], hash[PII_HASH_LEN + 1], key[64], *params;
 	const char *state;
 	int rc;
 
 	if (ip_quota(r, c, f) != 0 || mobile_quota(c, f, mobile, http_remote_addr(r)) != 0)
 		return -1;
 	snprintf(code, sizeof(code), "%06u", randombytes_uniform(1000000));
-	code_hash(mobile, purpose, code, hash);
+	if (code_hash(mobile, purpose, code, hash) != 0) {
+		sodium_memzero(code, sizeof(code));
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		return -1;
+	}
 	char masked[MOBILE_LEN + 1];
 	phone_mask(mobile, masked); /* the outbox holds no whole mobile in the clear (personal data at rest) */
 	snprintf(key, sizeof(key), "sms-code:%s:%08x%08x", masked, randombytes_random(),
@@ -134,7 +142,7 @@ int api_sms_send(struct http_req *r, struct db_conn *c, struct form *f, const ch
 int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const char *field,
 		  const char *mobile, const char *purpose, const char *code)
 {
-	char hash[72], now[TIMEFMT_LEN];
+	char hash[PII_HASH_LEN + 1], now[TIMEFMT_LEN];
 	int result = SMS_CODE_NONE;
 
 	(void)r;
@@ -143,8 +151,8 @@ int api_sms_check(struct http_req *r, struct db_conn *c, struct form *f, const c
 			   code == NULL ? "请输入短信验证码" : "短信验证码为 6 位数字");
 		return -1;
 	}
-	code_hash(mobile, purpose, code, hash);
-	if (store_sms_consume(c, mobile, purpose, hash, timefmt_rfc3339(time(NULL), now), SMS_MAX_ATTEMPTS,
+	if (code_hash(mobile, purpose, code, hash) != 0 ||
+	    store_sms_consume(c, mobile, purpose, hash, timefmt_rfc3339(time(NULL), now), SMS_MAX_ATTEMPTS,
 			      &result) != DB_OK) {
 		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		return -1;

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/roles.h"
 #include "pay/payments.h"
+#include "store/pii_store.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 
@@ -134,8 +135,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	setenv("CERTDESK_COURIER_SF_ENDPOINT", "http://127.0.0.1:9/sf", 1);
 	setenv("CERTDESK_DEV_EXPOSE_OUTBOX", "true", 1);
 	setenv("CERTDESK_DEV_CAPTCHA_ANSWER", "ABCDE", 1);
+	snprintf(v, sizeof(v), "%s/pii.key", dir); /* as certdeskd: SMS codes' hashes are keyed with it */
+	setenv("CERTDESK_PII_KEY_FILE", v, 1);
 	if (config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&app.db, &cfg, err, sizeof(err)) != 0 ||
 	    store_migrate(app.db, &applied, err, sizeof(err)) != 0 ||
+	    pii_store_start(app.db, cfg.pii_key_file, err, sizeof(err)) != 0 ||
 	    calendar_live_init(&calendar, cfg.calendar_dir, app.db, err, sizeof(err)) != 0 ||
 	    paysvc_init(&pay, app.db, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_api: %s\n", err);

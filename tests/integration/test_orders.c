@@ -347,6 +347,32 @@ static void test_edit_submit_delete(void **state)
 	free(token2);
 }
 
+/* Ownership before the body: another organisation's order answers 404 to a malformed body exactly as
+ * to a well-formed one (a 400 would tell that the order exists); its owner still gets the 400. */
+static void test_ownership_before_body(void **state)
+{
+	char no[32], path[96], courier[112];
+	json_t *j = NULL;
+	(void)state;
+
+	assert_int_equal(create(&org_b, "secondary", "{\"legal_name\":\"赵六\"}", no, NULL), 201);
+	snprintf(path, sizeof(path), "/api/v1/orders/%s", no);
+	snprintf(courier, sizeof(courier), "%s/courier", path);
+	assert_int_equal(client_do(&org_a, "PUT", path, "{\"form\": not json", &j), 404);
+	assert_string_equal(error_code(j), "not_found");
+	json_decref(j);
+	assert_int_equal(client_do(&org_a, "PUT", path, "{\"form\":{\"legal_name\":\"孙七\"}}", NULL), 404);
+	assert_int_equal(client_do(&org_a, "POST", courier, "[1,", &j), 404);
+	assert_string_equal(error_code(j), "not_found");
+	json_decref(j);
+	assert_int_equal(client_do(&org_a, "POST", courier, "{\"carrier\":\"sf\",\"tracking_no\":\"SF1234567890\"}", NULL),
+			 404);
+	assert_int_equal(client_do(&org_a, "PUT", "/api/v1/orders/YT00000000000", "{oops", NULL), 404);
+	/* the owner's malformed body is still refused as such */
+	assert_int_equal(client_do(&org_b, "PUT", path, "{\"form\": not json", NULL), 400);
+	assert_int_equal(client_do(&org_b, "POST", courier, "[1,", NULL), 400);
+}
+
 static void test_staff_view_and_prices(void **state)
 {
 	struct client admin, reviewer;
@@ -513,7 +539,7 @@ int main(void)
 		cmocka_unit_test(test_one_main_key),       cmocka_unit_test(test_one_main_key_race),
 		cmocka_unit_test(test_held_main_key),      cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_edit_submit_delete), cmocka_unit_test(test_staff_view_and_prices),
-		cmocka_unit_test(test_forms_pdf),
+		cmocka_unit_test(test_forms_pdf),          cmocka_unit_test(test_ownership_before_body),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL) {
 		fprintf(stderr, "skipped: CERTDESK_TEST_PG_CONNINFO is not set\n");

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,11 +366,77 @@ static void test_staff_roles(void **state)
 	assert_string_equal(staff_sees("shipper", "recipient_mobile"), RECIPIENT_MOBILE);
 }
 
+/* The SMS codes' table holds a keyed hash of each code: not the unkeyed SHA-256 of
+ * "mobile:purpose:code", which a copy of the table would undo by trying the million codes. */
+static void test_sms_code_hash_keyed(void **state)
+{
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char text[128], plain[2 * crypto_hash_sha256_BYTES + 1], *purpose = NULL, *hash = NULL;
+	struct client c;
+	const char *code;
+	struct db_conn *conn;
+	(void)state;
+
+	client_init(&c, &S, "smscode");
+	client_captcha(&c);
+	assert_int_equal(client_do(&c, "POST", "/api/v1/sms-codes",
+				   "{\"mobile\":\"13600136099\",\"purpose\":\"register\",\"captcha\":\"ABCDE\"}", NULL),
+			 200);
+	code = client_sms_code(&c, "13600136099");
+	assert_int_equal(strlen(code), 6);
+	conn = db_acquire(db);
+	assert_int_equal(db_query_text(conn, "SELECT purpose FROM sms_codes WHERE mobile = ?",
+				       DB_ARGS(DB_TEXT(harness_pii_hash("13600136099"))), &purpose),
+			 DB_OK);
+	assert_int_equal(db_query_text(conn, "SELECT code_hash FROM sms_codes WHERE mobile = ?",
+				       DB_ARGS(DB_TEXT(harness_pii_hash("13600136099"))), &hash),
+			 DB_OK);
+	db_release(conn);
+	snprintf(text, sizeof(text), "13600136099:%s:%s", purpose, code);
+	crypto_hash_sha256(md, (const unsigned char *)text, strlen(text));
+	sodium_bin2hex(plain, sizeof(plain), md, sizeof(md));
+	assert_string_not_equal(hash, plain);
+	assert_null(strstr(hash, code));
+	free(purpose);
+	free(hash);
+}
+
+/* The staff list of mobile-change requests shows the mobiles masked. */
+static void test_mobile_requests_masked(void **state)
+{
+	const char *fields[] = {"handler_name", "钱七", "new_mobile", "18800188077", NULL};
+	struct client admin;
+	size_t len = 0;
+	unsigned char *png = harness_png(600, 400, &len);
+	json_t *j = NULL, *it;
+	char *text;
+	(void)state;
+
+	assert_int_equal(client_upload(&org, "POST", "/api/v1/account/mobile-requests", fields, "letter.png", png,
+				       len, NULL),
+			 201);
+	free(png);
+	client_init(&admin, &S, "admin");
+	assert_int_equal(client_staff_login(&admin, "admin"), 0);
+	assert_int_equal(client_do(&admin, "GET", "/api/v1/admin/mobile-requests", NULL, &j), 200);
+	it = json_array_get(json_object_get(j, "items"), 0);
+	assert_string_equal(json_string_value(json_object_get(it, "new_mobile")), "188****8077");
+	assert_string_equal(json_string_value(json_object_get(it, "old_mobile")), "139****5678");
+	text = json_dumps(j, 0);
+	for (int i = 0; secrets[i] != NULL; i++)
+		assert_null(strstr(text, secrets[i]));
+	assert_null(strstr(text, "18800188077"));
+	free(text);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sealed_at_rest),
 		cmocka_unit_test(test_staff_roles),
+		cmocka_unit_test(test_sms_code_hash_keyed),
+		cmocka_unit_test(test_mobile_requests_masked),
 		cmocka_unit_test(test_clear_database_migrated),
 		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_wrong_or_missing_key_refused),
