@@ -77,6 +77,11 @@ struct seal {
  * Returns 0, or -1 with a Chinese reason in err. *s points into der afterwards. */
 int seal_decode(const unsigned char *der, size_t len, struct seal *s, char *err, size_t errlen);
 
+/* Decodes exactly one v4 SES_SealInfo (what the seal maker signs; certdesk-signer checks it before
+ * signing): the fields of s that SES_SealInfo holds are set, the maker's are not. Returns 0, or -1
+ * with a Chinese reason in err. *s points into der afterwards. */
+int seal_info_decode(const unsigned char *der, size_t len, struct seal *s, char *err, size_t errlen);
+
 /* --- verification (seal_verify.c) --- */
 
 enum seal_check_id {

@@ -407,6 +407,22 @@ int seal_decode(const unsigned char *der, size_t len, struct seal *s, char *err,
 	return 0;
 }
 
+int seal_info_decode(const unsigned char *der, size_t len, struct seal *s, char *err, size_t errlen)
+{
+	struct der top = {der, len};
+	struct tlv t;
+
+	memset(s, 0, sizeof(*s));
+	if (der_next(&top, &t) != 0 || t.tag != T_SEQ || top.len != 0)
+		FAIL("不是一个完整的 DER 编码印章信息（SES_SealInfo）");
+	if (decode_seal_info(&t, s, err, errlen) != 0)
+		return -1;
+	if (s->version != 4)
+		FAIL("印章信息的版本应为 4（GB/T 38540），实际为 %ld", s->version);
+	s->format = 4;
+	return 0;
+}
+
 /* --- writer --- */
 
 void dbuf_put(struct dbuf *b, const void *d, size_t n)

@@ -11,6 +11,8 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "seal/seal.h"
+
 static const unsigned char empty_bits[] = {0x03, 0x01, 0x00}; /* BIT STRING, no bits */
 
 const char *checks_kind_name(int kind)
@@ -155,30 +157,111 @@ static int check_ocsp(const struct signer_key *k, OCSP_BASICRESP *bs, char *why,
 	return -1;
 }
 
-/* Kind 4: a seal's signed part (GB/T 38540): SES_SealInfo (SEQUENCE{SES_Header SEQUENCE{IA5String
- * "ES", ...}, ...}) as the seal maker signs it, or TBS_Sign (SEQUENCE{INTEGER version, SEQUENCE
- * eseal, ...}). The seal issue adds the deep checks; here only the shape and an SM2 key. */
+/* Parses the i-th certificate of the seal's certList; NULL when it is not exactly one certificate. */
+static X509 *seal_cert(const struct seal *s, int i)
+{
+	const unsigned char *q = s->certs[i].p;
+	X509 *x = d2i_X509(NULL, &q, (long)s->certs[i].len);
+
+	if (x != NULL && q != s->certs[i].p + s->certs[i].len) {
+		X509_free(x);
+		x = NULL;
+	}
+	return x;
+}
+
+/* Decodes a seal maker's TBS: a v4 SES_SealInfo (GB/T 38540, decoded whole by seal_der.c) whose
+ * certList holds certificates (type 1: digests would bind nothing the signer can check), each one
+ * X.509 certificate. Returns the decoded seal (caller frees), or NULL with why. */
+static struct seal *seal_tbs(const unsigned char *p, size_t n, char *why, size_t whylen)
+{
+	struct seal *s = calloc(1, sizeof(*s));
+	char err[256];
+
+	if (s == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	if (seal_info_decode(p, n, s, err, sizeof(err)) != 0) {
+		snprintf(why, whylen, "not a GB/T 38540 v4 SES_SealInfo");
+		goto fail;
+	}
+	if (s->cert_list_type != 1 || s->ncerts < 1) {
+		snprintf(why, whylen, "the seal's certList holds no certificate");
+		goto fail;
+	}
+	for (int i = 0; i < s->ncerts; i++) {
+		X509 *x = seal_cert(s, i);
+		X509_free(x);
+		if (x == NULL) {
+			snprintf(why, whylen, "certList entry %d is not one X.509 certificate", i + 1);
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	free(s);
+	return NULL;
+}
+
+/* Kind 4: what a seal maker signs, and only that: a v4 SES_SealInfo with certificates (seal_tbs),
+ * signed with an SM2 key. An electronic signature's TBS_Sign is signed by its signer's own key, never
+ * by a CA's: refused. Which CA issued the certificates is checked by checks_seal_issuers. */
 static int check_seal(const struct signer_key *k, const unsigned char *p, size_t n, char *why, size_t whylen)
 {
-	const unsigned char *a, *b, *h;
-	size_t al, bl, hl;
+	struct seal *s;
 
 	if (k->alg != KEY_ALG_SM2) {
 		snprintf(why, whylen, "seals are signed with SM2 keys only");
 		return -1;
 	}
-	if (child(p, n, 0, &a, &al) == 0 && child(p, n, 1, &b, &bl) == 0) {
-		if (a[0] == 0x30 && child(a, al, 0, &h, &hl) == 0 && hl == 4 &&
-		    memcmp(h,
-			   "\x16\x02"
-			   "ES",
-			   4) == 0)
-			return 0; /* SES_SealInfo */
-		if (a[0] == 0x02 && b[0] == 0x30)
-			return 0; /* TBS_Sign */
+	if ((s = seal_tbs(p, n, why, whylen)) == NULL)
+		return -1;
+	free(s);
+	return 0;
+}
+
+/* Returns 1 when ca issued x: its subject is x's issuer and its key verifies x's signature (an SM2
+ * key with the ID 1234567812345678, as the signer signs). */
+static int issued_by(X509 *x, X509 *ca)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(ca);
+
+	if (!name_same(X509_get_issuer_name(x), X509_get_subject_name(ca)))
+		return 0;
+	if (checks_key_alg(pub) == KEY_ALG_SM2) {
+		ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+		if (id == NULL ||
+		    ASN1_OCTET_STRING_set(id, (const unsigned char *)SIGNER_SM2_ID, SIGNER_SM2_ID_LEN) != 1) {
+			ASN1_OCTET_STRING_free(id);
+			return 0;
+		}
+		X509_set0_distinguishing_id(x, id); /* takes id */
 	}
-	snprintf(why, whylen, "not a GB/T 38540 SES_SealInfo or TBS_Sign");
-	return -1;
+	return X509_verify(x, pub) == 1;
+}
+
+int checks_seal_issuers(const unsigned char *data, size_t len, X509 *const *cas, int ncas, char *why,
+			size_t whylen)
+{
+	struct seal *s = seal_tbs(data, len, why, whylen);
+	int rc = 0;
+
+	for (int i = 0; s != NULL && i < s->ncerts && rc == 0; i++) {
+		X509 *x = seal_cert(s, i);
+		int found = 0;
+		for (int j = 0; x != NULL && j < ncas && !found; j++)
+			found = cas[j] != NULL && issued_by(x, cas[j]);
+		X509_free(x);
+		if (!found) {
+			snprintf(why, whylen, "certList certificate %d was not issued by a CA of this signer", i + 1);
+			rc = -1;
+		}
+	}
+	if (s == NULL)
+		return -1;
+	free(s);
+	return rc;
 }
 
 /* Parses the wrapped TBS with OpenSSL and runs the checks of kind; returns 0 or -1 with why. */

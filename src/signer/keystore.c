@@ -151,6 +151,17 @@ const struct signer_key *keystore_find(const struct keystore *ks, const char *id
 	return NULL;
 }
 
+int keystore_seal_issuers(const struct keystore *ks, const unsigned char *data, size_t len, char *why,
+			  size_t whylen)
+{
+	X509 *cas[MAX_KEYS];
+	int n = 0;
+
+	for (int i = 0; ks != NULL && i < ks->n; i++)
+		cas[n++] = ks->keys[i]->cert;
+	return checks_seal_issuers(data, len, cas, n, why, whylen);
+}
+
 void keystore_free(struct keystore *ks)
 {
 	if (ks == NULL)

@@ -77,6 +77,8 @@ static void sign_and_reply(int fd, struct siglog_entry *e, const unsigned char *
 		return;
 	}
 	rc = checks_request(k, e->kind, data, len, &info, why, sizeof(why));
+	if (rc == 0 && e->kind == SIGNER_KIND_SEAL) /* the seal's certificates: issued by a CA here */
+		rc = keystore_seal_issuers(ks, data, len, why, sizeof(why));
 	e->serial = info.serial;
 	if (rc != 0) {
 		serve_keys_release();

@@ -72,6 +72,12 @@ struct check_info {
  * Returns 0, or -1 with an English reason in why (the request is REFUSED). */
 int checks_request(const struct signer_key *k, int kind, const unsigned char *data, size_t len,
 		   struct check_info *info, char *why, size_t whylen);
+/* Kind 4, after checks_request: every certificate of the seal's certList must have been issued by
+ * one of the CA certificates cas (ncas; the keys' certificates): its subject is the issuer, its key
+ * verifies the signature. No database: the seal is bound to this CA's own certificates by their
+ * signatures. Returns 0, or -1 with an English reason in why. */
+int checks_seal_issuers(const unsigned char *data, size_t len, X509 *const *cas, int ncas, char *why,
+			size_t whylen);
 /* Returns the enum key_alg of public key pk, or 0 when it is none the signer supports. */
 int checks_key_alg(const EVP_PKEY *pk);
 /* Returns the name of kind for the log ("tbs_certificate", ...), or "unknown". */
@@ -119,6 +125,9 @@ struct keystore *keystore_load(const char *dir);
 int keystore_count(const struct keystore *ks);
 /* Returns the key of id (valid while ks lives), or NULL. */
 const struct signer_key *keystore_find(const struct keystore *ks, const char *id);
+/* Kind 4: checks_seal_issuers with the certificates of every key of ks. Returns 0, or -1 with why. */
+int keystore_seal_issuers(const struct keystore *ks, const unsigned char *data, size_t len, char *why,
+			  size_t whylen);
 /* Frees ks and its keys. */
 void keystore_free(struct keystore *ks);
 /* Makes one signer_key for a private key in memory (unit tests); pkey is taken over. */

@@ -12,6 +12,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "seal/seal.h"
 #include "signer/signer.h"
 
 #define DAY 86400L
@@ -353,22 +354,89 @@ static void test_ocsp(void **state)
 	}
 }
 
+/* Returns the DER of a whole end-entity certificate claiming cas[alg] as issuer, signed by that CA's
+ * key or (forged) by another key of the same algorithm. */
+static unsigned char *issued_cert(int alg, int forged, size_t *len)
+{
+	X509 *x = X509_new();
+	X509_NAME *subj = name("Jiangxi Seal Org");
+	EVP_PKEY *other = forged ? gen_key(alg) : NULL;
+	unsigned char *der = NULL;
+
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 77);
+	X509_set_issuer_name(x, X509_get_subject_name(cas[alg].cert));
+	X509_set_subject_name(x, subj);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 365 * DAY);
+	X509_set_pubkey(x, ee_key);
+	sign_obj(x, NULL, forged ? other : cas[alg].key, alg);
+	int n = i2d_X509(x, &der);
+	assert_true(n > 0);
+	*len = (size_t)n;
+	EVP_PKEY_free(other);
+	X509_NAME_free(subj);
+	X509_free(x);
+	return der;
+}
+
+/* Returns a v4 SES_SealInfo (seal_info_encode, as production makes it) listing cert. */
+static unsigned char *seal_info(const unsigned char *cert, size_t cert_len, size_t *len)
+{
+	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0};
+	struct seal_in in = {.type = SEAL_TYPE_ORG, .es_id = "YT20261206-000001-1", .name = "鹰潭测试有限公司",
+			     .cert_der = cert, .cert_len = cert_len, .png = png, .png_len = sizeof(png),
+			     .width_mm = 40, .height_mm = 40};
+	unsigned char *out = NULL;
+	char err[256];
+
+	assert_int_equal(seal_info_encode(&in, &out, len, err, sizeof(err)), SEAL_OK);
+	return out;
+}
+
+/* Kind 4: only a seal maker's SES_SealInfo, with an SM2 key, whose certificates a CA of this signer
+ * issued (checks_seal_issuers); an electronic signature's TBS_Sign, a look-alike of the right shape
+ * only, or a certificate of another CA (or forged in this CA's name) is refused. */
 static void test_seal(void **state)
 {
-	/* SES_SealInfo-like: SEQUENCE { SEQUENCE { IA5String "ES", INTEGER 4, IA5String "v" }, IA5String "1"
-	 * } */
-	static const unsigned char info[] = {0x30, 0x0f, 0x30, 0x0a, 0x16, 0x02, 'E',  'S', 0x02,
-					     0x01, 0x04, 0x16, 0x01, 'v',  0x16, 0x01, '1'};
+	/* SES_SealInfo-like shape only: SEQUENCE { SEQUENCE { IA5String "ES", INTEGER 4, IA5String "v" },
+	 * IA5String "1" } */
+	static const unsigned char shape[] = {0x30, 0x0f, 0x30, 0x0a, 0x16, 0x02, 'E',  'S', 0x02,
+					      0x01, 0x04, 0x16, 0x01, 'v',  0x16, 0x01, '1'};
 	/* TBS_Sign-like: SEQUENCE { INTEGER 4, SEQUENCE {} } */
 	static const unsigned char tbs_sign[] = {0x30, 0x05, 0x02, 0x01, 0x04, 0x30, 0x00};
 	static const unsigned char junk[] = {0x30, 0x04, 0x05, 0x00, 0x05, 0x00};
+	X509 *sm2_only[] = {cas[KEY_ALG_SM2].cert}, *all[] = {cas[KEY_ALG_RSA].cert, cas[KEY_ALG_SM2].cert};
+	size_t cl, il, ol, fl;
+	unsigned char *cert = issued_cert(KEY_ALG_SM2, 0, &cl), *info = seal_info(cert, cl, &il);
+	unsigned char *ocert = issued_cert(KEY_ALG_RSA, 0, &ol), *oinfo = seal_info(ocert, ol, &ol);
+	unsigned char *fcert = issued_cert(KEY_ALG_SM2, 1, &fl), *finfo = seal_info(fcert, fl, &fl);
 	char why[256];
 	(void)state;
-	assert_int_equal(check(KEY_ALG_SM2, SIGNER_KIND_SEAL, info, sizeof(info), why), 0);
-	assert_int_equal(check(KEY_ALG_SM2, SIGNER_KIND_SEAL, tbs_sign, sizeof(tbs_sign), why), 0);
+
+	assert_int_equal(check(KEY_ALG_SM2, SIGNER_KIND_SEAL, info, il, why), 0);
+	assert_int_equal(checks_seal_issuers(info, il, sm2_only, 1, why, sizeof(why)), 0);
+	/* a certificate of the RSA CA: only when that CA is one of the signer's */
+	assert_int_equal(check(KEY_ALG_SM2, SIGNER_KIND_SEAL, oinfo, ol, why), 0);
+	assert_int_equal(checks_seal_issuers(oinfo, ol, sm2_only, 1, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not issued"));
+	assert_int_equal(checks_seal_issuers(oinfo, ol, all, 2, why, sizeof(why)), 0);
+	/* this CA's name, another key's signature */
+	assert_int_equal(checks_seal_issuers(finfo, fl, all, 2, why, sizeof(why)), -1);
+	/* the shape alone, an electronic signature's TBS, junk, the wrong key type: refused */
+	assert_int_equal(check(KEY_ALG_SM2, SIGNER_KIND_SEAL, shape, sizeof(shape), why), -1);
+	assert_non_null(strstr(why, "SES_SealInfo"));
+	assert_int_equal(check(KEY_ALG_SM2, SIGNER_KIND_SEAL, tbs_sign, sizeof(tbs_sign), why), -1);
 	assert_int_equal(check(KEY_ALG_SM2, SIGNER_KIND_SEAL, junk, sizeof(junk), why), -1);
-	assert_int_equal(check(KEY_ALG_RSA, SIGNER_KIND_SEAL, info, sizeof(info), why), -1);
+	assert_int_equal(checks_seal_issuers(tbs_sign, sizeof(tbs_sign), all, 2, why, sizeof(why)), -1);
+	assert_int_equal(check(KEY_ALG_RSA, SIGNER_KIND_SEAL, info, il, why), -1);
 	assert_non_null(strstr(why, "SM2"));
+	OPENSSL_free(cert);
+	OPENSSL_free(ocert);
+	OPENSSL_free(fcert);
+	free(info);
+	free(oinfo);
+	free(finfo);
 }
 
 static void test_der(void **state)
