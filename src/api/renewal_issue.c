@@ -30,8 +30,15 @@ static int fresh_proof(struct http_req *r, struct db_conn *c, json_t *body, cons
 	const char *cid = json_string_value(json_object_get(body, "challenge_id"));
 	const char *sig = json_string_value(json_object_get(body, "signature"));
 	char bound[48] = "";
-	int rc = cid != NULL && sig != NULL ? renewal_check_challenge(c, cid, sig, rn->old.serial, bound) : 1;
+	int rc = cid != NULL && sig != NULL ? renewal_check_challenge(c, cid, sig, NULL, bound) : 1;
+	struct cert_rec v = {0};
 
+	/* the certificate renewed, or the new signing certificate this renewal issued: a key pulled out
+	 * after that was written (recertify replaced the old one) resumes with it */
+	if (rc == 0 && strcmp(bound, rn->old.serial) != 0 &&
+	    (store_cert_of_order(c, rn->o.id, "sign", &v) != DB_OK || strcmp(v.serial, bound) != 0))
+		rc = 2;
+	store_cert_free(&v);
 	if (rc == 0)
 		return 0;
 	if (rc < 0)

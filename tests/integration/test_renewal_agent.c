@@ -51,9 +51,10 @@ static struct client org, org2, org3, producer;
 static int skipped, teardown_failed;
 static char key1_pin[40]; /* RAKEY01's user PIN (test 1) */
 
-#define INVOICE                                                                                            \
-	"{\"years\":%d,\"invoice\":{\"kind\":\"org\",\"handler_name\":\"张三\",\"phone\":\"13800138000\","   \
-	"\"unit_name\":\"鹰潭更新联调有限公司\",\"tax_number\":\"91310115MA1K3BTP2B\",\"email\":\"fp@example.com\"}}"
+#define INVOICE                                                                                                  \
+	"{\"years\":%d,\"invoice\":{\"kind\":\"org\",\"handler_name\":\"张三\",\"phone\":\"13800138000\","     \
+	"\"unit_name\":\"鹰潭更新联调有限公司\",\"tax_number\":\"91310115MA1K3BTP2B\",\"email\":\"fp@" \
+	"example.com\"}}"
 
 /* --- small helpers --- */
 
@@ -115,11 +116,12 @@ static int64_t cert_rows(const char *no)
 	struct db_conn *c = db_acquire(db);
 	int64_t n = -1;
 
-	assert_int_equal(db_query_int(c,
-				      "SELECT COUNT(*) FROM certificates WHERE order_id = (SELECT id FROM orders WHERE"
-				      " order_no = ?)",
-				      DB_ARGS(DB_TEXT(no)), &n),
-			 DB_OK);
+	assert_int_equal(
+		db_query_int(c,
+			     "SELECT COUNT(*) FROM certificates WHERE order_id = (SELECT id FROM orders WHERE"
+			     " order_no = ?)",
+			     DB_ARGS(DB_TEXT(no)), &n),
+		DB_OK);
 	db_release(c);
 	return n;
 }
@@ -176,22 +178,22 @@ struct renew {
 	char id[128];        /* its agent key id */
 	char pin[40];
 	char session[40];
-	char *cert;          /* the signing certificate renewed, base64 DER as read from the key */
-	char serial[64];     /* its serial */
-	char not_after[32];  /* its expiry as the agent reads it */
-	char cert_ref[64];   /* its key pair */
-	char key_ref[64];    /* where the new certificates go (rekey: the new pair) */
+	char *cert;         /* the signing certificate renewed, base64 DER as read from the key */
+	char serial[64];    /* its serial */
+	char not_after[32]; /* its expiry as the agent reads it */
+	char cert_ref[64];  /* its key pair */
+	char key_ref[64];   /* where the new certificates go (rekey: the new pair) */
 	char token[80];
-	char no[32];         /* the renewal */
-	json_t *terms;       /* the challenge reply shown at 证书确认 */
-	json_t *renewal;     /* the Renewal */
-	json_t *body;        /* the issue body being built */
-	json_t *issued;      /* the issue reply */
-	json_t *readback;    /* [{usage, der}] read back through the agent */
-	json_t *done;        /* the complete reply */
-	char err[40];        /* the error code of the last failed call */
-	long status;         /* and its HTTP status */
-	int retries_left;    /* a wrong PIN: the retries left the agent reported */
+	char no[32];      /* the renewal */
+	json_t *terms;    /* the challenge reply shown at 证书确认 */
+	json_t *renewal;  /* the Renewal */
+	json_t *body;     /* the issue body being built */
+	json_t *issued;   /* the issue reply */
+	json_t *readback; /* [{usage, der}] read back through the agent */
+	json_t *done;     /* the complete reply */
+	char err[40];     /* the error code of the last failed call */
+	long status;      /* and its HTTP status */
+	int retries_left; /* a wrong PIN: the retries left the agent reported */
 };
 
 static void renew_init(struct renew *r, const char *pin)
@@ -324,7 +326,8 @@ static long rw_login(struct renew *r)
 	st = ag("POST", path, NULL, &j, "{\"pin\":\"%s\"}", r->pin);
 	if (st == 200)
 		snprintf(r->session, sizeof(r->session), "%s", jstr(j, "session"));
-	r->retries_left = (int)json_integer_value(json_object_get(json_object_get(j, "error"), "retries_left"));
+	r->retries_left =
+		(int)json_integer_value(json_object_get(json_object_get(j, "error"), "retries_left"));
 	return noted(r, st, j);
 }
 
@@ -515,7 +518,8 @@ static long rw_keypair(struct renew *r)
 		if (strcmp(jstr(kp, "key_ref"), r->cert_ref) == 0)
 			snprintf(alg, sizeof(alg), "%s", jstr(kp, "algorithm"));
 	json_array_foreach (json_object_get(j, "keypairs"), i, kp)
-		if (strcmp(jstr(kp, "algorithm"), alg) == 0 && strcmp(jstr(kp, "key_ref"), r->cert_ref) != 0 &&
+		if (strcmp(jstr(kp, "algorithm"), alg) == 0 &&
+		    strcmp(jstr(kp, "key_ref"), r->cert_ref) != 0 &&
 		    json_array_size(json_object_get(kp, "certificates")) == 0)
 			snprintf(ref, sizeof(ref), "%s", jstr(kp, "key_ref"));
 	json_decref(j);
@@ -611,14 +615,15 @@ static long rw_write(struct renew *r)
 		if (enc && rw_rekey(r)) {
 			text = json_dumps(json_object_get(r->issued, "enc_key"), JSON_COMPACT);
 			snprintf(path, sizeof(path), "/v1/keys/%s/enc-key", r->id);
-			st = ag("POST", path, r->session, &j, "{\"key_ref\":\"%s\",\"wrapped\":%s}", r->key_ref, text);
+			st = ag("POST", path, r->session, &j, "{\"key_ref\":\"%s\",\"wrapped\":%s}",
+				r->key_ref, text);
 			free(text);
 			if (noted(r, st, j) != 200)
 				return st;
 			snprintf(path, sizeof(path), "/v1/keys/%s/certificates", r->id);
 		}
-		st = ag("PUT", path, r->session, &j, "{\"key_ref\":\"%s\",\"usage\":\"%s\",\"der\":\"%s\"}", r->key_ref,
-			usage, issued_der(r, usage));
+		st = ag("PUT", path, r->session, &j, "{\"key_ref\":\"%s\",\"usage\":\"%s\",\"der\":\"%s\"}",
+			r->key_ref, usage, issued_der(r, usage));
 		if (noted(r, st, j) != 200)
 			return st;
 	}
@@ -650,8 +655,8 @@ static long rw_readback(struct renew *r)
 	r->readback = json_array();
 	json_array_foreach (json_object_get(k, "certificates"), i, c)
 		if (strcmp(jstr(c, "key_ref"), r->key_ref) == 0)
-			json_array_append_new(r->readback,
-					      json_pack("{s:s, s:s}", "usage", jstr(c, "usage"), "der", jstr(c, "der")));
+			json_array_append_new(r->readback, json_pack("{s:s, s:s}", "usage", jstr(c, "usage"),
+								     "der", jstr(c, "der")));
 	json_decref(k);
 	assert_int_equal(json_array_size(r->readback), rw_dual(r) ? 2 : 1);
 	json_array_foreach (r->readback, i, c)
@@ -674,7 +679,8 @@ static long rw_complete(struct renew *r)
 	long st;
 
 	json_array_foreach (json_object_get(r->issued, "seals"), i, s)
-		json_array_append_new(seals, json_pack("{s:s, s:s}", "type", jstr(s, "type"), "esl", jstr(s, "esl")));
+		json_array_append_new(
+			seals, json_pack("{s:s, s:s}", "type", jstr(s, "type"), "esl", jstr(s, "esl")));
 	if (json_array_size(seals) > 0)
 		json_object_set(body, "seals", seals);
 	json_decref(seals);
@@ -728,15 +734,18 @@ static int setup(void **state)
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
+	    db_open(&db, &cfg, err, sizeof(err)) != 0)
 		return -1;
 	client_init(&org, &S, "org");
 	client_init(&org2, &S, "org2");
 	client_init(&org3, &S, "org3");
 	client_init(&producer, &S, "producer");
 	if (client_register_login(&org, "鹰潭更新联调有限公司", "91310115MA1K3BTP2B", "13800138061") != 0 ||
-	    client_register_login(&org2, "鹰潭更新联调第二有限公司", "91110000600037341L", "13800138062") != 0 ||
-	    client_register_login(&org3, "鹰潭更新联调第三有限公司", "9144030071526726XG", "13800138063") != 0 ||
+	    client_register_login(&org2, "鹰潭更新联调第二有限公司", "91110000600037341L", "13800138062") !=
+		    0 ||
+	    client_register_login(&org3, "鹰潭更新联调第三有限公司", "9144030071526726XG", "13800138063") !=
+		    0 ||
 	    client_staff_login(&producer, "producer") != 0)
 		return -1;
 	agent_helpers_init(&S, &producer);
@@ -881,7 +890,8 @@ static void test_recertify_skf_main(void **state)
 		if (strcmp(jstr(k, "serial"), "RAKEY01") == 0)
 			json_array_foreach (json_object_get(k, "certificates"), n, c) {
 				assert_string_equal(jstr(c, "not_after"), want);
-				assert_string_equal(jstr(c, "serial"), serial_of_b64(issued_der(&r, jstr(c, "usage"))));
+				assert_string_equal(jstr(c, "serial"),
+						    serial_of_b64(issued_der(&r, jstr(c, "usage"))));
 				listed++;
 			}
 	json_decref(j);
@@ -940,7 +950,8 @@ static void test_rekey_softhsm(void **state)
 	json_array_foreach (json_object_get(j, "keypairs"), i, kp) {
 		if (strcmp(jstr(kp, "key_ref"), r.key_ref) == 0)
 			assert_string_equal(jstr(kp, "public_key"), spki);
-		/* the old key pair stays with its certificate (no transition period ends it: nothing removes it) */
+		/* the old key pair stays with its certificate (no transition period ends it: nothing removes
+		 * it) */
 		if (strcmp(jstr(kp, "key_ref"), old_ref) == 0) {
 			old_pair = 1;
 			assert_string_not_equal(jstr(kp, "public_key"), spki);
@@ -964,7 +975,8 @@ static void test_rekey_softhsm(void **state)
 	fclose(f);
 	X509_free(x);
 	if (sh(&out,
-	       "openssl verify -x509_strict -CAfile %s/ca-keys/p256-root-1.crt -untrusted %s/ca-keys/p256-issuing-1.crt"
+	       "openssl verify -x509_strict -CAfile %s/ca-keys/p256-root-1.crt -untrusted "
+	       "%s/ca-keys/p256-issuing-1.crt"
 	       " %s 2>&1",
 	       S.dir, S.dir, file) != 0)
 		fail_msg("openssl verify: %s", out);
@@ -1095,8 +1107,10 @@ static void old_system_cert(EVP_PKEY *cakey, X509 *ca, EVP_PKEY *k, const char *
 	BN_rand(bn, 120, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
 	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
 	X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8, (const unsigned char *)"CN", -1, -1, 0);
-	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"鹰潭导入联调有限公司", -1, -1, 0);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"鹰潭导入联调有限公司", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"鹰潭导入联调有限公司", -1,
+				   -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"鹰潭导入联调有限公司", -1,
+				   -1, 0);
 	X509_NAME_add_entry_by_txt(n, "serialNumber", MBSTRING_UTF8, (const unsigned char *)uscc, -1, -1, 0);
 	X509_set_subject_name(x, n);
 	X509_set_issuer_name(x, X509_get_subject_name(ca));
@@ -1128,18 +1142,21 @@ static void sm2_issuing_ca(EVP_PKEY **key, X509 **cert)
 	struct db_conn *c = db_acquire(db);
 	FILE *f;
 
-	assert_int_equal(db_query_text(c,
-				       "SELECT c.key_location FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
-				       " JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
-				       " p.key_type = 'secondary' AND p.algorithm = 'sm2'",
-				       DB_NOARGS, &loc),
-			 DB_OK);
-	assert_int_equal(db_query_text(c,
-				       "SELECT c.der FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
-				       " JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
-				       " p.key_type = 'secondary' AND p.algorithm = 'sm2'",
-				       DB_NOARGS, &der),
-			 DB_OK);
+	assert_int_equal(
+		db_query_text(
+			c,
+			"SELECT c.key_location FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
+			" JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
+			" p.key_type = 'secondary' AND p.algorithm = 'sm2'",
+			DB_NOARGS, &loc),
+		DB_OK);
+	assert_int_equal(
+		db_query_text(c,
+			      "SELECT c.der FROM cas c JOIN cert_profiles p ON p.issuing_key_id = c.key_id"
+			      " JOIN projects j ON j.id = p.project_id WHERE j.code = 'yingtan' AND"
+			      " p.key_type = 'secondary' AND p.algorithm = 'sm2'",
+			      DB_NOARGS, &der),
+		DB_OK);
 	db_release(c);
 	assert_int_equal(strncmp(loc, "file:", 5), 0);
 	f = fopen(loc + 5, "r");
@@ -1164,19 +1181,23 @@ static void test_imported(void **state)
 	X509 *ca = NULL, *x;
 	FILE *f;
 	struct renew r;
+	int rc;
 	(void)state;
 	if (skipped)
 		skip();
-	/* a key the CA's old system made: initialised, an SM2 key pair, a certificate from outside certdesk */
+	/* a key the CA's old system made: initialised, an SM2 key pair, a certificate from outside certdesk
+	 */
 	softkey_create("RAKEY04");
 	assert_int_equal(agent_key_count(), 1);
-	assert_int_equal(ag("POST", "/v1/keys/skf0:RAKEY04/init", NULL, NULL,
-			    "{\"so_pin\":\"A1b2C3d4E5f6G7h8\",\"user_pin\":\"13572468\",\"label\":\"oldsys\"}"),
-			 200);
+	assert_int_equal(
+		ag("POST", "/v1/keys/skf0:RAKEY04/init", NULL, NULL,
+		   "{\"so_pin\":\"A1b2C3d4E5f6G7h8\",\"user_pin\":\"13572468\",\"label\":\"oldsys\"}"),
+		200);
 	assert_int_equal(ag("POST", "/v1/keys/skf0:RAKEY04/login", NULL, &j, "{\"pin\":\"13572468\"}"), 200);
 	snprintf(session, sizeof(session), "%s", jstr(j, "session"));
 	json_decref(j);
-	assert_int_equal(ag("POST", "/v1/keys/skf0:RAKEY04/keypairs", session, &j, "{\"algorithm\":\"sm2\"}"), 201);
+	assert_int_equal(ag("POST", "/v1/keys/skf0:RAKEY04/keypairs", session, &j, "{\"algorithm\":\"sm2\"}"),
+			 201);
 	snprintf(ref, sizeof(ref), "%s", jstr(j, "key_ref"));
 	spki = unb64(jstr(j, "public_key"), &len);
 	json_decref(j);
@@ -1190,12 +1211,18 @@ static void test_imported(void **state)
 	old_system_cert(cakey, ca, pub, uscc, pem);
 	f = fopen(csv, "w");
 	assert_non_null(f);
-	fprintf(f, "serial,uscc,name,project_code,key_type,mobile,email\n,%s,鹰潭导入联调有限公司,yingtan,secondary,"
-		   "13800138070,imp@example.com\n",
+	fprintf(f,
+		"serial,uscc,name,project_code,key_type,mobile,email\n,%s,鹰潭导入联调有限公司,yingtan,"
+		"secondary,"
+		"13800138070,imp@example.com\n",
 		uscc);
 	fclose(f);
 	char *argv[] = {(char *)harness_bin("certdesk"), "certs", "import", "--csv", csv, pem, NULL};
-	if (harness_run(argv, NULL, &out) != 0 || strstr(out, "imported as order") == NULL)
+	unsetenv("CERTDESK_SOFTSKF_DIR"); /* the agent's: certdesk refuses CERTDESK_ variables it does not
+					     know */
+	rc = harness_run(argv, NULL, &out);
+	setenv("CERTDESK_SOFTSKF_DIR", agent_skfdir, 1);
+	if (rc != 0 || strstr(out, "imported as order") == NULL)
 		fail_msg("certdesk certs import: %s", out);
 	free(out);
 	f = fopen(pem, "r");
