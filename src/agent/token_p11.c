@@ -273,6 +273,20 @@ static json_t *key_json(struct token_module *m, CK_SLOT_ID slot, const CK_TOKEN_
 			 "algorithms", "rsa-2048", "rsa-3072", "ec-p256", "certificates", certs);
 }
 
+/* 1 when the token in slot is listed as a key. A fixed (not removable) slot whose token is not
+ * initialised is a software token store's free slot (SoftHSM2 always adds one), not a key anyone
+ * plugged in: listing it made "exactly one key" impossible for the renewal wizard and the producer's
+ * page on a PC with such a store. A USB token's slot is removable, so a blank one is still listed. */
+static int listed(struct p11 *p, CK_SLOT_ID slot, const CK_TOKEN_INFO *ti)
+{
+	CK_SLOT_INFO si;
+
+	if (ti->flags & CKF_TOKEN_INITIALIZED)
+		return 1;
+	memset(&si, 0, sizeof(si));
+	return p->f->C_GetSlotInfo(slot, &si) != CKR_OK || (si.flags & CKF_REMOVABLE_DEVICE) != 0;
+}
+
 static void p11_list_keys(struct token_module *m, json_t *arr)
 {
 	struct p11 *p = m->impl;
@@ -283,7 +297,7 @@ static void p11_list_keys(struct token_module *m, json_t *arr)
 	if (p->f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
 		return;
 	for (CK_ULONG i = 0; i < n; i++)
-		if (p->f->C_GetTokenInfo(slots[i], &ti) == CKR_OK)
+		if (p->f->C_GetTokenInfo(slots[i], &ti) == CKR_OK && listed(p, slots[i], &ti))
 			json_array_append_new(arr, key_json(m, slots[i], &ti));
 }
 

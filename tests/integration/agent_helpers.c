@@ -25,7 +25,7 @@ struct srv agent_srv;
 char agent_skfdir[300];
 int agent_with_pkcs11 = 1;
 static pid_t agent_pid_;
-static struct srv *srv_;       /* certdeskd */
+static struct srv *srv_;      /* certdeskd */
 static struct client *staff_; /* the producer */
 
 void agent_helpers_init(struct srv *server, struct client *producer)
@@ -107,8 +107,8 @@ X509 *cert_of_b64(const char *b64)
 
 /* Sends method path to the agent with Origin orig (NULL: none), the session (NULL: none) and body
  * (NULL: none). Returns the status; the parsed reply in *out when out is not NULL (caller decrefs). */
-long agent_send(const char *orig, const char *method, const char *path, const char *session,
-		       const char *body, json_t **out, struct resp *keep)
+long agent_send(const char *orig, const char *method, const char *path, const char *session, const char *body,
+		json_t **out, struct resp *keep)
 {
 	char oh[160], sh_[80];
 	const char *h[4] = {NULL};
@@ -139,8 +139,8 @@ long agent_send(const char *orig, const char *method, const char *path, const ch
 }
 
 /* An agent request from certdeskd's origin with a JSON body made from fmt (NULL: no body). */
-__attribute__((format(printf, 5, 6))) long ag(const char *method, const char *path,
-						     const char *session, json_t **out, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) long ag(const char *method, const char *path, const char *session,
+					      json_t **out, const char *fmt, ...)
 {
 	char *body = NULL;
 	long st;
@@ -229,9 +229,9 @@ json_t *agent_key(const char *serial)
 /* Makes a blank software SKF key name (its serial too). */
 void softkey_create(const char *name)
 {
-	assert_int_equal(
-		sh(NULL, "%s create %s %s --serial %s --label blank >/dev/null", SOFTSKF_TOOL, agent_skfdir, name, name),
-		0);
+	assert_int_equal(sh(NULL, "%s create %s %s --serial %s --label blank >/dev/null", SOFTSKF_TOOL,
+			    agent_skfdir, name, name),
+			 0);
 }
 
 /* Returns the number of keys the agent lists. */
@@ -251,8 +251,8 @@ json_t *agent_list_json(void)
 	char *out = NULL;
 	json_t *j;
 
-	assert_int_equal(sh(&out, "%s --config %s/agent.ini list --json 2>/dev/null", harness_bin("certdesk-agent"),
-			    srv_->dir),
+	assert_int_equal(sh(&out, "%s --config %s/agent.ini list --json 2>/dev/null",
+			    harness_bin("certdesk-agent"), srv_->dir),
 			 0);
 	j = json_loads(out, 0, NULL);
 	if (j == NULL)
@@ -264,7 +264,9 @@ json_t *agent_list_json(void)
 /* 1 when a PIN member appears in the agent's logs. */
 int agent_logs_hold_pin(void)
 {
-	return sh(NULL, "grep -q -e '\"so_pin\"' -e '\"user_pin\"' -e '\"pin\"' %s/agent.log %s/agent-access.log 2>/dev/null",
+	return sh(NULL,
+		  "grep -q -e '\"so_pin\"' -e '\"user_pin\"' -e '\"pin\"' %s/agent.log %s/agent-access.log "
+		  "2>/dev/null",
 		  srv_->dir, srv_->dir) == 0;
 }
 
@@ -275,8 +277,9 @@ const char *softhsm_token(const char *label)
 	size_t i;
 
 	serial[0] = '\0';
-	assert_int_equal(sh(NULL, "softhsm2-util --init-token --free --label %s --so-pin " TRANSPORT_SO_PIN
-				  " --pin 556677 >/dev/null 2>&1",
+	assert_int_equal(sh(NULL,
+			    "softhsm2-util --init-token --free --label %s --so-pin " TRANSPORT_SO_PIN
+			    " --pin 556677 >/dev/null 2>&1",
 			    label),
 			 0);
 	assert_int_equal(agent_stop(), 0);
@@ -733,8 +736,8 @@ void agent_config(void)
 	snprintf(path, sizeof(path), "%s/agent.ini", srv_->dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "[agent]\nport = %d\norigins = %s\naccess_log = %s/agent-access.log\n", agent_srv.port, srv_->base,
-		srv_->dir);
+	fprintf(f, "[agent]\nport = %d\norigins = %s\naccess_log = %s/agent-access.log\n", agent_srv.port,
+		srv_->base, srv_->dir);
 	if (agent_with_pkcs11 && access(SOFTHSM, R_OK) == 0)
 		fprintf(f, "[pkcs11]\nmodules = %s\ntransport_so_pin = %s\n", SOFTHSM, TRANSPORT_SO_PIN);
 	fprintf(f,

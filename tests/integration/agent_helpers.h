@@ -18,11 +18,11 @@ struct db;
 #define SOFTSKF_TOOL BUILD_DIR "/src/softskf/certdesk-softskf-tool"
 
 /* A complete order form of the Yingtan project (JSON text). */
-#define FULL_FORM                                                                                         \
+#define FULL_FORM                                                                                                       \
 	"{\"unit_address\":\"江西省鹰潭市月湖区测试路1号\",\"legal_name\":\"李四\",\"legal_id_number\":" \
-	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                  \
-	"\"11010519491231002X\",\"handler_email\":\"zhang@example.com\",\"invoice_email\":"              \
-	"\"fp@example.com\",\"recipient_name\":\"王五\",\"recipient_mobile\":\"13700137000\","          \
+	"\"360426199101010071\",\"legal_mobile\":\"13900139000\",\"handler_id_number\":"                                \
+	"\"11010519491231002X\",\"handler_email\":\"zhang@example.com\",\"invoice_email\":"                             \
+	"\"fp@example.com\",\"recipient_name\":\"王五\",\"recipient_mobile\":\"13700137000\","                        \
 	"\"recipient_address\":\"江西省鹰潭市月湖区测试路1号前台\"}"
 
 extern struct srv agent_srv;   /* the agent (only its base and port are used, by http_do) */
@@ -64,7 +64,7 @@ long agent_send(const char *orig, const char *method, const char *path, const ch
 		json_t **out, struct resp *keep);
 /* An agent request from certdeskd's origin with a JSON body made from fmt (NULL: no body). */
 __attribute__((format(printf, 5, 6))) long ag(const char *method, const char *path, const char *session,
-					       json_t **out, const char *fmt, ...);
+					      json_t **out, const char *fmt, ...);
 /* Returns the agent's key with serial (new reference) or NULL. */
 json_t *agent_key(const char *serial);
 /* Returns the number of keys the agent lists. */

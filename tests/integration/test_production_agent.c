@@ -470,8 +470,9 @@ static void test_bad_cases(void **state)
 	json_decref(j);
 	assert_int_equal(step_login(&p), 200);
 	/* a token that refuses key generation (its container store cannot take another container) */
-	assert_int_equal(sh(&app, "find %s/PAKEY07 -type d -name containers | head -1 | tr -d '\\n'", agent_skfdir),
-			 0);
+	assert_int_equal(
+		sh(&app, "find %s/PAKEY07 -type d -name containers | head -1 | tr -d '\\n'", agent_skfdir),
+		0);
 	assert_true(strlen(app) > 0);
 	assert_int_equal(sh(NULL, "rm -rf '%s' && touch '%s'", app, app), 0);
 	assert_int_equal(step_keypair(&p, &j), 502);
