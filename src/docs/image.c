@@ -66,6 +66,13 @@ static int jpeg_check(const unsigned char *d, size_t len, struct image_info *inf
 		rc = 2;
 		goto out;
 	}
+	/* Every entropy-coded bit is still read (so corrupt data is still caught), but an eighth of the
+	 * size in grey skips most of the inverse DCT, upsampling and colour conversion: 2-3 times faster
+	 * on scans (issue 17). The pixels are not kept. */
+	cinfo.scale_num = 1;
+	cinfo.scale_denom = 8;
+	if (cinfo.jpeg_color_space == JCS_YCbCr || cinfo.jpeg_color_space == JCS_GRAYSCALE)
+		cinfo.out_color_space = JCS_GRAYSCALE;
 	jpeg_start_decompress(&cinfo);
 	row = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
 					 cinfo.output_width * (JDIMENSION)cinfo.output_components, 1);

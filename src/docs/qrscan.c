@@ -18,8 +18,27 @@ static void jpeg_fail(j_common_ptr cinfo)
 	longjmp(((struct jerr *)cinfo->err)->jump, 1);
 }
 
-/* Decodes a JPEG to grey. */
-static int jpeg_grey(const unsigned char *d, size_t len, unsigned char **out, unsigned *w, unsigned *h)
+/* The short side, in pixels, that a JPEG is reduced to (not below) before its QR codes are looked
+ * for: zbar finds the forms' codes on A4 pages of 620 pixels across (75 dpi) read from 150 and 300 dpi
+ * scans, and scans a quarter of the pixels four times faster (issue 17). When none is found the
+ * full-size image is tried. */
+#define QR_MIN_SIDE 600u
+
+/* Returns the largest libjpeg scale denominator (8, 4, 2 or 1) that keeps the short side of a w x h
+ * image at QR_MIN_SIDE pixels or more. */
+static unsigned qr_denom(unsigned w, unsigned h)
+{
+	unsigned side = w < h ? w : h, d = 8;
+
+	while (d > 1 && (side + d - 1) / d < QR_MIN_SIDE)
+		d /= 2;
+	return d;
+}
+
+/* Decodes a JPEG to grey, at full size or (reduce) at the scale qr_denom picks; *reduced says whether
+ * it is smaller than the image. */
+static int jpeg_grey(const unsigned char *d, size_t len, int reduce, unsigned char **out, unsigned *w,
+		     unsigned *h, int *reduced)
 {
 	struct jpeg_decompress_struct cinfo;
 	struct jerr err;
@@ -36,6 +55,9 @@ static int jpeg_grey(const unsigned char *d, size_t len, unsigned char **out, un
 	jpeg_mem_src(&cinfo, d, (unsigned long)len);
 	jpeg_read_header(&cinfo, TRUE);
 	cinfo.out_color_space = JCS_GRAYSCALE;
+	cinfo.scale_num = 1;
+	cinfo.scale_denom = reduce ? qr_denom(cinfo.image_width, cinfo.image_height) : 1;
+	*reduced = cinfo.scale_denom > 1;
 	jpeg_start_decompress(&cinfo);
 	*w = cinfo.output_width;
 	*h = cinfo.output_height;
@@ -95,16 +117,66 @@ static int bmp_grey(const unsigned char *d, size_t len, unsigned char **out, uns
 	return *out != NULL ? 0 : -1;
 }
 
-int image_decode_grey(const unsigned char *d, size_t len, unsigned char **grey, unsigned *w, unsigned *h)
+/* Decodes a PNG or BMP to grey; -1 for anything else. */
+static int other_grey(const unsigned char *d, size_t len, unsigned char **grey, unsigned *w, unsigned *h)
 {
-	*grey = NULL;
-	if (len >= 3 && d[0] == 0xff && d[1] == 0xd8)
-		return jpeg_grey(d, len, grey, w, h);
 	if (len >= 8 && d[0] == 0x89 && d[1] == 'P')
 		return png_grey(d, len, grey, w, h);
 	if (len >= 2 && d[0] == 'B' && d[1] == 'M')
 		return bmp_grey(d, len, grey, w, h);
 	return -1;
+}
+
+/* Returns whether d is a JPEG. */
+static int is_jpeg(const unsigned char *d, size_t len)
+{
+	return len >= 3 && d[0] == 0xff && d[1] == 0xd8;
+}
+
+static int ignore(const char *text, void *arg)
+{
+	(void)text;
+	(void)arg;
+	return 0;
+}
+
+int image_decode_grey(const unsigned char *d, size_t len, unsigned char **grey, unsigned *w, unsigned *h)
+{
+	int reduced = 0;
+
+	*grey = NULL;
+	if (!is_jpeg(d, len))
+		return other_grey(d, len, grey, w, h);
+	if (jpeg_grey(d, len, 1, grey, w, h, &reduced) != 0)
+		return -1;
+	if (!reduced || qr_scan(*grey, *w, *h, ignore, NULL) > 0)
+		return 0;
+	free(*grey);
+	*grey = NULL;
+	return jpeg_grey(d, len, 0, grey, w, h, &reduced);
+}
+
+int image_scan_qr(const unsigned char *d, size_t len, int (*found)(const char *text, void *arg), void *arg)
+{
+	unsigned char *grey = NULL;
+	unsigned w = 0, h = 0;
+	int reduced = 0, n = -1;
+
+	if (!is_jpeg(d, len)) {
+		if (other_grey(d, len, &grey, &w, &h) == 0)
+			n = qr_scan(grey, w, h, found, arg);
+		free(grey);
+		return n;
+	}
+	if (jpeg_grey(d, len, 1, &grey, &w, &h, &reduced) != 0)
+		return -1;
+	n = qr_scan(grey, w, h, found, arg);
+	free(grey);
+	grey = NULL;
+	if (n == 0 && reduced && jpeg_grey(d, len, 0, &grey, &w, &h, &reduced) == 0)
+		n = qr_scan(grey, w, h, found, arg);
+	free(grey);
+	return n;
 }
 
 int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(const char *text, void *arg),

@@ -5,8 +5,15 @@
 #include <stddef.h>
 
 /* Decodes an image already accepted by image_inspect to 8-bit grey into *grey (malloc'd, caller
- * frees) of *w x *h pixels. Returns 0 or -1. */
+ * frees) of *w x *h pixels, for qr_scan. A large JPEG comes reduced (libjpeg's scaling, short side
+ * 600 pixels or more) when its QR codes can be read at that size, else at full size; so *w x *h may
+ * be smaller than the image. Returns 0 or -1. */
 int image_decode_grey(const unsigned char *data, size_t len, unsigned char **grey, unsigned *w, unsigned *h);
+/* Finds the QR codes in an image already accepted by image_inspect, as image_decode_grey + qr_scan
+ * but scanning a large JPEG's reduced image only once; calls found(text, arg) for each until it
+ * returns non-zero. Returns the number of QR codes seen, or -1 when the image does not decode. */
+int image_scan_qr(const unsigned char *data, size_t len, int (*found)(const char *text, void *arg),
+		  void *arg);
 /* Finds the QR codes in a grey image; calls found(text, arg) for each until it returns non-zero.
  * Returns the number of QR codes seen. */
 int qr_scan(const unsigned char *grey, unsigned w, unsigned h, int (*found)(const char *text, void *arg),
