@@ -273,6 +273,7 @@ int api_renewal_get(struct http_req *r);         /* GET /renewals/{renewal_no} *
 int api_renewal_pay(struct http_req *r);         /* POST .../payments {provider} */
 int api_renewal_payment_get(struct http_req *r); /* GET .../payments/current */
 int api_renewal_payment_qr(struct http_req *r);  /* GET .../payments/current/qr.png */
+int api_renewal_cancel(struct http_req *r);      /* POST .../cancel: an unpaid one given up */
 int api_renewal_issue(struct http_req *r);       /* POST .../issue {challenge_id, signature, csr?, ...} */
 int api_renewal_complete(struct http_req *r);    /* POST .../complete {certificates, seals?} */
 

@@ -1,6 +1,8 @@
 /* Payment (缴费): the organisation's payment step (a WeChat Pay or Alipay QR code for an order awaiting
  * payment, polled until paid), the providers' notifications, and finance's cancellation with refund.
- * The rules are in pay/payments.c; these handlers check who asks and shape the answers. */
+ * The rules are in pay/payments.c; these handlers check who asks and shape the answers. The payment
+ * step's three routes are shared with the renewal's (api/payment_step.h): only who may see the order
+ * differs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/form.h"
+#include "api/payment_step.h"
 #include "docs/png_out.h"
 #include "pay/payments.h"
 #include "providers/alipay.h"
@@ -19,8 +22,7 @@
 #define CHECK_EVERY_S 10 /* a polled open attempt is asked about at the provider at most this often */
 #define QR_SCALE 6
 
-/* The payment step as the organisation's page shows it. */
-static json_t *payment_json(const struct order_rec *o, const struct payment_rec *pm, int have)
+json_t *pay_current_json(const struct order_rec *o, const struct payment_rec *pm, int have)
 {
 	json_t *j = json_pack("{s:s, s:s, s:I, s:[s,s]}", "order_no", o->order_no, "order_state", o->state,
 			      "amount_fen", (json_int_t)o->price_fen, "providers", "wxpay", "alipay");
@@ -34,44 +36,63 @@ static json_t *payment_json(const struct order_rec *o, const struct payment_rec 
 	return j;
 }
 
-/* GET /api/v1/orders/{order_no}/payment: the order's payment step; an open attempt not checked for a
- * while is asked about at the provider first (the notification may be late or lost). */
-int api_payment_get(struct http_req *r)
+/* 1 when pm is open and was neither made nor asked about in the last CHECK_EVERY_S seconds. */
+static int stale_open(const struct payment_rec *pm)
+{
+	char stale[TIMEFMT_LEN];
+
+	timefmt_rfc3339(time(NULL) - CHECK_EVERY_S, stale);
+	return strcmp(pm->state, "open") == 0 && strcmp(pm->created_at, stale) < 0 &&
+	       strcmp(pm->checked_at, stale) < 0;
+}
+
+int pay_current(struct http_req *r, pay_owner_fn load, void *arg)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
 	struct payment_rec pm = {0};
 	struct order_rec o = {0};
-	char stale[TIMEFMT_LEN];
 	int have;
 	json_t *j;
 
-	if (api_own_order(r, c, &o) != 0) {
+	if (load(r, c, arg, &o) != 0) {
 		db_release(c);
 		return 0;
 	}
 	have = store_payment_latest(c, o.id, &pm) == DB_OK;
-	timefmt_rfc3339(time(NULL) - CHECK_EVERY_S, stale);
-	if (have && strcmp(pm.state, "open") == 0 && strcmp(pm.created_at, stale) < 0 &&
-	    strcmp(pm.checked_at, stale) < 0) {
+	if (have && stale_open(&pm)) {
+		/* the provider is asked with no pooled connection held */
 		db_release(c);
 		paysvc_check(app->pay, &pm, http_remote_addr(r));
 		c = db_acquire(app->db);
 		store_order_free(&o);
-		if (api_own_order(r, c, &o) != 0) {
+		if (load(r, c, arg, &o) != 0) {
 			db_release(c);
 			return 0;
 		}
 		have = store_payment_latest(c, o.id, &pm) == DB_OK;
 	}
-	j = payment_json(&o, &pm, have);
+	j = pay_current_json(&o, &pm, have);
 	store_order_free(&o);
 	db_release(c);
 	return http_reply_json(r, 200, j);
 }
 
-/* POST /api/v1/orders/{order_no}/payment {provider}: a QR code to pay with. */
-int api_payment_post(struct http_req *r)
+/* Turns paysvc_attempt's answer rc into f's error (none for 0). */
+static void attempt_error(struct form *f, int rc, const char *not_awaiting)
+{
+	if (rc == 1)
+		form_error(f, 409, NULL, "state_conflict", not_awaiting);
+	else if (rc == 2)
+		form_error(f, 429, NULL, "rate_limited", "付款二维码生成次数过多，请一小时后再试");
+	else if (rc == -1)
+		form_error(f, 502, NULL, "provider_unavailable",
+			   "支付平台暂时无法生成付款二维码，请稍后重试或换一种支付方式");
+	else if (rc < 0)
+		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+}
+
+int pay_start(struct http_req *r, pay_owner_fn load, void *arg, const char *not_awaiting)
 {
 	struct app *app = http_ctx(r);
 	json_t *body = http_json_body(r);
@@ -87,7 +108,7 @@ int api_payment_post(struct http_req *r)
 	if (body == NULL)
 		return 0;
 	c = db_acquire(app->db);
-	rc = api_own_order(r, c, &o);
+	rc = load(r, c, arg, &o);
 	db_release(c);
 	if (rc != 0) {
 		json_decref(body);
@@ -98,28 +119,20 @@ int api_payment_post(struct http_req *r)
 	if (provider != NULL && !paysvc_provider_ok(provider))
 		form_error(&f, 422, "provider", "field_invalid", "支付方式应为微信支付或支付宝");
 	else if (!form_failed(&f) && strcmp(o.state, "awaiting_payment") != 0)
-		form_error(&f, 409, NULL, "state_conflict", "订单当前不在待缴费状态，请刷新");
+		form_error(&f, 409, NULL, "state_conflict", not_awaiting);
 	if (!form_failed(&f)) {
+		/* the provider is asked with no pooled connection held */
 		rc = paysvc_attempt(app->pay, &o, provider, &a, &pm, err, sizeof(err));
-		if (rc == 1)
-			form_error(&f, 409, NULL, "state_conflict", "订单当前不在待缴费状态，请刷新");
-		else if (rc == 2)
-			form_error(&f, 429, NULL, "rate_limited", "付款二维码生成次数过多，请一小时后再试");
-		else if (rc == -1)
-			form_error(&f, 502, NULL, "provider_unavailable",
-				   "支付平台暂时无法生成付款二维码，请稍后重试或换一种支付方式");
-		else if (rc < 0)
-			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+		attempt_error(&f, rc, not_awaiting);
 		if (rc == -1)
 			log_error("payments", "payment %s for %s: %s", provider, o.order_no, err);
 	}
-	rc = form_finish(&f, body, 200, form_failed(&f) ? NULL : payment_json(&o, &pm, 1));
+	rc = form_finish(&f, body, 200, form_failed(&f) ? NULL : pay_current_json(&o, &pm, 1));
 	store_order_free(&o);
 	return rc;
 }
 
-/* GET /api/v1/orders/{order_no}/payment/qr.png: the open attempt's QR code. */
-int api_payment_qr(struct http_req *r)
+int pay_qr(struct http_req *r, pay_owner_fn load, void *arg)
 {
 	struct app *app = http_ctx(r);
 	struct db_conn *c = db_acquire(app->db);
@@ -129,7 +142,7 @@ int api_payment_qr(struct http_req *r)
 	size_t len = 0;
 	int ok;
 
-	if (api_own_order(r, c, &o) != 0) {
+	if (load(r, c, arg, &o) != 0) {
 		db_release(c);
 		return 0;
 	}
@@ -143,6 +156,31 @@ int api_payment_qr(struct http_req *r)
 	ok = http_reply_bytes(r, 200, "image/png", png, len);
 	free(png);
 	return ok;
+}
+
+/* The organisation's own order of the path (api_own_order) as a pay_owner_fn. */
+static int own_order(struct http_req *r, struct db_conn *c, void *arg, struct order_rec *o)
+{
+	(void)arg;
+	return api_own_order(r, c, o);
+}
+
+/* GET /api/v1/orders/{order_no}/payment: the order's payment step. */
+int api_payment_get(struct http_req *r)
+{
+	return pay_current(r, own_order, NULL);
+}
+
+/* POST /api/v1/orders/{order_no}/payment {provider}: a QR code to pay with. */
+int api_payment_post(struct http_req *r)
+{
+	return pay_start(r, own_order, NULL, "订单当前不在待缴费状态，请刷新");
+}
+
+/* GET /api/v1/orders/{order_no}/payment/qr.png: the open attempt's QR code. */
+int api_payment_qr(struct http_req *r)
+{
+	return pay_qr(r, own_order, NULL);
 }
 
 /* Applies a verified notification; returns 0 when it is recorded (whatever became of it). */
@@ -224,8 +262,10 @@ int api_order_cancel(struct http_req *r)
 	}
 	form_init(&f, r, body);
 	reason = form_text(&f, "reason", "取消原因", 2, 200, 1);
+	/* paid and not yet produced; a renewal (issue 15): paid and not yet issued */
 	if (!form_failed(&f) && strcmp(o.state, "awaiting_paper") != 0 &&
-	    strcmp(o.state, "paper_sent") != 0 && strcmp(o.state, "paper_rejected") != 0)
+	    strcmp(o.state, "paper_sent") != 0 && strcmp(o.state, "paper_rejected") != 0 &&
+	    strcmp(o.state, "paid") != 0)
 		form_error(&f, 409, NULL, "state_conflict", "只有已缴费且尚未制证的订单可以取消退款");
 	if (!form_failed(&f)) {
 		rc = paysvc_cancel(app->pay, &o, reason, &a, &refund_id);

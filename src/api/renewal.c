@@ -13,12 +13,12 @@
 #include <sodium.h>
 
 #include "api/form.h"
+#include "api/payment_step.h"
 #include "api/renewal.h"
 #include "core/order_fsm.h"
 #include "core/idcard.h"
 #include "core/phone.h"
 #include "core/uscc.h"
-#include "docs/png_out.h"
 #include "pay/payments.h"
 #include "pki/pki.h"
 #include "util/strutil.h"
@@ -27,7 +27,6 @@
 #define CHALLENGES_PER_IP_MIN 30    /* challenges from one address per minute */
 #define CHALLENGES_PER_CERT_HOUR 30 /* challenges for one certificate per hour */
 #define MAX_PROFILES 8
-#define QR_SCALE 6 /* the order payment QR picture's scale (payments.c) */
 
 static const char CHALLENGE_MSG[] = "验证失败或已过期，请重新插入证书（CA锁）并输入密码后重试";
 
@@ -107,16 +106,6 @@ static int token_serial(struct http_req *r, struct db_conn *c, char serial[48], 
 	return 0;
 }
 
-/* 1 when serial is the signing certificate renewal o issued. */
-static int issued_by(struct db_conn *c, const struct order_rec *o, const char *serial)
-{
-	struct cert_rec v = {0};
-	int same = store_cert_of_order(c, o->id, "sign", &v) == DB_OK && strcmp(v.serial, serial) == 0;
-
-	store_cert_free(&v);
-	return same;
-}
-
 int renewal_load(struct http_req *r, struct db_conn *c, struct renewal *rn)
 {
 	char serial[48], hash[65], kind[12] = "", renews[48] = "";
@@ -125,14 +114,13 @@ int renewal_load(struct http_req *r, struct db_conn *c, struct renewal *rn)
 	memset(rn, 0, sizeof(*rn));
 	if (token_serial(r, c, serial, hash) != 0)
 		return -1;
-	/* a token opens the renewals of its own certificate only: others' are not there (its own: the
-	 * one it renews, or the one that issued it, proved by a key pulled out before the confirmation) */
+	/* a token opens the renewals of its own certificate only: others' are not there */
 	if (store_order_get(c, no, &rn->o) != DB_OK || store_order_kind(c, rn->o.id, kind, renews) != DB_OK ||
-	    strcmp(kind, "renewal") != 0 || (strcmp(renews, serial) != 0 && !issued_by(c, &rn->o, serial))) {
+	    strcmp(kind, "renewal") != 0 || strcmp(renews, serial) != 0) {
 		http_reply_error(r, 404, "not_found", "没有这笔更新业务", NULL);
 		return -1;
 	}
-	if (renewal_load_cert(c, renews, rn) != DB_OK) {
+	if (renewal_load_cert(c, serial, rn) != DB_OK) {
 		api_internal(r, "renewal: certificate");
 		return -1;
 	}
@@ -266,17 +254,20 @@ int renewal_check_challenge(struct db_conn *c, const char *challenge_id, const c
 
 /* --- the window --- */
 
-/* Checks the certificate can be renewed now: good, a signing certificate, inside the window.
- * Returns 0, or -1 after replying. */
-static int renewable(struct http_req *r, const struct renewal *rn)
+/* Why the certificate cannot be renewed now (not good, not a signing certificate, outside the
+ * window): the HTTP status with *code and the Chinese message in msg; 0 when it can. */
+static int not_renewable(const struct renewal *rn, const char **code, char *msg, size_t msglen)
 {
 	time_t na = 0, now = time(NULL), opens, closes;
-	char when[TIMEFMT_LEN], msg[300];
+	char when[TIMEFMT_LEN];
 
+	*code = strcmp(rn->old.status, "good") != 0 ? "cert_revoked" : "outside_window";
 	if (strcmp(rn->old.status, "good") != 0)
-		return http_reply_error(r, 409, "cert_revoked", "该证书已吊销，不能在线更新，请重新申请证书", NULL), -1;
-	if (strcmp(rn->old.kind, "sign") != 0)
-		return http_reply_error(r, 422, "certificate_invalid", "请使用签名证书办理在线更新", NULL), -1;
+		return snprintf(msg, msglen, "该证书已吊销，不能在线更新，请重新申请证书"), 409;
+	if (strcmp(rn->old.kind, "sign") != 0) {
+		*code = "certificate_invalid";
+		return snprintf(msg, msglen, "请使用签名证书办理在线更新"), 422;
+	}
 	timefmt_parse_rfc3339(rn->old.not_after, &na);
 	opens = na - (time_t)rn->set.before_days * 86400;
 	closes = na + (time_t)rn->set.after_days * 86400;
@@ -285,15 +276,65 @@ static int renewable(struct http_req *r, const struct renewal *rn)
 		struct tm tm;
 		gmtime_r(&bj, &tm);
 		strftime(when, sizeof(when), "%Y年%m月%d日", &tm);
-		snprintf(msg, sizeof(msg), "证书尚未进入更新期，可于%s起（到期前%d天内）在线更新", when,
-			 rn->set.before_days);
-		return http_reply_error(r, 409, "outside_window", msg, NULL), -1;
+		return snprintf(msg, msglen, "证书尚未进入更新期，可于%s起（到期前%d天内）在线更新", when,
+				rn->set.before_days),
+		       409;
 	}
-	if (now > closes) {
-		snprintf(msg, sizeof(msg), "证书已过期超过%d天，不能在线更新，请重新申请证书", rn->set.after_days);
-		return http_reply_error(r, 409, "outside_window", msg, NULL), -1;
-	}
+	if (now > closes)
+		return snprintf(msg, msglen, "证书已过期超过%d天，不能在线更新，请重新申请证书", rn->set.after_days),
+		       409;
 	return 0;
+}
+
+/* Checks the certificate can be renewed now: good, a signing certificate, inside the window.
+ * Returns 0, or -1 after replying. */
+static int renewable(struct http_req *r, const struct renewal *rn)
+{
+	const char *code;
+	char msg[300];
+	int status = not_renewable(rn, &code, msg, sizeof(msg));
+
+	return status == 0 ? 0 : (http_reply_error(r, (unsigned)status, code, msg, NULL), -1);
+}
+
+/* The renewal completed for the certificate of a key that cannot be renewed now (the old one of a
+ * renewal done in certdesk, or the new one it issued), as the wizard's done screen shows it again:
+ * {renewal_no, state, state_label, not_before, not_after (the new signing certificate's),
+ * certificates: [{usage, serial, not_before, not_after}]}; NULL when none. Caller decrefs. */
+static json_t *completed_json(struct db_conn *c, const struct cert_rec *cert)
+{
+	static const char *const kinds[] = {"sign", "enc"};
+	struct order_rec o = {0};
+	struct cert_rec v = {0};
+	char no[32], kind[12] = "", renews[48] = "";
+	json_t *j = NULL, *certs;
+
+	if (store_renewal_completed_of(c, cert->serial, no) != DB_OK || store_order_get(c, no, &o) != DB_OK)
+		return NULL;
+	/* a certificate the renewal issued that was revoked since is not shown as renewed */
+	if (strcmp(cert->status, "good") != 0 &&
+	    (store_order_kind(c, o.id, kind, renews) != DB_OK || strcmp(renews, cert->serial) != 0)) {
+		store_order_free(&o);
+		return NULL;
+	}
+	certs = json_array();
+	j = json_pack("{s:s, s:s, s:s}", "renewal_no", o.order_no, "state", o.state, "state_label",
+		      order_state_label(order_state_from_name(o.state)));
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (store_cert_of_order(c, o.id, kinds[i], &v) != DB_OK)
+			continue;
+		json_array_append_new(certs, json_pack("{s:s, s:s, s:s, s:s}", "usage", kinds[i], "serial", v.serial,
+						       "not_before", v.not_before, "not_after", v.not_after));
+		if (i == 0) {
+			json_object_set_new(j, "not_before", json_string(v.not_before));
+			json_object_set_new(j, "not_after", json_string(v.not_after));
+		}
+		store_cert_free(&v);
+		memset(&v, 0, sizeof(v));
+	}
+	json_object_set_new(j, "certificates", certs);
+	store_order_free(&o);
+	return j;
 }
 
 /* Counts a challenge against the limits of the address and the certificate. Returns 0, or -1
@@ -365,7 +406,10 @@ int api_renewal_challenge(struct http_req *r)
 	json_t *body = http_json_body(r), *j;
 	struct renewal rn = {0};
 	unsigned char ch[RENEWAL_CHALLENGE_LEN], idb[16];
-	char id[33], *ch_b64 = NULL, exp[TIMEFMT_LEN], live[32] = "", opens[TIMEFMT_LEN], closes[TIMEFMT_LEN];
+	char id[33], *ch_b64 = NULL, exp[TIMEFMT_LEN], live[32] = "", opens[TIMEFMT_LEN], closes[TIMEFMT_LEN],
+		msg[300];
+	const char *code;
+	json_t *done = NULL; /* the renewal completed for this key, when it cannot be renewed now */
 	struct db_conn *c;
 	time_t na = 0;
 	int ok = -1;
@@ -378,9 +422,12 @@ int api_renewal_challenge(struct http_req *r)
 	/* a live renewal resumes even when the window closed since it was paid */
 	if (store_renewal_live(c, rn.old.serial, live) != DB_OK)
 		live[0] = '\0';
-	if (live[0] == '\0' && renewable(r, &rn) != 0)
+	/* a key renewed in certdesk (its old certificate, or the new one) shows that renewal again */
+	if (live[0] == '\0' && not_renewable(&rn, &code, msg, sizeof(msg)) != 0)
+		done = completed_json(c, &rn.old);
+	if (live[0] == '\0' && done == NULL && renewable(r, &rn) != 0)
 		goto out;
-	if (strcmp(rn.old.status, "good") != 0) {
+	if (done == NULL && strcmp(rn.old.status, "good") != 0) {
 		http_reply_error(r, 409, "cert_revoked", "该证书已吊销，不能在线更新，请重新申请证书", NULL);
 		goto out;
 	}
@@ -412,6 +459,10 @@ int api_renewal_challenge(struct http_req *r)
 								     lo.state));
 		store_order_free(&lo);
 	}
+	if (done != NULL) {
+		json_object_set_new(j, "completed", done);
+		done = NULL;
+	}
 	ok = 0;
 	db_release(c);
 	c = NULL;
@@ -420,6 +471,7 @@ out:
 	if (c != NULL)
 		db_release(c);
 	(void)ok;
+	json_decref(done);
 	free(ch_b64);
 	renewal_free(&rn);
 	json_decref(body);
@@ -594,81 +646,6 @@ static int reply_live(struct http_req *r, struct db_conn *c, struct renewal *rn,
 	return http_reply_json(r, status, j);
 }
 
-/* POST /api/v1/renewals (token) {years, invoice}: the renewal order (201), or the live one (200). */
-int api_renewal_create(struct http_req *r)
-{
-	struct app *app = http_ctx(r);
-	json_t *body = http_json_body(r), *inv = NULL, *form;
-	struct renewal rn = {0};
-	struct project_rec p = {0};
-	struct actor a = api_actor(r);
-	char serial[48], hash[65], live[32], vt[65];
-	unsigned char vb[32];
-	struct db_conn *c;
-	json_int_t years;
-	struct form f;
-	int rc;
-
-	if (body == NULL)
-		return 0;
-	c = db_acquire(app->db);
-	if (token_serial(r, c, serial, hash) != 0)
-		goto out;
-	if (renewal_load_cert(c, serial, &rn) != DB_OK) {
-		api_internal(r, "renewal: certificate");
-		goto out;
-	}
-	/* a second tab gets the same renewal */
-	if (store_renewal_live(c, serial, live) == DB_OK) {
-		reply_live(r, c, &rn, live, hash, 200);
-		goto out;
-	}
-	if (renewable(r, &rn) != 0)
-		goto out;
-	form_init(&f, r, body);
-	years = json_integer_value(json_object_get(body, "years"));
-	if (!json_is_integer(json_object_get(body, "years")) || !years_ok(&rn, years))
-		form_error(&f, 422, "years", "field_invalid", "请选择可办理的年限");
-	inv = invoice_of(&f, body);
-	if (!form_failed(&f) && rn.kt.renewal_fen_per_year <= 0)
-		form_error(&f, 409, NULL, "renewal_unavailable", "该项目暂未开通在线更新，请联系客服");
-	if (form_failed(&f)) {
-		form_reply(&f);
-		goto out;
-	}
-	form_free(&f);
-	if (store_project_get(c, rn.orig.project_code, &p) != DB_OK) {
-		api_internal(r, "renewal: project");
-		goto out;
-	}
-	/* invoice_email where finance's invoice flow reads it for every order */
-	form = json_pack("{s:I, s:O, s:s, s:O}", "years", years, "invoice", inv, "mode", rn.set.mode, "invoice_email",
-			 json_object_get(inv, "email"));
-	rn.o.form = json_dumps(form, JSON_COMPACT);
-	json_decref(form);
-	rn.o.org_id = rn.old.org_id;
-	rn.o.project_id = rn.orig.project_id;
-	str_copy(rn.o.key_type, rn.orig.key_type, sizeof(rn.o.key_type));
-	/* the price is the catalogue's, never the client's */
-	rn.o.price_fen = (int64_t)years * rn.kt.renewal_fen_per_year;
-	randombytes_buf(vb, sizeof(vb));
-	sodium_bin2hex(vt, sizeof(vt), vb, sizeof(vb));
-	str_copy(rn.o.verify_token, vt, sizeof(rn.o.verify_token));
-	rc = store_renewal_create(c, &rn.o, p.order_prefix, serial, &a);
-	if (rc == DB_CONFLICT && store_renewal_live(c, serial, live) == DB_OK)
-		reply_live(r, c, &rn, live, hash, 200); /* another tab was quicker */
-	else if (rc != DB_OK)
-		api_internal(r, "renewal: create");
-	else
-		reply_live(r, c, &rn, rn.o.order_no, hash, 201);
-out:
-	db_release(c);
-	json_decref(inv);
-	renewal_free(&rn);
-	json_decref(body);
-	return 0;
-}
-
 /* Adds "payment" (the latest attempt's state) to a Renewal. */
 static void add_payment(struct db_conn *c, const struct renewal *rn, json_t *j)
 {
@@ -679,6 +656,227 @@ static void add_payment(struct db_conn *c, const struct renewal *rn, json_t *j)
 							    pm.state, "paid_at", pm.paid_at));
 	else
 		json_object_set_new(j, "payment", json_null());
+}
+
+/* Validates the body of a create (years among the options, the invoice data, a renewal price):
+ * *years and the normalised invoice data (caller decrefs), or NULL after replying 422 / 409. */
+static json_t *create_checks(struct http_req *r, const struct renewal *rn, json_t *body, json_int_t *years)
+{
+	json_t *inv;
+	struct form f;
+
+	form_init(&f, r, body);
+	*years = json_integer_value(json_object_get(body, "years"));
+	if (!json_is_integer(json_object_get(body, "years")) || !years_ok(rn, *years))
+		form_error(&f, 422, "years", "field_invalid", "请选择可办理的年限");
+	inv = invoice_of(&f, body);
+	if (!form_failed(&f) && rn->kt.renewal_fen_per_year <= 0)
+		form_error(&f, 409, NULL, "renewal_unavailable", "该项目暂未开通在线更新，请联系客服");
+	if (form_failed(&f)) {
+		json_decref(inv);
+		form_reply(&f);
+		return NULL;
+	}
+	form_free(&f);
+	return inv;
+}
+
+/* 1 when the renewal o was made with these years and invoice data (a second tab, a retry). */
+static int same_request(const struct order_rec *o, json_int_t years, json_t *inv)
+{
+	json_t *form = json_loads(o->form != NULL ? o->form : "{}", 0, NULL);
+	int same = json_integer_value(json_object_get(form, "years")) == years &&
+		   json_equal(json_object_get(form, "invoice"), inv);
+
+	json_decref(form);
+	return same;
+}
+
+/* Fills rn->o as a new renewal order of the certificate: its data, the catalogue's price (never the
+ * client's), a verification token. Returns 0, or -1 (no project). */
+static int new_order(struct db_conn *c, struct renewal *rn, json_int_t years, json_t *inv, char prefix[8])
+{
+	struct project_rec p = {0};
+	unsigned char vb[32];
+	char vt[65];
+	json_t *form;
+
+	if (store_project_get(c, rn->orig.project_code, &p) != DB_OK)
+		return -1;
+	str_copy(prefix, p.order_prefix, 8);
+	/* invoice_email where finance's invoice flow reads it for every order */
+	form = json_pack("{s:I, s:O, s:s, s:O}", "years", years, "invoice", inv, "mode", rn->set.mode, "invoice_email",
+			 json_object_get(inv, "email"));
+	store_order_free(&rn->o);
+	memset(&rn->o, 0, sizeof(rn->o));
+	rn->o.form = json_dumps(form, JSON_COMPACT);
+	json_decref(form);
+	rn->o.org_id = rn->old.org_id;
+	rn->o.project_id = rn->orig.project_id;
+	str_copy(rn->o.key_type, rn->orig.key_type, sizeof(rn->o.key_type));
+	rn->o.price_fen = (int64_t)years * rn->kt.renewal_fen_per_year;
+	randombytes_buf(vb, sizeof(vb));
+	sodium_bin2hex(vt, sizeof(vt), vb, sizeof(vb));
+	str_copy(rn->o.verify_token, vt, sizeof(rn->o.verify_token));
+	return 0;
+}
+
+struct supersede_tx {
+	const struct order_rec *old; /* the unpaid renewal given up, or NULL */
+	const char *note;            /* why, in its history */
+	struct order_rec *o;         /* the new renewal, or NULL (only the cancellation) */
+	const char *prefix, *serial;
+	const struct actor *a;
+	int kept; /* old could not be cancelled (paid, or an attempt live again meanwhile) */
+};
+
+/* old (awaiting_payment) -> cancelled while no attempt of it could still be paid, and the new
+ * renewal made, in one transaction: nothing is lost between the two. */
+static int supersede_tx(struct db_conn *c, void *arg)
+{
+	struct supersede_tx *t = arg;
+	struct payment_rec live[4];
+	int n = 0, rc = DB_OK;
+
+	t->kept = 0;
+	if (t->old != NULL) {
+		rc = store_order_transition(c, t->old->id, "awaiting_payment", "cancelled", "cancel", t->note, t->a);
+		if (rc == DB_OK)
+			rc = store_payments_list(c, "live", NULL, NULL, t->old->id, live, 4, &n);
+		if (rc == DB_NOTFOUND || (rc == DB_OK && n > 0)) {
+			t->kept = 1;
+			return DB_CONFLICT; /* rolled back: it stays as it was */
+		}
+	}
+	if (rc == DB_OK && t->o != NULL)
+		rc = store_renewal_create(c, t->o, t->prefix, t->serial, t->a);
+	return rc;
+}
+
+/* Gives up the unpaid renewal o: its open QR codes closed at the provider (no connection held: *c
+ * is released and acquired again), then cancelled, and (when rn is given) the new renewal rn->o made
+ * in the same transaction. Returns DB_OK, 1 when o stays live (paid meanwhile, or an attempt that
+ * may still be paid), DB_CONFLICT when another tab made a renewal first, or < 0. */
+static int give_up(struct http_req *r, struct db_conn **c, const struct order_rec *o, const char *note,
+		   struct renewal *rn, const char *prefix)
+{
+	struct app *app = http_ctx(r);
+	struct actor a = api_actor(r);
+	struct supersede_tx t = {.old = o, .note = note, .a = &a};
+	int rc;
+
+	db_release(*c);
+	rc = paysvc_close_unpaid(app->pay, o);
+	*c = db_acquire(app->db);
+	if (rc != 0)
+		return rc;
+	if (rn != NULL) {
+		t.o = &rn->o;
+		t.prefix = prefix;
+		t.serial = rn->old.serial;
+	}
+	rc = db_tx_conn(*c, supersede_tx, &t);
+	return rc == DB_CONFLICT && t.kept ? 1 : rc;
+}
+
+/* POST /api/v1/renewals (token) {years, invoice}: the renewal order (201), or the live one (200). A
+ * live one still unpaid that was made with other years or invoice data is cancelled for the new one
+ * (once nothing can be paid on it any more); the same years and data get the live one. */
+int api_renewal_create(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	json_t *body = http_json_body(r), *inv = NULL;
+	struct renewal rn = {0};
+	struct order_rec lo = {0};
+	struct actor a = api_actor(r);
+	char serial[48], hash[65], live[32] = "", prefix[8] = "";
+	struct db_conn *c;
+	json_int_t years = 0;
+	int rc;
+
+	if (body == NULL)
+		return 0;
+	c = db_acquire(app->db);
+	if (token_serial(r, c, serial, hash) != 0)
+		goto out;
+	if (renewal_load_cert(c, serial, &rn) != DB_OK ||
+	    (store_renewal_live(c, serial, live) == DB_OK && store_order_get(c, live, &lo) != DB_OK)) {
+		api_internal(r, "renewal: certificate");
+		goto out;
+	}
+	/* paid (or further on): a second tab gets the same renewal, whatever it asks */
+	if (lo.id != 0 && strcmp(lo.state, "awaiting_payment") != 0) {
+		reply_live(r, c, &rn, live, hash, 200);
+		goto out;
+	}
+	if ((lo.id == 0 && renewable(r, &rn) != 0) || (inv = create_checks(r, &rn, body, &years)) == NULL)
+		goto out;
+	if (lo.id != 0 && same_request(&lo, years, inv)) {
+		reply_live(r, c, &rn, live, hash, 200);
+		goto out;
+	}
+	if (lo.id != 0 && renewable(r, &rn) != 0) /* a new one only inside the window */
+		goto out;
+	if (new_order(c, &rn, years, inv, prefix) != 0) {
+		api_internal(r, "renewal: project");
+		goto out;
+	}
+	if (lo.id != 0)
+		rc = give_up(r, &c, &lo, "年限或开票信息已修改，由新的更新业务取代", &rn, prefix);
+	else
+		rc = store_renewal_create(c, &rn.o, prefix, serial, &a);
+	if ((rc == 1 || rc == DB_CONFLICT) && store_renewal_live(c, serial, live) == DB_OK)
+		reply_live(r, c, &rn, live, hash, 200); /* kept, or another tab was quicker */
+	else if (rc != DB_OK)
+		api_internal(r, "renewal: create");
+	else
+		reply_live(r, c, &rn, rn.o.order_no, hash, 201);
+out:
+	db_release(c);
+	json_decref(inv);
+	store_order_free(&lo);
+	renewal_free(&rn);
+	json_decref(body);
+	return 0;
+}
+
+/* POST /api/v1/renewals/{renewal_no}/cancel (token): the user gives up an unpaid renewal (its QR
+ * codes closed at the provider first); 200 with the Renewal, cancelled (again: the same); 409 when it
+ * is paid or a payment may still arrive. */
+int api_renewal_cancel(struct http_req *r)
+{
+	struct app *app = http_ctx(r);
+	struct db_conn *c = db_acquire(app->db);
+	struct renewal rn = {0};
+	json_t *j;
+	int rc = DB_OK;
+
+	if (renewal_load(r, c, &rn) != 0)
+		goto out;
+	if (strcmp(rn.o.state, "awaiting_payment") == 0) {
+		rc = give_up(r, &c, &rn.o, "用户在更新向导中取消", NULL, NULL);
+		store_order_free(&rn.o);
+		memset(&rn.o, 0, sizeof(rn.o));
+		if (rc < 0 || store_order_get(c, http_param(r, "renewal_no"), &rn.o) != DB_OK) {
+			api_internal(r, "renewal: cancel");
+			goto out;
+		}
+	}
+	if (strcmp(rn.o.state, "cancelled") != 0) {
+		http_reply_error(r, 409, "state_conflict",
+				 strcmp(rn.o.state, "awaiting_payment") == 0
+					 ? "付款二维码可能仍在支付中，暂不能取消，请稍后再试"
+					 : "该更新业务已付款，不能取消；如需退款请联系客服",
+				 NULL);
+		goto out;
+	}
+	j = renewal_json(c, &rn);
+	add_payment(c, &rn, j);
+	http_reply_json(r, 200, j);
+out:
+	db_release(c);
+	renewal_free(&rn);
+	return 0;
 }
 
 /* GET /api/v1/renewals/{renewal_no} (token): the Renewal with its payment. */
@@ -699,97 +897,32 @@ int api_renewal_get(struct http_req *r)
 	return 0;
 }
 
-/* The payment step of a renewal: the same shape as the order payment route's. */
-static json_t *payment_json(const struct order_rec *o, const struct payment_rec *pm, int have)
+/* The renewal of the path for the caller's token (renewal_load) as a pay_owner_fn: *o gets its
+ * order, so that the renewal pays through the order payment step's code (api/payment_step.h). */
+static int renewal_owner(struct http_req *r, struct db_conn *c, void *arg, struct order_rec *o)
 {
-	json_t *j = json_pack("{s:s, s:s, s:I, s:[s,s]}", "order_no", o->order_no, "order_state", o->state,
-			      "amount_fen", (json_int_t)o->price_fen, "providers", "wxpay", "alipay");
+	struct renewal rn = {0};
+	int rc = renewal_load(r, c, &rn);
 
-	if (have)
-		json_object_set_new(j, "attempt",
-				    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "provider", pm->provider,
-					      "out_trade_no", pm->out_trade_no, "state", pm->state, "qr_code",
-					      strcmp(pm->state, "open") == 0 ? pm->qr_code : "", "expires_at",
-					      pm->expires_at, "paid_at", pm->paid_at));
-	return j;
+	(void)arg;
+	if (rc == 0) {
+		*o = rn.o; /* moved: renewal_free leaves it */
+		memset(&rn.o, 0, sizeof(rn.o));
+	}
+	renewal_free(&rn);
+	return rc;
 }
 
 /* POST /api/v1/renewals/{renewal_no}/payments (token) {provider}: a QR code to pay with. */
 int api_renewal_pay(struct http_req *r)
 {
-	struct app *app = http_ctx(r);
-	json_t *body = http_json_body(r);
-	struct actor a = api_actor(r);
-	struct payment_rec pm = {0};
-	struct renewal rn = {0};
-	struct db_conn *c;
-	const char *provider;
-	char err[PAY_ERR_MAX];
-	struct form f;
-	int rc;
-
-	if (body == NULL)
-		return 0;
-	c = db_acquire(app->db);
-	rc = renewal_load(r, c, &rn);
-	db_release(c);
-	if (rc != 0) {
-		json_decref(body);
-		renewal_free(&rn);
-		return 0;
-	}
-	form_init(&f, r, body);
-	provider = form_text(&f, "provider", "支付方式", 1, 8, 1);
-	if (provider != NULL && !paysvc_provider_ok(provider))
-		form_error(&f, 422, "provider", "field_invalid", "支付方式应为微信支付或支付宝");
-	else if (!form_failed(&f) && strcmp(rn.o.state, "awaiting_payment") != 0)
-		form_error(&f, 409, NULL, "state_conflict", "该更新业务已付款或已取消，请刷新");
-	if (!form_failed(&f)) {
-		/* the provider is asked with no pooled connection held */
-		rc = paysvc_attempt(app->pay, &rn.o, provider, &a, &pm, err, sizeof(err));
-		if (rc == 1)
-			form_error(&f, 409, NULL, "state_conflict", "该更新业务已付款或已取消，请刷新");
-		else if (rc == 2)
-			form_error(&f, 429, NULL, "rate_limited", "付款二维码生成次数过多，请一小时后再试");
-		else if (rc == -1)
-			form_error(&f, 502, NULL, "provider_unavailable",
-				   "支付平台暂时无法生成付款二维码，请稍后重试或换一种支付方式");
-		else if (rc < 0)
-			form_error(&f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
-	}
-	rc = form_finish(&f, body, 200, form_failed(&f) ? NULL : payment_json(&rn.o, &pm, 1));
-	renewal_free(&rn);
-	return rc;
+	return pay_start(r, renewal_owner, NULL, "该更新业务已付款或已取消，请刷新");
 }
 
-/* GET /api/v1/renewals/{renewal_no}/payments/current (token): the payment step, polled; an open
- * attempt is asked about at the provider first (the notification may be late or lost). */
+/* GET /api/v1/renewals/{renewal_no}/payments/current (token): the payment step, polled. */
 int api_renewal_payment_get(struct http_req *r)
 {
-	struct app *app = http_ctx(r);
-	struct db_conn *c = db_acquire(app->db);
-	struct payment_rec pm = {0};
-	struct renewal rn = {0};
-	int have;
-
-	if (renewal_load(r, c, &rn) != 0) {
-		db_release(c);
-		renewal_free(&rn);
-		return 0;
-	}
-	have = store_payment_latest(c, rn.o.id, &pm) == DB_OK;
-	if (have && strcmp(pm.state, "open") == 0) {
-		db_release(c);
-		paysvc_check(app->pay, &pm, http_remote_addr(r));
-		c = db_acquire(app->db);
-		store_order_free(&rn.o);
-		have = store_order_get(c, http_param(r, "renewal_no"), &rn.o) == DB_OK &&
-		       store_payment_latest(c, rn.o.id, &pm) == DB_OK;
-	}
-	db_release(c);
-	http_reply_json(r, 200, payment_json(&rn.o, &pm, have));
-	renewal_free(&rn);
-	return 0;
+	return pay_current(r, renewal_owner, NULL);
 }
 
 /* GET /api/v1/renewals/{renewal_no}/payments/current/qr.png (token): the open attempt's QR code, the
@@ -797,27 +930,5 @@ int api_renewal_payment_get(struct http_req *r)
  * cannot send one) and shows it as an object URL; ?v=<out_trade_no> only tells attempts apart. */
 int api_renewal_payment_qr(struct http_req *r)
 {
-	struct app *app = http_ctx(r);
-	struct db_conn *c = db_acquire(app->db);
-	struct payment_rec pm = {0};
-	struct renewal rn = {0};
-	unsigned char *png = NULL;
-	size_t len = 0;
-	int ok;
-
-	if (renewal_load(r, c, &rn) != 0) {
-		db_release(c);
-		renewal_free(&rn);
-		return 0;
-	}
-	ok = store_payment_latest(c, rn.o.id, &pm) == DB_OK && strcmp(pm.state, "open") == 0;
-	db_release(c);
-	renewal_free(&rn);
-	if (!ok || png_out_qr(pm.qr_code, QR_SCALE, &png, &len) != 0)
-		return http_reply_error(r, 404, "not_found", "没有待支付的付款二维码，请重新选择支付方式",
-					NULL);
-	http_add_header(r, "Cache-Control", "no-store");
-	ok = http_reply_bytes(r, 200, "image/png", png, len);
-	free(png);
-	return ok;
+	return pay_qr(r, renewal_owner, NULL);
 }

@@ -111,6 +111,7 @@ const struct route api_routes[] = {
 	{"GET", "/api/v1/renewals/{renewal_no}/payments/current", api_renewal_payment_get, ACCESS_PUBLIC},
 	{"GET", "/api/v1/renewals/{renewal_no}/payments/current/qr.png", api_renewal_payment_qr,
 	 ACCESS_PUBLIC},
+	{"POST", "/api/v1/renewals/{renewal_no}/cancel", api_renewal_cancel, ACCESS_PUBLIC},
 	{"POST", "/api/v1/renewals/{renewal_no}/issue", api_renewal_issue, ACCESS_PUBLIC},
 	{"POST", "/api/v1/renewals/{renewal_no}/complete", api_renewal_complete, ACCESS_PUBLIC},
 	{"POST", "/api/v1/payments/wxpay/notify", api_wxpay_notify, ACCESS_PUBLIC},

@@ -10,7 +10,8 @@
  *
  * Renewals (orders of kind 'renewal', api/renewal.c; issue 15) have their own path through the same
  * names: awaiting_payment --paid--> paid --issue--> issued --confirm--> completed, and an unpaid one
- * superseded by a new attempt --> cancelled.
+ * superseded by a new attempt (or given up by its user) --> cancelled; a paid one not yet issued
+ * --cancel--> refunding (finance, with a refund) --refunded--> refunded.
  */
 #ifndef CERTDESK_ORDER_FSM_H
 #define CERTDESK_ORDER_FSM_H

@@ -302,6 +302,36 @@ int paysvc_attempt(struct paysvc *p, const struct order_rec *o, const char *prov
 	return 0;
 }
 
+/* An unpaid order given up (a renewal superseded by a new one, or cancelled by its user): its live
+ * attempts closed at their provider first, so that nothing can be paid on it any more. */
+int paysvc_close_unpaid(struct paysvc *p, const struct order_rec *o)
+{
+	struct payment_rec live[MAX_LIVE] = {0};
+	struct db_conn *c = db_acquire(p->db);
+	char when[TIMEFMT_LEN];
+	int n = 0, kept = 0, rc = store_payments_list(c, "live", NULL, NULL, o->id, live, MAX_LIVE, &n);
+
+	db_release(c);
+	if (rc != DB_OK)
+		return rc;
+	timefmt_rfc3339(time(NULL) - CREATING_STALE_S, when);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(live[i].state, "creating") == 0) {
+			if (strcmp(live[i].created_at, when) > 0)
+				kept = 1; /* its QR code is being made right now */
+			else /* left by a crash; the reconciliation job still asks about it */
+				db_tx(p->db, close_tx, &(struct close_tx){live[i].id, "abandoned"});
+			continue;
+		}
+		if (close_attempt(p, &live[i], "cancelled", 0) != PAY_OK) {
+			/* paid there (credited now by the check), or the provider did not answer */
+			paysvc_check(p, &live[i], "");
+			kept = 1;
+		}
+	}
+	return kept;
+}
+
 /* --- applying reports --- */
 
 struct apply_tx {
@@ -309,6 +339,17 @@ struct apply_tx {
 	const struct pay_status *st;
 	int verdict;
 };
+
+/* Returns 1 when order_id was cancelled unpaid (a late payment of a superseded renewal), 0 when
+ * not, < 0 on error. */
+static int order_cancelled(struct db_conn *c, int64_t order_id)
+{
+	int64_t n = 0;
+	int rc = db_query_int(c, "SELECT COUNT(*) FROM orders WHERE id = ? AND state = 'cancelled'",
+			      DB_ARGS(DB_INT(order_id)), &n);
+
+	return rc != DB_OK ? rc : n > 0;
+}
 
 static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct payment_rec *pm,
 		      const struct actor *a)
@@ -355,8 +396,11 @@ static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct paymen
 	t->verdict = PV_EXTRA;
 	rc = db_exec(c, "UPDATE payments SET credited = 0 WHERE id = ?", DB_ARGS(DB_INT(pm->id)), NULL);
 	if (rc == DB_OK)
-		rc = store_refund_create(c, pm->id, pm->order_no, "duplicate", "重复支付，自动退款", a,
-					 &refund_id);
+		rc = order_cancelled(c, pm->order_id);
+	/* recorded paid, not credited, refunded whole; staff see it with the order's payments */
+	if (rc >= 0)
+		rc = store_refund_create(c, pm->id, pm->order_no, "duplicate",
+					 rc == 1 ? "订单已取消，自动退款" : "重复支付，自动退款", a, &refund_id);
 	return rc;
 }
 

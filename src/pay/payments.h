@@ -61,6 +61,14 @@ int paysvc_provider_ok(const char *name);
 int paysvc_attempt(struct paysvc *p, const struct order_rec *o, const char *provider, const struct actor *a,
 		   struct payment_rec *out, char *err, size_t errlen);
 
+/* Closes the live attempts of the unpaid order o (given up: a renewal superseded by a new one, or
+ * cancelled by its user) at their provider and here, with no connection held. An attempt the
+ * provider cannot close (paid: credited now) or does not answer about, or one being made right now,
+ * keeps the order. Returns 0 when none is live any more (the caller may cancel o, checking again in
+ * its transaction), 1 when one is kept, < 0 on a database error. A payment that still arrives for a
+ * cancelled order is recorded paid, not credited, and refunded whole (paysvc_apply). */
+int paysvc_close_unpaid(struct paysvc *p, const struct order_rec *o);
+
 /* Applies a verified report st from provider (source "notify" or "query") in one transaction and
  * sets *verdict. Returns DB_OK, or < 0 when the database failed (nothing applied: report again). */
 int paysvc_apply(struct paysvc *p, const char *provider, const char *source, const struct pay_status *st,

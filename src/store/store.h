@@ -874,6 +874,9 @@ int store_renewal_token_get(struct db_conn *c, const char *token_hash, char seri
 int store_renewal_token_bind(struct db_conn *c, const char *token_hash, int64_t order_id);
 /* Writes the number of the live renewal of certificate serial into order_no. DB_OK, DB_NOTFOUND, < 0. */
 int store_renewal_live(struct db_conn *c, const char *serial, char order_no[32]);
+/* Writes the number of the completed renewal of certificate serial (the certificate it renewed, or
+ * one it issued; the newest) into order_no. DB_OK, DB_NOTFOUND, < 0. */
+int store_renewal_completed_of(struct db_conn *c, const char *serial, char order_no[32]);
 /* Creates the renewal order o (org_id, project_id, key_type, price_fen, form, verify_token) of
  * certificate serial in state awaiting_payment, numbered with prefix, with its history entry and
  * audit record. Returns DB_OK, DB_CONFLICT when the certificate has a live renewal, or < 0. */

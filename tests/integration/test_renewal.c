@@ -701,9 +701,23 @@ static void test_recertify_dual(void **state)
 	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
 	assert_string_equal(str(j, "status"), "revoked");
 	json_decref(j);
-	/* the old certificate can no longer be renewed; the new one is this CA's */
-	assert_int_equal(challenge(dual.sign_der, &j), 409);
-	assert_string_equal(error_code(j), "cert_revoked");
+	/* the key opened again in the wizard, with the old certificate (superseded) or the new one (its
+	 * window years away): the completed renewal and the new validity, instead of an error */
+	assert_int_equal(challenge(dual.sign_der, &j), 200);
+	assert_string_equal(str(json_object_get(j, "completed"), "renewal_no"), no);
+	assert_string_equal(str(json_object_get(j, "completed"), "state"), "completed");
+	assert_string_equal(str(json_object_get(j, "completed"), "not_after"), want);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "completed"), "certificates")), 2);
+	json_decref(j);
+	sql("UPDATE projects SET renewal_window_before_days = 90 WHERE code = 'yingtan'", NULL);
+	assert_int_equal(challenge(new_sign, &j), 200);
+	assert_string_equal(str(json_object_get(j, "completed"), "renewal_no"), no);
+	assert_string_equal(str(json_object_get(j, "certificate"), "serial"), sign_serial);
+	json_decref(j);
+	sql("UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
+	/* a certificate with nothing renewed shows no completed renewal */
+	assert_int_equal(challenge(p256.sign_der, &j), 200);
+	assert_null(json_object_get(j, "completed"));
 	json_decref(j);
 	EVP_PKEY_free(other);
 }
@@ -1149,6 +1163,155 @@ static void test_imported_main_seals(void **state)
 	EVP_PKEY_free(ke);
 }
 
+/* Returns the count of rows of query (one text parameter). */
+static int64_t count_of(const char *query, const char *arg)
+{
+	struct db_conn *c = db_acquire(db);
+	int64_t n = -1;
+
+	assert_int_equal(db_query_int(c, query, DB_ARGS(DB_TEXT(arg)), &n), DB_OK);
+	db_release(c);
+	return n;
+}
+
+/* Starts a WeChat Pay attempt for renewal no; its out_trade_no into trade. */
+static void start_wxpay(const char *no, const char *tok, char trade[80])
+{
+	char path[160];
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments", no);
+	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 200);
+	snprintf(trade, 80, "%s", str(json_object_get(j, "attempt"), "out_trade_no"));
+	json_decref(j);
+}
+
+/* The state of renewal no as its token sees it. */
+static const char *renewal_state(const char *no, const char *tok)
+{
+	char path[160];
+	json_t *j = NULL;
+	const char *s;
+
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s", no);
+	assert_int_equal(pub("GET", path, NULL, tok, &j), 200);
+	s = str(j, "state");
+	json_decref(j);
+	return s;
+}
+
+/* An unpaid renewal asked for again: the same years and invoice data get it as it is; other ones
+ * cancel it (its QR code closed at the provider) for a new one; a payment that still arrives for a
+ * cancelled renewal is recorded and refunded, never lost; the user may cancel an unpaid renewal
+ * (POST .../cancel), not a paid one; finance refunds a paid renewal not yet issued (which then cannot
+ * be issued) and the certificate can be renewed again. */
+static void test_cancel_and_refund(void **state)
+{
+	char tok[80], body1[3000], body2[3000], no1[32], no2[32], no3[32], no4[32], trade1[80], trade2[80], path[200];
+	struct produced pc;
+	json_t *j = NULL;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	(void)state;
+	if (skipped)
+		skip();
+	sql("UPDATE projects SET renewal_window_before_days = 400, renewal_mode = 'recertify' WHERE code = 'yingtan'",
+	    NULL);
+	sql("DELETE FROM rate_limits WHERE bucket LIKE 'renew-%'", NULL); /* the earlier tests' challenges */
+	produce(&org2, "secondary", "pkcs11", "RENEW-CANCEL-1", k, &pc);
+	assert_int_equal(prove(pc.sign_der, k, tok, NULL), 200);
+	snprintf(body1, sizeof(body1), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", "91110000600037341L");
+	snprintf(body2, sizeof(body2), "{\"years\":2,\"invoice\":" ORG_INVOICE "}", "91110000600037341L");
+	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 201);
+	snprintf(no1, sizeof(no1), "%s", str(j, "renewal_no"));
+	json_decref(j);
+	start_wxpay(no1, tok, trade1);
+	/* the same years and invoice data: the same renewal, its QR code still open */
+	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 200);
+	assert_string_equal(str(j, "renewal_no"), no1);
+	json_decref(j);
+	/* two years instead of one: a new renewal at the new price; the first cancelled, its QR code
+	 * closed here and at WeChat Pay (it can no longer be paid) */
+	assert_int_equal(pub("POST", "/api/v1/renewals", body2, tok, &j), 201);
+	snprintf(no2, sizeof(no2), "%s", str(j, "renewal_no"));
+	assert_string_not_equal(no2, no1);
+	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 38000);
+	json_decref(j);
+	assert_string_equal(renewal_state(no1, tok), "cancelled");
+	assert_int_equal(count_of("SELECT COUNT(*) FROM payments WHERE out_trade_no = ? AND state = 'closed'", trade1), 1);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", trade1);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 409);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments", no1);
+	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 409);
+	json_decref(j);
+	/* staff see it with its state */
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no1);
+	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
+	assert_string_equal(str(j, "state"), "cancelled");
+	assert_string_equal(str(j, "state_label"), "已取消");
+	json_decref(j);
+	/* a payment that still arrives for a cancelled renewal (a QR code closed here, not yet there):
+	 * recorded paid, not credited, refunded whole */
+	start_wxpay(no2, tok, trade2);
+	sql("UPDATE payments SET state = 'closed' WHERE out_trade_no = ?", trade2);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/cancel", no2);
+	assert_int_equal(pub("POST", path, NULL, tok, &j), 200);
+	assert_string_equal(str(j, "state"), "cancelled");
+	json_decref(j);
+	assert_int_equal(pub("POST", path, NULL, tok, &j), 200); /* again: the same */
+	json_decref(j);
+	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", trade2);
+	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
+	for (int i = 0; i < 100 && count_of("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id"
+					    " WHERE p.out_trade_no = ?",
+					    trade2) == 0;
+	     i++)
+		usleep(100 * 1000);
+	assert_int_equal(count_of("SELECT COUNT(*) FROM payments WHERE out_trade_no = ? AND state = 'paid' AND credited = 0",
+				  trade2),
+			 1);
+	assert_int_equal(count_of("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id WHERE"
+				  " p.out_trade_no = ? AND f.reason = '订单已取消，自动退款'",
+				  trade2),
+			 1);
+	assert_string_equal(renewal_state(no2, tok), "cancelled");
+	/* nothing live: the challenge names no renewal; a new one, paid: the user cannot cancel it */
+	assert_int_equal(challenge(pc.sign_der, &j), 200);
+	assert_null(json_object_get(j, "renewal"));
+	json_decref(j);
+	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 201);
+	snprintf(no3, sizeof(no3), "%s", str(j, "renewal_no"));
+	json_decref(j);
+	pay(no3, tok);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/cancel", no3);
+	assert_int_equal(pub("POST", path, NULL, tok, &j), 409);
+	assert_string_equal(error_code(j), "state_conflict");
+	json_decref(j);
+	/* a paid renewal with other years: the paid one, unchanged */
+	assert_int_equal(pub("POST", "/api/v1/renewals", body2, tok, &j), 200);
+	assert_string_equal(str(j, "renewal_no"), no3);
+	json_decref(j);
+	/* finance refunds it before it is issued; then it cannot be issued */
+	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s/cancel", no3);
+	assert_int_equal(client_do(&finance, "POST", path, "{\"reason\":\"用户申请退款\"}", &j), 200);
+	assert_true(strcmp(str(j, "state"), "refunding") == 0 || strcmp(str(j, "state"), "refunded") == 0);
+	json_decref(j);
+	assert_int_equal(issue(no3, tok, pc.sign_der, k, NULL, &j), 409);
+	assert_string_equal(error_code(j), "state_conflict");
+	json_decref(j);
+	/* the certificate can be renewed again; an unpaid renewal cancelled by its user */
+	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 201);
+	snprintf(no4, sizeof(no4), "%s", str(j, "renewal_no"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/renewals/%s/cancel", no4);
+	assert_int_equal(pub("POST", path, NULL, tok, &j), 200);
+	assert_string_equal(str(j, "state"), "cancelled");
+	json_decref(j);
+	assert_int_equal(prove(pc.sign_der, k, tok, &j), 200);
+	assert_null(json_object_get(j, "renewal_no"));
+	json_decref(j);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1159,6 +1322,7 @@ int main(void)
 		cmocka_unit_test(test_imported),
 		cmocka_unit_test(test_rekey_dual),
 		cmocka_unit_test(test_imported_main_seals),
+		cmocka_unit_test(test_cancel_and_refund),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;

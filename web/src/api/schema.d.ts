@@ -1541,6 +1541,10 @@ export interface paths {
          *     `renewal_window_after_days` after it), unless it has a live renewal (then `renewal` is set and
          *     the wizard resumes it after the proof). The challenge (32 random bytes) is one-time, lives 5
          *     minutes and is bound to the certificate's serial. Rate limited per address and certificate.
+         *     A certificate that cannot be renewed now (superseded, or outside its window) but was renewed
+         *     in certdesk — the old certificate of a completed renewal, or the new one it issued — answers
+         *     200 with `completed` (that renewal and the new validity) instead of the error, so that the
+         *     wizard shows 证书更新成功 again.
          */
         post: operations["renewalChallenge"];
         delete?: never;
@@ -1587,7 +1591,10 @@ export interface paths {
          * @description A renewal is an order of kind `renewal` (payments, invoices, the ledger and the staff console
          *     treat it as any order). The amount is `years` × the key type's renewal price per year from
          *     the catalogue, never the client's. A certificate has one live renewal: a second call (another
-         *     tab) answers 200 with it. Invoice data: `org` (handler_name, phone, unit_name, tax_number: a
+         *     tab) answers 200 with it when it is paid (or further on) or was made with the same years and
+         *     invoice data; an unpaid one made with other years or invoice data is `cancelled` (its QR codes
+         *     closed at the provider first) and a new renewal is made (201) — unless one of its QR codes
+         *     turns out paid or cannot be closed, then it is answered (200) as it is. Invoice data: `org` (handler_name, phone, unit_name, tax_number: a
          *     USCC or a 15/20-character taxpayer id, email) or `person` (name, id_number: GB 11643 check
          *     digit, phone, email); phone a mainland mobile. Errors name `invoice.<field>`.
          */
@@ -1677,6 +1684,33 @@ export interface paths {
         get: operations["getRenewalPaymentQr"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/renewals/{renewal_no}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The user gives up an unpaid renewal (its QR codes closed at the provider first)
+         * @description State `awaiting_payment` → `cancelled`, once every open QR code of the renewal is closed at
+         *     its provider (so nothing can be paid on it any more). A QR code that turns out paid credits
+         *     the renewal instead (409, state `paid`); a payment that still arrives for a cancelled renewal
+         *     is recorded and refunded whole (staff see it with the order's payments). Again on a cancelled
+         *     renewal: 200, the same. The certificate may then be renewed anew.
+         */
+        post: operations["cancelRenewal"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1806,7 +1840,8 @@ export interface paths {
         /**
          * Cancel a paid order and refund its payment (finance)
          * @description For orders paid and not yet in production (`awaiting_paper`, `paper_sent`,
-         *     `paper_rejected`): the order goes to `refunding`, its payment is refunded whole through the
+         *     `paper_rejected`), and renewals paid and not yet issued (`paid`; issue then refuses them):
+         *     the order goes to `refunding`, its payment is refunded whole through the
          *     provider it was paid with, and the order becomes `refunded` when the provider confirms.
          *     The refund is tried at once and retried by the reconciliation job. Audited.
          */
@@ -3137,6 +3172,31 @@ export interface components {
             renewal?: {
                 renewal_no: string;
                 state: components["schemas"]["OrderState"];
+            };
+            /**
+             * @description Only when the certificate cannot be renewed now: the completed renewal it belongs to (it
+             *     renewed this certificate, or issued it), newest first; the wizard shows its done screen.
+             */
+            completed?: {
+                renewal_no: string;
+                state: components["schemas"]["OrderState"];
+                state_label: string;
+                /**
+                 * Format: date-time
+                 * @description The renewed signing certificate's.
+                 */
+                not_before?: string;
+                /** Format: date-time */
+                not_after?: string;
+                certificates: {
+                    /** @enum {string} */
+                    usage: "sign" | "enc";
+                    serial: string;
+                    /** Format: date-time */
+                    not_before: string;
+                    /** Format: date-time */
+                    not_after: string;
+                }[];
             };
         };
         /** @description A renewal (an order of kind renewal). Money in fen. */
@@ -8256,6 +8316,41 @@ export interface operations {
             };
             401: components["responses"]["RenewalTokenInvalid"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    cancelRenewal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The renewal's number (its order's number). */
+                renewal_no: components["parameters"]["RenewalNoPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The renewal, cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Renewal"];
+                };
+            };
+            401: components["responses"]["RenewalTokenInvalid"];
+            404: components["responses"]["NotFound"];
+            /** @description `state_conflict`: paid (or further on), or a QR code that may still be paid. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["Internal"];
         };
     };
