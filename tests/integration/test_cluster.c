@@ -329,7 +329,8 @@ static int sms_received(const char *mobile)
 }
 
 /* Ten SMS codes asked for through nginx at once: both nodes' outbox workers poll every second, two
- * messages a claim; each message reaches the provider once, none twice. */
+ * messages a claim, and the provider answers the first send only after 3 s (delivered, the answer
+ * late), while the other node polls three times; each message reaches the provider once, none twice. */
 static void test_outbox_delivered_once(void **state)
 {
 	enum { N = 10 };
@@ -344,6 +345,7 @@ static void test_outbox_delivered_once(void **state)
 		client_init(&c[i], &P, name);
 		client_captcha(&c[i]);
 	}
+	assert_int_equal(sim_do(&SIM, "POST", "/_sim/sms/delay-next", "{\"seconds\":3}", NULL), 200);
 	for (int i = 0; i < N; i++) {
 		snprintf(body, sizeof(body), "{\"purpose\":\"register\",\"mobile\":\"%s\",\"captcha\":\"ABCDE\"}",
 			 mobile[i]);
