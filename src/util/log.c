@@ -189,8 +189,8 @@ static size_t format_line(char *out, size_t outlen, enum log_level level, const 
 }
 
 /* Formats the message, then the line (JSON or "program: msg"), and writes it to fd. */
-static void vlog(int fd, enum log_level level, const char *component, const char *const *fields,
-		 const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void vlog(int fd, enum log_level level, const char *component,
+						       const char *const *fields, const char *fmt, va_list ap)
 {
 	char msg_stack[1024], line_stack[2048];
 	char *msg = msg_stack, *line = line_stack;
