@@ -598,6 +598,8 @@ export const getRenewal = (token: string, no: string) =>
   request<Reply<'getRenewal'>>('GET', renewalPath(no), undefined, withToken(token))
 export const startRenewalPayment = (token: string, no: string, provider: PayProviderCode) =>
   request<Reply<'startRenewalPayment'>>('POST', `${renewalPath(no)}/payments`, { provider }, withToken(token))
+export const cancelRenewal = (token: string, no: string) =>
+  request<Reply<'cancelRenewal'>>('POST', `${renewalPath(no)}/cancel`, undefined, withToken(token))
 export const getRenewalPayment = (token: string, no: string) =>
   request<Reply<'getRenewalPayment'>>('GET', `${renewalPath(no)}/payments/current`, undefined, withToken(token))
 // ulong: the key's ULONG width, for the wrapped encryption key of a dual re-key.

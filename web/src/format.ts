@@ -129,6 +129,10 @@ export const ORDER_STATES: Record<string, Labelled> = {
   deleted: { label: '已删除', type: 'info' },
   refunding: { label: '退款中', type: 'warning' },
   refunded: { label: '已退款', type: 'info' },
+  // renewals (在线更新)
+  paid: { label: '已付款，待下载证书', type: 'warning' },
+  issued: { label: '证书已签发，待写入USBKEY', type: 'primary' },
+  cancelled: { label: '已取消', type: 'info' },
 }
 export const orderState = (code?: string | null, label?: string | null): Labelled => ({
   label: label || (code && ORDER_STATES[code] && ORDER_STATES[code].label) || code || '-',

@@ -7,6 +7,7 @@ import { AgentError, type AgentCert, type AgentKey, type AgentKeyPair } from './
 import {
   certificateSpki,
   chooseRenewKey,
+  completedRenewal,
   invoiceErrors,
   loadRenewal,
   pinMessage,
@@ -265,6 +266,29 @@ describe('where a renewal continues', () => {
     expect(stepForState('paid')).toBe(STEP_WRITE)
     expect(stepForState('issued')).toBe(STEP_WRITE)
     expect(stepForState('completed')).toBe(STEP_DONE)
+  })
+
+  it('shows a key renewed earlier as done again (the challenge names its completed renewal)', () => {
+    expect(completedRenewal(challenge())).toBeNull()
+    expect(completedRenewal(null)).toBeNull()
+    const done = completedRenewal(
+      challenge({
+        completed: {
+          renewal_no: 'YT20261206-000009',
+          state: 'completed',
+          state_label: '已完成',
+          not_before: '2026-12-06T00:00:00Z',
+          not_after: '2028-12-06T00:00:00Z',
+          certificates: [
+            { usage: 'sign', serial: '0A1B', not_before: '2026-12-06T00:00:00Z', not_after: '2028-12-06T00:00:00Z' },
+            { usage: 'enc', serial: '0A1C', not_before: '2026-12-06T00:00:00Z', not_after: '2028-12-06T00:00:00Z' },
+          ],
+        },
+      }),
+    )
+    expect(done?.renewalNo).toBe('YT20261206-000009')
+    expect(done?.certificates.map((c) => c.usage)).toEqual(['sign', 'enc'])
+    expect(done?.certificates[0].not_after).toBe('2028-12-06T00:00:00Z')
   })
 
   it('explains a certificate outside the renewal window and the other refusals', () => {

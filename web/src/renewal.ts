@@ -90,6 +90,35 @@ export function stepForState(state?: RenewalState | null): number {
 
 const b64 = (s?: string | null) => (s || '').replace(/\s+/g, '')
 
+// --- a key renewed before -----------------------------------------------------------------------------
+/** A certificate as the done screen shows it: read back from the key, or as certdeskd issued it. */
+export type DoneCertificate = Pick<AgentCert, 'usage' | 'serial' | 'not_before' | 'not_after'>
+/** What the done screen shows of a renewal completed earlier. */
+export interface CompletedRenewal {
+  renewalNo: string
+  certificates: DoneCertificate[]
+}
+
+/**
+ * The renewal completed earlier for the key's certificate, when certdeskd's challenge names one
+ * (`completed`: the key carries the old certificate of a renewal done in certdesk, or the new one it
+ * issued, and cannot be renewed now): the wizard shows 证书更新成功 with the new validity again
+ * instead of an error. null otherwise.
+ */
+export function completedRenewal(c: Challenge | null | undefined): CompletedRenewal | null {
+  const done = c?.completed
+  if (!done || done.state !== 'completed') return null
+  return {
+    renewalNo: done.renewal_no,
+    certificates: done.certificates.map((x) => ({
+      usage: x.usage,
+      serial: x.serial,
+      not_before: x.not_before,
+      not_after: x.not_after,
+    })),
+  }
+}
+
 // --- which key and certificate --------------------------------------------------------------------
 export type KeyVerdict =
   | { ok: true; key: AgentKey; cert: AgentCert; enc?: AgentCert }
