@@ -106,6 +106,16 @@ static int token_serial(struct http_req *r, struct db_conn *c, char serial[48], 
 	return 0;
 }
 
+/* 1 when serial is the signing certificate renewal o issued. */
+static int issued_by(struct db_conn *c, const struct order_rec *o, const char *serial)
+{
+	struct cert_rec v = {0};
+	int same = store_cert_of_order(c, o->id, "sign", &v) == DB_OK && strcmp(v.serial, serial) == 0;
+
+	store_cert_free(&v);
+	return same;
+}
+
 int renewal_load(struct http_req *r, struct db_conn *c, struct renewal *rn)
 {
 	char serial[48], hash[65], kind[12] = "", renews[48] = "";
@@ -114,13 +124,14 @@ int renewal_load(struct http_req *r, struct db_conn *c, struct renewal *rn)
 	memset(rn, 0, sizeof(*rn));
 	if (token_serial(r, c, serial, hash) != 0)
 		return -1;
-	/* a token opens the renewals of its own certificate only: others' are not there */
+	/* a token opens the renewals of its own certificate only: others' are not there (its own: the
+	 * one it renews, or the one that issued it, proved by a key pulled out before the confirmation) */
 	if (store_order_get(c, no, &rn->o) != DB_OK || store_order_kind(c, rn->o.id, kind, renews) != DB_OK ||
-	    strcmp(kind, "renewal") != 0 || strcmp(renews, serial) != 0) {
+	    strcmp(kind, "renewal") != 0 || (strcmp(renews, serial) != 0 && !issued_by(c, &rn->o, serial))) {
 		http_reply_error(r, 404, "not_found", "没有这笔更新业务", NULL);
 		return -1;
 	}
-	if (renewal_load_cert(c, serial, rn) != DB_OK) {
+	if (renewal_load_cert(c, renews, rn) != DB_OK) {
 		api_internal(r, "renewal: certificate");
 		return -1;
 	}

@@ -104,10 +104,14 @@ int store_renewal_token_bind(struct db_conn *c, const char *token_hash, int64_t 
 int store_renewal_live(struct db_conn *c, const char *serial, char order_no[32])
 {
 	char *s = NULL;
+	/* or the renewal that issued serial, not yet confirmed: the key was pulled out after its new
+	 * signing certificate was written (recertify replaces the old one in its container), and that key
+	 * resumes the renewal */
 	int rc = db_query_text(c,
-			       "SELECT order_no FROM orders WHERE kind = 'renewal' AND renews_serial = ? AND state NOT IN"
-			       " ('cancelled', 'completed', 'refunding', 'refunded')",
-			       DB_ARGS(DB_TEXT(serial)), &s);
+			       "SELECT order_no FROM orders WHERE kind = 'renewal' AND ((renews_serial = ? AND state NOT IN"
+			       " ('cancelled', 'completed', 'refunding', 'refunded')) OR (state = 'issued' AND id IN"
+			       " (SELECT order_id FROM certificates WHERE serial = ? AND kind = 'sign')))",
+			       DB_ARGS(DB_TEXT(serial), DB_TEXT(serial)), &s);
 
 	if (rc == DB_OK)
 		str_copy(order_no, s != NULL ? s : "", 32);
