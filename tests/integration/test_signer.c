@@ -766,13 +766,18 @@ static void test_privilege_drop(void **state)
 	snprintf(log2, sizeof(log2), "%s/drop.log", dir);
 	pid_t pid = spawn_signer(sock2, log2, "nobody");
 	snprintf(status, sizeof(status), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(status, "r");
-	assert_non_null(f);
+	/* the socket exists before the drop (it is created as root, then handed over): poll */
 	int uid_ok = 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Uid:", 4) == 0)
-			uid_ok = strtol(line + 4, NULL, 10) == (long)nobody_uid;
-	fclose(f);
+	for (int tries = 0; tries < 100 && !uid_ok; tries++) {
+		FILE *f = fopen(status, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "Uid:", 4) == 0)
+				uid_ok = strtol(line + 4, NULL, 10) == (long)nobody_uid;
+		fclose(f);
+		if (!uid_ok)
+			usleep(50000);
+	}
 	assert_true(uid_ok);
 	assert_int_equal(stat(sock2, &st), 0);
 	assert_int_equal(st.st_uid, nobody_uid);
