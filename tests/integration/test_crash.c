@@ -630,6 +630,26 @@ static int found(struct db_conn *c, const struct ack *a)
 	return 0;
 }
 
+/* Returns 1 when the audit log holds the entry the acknowledged write a must have brought with it
+ * (written in the same transaction), or when a has none checked here. */
+static int audited(struct db_conn *c, const struct ack *a)
+{
+	static const struct {
+		const char *kind, *action;
+		int object_b; /* the audit object is a->b (else a->a) */
+	} q[] = {
+		{"org", "organisation.register", 0}, {"order", "order.create", 0},
+		{"doc", "document.upload", 0},       {"verify", "verification.passed", 0},
+		{"cert", "cert.issue", 1},
+	};
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		if (strcmp(q[i].kind, a->kind) == 0)
+			return count2(c, "SELECT COUNT(*) FROM audit_log WHERE action = ? AND object_id = ?",
+				      q[i].action, q[i].object_b ? a->b : a->a) > 0;
+	return 1;
+}
+
 /* Counts the acknowledged writes missing from the database (and names them). */
 static size_t lost_writes(void)
 {
@@ -637,7 +657,7 @@ static size_t lost_writes(void)
 	size_t lost = 0;
 
 	for (size_t i = 0; i < nacks; i++)
-		if (!found(c, &acks[i])) {
+		if (!found(c, &acks[i]) || !audited(c, &acks[i])) {
 			fprintf(stderr, "crash: LOST %s %s %s\n", acks[i].kind, acks[i].a, acks[i].b);
 			lost++;
 		}
