@@ -26,7 +26,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,11 +51,13 @@ static GMutex embed_lock;               /* the embed_key look-up */
 static GMutex ft_lock;                  /* ft_lib: opening and closing faces */
 static FT_Library ft_lib;               /* ours: our faces are never shared with Pango's */
 
-/* A font file mapped for FreeType, with its cmap hidden (see hide_cmap). */
+/* A font file that FreeType reads through pread, with its cmap hidden (see ft_file_open). */
 struct ft_file {
 	FT_Face face;
-	void *map;
-	size_t len;
+	FT_StreamRec stream;
+	int fd;
+	int ncmap;
+	unsigned long cmap_tag[8]; /* file offsets of the 'cmap' tags in the table directory */
 };
 
 /* Returns the big-endian 16- or 32-bit number at p. */
@@ -69,32 +70,51 @@ static unsigned long be32(const unsigned char *p)
 	return (unsigned long)be16(p) << 16 | be16(p + 2);
 }
 
-/* Renames the 'cmap' table of font index in the mapped sfnt or collection (m, len) so that FreeType and
- * cairo do not see it. Why: for each glyph new in a document cairo looks up its code point to build
- * the PDF's ToUnicode map — a copy of the 46 KB BMP cmap subtable, then FreeType's walk over all 44,000
- * code points of a CJK font when the glyph is not in it (a variant form): over half of a form's CPU
- * time. The ToUnicode map is made from the text clusters forms_show_layout passes anyway, and the
- * glyphs are drawn by index (Pango shaped the text with its own copy of the font). Returns 0 or -1. */
-static int hide_cmap(unsigned char *m, size_t len, int index)
+/* Finds where the table directory of font index in f's sfnt or collection names its 'cmap' table(s)
+ * (f->cmap_tag). Returns 0, or -1 when the file is not an sfnt. */
+static int find_cmap(struct ft_file *f, int index)
 {
-	size_t off = 0, n;
+	unsigned char h[16], rec[16];
+	unsigned long off = 0;
+	unsigned n;
 
-	if (len < 12)
+	if (pread(f->fd, h, 12, 0) != 12)
 		return -1;
-	if (memcmp(m, "ttcf", 4) == 0) {
-		if (index < 0 || (unsigned long)index >= be32(m + 8) || 12 + 4 * (size_t)index + 4 > len)
+	if (memcmp(h, "ttcf", 4) == 0) {
+		if (index < 0 || (unsigned long)index >= be32(h + 8) ||
+		    pread(f->fd, h, 4, 12 + 4 * (off_t)index) != 4)
 			return -1;
-		off = be32(m + 12 + 4 * (size_t)index);
+		off = be32(h);
+		if (pread(f->fd, h, 12, (off_t)off) != 12)
+			return -1;
 	}
-	if (off + 12 > len)
-		return -1;
-	n = be16(m + off + 4);
-	for (size_t i = 0; i < n && off + 12 + 16 * (i + 1) <= len; i++) {
-		unsigned char *rec = m + off + 12 + 16 * i;
-		if (memcmp(rec, "cmap", 4) == 0)
-			memcpy(rec, "xmap", 4);
+	n = be16(h + 4);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned long at = off + 12 + 16 * (unsigned long)i;
+		if (pread(f->fd, rec, 16, (off_t)at) != 16)
+			return -1;
+		if (memcmp(rec, "cmap", 4) == 0 && f->ncmap < (int)G_N_ELEMENTS(f->cmap_tag))
+			f->cmap_tag[f->ncmap++] = at;
 	}
 	return 0;
+}
+
+/* FreeType's read function for an ft_file: pread, with each 'cmap' tag read as 'xmap'. */
+static unsigned long ft_read(FT_Stream s, unsigned long offset, unsigned char *buf, unsigned long count)
+{
+	struct ft_file *f = s->descriptor.pointer;
+	ssize_t n;
+
+	if (count == 0) /* a seek: 0 is success */
+		return offset <= s->size ? 0 : 1;
+	n = pread(f->fd, buf, count, (off_t)offset);
+	if (n <= 0)
+		return 0;
+	for (int i = 0; i < f->ncmap; i++)
+		for (unsigned long k = 0; k < 4; k++)
+			if (f->cmap_tag[i] + k >= offset && f->cmap_tag[i] + k < offset + (unsigned long)n)
+				buf[f->cmap_tag[i] + k - offset] = (unsigned char)"xmap"[k];
+	return (unsigned long)n;
 }
 
 /* Returns FreeType's own FT_Load_Sfnt_Table (for g_once). */
@@ -145,36 +165,43 @@ static void ft_file_close(void *p)
 	g_mutex_lock(&ft_lock);
 	FT_Done_Face(f->face);
 	g_mutex_unlock(&ft_lock);
-	munmap(f->map, f->len);
+	close(f->fd);
 	g_free(f);
 }
 
-/* Opens font index of file, mapped privately with its cmap hidden; returns it (ft_file_close) or NULL. */
+/* Opens font index of file for FreeType; returns it (ft_file_close) or NULL. Why not FT_New_Face:
+ * 1. the file's 'cmap' is hidden from FreeType and cairo: for each glyph new in a document cairo looks
+ *    up its code point for the PDF's ToUnicode map — a copy of the 46 KB BMP cmap subtable, then
+ *    FreeType's walk over all 44,000 code points of a CJK font when the glyph is not in it (a variant
+ *    form): over half of a form's CPU time. The ToUnicode map is made from the text clusters
+ *    forms_show_layout passes anyway, and the glyphs are drawn by index (Pango shaped the text with
+ *    its own copy of the font);
+ * 2. read, not mapped: FreeType would map the file a second time (cairo's copy for Pango has it
+ *    mapped already), and the 3-7 MB of each font that drawing touches (the glyphs' charstrings and
+ *    the subroutines they call) would count twice in certdeskd's RSS. Read through a stream, they stay
+ *    in the page cache; FreeType keeps what it needs (the subroutines) on the heap. */
 static struct ft_file *ft_file_open(const char *file, int index)
 {
 	struct ft_file *f = g_new0(struct ft_file, 1);
+	FT_Open_Args args = {.flags = FT_OPEN_STREAM, .stream = &f->stream};
 	struct stat st;
-	int fd = open(file, O_RDONLY | O_CLOEXEC), err = 1;
+	int err = 1;
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-		f->len = (size_t)st.st_size;
-		f->map = mmap(NULL, f->len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-		if (f->map == MAP_FAILED)
-			f->map = NULL;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (f->map != NULL && hide_cmap(f->map, f->len, index) == 0) {
+	f->fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (f->fd >= 0 && fstat(f->fd, &st) == 0 && st.st_size > 0 && find_cmap(f, index) == 0) {
+		f->stream.size = (unsigned long)st.st_size;
+		f->stream.descriptor.pointer = f;
+		f->stream.read = ft_read;
 		g_mutex_lock(&ft_lock);
 		err = (ft_lib == NULL && FT_Init_FreeType(&ft_lib) != 0) ||
-		      FT_New_Memory_Face(ft_lib, f->map, (FT_Long)f->len, index, &f->face) != 0;
+		      FT_Open_Face(ft_lib, &args, index, &f->face) != 0;
 		if (!err)
 			f->face->generic.data = (void *)ft_ours;
 		g_mutex_unlock(&ft_lock);
 	}
 	if (err) {
-		if (f->map != NULL)
-			munmap(f->map, f->len);
+		if (f->fd >= 0)
+			close(f->fd);
 		g_free(f);
 		return NULL;
 	}
