@@ -21,6 +21,7 @@
 #include "sandbox/privdrop.h"
 #include "util/log.h"
 #include "util/seccomp.h"
+#include "util/memtune.h"
 
 /* Opens the access log named by the configuration: "-" standard error, "" none. */
 static FILE *open_access_log(const char *spec)
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
 		log_error("certdeskd", "%s", err);
 		goto out;
 	}
+	memtune_start(); /* malloc settings and a trimming thread (issue 17): after the fork above */
 	if (fs_mkdir_p(cfg.data_dir, 0750) != 0) {
 		log_error("certdeskd", "files.data_dir %s: %s", cfg.data_dir, strerror(errno));
 		goto out;
