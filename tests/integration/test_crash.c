@@ -886,10 +886,9 @@ static void check(int round, size_t since)
 	int dbl = doubles(&lost, &sms_again, &mail_again);
 	int audit_rc = harness_run(audit, NULL, &out), unstored = signed_not_stored();
 
-	printf("crash round %d (%s): acknowledged %zu writes (%zu this round), found %zu, lost %zu, orphans "
-	       "%d, "
+	printf("crash round %d (%s, %zu new): acknowledged %zu writes, found %zu, lost %zu, orphans %d, "
 	       "doubles %d\n",
-	       round, harness_backend(), nacks, nacks - since, nacks - lost, lost, orph, dbl);
+	       round, harness_backend(), nacks - since, nacks, nacks - lost, lost, orph, dbl);
 	printf("  left by the kills and swept: %d file(s); sent again within the window (%d kill(s)): %d "
 	       "SMS, "
 	       "%d e-mail(s); signed by certdesk-signer, never stored: %d (issuances left unanswered: %d)\n",
@@ -930,19 +929,9 @@ static double since_s(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* One round: load, kill -9 at a random moment (the signer too when kill_signer), restart, more
- * load, stop, check. */
-static void round_run(int round, unsigned *seed, int kill_signer)
+/* Kills certdeskd with SIGKILL (the signer too when kill_signer) and starts them again. */
+static void kill_restart(int kill_signer)
 {
-	size_t before = acked(), at_restart;
-	int delay_ms = 500 + (int)(rand_r(seed) % 3000);
-	struct timespec t0;
-
-	printf("crash round %d: kill -9 of certdeskd%s after %d ms of load\n", round,
-	       kill_signer ? " and certdesk-signer" : "", delay_ms);
-	fflush(stdout);
-	load_start();
-	nap(delay_ms);
 	assert_int_equal(harness_kill(&S), 0);
 	kills++;
 	if (kill_signer)
@@ -950,6 +939,30 @@ static void round_run(int round, unsigned *seed, int kill_signer)
 	assert_int_equal(harness_restart(&S), 0);
 	if (kill_signer)
 		assert_int_equal(harness_start_ca(&S), 0);
+}
+
+/* One round: load, kill -9 at a random moment (the signer too when kill_signer), restart (every
+ * third round killed again within half a second of the restart: the start's own work and the
+ * requests waiting for it), more load, stop, check. */
+static void round_run(int round, unsigned *seed, int kill_signer)
+{
+	size_t before = acked(), at_restart;
+	int delay_ms = 500 + (int)(rand_r(seed) % 3000), again_ms = (int)(rand_r(seed) % 500);
+	struct timespec t0;
+
+	printf("crash round %d: kill -9 of certdeskd%s after %d ms of load", round,
+	       kill_signer ? " and certdesk-signer" : "", delay_ms);
+	if (round % 3 == 0)
+		printf(", again %d ms after the restart", again_ms);
+	printf("\n");
+	fflush(stdout);
+	load_start();
+	nap(delay_ms);
+	kill_restart(kill_signer);
+	if (round % 3 == 0) {
+		nap(again_ms);
+		kill_restart(0);
+	}
 	at_restart = acked();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (acked() < at_restart + ACKS_AFTER_RESTART && since_s(&t0) < AFTER_RESTART_MAX_S)
