@@ -45,34 +45,51 @@ static unsigned char *pem_cert_der(const char *path, int *len)
 	return *len > 0 ? der : NULL;
 }
 
-/* A self-signed SM2 certificate standing for the organisation's signing certificate (DER). */
+/* An SM2 certificate standing for the organisation's signing certificate (DER), issued by the demo
+ * CA's SM2 issuing key: the signer makes seals only for certificates of its own CAs. */
 static unsigned char *org_cert(int *len)
 {
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-	X509 *x = X509_new();
+	char path[400];
+	FILE *f;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2"), *ca_key = NULL;
+	X509 *x = X509_new(), *ca = NULL;
 	X509_NAME *n = X509_NAME_new();
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(k, NULL);
+	EVP_PKEY_CTX *pctx = NULL;
 	unsigned char *der = NULL;
 
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"鹰潭印章测试有限公司", -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, n);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
-	X509_set_pubkey(x, k);
-	EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16);
-	EVP_MD_CTX_set_pkey_ctx(md, pctx);
-	if (EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, k) != 1 || X509_sign_ctx(x, md) <= 0)
-		*len = -1;
-	else
-		*len = i2d_X509(x, &der);
+	snprintf(path, sizeof(path), "%s/ca-keys/sm2-issuing-1.pem", S.dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/ca-keys/sm2-issuing-1.crt", S.dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		ca = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	*len = -1;
+	if (ca_key != NULL && ca != NULL && (pctx = EVP_PKEY_CTX_new(ca_key, NULL)) != NULL) {
+		X509_set_version(x, 2);
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
+		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"鹰潭印章测试有限公司", -1,
+					   -1, 0);
+		X509_set_subject_name(x, n);
+		X509_set_issuer_name(x, X509_get_subject_name(ca));
+		X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+		X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
+		X509_set_pubkey(x, k);
+		EVP_PKEY_CTX_set1_id(pctx, SM2_ID, 16);
+		EVP_MD_CTX_set_pkey_ctx(md, pctx);
+		if (EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, ca_key) == 1 && X509_sign_ctx(x, md) > 0)
+			*len = i2d_X509(x, &der);
+	}
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_CTX_free(pctx);
 	X509_NAME_free(n);
 	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
 	EVP_PKEY_free(k);
 	return der;
 }
