@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MM_TO_PT (72.0 / 25.4)
 #define QR_TOP FORMS_QR_TOP
@@ -167,8 +168,76 @@ static void draw_page(enum form_kind kind, const struct order_doc *d, cairo_t *c
 	g_object_unref(f.pc);
 }
 
+/* Returns whether path names a font file. */
+static int is_font_file(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 4 && (strcmp(path + n - 4, ".ttc") == 0 || strcmp(path + n - 4, ".otf") == 0 ||
+			 strcmp(path + n - 4, ".ttf") == 0);
+}
+
+int forms_release_font_pages(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4200], perms[8], path[4096];
+	unsigned long from, to;
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		path[0] = '\0';
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %4095[^\n]", &from, &to, perms, path) != 4)
+			continue;
+		/* read-only private mappings only: their pages are the file's, re-read on the next access */
+		if (perms[0] != 'r' || perms[1] != '-' || perms[3] != 'p' || !is_font_file(path))
+			continue;
+		if (madvise((void *)from, to - from, MADV_DONTNEED) == 0)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+#define FONT_IDLE_S 5
+static gint64 last_render_s; /* monotonic seconds of the last form rendered (__atomic builtins) */
+
+/* Drops the fonts' resident pages once no form was rendered for FONT_IDLE_S seconds. Why: drawing the
+ * forms touches 25-30 MB of the Noto CJK files (the glyphs' charstrings and the subroutines they call,
+ * through the font mappings of FreeType and HarfBuzz), and those pages, though they are the page
+ * cache's and shared, count in certdeskd's RSS for as long as it runs (issue 17's idle-connections
+ * row). Re-reading them after a pause costs about a millisecond of page faults on the next form. */
+static gpointer font_releaser(gpointer unused)
+{
+	gint64 released_for = 0;
+
+	(void)unused;
+	for (;;) {
+		gint64 last;
+
+		g_usleep(FONT_IDLE_S * G_USEC_PER_SEC);
+		last = __atomic_load_n(&last_render_s, __ATOMIC_RELAXED);
+		if (last != released_for && g_get_monotonic_time() / G_USEC_PER_SEC - last >= FONT_IDLE_S) {
+			forms_release_font_pages();
+			released_for = last;
+		}
+	}
+	return NULL;
+}
+
+/* Starts font_releaser (for g_once). */
+static gpointer start_font_releaser(gpointer unused)
+{
+	(void)unused;
+	g_thread_unref(g_thread_new("forms fonts", font_releaser, NULL));
+	return NULL;
+}
+
 int forms_render_pdf(enum form_kind kind, const struct order_doc *d, unsigned char **pdf, size_t *len)
 {
+	static GOnce releaser = G_ONCE_INIT;
+
 	struct buf b = {0};
 	cairo_surface_t *s;
 	cairo_t *cr;
@@ -182,6 +251,8 @@ int forms_render_pdf(enum form_kind kind, const struct order_doc *d, unsigned ch
 		return -1;
 	if (kind == FORM_SEAL && d->key_type != NULL && strcmp(d->key_type, "secondary") == 0)
 		return -1; /* a secondary key carries no electronic seal */
+	g_once(&releaser, start_font_releaser, NULL);
+	__atomic_store_n(&last_render_s, g_get_monotonic_time() / G_USEC_PER_SEC, __ATOMIC_RELAXED);
 	s = cairo_pdf_surface_create_for_stream(on_write, &b, FORMS_PAGE_W * MM_TO_PT,
 						FORMS_PAGE_H * MM_TO_PT);
 	set_metadata(s, kind, d);

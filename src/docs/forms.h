@@ -34,6 +34,10 @@ int forms_render_pdf(enum form_kind kind, const struct order_doc *d, unsigned ch
  * FT_Load_Sfnt_Table, which saves copying 16-24 MB per font per PDF): > 0 once a form was rendered,
  * when that replacement is linked in as it must be. */
 int forms_cff_refused(void);
+/* Drops this process's resident pages of the font files it has mapped (read-only mappings of .ttc, .otf
+ * and .ttf files); they stay in the page cache and are read back on the next access. Done by a thread
+ * of its own once no form was rendered for 5 seconds. Returns the number of mappings, or -1. */
+int forms_release_font_pages(void);
 
 #ifdef FORMS_INTERNAL
 /* Private to src/docs/forms*.c: the drawing helpers the three page files share. All lengths are

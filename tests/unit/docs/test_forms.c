@@ -312,6 +312,41 @@ static void test_fonts_embedded_as_cff(void **state)
 	assert_true(forms_cff_refused() > 0);
 }
 
+/* Returns this process's resident file-backed memory in KiB. */
+static long rss_file_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "RssFile: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* The pages of the fonts that drawing touched can be dropped from the process (issue 17: they counted
+ * in certdeskd's RSS for good), and the next form is still right. */
+static void test_font_pages_released(void **state)
+{
+	struct order_doc d = sample();
+	size_t len;
+	long before;
+	unsigned char *p;
+	(void)state;
+
+	free(render(FORM_APPLICATION, &d, &len));
+	before = rss_file_kb();
+	assert_true(forms_release_font_pages() > 0);
+	assert_true(rss_file_kb() < before - 2048);
+	p = render(FORM_APPLICATION, &d, &len);
+	assert_pdf(p, len);
+	assert_true(contains(p, len, "/CIDFontType0"));
+	free(p);
+}
+
 /* Asserts whether rendering kind for a and b gives the same bytes. */
 static void compare(enum form_kind kind, const struct order_doc *a, const struct order_doc *b, int same)
 {
@@ -496,6 +531,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_long_strings_stay_on_page),
 		cmocka_unit_test(test_rare_characters_neither_abort_nor_bloat),
 		cmocka_unit_test(test_fonts_embedded_as_cff),
+		cmocka_unit_test(test_font_pages_released),
 		cmocka_unit_test(test_reproducible),
 		cmocka_unit_test(test_reproducible_across_processes),
 		cmocka_unit_test(test_threads),
