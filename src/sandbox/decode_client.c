@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "sandbox/decode_launcher.h"
 #include "seal/extract.h"
+#include "util/log.h"
 
 static struct {
 	char path[4096];
@@ -245,7 +246,7 @@ static void set_type(struct image_info *info, const char *mt)
 
 static enum decode_status failed(struct decode_facts *f, const char *why)
 {
-	fprintf(stderr, "certdeskd: certdesk-decode: %s\n", why);
+	log_error("decode", "certdesk-decode: %s", why);
 	snprintf(f->code, sizeof(f->code), "decode_failed");
 	snprintf(f->message, sizeof(f->message), "%s",
 		 "图片无法解析（文件异常或解析超时），请重新扫描保存为 jpeg 或 png 后上传");

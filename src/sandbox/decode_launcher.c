@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/seccomp.h"
+#include "util/log.h"
 
 extern char **environ;
 
@@ -90,7 +91,7 @@ static void spawn_one(int sock, int in, int out)
 	close(in);
 	close(out);
 	if (rc != 0) {
-		fprintf(stderr, "certdeskd: decode launcher: cannot start %s: %s\n", L.path, strerror(rc));
+		log_error("decode", "decode launcher: cannot start %s: %s", L.path, strerror(rc));
 		tell(sock, -1);
 		close(sock);
 		return;
@@ -234,7 +235,7 @@ static void launcher_main(int ctl, const struct decode_spawn *sp, pid_t parent)
 	if ((sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		_exit(1);
 	if (sp->seccomp && seccomp_install(SECCOMP_LAUNCHER, err, sizeof(err)) < 0) {
-		fprintf(stderr, "certdeskd: decode launcher: %s\n", err);
+		log_error("decode", "decode launcher: %s", err);
 		_exit(1);
 	}
 	serve(sfd);

@@ -23,6 +23,7 @@
 #include "sandbox/decode_proto.h"
 #include "seal/extract.h"
 #include "util/seccomp.h"
+#include "util/log.h"
 
 struct opts {
 	const char *user; /* becomes this user when started as root */
@@ -206,7 +207,7 @@ static int drop_root(const struct opts *o)
 	pw = getpwnam(o->user);
 	if (pw == NULL || pw->pw_uid == 0 || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
-		fprintf(stderr, "certdesk-decode: cannot become %s\n", o->user);
+		log_error("decode", "cannot become %s", o->user);
 		return -1;
 	}
 	return 0;
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
 	char err[200];
 
 	/* Nothing of certdeskd's (database, listening socket, logs) stays open here. */
+	log_setup("certdesk-decode", 1); /* its lines reach certdeskd's standard error: JSON as certdeskd's */
 	close_range(3, ~0u, 0);
 	if (parse_args(argc, argv, &o) != 0) {
 		fprintf(stderr, "usage: certdesk-decode [--user NAME] [--timeout S] [--no-seccomp]\n"
@@ -273,7 +275,7 @@ int main(int argc, char **argv)
 	preload_iconv();
 	json_object_seed(0); /* jansson seeds its hashes from /dev/urandom: before the filter forbids open */
 	if (o.seccomp && seccomp_install(SECCOMP_DECODER, err, sizeof(err)) < 0) {
-		fprintf(stderr, "certdesk-decode: %s\n", err);
+		log_error("decode", "%s", err);
 		return 1;
 	}
 	if (read_exact(0, hdr, 8) != 0 || hdr[0] != 'C' || hdr[1] != 'D')
