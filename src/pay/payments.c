@@ -317,9 +317,11 @@ int paysvc_close_unpaid(struct paysvc *p, const struct order_rec *o)
 	timefmt_rfc3339(time(NULL) - CREATING_STALE_S, when);
 	for (int i = 0; i < n; i++) {
 		if (strcmp(live[i].state, "creating") == 0) {
+			/* being made right now (its QR code may show in a moment), or left by a crash (closed
+			 * here; the reconciliation job still asks about it) */
 			if (strcmp(live[i].created_at, when) > 0)
-				kept = 1; /* its QR code is being made right now */
-			else /* left by a crash; the reconciliation job still asks about it */
+				kept = 1;
+			else
 				db_tx(p->db, close_tx, &(struct close_tx){live[i].id, "abandoned"});
 			continue;
 		}
@@ -400,7 +402,8 @@ static int apply_paid(struct db_conn *c, struct apply_tx *t, const struct paymen
 	/* recorded paid, not credited, refunded whole; staff see it with the order's payments */
 	if (rc >= 0)
 		rc = store_refund_create(c, pm->id, pm->order_no, "duplicate",
-					 rc == 1 ? "订单已取消，自动退款" : "重复支付，自动退款", a, &refund_id);
+					 rc == 1 ? "订单已取消，自动退款" : "重复支付，自动退款", a,
+					 &refund_id);
 	return rc;
 }
 
