@@ -22,6 +22,7 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "core/roles.h"
+#include "ca_setup.h"
 #include "harness.h"
 #include "seal_png.h"
 #include "store/store.h"
@@ -355,20 +356,15 @@ static void make_others(void)
 
 static int setup(void **state)
 {
-	char err[512];
-	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
 	int rc;
 	(void)state;
 
-	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
-		return -1;
-	rc = harness_start_ca(&S);
+	rc = it_start_with_ca(&S, 1, &cfg, &db);
 	if (rc == 77) {
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
-	    db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0)
 		return -1;
 	client_init(&who[ANON], &S, "anon");
 	client_init(&who[ORG_A], &S, "orgA");
@@ -389,14 +385,8 @@ static int teardown(void **state)
 {
 	int status;
 	(void)state;
-	if (db != NULL)
-		db_close(db);
-	config_free(&cfg);
-	status = harness_stop(&S);
+	status = it_stop_with_ca(&S, &cfg, &db);
 	stop_status = status;
-	if (status != 0)
-		fprintf(stderr, "certdeskd exited with %d (see its output above)\n", status);
-	harness_cleanup(&S);
 	return status == 0 ? 0 : -1;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "ca_setup.h"
 #include "harness.h"
 #include "pki_helpers.h"
 #include "store/store.h"
@@ -145,19 +146,15 @@ static size_t cert_count(const char *no)
 
 static int setup(void **state)
 {
-	char err[512];
-	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
 	int rc;
 	(void)state;
 
-	if (harness_start(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
-		return -1;
-	rc = harness_start_ca(&S);
+	rc = it_start_with_ca(&S, 0, &cfg, &db);
 	if (rc == 77) {
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 || db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0)
 		return -1;
 	client_init(&org, &S, "org");
 	client_init(&other, &S, "other");
@@ -174,11 +171,7 @@ static int teardown(void **state)
 {
 	int status;
 	(void)state;
-	if (db != NULL)
-		db_close(db);
-	config_free(&cfg);
-	status = harness_stop(&S);
-	harness_cleanup(&S);
+	status = it_stop_with_ca(&S, &cfg, &db);
 	return status == 0 ? 0 : -1;
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "ca_setup.h"
 #include "harness.h"
 #include "seal_png.h"
 #include "store/store.h"
@@ -207,20 +208,15 @@ static const char *str(json_t *j, const char *name)
 
 static int setup(void **state)
 {
-	char err[512];
-	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
 	int rc;
 	(void)state;
 
-	if (harness_start(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
-		return -1;
-	rc = harness_start_ca(&S);
+	rc = it_start_with_ca(&S, 0, &cfg, &db);
 	if (rc == 77) {
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
-	    db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0)
 		return -1;
 	client_init(&org, &S, "org");
 	client_init(&org2, &S, "org2");
@@ -246,11 +242,7 @@ static int teardown(void **state)
 {
 	int status;
 	(void)state;
-	if (db != NULL)
-		db_close(db);
-	config_free(&cfg);
-	status = harness_stop(&S);
-	harness_cleanup(&S);
+	status = it_stop_with_ca(&S, &cfg, &db);
 	return status == 0 ? 0 : -1;
 }
 

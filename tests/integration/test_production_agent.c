@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "ca_setup.h"
 #include "harness.h"
 #include "agent_helpers.h"
 #include "pki_helpers.h"
@@ -95,21 +96,16 @@ static int certs_of_order(const char *no, const char *kind, const char *status)
 
 static int setup(void **state)
 {
-	char err[512];
-	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
 	int rc;
 	(void)state;
 
-	if (harness_start(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
-		return -1;
-	rc = harness_start_ca(&S);
+	rc = it_start_with_ca(&S, 0, &cfg, &db);
 	if (rc == 77 || access(harness_bin("certdesk-agent"), X_OK) != 0 || access(SOFTSKF_TOOL, X_OK) != 0) {
 		fprintf(stderr, "SKIP: certdesk-signer, certdesk-agent or the software SKF key not built\n");
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
-	    db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0)
 		return -1;
 	agent_helpers_init(&S, &producer);
 	agent_config();
@@ -135,22 +131,11 @@ static int teardown(void **state)
 	(void)state;
 
 	agent = agent_stop();
-	if (db != NULL)
-		db_close(db);
-	config_free(&cfg);
-	status = harness_stop(&S);
-	if (agent == 0 && agent_logs_hold_pin()) {
+	if (agent == 0 && agent_logs_hold_pin()) { /* the logs in S.dir: before it is removed */
 		fprintf(stderr, "a PIN in the agent's logs\n");
 		agent = -1;
 	}
-	if (status != 0) {
-		fprintf(stderr, "certdeskd stopped with status %d; its output:\n", status);
-		sh(NULL,
-		   "sed -n '/LeakSanitizer/,$p' %s/server.out | grep -v -e libsanitizer -e libjansson | head "
-		   "-80 >&2",
-		   S.dir);
-	}
-	harness_cleanup(&S);
+	status = it_stop_with_ca(&S, &cfg, &db);
 	teardown_failed = status != 0 || agent != 0;
 	return teardown_failed ? -1 : 0;
 }

@@ -22,6 +22,7 @@
 
 #include "../unit/seal/extract_scene.h"
 #include "config/config.h"
+#include "ca_setup.h"
 #include "harness.h"
 #include "seal_png.h"
 #include "store/store.h"
@@ -584,20 +585,15 @@ static void test_flow(void **state)
 
 static int setup(void **state)
 {
-	char err[512];
-	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
 	int rc;
 	(void)state;
 
-	if (harness_start(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
-		return -1;
-	rc = harness_start_ca(&S);
+	rc = it_start_with_ca(&S, 0, &cfg, &db);
 	if (rc == 77) {
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
-	    db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0)
 		return -1;
 	client_init(&org, &S, "org");
 	client_init(&org2, &S, "org2");
@@ -614,17 +610,7 @@ static int teardown(void **state)
 {
 	int status;
 	(void)state;
-	if (db != NULL)
-		db_close(db);
-	config_free(&cfg);
-	status = harness_stop(&S);
-	if (status != 0) { /* show why certdeskd did not exit cleanly (a leak report, say) */
-		char cmd[400];
-		snprintf(cmd, sizeof(cmd), "tail -n 80 %s/server.out >&2", S.dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "(no output)\n");
-	}
-	harness_cleanup(&S);
+	status = it_stop_with_ca(&S, &cfg, &db);
 	return status == 0 ? 0 : -1;
 }
 

@@ -38,6 +38,7 @@
 
 #include "agent_helpers.h"
 #include "config/config.h"
+#include "ca_setup.h"
 #include "harness.h"
 #include "pki/pki.h"
 #include "pki_helpers.h"
@@ -723,21 +724,16 @@ static long renew_write(struct renew *r, enum rw_step last)
 
 static int setup(void **state)
 {
-	char err[512];
-	char *argv[] = {(char *)harness_bin("certdesk"), "init", "--demo", NULL};
 	int rc;
 	(void)state;
 
-	if (harness_start_sim(&S) != 0 || harness_run(argv, NULL, NULL) != 0)
-		return -1;
-	rc = harness_start_ca(&S);
+	rc = it_start_with_ca(&S, 1, &cfg, &db);
 	if (rc == 77 || access(harness_bin("certdesk-agent"), X_OK) != 0 || access(SOFTSKF_TOOL, X_OK) != 0) {
 		fprintf(stderr, "SKIP: certdesk-signer, certdesk-agent or the software SKF key not built\n");
 		skipped = 1;
 		return 0;
 	}
-	if (rc != 0 || config_load(&cfg, NULL, err, sizeof(err)) != 0 ||
-	    db_open(&db, &cfg, err, sizeof(err)) != 0)
+	if (rc != 0)
 		return -1;
 	client_init(&org, &S, "org");
 	client_init(&org2, &S, "org2");
@@ -766,17 +762,13 @@ static int teardown(void **state)
 	(void)state;
 
 	agent = agent_stop();
-	if (db != NULL)
-		db_close(db);
-	config_free(&cfg);
 	if (agent == 0 && !skipped && agent_logs_hold_pin()) {
 		fprintf(stderr, "a PIN in the agent's logs\n");
 		agent = -1;
 	}
-	status = harness_stop(&S);
+	status = it_stop_with_ca(&S, &cfg, &db);
 	if (status != 0)
 		fprintf(stderr, "certdeskd stopped with status %d\n", status);
-	harness_cleanup(&S);
 	teardown_failed = status != 0 || agent != 0;
 	return teardown_failed ? -1 : 0;
 }
