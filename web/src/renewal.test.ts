@@ -7,6 +7,7 @@ import { AgentError, type AgentCert, type AgentKey, type AgentKeyPair } from './
 import {
   certificateSpki,
   chooseRenewKey,
+  paidSerials,
   completedRenewal,
   invoiceErrors,
   loadRenewal,
@@ -236,6 +237,27 @@ describe('chooseRenewKey', () => {
     expect(v.ok && v.cert.serial).toBe('0C')
     const paid = chooseRenewKey([k], '0a1b')
     expect(paid.ok && paid.cert.serial).toBe('0A1B')
+  })
+
+  it("after a pull mid-write, takes the renewal's new signing certificate (re-certify replaced the old one)", () => {
+    const pulled = key({ certificates: [cert({ serial: '7E57', not_after: '2029-01-01T00:00:00Z' })] })
+    const r = renewal({
+      state: 'issued',
+      new_certificates: [
+        { kind: 'sign', serial: '7e57' },
+        { kind: 'enc', serial: '7e58' },
+      ],
+    })
+    expect(paidSerials(r)).toEqual(['0A1B', '7e57'])
+    const v = chooseRenewKey([pulled], paidSerials(r))
+    expect(v.ok && v.cert.serial).toBe('7E57')
+    // another key still is refused
+    const other = key({ certificates: [cert({ serial: '0BAD' })] })
+    expect(chooseRenewKey([other], paidSerials(r))).toMatchObject({ ok: false, code: 'key_changed' })
+    // the old certificate first when both are on the key (re-key keeps the old container)
+    const both = key({ certificates: [cert(), cert({ key_ref: 'certdesk-new', serial: '7E57' })] })
+    const b = chooseRenewKey([both], paidSerials(r))
+    expect(b.ok && b.cert.serial).toBe('0A1B')
   })
 
   it('refuses another key after paying (key changed)', () => {

@@ -129,13 +129,23 @@ export type KeyVerdict =
       key?: AgentKey
     }
 
+/** The serials a paid renewal accepts on the key: the certificate renewed, then its new signing certificate. */
+export function paidSerials(r: Pick<Renewal, 'certificate' | 'new_certificates'>): string[] {
+  const renewed = (r.new_certificates || []).flatMap((c) => (c.kind === 'sign' && c.serial ? [c.serial] : []))
+  return [r.certificate.serial, ...renewed]
+}
+
 /**
  * The one inserted key and the signing certificate to renew. With several signing certificates on
  * the key (a re-keyed one keeps its old pair until the transition ends), the one named by
  * `wantSerial` (a renewal under way), else the one that expires last. `paidSerial`: the certificate
  * a paid renewal is for; any other key is refused (paying for key A, then inserting key B).
  */
-export function chooseRenewKey(keys: AgentKey[], paidSerial?: string | null): KeyVerdict {
+export function chooseRenewKey(keys: AgentKey[], paid?: string | string[] | null): KeyVerdict {
+  // a paid renewal: its certificate, or (re-certify replaced it in its container, and the key was
+  // pulled out before the renewal was confirmed) the renewal's new signing certificate
+  const serials = (Array.isArray(paid) ? paid : [paid]).filter((x): x is string => !!x)
+  const paidSerial = serials[0]
   if (keys.length === 0) {
     return {
       ok: false,
@@ -163,7 +173,7 @@ export function chooseRenewKey(keys: AgentKey[], paidSerial?: string | null): Ke
     }
   }
   if (paidSerial) {
-    const cert = signs.find((c) => sameSerial(c.serial, paidSerial))
+    const cert = serials.map((p) => signs.find((c) => sameSerial(c.serial, p))).find((c) => !!c)
     if (!cert) {
       return {
         ok: false,
