@@ -248,8 +248,7 @@ static int same_serial(const char *a, const char *b)
 
 /* 1 when serial is the certificate renewal r paid for, or the signing certificate it issued already
  * (new_certificates: on a key pulled out after that was written, recertify having replaced the old one
- * in its container). NOTE: web/src/renewal.ts chooseRenewKey(keys, paidSerial) accepts the paid serial
- * only, so the page still says key_changed there; certdeskd accepts the new certificate since this test. */
+ * in its container), as web/src/renewal.ts chooseRenewKey(keys, paidSerials(renewal)) does. */
 static int paid_for(const struct renew *r, const char *paid, const char *serial)
 {
 	json_t *c;
