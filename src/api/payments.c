@@ -95,7 +95,7 @@ static void attempt_error(struct form *f, int rc, const char *not_awaiting)
 int pay_start(struct http_req *r, pay_owner_fn load, void *arg, const char *not_awaiting)
 {
 	struct app *app = http_ctx(r);
-	json_t *body = http_json_body(r);
+	json_t *body;
 	struct actor a = api_actor(r);
 	struct payment_rec pm = {0};
 	struct order_rec o = {0};
@@ -105,13 +105,14 @@ int pay_start(struct http_req *r, pay_owner_fn load, void *arg, const char *not_
 	struct form f;
 	int rc;
 
-	if (body == NULL)
-		return 0;
+	/* the owner first: another's order is 404 whatever the body (not 400 for a malformed one) */
 	c = db_acquire(app->db);
 	rc = load(r, c, arg, &o);
 	db_release(c);
-	if (rc != 0) {
-		json_decref(body);
+	if (rc != 0)
+		return 0;
+	if ((body = http_json_body(r)) == NULL) {
+		store_order_free(&o);
 		return 0;
 	}
 	form_init(&f, r, body);

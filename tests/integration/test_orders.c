@@ -351,13 +351,18 @@ static void test_edit_submit_delete(void **state)
  * to a well-formed one (a 400 would tell that the order exists); its owner still gets the 400. */
 static void test_ownership_before_body(void **state)
 {
-	char no[32], path[96], courier[112];
+	char no[32], path[96], courier[112], payment[112];
 	json_t *j = NULL;
 	(void)state;
 
 	assert_int_equal(create(&org_b, "secondary", "{\"legal_name\":\"赵六\"}", no, NULL), 201);
 	snprintf(path, sizeof(path), "/api/v1/orders/%s", no);
 	snprintf(courier, sizeof(courier), "%s/courier", path);
+	snprintf(payment, sizeof(payment), "%s/payment", path);
+	assert_int_equal(client_do(&org_a, "POST", payment, "{\"provider\":", &j), 404);
+	assert_string_equal(error_code(j), "not_found");
+	json_decref(j);
+	assert_int_equal(client_do(&org_b, "POST", payment, "{\"provider\":", NULL), 400);
 	assert_int_equal(client_do(&org_a, "PUT", path, "{\"form\": not json", &j), 404);
 	assert_string_equal(error_code(j), "not_found");
 	json_decref(j);
