@@ -37,6 +37,7 @@
 #   BENCH_PERF            1: `perf record -g` certdeskd during each of its wrk runs; the top of each
 #                         profile goes to BENCH_RESULTS_DIR/<time>-perf-<row>.txt (default 0)
 #   BENCH_RESULTS_DIR     default bench/results
+#   BENCH_KEEP_LOGS       a directory: certdeskd's access log, stdout and stderr are copied there at the end
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -93,6 +94,9 @@ cleanup() {
 		stop_pid "$pid"
 	done
 	[[ -n ${pg_db:-} ]] && psql "$BENCH_PG_CONNINFO" -qc "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1
+	if [[ -n ${BENCH_KEEP_LOGS:-} ]] && mkdir -p "$BENCH_KEEP_LOGS"; then
+		cp "$tmp/server/access.log" "$tmp/server/stdout" "$tmp/server/stderr" "$BENCH_KEEP_LOGS/" 2>/dev/null
+	fi
 	rm -rf "$tmp"
 	exit "$rc"
 }

@@ -29,11 +29,12 @@ stop_pid() {
 
 # CPU accounting, in clock ticks, so that each run says how much CPU the server, wrk and
 # everything else on the machine used while it ran.
-# proc_ticks PID...: user+system ticks used so far by these processes (all their threads).
+# proc_ticks PID...: user+system ticks used so far by these processes (all their threads) and by their
+# children that they waited for (certdeskd's decode launcher: each certdesk-decode it ran).
 proc_ticks() {
 	local p t sum=0
 	for p in "$@"; do
-		t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true)
+		t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true)
 		sum=$((sum + ${t:-0}))
 	done
 	echo "$sum"
