@@ -85,6 +85,7 @@ static const struct opt opts[] = {
 	{"dev", "expose_outbox", OPT_ENUM, F(dev_expose_outbox), 0, 0, "false", booleans},
 	{"dev", "captcha_answer", OPT_STR, F(dev_captcha_answer), 0, 5, "", NULL},
 	{"dev", "decode_test_hooks", OPT_ENUM, F(dev_decode_test_hooks), 0, 0, "false", booleans},
+	{"dev", "issue_store_fault", OPT_ENUM, F(dev_issue_store_fault), 0, 0, "false", booleans},
 	{"sim", "listen_address", OPT_STR, F(sim_listen_address), 1, 255, "127.0.0.1", NULL},
 	{"sim", "port", OPT_INT, F(sim_port), 0, 65535, "8090", NULL},
 	{"sim", "smtp_port", OPT_INT, F(sim_smtp_port), 0, 65535, "2525", NULL},

@@ -75,6 +75,7 @@ struct config {
 	int dev_expose_outbox;
 	char *dev_captcha_answer; /* "" normally; tests fix the answer */
 	int dev_decode_test_hooks; /* certdesk-decode crashes/hangs/probes on marked uploads (tests only) */
+	int dev_issue_store_fault; /* issuance: the first store of each new intent fails (tests only) */
 	/* [sim] */
 	char *sim_listen_address;
 	int sim_port;

@@ -1,6 +1,9 @@
 /* pki_issue: read the order, its organisation, profile and CA (then release the connection), check
- * the CSR, build the TBSCertificate, have certdesk-signer sign it (no connection held), and store the
- * certificate in one transaction guarded by the order's state and the (order, kind) constraint. */
+ * the CSR, build the TBSCertificate and record it as an issuance intent (its own transaction), have
+ * certdesk-signer sign it (no connection held), and store the certificate and close the intent in
+ * one transaction guarded by the order's state, the intent's state and the (order, kind) constraint.
+ * A retry that finds its intent still signing (a crash or failure between the signature and the
+ * store) signs the same TBS again: no second serial is ever signed for one request. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +15,17 @@
 #include "pki/pki.h"
 #include "pki/signer_client.h"
 #include "store/db.h"
+#include "store/store_issuance.h"
 #include "util/strutil.h"
+#include "util/timefmt.h"
 
 #define MAX_PROFILES 8
+/* How long a request holds its intent: the signer's connect and exchange time-outs and the store,
+ * with room to spare. Another request for the order with another key waits until then. */
+#define INTENT_LEASE_S 20
+#define WAIT_STEP_MS 200
+/* prepare's answer when another live request holds the order's intent (not an enum pki_err) */
+#define ISSUE_WAIT (-1)
 
 /* What issuance reads from the database before the slow work. */
 struct issue_ctx {
@@ -31,7 +42,18 @@ struct issue_ctx {
 	int years;
 	struct cert_rec *out;
 	int64_t usb_key_id; /* the order's key being produced */
+	struct issuance_intent_rec intent; /* the TBS to sign (id 0: none yet) */
+	int resumed;                       /* intent was found signing: this is a retry */
 };
+
+/* [dev] issue_store_fault: the store of every new intent's certificate fails once (after the
+ * signature), as a crash there would; only the retry stores it. Tests only. */
+static int store_fault;
+
+void pki_issue_set_store_fault(int on)
+{
+	store_fault = on;
+}
 
 /* Returns the years paid for the order: the form's "years" (1..9), else 1. */
 static int years_of(const struct order_rec *o)
@@ -185,9 +207,9 @@ static int fill_out(struct issue_ctx *x, X509 *cert, const unsigned char *der, s
 	return v->der_b64 != NULL ? PKI_OK : PKI_INTERNAL;
 }
 
-/* Has the signer sign tbs and assembles the certificate; checks it against the CA's key.
- * Returns PKI_OK with x->out filled, or an error. */
-static int sign(struct issue_ctx *x, X509 *ca, X509 *draft, const char *serial, char *detail, size_t dl)
+/* Has the signer sign the intent's TBS and assembles the certificate; checks it against the CA's
+ * key. Returns PKI_OK with x->out filled, or an error. */
+static int sign(struct issue_ctx *x, X509 *ca, char *detail, size_t dl)
 {
 	unsigned char *tbs = NULL, *alg = NULL, *sig = NULL, *der = NULL;
 	size_t tbslen = 0, alglen = 0, siglen = 0, derlen = 0;
@@ -195,7 +217,9 @@ static int sign(struct issue_ctx *x, X509 *ca, X509 *draft, const char *serial, 
 	X509 *cert = NULL;
 	int rc = PKI_INTERNAL, s;
 
-	if (pki_tbs_encode(draft, &tbs, &tbslen, &alg, &alglen) != 0)
+	tbs = pki_b64_decode(x->intent.tbs_b64, &tbslen);
+	alg = pki_b64_decode(x->intent.sig_alg_b64, &alglen);
+	if (tbs == NULL || alg == NULL)
 		goto out;
 	s = signer_sign(x->rq->signer_socket, x->ca.key_id, SIGNER_KIND_TBS_CERT, tbs, tbslen, &sig, &siglen, detail,
 			dl);
@@ -213,7 +237,7 @@ static int sign(struct issue_ctx *x, X509 *ca, X509 *draft, const char *serial, 
 		rc = PKI_SIGNER_REFUSED;
 		goto out;
 	}
-	rc = fill_out(x, cert, der, derlen, serial);
+	rc = fill_out(x, cert, der, derlen, x->intent.serial);
 out:
 	free(tbs);
 	free(alg);
@@ -223,8 +247,31 @@ out:
 	return rc;
 }
 
-/* Builds, lints and signs the certificate (no connection held). Returns PKI_OK or an error. */
-static int make(struct issue_ctx *x, char *detail, size_t dl)
+/* Fills x->intent (not yet recorded) from the linted draft. Returns PKI_OK or PKI_INTERNAL. */
+static int intent_of(struct issue_ctx *x, X509 *draft, const char *serial_hex)
+{
+	struct issuance_intent_rec *v = &x->intent;
+	unsigned char *tbs = NULL, *alg = NULL;
+	size_t tbslen = 0, alglen = 0;
+
+	if (pki_tbs_encode(draft, &tbs, &tbslen, &alg, &alglen) != 0)
+		return PKI_INTERNAL;
+	v->order_id = x->order.id;
+	str_copy(v->kind, x->rq->kind, sizeof(v->kind));
+	v->usb_key_id = x->usb_key_id;
+	str_copy(v->ca_key_id, x->ca.key_id, sizeof(v->ca_key_id));
+	str_copy(v->serial, serial_hex, sizeof(v->serial));
+	str_copy(v->spki_sha256, x->spki, sizeof(v->spki_sha256));
+	v->tbs_b64 = pki_b64_encode(tbs, tbslen);
+	v->sig_alg_b64 = pki_b64_encode(alg, alglen);
+	free(tbs);
+	free(alg);
+	return v->tbs_b64 != NULL && v->sig_alg_b64 != NULL ? PKI_OK : PKI_INTERNAL;
+}
+
+/* Builds and lints the certificate into x->intent (not yet recorded; no connection held).
+ * Returns PKI_OK or an error. */
+static int build(struct issue_ctx *x, char *detail, size_t dl)
 {
 	unsigned char serial[PKI_SERIAL_LEN];
 	char serial_hex[48];
@@ -258,48 +305,238 @@ static int make(struct issue_ctx *x, char *detail, size_t dl)
 		rc = PKI_LINT;
 		goto out;
 	}
-	rc = sign(x, ca, draft, serial_hex, detail, dl);
+	rc = intent_of(x, draft, serial_hex);
 out:
 	X509_free(ca);
 	X509_free(draft);
 	return rc;
 }
 
-struct store_arg {
+/* Returns 1 when the intent found signing was made for this very request: the same kind, USB key,
+ * public key and CA key. Its TBS is then what this request would sign, but for the serial and the
+ * validity's start, which must stay those the signer may already have signed. */
+static int intent_matches(const struct issue_ctx *x)
+{
+	const struct issuance_intent_rec *v = &x->intent;
+
+	return strcmp(v->kind, x->rq->kind) == 0 && v->usb_key_id == x->usb_key_id &&
+	       strcmp(v->spki_sha256, x->spki) == 0 && strcmp(v->ca_key_id, x->ca.key_id) == 0;
+}
+
+struct abandon_arg {
 	struct issue_ctx *x;
-	int rc; /* DB result of the insert */
+	const char *why;
 };
 
-/* The write: the certificate while the order is still in production. */
+static int abandon_tx(struct db_conn *c, void *arg)
+{
+	struct abandon_arg *a = arg;
+	int rc = store_intent_abandon(c, &a->x->intent, a->x->order.order_no, a->why, a->x->rq->actor);
+
+	return rc == DB_NOTFOUND ? DB_OK : rc; /* closed meanwhile by another request: nothing to do */
+}
+
+/* Closes x->intent abandoned (its serial goes on the CRL as revoked: the signer may have signed
+ * it) and forgets it. Returns PKI_OK or PKI_INTERNAL. */
+static int abandon(struct db *db, struct issue_ctx *x, const char *why)
+{
+	int rc = db_tx(db, abandon_tx, &(struct abandon_arg){x, why});
+
+	store_intent_free(&x->intent);
+	memset(&x->intent, 0, sizeof(x->intent));
+	return rc == DB_OK ? PKI_OK : PKI_INTERNAL;
+}
+
+static int intent_tx(struct db_conn *c, void *arg)
+{
+	return store_intent_insert(c, arg);
+}
+
+/* Writes now + INTENT_LEASE_S into until. */
+static void lease_end(char until[TIMEFMT_LEN])
+{
+	timefmt_rfc3339(time(NULL) + INTENT_LEASE_S, until);
+}
+
+/* Returns 1 when a request (in this process or another) may still be working on intent v. */
+static int lease_live(const struct issuance_intent_rec *v)
+{
+	char now[TIMEFMT_LEN];
+
+	timefmt_rfc3339(time(NULL), now);
+	return v->lease_until[0] != '\0' && strcmp(v->lease_until, now) > 0;
+}
+
+struct lease_arg {
+	int64_t id;
+	const char *until;
+};
+
+static int lease_tx(struct db_conn *c, void *arg)
+{
+	struct lease_arg *l = arg;
+	int rc = store_intent_lease(c, l->id, l->until);
+
+	return rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
+/* Takes (until: a time) or releases (until "") x->intent's lease. Best effort: a lease not taken
+ * only lets another request abandon the intent sooner, one not released runs out by itself. */
+static void lease_set(struct db *db, struct issue_ctx *x, const char *until)
+{
+	if (x->intent.id != 0)
+		(void)db_tx(db, lease_tx, &(struct lease_arg){x->intent.id, until});
+}
+
+/* The intent found is this request's: sign its TBS again. */
+static int resume(struct db *db, struct issue_ctx *x)
+{
+	char until[TIMEFMT_LEN];
+
+	lease_end(until);
+	lease_set(db, x, until);
+	x->resumed = 1;
+	return PKI_OK;
+}
+
+/* Sets x->intent to the TBS to sign: the one a failed earlier attempt of the same request left
+ * signing (x->resumed), or a new one built and recorded (committed) before the signer is asked.
+ * An intent of another request (another key) is waited for while a request holds it (ISSUE_WAIT),
+ * abandoned once none does. Returns PKI_OK, ISSUE_WAIT or an error. */
+static int prepare(struct db *db, struct issue_ctx *x, char *detail, size_t dl)
+{
+	struct db_conn *c;
+	int rc;
+
+	if (x->intent.id != 0 && intent_matches(x))
+		return resume(db, x);
+	if (x->intent.id != 0 && lease_live(&x->intent))
+		return ISSUE_WAIT;
+	if (x->intent.id != 0 && abandon(db, x, "the request changed (another key, USB key or CA key)") != PKI_OK)
+		return PKI_INTERNAL;
+	if ((rc = build(x, detail, dl)) != PKI_OK)
+		return rc;
+	lease_end(x->intent.lease_until);
+	rc = db_tx(db, intent_tx, &x->intent);
+	if (rc == DB_OK)
+		return PKI_OK;
+	if (rc != DB_CONFLICT)
+		return PKI_INTERNAL;
+	/* a concurrent request recorded its intent first: sign that one if it is this request's */
+	store_intent_free(&x->intent);
+	memset(&x->intent, 0, sizeof(x->intent));
+	c = db_acquire(db);
+	rc = store_intent_signing(c, x->order.id, x->rq->kind, &x->intent);
+	db_release(c);
+	if (rc == DB_OK && intent_matches(x))
+		return resume(db, x);
+	if (rc == DB_OK && lease_live(&x->intent))
+		return ISSUE_WAIT;
+	return snprintf(detail, dl, "another issuance of the order is in progress"), PKI_SIGNER_UNAVAILABLE;
+}
+
+/* Waits (no connection held between looks) for the request holding the order's intent to store
+ * its certificate, until its lease runs out: a concurrent request gets the first certificate, as
+ * a retry does. Returns PKI_OK with x->out filled, or PKI_SIGNER_UNAVAILABLE (retry later). */
+static int wait_other(struct db *db, struct issue_ctx *x, char *detail, size_t dl)
+{
+	const struct timespec step = {0, WAIT_STEP_MS * 1000000L};
+
+	for (int i = 0; i <= (INTENT_LEASE_S + 1) * 1000 / WAIT_STEP_MS; i++) {
+		struct db_conn *c = db_acquire(db);
+		int rc = store_cert_of_order(c, x->order.id, x->rq->kind, x->out);
+		db_release(c);
+		if (rc == DB_OK)
+			return PKI_OK;
+		if (!lease_live(&x->intent))
+			break;
+		nanosleep(&step, NULL);
+	}
+	snprintf(detail, dl, "another issuance of the order (serial %s) is in progress", x->intent.serial);
+	return PKI_SIGNER_UNAVAILABLE;
+}
+
+struct store_arg {
+	struct issue_ctx *x;
+	int rc;        /* DB result of the insert */
+	int abandoned; /* the intent was closed meanwhile (abandoned by another request) */
+};
+
+/* The write: the certificate while the order is still in production, and its intent issued while
+ * it is still signing. */
 static int store_tx(struct db_conn *c, void *arg)
 {
 	struct store_arg *s = arg;
+	int rc;
+
+	if (store_fault && !s->x->resumed)
+		return s->rc = DB_ERROR; /* [dev] issue_store_fault: as a crash after the signature */
 	s->rc = store_cert_insert(c, s->x->out, s->x->order.order_no, issue_state(s->x->rq), s->x->rq->actor);
-	return s->rc;
+	if (s->rc != DB_OK)
+		return s->rc;
+	rc = store_intent_issued(c, s->x->intent.id);
+	s->abandoned = rc == DB_NOTFOUND;
+	return rc;
 }
 
-/* Stores the new certificate; when a racing request stored one first, loads that one instead.
- * Returns PKI_OK (with *created) or an error. */
-static int save(struct db *db, struct issue_ctx *x, int *created, char *detail, size_t dl)
+/* After a failed store: the certificate stored for the order by a racing request, if any. When it is
+ * not this intent's, the intent is abandoned. Returns PKI_OK (created 0) or an error. */
+static int save_lost(struct db *db, struct issue_ctx *x, char *detail, size_t dl)
 {
-	struct store_arg s = {x, DB_OK};
-	int rc = db_tx(db, store_tx, &s);
 	struct db_conn *c;
+	int rc;
 
-	if (rc == DB_OK)
-		return *created = 1, PKI_OK;
-	if (s.rc == DB_NOTFOUND)
-		return snprintf(detail, dl, "order left %s meanwhile", issue_state(x->rq)), PKI_ORDER_STATE;
-	if (s.rc != DB_CONFLICT)
-		return PKI_INTERNAL;
 	store_cert_free(x->out);
 	c = db_acquire(db);
 	rc = store_cert_of_order(c, x->order.id, x->rq->kind, x->out);
 	db_release(c);
 	if (rc != DB_OK)
 		return snprintf(detail, dl, "serial collision"), PKI_INTERNAL;
-	*created = 0;
+	if (strcmp(x->out->serial, x->intent.serial) != 0 &&
+	    abandon(db, x, "another certificate was stored for the order meanwhile") != PKI_OK)
+		return PKI_INTERNAL;
 	return PKI_OK;
+}
+
+/* Stores the new certificate; when a racing request stored one first, loads that one instead.
+ * Returns PKI_OK (with *created) or an error. */
+static int save(struct db *db, struct issue_ctx *x, int *created, char *detail, size_t dl)
+{
+	struct store_arg s = {x, DB_OK, 0};
+	int rc = db_tx(db, store_tx, &s);
+
+	if (rc == DB_OK)
+		return *created = 1, PKI_OK;
+	if (s.abandoned)
+		return snprintf(detail, dl, "intent %s abandoned by another request", x->intent.serial),
+		       PKI_SIGNER_UNAVAILABLE;
+	if (s.rc == DB_NOTFOUND) {
+		snprintf(detail, dl, "order left %s meanwhile", issue_state(x->rq));
+		return abandon(db, x, "the order left production before the certificate was stored"),
+		       PKI_ORDER_STATE;
+	}
+	if (s.rc != DB_CONFLICT)
+		return PKI_INTERNAL;
+	*created = 0;
+	return save_lost(db, x, detail, dl);
+}
+
+/* Reads the intent of the order and kind left signing by an earlier attempt, if any. */
+static int load_intent(struct db_conn *c, struct issue_ctx *x)
+{
+	int rc = store_intent_signing(c, x->order.id, x->rq->kind, &x->intent);
+
+	return rc == DB_OK || rc == DB_NOTFOUND ? PKI_OK : PKI_INTERNAL;
+}
+
+/* Has the signer sign x->intent's TBS (no connection held). Returns PKI_OK or an error. */
+static int make(struct issue_ctx *x, char *detail, size_t dl)
+{
+	X509 *ca = pki_ca_cert(x->ca.key_id, x->ca.der_b64);
+	int rc = ca != NULL ? sign(x, ca, detail, dl) : PKI_INTERNAL;
+
+	X509_free(ca);
+	return rc;
 }
 
 int pki_issue(struct db *db, const struct pki_issue_req *rq, struct cert_rec *out, int *created, char *detail,
@@ -319,13 +556,24 @@ int pki_issue(struct db *db, const struct pki_issue_req *rq, struct cert_rec *ou
 		rc = check_csr(&x, detail, detaillen); /* a millisecond of CPU: not slow work */
 	if (rc == PKI_OK && !existing)
 		rc = load_rest(c, &x, detail, detaillen);
+	if (rc == PKI_OK && !existing)
+		rc = load_intent(c, &x);
 	db_release(c);
+	if (rc == PKI_OK && !existing)
+		rc = prepare(db, &x, detail, detaillen); /* the intent, committed before the signer signs */
+	if (rc == ISSUE_WAIT) {
+		existing = 1;
+		rc = wait_other(db, &x, detail, detaillen);
+	}
 	if (rc == PKI_OK && !existing)
 		rc = make(&x, detail, detaillen); /* the signer: no connection held */
 	if (rc == PKI_OK && !existing)
 		rc = save(db, &x, created, detail, detaillen);
+	if (rc != PKI_OK && !existing)
+		lease_set(db, &x, ""); /* failed: the intent waits for a retry, no one waits for us */
 	store_order_free(&x.order);
 	store_ca_free(&x.ca);
+	store_intent_free(&x.intent);
 	X509_REQ_free(x.req);
 	if (rc != PKI_OK)
 		store_cert_free(out);

@@ -44,4 +44,8 @@ const char *pki_enc_key_usage(int alg);
 int pki_issue(struct db *db, const struct pki_issue_req *rq, struct cert_rec *out, int *created, char *detail,
 	      size_t detaillen);
 
+/* [dev] issue_store_fault (tests only): when on, the store of each new issuance intent's certificate
+ * fails once after the signature, as a crash there would; the retry signs the same TBS again. */
+void pki_issue_set_store_fault(int on);
+
 #endif

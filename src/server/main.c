@@ -11,6 +11,7 @@
 #include "jobs/leased.h"
 #include "jobs/outbox.h"
 #include "pay/payments.h"
+#include "pki/issue.h"
 #include "pki/publish.h"
 #include "util/periodic.h"
 #include "core/workdays.h"
@@ -170,9 +171,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.pay = &pay;
-	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox)
-		log_warn("certdeskd", "[dev] settings are on (fixed captcha or exposed SMS outbox): "
-				      "for development and tests only");
+	if (cfg.dev_captcha_answer[0] != '\0' || cfg.dev_expose_outbox || cfg.dev_issue_store_fault)
+		log_warn("certdeskd", "[dev] settings are on (fixed captcha, exposed SMS outbox or issuance "
+				      "store fault): for development and tests only");
+	pki_issue_set_store_fault(cfg.dev_issue_store_fault);
 	/* bound as root (a port below 1024 needs it), served only after the drop: no request is
 	 * answered as root */
 	if ((listen_fd = http_listen(cfg.listen_address, cfg.port, err, sizeof(err))) < 0) {

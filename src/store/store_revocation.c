@@ -44,8 +44,10 @@ int store_revoked_of_ca(struct db_conn *c, const char *ca_key_id, json_t **items
 	struct db_rows *r = NULL;
 	int rc = db_query(c,
 			  "SELECT serial, revoked_at, reason FROM certificates WHERE ca_key_id = ? AND status = 'revoked'"
-			  " ORDER BY revoked_at, serial",
-			  DB_ARGS(DB_TEXT(ca_key_id)), &r);
+			  /* abandoned issuance intents (migration 024): the signer may have signed them */
+			  " UNION ALL SELECT serial, closed_at, reason FROM issuance_intents WHERE ca_key_id = ?"
+			  " AND state = 'abandoned' ORDER BY 2, 1",
+			  DB_ARGS(DB_TEXT(ca_key_id), DB_TEXT(ca_key_id)), &r);
 
 	*items = json_array();
 	while (rc == DB_OK && (rc = db_rows_next(r)) == 1) {
@@ -115,7 +117,9 @@ int store_crls_due(struct db_conn *c, const char *now, const char *renew_before,
 		" NOT EXISTS (SELECT 1 FROM crls k WHERE k.ca_key_id = a.key_id)"
 		" OR (SELECT MAX(next_update) FROM crls k WHERE k.ca_key_id = a.key_id) < ?"
 		" OR EXISTS (SELECT 1 FROM certificates v WHERE v.ca_key_id = a.key_id AND v.status = 'revoked'"
-		"   AND v.revoked_at > (SELECT MAX(this_update) FROM crls k WHERE k.ca_key_id = a.key_id)))"
+		"   AND v.revoked_at > (SELECT MAX(this_update) FROM crls k WHERE k.ca_key_id = a.key_id))"
+		" OR EXISTS (SELECT 1 FROM issuance_intents v WHERE v.ca_key_id = a.key_id AND v.state = 'abandoned'"
+		"   AND v.closed_at > (SELECT MAX(this_update) FROM crls k WHERE k.ca_key_id = a.key_id)))"
 		" ORDER BY a.key_id",
 		DB_ARGS(DB_TEXT(now), DB_TEXT(renew_before)), &r);
 
