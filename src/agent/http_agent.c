@@ -11,6 +11,7 @@
 
 #include "agent/agent.h"
 #include "http/http.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -630,7 +631,7 @@ static int before(struct http_req *r, const struct route *rt)
 
 static void on_error(struct http_req *r, const char *what)
 {
-	fprintf(stderr, "certdesk-agent: %s %s: %s\n", http_method(r), http_path(r), what);
+	log_write(LOG_LEVEL_ERROR, "agent", LOG_FIELDS("method", http_method(r), "path", http_path(r)), "%s", what);
 }
 
 struct http_server *agent_http_start(struct agent *a, int port, int *port_out, char *err, size_t errlen)

@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "http/http.h"
+#include "util/log.h"
 
 static volatile sig_atomic_t stop;
 
@@ -43,13 +44,13 @@ static int serve(struct agent *a)
 	struct sigaction sa = {0};
 
 	if (s == NULL) {
-		fprintf(stderr, "certdesk-agent: %s\n", err);
+		log_error("agent", "%s", err);
 		return 1;
 	}
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	fprintf(stderr, "certdesk-agent listening on http://127.0.0.1:%d\n", port);
+	log_info("agent", "certdesk-agent listening on http://127.0.0.1:%d", port);
 	while (!stop)
 		pause();
 	http_server_stop(s, 5);
@@ -83,6 +84,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "certdesk-agent: %s\n", err);
 		return 1;
 	}
+	/* serving (a service, its lines to the journal): JSON as certdeskd's; list: plain, for a person */
+	if (strcmp(cmd, "serve") == 0)
+		log_setup("certdesk-agent", 1);
 	a = agent_new(&cfg);
 	rc = strcmp(cmd, "list") == 0 ? agent_list(a, as_json, stdout) : serve(a);
 	agent_free(a);
