@@ -71,21 +71,33 @@ struct upload_tx {
 	struct invoice_rec *v;
 	const char *order_no, *outbox_state;
 	const struct actor *a;
+	int unpaid; /* the order left the paid states while the file was written */
 };
 
+/* The write: the invoice while the order is still paid (read again in the transaction: the
+ * connection was given back while the file was written), and its e-mail queued. */
 static int upload_tx(struct db_conn *c, void *arg)
 {
 	struct upload_tx *t = arg;
+	struct order_rec o = {0};
+	int rc = store_order_get(c, t->order_no, &o);
+
+	t->unpaid = rc == DB_OK && !paid(o.state);
+	store_order_free(&o);
+	if (rc != DB_OK || t->unpaid)
+		return rc != DB_OK ? rc : DB_NOTFOUND;
 	return store_invoice_create(c, t->v, t->order_no, t->outbox_state, t->a);
 }
 
-/* Checks the upload in u for order o and records it; returns the invoice JSON or NULL with f failed. */
-static json_t *record(struct http_req *r, struct db_conn *c, const struct order_rec *o,
-		      const struct http_upload *u, const char *email, struct form *f)
+/* Checks the upload in u for order o, writes the file (fsync: no pooled connection held) and then
+ * records it in its own transaction; returns the invoice JSON or NULL with f failed. */
+static json_t *record(struct http_req *r, const struct order_rec *o, const struct http_upload *u,
+		      const char *email, struct form *f)
 {
 	struct app *app = http_ctx(r);
 	struct actor a = api_actor(r);
 	struct invoice_rec v = {0};
+	struct upload_tx t = {&v, o->order_no, app->cfg->mail_smtp_url[0] != '\0' ? "pending" : "dev", &a, 0};
 	const char *code = NULL, *msg = NULL;
 	int kind = invoice_file_check(u->data, u->len, &code, &msg);
 
@@ -99,13 +111,14 @@ static json_t *record(struct http_req *r, struct db_conn *c, const struct order_
 	str_copy(v.media_type, invoice_media_type(kind), sizeof(v.media_type));
 	str_copy(v.email_to, email, sizeof(v.email_to));
 	display_name(u->filename, kind, v.file_name, 200);
-	/* The file is durable before the row that names it is written. */
+	/* The file is durable before the row that names it is written (a file left without its row by
+	 * a failure here is taken by the orphan sweep). */
 	if (filestore_put(app->cfg->data_dir, u->data, u->len, v.sha256) != 0 ||
-	    db_tx_conn(c, upload_tx,
-		       &(struct upload_tx){&v, o->order_no,
-					   app->cfg->mail_smtp_url[0] != '\0' ? "pending" : "dev", &a}) !=
-		    DB_OK) {
-		form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
+	    db_tx(app->db, upload_tx, &t) != DB_OK) {
+		if (t.unpaid)
+			form_error(f, 409, NULL, "state_conflict", "订单尚未付款，不能开具发票");
+		else
+			form_error(f, 500, NULL, "internal", "服务器内部错误，请稍后重试");
 		return NULL;
 	}
 	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:s}", "order_no", o->order_no, "id",
@@ -114,19 +127,33 @@ static json_t *record(struct http_req *r, struct db_conn *c, const struct order_
 			 v.uploaded_at);
 }
 
+/* Reads order no into o (the connection given back at once). Returns 1 when found. */
+static int order_read(struct app *app, const char *no, struct order_rec *o)
+{
+	struct db_conn *c;
+	int rc;
+
+	if (no == NULL || strlen(no) > 24)
+		return 0;
+	c = db_acquire(app->db);
+	rc = store_order_get(c, no, o);
+	db_release(c);
+	return rc == DB_OK;
+}
+
+/* Reads, gives the connection back, reads the upload and writes the file, then writes the row
+ * with db_tx: no pooled connection is held across the body or the fsync (STYLE.md). */
 int api_invoice_put(struct http_req *r)
 {
 	struct app *app = http_ctx(r);
 	const char *no = http_param(r, "order_no"), *email;
 	struct http_upload u;
 	struct order_rec o = {0};
-	struct db_conn *c = db_acquire(app->db);
 	json_t *form, *ok = NULL;
 	struct form f;
 
-	if (no == NULL || strlen(no) > 24 || store_order_get(c, no, &o) != DB_OK) {
+	if (!order_read(app, no, &o)) {
 		store_order_free(&o);
-		db_release(c);
 		return http_reply_error(r, 404, "not_found", "未找到该订单", NULL);
 	}
 	form = json_loads(o.form, 0, NULL);
@@ -134,7 +161,6 @@ int api_invoice_put(struct http_req *r)
 	if (!paid(o.state) || !mail_address_valid(email)) {
 		json_decref(form);
 		store_order_free(&o);
-		db_release(c);
 		return !paid(o.state) ? http_reply_error(r, 409, "state_conflict",
 							 "订单尚未付款，不能开具发票", NULL)
 				      : http_reply_error(r, 422, "invoice_email_invalid",
@@ -144,14 +170,12 @@ int api_invoice_put(struct http_req *r)
 		http_upload_free(&u);
 		json_decref(form);
 		store_order_free(&o);
-		db_release(c);
 		return 0;
 	}
 	form_init(&f, r, u.fields);
-	ok = record(r, c, &o, &u, email, &f);
+	ok = record(r, &o, &u, email, &f);
 	json_decref(form);
 	store_order_free(&o);
-	db_release(c);
 	u.fields = NULL; /* form_finish releases it */
 	http_upload_free(&u);
 	return form_finish(&f, f.body, 201, ok);
