@@ -138,17 +138,15 @@ static volatile gint cff_refused; /* how many times cairo was refused our CFF ta
  * blocks stayed in malloc's arenas. */
 FT_Error FT_Load_Sfnt_Table(FT_Face face, FT_ULong tag, FT_Long offset, FT_Byte *buffer, FT_ULong *length)
 {
-	static FT_Error (*real)(FT_Face, FT_ULong, FT_Long, FT_Byte *, FT_ULong *);
-	static GOnce once = G_ONCE_INIT;
+	static GOnce once = G_ONCE_INIT; /* g_once: a lock-free read once done, and no data race */
+	FT_Error (*real)(FT_Face, FT_ULong, FT_Long, FT_Byte *, FT_ULong *);
 
 	if (face != NULL && face->generic.data == ft_ours && tag == FT_MAKE_TAG('C', 'F', 'F', ' ')) {
 		g_atomic_int_inc(&cff_refused);
 		return FT_Err_Table_Missing;
 	}
-	if (real == NULL) {
-		g_once(&once, find_real_load_sfnt_table, NULL);
-		real = (FT_Error(*)(FT_Face, FT_ULong, FT_Long, FT_Byte *, FT_ULong *))once.retval;
-	}
+	real = (FT_Error(*)(FT_Face, FT_ULong, FT_Long, FT_Byte *, FT_ULong *))g_once(
+		&once, find_real_load_sfnt_table, NULL);
 	return real != NULL ? real(face, tag, offset, buffer, length) : FT_Err_Unimplemented_Feature;
 }
 
