@@ -14,6 +14,7 @@
 #include "pki/publish.h"
 #include "pki/signer_proto.h"
 #include "pki/status.h"
+#include "store/store_issuance.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -218,6 +219,20 @@ static int ocsp_on_demand(struct http_req *r, struct db_conn *c, const OCSP_CERT
 	return rc;
 }
 
+/* A serial of an abandoned issuance intent (store/store_issuance.h) is revoked, as on the CRL: the
+ * signer may have signed it. Returns v filled so (status revoked, reason, time) or NULL. */
+static const struct cert_rec *abandoned(struct db_conn *c, const char *ca_key_id, const char *serial,
+					struct cert_rec *v)
+{
+	store_cert_free(v);
+	memset(v, 0, sizeof(*v));
+	if (store_intent_abandoned(c, ca_key_id, serial, v->revoked_at) != DB_OK)
+		return NULL;
+	snprintf(v->status, sizeof(v->status), "revoked");
+	snprintf(v->reason, sizeof(v->reason), "%s", ISSUANCE_ABANDON_REASON);
+	return v;
+}
+
 /* Answers the OCSPRequest der: the pre-signed response when there is one, else one signed now. */
 static int ocsp_answer(struct http_req *r, const unsigned char *der, size_t len)
 {
@@ -258,7 +273,7 @@ static int ocsp_answer(struct http_req *r, const unsigned char *der, size_t len)
 		X509_free(cax);
 		cax = NULL;
 		if (issuer_of(c, id, &ca, &cax) == 0)
-			rc = ocsp_on_demand(r, c, id, NULL, ca.key_id); /* releases c */
+			rc = ocsp_on_demand(r, c, id, abandoned(c, ca.key_id, serial, &v), ca.key_id); /* releases c */
 		else
 			db_release(c), rc = ocsp_fail(r, 6);
 	}

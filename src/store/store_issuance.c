@@ -113,6 +113,28 @@ int store_intent_abandon(struct db_conn *c, const struct issuance_intent_rec *v,
 					   why));
 }
 
+int store_intent_abandoned(struct db_conn *c, const char *ca_key_id, const char *serial, char closed_at[32])
+{
+	char up[48], *at = NULL;
+	size_t i;
+	int rc;
+
+	/* stored as pki_serial_hex writes them: upper case without leading zeros */
+	while (serial[0] == '0' && serial[1] != '\0')
+		serial++;
+	for (i = 0; serial[i] != '\0' && i + 1 < sizeof(up); i++)
+		up[i] = (char)(serial[i] >= 'a' && serial[i] <= 'f' ? serial[i] - 32 : serial[i]);
+	up[i] = '\0';
+	rc = db_query_text(c,
+			   "SELECT closed_at FROM issuance_intents WHERE serial = ? AND ca_key_id = ?"
+			   " AND state = 'abandoned'",
+			   DB_ARGS(DB_TEXT(up), DB_TEXT(ca_key_id)), &at);
+	if (rc == DB_OK)
+		str_copy(closed_at, at != NULL ? at : "", 32);
+	free(at);
+	return rc;
+}
+
 void store_intent_free(struct issuance_intent_rec *v)
 {
 	if (v == NULL)

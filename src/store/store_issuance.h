@@ -44,6 +44,9 @@ int store_intent_issued(struct db_conn *c, int64_t id);
  * cert.abandon on order order_no with why. Returns DB_OK, DB_NOTFOUND (closed meanwhile) or < 0. */
 int store_intent_abandon(struct db_conn *c, const struct issuance_intent_rec *v, const char *order_no,
 			 const char *why, const struct actor *a);
+/* Finds the abandoned intent of CA ca_key_id with serial (any case, leading zeros or not) and writes
+ * when it was abandoned (its revocation time) into closed_at. Returns DB_OK, DB_NOTFOUND or < 0. */
+int store_intent_abandoned(struct db_conn *c, const char *ca_key_id, const char *serial, char closed_at[32]);
 void store_intent_free(struct issuance_intent_rec *v);
 
 #endif

@@ -5,8 +5,8 @@
  * - the retry of the same request returns a certificate with the SAME serial (the same TBS signed
  *   again), and every serial in the signer's log is in the database;
  * - a retry with another key abandons the first intent: its serial is revoked (superseded) on the
- *   CA's next CRL, the new key's certificate is issued under a new serial, and every serial in the
- *   signer's log is a stored certificate or an abandoned (revoked) intent. */
+ *   CA's next CRL and by OCSP, the new key's certificate is issued under a new serial, and every serial in
+ * the signer's log is a stored certificate or an abandoned (revoked) intent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,6 +245,31 @@ static int on_crl_superseded(const char *ca, const char *serial)
 	return found;
 }
 
+/* Asks certdeskd's OCSP responder (openssl ocsp, response verified) about serial of CA key ca (a
+ * P-256 issuing CA here); returns the output (caller frees). */
+static char *ocsp_serial(const char *ca, const char *serial)
+{
+	char cmd[2000], root[400], issuing[400], out[400], *text = calloc(1, 65536);
+	FILE *f;
+	int rc;
+
+	snprintf(issuing, sizeof(issuing), "%s/ca-keys/%s.crt", S.dir, ca);
+	snprintf(root, sizeof(root), "%s/ca-keys/p256-root-1.crt", S.dir);
+	snprintf(out, sizeof(out), "%s/ocsp.out", S.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl ocsp -issuer %s -serial 0x%s -url %s/ocsp -CAfile %s -verify_other %s -no_nonce "
+		 ">%s 2>&1",
+		 issuing, serial, S.base, root, issuing, out);
+	rc = system(cmd);
+	assert_non_null(f = fopen(out, "r"));
+	if (fread(text, 1, 65535, f) == 0)
+		text[0] = '\0';
+	fclose(f);
+	if (rc != 0 || strstr(text, "Response verify OK") == NULL)
+		fail_msg("openssl ocsp: %s", text);
+	return text;
+}
+
 /* A retry with another key: the first intent is abandoned (audited), its serial revoked
  * (superseded) on the next CRL; the second key's certificate gets its own serial. */
 static void test_changed_request_abandons(void **state)
@@ -252,7 +277,7 @@ static void test_changed_request_abandons(void **state)
 	char no[32], s[48], ca[64], now[TIMEFMT_LEN], err[512];
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1"),
 		 *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
-	char *first = NULL, *second = NULL, *cakey = NULL;
+	char *first = NULL, *second = NULL, *cakey = NULL, *text;
 	struct db_conn *c;
 	json_t *due = NULL;
 	int unaccounted = 0, listed = 0;
@@ -299,6 +324,11 @@ static void test_changed_request_abandons(void **state)
 					 ca, err, sizeof(err)),
 			 0);
 	assert_true(on_crl_superseded(ca, first));
+	/* and OCSP says so too (a serial no certificate row holds: answered at once, not "unknown") */
+	text = ocsp_serial(ca, first);
+	if (strstr(text, ": revoked") == NULL || strstr(text, "Reason: superseded") == NULL)
+		fail_msg("openssl ocsp for an abandoned serial: %s", text);
+	free(text);
 	/* every certificate the CA key signed is accounted for */
 	signer_signed(NULL, &unaccounted);
 	assert_int_equal(unaccounted, 0);
