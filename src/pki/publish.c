@@ -11,6 +11,7 @@
 #include "pki/signer_proto.h"
 #include "pki/status.h"
 #include "store/store.h"
+#include "store/store_issuance.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -58,7 +59,8 @@ int pki_publish_crl(const struct pki_publisher *p, const char *ca_key_id, char *
 		json_array_foreach (items, i, it) {
 			rv[n].serial_hex = json_string_value(json_object_get(it, "serial"));
 			rv[n].reason = pki_reason_code(json_string_value(json_object_get(it, "reason")));
-			if (timefmt_parse_rfc3339(json_string_value(json_object_get(it, "revoked_at")), &rv[n].when) == 0)
+			if (timefmt_parse_rfc3339(json_string_value(json_object_get(it, "revoked_at")),
+						  &rv[n].when) == 0)
 				n++;
 		}
 		rc = 0;
@@ -67,10 +69,11 @@ int pki_publish_crl(const struct pki_publisher *p, const char *ca_key_id, char *
 	}
 	db_release(c); /* the signer works with no pooled connection held */
 	if (rc == 0) {
-		crl = pki_crl_build(cax, (long)last.number + 1, now, now + 2 * (time_t)p->crl_interval_s, rv, n, err,
-				    errlen);
+		crl = pki_crl_build(cax, (long)last.number + 1, now, now + 2 * (time_t)p->crl_interval_s, rv,
+				    n, err, errlen);
 		rc = crl == NULL ? SIGNER_INTERNAL
-				 : pki_crl_sign(crl, cax, p->signer_socket, ca_key_id, &der, &derlen, err, errlen);
+				 : pki_crl_sign(crl, cax, p->signer_socket, ca_key_id, &der, &derlen, err,
+						errlen);
 	}
 	if (rc == 0) {
 		snprintf(w.crl.ca_key_id, sizeof(w.crl.ca_key_id), "%s", ca_key_id);
@@ -126,7 +129,8 @@ int pki_publish_ocsp(const struct pki_publisher *p, const char *serial, char *er
 		snprintf(err, errlen, "no certificate %s", serial);
 	else if ((cax = load_ca(c, v.ca_key_id, &ca, err, errlen)) == NULL)
 		;
-	else if (store_ocsp_responder(c, v.ca_key_id, &resp) != DB_OK || (rx = pki_cert_from_b64(resp.der_b64)) == NULL)
+	else if (store_ocsp_responder(c, v.ca_key_id, &resp) != DB_OK ||
+		 (rx = pki_cert_from_b64(resp.der_b64)) == NULL)
 		snprintf(err, errlen, "CA %s has no OCSP responder", v.ca_key_id);
 	else
 		rc = 0;
@@ -162,6 +166,26 @@ int pki_publish_ocsp(const struct pki_publisher *p, const char *serial, char *er
 	return rc;
 }
 
+/* Closes abandoned the issuance intents nobody came back for within INTENT_STALE_S, before the CRLs
+ * due are computed: their serials (the signer may have signed them before a crash) go on this pass's
+ * CRL as revoked, and no serial stays unaccounted for however an order ended. */
+static void close_stale_intents(struct db *db, time_t t)
+{
+	char now[TIMEFMT_LEN], before[TIMEFMT_LEN];
+	int closed = 0;
+
+	timefmt_rfc3339(t, now);
+	timefmt_rfc3339(t - INTENT_STALE_S, before);
+	if (store_intents_abandon_stale(db, now, before,
+					&(struct actor){.kind = "system", .id = "certdeskd", .ip = ""},
+					&closed) != DB_OK)
+		log_error("pki", "issuance intents nobody retried: not closed (database)");
+	else if (closed > 0)
+		log_info("pki",
+			 "%d issuance intents nobody retried for a day closed abandoned (revoked on the CRL)",
+			 closed);
+}
+
 int pki_publish_pass(void *arg, const atomic_int *stop)
 {
 	const struct pki_publisher *p = arg;
@@ -173,6 +197,7 @@ int pki_publish_pass(void *arg, const atomic_int *stop)
 	int more = 0, rc;
 
 	timefmt_rfc3339(t, now);
+	close_stale_intents(p->db, t);
 	timefmt_rfc3339(t + (time_t)p->crl_interval_s, crl_before); /* made again after one interval */
 	timefmt_rfc3339(t + (time_t)p->ocsp_validity_s / 2, ocsp_before);
 	rc = store_crls_due(c, now, crl_before, &crls);
@@ -188,7 +213,8 @@ int pki_publish_pass(void *arg, const atomic_int *stop)
 	json_array_foreach (ocsp, i, it) {
 		if (atomic_load(stop))
 			break;
-		if (pki_publish_ocsp(p, json_string_value(json_object_get(it, "serial")), err, sizeof(err)) != 0) {
+		if (pki_publish_ocsp(p, json_string_value(json_object_get(it, "serial")), err, sizeof(err)) !=
+		    0) {
 			log_error("pki", "OCSP response not signed: %s", err);
 			break; /* the signer is likely down: try again at the next pass */
 		}

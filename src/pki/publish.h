@@ -22,6 +22,11 @@ int pki_publish_crl(const struct pki_publisher *p, const char *ca_key_id, char *
 /* Signs and records the OCSP response of certificate serial as it stands now. Returns as above. */
 int pki_publish_ocsp(const struct pki_publisher *p, const char *serial, char *err, size_t errlen);
 /* One pass of the job (util/periodic.h): due CRLs, then a batch of due OCSP responses. */
+/* An issuance intent still being signed a day after it was made, and held by no request, was not
+ * retried (the producer made the key another way, or the order ended): pki_publish_pass closes it
+ * abandoned, so its serial goes on the CRL. */
+#define INTENT_STALE_S (24 * 3600)
+
 int pki_publish_pass(void *arg, const atomic_int *stop);
 
 #endif

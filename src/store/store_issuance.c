@@ -9,6 +9,9 @@
 #include "util/timefmt.h"
 #include "util/xalloc.h"
 
+#define STALE_BATCH 32
+#define STALE_BATCH_SQL "32"
+
 #define INTENT_COLS                                                                                          \
 	"id, order_id, kind, usb_key_id, ca_key_id, serial, spki_sha256, tbs, sig_alg, state, created_at,"   \
 	" lease_until"
@@ -111,6 +114,55 @@ int store_intent_abandon(struct db_conn *c, const struct issuance_intent_rec *v,
 				 json_pack("{s:s, s:s, s:s, s:s, s:s}", "serial", v->serial, "kind", v->kind,
 					   "ca", v->ca_key_id, "reason", ISSUANCE_ABANDON_REASON, "why",
 					   why));
+}
+
+/* One stale intent to close, and who closes it. */
+struct stale_close {
+	struct issuance_intent_rec v;
+	char order_no[32];
+	const struct actor *a;
+};
+
+static int stale_tx(struct db_conn *c, void *arg)
+{
+	struct stale_close *s = arg;
+	int rc = store_intent_abandon(c, &s->v, s->order_no, "no request came back for it", s->a);
+
+	return rc == DB_NOTFOUND ? DB_OK : rc; /* a retry completed or closed it meanwhile */
+}
+
+int store_intents_abandon_stale(struct db *db, const char *now, const char *created_before,
+				const struct actor *a, int *closed)
+{
+	struct stale_close list[STALE_BATCH];
+	struct db_conn *c = db_acquire(db);
+	struct db_rows *r = NULL;
+	int n = 0, rc, more = 0;
+
+	*closed = 0;
+	memset(list, 0, sizeof(list));
+	rc = db_query(
+		c,
+		"SELECT i.id, i.serial, i.kind, i.ca_key_id, o.order_no FROM issuance_intents i"
+		" JOIN orders o ON o.id = i.order_id WHERE i.state = 'signing' AND i.created_at < ?"
+		" AND (i.lease_until IS NULL OR i.lease_until < ?) ORDER BY i.id LIMIT " STALE_BATCH_SQL,
+		DB_ARGS(DB_TEXT(created_before), DB_TEXT(now)), &r);
+	while (rc == DB_OK && n < STALE_BATCH && (more = db_rows_next(r)) == 1) {
+		list[n].v.id = db_rows_int(r, 0);
+		str_copy(list[n].v.serial, db_rows_text(r, 1), sizeof(list[n].v.serial));
+		str_copy(list[n].v.kind, db_rows_text(r, 2), sizeof(list[n].v.kind));
+		str_copy(list[n].v.ca_key_id, db_rows_text(r, 3), sizeof(list[n].v.ca_key_id));
+		str_copy(list[n].order_no, db_rows_text(r, 4), sizeof(list[n].order_no));
+		list[n++].a = a;
+	}
+	if (rc == DB_OK && n < STALE_BATCH && more < 0)
+		rc = more;
+	db_rows_free(r);
+	db_release(c);
+	for (int i = 0; rc == DB_OK && i < n; i++)
+		if ((rc = db_tx(db, stale_tx, &list[i])) == DB_OK)
+			(*closed)++;
+	return rc;
 }
 
 int store_intent_abandoned(struct db_conn *c, const char *ca_key_id, const char *serial, char closed_at[32])

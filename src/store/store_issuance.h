@@ -47,6 +47,13 @@ int store_intent_abandon(struct db_conn *c, const struct issuance_intent_rec *v,
 /* Finds the abandoned intent of CA ca_key_id with serial (any case, leading zeros or not) and writes
  * when it was abandoned (its revocation time) into closed_at. Returns DB_OK, DB_NOTFOUND or < 0. */
 int store_intent_abandoned(struct db_conn *c, const char *ca_key_id, const char *serial, char closed_at[32]);
+/* Closes abandoned (audited as a's cert.abandon, revoked on the next CRL) the intents still being
+ * signed that were created before created_before and that no request holds at now: a request nobody
+ * retried (the order went on another way, or never came back), so that no signed serial stays
+ * unaccounted for. Up to 32 per call; *closed gets how many. Holds no connection across the
+ * transactions. Returns DB_OK or < 0. */
+int store_intents_abandon_stale(struct db *db, const char *now, const char *created_before, const struct actor *a,
+				int *closed);
 void store_intent_free(struct issuance_intent_rec *v);
 
 #endif

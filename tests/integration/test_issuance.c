@@ -14,9 +14,11 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ca_setup.h"
 #include "config/config.h"
@@ -340,6 +342,66 @@ static void test_changed_request_abandons(void **state)
 	EVP_PKEY_free(k2);
 }
 
+/* An intent nobody retried (the order went on another way): a day later the publishing pass closes it
+ * abandoned and its serial is on that pass's CRL, revoked; a fresh one is left alone. */
+static void test_stale_intent_closed(void **state)
+{
+	char no[32], no2[32], s[48], ago[TIMEFMT_LEN];
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1"),
+		 *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
+	const char *sql = "SELECT i.serial FROM issuance_intents i JOIN orders o ON o.id = i.order_id"
+			  " WHERE o.order_no = ? AND i.state = 'signing'";
+	char *stale = NULL, *fresh = NULL, *cakey = NULL;
+	atomic_int stop = 0;
+	struct db_conn *c;
+	int unaccounted = 0;
+	(void)state;
+	if (skipped)
+		skip();
+	producing_order(no);
+	producing_order(no2);
+	assert_int_equal(post_csr(no, k, s), 500); /* signed, not stored: the intent stays 'signing' */
+	assert_int_equal(post_csr(no2, k2, s), 500);
+	c = db_acquire(db);
+	assert_int_equal(db_query_text(c, sql, DB_ARGS(DB_TEXT(no)), &stale), DB_OK);
+	assert_int_equal(db_query_text(c, sql, DB_ARGS(DB_TEXT(no2)), &fresh), DB_OK);
+	/* the first one is older than a day and its lease ran out long ago */
+	timefmt_rfc3339(time(NULL) - INTENT_STALE_S - 3600, ago);
+	assert_int_equal(
+		db_exec(c, "UPDATE issuance_intents SET created_at = ?, lease_until = ? WHERE serial = ?",
+			DB_ARGS(DB_TEXT(ago), DB_TEXT(ago), DB_TEXT(stale)), NULL),
+		DB_OK);
+	assert_int_equal(db_query_text(c, "SELECT ca_key_id FROM issuance_intents WHERE serial = ?",
+				       DB_ARGS(DB_TEXT(stale)), &cakey),
+			 DB_OK);
+	db_release(c);
+
+	/* the CA is due when an intent was closed after its newest CRL (times in whole seconds): the
+	 * previous test may have published one in this very second */
+	sleep(1);
+	pki_publish_pass(
+		&(struct pki_publisher){db, cfg.signer_socket, cfg.ca_crl_interval_s, cfg.ca_ocsp_validity_s},
+		&stop);
+	assert_string_equal(intent_state(stale), "abandoned");
+	assert_string_equal(intent_state(fresh), "signing");
+	assert_int_equal(
+		count1("SELECT COUNT(*) FROM audit_log WHERE action = 'cert.abandon' AND detail LIKE '%' ||"
+		       " ? || '%'",
+		       stale),
+		1);
+	assert_true(on_crl_superseded(cakey, stale));
+	/* the fresh one still completes with its serial */
+	assert_int_equal(post_csr(no2, k2, s), 201);
+	assert_string_equal(s, fresh);
+	signer_signed(NULL, &unaccounted);
+	assert_int_equal(unaccounted, 0);
+	free(stale);
+	free(fresh);
+	free(cakey);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k2);
+}
+
 static int setup(void **state)
 {
 	int rc;
@@ -373,6 +435,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_retry_signs_same_serial),
 		cmocka_unit_test(test_changed_request_abandons),
+		cmocka_unit_test(test_stale_intent_closed),
 	};
 	if (strcmp(harness_backend(), "postgres") == 0 && getenv("CERTDESK_TEST_PG_CONNINFO") == NULL)
 		return 77;
