@@ -28,6 +28,7 @@
 
 #include "config/config.h"
 #include "harness.h"
+#include "renewal_helpers.h"
 #include "seal/seal.h"
 #include "seal_png.h"
 #include "store/store.h"
@@ -62,16 +63,6 @@ static const char *str(json_t *j, const char *name)
 	n = (n + 1) % 8;
 	snprintf(buf[n], sizeof(buf[n]), "%s", s);
 	return buf[n];
-}
-
-static void sql(const char *text, const char *arg)
-{
-	struct db_conn *c = db_acquire(db);
-	if (arg != NULL)
-		assert_int_equal(db_exec(c, text, DB_ARGS(DB_TEXT(arg)), NULL), DB_OK);
-	else
-		assert_int_equal(db_exec(c, text, DB_NOARGS, NULL), DB_OK);
-	db_release(c);
 }
 
 /* Returns a PEM CSR signed by k (SM2 with the ID and SM3, else SHA-256). Caller frees. */
@@ -216,31 +207,12 @@ static void produce(struct client *oc, const char *key_type, const char *kind, c
 		assert_int_equal(client_do(&producer, "POST", path, NULL, &j), 201);
 		assert_int_equal(json_array_size(json_object_get(j, "seals")), 2);
 		json_decref(j);
-		sql("UPDATE seals SET state = 'written' WHERE cert_serial = ?", p->sign_serial);
+		it_sql(db, "UPDATE seals SET state = 'written' WHERE cert_serial = ?", p->sign_serial);
 	}
 	/* written onto the key and shipped (the read-back, seals included, is test_production's) */
-	sql("UPDATE usb_keys SET state = 'written', written_at = created_at WHERE serial = ?", keyserial);
-	sql("UPDATE orders SET state = 'shipped' WHERE order_no = ?", p->no);
-}
-
-/* A public request with an optional renewal token; returns the status, the reply in *j. */
-static long pub(const char *method, const char *path, const char *body, const char *token, json_t **j)
-{
-	char th[120];
-	const char *h[] = {"Content-Type: application/json", NULL, NULL};
-	struct resp r;
-	long st;
-
-	if (token != NULL) {
-		snprintf(th, sizeof(th), "X-Renewal-Token: %s", token);
-		h[1] = th;
-	}
-	assert_int_equal(http_do(&S, method, path, body, body != NULL ? strlen(body) : 0, h, &r), 0);
-	st = r.status;
-	if (j != NULL)
-		*j = r.body != NULL ? json_loadb(r.body, r.len, 0, NULL) : NULL;
-	resp_free(&r);
-	return st;
+	it_sql(db, "UPDATE usb_keys SET state = 'written', written_at = created_at WHERE serial = ?",
+	       keyserial);
+	it_sql(db, "UPDATE orders SET state = 'shipped' WHERE order_no = ?", p->no);
 }
 
 /* POSTs a challenge for the certificate der; returns the status, the reply in *j. */
@@ -249,7 +221,7 @@ static long challenge(const char *der, json_t **j)
 	char body[5000];
 
 	snprintf(body, sizeof(body), "{\"certificate\":\"%s\"}", der);
-	return pub("POST", "/api/v1/renewals/challenge", body, NULL, j);
+	return it_renewal_call(&S, "POST", "/api/v1/renewals/challenge", body, NULL, j);
 }
 
 /* Gets a challenge for der and signs it with k: *id and the signature (caller frees). */
@@ -278,7 +250,7 @@ static long prove(const char *der, EVP_PKEY *k, char tok[80], json_t **jout)
 
 	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
 	free(sig);
-	st = pub("POST", "/api/v1/renewals/prove", body, NULL, &j);
+	st = it_renewal_call(&S, "POST", "/api/v1/renewals/prove", body, NULL, &j);
 	if (st == 200)
 		snprintf(tok, 80, "%s", str(j, "token"));
 	if (jout != NULL)
@@ -306,11 +278,12 @@ static void qr_png(const char *no, const char *tok, const char *trade)
 	assert_string_equal(resp_header(&r, "Cache-Control") ?: "(none)", "no-store");
 	assert_true(r.len > 8 && memcmp(r.body, "\x89PNG\r\n\x1a\n", 8) == 0);
 	resp_free(&r);
-	assert_int_equal(pub("GET", path, NULL, NULL, &j), 401);
+	assert_int_equal(it_renewal_call(&S, "GET", path, NULL, NULL, &j), 401);
 	assert_string_equal(str(json_object_get(j, "error"), "code"), "token_invalid");
 	json_decref(j);
-	assert_int_equal(pub("GET", path, NULL,
-			     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL),
+	assert_int_equal(it_renewal_call(&S, "GET", path, NULL,
+					 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+					 NULL),
 			 401);
 }
 
@@ -321,7 +294,7 @@ static void pay(const char *no, const char *tok)
 	json_t *j = NULL;
 
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments", no);
-	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 200);
 	snprintf(trade, sizeof(trade), "%s", str(json_object_get(j, "attempt"), "out_trade_no"));
 	json_decref(j);
 	qr_png(no, tok, trade);
@@ -329,7 +302,7 @@ static void pay(const char *no, const char *tok)
 	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s", no);
 	for (int i = 0; i < 100; i++) {
-		assert_int_equal(pub("GET", path, NULL, tok, &j), 200);
+		assert_int_equal(it_renewal_call(&S, "GET", path, NULL, tok, &j), 200);
 		int paid = strcmp(str(j, "state"), "paid") == 0;
 		json_decref(j);
 		if (paid)
@@ -348,7 +321,7 @@ static long issue(const char *no, const char *tok, const char *der, EVP_PKEY *k,
 
 	snprintf(body, size, "{\"challenge_id\":\"%s\",\"signature\":\"%s\"%s}", id, sig, extra != NULL ? extra : "");
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/issue", no);
-	st = pub("POST", path, body, tok, j);
+	st = it_renewal_call(&S, "POST", path, body, tok, j);
 	free(body);
 	free(sig);
 	return st;
@@ -380,19 +353,6 @@ static int same_key(const char *a, const char *b)
 	X509_free(xa);
 	X509_free(xb);
 	return same;
-}
-
-/* RFC 3339 text + months (UTC). */
-static void plus_months(const char *t, int months, char out[32])
-{
-	struct tm tm = {0};
-	time_t v;
-
-	assert_non_null(strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm));
-	tm.tm_mon += months;
-	v = timegm(&tm);
-	gmtime_r(&v, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static struct produced dual, p256;
@@ -486,7 +446,7 @@ static void test_window_and_unknown(void **state)
 	X509_free(x);
 	EVP_PKEY_free(k);
 	/* the project's window opened wide enough for a one-year certificate */
-	sql("UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
 	assert_int_equal(challenge(dual.sign_der, &j), 200);
 	assert_string_equal(str(json_object_get(j, "certificate"), "serial"), dual.sign_serial);
 	assert_string_equal(str(json_object_get(j, "certificate"), "uscc"), "91310115MA1K3BTP2B");
@@ -516,31 +476,33 @@ static void test_proofs(void **state)
 	sig = signed_challenge(dual.sign_der, other, id);
 	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
 	free(sig);
-	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
 	assert_string_equal(error_code(j), "challenge_invalid");
 	json_decref(j);
 	/* replayed: a challenge is used up by its first proof */
 	sig = signed_challenge(dual.sign_der, dual_key, id);
 	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
 	free(sig);
-	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals/prove", body, NULL, &j), 200);
 	json_decref(j);
-	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
 	assert_string_equal(error_code(j), "challenge_invalid");
 	json_decref(j);
 	/* expired */
 	sig = signed_challenge(dual.sign_der, dual_key, id);
 	snprintf(body, sizeof(body), "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", id, sig);
 	free(sig);
-	sql("UPDATE renewal_challenges SET expires_at = '2000-01-01T00:00:00Z' WHERE challenge_id = ?", id);
-	assert_int_equal(pub("POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
+	it_sql(db, "UPDATE renewal_challenges SET expires_at = '2000-01-01T00:00:00Z' WHERE challenge_id = ?",
+	       id);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals/prove", body, NULL, &j), 401);
 	assert_string_equal(error_code(j), "challenge_invalid");
 	json_decref(j);
 	/* no token, a made-up token */
-	assert_int_equal(pub("POST", "/api/v1/renewals", "{}", NULL, &j), 401);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", "{}", NULL, &j), 401);
 	json_decref(j);
-	assert_int_equal(pub("POST", "/api/v1/renewals", "{}",
-			     "0000000000000000000000000000000000000000000000000000000000000000", &j),
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", "{}",
+					 "0000000000000000000000000000000000000000000000000000000000000000",
+					 &j),
 			 401);
 	assert_string_equal(error_code(j), "token_invalid");
 	json_decref(j);
@@ -568,33 +530,34 @@ static void test_recertify_dual(void **state)
 	assert_int_equal(prove(dual.sign_der, dual_key, tok, NULL), 200);
 	/* bad invoice data */
 	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2X");
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 422);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok, &j), 422);
 	assert_string_equal(str(json_object_get(j, "error"), "field"), "invoice.tax_number");
 	json_decref(j);
-	assert_int_equal(pub("POST", "/api/v1/renewals",
-			     "{\"years\":1,\"invoice\":{\"kind\":\"person\",\"name\":\"张三\",\"phone\":\"13800138000\","
-			     "\"id_number\":\"110105194912310021\",\"email\":\"a@example.com\"}}",
-			     tok, &j),
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals",
+					 "{\"years\":1,\"invoice\":{\"kind\":\"person\",\"name\":\"张三\","
+					 "\"phone\":\"13800138000\","
+					 "\"id_number\":\"110105194912310021\",\"email\":\"a@example.com\"}}",
+					 tok, &j),
 			 422);
 	assert_string_equal(str(json_object_get(j, "error"), "field"), "invoice.id_number");
 	json_decref(j);
 	snprintf(body, sizeof(body), "{\"years\":4,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2B");
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 422);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok, &j), 422);
 	json_decref(j);
 	/* created; the amount from the catalogue; a second create (another tab) the same renewal */
 	snprintf(body, sizeof(body), "{\"years\":1,\"amount_fen\":1,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2B");
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok, &j), 201);
 	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
 	assert_string_equal(str(j, "state"), "awaiting_payment");
 	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 22000);
 	assert_string_equal(str(json_object_get(j, "invoice"), "tax_number"), "91310115MA1K3BTP2B");
-	plus_months(dual.not_after, 12, want);
+	it_plus_months(dual.not_after, 12, want);
 	assert_string_equal(str(j, "new_not_after"), want);
 	json_decref(j);
 	assert_int_equal(prove(dual.sign_der, dual_key, tok2, &j), 200);
 	assert_string_equal(str(j, "renewal_no"), no);
 	json_decref(j);
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok2, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok2, &j), 200);
 	assert_string_equal(str(j, "renewal_no"), no);
 	json_decref(j);
 	/* nothing to issue before payment */
@@ -674,13 +637,13 @@ static void test_recertify_dual(void **state)
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
 	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
 		 dual.sign_der, dual.enc_der);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 409);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
 	json_decref(j);
 	/* the certificates right but no seals read back: 409 */
 	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
 		 new_sign, new_enc);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 409);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 409);
 	assert_string_equal(error_code(j), "readback_mismatch");
 	json_decref(j);
 	/* right read-back with the seals: completed, the old certificates superseded */
@@ -688,7 +651,7 @@ static void test_recertify_dual(void **state)
 		 "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}],\"seals\":%s}",
 		 new_sign, new_enc, seals);
 	free(seals);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "completed");
 	assert_string_equal(str(j, "new_not_after"), want);
 	json_decref(j);
@@ -709,12 +672,12 @@ static void test_recertify_dual(void **state)
 	assert_string_equal(str(json_object_get(j, "completed"), "not_after"), want);
 	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "completed"), "certificates")), 2);
 	json_decref(j);
-	sql("UPDATE projects SET renewal_window_before_days = 90 WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_window_before_days = 90 WHERE code = 'yingtan'", NULL);
 	assert_int_equal(challenge(new_sign, &j), 200);
 	assert_string_equal(str(json_object_get(j, "completed"), "renewal_no"), no);
 	assert_string_equal(str(json_object_get(j, "certificate"), "serial"), sign_serial);
 	json_decref(j);
-	sql("UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
 	/* a certificate with nothing renewed shows no completed renewal */
 	assert_int_equal(challenge(p256.sign_der, &j), 200);
 	assert_null(json_object_get(j, "completed"));
@@ -733,12 +696,12 @@ static void test_rekey(void **state)
 	(void)state;
 	if (skipped)
 		skip();
-	sql("UPDATE projects SET renewal_mode = 'rekey' WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_mode = 'rekey' WHERE code = 'yingtan'", NULL);
 	assert_int_equal(prove(p256.sign_der, p256_key, tok, NULL), 200);
 	snprintf(body, sizeof(body),
 		 "{\"years\":2,\"invoice\":{\"kind\":\"person\",\"name\":\"张三\",\"phone\":\"13800138000\","
 		 "\"id_number\":\"11010519491231002X\",\"email\":\"a@example.com\"}}");
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok, &j), 201);
 	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
 	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 38000);
 	assert_string_equal(str(j, "mode"), "rekey");
@@ -771,14 +734,14 @@ static void test_rekey(void **state)
 	X509_free(x);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
 	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"}]}", new_der);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "completed");
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", p256.sign_serial);
 	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
 	assert_string_equal(str(j, "reason"), "superseded");
 	json_decref(j);
-	sql("UPDATE projects SET renewal_mode = 'recertify' WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_mode = 'recertify' WHERE code = 'yingtan'", NULL);
 	free(csr);
 	free(oldsig);
 	OPENSSL_free(csr_der);
@@ -908,7 +871,7 @@ static void test_imported(void **state)
 	json_decref(j);
 	assert_int_equal(prove(der, k, tok, NULL), 200);
 	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", uscc);
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok, &j), 201);
 	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
 	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 19000);
 	json_decref(j);
@@ -920,7 +883,7 @@ static void test_imported(void **state)
 	assert_true(same_key(new_der, der));
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
 	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"}]}", new_der);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "completed");
 	json_decref(j);
 	free(loc);
@@ -945,11 +908,13 @@ static void test_rekey_dual(void **state)
 	if (skipped)
 		skip();
 	assert_true(renewed_sign[0] != '\0');
-	sql("UPDATE projects SET renewal_mode = 'rekey', renewal_window_before_days = 1000 WHERE code = 'yingtan'",
-	    NULL);
+	it_sql(db,
+	       "UPDATE projects SET renewal_mode = 'rekey', renewal_window_before_days = 1000 WHERE code = "
+	       "'yingtan'",
+	       NULL);
 	assert_int_equal(prove(renewed_sign, dual_key, tok, NULL), 200);
 	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", "91310115MA1K3BTP2B");
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok, &j), 201);
 	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
 	assert_string_equal(str(j, "mode"), "rekey");
 	assert_true(json_is_true(json_object_get(j, "dual")));
@@ -966,7 +931,7 @@ static void test_rekey_dual(void **state)
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/issue?ulong=32", no);
 	char id[64], *sig = signed_challenge(renewed_sign, dual_key, id), *ib = malloc(20000);
 	snprintf(ib, 20000, "{\"challenge_id\":\"%s\",\"signature\":\"%s\"%s}", id, sig, extra);
-	assert_int_equal(pub("POST", path, ib, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, ib, tok, &j), 200);
 	free(ib);
 	free(sig);
 	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 2);
@@ -989,15 +954,17 @@ static void test_rekey_dual(void **state)
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
 	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
 		 sign_der, enc_der);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "completed");
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/admin/certificates/%s", renewed_enc_serial);
 	assert_int_equal(client_do(&admin, "GET", path, NULL, &j), 200);
 	assert_string_equal(str(j, "reason"), "superseded");
 	json_decref(j);
-	sql("UPDATE projects SET renewal_mode = 'recertify', renewal_window_before_days = 400 WHERE code = 'yingtan'",
-	    NULL);
+	it_sql(db,
+	       "UPDATE projects SET renewal_mode = 'recertify', renewal_window_before_days = 400 WHERE code "
+	       "= 'yingtan'",
+	       NULL);
 	free(csr);
 	free(oldsig);
 	OPENSSL_free(csr_der);
@@ -1105,7 +1072,7 @@ static void test_imported_main_seals(void **state)
 	json_decref(j);
 	assert_int_equal(prove(sder, ks, tok, NULL), 200);
 	snprintf(body, sizeof(body), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", uscc);
-	assert_int_equal(pub("POST", "/api/v1/renewals", body, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body, tok, &j), 201);
 	snprintf(no, sizeof(no), "%s", str(j, "renewal_no"));
 	json_decref(j);
 	pay(no, tok);
@@ -1145,13 +1112,13 @@ static void test_imported_main_seals(void **state)
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", no);
 	snprintf(certs, sizeof(certs), "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}]}",
 		 new_sign, new_enc);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 409);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 409);
 	json_decref(j);
 	snprintf(certs, sizeof(certs),
 		 "{\"certificates\":[{\"usage\":\"sign\",\"der\":\"%s\"},{\"usage\":\"enc\",\"der\":\"%s\"}],\"seals\":%s}",
 		 new_sign, new_enc, seals);
 	free(seals);
-	assert_int_equal(pub("POST", path, certs, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, certs, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "completed");
 	json_decref(j);
 	free(loc);
@@ -1181,7 +1148,7 @@ static void start_wxpay(const char *no, const char *tok, char trade[80])
 	json_t *j = NULL;
 
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments", no);
-	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 200);
 	snprintf(trade, 80, "%s", str(json_object_get(j, "attempt"), "out_trade_no"));
 	json_decref(j);
 }
@@ -1194,7 +1161,7 @@ static const char *renewal_state(const char *no, const char *tok)
 	const char *s;
 
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s", no);
-	assert_int_equal(pub("GET", path, NULL, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "GET", path, NULL, tok, &j), 200);
 	s = str(j, "state");
 	json_decref(j);
 	return s;
@@ -1214,24 +1181,27 @@ static void test_cancel_and_refund(void **state)
 	(void)state;
 	if (skipped)
 		skip();
-	sql("UPDATE projects SET renewal_window_before_days = 400, renewal_mode = 'recertify' WHERE code = 'yingtan'",
-	    NULL);
-	sql("DELETE FROM rate_limits WHERE bucket LIKE 'renew-%'", NULL); /* the earlier tests' challenges */
+	it_sql(db,
+	       "UPDATE projects SET renewal_window_before_days = 400, renewal_mode = 'recertify' WHERE code "
+	       "= 'yingtan'",
+	       NULL);
+	it_sql(db, "DELETE FROM rate_limits WHERE bucket LIKE 'renew-%'",
+	       NULL); /* the earlier tests' challenges */
 	produce(&org2, "secondary", "pkcs11", "RENEW-CANCEL-1", k, &pc);
 	assert_int_equal(prove(pc.sign_der, k, tok, NULL), 200);
 	snprintf(body1, sizeof(body1), "{\"years\":1,\"invoice\":" ORG_INVOICE "}", "91110000600037341L");
 	snprintf(body2, sizeof(body2), "{\"years\":2,\"invoice\":" ORG_INVOICE "}", "91110000600037341L");
-	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body1, tok, &j), 201);
 	snprintf(no1, sizeof(no1), "%s", str(j, "renewal_no"));
 	json_decref(j);
 	start_wxpay(no1, tok, trade1);
 	/* the same years and invoice data: the same renewal, its QR code still open */
-	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body1, tok, &j), 200);
 	assert_string_equal(str(j, "renewal_no"), no1);
 	json_decref(j);
 	/* two years instead of one: a new renewal at the new price; the first cancelled, its QR code
 	 * closed here and at WeChat Pay (it can no longer be paid) */
-	assert_int_equal(pub("POST", "/api/v1/renewals", body2, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body2, tok, &j), 201);
 	snprintf(no2, sizeof(no2), "%s", str(j, "renewal_no"));
 	assert_string_not_equal(no2, no1);
 	assert_int_equal(json_integer_value(json_object_get(j, "amount_fen")), 38000);
@@ -1241,7 +1211,7 @@ static void test_cancel_and_refund(void **state)
 	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", trade1);
 	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 409);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments", no1);
-	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 409);
+	assert_int_equal(it_renewal_call(&S, "POST", path, "{\"provider\":\"wxpay\"}", tok, &j), 409);
 	json_decref(j);
 	/* staff see it with its state */
 	snprintf(path, sizeof(path), "/api/v1/admin/orders/%s", no1);
@@ -1252,12 +1222,12 @@ static void test_cancel_and_refund(void **state)
 	/* a payment that still arrives for a cancelled renewal (a QR code closed here, not yet there):
 	 * recorded paid, not credited, refunded whole */
 	start_wxpay(no2, tok, trade2);
-	sql("UPDATE payments SET state = 'closed' WHERE out_trade_no = ?", trade2);
+	it_sql(db, "UPDATE payments SET state = 'closed' WHERE out_trade_no = ?", trade2);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/cancel", no2);
-	assert_int_equal(pub("POST", path, NULL, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, NULL, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "cancelled");
 	json_decref(j);
-	assert_int_equal(pub("POST", path, NULL, tok, &j), 200); /* again: the same */
+	assert_int_equal(it_renewal_call(&S, "POST", path, NULL, tok, &j), 200); /* again: the same */
 	json_decref(j);
 	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", trade2);
 	assert_int_equal(sim_do(&S, "POST", path, "{\"notify\":true}", NULL), 200);
@@ -1278,16 +1248,16 @@ static void test_cancel_and_refund(void **state)
 	assert_int_equal(challenge(pc.sign_der, &j), 200);
 	assert_null(json_object_get(j, "renewal"));
 	json_decref(j);
-	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body1, tok, &j), 201);
 	snprintf(no3, sizeof(no3), "%s", str(j, "renewal_no"));
 	json_decref(j);
 	pay(no3, tok);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/cancel", no3);
-	assert_int_equal(pub("POST", path, NULL, tok, &j), 409);
+	assert_int_equal(it_renewal_call(&S, "POST", path, NULL, tok, &j), 409);
 	assert_string_equal(error_code(j), "state_conflict");
 	json_decref(j);
 	/* a paid renewal with other years: the paid one, unchanged */
-	assert_int_equal(pub("POST", "/api/v1/renewals", body2, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body2, tok, &j), 200);
 	assert_string_equal(str(j, "renewal_no"), no3);
 	json_decref(j);
 	/* finance refunds it before it is issued; then it cannot be issued */
@@ -1299,11 +1269,11 @@ static void test_cancel_and_refund(void **state)
 	assert_string_equal(error_code(j), "state_conflict");
 	json_decref(j);
 	/* the certificate can be renewed again; an unpaid renewal cancelled by its user */
-	assert_int_equal(pub("POST", "/api/v1/renewals", body1, tok, &j), 201);
+	assert_int_equal(it_renewal_call(&S, "POST", "/api/v1/renewals", body1, tok, &j), 201);
 	snprintf(no4, sizeof(no4), "%s", str(j, "renewal_no"));
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/cancel", no4);
-	assert_int_equal(pub("POST", path, NULL, tok, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, NULL, tok, &j), 200);
 	assert_string_equal(str(j, "state"), "cancelled");
 	json_decref(j);
 	assert_int_equal(prove(pc.sign_der, k, tok, &j), 200);

@@ -40,6 +40,7 @@
 #include "config/config.h"
 #include "ca_setup.h"
 #include "harness.h"
+#include "renewal_helpers.h"
 #include "pki/pki.h"
 #include "pki_helpers.h"
 #include "seal/seal.h"
@@ -87,30 +88,6 @@ static char *spki_of(const char *b64)
 	return out;
 }
 
-/* RFC 3339 text + months (UTC). */
-static void plus_months(const char *t, int months, char out[32])
-{
-	struct tm tm = {0};
-	time_t v;
-
-	assert_non_null(strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm));
-	tm.tm_mon += months;
-	v = timegm(&tm);
-	gmtime_r(&v, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void sql(const char *text, const char *arg)
-{
-	struct db_conn *c = db_acquire(db);
-
-	if (arg != NULL)
-		assert_int_equal(db_exec(c, text, DB_ARGS(DB_TEXT(arg)), NULL), DB_OK);
-	else
-		assert_int_equal(db_exec(c, text, DB_NOARGS, NULL), DB_OK);
-	db_release(c);
-}
-
 /* The number of certificates rows of order no (a second issuance would add some). */
 static int64_t cert_rows(const char *no)
 {
@@ -141,26 +118,6 @@ static void cert_status(const char *serial, const char *status, const char *reas
 	json_decref(j);
 }
 
-/* A public request to certdeskd with an optional renewal token; returns the status, the reply in *j. */
-static long pub(const char *method, const char *path, const char *body, const char *token, json_t **j)
-{
-	char th[120];
-	const char *h[] = {"Content-Type: application/json", NULL, NULL};
-	struct resp r;
-	long st;
-
-	if (token != NULL && token[0] != '\0') {
-		snprintf(th, sizeof(th), "X-Renewal-Token: %s", token);
-		h[1] = th;
-	}
-	assert_int_equal(http_do(&S, method, path, body, body != NULL ? strlen(body) : 0, h, &r), 0);
-	st = r.status;
-	if (j != NULL)
-		*j = r.body != NULL ? json_loadb(r.body, r.len, 0, NULL) : NULL;
-	resp_free(&r);
-	return st;
-}
-
 /* A produced key: the production through the agent of an order of oc's onto key serial. */
 static void produced_key(struct prod *p, struct client *oc, const char *key_type, const char *serial)
 {
@@ -169,7 +126,7 @@ static void produced_key(struct prod *p, struct client *oc, const char *key_type
 	producing_order(db, oc, key_type, no);
 	prod_init(p, no, serial);
 	produce(p, ST_COMPLETE);
-	sql("UPDATE orders SET state = 'shipped' WHERE order_no = ?", no);
+	it_sql(db, "UPDATE orders SET state = 'shipped' WHERE order_no = ?", no);
 }
 
 /* --- the /renew wizard (web/src/renewal.ts), one function per call --- */
@@ -311,7 +268,7 @@ static long rw_challenge(struct renew *r, json_t **out)
 	long st;
 
 	sprintf(body, "{\"certificate\":\"%s\"}", r->cert);
-	st = pub("POST", "/api/v1/renewals/challenge", body, NULL, &j);
+	st = it_renewal_call(&S, "POST", "/api/v1/renewals/challenge", body, NULL, &j);
 	free(body);
 	*out = j;
 	return st;
@@ -366,7 +323,7 @@ static long rw_prove(struct renew *r)
 	}
 	body = malloc(strlen(sig) + 200);
 	sprintf(body, "{\"challenge_id\":\"%s\",\"signature\":\"%s\"}", jstr(r->terms, "challenge_id"), sig);
-	st = pub("POST", "/api/v1/renewals/prove", body, NULL, &j);
+	st = it_renewal_call(&S, "POST", "/api/v1/renewals/prove", body, NULL, &j);
 	free(body);
 	free(sig);
 	if (st == 200) {
@@ -384,7 +341,7 @@ static long rw_create(struct renew *r, int years)
 	long st;
 
 	snprintf(body, sizeof(body), INVOICE, years);
-	st = pub("POST", "/api/v1/renewals", body, r->token, &j);
+	st = it_renewal_call(&S, "POST", "/api/v1/renewals", body, r->token, &j);
 	if (st == 200 || st == 201) {
 		snprintf(r->no, sizeof(r->no), "%s", jstr(j, "renewal_no"));
 		json_decref(r->renewal);
@@ -402,7 +359,7 @@ static const char *rw_state(struct renew *r)
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s", r->no);
 	json_decref(r->renewal);
 	r->renewal = NULL;
-	assert_int_equal(pub("GET", path, NULL, r->token, &r->renewal), 200);
+	assert_int_equal(it_renewal_call(&S, "GET", path, NULL, r->token, &r->renewal), 200);
 	snprintf(state, sizeof(state), "%s", jstr(r->renewal, "state"));
 	return state;
 }
@@ -414,7 +371,7 @@ static void rw_pay(struct renew *r)
 	json_t *j = NULL;
 
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/payments", r->no);
-	assert_int_equal(pub("POST", path, "{\"provider\":\"wxpay\"}", r->token, &j), 200);
+	assert_int_equal(it_renewal_call(&S, "POST", path, "{\"provider\":\"wxpay\"}", r->token, &j), 200);
 	snprintf(trade, sizeof(trade), "%s", jstr(json_object_get(j, "attempt"), "out_trade_no"));
 	json_decref(j);
 	snprintf(path, sizeof(path), "/_sim/wxpay/orders/%s/pay", trade);
@@ -560,7 +517,7 @@ static long rw_issue(struct renew *r)
 	long st;
 
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/issue?ulong=32", r->no);
-	st = pub("POST", path, text, r->token, &j);
+	st = it_renewal_call(&S, "POST", path, text, r->token, &j);
 	free(text);
 	if (st == 200) {
 		json_decref(r->issued);
@@ -689,7 +646,7 @@ static long rw_complete(struct renew *r)
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	snprintf(path, sizeof(path), "/api/v1/renewals/%s/complete", r->no);
-	st = pub("POST", path, text, r->token, &j);
+	st = it_renewal_call(&S, "POST", path, text, r->token, &j);
 	free(text);
 	if (st == 200) {
 		json_decref(r->done);
@@ -751,7 +708,7 @@ static int setup(void **state)
 	if (agent_start() != 0)
 		return -1;
 	/* the window opened wide enough for certificates made today (one year) */
-	sql("UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
 	return 0;
 }
 
@@ -819,7 +776,7 @@ static void test_recertify_skf_main(void **state)
 	assert_string_equal(jstr(r.terms, "mode"), "recertify");
 	assert_string_equal(jstr(r.terms, "key_type"), "main");
 	assert_true(json_is_true(json_object_get(r.terms, "dual")));
-	plus_months(r.not_after, 12, want);
+	it_plus_months(r.not_after, 12, want);
 	assert_string_equal(jstr(r.renewal, "new_not_after"), want);
 	/* the key pulled out after the new signing certificate was written (the enc certificate's write is
 	 * its second state-changing call): 410, the renewal still issued, the old certificate good */
@@ -921,7 +878,7 @@ static void test_rekey_softhsm(void **state)
 	snprintf(old_ref, sizeof(old_ref), "%s", p.key_ref);
 	snprintf(old_der, sizeof(old_der), "%s", p.der[0]);
 	snprintf(old_sign, sizeof(old_sign), "%s", serial_of_b64(old_der));
-	sql("UPDATE projects SET renewal_mode = 'rekey' WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_mode = 'rekey' WHERE code = 'yingtan'", NULL);
 	renew_init(&r, jstr(p.start, "user_pin"));
 	renew_until_paid(&r, 2);
 	assert_string_equal(r.serial, old_sign);
@@ -930,7 +887,7 @@ static void test_rekey_softhsm(void **state)
 	assert_int_equal(renew_write(&r, RW_READBACK), 200);
 	/* a new key pair on the token carries the new certificate */
 	assert_string_not_equal(r.key_ref, old_ref);
-	plus_months(r.not_after, 24, want);
+	it_plus_months(r.not_after, 24, want);
 	assert_string_equal(jstr(r.issued, "not_after"), want);
 	cert_status(old_sign, "good", NULL);
 	assert_int_equal(rw_complete(&r), 200);
@@ -974,7 +931,7 @@ static void test_rekey_softhsm(void **state)
 	       S.dir, S.dir, file) != 0)
 		fail_msg("openssl verify: %s", out);
 	free(out);
-	sql("UPDATE projects SET renewal_mode = 'recertify' WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_mode = 'recertify' WHERE code = 'yingtan'", NULL);
 	/* back to the software keys alone for the next tests */
 	assert_int_equal(agent_stop(), 0);
 	agent_with_pkcs11 = 0;
@@ -1035,11 +992,11 @@ static void test_bad_cases(void **state)
 	snprintf(b.no, sizeof(b.no), "%s", r.no);
 	/* (B's certificate renewed in test 1 is years from expiry: the window opened for it to be
 	 * challenged at all, so that certdeskd's own check is reached) */
-	sql("UPDATE projects SET renewal_window_before_days = 1200 WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_window_before_days = 1200 WHERE code = 'yingtan'", NULL);
 	assert_int_equal(rw_verify(&b), 200);
 	assert_int_equal(rw_issue(&b), 409);
 	assert_string_equal(b.err, "key_changed");
-	sql("UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
+	it_sql(db, "UPDATE projects SET renewal_window_before_days = 400 WHERE code = 'yingtan'", NULL);
 	assert_int_equal(cert_rows(r.no), 0);
 	assert_string_equal(rw_state(&r), "paid");
 	renew_free(&b);
@@ -1244,7 +1201,7 @@ static void test_imported(void **state)
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), pub), 1);
 	assert_int_equal(pki_x509_verify(x, X509_get0_pubkey(ca)), 1);
 	X509_free(x);
-	plus_months(r.not_after, 12, want);
+	it_plus_months(r.not_after, 12, want);
 	assert_string_equal(jstr(r.issued, "not_after"), want);
 	cert_status(serial_of_b64(old_der), "revoked", "superseded");
 	assert_int_equal(rw_readback(&r), 200); /* still on the key after completion */
