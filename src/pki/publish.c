@@ -192,12 +192,13 @@ int pki_publish_pass(void *arg, const atomic_int *stop)
 	char now[TIMEFMT_LEN], crl_before[TIMEFMT_LEN], ocsp_before[TIMEFMT_LEN], err[512];
 	time_t t = time(NULL);
 	json_t *crls = NULL, *ocsp = NULL, *it;
-	struct db_conn *c = db_acquire(p->db);
+	struct db_conn *c;
 	size_t i;
 	int more = 0, rc;
 
 	timefmt_rfc3339(t, now);
-	close_stale_intents(p->db, t);
+	close_stale_intents(p->db, t); /* before this pass takes its connection: it needs its own */
+	c = db_acquire(p->db);
 	timefmt_rfc3339(t + (time_t)p->crl_interval_s, crl_before); /* made again after one interval */
 	timefmt_rfc3339(t + (time_t)p->ocsp_validity_s / 2, ocsp_before);
 	rc = store_crls_due(c, now, crl_before, &crls);
